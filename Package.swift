@@ -1,0 +1,43 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "fttrain",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "fttrain", targets: ["fttrain"]),
+        .library(name: "FTCore", targets: ["FTCore"]),
+        .library(name: "FTModel", targets: ["FTModel"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // MARK: - System libraries (pkg-config)
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c",
+                       providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
+
+        // MARK: - Core: buffers, BLAS, RNG, safetensors
+        .target(name: "FTCore", dependencies: ["CBLAS"],
+                swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+
+        // MARK: - Model: tokenizer, layers, encoder
+        .target(name: "FTModel", dependencies: ["FTCore"],
+                swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+
+        // MARK: - Command-line tool
+        .executableTarget(name: "fttrain", dependencies: [
+            "FTCore", "FTModel",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // MARK: - Tests
+        .target(name: "TestSupport", dependencies: ["FTCore", "FTModel"], path: "Tests/TestSupport"),
+        .testTarget(name: "FTCoreTests", dependencies: ["FTCore", "TestSupport"]),
+        .testTarget(name: "FTModelTests", dependencies: ["FTModel", "TestSupport"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "fttrainTests", dependencies: ["TestSupport"]),
+    ]
+)
