@@ -1,0 +1,327 @@
+import Foundation
+
+/// Model inputs for one sequence (or sequence pair), without padding.
+public struct TokenizerEncoding: Sendable, Equatable {
+    /// Token ids, including `[CLS]` and `[SEP]`.
+    public var inputIds: [Int32]
+    /// 0 for the first segment (with its `[CLS]` and `[SEP]`), 1 for the second one (with its `[SEP]`).
+    public var tokenTypeIds: [Int32]
+    /// 1 for real tokens, 0 for padding.
+    public var attentionMask: [Int32]
+
+    /// Creates an encoding from its three parallel arrays.
+    public init(inputIds: [Int32], tokenTypeIds: [Int32], attentionMask: [Int32]) {
+        self.inputIds = inputIds
+        self.tokenTypeIds = tokenTypeIds
+        self.attentionMask = attentionMask
+    }
+
+    /// Number of tokens.
+    public var count: Int { inputIds.count }
+}
+
+/// Errors from building or loading a ``BertTokenizer``.
+public enum TokenizerError: Error, CustomStringConvertible, Equatable {
+    /// `vocab.txt` does not exist.
+    case vocabularyFileMissing(URL)
+    /// The model directory itself does not exist.
+    case modelDirectoryMissing(URL)
+    /// A file exists but could not be read or decoded.
+    case unreadableFile(URL, reason: String)
+    /// The vocabulary has no tokens.
+    case emptyVocabulary(source: String)
+    /// A required special token (`[CLS]`, `[SEP]`, `[PAD]`, `[UNK]`) is not in the vocabulary.
+    case missingSpecialToken(String, source: String)
+    /// `tokenizer_config.json` is not valid JSON or has a setting of the wrong type.
+    case invalidTokenizerConfig(URL, reason: String)
+
+    /// Human-readable message naming the file involved.
+    public var description: String {
+        switch self {
+        case .vocabularyFileMissing(let url):
+            return "Tokenizer vocabulary file not found: \(url.path)"
+        case .modelDirectoryMissing(let url):
+            return "Tokenizer model directory not found: \(url.path)"
+        case .unreadableFile(let url, let reason):
+            return "Cannot read tokenizer file \(url.path): \(reason)"
+        case .emptyVocabulary(let source):
+            return "Tokenizer vocabulary is empty (\(source))"
+        case .missingSpecialToken(let token, let source):
+            return "Tokenizer vocabulary lacks the special token \(token) (\(source))"
+        case .invalidTokenizerConfig(let url, let reason):
+            return "Invalid tokenizer config \(url.path): \(reason)"
+        }
+    }
+}
+
+/// A BERT WordPiece tokenizer giving the same ids as Hugging Face's fast tokenizer (`tokenizer.json`:
+/// BertNormalizer + BertPreTokenizer + WordPiece + BERT post-processing) and, except for the documented
+/// corner cases in ``BasicTokenizer``, the python `BertTokenizer`.
+///
+/// Special tokens (`[PAD]`, `[UNK]`, `[CLS]`, `[SEP]`, `[MASK]` when in the vocabulary) written in the
+/// input text are recognized as such, as HF does with its added tokens: the raw text is split on them
+/// (case-sensitive, leftmost-longest match, before any normalization) and they get their own id.
+public struct BertTokenizer: Sendable {
+    /// The vocabulary, indexed by id.
+    public let vocabulary: [String]
+    private let wordPiece: WordPiece
+    private let basic: BasicTokenizer
+    /// Special tokens recognized in raw text, as scalars, longest first.
+    private let specialTokens: [(scalars: [Unicode.Scalar], id: Int32)]
+    /// First scalars of ``specialTokens`` (just "[" for BERT), to skip the matching quickly.
+    private let specialFirstScalars: Set<Unicode.Scalar>
+
+    /// `[PAD]` id (0 for BERT).
+    public let padTokenId: Int32
+    /// `[CLS]` id (101 for BERT uncased).
+    public let clsTokenId: Int32
+    /// `[SEP]` id (102 for BERT uncased).
+    public let sepTokenId: Int32
+    /// `[UNK]` id (100 for BERT uncased).
+    public let unkTokenId: Int32
+    /// `[MASK]` id, if the vocabulary has it.
+    public let maskTokenId: Int32?
+
+    /// Whether the text is lower-cased.
+    public var doLowerCase: Bool { basic.lowercase }
+    /// Whether accents are stripped (resolved: `nil` at init follows `doLowerCase`).
+    public var stripAccents: Bool { basic.stripAccents }
+    /// Whether spaces are put around CJK ideographs.
+    public var tokenizeChineseChars: Bool { basic.tokenizeChineseChars }
+
+    /// Number of vocabulary entries (rows of the embedding matrix).
+    public var vocabularySize: Int { vocabulary.count }
+
+    /// Creates a tokenizer from a vocabulary (token of id `i` at index `i`).
+    /// - Parameters:
+    ///   - doLowerCase: lower-case the input (BertNormalizer `lowercase`).
+    ///   - stripAccents: strip accents; `nil` means "same as `doLowerCase`" (HF's default).
+    ///   - tokenizeChineseChars: split around CJK ideographs.
+    /// - Throws: ``TokenizerError`` if the vocabulary is empty or lacks `[CLS]`, `[SEP]`, `[PAD]` or `[UNK]`.
+    public init(vocabulary: [String], doLowerCase: Bool = true, stripAccents: Bool? = nil,
+                tokenizeChineseChars: Bool = true) throws {
+        try self.init(vocabulary: vocabulary, doLowerCase: doLowerCase, stripAccents: stripAccents,
+                      tokenizeChineseChars: tokenizeChineseChars, source: "in-memory vocabulary")
+    }
+
+    init(vocabulary: [String], doLowerCase: Bool, stripAccents: Bool?, tokenizeChineseChars: Bool,
+         source: String) throws {
+        guard !vocabulary.isEmpty else { throw TokenizerError.emptyVocabulary(source: source) }
+        var vocab: [VocabKey: Int32] = [:]
+        vocab.reserveCapacity(vocabulary.count)
+        for (i, token) in vocabulary.enumerated() {
+            vocab[VocabKey(token)] = Int32(i)  // a duplicated token keeps its last id, as in HF
+        }
+        func required(_ token: String) throws -> Int32 {
+            guard let id = vocab[VocabKey(token)] else { throw TokenizerError.missingSpecialToken(token, source: source) }
+            return id
+        }
+        self.clsTokenId = try required("[CLS]")
+        self.sepTokenId = try required("[SEP]")
+        self.padTokenId = try required("[PAD]")
+        self.unkTokenId = try required("[UNK]")
+        self.maskTokenId = vocab[VocabKey("[MASK]")]
+        self.vocabulary = vocabulary
+        self.wordPiece = WordPiece(vocab: vocab, unkId: unkTokenId)
+        self.basic = BasicTokenizer(lowercase: doLowerCase, stripAccents: stripAccents,
+                                    tokenizeChineseChars: tokenizeChineseChars)
+        var specials: [(scalars: [Unicode.Scalar], id: Int32)] = []
+        for token in ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] {
+            if let id = vocab[VocabKey(token)] { specials.append((Array(token.unicodeScalars), id)) }
+        }
+        specials.sort { $0.scalars.count > $1.scalars.count }
+        self.specialTokens = specials
+        self.specialFirstScalars = Set(specials.compactMap { $0.scalars.first })
+    }
+
+    /// Reads vocab.txt and (if present) tokenizer_config.json (do_lower_case, strip_accents, tokenize_chinese_chars) from a Hugging Face model directory.
+    ///
+    /// Missing settings take HF's defaults (`do_lower_case: true`, `strip_accents: null`,
+    /// `tokenize_chinese_chars: true`).
+    /// - Throws: ``TokenizerError`` naming the file that is missing or invalid.
+    public static func load(modelDirectory: URL) throws -> BertTokenizer {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: modelDirectory.path, isDirectory: &isDir), isDir.boolValue else {
+            throw TokenizerError.modelDirectoryMissing(modelDirectory)
+        }
+        let vocabURL = modelDirectory.appendingPathComponent("vocab.txt")
+        let tokens = try WordPiece.readVocabularyFile(vocabURL)
+
+        var doLowerCase = true
+        var stripAccents: Bool? = nil
+        var tokenizeChinese = true
+        let configURL = modelDirectory.appendingPathComponent("tokenizer_config.json")
+        if FileManager.default.fileExists(atPath: configURL.path) {
+            let data: Data
+            do {
+                data = try Data(contentsOf: configURL)
+            } catch {
+                throw TokenizerError.unreadableFile(configURL, reason: "\(error)")
+            }
+            let config: TokenizerConfig
+            do {
+                config = try JSONDecoder().decode(TokenizerConfig.self, from: data)
+            } catch let DecodingError.typeMismatch(_, context) {
+                let key = context.codingPath.map(\.stringValue).joined(separator: ".")
+                throw TokenizerError.invalidTokenizerConfig(
+                    configURL, reason: "\"\(key)\" must be true, false or null")
+            } catch {
+                throw TokenizerError.invalidTokenizerConfig(configURL, reason: "not a valid JSON object (\(error))")
+            }
+            doLowerCase = config.do_lower_case ?? true
+            stripAccents = config.strip_accents
+            tokenizeChinese = config.tokenize_chinese_chars ?? true
+        }
+        return try BertTokenizer(vocabulary: tokens, doLowerCase: doLowerCase, stripAccents: stripAccents,
+                                 tokenizeChineseChars: tokenizeChinese, source: vocabURL.path)
+    }
+
+    /// The settings read from `tokenizer_config.json` (other keys are ignored).
+    private struct TokenizerConfig: Decodable {
+        var do_lower_case: Bool?
+        var strip_accents: Bool?
+        var tokenize_chinese_chars: Bool?
+    }
+
+    // MARK: - Tokenization
+
+    /// Word pieces of `text`, without `[CLS]`/`[SEP]` (special tokens written in the text are kept).
+    public func tokenize(_ text: String) -> [String] {
+        encodeIds(text).map { vocabulary[Int($0)] }
+    }
+
+    /// Ids of `tokens`; tokens not in the vocabulary map to ``unkTokenId``.
+    public func convertTokensToIds(_ tokens: [String]) -> [Int32] {
+        tokens.map { wordPiece.vocab[VocabKey($0)] ?? unkTokenId }
+    }
+
+    /// Tokens of `ids` (out-of-range ids give `[UNK]`).
+    public func convertIdsToTokens(_ ids: [Int32]) -> [String] {
+        ids.map { $0 >= 0 && Int($0) < vocabulary.count ? vocabulary[Int($0)] : vocabulary[Int(unkTokenId)] }
+    }
+
+    /// Word-piece ids of `text` without `[CLS]`/`[SEP]`.
+    public func encodeIds(_ text: String) -> [Int32] {
+        var ids: [Int32] = []
+        let scalars = Array(text.unicodeScalars)
+        ids.reserveCapacity(scalars.count / 3 + 4)
+        var segmentStart = 0
+        var i = 0
+        let n = scalars.count
+        while i < n {
+            if specialFirstScalars.contains(scalars[i]), let (len, id) = matchSpecial(scalars, at: i) {
+                appendWordPieces(scalars[segmentStart..<i], into: &ids)
+                ids.append(id)
+                i += len
+                segmentStart = i
+            } else {
+                i += 1
+            }
+        }
+        appendWordPieces(scalars[segmentStart..<n], into: &ids)
+        return ids
+    }
+
+    private func matchSpecial(_ scalars: [Unicode.Scalar], at i: Int) -> (Int, Int32)? {
+        for special in specialTokens {  // longest first
+            let m = special.scalars.count
+            if i + m <= scalars.count && scalars[i..<(i + m)].elementsEqual(special.scalars) {
+                return (m, special.id)
+            }
+        }
+        return nil
+    }
+
+    private func appendWordPieces(_ segment: ArraySlice<Unicode.Scalar>, into ids: inout [Int32]) {
+        guard !segment.isEmpty else { return }
+        basic.forEachPreToken(in: segment) { piece in
+            wordPiece.encode(piece, into: &ids)
+        }
+    }
+
+    // MARK: - Encoding
+
+    /// [CLS] a [SEP] (b [SEP]); token type 0 for the first segment incl. its [CLS]/[SEP], 1 for the second; no padding.
+    ///
+    /// `maxLength`: truncation with HF's "longest_first" strategy so that the total including the
+    /// special tokens is ≤ `maxLength` (tokens are removed from the end of the sequences).
+    ///
+    /// The truncation is exactly that of the fast tokenizer (checked against `tokenizers` 0.23,
+    /// `truncate_encodings` with `LongestFirst`): with `m = maxLength − specials` (2 for one sequence, 3 for a pair) and the
+    /// lengths `n1 ≤ n2` of the shorter/longer sequence, the longer one is cut to `max(n1, m − n1)`;
+    /// if that is still too long both are cut, the shorter to `m / 2` and the longer to
+    /// `m / 2 + m % 2` (so for equal lengths the SECOND sequence keeps the extra token). The python
+    /// "slow" tokenizer instead removes one token at a time from the longer sequence (the second on ties),
+    /// which can give a different split, e.g. 5 + 4 instead of 4 + 5. As in HF, when `maxLength` is
+    /// smaller than the number of special tokens nothing is truncated.
+    public func encode(_ text: String, pair: String? = nil, maxLength: Int? = nil) -> TokenizerEncoding {
+        var a = encodeIds(text)
+        var b = pair.map { encodeIds($0) }
+        if let maxLength {
+            let (la, lb) = Self.truncatedLengths(a.count, b?.count, maxLength: maxLength)
+            if la < a.count { a.removeSubrange(la...) }
+            if let lb, let count = b?.count, lb < count { b?.removeSubrange(lb...) }
+        }
+        var ids: [Int32] = []
+        ids.reserveCapacity(a.count + (b?.count ?? 0) + 3)
+        ids.append(clsTokenId)
+        ids.append(contentsOf: a)
+        ids.append(sepTokenId)
+        var types = [Int32](repeating: 0, count: ids.count)
+        if let b {
+            ids.append(contentsOf: b)
+            ids.append(sepTokenId)
+            types.append(contentsOf: repeatElement(1, count: b.count + 1))
+        }
+        return TokenizerEncoding(inputIds: ids, tokenTypeIds: types,
+                                 attentionMask: [Int32](repeating: 1, count: ids.count))
+    }
+
+    /// Lengths (without specials) after HF fast "longest_first" truncation; see ``encode(_:pair:maxLength:)``.
+    static func truncatedLengths(_ lengthA: Int, _ lengthB: Int?, maxLength: Int) -> (Int, Int?) {
+        let specials = lengthB == nil ? 2 : 3
+        // HF: `max_length - n_added_tokens` is only applied when it does not underflow; otherwise the
+        // encodings are left untouched.
+        guard maxLength >= specials else { return (lengthA, lengthB) }
+        let limit = maxLength - specials
+        guard let lengthB else { return (min(lengthA, limit), nil) }
+        if limit == 0 { return (0, 0) }
+        if lengthA + lengthB <= limit { return (lengthA, lengthB) }
+        var n1 = lengthA
+        var n2 = lengthB
+        let swap = n1 > n2
+        if swap { Swift.swap(&n1, &n2) }
+        if n1 > limit {
+            n2 = n1
+        } else {
+            n2 = max(n1, limit - n1)
+        }
+        if n1 + n2 > limit {
+            n1 = limit / 2
+            n2 = n1 + limit % 2
+        }
+        if swap { Swift.swap(&n1, &n2) }
+        return (min(lengthA, n1), min(lengthB, n2))
+    }
+
+    /// Pads every encoding to the longest in the batch (or to `padTo` if given) with [PAD]=padTokenId, type 0, mask 0; returns flat row-major (batch, T) arrays and T.
+    ///
+    /// Nothing is truncated: if `padTo` is smaller than the longest encoding, T is the longest length.
+    public func padBatch(_ encodings: [TokenizerEncoding], padTo: Int? = nil)
+        -> (inputIds: [Int32], tokenTypeIds: [Int32], attentionMask: [Int32], sequenceLength: Int) {
+        let longest = encodings.map(\.inputIds.count).max() ?? 0
+        let t = max(longest, padTo ?? 0)
+        var ids = [Int32](repeating: padTokenId, count: encodings.count * t)
+        var types = [Int32](repeating: 0, count: encodings.count * t)
+        var mask = [Int32](repeating: 0, count: encodings.count * t)
+        for (row, e) in encodings.enumerated() {
+            let base = row * t
+            for j in 0..<e.inputIds.count {
+                ids[base + j] = e.inputIds[j]
+                types[base + j] = j < e.tokenTypeIds.count ? e.tokenTypeIds[j] : 0
+                mask[base + j] = j < e.attentionMask.count ? e.attentionMask[j] : 1
+            }
+        }
+        return (ids, types, mask, t)
+    }
+}
