@@ -1,0 +1,116 @@
+import Foundation
+
+/// The subset of a Hugging Face `config.json` that a BERT encoder needs, with the same key names.
+public struct BertConfig: Codable, Sendable, Equatable {
+    public var vocabSize: Int
+    public var hiddenSize: Int
+    public var numHiddenLayers: Int
+    public var numAttentionHeads: Int
+    public var intermediateSize: Int
+    public var hiddenAct: String
+    public var hiddenDropoutProb: Float
+    public var attentionProbsDropoutProb: Float
+    public var maxPositionEmbeddings: Int
+    public var typeVocabSize: Int
+    public var layerNormEps: Float
+    public var positionEmbeddingType: String?
+    public var modelType: String?
+    public var padTokenId: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case vocabSize = "vocab_size", hiddenSize = "hidden_size", numHiddenLayers = "num_hidden_layers"
+        case numAttentionHeads = "num_attention_heads", intermediateSize = "intermediate_size"
+        case hiddenAct = "hidden_act", hiddenDropoutProb = "hidden_dropout_prob"
+        case attentionProbsDropoutProb = "attention_probs_dropout_prob"
+        case maxPositionEmbeddings = "max_position_embeddings", typeVocabSize = "type_vocab_size"
+        case layerNormEps = "layer_norm_eps", positionEmbeddingType = "position_embedding_type"
+        case modelType = "model_type", padTokenId = "pad_token_id"
+    }
+
+    public init(vocabSize: Int, hiddenSize: Int, numHiddenLayers: Int, numAttentionHeads: Int,
+                intermediateSize: Int, hiddenAct: String = "gelu", hiddenDropoutProb: Float = 0.1,
+                attentionProbsDropoutProb: Float = 0.1, maxPositionEmbeddings: Int = 512,
+                typeVocabSize: Int = 2, layerNormEps: Float = 1e-12) {
+        self.vocabSize = vocabSize
+        self.hiddenSize = hiddenSize
+        self.numHiddenLayers = numHiddenLayers
+        self.numAttentionHeads = numAttentionHeads
+        self.intermediateSize = intermediateSize
+        self.hiddenAct = hiddenAct
+        self.hiddenDropoutProb = hiddenDropoutProb
+        self.attentionProbsDropoutProb = attentionProbsDropoutProb
+        self.maxPositionEmbeddings = maxPositionEmbeddings
+        self.typeVocabSize = typeVocabSize
+        self.layerNormEps = layerNormEps
+        self.positionEmbeddingType = "absolute"
+        self.modelType = "bert"
+        self.padTokenId = 0
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        vocabSize = try c.decode(Int.self, forKey: .vocabSize)
+        hiddenSize = try c.decode(Int.self, forKey: .hiddenSize)
+        numHiddenLayers = try c.decode(Int.self, forKey: .numHiddenLayers)
+        numAttentionHeads = try c.decode(Int.self, forKey: .numAttentionHeads)
+        intermediateSize = try c.decode(Int.self, forKey: .intermediateSize)
+        // Defaults are Hugging Face's BertConfig defaults.
+        hiddenAct = try c.decodeIfPresent(String.self, forKey: .hiddenAct) ?? "gelu"
+        hiddenDropoutProb = try c.decodeIfPresent(Float.self, forKey: .hiddenDropoutProb) ?? 0.1
+        attentionProbsDropoutProb = try c.decodeIfPresent(Float.self, forKey: .attentionProbsDropoutProb) ?? 0.1
+        maxPositionEmbeddings = try c.decodeIfPresent(Int.self, forKey: .maxPositionEmbeddings) ?? 512
+        typeVocabSize = try c.decodeIfPresent(Int.self, forKey: .typeVocabSize) ?? 2
+        layerNormEps = try c.decodeIfPresent(Float.self, forKey: .layerNormEps) ?? 1e-12
+        positionEmbeddingType = try c.decodeIfPresent(String.self, forKey: .positionEmbeddingType)
+        modelType = try c.decodeIfPresent(String.self, forKey: .modelType)
+        padTokenId = try c.decodeIfPresent(Int.self, forKey: .padTokenId)
+    }
+
+    /// Reads and validates `config.json`; errors name the file and the offending key.
+    public static func load(path: String) throws -> BertConfig {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ModelError.missingFile(path)
+        }
+        let config: BertConfig
+        do {
+            config = try JSONDecoder().decode(BertConfig.self, from: data)
+        } catch let DecodingError.keyNotFound(key, _) {
+            throw ModelError.badConfig(path, "missing key \"\(key.stringValue)\"")
+        } catch let DecodingError.typeMismatch(_, context) {
+            throw ModelError.badConfig(path, "wrong type for \"\(context.codingPath.map(\.stringValue).joined(separator: "."))\"")
+        } catch {
+            throw ModelError.badConfig(path, "not a valid JSON config (\(error))")
+        }
+        try config.validate(source: path)
+        return config
+    }
+
+    /// Rejects what this encoder cannot compute exactly, naming the key.
+    public func validate(source: String = "config") throws {
+        func fail(_ reason: String) -> ModelError { .badConfig(source, reason) }
+        if let modelType, !["bert", "sentence-bert"].contains(modelType) {
+            throw fail("model_type \"\(modelType)\" is not supported (only BERT-architecture encoders)")
+        }
+        guard hiddenAct == "gelu" else {
+            throw fail("hidden_act \"\(hiddenAct)\" is not supported (only \"gelu\", the exact erf form)")
+        }
+        if let p = positionEmbeddingType, p != "absolute" {
+            throw fail("position_embedding_type \"\(p)\" is not supported (only \"absolute\")")
+        }
+        for (key, value) in [("vocab_size", vocabSize), ("hidden_size", hiddenSize),
+                             ("num_hidden_layers", numHiddenLayers), ("num_attention_heads", numAttentionHeads),
+                             ("intermediate_size", intermediateSize),
+                             ("max_position_embeddings", maxPositionEmbeddings),
+                             ("type_vocab_size", typeVocabSize)] where value <= 0 {
+            throw fail("\(key) must be positive, got \(value)")
+        }
+        guard hiddenSize % numAttentionHeads == 0 else {
+            throw fail("hidden_size \(hiddenSize) is not a multiple of num_attention_heads \(numAttentionHeads)")
+        }
+        guard layerNormEps > 0 else { throw fail("layer_norm_eps must be positive") }
+        for (key, p) in [("hidden_dropout_prob", hiddenDropoutProb),
+                         ("attention_probs_dropout_prob", attentionProbsDropoutProb)] where !(0..<1).contains(p) {
+            throw fail("\(key) must be in [0, 1), got \(p)")
+        }
+    }
+}

@@ -1,0 +1,267 @@
+import FTCore
+
+/// A BERT encoder with its pooler and, optionally, a sequence-classification head
+/// (`classifier.weight (L, C)`, `classifier.bias (L)` on the pooled output, as Hugging Face's
+/// `BertForSequenceClassification`), over one flat parameter buffer.
+///
+/// Parameter names are Hugging Face's without the `bert.` prefix. The query, key and value
+/// weights of a layer are laid out back to back, so together they form one `(3C, C)` matrix
+/// and the three projections are one product (likewise their biases).
+///
+/// `forward` then `backward` is one training step's model part; `backward` accumulates into
+/// `store.gradients`.
+public final class BertModel: @unchecked Sendable {
+    public let config: BertConfig
+    /// Number of classes of the head, or 0 for a bare encoder.
+    public let numLabels: Int
+    public let store: ParameterStore
+    private var workspace: BertWorkspace?
+    private var lastBatch = 0, lastSequence = 0
+
+    /// A model with all parameters zero; call `load` or `initializeRandomly` next.
+    public init(config: BertConfig, numLabels: Int = 0) throws {
+        try config.validate()
+        self.config = config
+        self.numLabels = numLabels
+        store = ParameterStore(layout: BertModel.layout(config: config, numLabels: numLabels))
+    }
+
+    /// The `(name, shape)` list of every parameter, in buffer order.
+    public static func layout(config: BertConfig, numLabels: Int) -> [(name: String, shape: [Int])] {
+        let C = config.hiddenSize, I = config.intermediateSize
+        var layout: [(name: String, shape: [Int])] = [
+            ("embeddings.word_embeddings.weight", [config.vocabSize, C]),
+            ("embeddings.position_embeddings.weight", [config.maxPositionEmbeddings, C]),
+            ("embeddings.token_type_embeddings.weight", [config.typeVocabSize, C]),
+            ("embeddings.LayerNorm.weight", [C]),
+            ("embeddings.LayerNorm.bias", [C]),
+        ]
+        for l in 0..<config.numHiddenLayers {
+            let p = "encoder.layer.\(l)."
+            layout += [
+                // Q, K, V weights then biases, adjacent: one (3C, C) product.
+                (p + "attention.self.query.weight", [C, C]),
+                (p + "attention.self.key.weight", [C, C]),
+                (p + "attention.self.value.weight", [C, C]),
+                (p + "attention.self.query.bias", [C]),
+                (p + "attention.self.key.bias", [C]),
+                (p + "attention.self.value.bias", [C]),
+                (p + "attention.output.dense.weight", [C, C]),
+                (p + "attention.output.dense.bias", [C]),
+                (p + "attention.output.LayerNorm.weight", [C]),
+                (p + "attention.output.LayerNorm.bias", [C]),
+                (p + "intermediate.dense.weight", [I, C]),
+                (p + "intermediate.dense.bias", [I]),
+                (p + "output.dense.weight", [C, I]),
+                (p + "output.dense.bias", [C]),
+                (p + "output.LayerNorm.weight", [C]),
+                (p + "output.LayerNorm.bias", [C]),
+            ]
+        }
+        layout += [("pooler.dense.weight", [C, C]), ("pooler.dense.bias", [C])]
+        if numLabels > 0 {
+            layout += [("classifier.weight", [numLabels, C]), ("classifier.bias", [numLabels])]
+        }
+        return layout
+    }
+
+    /// Hugging Face's `_init_weights` for BERT: linear and embedding weights ~ N(0, 0.02),
+    /// biases 0, layer-norm weights 1.
+    public func initializeRandomly(rng: inout SeededRNG, standardDeviation: Float = 0.02) {
+        for view in store.views {
+            let p = store.value(view.name)
+            if view.name.hasSuffix("LayerNorm.weight") {
+                p.update(repeating: 1, count: view.count)
+            } else if view.name.hasSuffix(".bias") {
+                p.update(repeating: 0, count: view.count)
+            } else {
+                for i in 0..<view.count { p[i] = rng.nextNormal() * standardDeviation }
+            }
+        }
+    }
+
+    // MARK: - Forward
+
+    /// Output pointers of the last `forward`, valid until the next call.
+    public struct Outputs {
+        /// (B, T, C)
+        public let lastHiddenState: UnsafePointer<Float>
+        /// (B, C)
+        public let pooled: UnsafePointer<Float>
+        /// (B, L), only when the model has a head.
+        public let logits: UnsafePointer<Float>?
+    }
+
+    /// Runs the encoder on a batch (B, T) of ids, token types and attention mask (1 = attend).
+    /// With `training`, every layer's activations are kept for `backward`.
+    public func forward(inputIds: UnsafePointer<Int32>, tokenTypeIds: UnsafePointer<Int32>,
+                        attentionMask: UnsafePointer<Int32>, batch B: Int, sequence T: Int,
+                        training: Bool) throws -> Outputs {
+        guard T <= config.maxPositionEmbeddings else {
+            throw ModelError.badInput("sequence length \(T) exceeds max_position_embeddings \(config.maxPositionEmbeddings)")
+        }
+        let N = B * T, C = config.hiddenSize, I = config.intermediateSize, NH = config.numAttentionHeads
+        for n in 0..<N {
+            guard inputIds[n] >= 0 && Int(inputIds[n]) < config.vocabSize else {
+                throw ModelError.badInput("token id \(inputIds[n]) is outside the vocabulary (size \(config.vocabSize))")
+            }
+            guard tokenTypeIds[n] >= 0 && Int(tokenTypeIds[n]) < config.typeVocabSize else {
+                throw ModelError.badInput("token type id \(tokenTypeIds[n]) is outside type_vocab_size \(config.typeVocabSize)")
+            }
+        }
+        let ws = workspaceFor(batch: B, sequence: T, training: training)
+        lastBatch = B
+        lastSequence = T
+        ws.inputIds.update(from: inputIds, count: N)
+        ws.tokenTypeIds.update(from: tokenTypeIds, count: N)
+        ws.attentionMask.update(from: attentionMask, count: N)
+
+        BertEmbeddingSum.forward(output: ws.embeddingSum, inputIds: inputIds, tokenTypeIds: tokenTypeIds,
+                                 word: store.value("embeddings.word_embeddings.weight"),
+                                 position: store.value("embeddings.position_embeddings.weight"),
+                                 tokenType: store.value("embeddings.token_type_embeddings.weight"),
+                                 batch: B, sequence: T, channels: C)
+        LayerNorm.forward(output: ws.hiddenIn(0), mean: ws.embeddingMean, rstd: ws.embeddingRstd,
+                          input: ws.embeddingSum, gamma: store.value("embeddings.LayerNorm.weight"),
+                          beta: store.value("embeddings.LayerNorm.bias"), rows: N, channels: C,
+                          epsilon: config.layerNormEps)
+
+        for l in 0..<config.numHiddenLayers {
+            let p = "encoder.layer.\(l)."
+            let x = ws.hiddenIn(l), y = ws.hiddenOut(l), c = ws.cache(l)
+            Linear.forward(output: c.qkv, input: x, weight: store.value(p + "attention.self.query.weight"),
+                           bias: store.value(p + "attention.self.query.bias"), rows: N, inputs: C, outputs: 3 * C)
+            SelfAttention.forward(context: c.context, probabilities: c.probabilities, qkv: c.qkv,
+                                  attentionMask: ws.attentionMask, batch: B, sequence: T, channels: C, heads: NH)
+            Linear.forward(output: c.residual1, input: c.context, weight: store.value(p + "attention.output.dense.weight"),
+                           bias: store.value(p + "attention.output.dense.bias"), rows: N, inputs: C, outputs: C)
+            add(c.residual1, x, count: N * C)
+            LayerNorm.forward(output: c.hidden1, mean: c.mean1, rstd: c.rstd1, input: c.residual1,
+                              gamma: store.value(p + "attention.output.LayerNorm.weight"),
+                              beta: store.value(p + "attention.output.LayerNorm.bias"),
+                              rows: N, channels: C, epsilon: config.layerNormEps)
+            Linear.forward(output: c.intermediate, input: c.hidden1, weight: store.value(p + "intermediate.dense.weight"),
+                           bias: store.value(p + "intermediate.dense.bias"), rows: N, inputs: C, outputs: I)
+            GELU.forward(output: c.activated, input: c.intermediate, count: N * I)
+            Linear.forward(output: c.residual2, input: c.activated, weight: store.value(p + "output.dense.weight"),
+                           bias: store.value(p + "output.dense.bias"), rows: N, inputs: I, outputs: C)
+            add(c.residual2, c.hidden1, count: N * C)
+            LayerNorm.forward(output: y, mean: c.mean2, rstd: c.rstd2, input: c.residual2,
+                              gamma: store.value(p + "output.LayerNorm.weight"),
+                              beta: store.value(p + "output.LayerNorm.bias"),
+                              rows: N, channels: C, epsilon: config.layerNormEps)
+        }
+
+        let last = ws.hiddenIn(config.numHiddenLayers)
+        for b in 0..<B { (ws.clsRows + b * C).update(from: last + b * T * C, count: C) }
+        Linear.forward(output: ws.pooled, input: ws.clsRows, weight: store.value("pooler.dense.weight"),
+                       bias: store.value("pooler.dense.bias"), rows: B, inputs: C, outputs: C)
+        Tanh.forward(output: ws.pooled, input: ws.pooled, count: B * C)
+        if numLabels > 0 {
+            Linear.forward(output: ws.logits, input: ws.pooled, weight: store.value("classifier.weight"),
+                           bias: store.value("classifier.bias"), rows: B, inputs: C, outputs: numLabels)
+        }
+        return Outputs(lastHiddenState: UnsafePointer(last), pooled: UnsafePointer(ws.pooled),
+                       logits: numLabels > 0 ? UnsafePointer(ws.logits) : nil)
+    }
+
+    // MARK: - Backward
+
+    /// Backward of the last training `forward`, accumulating into `store.gradients`.
+    /// Any of the upstream gradients may be nil (treated as zero): `dLogits (B, L)` for the head,
+    /// `dPooled (B, C)`, `dLastHiddenState (B, T, C)`.
+    public func backward(dLogits: UnsafePointer<Float>? = nil, dPooled: UnsafePointer<Float>? = nil,
+                         dLastHiddenState: UnsafePointer<Float>? = nil) {
+        guard let ws = workspace, ws.training else {
+            preconditionFailure("backward needs a preceding forward(training: true)")
+        }
+        let B = lastBatch, T = lastSequence, N = B * T
+        let C = config.hiddenSize, I = config.intermediateSize, NH = config.numAttentionHeads
+
+        // Head and pooler: dPooled → dCls rows.
+        if let dPooled { ws.dPooled.update(from: dPooled, count: B * C) } else { ws.dPooled.update(repeating: 0, count: B * C) }
+        if numLabels > 0, let dLogits {
+            Linear.backward(dInput: ws.dPooled, accumulateInput: true, dWeight: store.gradient("classifier.weight"),
+                            dBias: store.gradient("classifier.bias"), dOutput: dLogits, input: ws.pooled,
+                            weight: store.value("classifier.weight"), rows: B, inputs: C, outputs: numLabels)
+        }
+        Tanh.backward(dInput: ws.dPooled, dOutput: ws.dPooled, output: ws.pooled, count: B * C)
+        Linear.backward(dInput: ws.dCls, dWeight: store.gradient("pooler.dense.weight"),
+                        dBias: store.gradient("pooler.dense.bias"), dOutput: ws.dPooled, input: ws.clsRows,
+                        weight: store.value("pooler.dense.weight"), rows: B, inputs: C, outputs: C)
+
+        var dY = ws.dHiddenA, dX = ws.dHiddenB
+        if let dLastHiddenState { dY.update(from: dLastHiddenState, count: N * C) } else { dY.update(repeating: 0, count: N * C) }
+        for b in 0..<B { add(dY + b * T * C, ws.dCls + b * C, count: C) }
+
+        for l in stride(from: config.numHiddenLayers - 1, through: 0, by: -1) {
+            let p = "encoder.layer.\(l)."
+            let x = ws.hiddenIn(l), c = ws.cache(l)
+            let dRes = ws.dResidual
+            // LN2: dY → d(residual2)
+            LayerNorm.backward(dInput: dRes, dGamma: store.gradient(p + "output.LayerNorm.weight"),
+                               dBeta: store.gradient(p + "output.LayerNorm.bias"), dOutput: dY,
+                               input: c.residual2, mean: c.mean2, rstd: c.rstd2,
+                               gamma: store.value(p + "output.LayerNorm.weight"), rows: N, channels: C)
+            // FFN out: d(residual2) → d(activated)
+            Linear.backward(dInput: ws.dIntermediate, dWeight: store.gradient(p + "output.dense.weight"),
+                            dBias: store.gradient(p + "output.dense.bias"), dOutput: dRes, input: c.activated,
+                            weight: store.value(p + "output.dense.weight"), rows: N, inputs: I, outputs: C)
+            GELU.backward(dInput: ws.dIntermediate, dOutput: ws.dIntermediate, input: c.intermediate, count: N * I)
+            // FFN in: d(hidden1) = residual branch (already in dRes) + dIntermediate · Wi
+            Linear.backward(dInput: dRes, accumulateInput: true, dWeight: store.gradient(p + "intermediate.dense.weight"),
+                            dBias: store.gradient(p + "intermediate.dense.bias"), dOutput: ws.dIntermediate,
+                            input: c.hidden1, weight: store.value(p + "intermediate.dense.weight"),
+                            rows: N, inputs: C, outputs: I)
+            // LN1: d(hidden1) → d(residual1), in place
+            LayerNorm.backward(dInput: dRes, dGamma: store.gradient(p + "attention.output.LayerNorm.weight"),
+                               dBeta: store.gradient(p + "attention.output.LayerNorm.bias"), dOutput: dRes,
+                               input: c.residual1, mean: c.mean1, rstd: c.rstd1,
+                               gamma: store.value(p + "attention.output.LayerNorm.weight"), rows: N, channels: C)
+            // Attention output projection: d(residual1) → d(context)
+            Linear.backward(dInput: ws.dContext, dWeight: store.gradient(p + "attention.output.dense.weight"),
+                            dBias: store.gradient(p + "attention.output.dense.bias"), dOutput: dRes,
+                            input: c.context, weight: store.value(p + "attention.output.dense.weight"),
+                            rows: N, inputs: C, outputs: C)
+            SelfAttention.backward(dQKV: ws.dQKV, dContext: ws.dContext, qkv: c.qkv, probabilities: c.probabilities,
+                                   scratch: ws.dScores, batch: B, sequence: T, channels: C, heads: NH)
+            // QKV projection: dX = residual branch d(residual1) + dQKV · Wqkv
+            dX.update(from: dRes, count: N * C)
+            Linear.backward(dInput: dX, accumulateInput: true, dWeight: store.gradient(p + "attention.self.query.weight"),
+                            dBias: store.gradient(p + "attention.self.query.bias"), dOutput: ws.dQKV, input: x,
+                            weight: store.value(p + "attention.self.query.weight"), rows: N, inputs: C, outputs: 3 * C)
+            swap(&dX, &dY)
+        }
+
+        // Embeddings: LN then scatter into the three tables.
+        LayerNorm.backward(dInput: dY, dGamma: store.gradient("embeddings.LayerNorm.weight"),
+                           dBeta: store.gradient("embeddings.LayerNorm.bias"), dOutput: dY,
+                           input: ws.embeddingSum, mean: ws.embeddingMean, rstd: ws.embeddingRstd,
+                           gamma: store.value("embeddings.LayerNorm.weight"), rows: N, channels: C)
+        BertEmbeddingSum.backward(dWord: store.gradient("embeddings.word_embeddings.weight"),
+                                  dPosition: store.gradient("embeddings.position_embeddings.weight"),
+                                  dTokenType: store.gradient("embeddings.token_type_embeddings.weight"),
+                                  dOutput: dY, inputIds: ws.inputIds, tokenTypeIds: ws.tokenTypeIds,
+                                  batch: B, sequence: T, channels: C)
+    }
+
+    // MARK: - Helpers
+
+    /// The workspace for this shape, planned anew only when the shape outgrows it.
+    private func workspaceFor(batch: Int, sequence: Int, training: Bool) -> BertWorkspace {
+        if let ws = workspace, ws.fits(batch: batch, sequence: sequence, training: training) { return ws }
+        let maxBatch = max(batch, workspace?.maxBatch ?? 0)
+        let maxSequence = max(sequence, workspace?.maxSequence ?? 0)
+        workspace = nil  // free the old plan before making the new one
+        let ws = BertWorkspace(config: config, labels: numLabels, maxBatch: maxBatch,
+                               maxSequence: maxSequence, training: training)
+        workspace = ws
+        return ws
+    }
+
+    /// y += x, elementwise.
+    @inline(__always)
+    private func add(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
+        for i in 0..<count { y[i] += x[i] }
+    }
+}

@@ -1,0 +1,96 @@
+import FTCore
+
+/// Every activation buffer of one forward/backward pass, planned once for a maximum batch shape
+/// and reused each step. Training keeps one cache per layer for backward; inference reuses a
+/// single layer cache and ping-pongs two hidden-state buffers.
+final class BertWorkspace {
+    /// Per-layer forward cache (what backward needs, and says so).
+    struct LayerCache {
+        var qkv: UnsafeMutablePointer<Float>           // (N, 3C) fused projections
+        var probabilities: UnsafeMutablePointer<Float> // (B, NH, T, T) attention softmax
+        var context: UnsafeMutablePointer<Float>       // (N, C) heads concatenated
+        var residual1: UnsafeMutablePointer<Float>     // (N, C) attention output + input: LN1 input
+        var mean1: UnsafeMutablePointer<Float>         // (N)
+        var rstd1: UnsafeMutablePointer<Float>         // (N)
+        var hidden1: UnsafeMutablePointer<Float>       // (N, C) LN1 output
+        var intermediate: UnsafeMutablePointer<Float>  // (N, I) before GELU
+        var activated: UnsafeMutablePointer<Float>     // (N, I) after GELU
+        var residual2: UnsafeMutablePointer<Float>     // (N, C) FFN output + hidden1: LN2 input
+        var mean2: UnsafeMutablePointer<Float>         // (N)
+        var rstd2: UnsafeMutablePointer<Float>         // (N)
+    }
+
+    let arena = ScratchArena()
+    let maxBatch: Int
+    let maxSequence: Int
+    let training: Bool
+
+    let inputIds: UnsafeMutablePointer<Int32>       // (N) copies, for the embedding backward
+    let tokenTypeIds: UnsafeMutablePointer<Int32>   // (N)
+    let attentionMask: UnsafeMutablePointer<Int32>  // (N)
+    let embeddingSum: UnsafeMutablePointer<Float>   // (N, C) embeddings LN input
+    let embeddingMean: UnsafeMutablePointer<Float>  // (N)
+    let embeddingRstd: UnsafeMutablePointer<Float>  // (N)
+    /// Hidden states: `hidden[0]` is the embeddings' output, `hidden[l + 1]` layer l's output
+    /// (training); inference alternates two buffers.
+    let hidden: [UnsafeMutablePointer<Float>]       // each (N, C)
+    let layers: [LayerCache]
+    let clsRows: UnsafeMutablePointer<Float>        // (B, C) first token of the last layer
+    let pooled: UnsafeMutablePointer<Float>         // (B, C) pooler output (after tanh)
+    let logits: UnsafeMutablePointer<Float>         // (B, L) classifier output
+
+    // Backward scratch (training only).
+    let dHiddenA: UnsafeMutablePointer<Float>       // (N, C)
+    let dHiddenB: UnsafeMutablePointer<Float>       // (N, C)
+    let dResidual: UnsafeMutablePointer<Float>      // (N, C)
+    let dContext: UnsafeMutablePointer<Float>       // (N, C)
+    let dQKV: UnsafeMutablePointer<Float>           // (N, 3C)
+    let dIntermediate: UnsafeMutablePointer<Float>  // (N, I)
+    let dScores: UnsafeMutablePointer<Float>        // (T, T)
+    let dPooled: UnsafeMutablePointer<Float>        // (B, C)
+    let dCls: UnsafeMutablePointer<Float>           // (B, C)
+
+    init(config: BertConfig, labels: Int, maxBatch B: Int, maxSequence T: Int, training: Bool) {
+        maxBatch = B
+        maxSequence = T
+        self.training = training
+        let N = B * T, C = config.hiddenSize, I = config.intermediateSize, NH = config.numAttentionHeads
+        let a = arena
+        inputIds = a.int32s(N)
+        tokenTypeIds = a.int32s(N)
+        attentionMask = a.int32s(N)
+        embeddingSum = a.floats(N * C)
+        embeddingMean = a.floats(N)
+        embeddingRstd = a.floats(N)
+        hidden = (0..<(training ? config.numHiddenLayers + 1 : 2)).map { _ in a.floats(N * C) }
+        layers = (0..<(training ? config.numHiddenLayers : 1)).map { _ in
+            LayerCache(qkv: a.floats(N * 3 * C), probabilities: a.floats(B * NH * T * T),
+                       context: a.floats(N * C), residual1: a.floats(N * C),
+                       mean1: a.floats(N), rstd1: a.floats(N), hidden1: a.floats(N * C),
+                       intermediate: a.floats(N * I), activated: a.floats(N * I),
+                       residual2: a.floats(N * C), mean2: a.floats(N), rstd2: a.floats(N))
+        }
+        clsRows = a.floats(B * C)
+        pooled = a.floats(B * C)
+        logits = a.floats(B * max(labels, 1))
+        let n = training ? N : 0
+        dHiddenA = a.floats(n * C)
+        dHiddenB = a.floats(n * C)
+        dResidual = a.floats(n * C)
+        dContext = a.floats(n * C)
+        dQKV = a.floats(n * 3 * C)
+        dIntermediate = a.floats(n * I)
+        dScores = a.floats(training ? T * T : 0)
+        dPooled = a.floats(training ? B * C : 0)
+        dCls = a.floats(training ? B * C : 0)
+    }
+
+    func fits(batch: Int, sequence: Int, training: Bool) -> Bool {
+        batch <= maxBatch && sequence <= maxSequence && (self.training || !training)
+    }
+
+    /// The output buffer of layer `l` (its input is `hiddenIn(l)`).
+    func hiddenOut(_ l: Int) -> UnsafeMutablePointer<Float> { training ? hidden[l + 1] : hidden[(l + 1) % 2] }
+    func hiddenIn(_ l: Int) -> UnsafeMutablePointer<Float> { training ? hidden[l] : hidden[l % 2] }
+    func cache(_ l: Int) -> LayerCache { training ? layers[l] : layers[0] }
+}

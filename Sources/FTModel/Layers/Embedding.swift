@@ -1,0 +1,48 @@
+/// BERT's input embeddings before their layer norm: word + absolute position + token type.
+/// Position ids are `0 ..< T` for every row (BERT's `position_ids` buffer, right padding).
+public enum BertEmbeddingSum {
+    /// output (B, T, C) = word[ids] + position[t] + tokenType[typeIds].
+    public static func forward(
+        output: UnsafeMutablePointer<Float>, inputIds: UnsafePointer<Int32>, tokenTypeIds: UnsafePointer<Int32>,
+        word: UnsafePointer<Float>, position: UnsafePointer<Float>, tokenType: UnsafePointer<Float>,
+        batch B: Int, sequence T: Int, channels C: Int
+    ) {
+        for b in 0..<B {
+            for t in 0..<T {
+                let n = b * T + t
+                let out = output + n * C
+                let w = word + Int(inputIds[n]) * C
+                let p = position + t * C
+                let y = tokenType + Int(tokenTypeIds[n]) * C
+                for i in 0..<C { out[i] = w[i] + p[i] + y[i] }
+            }
+        }
+    }
+
+    /// Scatter-adds dOutput (B, T, C) into the three tables' gradients (any may be nil: frozen).
+    public static func backward(
+        dWord: UnsafeMutablePointer<Float>?, dPosition: UnsafeMutablePointer<Float>?,
+        dTokenType: UnsafeMutablePointer<Float>?, dOutput: UnsafePointer<Float>,
+        inputIds: UnsafePointer<Int32>, tokenTypeIds: UnsafePointer<Int32>,
+        batch B: Int, sequence T: Int, channels C: Int
+    ) {
+        for b in 0..<B {
+            for t in 0..<T {
+                let n = b * T + t
+                let g = dOutput + n * C
+                if let dWord {
+                    let w = dWord + Int(inputIds[n]) * C
+                    for i in 0..<C { w[i] += g[i] }
+                }
+                if let dPosition {
+                    let p = dPosition + t * C
+                    for i in 0..<C { p[i] += g[i] }
+                }
+                if let dTokenType {
+                    let y = dTokenType + Int(tokenTypeIds[n]) * C
+                    for i in 0..<C { y[i] += g[i] }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,111 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import FTCore
+
+/// Multi-head scaled dot-product self-attention with a key padding mask, as BERT's
+/// `BertSelfAttention` computes it (eager path):
+/// `softmax(Q Kᵀ / √d + (1 − mask) · float.min) V`, heads concatenated.
+///
+/// Input is the fused projection `qkv (B, T, 3C)` whose row holds `[q | k | v]`, each `C = NH · d`
+/// wide with head `h` in columns `h·d ..< (h+1)·d`, so every head's Q, K, V is a strided matrix
+/// that BLAS reads in place (leading dimension 3C) — no transposes, no copies.
+public enum SelfAttention {
+    /// context (B, T, C) ← attention over qkv (B, T, 3C); caches probabilities (B, NH, T, T).
+    ///
+    /// Masked keys get probability exactly 0, which is what PyTorch's additive `float.min` mask
+    /// gives after `exp` underflows. A row whose keys are all masked comes out uniform, again as
+    /// in PyTorch (all scores collapse onto `float.min`).
+    public static func forward(
+        context: UnsafeMutablePointer<Float>, probabilities: UnsafeMutablePointer<Float>,
+        qkv: UnsafePointer<Float>, attentionMask: UnsafePointer<Int32>,
+        batch B: Int, sequence T: Int, channels C: Int, heads NH: Int
+    ) {
+        let d = C / NH
+        let scale = 1 / Float(d).squareRoot()
+        let C3 = 3 * C
+        for b in 0..<B {
+            let mask = attentionMask + b * T
+            var anyKey = false
+            for j in 0..<T where mask[j] != 0 { anyKey = true }
+            for h in 0..<NH {
+                let q = qkv + b * T * C3 + h * d
+                let k = q + C
+                let v = q + 2 * C
+                let p = probabilities + (b * NH + h) * T * T  // (T, T)
+                BLAS.sgemm(transA: false, transB: true, m: T, n: T, k: d, alpha: scale,
+                           a: q, lda: C3, b: k, ldb: C3, beta: 0, c: p, ldc: T)
+                for i in 0..<T {
+                    let row = p + i * T
+                    guard anyKey else {
+                        row.update(repeating: 1 / Float(T), count: T)
+                        continue
+                    }
+                    var maxValue = -Float.infinity
+                    for j in 0..<T where mask[j] != 0 { maxValue = max(maxValue, row[j]) }
+                    var sum: Float = 0
+                    for j in 0..<T {
+                        let e = mask[j] != 0 ? expf(row[j] - maxValue) : 0
+                        row[j] = e
+                        sum += e
+                    }
+                    let inv = 1 / sum
+                    for j in 0..<T { row[j] *= inv }
+                }
+                BLAS.sgemm(transA: false, transB: false, m: T, n: d, k: T,
+                           a: p, lda: T, b: v, ldb: C3,
+                           beta: 0, c: context + b * T * C + h * d, ldc: C)
+            }
+        }
+    }
+
+    /// dQKV (B, T, 3C) ← backward of `forward` given dContext (B, T, C). Overwrites dQKV.
+    /// `scratch` holds T·T floats.
+    ///
+    /// With P the probabilities and S the scaled scores:
+    /// dV = Pᵀ dO;  dP = dO Vᵀ;  dS = P ⊙ (dP − rowsum(dP ⊙ P));  dQ = dS K / √d;  dK = dSᵀ Q / √d.
+    public static func backward(
+        dQKV: UnsafeMutablePointer<Float>, dContext: UnsafePointer<Float>,
+        qkv: UnsafePointer<Float>, probabilities: UnsafePointer<Float>,
+        scratch: UnsafeMutablePointer<Float>,
+        batch B: Int, sequence T: Int, channels C: Int, heads NH: Int
+    ) {
+        let d = C / NH
+        let scale = 1 / Float(d).squareRoot()
+        let C3 = 3 * C
+        for b in 0..<B {
+            for h in 0..<NH {
+                let q = qkv + b * T * C3 + h * d
+                let k = q + C
+                let v = q + 2 * C
+                let dq = dQKV + b * T * C3 + h * d
+                let dk = dq + C
+                let dv = dq + 2 * C
+                let p = probabilities + (b * NH + h) * T * T
+                let dO = dContext + b * T * C + h * d
+                // dV (T, d) = Pᵀ (T, T) · dO (T, d)
+                BLAS.sgemm(transA: true, transB: false, m: T, n: d, k: T,
+                           a: p, lda: T, b: dO, ldb: C, beta: 0, c: dv, ldc: C3)
+                // dP (T, T) = dO (T, d) · Vᵀ
+                BLAS.sgemm(transA: false, transB: true, m: T, n: T, k: d,
+                           a: dO, lda: C, b: v, ldb: C3, beta: 0, c: scratch, ldc: T)
+                // softmax backward, in place in scratch: dS = P ⊙ (dP − Σ dP ⊙ P)
+                for i in 0..<T {
+                    let pr = p + i * T
+                    let dr = scratch + i * T
+                    var dot: Float = 0
+                    for j in 0..<T { dot += pr[j] * dr[j] }
+                    for j in 0..<T { dr[j] = pr[j] * (dr[j] - dot) }
+                }
+                // dQ (T, d) = dS (T, T) · K (T, d) · scale
+                BLAS.sgemm(transA: false, transB: false, m: T, n: d, k: T, alpha: scale,
+                           a: scratch, lda: T, b: k, ldb: C3, beta: 0, c: dq, ldc: C3)
+                // dK (T, d) = dSᵀ · Q · scale
+                BLAS.sgemm(transA: true, transB: false, m: T, n: d, k: T, alpha: scale,
+                           a: scratch, lda: T, b: q, ldb: C3, beta: 0, c: dk, ldc: C3)
+            }
+        }
+    }
+}
