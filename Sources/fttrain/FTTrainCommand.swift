@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// `fttrain`: fine-tune and run BERT-family encoders on CPU clusters.
+@main
+struct FTTrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fttrain",
+        abstract: "Fine-tune and run BERT-family encoders on CPUs.",
+        subcommands: [TokenizeCommand.self, EmbedCommand.self]
+    )
+}
