@@ -6,7 +6,7 @@ extension BertModel {
     /// `bert.` prefix (a `BertModel` vs a `BertFor...` checkpoint). Old checkpoints' LayerNorm
     /// `gamma`/`beta` names are accepted too. Tensors the model does not use (`position_ids`,
     /// pre-training heads) are ignored. When the model has a head and the file has none, the head
-    /// keeps its values (initialise it first), as `from_pretrained` does for a new head.
+    /// keeps its values: the caller initialises it, as `from_pretrained` does for a new head.
     /// - Returns: the names of model tensors that were not in the file (only ever head tensors).
     @discardableResult
     public func load(from file: SafeTensorsFile) throws -> [String] {
@@ -45,9 +45,11 @@ extension BertModel {
         let config = try BertConfig.load(path: configPath)
         guard FileManager.default.fileExists(atPath: weightsPath) else { throw ModelError.missingFile(weightsPath) }
         let model = try BertModel(config: config, numLabels: numLabels)
-        var rng = SeededRNG(seed: seed)
-        model.initializeRandomly(rng: &rng)
-        try model.load(from: SafeTensorsFile(path: weightsPath))
+        let newTensors = try model.load(from: SafeTensorsFile(path: weightsPath))
+        if !newTensors.isEmpty {
+            var rng = SeededRNG(seed: seed)
+            model.initializeRandomly(rng: &rng, only: Set(newTensors))
+        }
         return model
     }
 }

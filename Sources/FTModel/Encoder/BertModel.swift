@@ -67,8 +67,9 @@ public final class BertModel: @unchecked Sendable {
 
     /// Hugging Face's `_init_weights` for BERT: linear and embedding weights ~ N(0, 0.02),
     /// biases 0, layer-norm weights 1.
-    public func initializeRandomly(rng: inout SeededRNG, standardDeviation: Float = 0.02) {
-        for view in store.views {
+    /// `only` restricts it to the named tensors (a new head on a pretrained encoder).
+    public func initializeRandomly(rng: inout SeededRNG, standardDeviation: Float = 0.02, only: Set<String>? = nil) {
+        for view in store.views where only?.contains(view.name) ?? true {
             let p = store.value(view.name)
             if view.name.hasSuffix("LayerNorm.weight") {
                 p.update(repeating: 1, count: view.count)
@@ -100,7 +101,7 @@ public final class BertModel: @unchecked Sendable {
         guard T <= config.maxPositionEmbeddings else {
             throw ModelError.badInput("sequence length \(T) exceeds max_position_embeddings \(config.maxPositionEmbeddings)")
         }
-        let N = B * T, C = config.hiddenSize, I = config.intermediateSize, NH = config.numAttentionHeads
+        let N = B * T
         for n in 0..<N {
             guard inputIds[n] >= 0 && Int(inputIds[n]) < config.vocabSize else {
                 throw ModelError.badInput("token id \(inputIds[n]) is outside the vocabulary (size \(config.vocabSize))")
@@ -116,23 +117,38 @@ public final class BertModel: @unchecked Sendable {
         ws.tokenTypeIds.update(from: tokenTypeIds, count: N)
         ws.attentionMask.update(from: attentionMask, count: N)
 
-        BertEmbeddingSum.forward(output: ws.embeddingSum, inputIds: inputIds, tokenTypeIds: tokenTypeIds,
+        // Sequences are independent in the forward pass: slices of the batch run side by side.
+        Parallel.forEachSlice(of: B) { rows in
+            forwardSlice(ws, firstRow: rows.lowerBound, batch: rows.count, sequence: T)
+        }
+        let last = ws.hiddenIn(config.numHiddenLayers)
+        return Outputs(lastHiddenState: UnsafePointer(last), pooled: UnsafePointer(ws.pooled),
+                       logits: numLabels > 0 ? UnsafePointer(ws.logits) : nil)
+    }
+
+    /// The forward pass for batch rows `firstRow ..< firstRow + B` of the workspace: every buffer
+    /// is addressed at that slice's offset, so slices write disjoint memory.
+    private func forwardSlice(_ ws: BertWorkspace, firstRow: Int, batch B: Int, sequence T: Int) {
+        let N = B * T, C = config.hiddenSize, I = config.intermediateSize, NH = config.numAttentionHeads
+        let o = firstRow * T  // first token of the slice
+        BertEmbeddingSum.forward(output: ws.embeddingSum + o * C, inputIds: ws.inputIds + o, tokenTypeIds: ws.tokenTypeIds + o,
                                  word: store.value("embeddings.word_embeddings.weight"),
                                  position: store.value("embeddings.position_embeddings.weight"),
                                  tokenType: store.value("embeddings.token_type_embeddings.weight"),
                                  batch: B, sequence: T, channels: C)
-        LayerNorm.forward(output: ws.hiddenIn(0), mean: ws.embeddingMean, rstd: ws.embeddingRstd,
-                          input: ws.embeddingSum, gamma: store.value("embeddings.LayerNorm.weight"),
+        LayerNorm.forward(output: ws.hiddenIn(0) + o * C, mean: ws.embeddingMean + o, rstd: ws.embeddingRstd + o,
+                          input: ws.embeddingSum + o * C, gamma: store.value("embeddings.LayerNorm.weight"),
                           beta: store.value("embeddings.LayerNorm.bias"), rows: N, channels: C,
                           epsilon: config.layerNormEps)
 
         for l in 0..<config.numHiddenLayers {
             let p = "encoder.layer.\(l)."
-            let x = ws.hiddenIn(l), y = ws.hiddenOut(l), c = ws.cache(l)
+            let x = ws.hiddenIn(l) + o * C, y = ws.hiddenOut(l) + o * C, c = ws.cache(l).offset(tokens: o, channels: C,
+                intermediate: I, probabilities: firstRow * NH * T * T)
             Linear.forward(output: c.qkv, input: x, weight: store.value(p + "attention.self.query.weight"),
                            bias: store.value(p + "attention.self.query.bias"), rows: N, inputs: C, outputs: 3 * C)
             SelfAttention.forward(context: c.context, probabilities: c.probabilities, qkv: c.qkv,
-                                  attentionMask: ws.attentionMask, batch: B, sequence: T, channels: C, heads: NH)
+                                  attentionMask: ws.attentionMask + o, batch: B, sequence: T, channels: C, heads: NH)
             Linear.forward(output: c.residual1, input: c.context, weight: store.value(p + "attention.output.dense.weight"),
                            bias: store.value(p + "attention.output.dense.bias"), rows: N, inputs: C, outputs: C)
             add(c.residual1, x, count: N * C)
@@ -152,17 +168,16 @@ public final class BertModel: @unchecked Sendable {
                               rows: N, channels: C, epsilon: config.layerNormEps)
         }
 
-        let last = ws.hiddenIn(config.numHiddenLayers)
-        for b in 0..<B { (ws.clsRows + b * C).update(from: last + b * T * C, count: C) }
-        Linear.forward(output: ws.pooled, input: ws.clsRows, weight: store.value("pooler.dense.weight"),
+        let last = ws.hiddenIn(config.numHiddenLayers) + o * C
+        let clsRows = ws.clsRows + firstRow * C, pooled = ws.pooled + firstRow * C
+        for b in 0..<B { (clsRows + b * C).update(from: last + b * T * C, count: C) }
+        Linear.forward(output: pooled, input: clsRows, weight: store.value("pooler.dense.weight"),
                        bias: store.value("pooler.dense.bias"), rows: B, inputs: C, outputs: C)
-        Tanh.forward(output: ws.pooled, input: ws.pooled, count: B * C)
+        Tanh.forward(output: pooled, input: pooled, count: B * C)
         if numLabels > 0 {
-            Linear.forward(output: ws.logits, input: ws.pooled, weight: store.value("classifier.weight"),
+            Linear.forward(output: ws.logits + firstRow * numLabels, input: pooled, weight: store.value("classifier.weight"),
                            bias: store.value("classifier.bias"), rows: B, inputs: C, outputs: numLabels)
         }
-        return Outputs(lastHiddenState: UnsafePointer(last), pooled: UnsafePointer(ws.pooled),
-                       logits: numLabels > 0 ? UnsafePointer(ws.logits) : nil)
     }
 
     // MARK: - Backward
@@ -262,6 +277,6 @@ public final class BertModel: @unchecked Sendable {
     /// y += x, elementwise.
     @inline(__always)
     private func add(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
-        for i in 0..<count { y[i] += x[i] }
+        VectorMath.add(y, x, count)
     }
 }

@@ -94,3 +94,14 @@ final class BertWorkspace {
     func hiddenIn(_ l: Int) -> UnsafeMutablePointer<Float> { training ? hidden[l] : hidden[l % 2] }
     func cache(_ l: Int) -> LayerCache { training ? layers[l] : layers[0] }
 }
+
+extension BertWorkspace.LayerCache {
+    /// The same cache seen from token `tokens` on (and probability row block `probabilities`):
+    /// what one batch slice of a parallel forward writes.
+    func offset(tokens o: Int, channels C: Int, intermediate I: Int, probabilities p: Int) -> Self {
+        Self(qkv: qkv + o * 3 * C, probabilities: probabilities + p, context: context + o * C,
+             residual1: residual1 + o * C, mean1: mean1 + o, rstd1: rstd1 + o, hidden1: hidden1 + o * C,
+             intermediate: intermediate + o * I, activated: activated + o * I, residual2: residual2 + o * C,
+             mean2: mean2 + o, rstd2: rstd2 + o)
+    }
+}

@@ -1,32 +1,73 @@
+import FTCore
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
 
-/// Exact GELU, `x · Φ(x)` with the error function (PyTorch's default `approximate='none'`, which
-/// BERT's `hidden_act: "gelu"` means). reference: https://pytorch.org/docs/stable/generated/torch.nn.GELU.html
+/// GELU in its erf form, `x · Φ(x)` (PyTorch's default `approximate='none'`, which BERT's
+/// `hidden_act: "gelu"` means), not the tanh approximation.
+/// reference: https://pytorch.org/docs/stable/generated/torch.nn.GELU.html
+///
+/// erf is evaluated the way PyTorch's vectorised CPU kernel evaluates it (`Vectorized<float>::erf`:
+/// Abramowitz & Stegun 7.1.26, absolute error ≤ 1.5e-7), which is both closer to PyTorch's numbers
+/// and several times cheaper than libm's `erff` — GELU was 13% of an inference pass with `erff`.
 public enum GELU {
+    typealias Vector = VectorMath.Vector
+
     /// output (n) = x · ½ (1 + erf(x / √2)). `output` may alias `input`.
     public static func forward(output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, count n: Int) {
-        let invSqrt2: Float = 0.70710678118654752
-        for i in 0..<n {
-            let x = input[i]
-            output[i] = 0.5 * x * (1 + erff(x * invSqrt2))
+        forEachVector(n) { i, lanes in
+            let x = lanes < VectorMath.width ? VectorMath.loadPartial(input + i, count: lanes) : VectorMath.load(input + i)
+            let y = 0.5 * x * (1 + erf(x * invSqrt2))
+            storeLanes(y, output + i, lanes)
         }
     }
 
     /// dInput (n) = dOutput · (Φ(x) + x · φ(x)). Overwrites; may alias dOutput.
     public static func backward(dInput: UnsafeMutablePointer<Float>, dOutput: UnsafePointer<Float>,
                                 input: UnsafePointer<Float>, count n: Int) {
-        let invSqrt2: Float = 0.70710678118654752
-        let invSqrt2Pi: Float = 0.39894228040143268
-        for i in 0..<n {
-            let x = input[i]
-            let cdf = 0.5 * (1 + erff(x * invSqrt2))
-            let pdf = invSqrt2Pi * expf(-0.5 * x * x)
-            dInput[i] = dOutput[i] * (cdf + x * pdf)
+        forEachVector(n) { i, lanes in
+            let full = lanes == VectorMath.width
+            let x = full ? VectorMath.load(input + i) : VectorMath.loadPartial(input + i, count: lanes)
+            let dy = full ? VectorMath.load(dOutput + i) : VectorMath.loadPartial(dOutput + i, count: lanes)
+            let cdf = 0.5 * (1 + erf(x * invSqrt2))
+            let pdf = invSqrt2Pi * VectorMath.exp(-0.5 * x * x)
+            storeLanes(dy * (cdf + x * pdf), dInput + i, lanes)
         }
+    }
+
+    static let invSqrt2: Float = 0.70710678118654752
+    static let invSqrt2Pi: Float = 0.39894228040143268
+
+    /// erf(x) = sign(x) · (1 − t·(a1 + t·(a2 + t·(a3 + t·(a4 + t·a5)))) · e^(−x²)), t = 1 / (1 + p·|x|).
+    @inline(__always)
+    static func erf(_ x: Vector) -> Vector {
+        let a = unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: Vector.self)
+        let t = 1 / (1 + 0.3275911 * a)
+        var r = Vector(repeating: 1.061405429)
+        r = r * t - 1.453152027
+        r = r * t + 1.421413741
+        r = r * t - 0.284496736
+        r = r * t + 0.254829592
+        let y = 1 - r * t * VectorMath.exp(-a * a)
+        return y.replacing(with: -y, where: x .< 0)
+    }
+
+    /// Calls `body(start, lanes)` for each block of 8 elements, the last one possibly partial;
+    /// the tail goes through the same vector code so every element is computed alike.
+    @inline(__always)
+    static func forEachVector(_ n: Int, _ body: (Int, Int) -> Void) {
+        var i = 0
+        while i < n {
+            body(i, min(VectorMath.width, n - i))
+            i += VectorMath.width
+        }
+    }
+
+    @inline(__always)
+    static func storeLanes(_ v: Vector, _ p: UnsafeMutablePointer<Float>, _ lanes: Int) {
+        if lanes == VectorMath.width { VectorMath.store(v, p) } else { for k in 0..<lanes { p[k] = v[k] } }
     }
 }
 

@@ -1,6 +1,10 @@
+import FTCore
+
 /// Layer normalisation over the last dimension, PyTorch's `nn.LayerNorm` (biased variance).
 /// reference: https://pytorch.org/docs/stable/generated/torch.nn.LayerNorm.html
 public enum LayerNorm {
+    typealias V = VectorMath.Vector
+
     /// output (N, C) = (x − mean) · rstd · gamma + beta. Caches `mean` and `rstd` (N) for backward.
     /// `output` may alias `input`.
     public static func forward(
@@ -10,16 +14,23 @@ public enum LayerNorm {
         rows N: Int, channels C: Int, epsilon: Float
     ) {
         let invC = 1 / Float(C)
+        let w = VectorMath.width, vectorEnd = C - C % w
         for r in 0..<N {
             let x = input + r * C
             let y = output + r * C
-            var sum: Float = 0
-            for i in 0..<C { sum += x[i] }
-            let m = sum * invC
-            var sq: Float = 0
-            for i in 0..<C { let d = x[i] - m; sq += d * d }
+            let m = VectorMath.sum(x, C) * invC
+            var squares = V.zero
+            var i = 0
+            while i < vectorEnd { let d = VectorMath.load(x + i) - m; squares += d * d; i += w }
+            var sq = squares.sum()
+            while i < C { let d = x[i] - m; sq += d * d; i += 1 }
             let s = 1 / (sq * invC + epsilon).squareRoot()
-            for i in 0..<C { y[i] = (x[i] - m) * s * gamma[i] + beta[i] }
+            i = 0
+            while i < vectorEnd {
+                VectorMath.store((VectorMath.load(x + i) - m) * s * VectorMath.load(gamma + i) + VectorMath.load(beta + i), y + i)
+                i += w
+            }
+            while i < C { y[i] = (x[i] - m) * s * gamma[i] + beta[i]; i += 1 }
             mean?[r] = m
             rstd?[r] = s
         }
@@ -37,25 +48,47 @@ public enum LayerNorm {
         gamma: UnsafePointer<Float>, rows N: Int, channels C: Int
     ) {
         let invC = 1 / Float(C)
+        let w = VectorMath.width, vectorEnd = C - C % w
         for r in 0..<N {
             let x = input + r * C
             let dy = dOutput + r * C
             let dx = dInput + r * C
             let m = mean[r], s = rstd[r]
-            var meanG: Float = 0, meanGX: Float = 0
-            for i in 0..<C {
+            var sumG = V.zero, sumGX = V.zero
+            var i = 0
+            while i < vectorEnd {
+                let xhat = (VectorMath.load(x + i) - m) * s
+                let d = VectorMath.load(dy + i)
+                let g = d * VectorMath.load(gamma + i)
+                sumG += g
+                sumGX += g * xhat
+                if let dGamma { VectorMath.store(VectorMath.load(dGamma + i) + d * xhat, dGamma + i) }
+                if let dBeta { VectorMath.store(VectorMath.load(dBeta + i) + d, dBeta + i) }
+                i += w
+            }
+            var meanG = sumG.sum(), meanGX = sumGX.sum()
+            while i < C {
                 let xhat = (x[i] - m) * s
                 let g = dy[i] * gamma[i]
                 meanG += g
                 meanGX += g * xhat
                 dGamma?[i] += dy[i] * xhat
                 dBeta?[i] += dy[i]
+                i += 1
             }
             meanG *= invC
             meanGX *= invC
-            for i in 0..<C {
+            i = 0
+            while i < vectorEnd {
+                let xhat = (VectorMath.load(x + i) - m) * s
+                let g = VectorMath.load(dy + i) * VectorMath.load(gamma + i)
+                VectorMath.store(s * (g - meanG - xhat * meanGX), dx + i)
+                i += w
+            }
+            while i < C {
                 let xhat = (x[i] - m) * s
                 dx[i] = s * (dy[i] * gamma[i] - meanG - xhat * meanGX)
+                i += 1
             }
         }
     }

@@ -26,39 +26,59 @@ public enum SelfAttention {
         let d = C / NH
         let scale = 1 / Float(d).squareRoot()
         let C3 = 3 * C
-        for b in 0..<B {
-            let mask = attentionMask + b * T
-            var anyKey = false
-            for j in 0..<T where mask[j] != 0 { anyKey = true }
-            for h in 0..<NH {
-                let q = qkv + b * T * C3 + h * d
-                let k = q + C
-                let v = q + 2 * C
-                let p = probabilities + (b * NH + h) * T * T  // (T, T)
-                BLAS.sgemm(transA: false, transB: true, m: T, n: T, k: d, alpha: scale,
-                           a: q, lda: C3, b: k, ldb: C3, beta: 0, c: p, ldc: T)
-                for i in 0..<T {
-                    let row = p + i * T
-                    guard anyKey else {
-                        row.update(repeating: 1 / Float(T), count: T)
-                        continue
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: T) { keep in
+            for b in 0..<B {
+                let mask = attentionMask + b * T
+                // 1 for keys to attend, 0 for padding: multiplying by it gives padding exactly 0.
+                for j in 0..<T { keep[j] = mask[j] != 0 ? 1 : 0 }
+                let anyKey = keep.contains(1)
+                for h in 0..<NH {
+                    let q = qkv + b * T * C3 + h * d
+                    let k = q + C
+                    let v = q + 2 * C
+                    let p = probabilities + (b * NH + h) * T * T  // (T, T)
+                    BLAS.sgemm(transA: false, transB: true, m: T, n: T, k: d, alpha: scale,
+                               a: q, lda: C3, b: k, ldb: C3, beta: 0, c: p, ldc: T)
+                    for i in 0..<T {
+                        let row = p + i * T
+                        guard anyKey else {
+                            row.update(repeating: 1 / Float(T), count: T)
+                            continue
+                        }
+                        maskedSoftmax(row, keep: keep.baseAddress!, count: T)
                     }
-                    var maxValue = -Float.infinity
-                    for j in 0..<T where mask[j] != 0 { maxValue = max(maxValue, row[j]) }
-                    var sum: Float = 0
-                    for j in 0..<T {
-                        let e = mask[j] != 0 ? expf(row[j] - maxValue) : 0
-                        row[j] = e
-                        sum += e
-                    }
-                    let inv = 1 / sum
-                    for j in 0..<T { row[j] *= inv }
+                    BLAS.sgemm(transA: false, transB: false, m: T, n: d, k: T,
+                               a: p, lda: T, b: v, ldb: C3,
+                               beta: 0, c: context + b * T * C + h * d, ldc: C)
                 }
-                BLAS.sgemm(transA: false, transB: false, m: T, n: d, k: T,
-                           a: p, lda: T, b: v, ldb: C3,
-                           beta: 0, c: context + b * T * C + h * d, ldc: C)
             }
         }
+    }
+
+    /// In place: row[j] ← keep[j] · e^(row[j] − max) / Σ, the max and sum over kept keys only.
+    @inline(__always)
+    static func maskedSoftmax(_ row: UnsafeMutablePointer<Float>, keep: UnsafePointer<Float>, count T: Int) {
+        typealias V = VectorMath.Vector
+        let w = VectorMath.width
+        var maxValue = -Float.infinity
+        for j in 0..<T where keep[j] != 0 { maxValue = max(maxValue, row[j]) }
+        var sums = V.zero
+        var j = 0
+        while j + w <= T {
+            let e = VectorMath.exp(VectorMath.load(row + j) - maxValue) * VectorMath.load(keep + j)
+            VectorMath.store(e, row + j)
+            sums += e
+            j += w
+        }
+        if j < T {
+            let lanes = T - j
+            let e = VectorMath.exp(VectorMath.loadPartial(row + j, count: lanes) - maxValue)
+                * VectorMath.loadPartial(keep + j, count: lanes)
+            for k in 0..<lanes { row[j + k] = e[k] }
+            sums += e
+        }
+        let inv = 1 / sums.sum()
+        for j in 0..<T { row[j] *= inv }
     }
 
     /// dQKV (B, T, 3C) ← backward of `forward` given dContext (B, T, C). Overwrites dQKV.
