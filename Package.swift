@@ -8,9 +8,11 @@ let package = Package(
         .executable(name: "fttrain", targets: ["fttrain"]),
         .library(name: "FTCore", targets: ["FTCore"]),
         .library(name: "FTModel", targets: ["FTModel"]),
+        .library(name: "FTTrain", targets: ["FTTrain"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // MARK: - System libraries (pkg-config)
@@ -27,14 +29,20 @@ let package = Package(
         .target(name: "FTModel", dependencies: ["FTCore"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
 
+        // MARK: - Training: data, optimizer, schedules, metrics, configuration
+        .target(name: "FTTrain", dependencies: ["FTModel", .product(name: "Yams", package: "Yams")],
+                swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+
         // MARK: - Command-line tool
         .executableTarget(name: "fttrain", dependencies: [
-            "FTCore", "FTModel",
+            "FTCore", "FTModel", "FTTrain",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // MARK: - Tests
         .target(name: "TestSupport", dependencies: ["FTCore", "FTModel"], path: "Tests/TestSupport"),
+        .testTarget(name: "FTTrainTests", dependencies: ["FTTrain", "TestSupport"],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "FTCoreTests", dependencies: ["FTCore", "TestSupport"]),
         .testTarget(name: "FTModelTests", dependencies: ["FTModel", "TestSupport"],
                     resources: [.copy("Fixtures")]),
