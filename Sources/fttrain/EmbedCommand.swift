@@ -24,8 +24,11 @@ struct EmbedCommand: ParsableCommand {
     @Option(name: .customLong("batch-size"), help: "Lines per forward pass.")
     var batchSize = 32
 
-    @Option(help: "OpenBLAS threads (default: OpenBLAS's own choice).")
+    @Option(help: "Threads for fttrain's loops and OpenBLAS (default: OPENBLAS_NUM_THREADS, else all cores).")
     var threads: Int?
+
+    @Flag(help: "Print the forward time per batch (median, ms) and samples/s as one JSON line on stderr.")
+    var timing = false
 
     func validate() throws {
         if let maxLength, maxLength < 2 { throw ValidationError("--max-length must be at least 2, got \(maxLength)") }
@@ -34,7 +37,7 @@ struct EmbedCommand: ParsableCommand {
     }
 
     func run() throws {
-        if let threads { BLAS.threadCount = threads }
+        if let threads { Parallel.threadCount = threads }
         let tokenizer = try BertTokenizer.load(modelDirectory: model.url)
         let encoder = try BertModel.load(modelDirectory: model.url)
         let limit = min(maxLength ?? sentenceTransformersMaxLength() ?? encoder.config.maxPositionEmbeddings,
@@ -47,10 +50,12 @@ struct EmbedCommand: ParsableCommand {
         let C = encoder.config.hiddenSize
         var embeddings = [[Float]](repeating: [], count: lines.count)
         var pooled = [Float](repeating: 0, count: batchSize * C)
+        var batchSeconds: [Double] = []
         for start in stride(from: 0, to: order.count, by: batchSize) {
             let members = Array(order[start..<min(start + batchSize, order.count)])
             let batch = tokenizer.padBatch(members.map { encodings[$0] })
             let B = members.count, T = batch.sequenceLength
+            let started = DispatchTime.now().uptimeNanoseconds
             let outputs = try encoder.forward(inputIds: batch.inputIds, tokenTypeIds: batch.tokenTypeIds,
                                               attentionMask: batch.attentionMask, batch: B, sequence: T,
                                               training: false)
@@ -59,6 +64,7 @@ struct EmbedCommand: ParsableCommand {
                              attentionMask: batch.attentionMask, batch: B, sequence: T, channels: C,
                              normalize: normalize)
             }
+            batchSeconds.append(Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
             for (row, index) in members.enumerated() {
                 embeddings[index] = Array(pooled[(row * C)..<((row + 1) * C)])
             }
@@ -69,6 +75,12 @@ struct EmbedCommand: ParsableCommand {
             if output.utf8.count > 1 << 16 { print(output, terminator: ""); output = "" }
         }
         print(output, terminator: "")
+        if timing, !batchSeconds.isEmpty {
+            let median = batchSeconds.sorted()[batchSeconds.count / 2]
+            let report = "{\"batches\": \(batchSeconds.count), \"batch_size\": \(batchSize), \"threads\": \(Parallel.threadCount), "
+                + "\"batch_ms_median\": \(median * 1000), \"samples_per_s\": \(Double(batchSize) / median)}\n"
+            FileHandle.standardError.write(report.data(using: .utf8)!)
+        }
     }
 
     /// `max_seq_length` from sentence-transformers' `sentence_bert_config.json`, if the model has one.
