@@ -10,6 +10,8 @@ public struct BertConfig: Codable, Sendable, Equatable {
     public var hiddenAct: String
     public var hiddenDropoutProb: Float
     public var attentionProbsDropoutProb: Float
+    /// Dropout before the classifier; nil means `hidden_dropout_prob`, as in Hugging Face.
+    public var classifierDropout: Float?
     public var maxPositionEmbeddings: Int
     public var typeVocabSize: Int
     public var layerNormEps: Float
@@ -22,6 +24,7 @@ public struct BertConfig: Codable, Sendable, Equatable {
         case numAttentionHeads = "num_attention_heads", intermediateSize = "intermediate_size"
         case hiddenAct = "hidden_act", hiddenDropoutProb = "hidden_dropout_prob"
         case attentionProbsDropoutProb = "attention_probs_dropout_prob"
+        case classifierDropout = "classifier_dropout"
         case maxPositionEmbeddings = "max_position_embeddings", typeVocabSize = "type_vocab_size"
         case layerNormEps = "layer_norm_eps", positionEmbeddingType = "position_embedding_type"
         case modelType = "model_type", padTokenId = "pad_token_id"
@@ -58,6 +61,7 @@ public struct BertConfig: Codable, Sendable, Equatable {
         hiddenAct = try c.decodeIfPresent(String.self, forKey: .hiddenAct) ?? "gelu"
         hiddenDropoutProb = try c.decodeIfPresent(Float.self, forKey: .hiddenDropoutProb) ?? 0.1
         attentionProbsDropoutProb = try c.decodeIfPresent(Float.self, forKey: .attentionProbsDropoutProb) ?? 0.1
+        classifierDropout = try c.decodeIfPresent(Float.self, forKey: .classifierDropout)
         maxPositionEmbeddings = try c.decodeIfPresent(Int.self, forKey: .maxPositionEmbeddings) ?? 512
         typeVocabSize = try c.decodeIfPresent(Int.self, forKey: .typeVocabSize) ?? 2
         layerNormEps = try c.decodeIfPresent(Float.self, forKey: .layerNormEps) ?? 1e-12
@@ -109,7 +113,8 @@ public struct BertConfig: Codable, Sendable, Equatable {
         }
         guard layerNormEps > 0 else { throw fail("layer_norm_eps must be positive") }
         for (key, p) in [("hidden_dropout_prob", hiddenDropoutProb),
-                         ("attention_probs_dropout_prob", attentionProbsDropoutProb)] where !(0..<1).contains(p) {
+                         ("attention_probs_dropout_prob", attentionProbsDropoutProb),
+                         ("classifier_dropout", classifierDropout ?? 0)] where !(0..<1).contains(p) {
             throw fail("\(key) must be in [0, 1), got \(p)")
         }
     }

@@ -17,6 +17,9 @@ public final class BertModel: @unchecked Sendable {
     public let store: ParameterStore
     private var workspace: BertWorkspace?
     private var lastBatch = 0, lastSequence = 0
+    /// Seed of the last forward's dropout masks (0 and unused in inference).
+    private var lastDropoutSeed: UInt64 = 0
+    private var lastTraining = false
 
     /// A model with all parameters zero; call `load` or `initializeRandomly` next.
     public init(config: BertConfig, numLabels: Int = 0) throws {
@@ -94,10 +97,12 @@ public final class BertModel: @unchecked Sendable {
     }
 
     /// Runs the encoder on a batch (B, T) of ids, token types and attention mask (1 = attend).
-    /// With `training`, every layer's activations are kept for `backward`.
+    /// With `training`, every layer's activations are kept for `backward` and dropout is on, its
+    /// masks drawn from `dropoutSeed` (one per step from the trainer's seeded RNG; the same seed
+    /// gives the same masks).
     public func forward(inputIds: UnsafePointer<Int32>, tokenTypeIds: UnsafePointer<Int32>,
                         attentionMask: UnsafePointer<Int32>, batch B: Int, sequence T: Int,
-                        training: Bool) throws -> Outputs {
+                        training: Bool, dropoutSeed: UInt64 = 0) throws -> Outputs {
         guard T <= config.maxPositionEmbeddings else {
             throw ModelError.badInput("sequence length \(T) exceeds max_position_embeddings \(config.maxPositionEmbeddings)")
         }
@@ -113,6 +118,8 @@ public final class BertModel: @unchecked Sendable {
         let ws = workspaceFor(batch: B, sequence: T, training: training)
         lastBatch = B
         lastSequence = T
+        lastTraining = training
+        lastDropoutSeed = dropoutSeed
         ws.inputIds.update(from: inputIds, count: N)
         ws.tokenTypeIds.update(from: tokenTypeIds, count: N)
         ws.attentionMask.update(from: attentionMask, count: N)
@@ -140,6 +147,7 @@ public final class BertModel: @unchecked Sendable {
                           input: ws.embeddingSum + o * C, gamma: store.value("embeddings.LayerNorm.weight"),
                           beta: store.value("embeddings.LayerNorm.bias"), rows: N, channels: C,
                           epsilon: config.layerNormEps)
+        dropout(.embeddings).apply(ws.hiddenIn(0) + o * C, count: N * C, firstIndex: o * C)
 
         for l in 0..<config.numHiddenLayers {
             let p = "encoder.layer.\(l)."
@@ -148,9 +156,13 @@ public final class BertModel: @unchecked Sendable {
             Linear.forward(output: c.qkv, input: x, weight: store.value(p + "attention.self.query.weight"),
                            bias: store.value(p + "attention.self.query.bias"), rows: N, inputs: C, outputs: 3 * C)
             SelfAttention.forward(context: c.context, probabilities: c.probabilities, qkv: c.qkv,
-                                  attentionMask: ws.attentionMask + o, batch: B, sequence: T, channels: C, heads: NH)
+                                  attentionMask: ws.attentionMask + o, batch: B, sequence: T, channels: C, heads: NH,
+                                  dropout: dropout(.attentionProbabilities(l)),
+                                  dropoutScratch: ws.droppedProbabilities + firstRow * T * T,
+                                  dropoutIndexOffset: firstRow * NH * T * T)
             Linear.forward(output: c.residual1, input: c.context, weight: store.value(p + "attention.output.dense.weight"),
                            bias: store.value(p + "attention.output.dense.bias"), rows: N, inputs: C, outputs: C)
+            dropout(.attentionOutput(l)).apply(c.residual1, count: N * C, firstIndex: o * C)
             add(c.residual1, x, count: N * C)
             LayerNorm.forward(output: c.hidden1, mean: c.mean1, rstd: c.rstd1, input: c.residual1,
                               gamma: store.value(p + "attention.output.LayerNorm.weight"),
@@ -161,6 +173,7 @@ public final class BertModel: @unchecked Sendable {
             GELU.forward(output: c.activated, input: c.intermediate, count: N * I)
             Linear.forward(output: c.residual2, input: c.activated, weight: store.value(p + "output.dense.weight"),
                            bias: store.value(p + "output.dense.bias"), rows: N, inputs: I, outputs: C)
+            dropout(.feedForwardOutput(l)).apply(c.residual2, count: N * C, firstIndex: o * C)
             add(c.residual2, c.hidden1, count: N * C)
             LayerNorm.forward(output: y, mean: c.mean2, rstd: c.rstd2, input: c.residual2,
                               gamma: store.value(p + "output.LayerNorm.weight"),
@@ -175,7 +188,9 @@ public final class BertModel: @unchecked Sendable {
                        bias: store.value("pooler.dense.bias"), rows: B, inputs: C, outputs: C)
         Tanh.forward(output: pooled, input: pooled, count: B * C)
         if numLabels > 0 {
-            Linear.forward(output: ws.logits + firstRow * numLabels, input: pooled, weight: store.value("classifier.weight"),
+            let classifierInput = ws.pooledDropped + firstRow * C
+            dropout(.classifier).apply(from: pooled, to: classifierInput, count: B * C, firstIndex: firstRow * C)
+            Linear.forward(output: ws.logits + firstRow * numLabels, input: classifierInput, weight: store.value("classifier.weight"),
                            bias: store.value("classifier.bias"), rows: B, inputs: C, outputs: numLabels)
         }
     }
@@ -196,9 +211,12 @@ public final class BertModel: @unchecked Sendable {
         // Head and pooler: dPooled → dCls rows.
         if let dPooled { ws.dPooled.update(from: dPooled, count: B * C) } else { ws.dPooled.update(repeating: 0, count: B * C) }
         if numLabels > 0, let dLogits {
-            Linear.backward(dInput: ws.dPooled, accumulateInput: true, dWeight: store.gradient("classifier.weight"),
-                            dBias: store.gradient("classifier.bias"), dOutput: dLogits, input: ws.pooled,
+            // dCls is free until the pooler's backward: it carries d(pooled after dropout) here.
+            Linear.backward(dInput: ws.dCls, dWeight: store.gradient("classifier.weight"),
+                            dBias: store.gradient("classifier.bias"), dOutput: dLogits, input: ws.pooledDropped,
                             weight: store.value("classifier.weight"), rows: B, inputs: C, outputs: numLabels)
+            dropout(.classifier).apply(ws.dCls, count: B * C, firstIndex: 0)
+            add(ws.dPooled, ws.dCls, count: B * C)
         }
         Tanh.backward(dInput: ws.dPooled, dOutput: ws.dPooled, output: ws.pooled, count: B * C)
         Linear.backward(dInput: ws.dCls, dWeight: store.gradient("pooler.dense.weight"),
@@ -218,9 +236,10 @@ public final class BertModel: @unchecked Sendable {
                                dBeta: store.gradient(p + "output.LayerNorm.bias"), dOutput: dY,
                                input: c.residual2, mean: c.mean2, rstd: c.rstd2,
                                gamma: store.value(p + "output.LayerNorm.weight"), rows: N, channels: C)
-            // FFN out: d(residual2) → d(activated)
+            // FFN out: d(residual2) → through its dropout → d(activated)
+            let dFeedForward = droppedBranch(dRes, dropout(.feedForwardOutput(l)), ws, count: N * C)
             Linear.backward(dInput: ws.dIntermediate, dWeight: store.gradient(p + "output.dense.weight"),
-                            dBias: store.gradient(p + "output.dense.bias"), dOutput: dRes, input: c.activated,
+                            dBias: store.gradient(p + "output.dense.bias"), dOutput: dFeedForward, input: c.activated,
                             weight: store.value(p + "output.dense.weight"), rows: N, inputs: I, outputs: C)
             GELU.backward(dInput: ws.dIntermediate, dOutput: ws.dIntermediate, input: c.intermediate, count: N * I)
             // FFN in: d(hidden1) = residual branch (already in dRes) + dIntermediate · Wi
@@ -233,13 +252,15 @@ public final class BertModel: @unchecked Sendable {
                                dBeta: store.gradient(p + "attention.output.LayerNorm.bias"), dOutput: dRes,
                                input: c.residual1, mean: c.mean1, rstd: c.rstd1,
                                gamma: store.value(p + "attention.output.LayerNorm.weight"), rows: N, channels: C)
-            // Attention output projection: d(residual1) → d(context)
+            // Attention output projection: d(residual1) → through its dropout → d(context)
+            let dAttentionOutput = droppedBranch(dRes, dropout(.attentionOutput(l)), ws, count: N * C)
             Linear.backward(dInput: ws.dContext, dWeight: store.gradient(p + "attention.output.dense.weight"),
-                            dBias: store.gradient(p + "attention.output.dense.bias"), dOutput: dRes,
+                            dBias: store.gradient(p + "attention.output.dense.bias"), dOutput: dAttentionOutput,
                             input: c.context, weight: store.value(p + "attention.output.dense.weight"),
                             rows: N, inputs: C, outputs: C)
             SelfAttention.backward(dQKV: ws.dQKV, dContext: ws.dContext, qkv: c.qkv, probabilities: c.probabilities,
-                                   scratch: ws.dScores, batch: B, sequence: T, channels: C, heads: NH)
+                                   scratch: ws.dScores, batch: B, sequence: T, channels: C, heads: NH,
+                                   dropout: dropout(.attentionProbabilities(l)), dropoutScratch: ws.dDroppedScores)
             // QKV projection: dX = residual branch d(residual1) + dQKV · Wqkv
             dX.update(from: dRes, count: N * C)
             Linear.backward(dInput: dX, accumulateInput: true, dWeight: store.gradient(p + "attention.self.query.weight"),
@@ -248,7 +269,8 @@ public final class BertModel: @unchecked Sendable {
             swap(&dX, &dY)
         }
 
-        // Embeddings: LN then scatter into the three tables.
+        // Embeddings: dropout, LN, then scatter into the three tables.
+        dropout(.embeddings).apply(dY, count: N * C, firstIndex: 0)
         LayerNorm.backward(dInput: dY, dGamma: store.gradient("embeddings.LayerNorm.weight"),
                            dBeta: store.gradient("embeddings.LayerNorm.bias"), dOutput: dY,
                            input: ws.embeddingSum, mean: ws.embeddingMean, rstd: ws.embeddingRstd,
@@ -261,6 +283,44 @@ public final class BertModel: @unchecked Sendable {
     }
 
     // MARK: - Helpers
+
+    /// Where dropout is applied: each site gets its own mask key.
+    enum DropoutSite {
+        case embeddings, classifier
+        case attentionProbabilities(Int), attentionOutput(Int), feedForwardOutput(Int)
+
+        var id: UInt64 {
+            switch self {
+            case .embeddings: return 1
+            case .classifier: return 2
+            case .attentionProbabilities(let l): return 100 + 10 * UInt64(l) + 1
+            case .attentionOutput(let l): return 100 + 10 * UInt64(l) + 2
+            case .feedForwardOutput(let l): return 100 + 10 * UInt64(l) + 3
+            }
+        }
+    }
+
+    /// The dropout of `site` for the current pass: Hugging Face's probabilities in training
+    /// (`classifier_dropout` falling back to `hidden_dropout_prob`), none in inference.
+    func dropout(_ site: DropoutSite) -> Dropout {
+        guard lastTraining else { return Dropout(probability: 0, key: 0) }
+        let probability: Float
+        switch site {
+        case .attentionProbabilities: probability = config.attentionProbsDropoutProb
+        case .classifier: probability = config.classifierDropout ?? config.hiddenDropoutProb
+        default: probability = config.hiddenDropoutProb
+        }
+        return Dropout(probability: probability, key: Dropout.key(seed: lastDropoutSeed, site: site.id))
+    }
+
+    /// The gradient of a residual branch that went through `dropout`: `gradient` itself when the
+    /// dropout is the identity, else its masked copy in the workspace (the residual keeps `gradient`).
+    private func droppedBranch(_ gradient: UnsafeMutablePointer<Float>, _ dropout: Dropout, _ ws: BertWorkspace,
+                               count: Int) -> UnsafeMutablePointer<Float> {
+        if dropout.isIdentity { return gradient }
+        dropout.apply(from: gradient, to: ws.dBranch, count: count, firstIndex: 0)
+        return ws.dBranch
+    }
 
     /// The workspace for this shape, planned anew only when the shape outgrows it.
     private func workspaceFor(batch: Int, sequence: Int, training: Bool) -> BertWorkspace {

@@ -37,7 +37,9 @@ final class BertWorkspace {
     let layers: [LayerCache]
     let clsRows: UnsafeMutablePointer<Float>        // (B, C) first token of the last layer
     let pooled: UnsafeMutablePointer<Float>         // (B, C) pooler output (after tanh)
+    let pooledDropped: UnsafeMutablePointer<Float>  // (B, C) classifier input (pooled after dropout)
     let logits: UnsafeMutablePointer<Float>         // (B, L) classifier output
+    let droppedProbabilities: UnsafeMutablePointer<Float> // (B, T, T) one head's probabilities after dropout, per row
 
     // Backward scratch (training only).
     let dHiddenA: UnsafeMutablePointer<Float>       // (N, C)
@@ -47,6 +49,8 @@ final class BertWorkspace {
     let dQKV: UnsafeMutablePointer<Float>           // (N, 3C)
     let dIntermediate: UnsafeMutablePointer<Float>  // (N, I)
     let dScores: UnsafeMutablePointer<Float>        // (T, T)
+    let dDroppedScores: UnsafeMutablePointer<Float> // (T, T) probabilities after dropout, regenerated
+    let dBranch: UnsafeMutablePointer<Float>        // (N, C) gradient of a dropped residual branch
     let dPooled: UnsafeMutablePointer<Float>        // (B, C)
     let dCls: UnsafeMutablePointer<Float>           // (B, C)
 
@@ -72,7 +76,9 @@ final class BertWorkspace {
         }
         clsRows = a.floats(B * C)
         pooled = a.floats(B * C)
+        pooledDropped = a.floats(B * C)
         logits = a.floats(B * max(labels, 1))
+        droppedProbabilities = a.floats(training ? B * T * T : 0)
         let n = training ? N : 0
         dHiddenA = a.floats(n * C)
         dHiddenB = a.floats(n * C)
@@ -81,6 +87,8 @@ final class BertWorkspace {
         dQKV = a.floats(n * 3 * C)
         dIntermediate = a.floats(n * I)
         dScores = a.floats(training ? T * T : 0)
+        dDroppedScores = a.floats(training ? T * T : 0)
+        dBranch = a.floats(n * C)
         dPooled = a.floats(training ? B * C : 0)
         dCls = a.floats(training ? B * C : 0)
     }

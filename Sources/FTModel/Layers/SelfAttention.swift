@@ -15,13 +15,19 @@ import FTCore
 public enum SelfAttention {
     /// context (B, T, C) ← attention over qkv (B, T, 3C); caches probabilities (B, NH, T, T).
     ///
+    /// With `dropout` (attention-probability dropout, as BERT applies it before `P·V`), the dropped
+    /// probabilities of one head go to `dropoutScratch` (B, T, T) and the cache keeps the undropped
+    /// ones, which the softmax backward needs. `dropoutIndexOffset` is the global index of this
+    /// batch slice's first probability, so masks do not depend on how a batch is sliced.
+    ///
     /// Masked keys get probability exactly 0, which is what PyTorch's additive `float.min` mask
     /// gives after `exp` underflows. A row whose keys are all masked comes out uniform, again as
     /// in PyTorch (all scores collapse onto `float.min`).
     public static func forward(
         context: UnsafeMutablePointer<Float>, probabilities: UnsafeMutablePointer<Float>,
         qkv: UnsafePointer<Float>, attentionMask: UnsafePointer<Int32>,
-        batch B: Int, sequence T: Int, channels C: Int, heads NH: Int
+        batch B: Int, sequence T: Int, channels C: Int, heads NH: Int,
+        dropout: Dropout? = nil, dropoutScratch: UnsafeMutablePointer<Float>? = nil, dropoutIndexOffset: Int = 0
     ) {
         let d = C / NH
         let scale = 1 / Float(d).squareRoot()
@@ -47,8 +53,15 @@ public enum SelfAttention {
                         }
                         maskedSoftmax(row, keep: keep.baseAddress!, count: T)
                     }
+                    var weights = UnsafePointer(p)
+                    if let dropout, !dropout.isIdentity, let dropoutScratch {
+                        let dropped = dropoutScratch + b * T * T
+                        dropout.apply(from: p, to: dropped, count: T * T,
+                                      firstIndex: dropoutIndexOffset + (b * NH + h) * T * T)
+                        weights = UnsafePointer(dropped)
+                    }
                     BLAS.sgemm(transA: false, transB: false, m: T, n: d, k: T,
-                               a: p, lda: T, b: v, ldb: C3,
+                               a: weights, lda: T, b: v, ldb: C3,
                                beta: 0, c: context + b * T * C + h * d, ldc: C)
                 }
             }
@@ -82,15 +95,17 @@ public enum SelfAttention {
     }
 
     /// dQKV (B, T, 3C) ← backward of `forward` given dContext (B, T, C). Overwrites dQKV.
-    /// `scratch` holds T·T floats.
+    /// `scratch` and, with dropout, `dropoutScratch` hold T·T floats each.
     ///
-    /// With P the probabilities and S the scaled scores:
-    /// dV = Pᵀ dO;  dP = dO Vᵀ;  dS = P ⊙ (dP − rowsum(dP ⊙ P));  dQ = dS K / √d;  dK = dSᵀ Q / √d.
+    /// With P the probabilities, P' = dropout(P) and S the scaled scores:
+    /// dV = P'ᵀ dO;  dP' = dO Vᵀ;  dP = dropout(dP') (same mask and scale);
+    /// dS = P ⊙ (dP − rowsum(dP ⊙ P));  dQ = dS K / √d;  dK = dSᵀ Q / √d.
     public static func backward(
         dQKV: UnsafeMutablePointer<Float>, dContext: UnsafePointer<Float>,
         qkv: UnsafePointer<Float>, probabilities: UnsafePointer<Float>,
         scratch: UnsafeMutablePointer<Float>,
-        batch B: Int, sequence T: Int, channels C: Int, heads NH: Int
+        batch B: Int, sequence T: Int, channels C: Int, heads NH: Int,
+        dropout: Dropout? = nil, dropoutScratch: UnsafeMutablePointer<Float>? = nil
     ) {
         let d = C / NH
         let scale = 1 / Float(d).squareRoot()
@@ -105,12 +120,19 @@ public enum SelfAttention {
                 let dv = dq + 2 * C
                 let p = probabilities + (b * NH + h) * T * T
                 let dO = dContext + b * T * C + h * d
-                // dV (T, d) = Pᵀ (T, T) · dO (T, d)
+                let dropping = dropout.map { !$0.isIdentity } ?? false
+                var weights = p
+                if dropping, let dropout, let dropoutScratch {
+                    dropout.apply(from: p, to: dropoutScratch, count: T * T, firstIndex: (b * NH + h) * T * T)
+                    weights = UnsafePointer(dropoutScratch)
+                }
+                // dV (T, d) = P'ᵀ (T, T) · dO (T, d)
                 BLAS.sgemm(transA: true, transB: false, m: T, n: d, k: T,
-                           a: p, lda: T, b: dO, ldb: C, beta: 0, c: dv, ldc: C3)
-                // dP (T, T) = dO (T, d) · Vᵀ
+                           a: weights, lda: T, b: dO, ldb: C, beta: 0, c: dv, ldc: C3)
+                // dP' (T, T) = dO (T, d) · Vᵀ, then dP = dropout(dP')
                 BLAS.sgemm(transA: false, transB: true, m: T, n: T, k: d,
                            a: dO, lda: C, b: v, ldb: C3, beta: 0, c: scratch, ldc: T)
+                if dropping, let dropout { dropout.apply(scratch, count: T * T, firstIndex: (b * NH + h) * T * T) }
                 // softmax backward, in place in scratch: dS = P ⊙ (dP − Σ dP ⊙ P)
                 for i in 0..<T {
                     let pr = p + i * T
