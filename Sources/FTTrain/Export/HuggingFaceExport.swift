@@ -1,0 +1,84 @@
+import FTCore
+import FTModel
+import Foundation
+
+/// Writes a fine-tuned classifier as a Hugging Face model directory that
+/// `AutoModelForSequenceClassification.from_pretrained` loads and that fttrain loads back:
+/// `config.json` (the base config plus `architectures`, `id2label`, `label2id`), `model.safetensors`
+/// (encoder tensors with the `bert.` prefix, `classifier.*` without, as `BertForSequenceClassification`
+/// names them) and the tokenizer files of the base model.
+///
+/// The directory is built beside the destination and renamed into place, so a crash never leaves a
+/// half-written model under the final name.
+public enum HuggingFaceExport {
+    /// Tokenizer files copied from the base model when present.
+    static let tokenizerFiles = ["vocab.txt", "tokenizer_config.json", "special_tokens_map.json", "tokenizer.json"]
+
+    public static func write(model: BertModel, labels: [String], baseModelDirectory: URL, to destination: URL) throws {
+        precondition(model.numLabels == labels.count, "one label name per class")
+        let fileManager = FileManager.default
+        let staging = destination.deletingLastPathComponent()
+            .appendingPathComponent(".\(destination.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)")
+        try? fileManager.removeItem(at: staging)
+        try fileManager.createDirectory(at: staging, withIntermediateDirectories: true)
+        do {
+            try writeConfig(model: model, labels: labels, base: baseModelDirectory, to: staging.appendingPathComponent("config.json"))
+            var writer = SafeTensorsWriter(metadata: ["format": "pt"])
+            for view in model.store.views {
+                let name = view.name.hasPrefix("classifier.") ? view.name : "bert." + view.name
+                try writer.add(name, shape: view.shape,
+                               floats: UnsafeBufferPointer(start: model.store.value(view.name), count: view.count))
+            }
+            try writer.write(toPath: staging.appendingPathComponent("model.safetensors").path)
+            for file in tokenizerFiles {
+                let source = baseModelDirectory.appendingPathComponent(file)
+                if fileManager.fileExists(atPath: source.path) {
+                    try fileManager.copyItem(at: source, to: staging.appendingPathComponent(file))
+                }
+            }
+            if fileManager.fileExists(atPath: destination.path) { try fileManager.removeItem(at: destination) }
+            try fileManager.moveItem(at: staging, to: destination)
+        } catch {
+            try? fileManager.removeItem(at: staging)
+            throw error
+        }
+    }
+
+    /// The base `config.json` with the classification keys set; unknown keys of the base are kept.
+    static func writeConfig(model: BertModel, labels: [String], base: URL, to url: URL) throws {
+        let basePath = base.appendingPathComponent("config.json").path
+        guard let data = FileManager.default.contents(atPath: basePath),
+              var object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw ModelError.badConfig(basePath, "cannot read the base model's config.json")
+        }
+        object["architectures"] = ["BertForSequenceClassification"]
+        object["id2label"] = Dictionary(uniqueKeysWithValues: labels.enumerated().map { (String($0.offset), $0.element) })
+        object["label2id"] = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($0.element, $0.offset) })
+        object["problem_type"] = "single_label_classification"
+        object["hidden_dropout_prob"] = Double(model.config.hiddenDropoutProb)
+        object["attention_probs_dropout_prob"] = Double(model.config.attentionProbsDropoutProb)
+        object["classifier_dropout"] = model.config.classifierDropout.map { Double($0) } ?? NSNull()
+        object.removeValue(forKey: "_name_or_path")
+        let json = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+        try json.write(to: url)
+    }
+
+    /// Label names in id order from a fine-tuned model's `config.json` (`id2label`), or nil when the
+    /// config has none (a bare encoder).
+    public static func labels(modelDirectory: URL) throws -> [String]? {
+        let path = modelDirectory.appendingPathComponent("config.json").path
+        guard let data = FileManager.default.contents(atPath: path) else { throw ModelError.missingFile(path) }
+        guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw ModelError.badConfig(path, "not a JSON object")
+        }
+        guard let id2label = object["id2label"] as? [String: String] else { return nil }
+        var labels = [String](repeating: "", count: id2label.count)
+        for (key, label) in id2label {
+            guard let id = Int(key), labels.indices.contains(id) else {
+                throw ModelError.badConfig(path, "id2label key \"\(key)\" is not an id in 0..<\(id2label.count)")
+            }
+            labels[id] = label
+        }
+        return labels
+    }
+}

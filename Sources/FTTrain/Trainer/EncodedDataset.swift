@@ -1,0 +1,85 @@
+import FTCore
+import FTModel
+
+/// A tokenized, labelled split: what the trainer batches. Texts are kept for error reports.
+public struct EncodedDataset: Sendable {
+    public let encodings: [TokenizerEncoding]
+    /// Class ids, one per example.
+    public let labels: [Int32]
+    /// The original texts (and pairs), for error samples and predictions.
+    public let texts: [String]
+    public let pairs: [String?]
+
+    public init(encodings: [TokenizerEncoding], labels: [Int32], texts: [String], pairs: [String?]) {
+        precondition(encodings.count == labels.count && labels.count == texts.count && texts.count == pairs.count)
+        self.encodings = encodings
+        self.labels = labels
+        self.texts = texts
+        self.pairs = pairs
+    }
+
+    public var count: Int { labels.count }
+
+    /// Tokenizes every text (and pair) with truncation to `maxLength` tokens.
+    public static func encode(texts: [String], pairs: [String?], labels: [Int32], tokenizer: BertTokenizer,
+                              maxLength: Int) -> EncodedDataset {
+        let encodings = zip(texts, pairs).map { tokenizer.encode($0.0, pair: $0.1, maxLength: maxLength) }
+        return EncodedDataset(encodings: encodings, labels: labels, texts: texts, pairs: pairs)
+    }
+}
+
+/// One padded batch in the row-major `(B, T)` layout the model takes (dynamic padding: T is the
+/// longest sequence of this batch, not `max_length`).
+public struct PaddedBatch {
+    public var inputIds: [Int32] = []
+    public var tokenTypeIds: [Int32] = []
+    public var attentionMask: [Int32] = []
+    public var labels: [Int32] = []
+    /// Dataset indices of the rows.
+    public var indices: [Int] = []
+    public var sequenceLength = 0
+    public var batchSize: Int { indices.count }
+
+    public init() {}
+
+    /// Fills the batch from `indices` of `dataset`, reusing this value's storage.
+    public mutating func fill(from dataset: EncodedDataset, indices: ArraySlice<Int>, padTokenId: Int32) {
+        let T = indices.map { dataset.encodings[$0].count }.max() ?? 0
+        self.indices.removeAll(keepingCapacity: true)
+        self.indices.append(contentsOf: indices)
+        sequenceLength = T
+        let n = indices.count * T
+        inputIds.removeAll(keepingCapacity: true)
+        tokenTypeIds.removeAll(keepingCapacity: true)
+        attentionMask.removeAll(keepingCapacity: true)
+        labels.removeAll(keepingCapacity: true)
+        inputIds.reserveCapacity(n)
+        for i in indices {
+            let e = dataset.encodings[i]
+            let padding = T - e.count
+            inputIds.append(contentsOf: e.inputIds)
+            inputIds.append(contentsOf: repeatElement(padTokenId, count: padding))
+            tokenTypeIds.append(contentsOf: e.tokenTypeIds)
+            tokenTypeIds.append(contentsOf: repeatElement(0, count: padding))
+            attentionMask.append(contentsOf: e.attentionMask)
+            attentionMask.append(contentsOf: repeatElement(0, count: padding))
+            labels.append(dataset.labels[i])
+        }
+    }
+}
+
+/// The order of examples in an epoch, with PyTorch `RandomSampler` / `DistributedSampler`
+/// semantics: one seeded permutation per epoch, derived from (seed, epoch) so any epoch's order
+/// can be replayed on resume without replaying the ones before it.
+public enum EpochOrder {
+    public static func permutation(count: Int, seed: UInt64, epoch: Int) -> [Int] {
+        var rng = SeededRNG(seed: seed, stream: 0x5A17_0000 &+ UInt64(epoch))
+        var order = Array(0..<count)
+        // Fisher–Yates with an unbiased bounded draw.
+        for i in stride(from: count - 1, to: 0, by: -1) {
+            let j = Int(rng.next(upperBound: UInt64(i + 1)))
+            order.swapAt(i, j)
+        }
+        return order
+    }
+}

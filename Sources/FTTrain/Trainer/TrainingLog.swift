@@ -1,0 +1,64 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The run's log: one JSON object per line in `log.jsonl` (the contract scripts read) and a
+/// human line on stderr — a progress line redrawn in place on a terminal, plain lines otherwise.
+public final class TrainingLog {
+    private let file: FileHandle?
+    private let interactive: Bool
+    private let started = Date()
+    private var progressShown = false
+
+    /// Opens (truncating) `path` for the JSON lines; nil writes no file.
+    public init(path: String?) throws {
+        if let path {
+            guard FileManager.default.createFile(atPath: path, contents: nil) else {
+                throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path])
+            }
+            file = FileHandle(forWritingAtPath: path)
+        } else {
+            file = nil
+        }
+        interactive = isatty(STDERR_FILENO) != 0
+    }
+
+    deinit { try? file?.close() }
+
+    /// Appends one record to `log.jsonl` (keys sorted, numbers as JSON numbers).
+    public func record(_ values: [String: Any]) {
+        guard let file, let data = try? JSONSerialization.data(withJSONObject: values, options: [.sortedKeys]) else { return }
+        file.write(data)
+        file.write(Data([0x0A]))
+    }
+
+    /// A progress report: redrawn on one terminal line, or printed as its own line when stderr is
+    /// not a terminal.
+    public func progress(step: Int, totalSteps: Int, epoch: Double, loss: Double, samplesPerSecond: Double) {
+        let elapsed = Date().timeIntervalSince(started)
+        let left = step > 0 ? elapsed / Double(step) * Double(totalSteps - step) : 0
+        let line = String(format: "step %d/%d  epoch %.2f  loss %.4f  %.1f samples/s  elapsed %@  left %@",
+                          step, totalSteps, epoch, loss, samplesPerSecond, Self.clock(elapsed), Self.clock(left))
+        if interactive {
+            FileHandle.standardError.write(("\r\u{1B}[2K" + line).data(using: .utf8)!)
+            progressShown = true
+        } else {
+            message(line)
+        }
+    }
+
+    /// A message on its own line (ends a progress line first).
+    public func message(_ text: String) {
+        if progressShown {
+            FileHandle.standardError.write("\n".data(using: .utf8)!)
+            progressShown = false
+        }
+        FileHandle.standardError.write((text + "\n").data(using: .utf8)!)
+    }
+
+    static func clock(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
+    }
+}
