@@ -1,0 +1,38 @@
+/// The closed sets of strings some configuration keys accept. Raw values are the exact strings
+/// Hugging Face `TrainingArguments` uses, so a config written for HF reads the same here.
+
+/// How the learning rate moves after warmup (HF `SchedulerType`, the subset fttrain implements).
+public enum SchedulerType: String, CaseIterable, Codable, Sendable {
+    /// Linear decay from the peak to 0 at the last step.
+    case linear
+    /// Half-cosine decay from the peak to 0 at the last step.
+    case cosine
+    /// The peak rate throughout; warmup is ignored (as in HF), so it is rejected if set.
+    case constant
+    /// Linear warmup, then the peak rate.
+    case constantWithWarmup = "constant_with_warmup"
+}
+
+/// When something happens during training (HF `IntervalStrategy`).
+public enum IntervalStrategy: String, CaseIterable, Codable, Sendable {
+    /// Never.
+    case no
+    /// Every `eval_steps` (or `save_steps`) optimizer steps.
+    case steps
+    /// At the end of every epoch.
+    case epoch
+}
+
+/// When checkpoints are written (HF `SaveStrategy`).
+public enum SaveStrategy: String, CaseIterable, Codable, Sendable {
+    /// Never (the final model is still written).
+    case no
+    /// Every `save_steps` optimizer steps.
+    case steps
+    /// At the end of every epoch.
+    case epoch
+    /// After each evaluation that improves `metric_for_best_model`.
+    case best
+}
+
+// DataFormat (csv, tsv, jsonl) is defined with the readers in Data/DataFormat.swift.

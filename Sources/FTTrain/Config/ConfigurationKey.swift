@@ -1,0 +1,135 @@
+import Foundation
+import Yams
+
+/// One setting of `TrainingConfiguration`: its snake_case key, its flag, its one-line help and
+/// default, and how to read, write and parse it. `ConfigurationKey.all` drives decoding, encoding,
+/// command-line overrides, `--help` and `describe()`, so the five cannot drift apart.
+public struct ConfigurationKey: Sendable {
+    /// The three groups of settings, in the order `--help` prints them.
+    public enum Group: String, Sendable, CaseIterable {
+        case run = "Run (Hugging Face TrainingArguments)"
+        case data = "Data"
+        case model = "Model (overrides the model's config.json)"
+    }
+
+    /// The key in files: `learning_rate`.
+    public let name: String
+    public let group: Group
+    /// One line: why the setting exists and what it does.
+    public let help: String
+    /// What the value must be, for messages: "a number", "one of `no`, `steps`, `epoch`".
+    public let expected: String
+    /// The value placeholder for `--help`: `<number>`.
+    public let placeholder: String
+    /// True when the bare flag means `true`.
+    public let isBoolean: Bool
+    /// The default, as `describe()` shows values.
+    public let defaultText: String
+
+    let decode: @Sendable (inout TrainingConfiguration, KeyedDecodingContainer<ConfigurationCodingKey>) throws -> Void
+    let encode: @Sendable (TrainingConfiguration, inout KeyedEncodingContainer<ConfigurationCodingKey>) throws -> Void
+    /// Sets the value from a flag's text; false when the text does not parse.
+    let parse: @Sendable (inout TrainingConfiguration, String) -> Bool
+    let display: @Sendable (TrainingConfiguration) -> String
+    let yaml: @Sendable (TrainingConfiguration) -> Node
+
+    /// The command-line flag: `--learning-rate`.
+    public var flag: String { "--" + name.replacingOccurrences(of: "_", with: "-") }
+
+    var codingKey: ConfigurationCodingKey { ConfigurationCodingKey(name) }
+
+    init<Value: ConfigurationValue>(
+        _ name: String, _ path: WritableKeyPath<TrainingConfiguration, Value> & Sendable,
+        _ group: Group, _ help: String
+    ) {
+        self.name = name
+        self.group = group
+        self.help = help
+        self.expected = Value.expected
+        self.placeholder = Value.placeholder
+        self.isBoolean = Value.isBoolean
+        self.defaultText = TrainingConfiguration()[keyPath: path].displayText
+        let key = ConfigurationCodingKey(name)
+        decode = { configuration, container in
+            configuration[keyPath: path] = try container.decode(Value.self, forKey: key)
+        }
+        encode = { configuration, container in
+            try container.encode(configuration[keyPath: path], forKey: key)
+        }
+        parse = { configuration, text in
+            guard let value = Value(flagText: text) else { return false }
+            configuration[keyPath: path] = value
+            return true
+        }
+        display = { $0[keyPath: path].displayText }
+        yaml = { $0[keyPath: path].yamlNode }
+    }
+
+    /// The key named `name` (snake_case), if there is one.
+    public static func named(_ name: String) -> ConfigurationKey? { byName[name] }
+
+    static let byName: [String: ConfigurationKey] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
+
+    /// Every setting, grouped, in the order of `TrainingConfiguration`'s properties.
+    public static let all: [ConfigurationKey] = [
+        // Run
+        .init("output_dir", \.outputDir, .run, "Where checkpoints, the final model, metrics and the run log are written (required)."),
+        .init("model_dir", \.modelDir, .run, "The pretrained Hugging Face model directory to fine-tune: config.json, vocab.txt, model.safetensors (required)."),
+        .init("seed", \.seed, .run, "Seeds the head's initialisation, shuffling, dropout and the data split, so a run can be repeated exactly."),
+        .init("num_train_epochs", \.numTrainEpochs, .run, "Passes over the training set; a fraction stops part-way through the last epoch."),
+        .init("max_steps", \.maxSteps, .run, "When > 0, the number of optimizer steps to run, overriding num_train_epochs."),
+        .init("per_device_train_batch_size", \.perDeviceTrainBatchSize, .run, "Examples per rank in each training micro-batch; memory and time per step grow with it."),
+        .init("per_device_eval_batch_size", \.perDeviceEvalBatchSize, .run, "Examples per rank in each evaluation batch; no activations are kept, so it can be larger."),
+        .init("gradient_accumulation_steps", \.gradientAccumulationSteps, .run, "Micro-batches whose gradients are summed before each optimizer step (effective batch = this x batch x ranks)."),
+        .init("learning_rate", \.learningRate, .run, "Peak AdamW step size, reached after warmup and then shaped by lr_scheduler_type."),
+        .init("weight_decay", \.weightDecay, .run, "Decoupled AdamW weight decay, applied to weights but not to biases or LayerNorm (as HF's Trainer)."),
+        .init("adam_beta1", \.adamBeta1, .run, "AdamW decay rate of the running mean of gradients."),
+        .init("adam_beta2", \.adamBeta2, .run, "AdamW decay rate of the running mean of squared gradients."),
+        .init("adam_epsilon", \.adamEpsilon, .run, "Added to the root of the second moment so a tiny moment cannot blow up the step."),
+        .init("max_grad_norm", \.maxGradNorm, .run, "The global gradient L2 norm is clipped to this before each step; 0 turns clipping off."),
+        .init("lr_scheduler_type", \.lrSchedulerType, .run, "Shape of the learning rate after warmup: linear or cosine decay to 0, or constant."),
+        .init("warmup_ratio", \.warmupRatio, .run, "Fraction of all optimizer steps spent ramping the learning rate up from 0 (used when warmup_steps is 0)."),
+        .init("warmup_steps", \.warmupSteps, .run, "Optimizer steps spent ramping the learning rate up from 0; when > 0 it overrides warmup_ratio."),
+        .init("eval_strategy", \.evalStrategy, .run, "When to evaluate on the validation set: never (no), every eval_steps (steps), or every epoch."),
+        .init("eval_steps", \.evalSteps, .run, "Optimizer steps between evaluations under eval_strategy steps; null follows logging_steps, as in HF."),
+        .init("logging_steps", \.loggingSteps, .run, "Optimizer steps between training-loss log lines; 0 turns step logging off."),
+        .init("save_strategy", \.saveStrategy, .run, "When to write a checkpoint: never (no), every save_steps (steps), every epoch, or on a new best."),
+        .init("save_steps", \.saveSteps, .run, "Optimizer steps between checkpoints under save_strategy steps."),
+        .init("save_total_limit", \.saveTotalLimit, .run, "Most checkpoints kept in output_dir, oldest deleted first but never the best; null keeps all."),
+        .init("load_best_model_at_end", \.loadBestModelAtEnd, .run, "Reload the best checkpoint (by metric_for_best_model) at the end instead of keeping the last weights."),
+        .init("metric_for_best_model", \.metricForBestModel, .run, "The evaluation metric that picks the best checkpoint (loss, accuracy, f1_macro, ...; eval_ prefix optional, as in HF); null means loss."),
+        .init("greater_is_better", \.greaterIsBetter, .run, "Whether a larger metric_for_best_model is better; null means false for names ending in loss, else true."),
+        .init("dataloader_drop_last", \.dataloaderDropLast, .run, "Drop the last incomplete training batch of each epoch so every step sees a full batch."),
+        .init("max_length", \.maxLength, .run, "Tokens per example after truncation, [CLS] and [SEP] included; attention cost grows with its square."),
+        .init("group_by_length", \.groupByLength, .run, "Batch examples of similar length together so less padding is computed."),
+        // Data
+        .init("train_file", \.trainFile, .data, "Labelled training data: CSV, TSV or JSON Lines (required)."),
+        .init("validation_file", \.validationFile, .data, "Labelled data for evaluation and best-model selection; with test_file null too, train_file is split."),
+        .init("test_file", \.testFile, .data, "Labelled data scored once after training; with validation_file null too, train_file is split."),
+        .init("split_ratios", \.splitRatios, .data, "Train/validation/test fractions of the stratified split of train_file made when no other file is given."),
+        .init("text_column", \.textColumn, .data, "Column holding the text to classify."),
+        .init("text_pair_column", \.textPairColumn, .data, "Column holding a second text, encoded as a pair with the first; null for single texts."),
+        .init("label_column", \.labelColumn, .data, "Column holding the class label."),
+        .init("data_format", \.dataFormat, .data, "Layout of the data files (csv, tsv, jsonl); null picks it from each file's extension."),
+        .init("strip_html", \.stripHTML, .data, "Remove HTML tags and decode HTML entities in texts, for scraped data."),
+        .init("collapse_whitespace", \.collapseWhitespace, .data, "Turn runs of whitespace and line breaks into one space and trim, so layout does not change tokens."),
+        .init("drop_symbols", \.dropSymbols, .data, "Remove characters that are neither letters, digits, punctuation nor spaces (emoji, symbols)."),
+        .init("deduplicate", \.deduplicate, .data, "Drop rows whose text repeats an earlier row's, so no text is both trained and evaluated on."),
+        .init("skip_bad_rows", \.skipBadRows, .data, "Skip malformed rows (missing column, empty text or label) with a count in the log instead of failing."),
+        .init("class_weights", \.classWeights, .data, "Per-class loss weights against imbalance: balanced, a list in class order, or label -> weight; null = equal."),
+        .init("oversample", \.oversample, .data, "Repeat examples of smaller classes within each epoch until every class is as frequent as the largest."),
+        // Model
+        .init("hidden_dropout_prob", \.hiddenDropoutProb, .model, "Dropout on embeddings and on the output of every attention and feed-forward block; null keeps the model's."),
+        .init("attention_probs_dropout_prob", \.attentionProbsDropoutProb, .model, "Dropout on the attention probabilities; null keeps the model's."),
+        .init("classifier_dropout", \.classifierDropout, .model, "Dropout before the classification head; null falls back to hidden_dropout_prob, as in HF."),
+    ]
+}
+
+/// A coding key for any setting name (the table, not an enum, lists the settings).
+struct ConfigurationCodingKey: CodingKey, Hashable {
+    let stringValue: String
+    var intValue: Int? { nil }
+    init(_ name: String) { stringValue = name }
+    init?(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { return nil }
+}

@@ -1,0 +1,115 @@
+/// Every setting of a fine-tuning run, in one place, each with a one-line reason.
+///
+/// Keys in files and flags are snake_case and mirror Hugging Face `TrainingArguments` where HF has
+/// the setting, with HF's default; data settings are fttrain's own; the model keys override the
+/// pretrained model's `config.json`, as HF's `from_pretrained(..., hidden_dropout_prob=...)` does.
+/// `ConfigurationKey.all` lists the keys with their help; `load(path:)` reads a YAML or JSON file,
+/// `applyOverrides(_:)` applies command-line flags on top, and `validate()` rejects impossible values.
+/// `TrainingConfiguration()` holds the defaults.
+public struct TrainingConfiguration: Sendable, Equatable {
+    // MARK: - Run (Hugging Face TrainingArguments)
+
+    /// Where checkpoints, the final model, metrics and the run log are written.
+    public var outputDir: String? = nil
+    /// The pretrained Hugging Face model directory to fine-tune (config.json, vocab.txt, model.safetensors).
+    public var modelDir: String? = nil
+    /// Seeds the head's initialisation, shuffling, dropout and the data split, so a run can be repeated exactly.
+    public var seed: Int = 42
+    /// Passes over the training set; a fraction stops part-way through the last epoch.
+    public var numTrainEpochs: Double = 3.0
+    /// When > 0, the number of optimizer steps to run, overriding num_train_epochs.
+    public var maxSteps: Int = -1
+    /// Examples per rank in each training micro-batch; memory and time per step grow with it.
+    public var perDeviceTrainBatchSize: Int = 8
+    /// Examples per rank in each evaluation batch; no activations are kept, so it can be larger.
+    public var perDeviceEvalBatchSize: Int = 8
+    /// Micro-batches whose gradients are summed before each optimizer step (effective batch = this × batch × ranks).
+    public var gradientAccumulationSteps: Int = 1
+    /// Peak AdamW step size, reached after warmup and then shaped by lr_scheduler_type.
+    public var learningRate: Double = 5e-5
+    /// Decoupled AdamW weight decay, applied to weights but not to biases or LayerNorm (as HF's Trainer).
+    public var weightDecay: Double = 0.0
+    /// AdamW decay rate of the running mean of gradients.
+    public var adamBeta1: Double = 0.9
+    /// AdamW decay rate of the running mean of squared gradients.
+    public var adamBeta2: Double = 0.999
+    /// Added to the root of the second moment so a tiny moment cannot blow up the step.
+    public var adamEpsilon: Double = 1e-8
+    /// The global gradient L2 norm is clipped to this before each step; 0 turns clipping off.
+    public var maxGradNorm: Double = 1.0
+    /// Shape of the learning rate after warmup: linear or cosine decay to 0, or constant.
+    public var lrSchedulerType: SchedulerType = .linear
+    /// Fraction of all optimizer steps spent ramping the learning rate up from 0 (used when warmup_steps is 0).
+    public var warmupRatio: Double = 0.0
+    /// Optimizer steps spent ramping the learning rate up from 0; when > 0 it overrides warmup_ratio.
+    public var warmupSteps: Int = 0
+    /// When to evaluate on the validation set: never (no), every eval_steps (steps), or every epoch.
+    public var evalStrategy: IntervalStrategy = .no
+    /// Optimizer steps between evaluations under eval_strategy steps; null follows logging_steps, as in HF.
+    public var evalSteps: Int? = nil
+    /// Optimizer steps between training-loss log lines; 0 turns step logging off.
+    public var loggingSteps: Int = 500
+    /// When to write a checkpoint: never (no), every save_steps (steps), every epoch, or on a new best.
+    public var saveStrategy: SaveStrategy = .steps
+    /// Optimizer steps between checkpoints under save_strategy steps.
+    public var saveSteps: Int = 500
+    /// Most checkpoints kept in output_dir, oldest deleted first but never the best; null keeps all.
+    public var saveTotalLimit: Int? = nil
+    /// Reload the best checkpoint (by metric_for_best_model) at the end instead of keeping the last weights.
+    public var loadBestModelAtEnd: Bool = false
+    /// The evaluation metric that picks the best checkpoint (loss, accuracy, f1_macro, ...; eval_ prefix optional, as in HF); null means loss.
+    public var metricForBestModel: String? = nil
+    /// Whether a larger metric_for_best_model is better; null means false for names ending in loss, else true.
+    public var greaterIsBetter: Bool? = nil
+    /// Drop the last incomplete training batch of each epoch so every step sees a full batch.
+    public var dataloaderDropLast: Bool = false
+    /// Tokens per example after truncation, [CLS] and [SEP] included; attention cost grows with its square.
+    public var maxLength: Int = 128
+    /// Batch examples of similar length together so less padding is computed.
+    public var groupByLength: Bool = false
+
+    // MARK: - Data (fttrain's own)
+
+    /// Labelled training data: CSV, TSV or JSON Lines.
+    public var trainFile: String? = nil
+    /// Labelled data for evaluation and best-model selection; with test_file null too, train_file is split.
+    public var validationFile: String? = nil
+    /// Labelled data scored once after training; with validation_file null too, train_file is split.
+    public var testFile: String? = nil
+    /// Train/validation/test fractions of the stratified split of train_file made when no other file is given.
+    public var splitRatios: [Double] = [0.8, 0.1, 0.1]
+    /// Column holding the text to classify.
+    public var textColumn: String = "text"
+    /// Column holding a second text, encoded as a pair with the first; null for single texts.
+    public var textPairColumn: String? = nil
+    /// Column holding the class label.
+    public var labelColumn: String = "label"
+    /// Layout of the data files (csv, tsv, jsonl); null picks it from each file's extension.
+    public var dataFormat: DataFormat? = nil
+    /// Remove HTML tags and decode HTML entities in texts, for scraped data.
+    public var stripHTML: Bool = false
+    /// Turn runs of whitespace and line breaks into one space and trim, so layout does not change tokens.
+    public var collapseWhitespace: Bool = true
+    /// Remove characters that are neither letters, digits, punctuation nor spaces (emoji, symbols).
+    public var dropSymbols: Bool = false
+    /// Drop rows whose text repeats an earlier row's, so no text is both trained and evaluated on.
+    public var deduplicate: Bool = true
+    /// Skip malformed rows (missing column, empty text or label) with a count in the log instead of failing.
+    public var skipBadRows: Bool = false
+    /// Per-class loss weights against imbalance: balanced, a list in class order, or label → weight; null = equal.
+    public var classWeights: ClassWeights? = nil
+    /// Repeat examples of smaller classes within each epoch until every class is as frequent as the largest.
+    public var oversample: Bool = false
+
+    // MARK: - Model (Hugging Face config.json keys; null keeps the model's own value)
+
+    /// Dropout on embeddings and on the output of every attention and feed-forward block.
+    public var hiddenDropoutProb: Double? = nil
+    /// Dropout on the attention probabilities.
+    public var attentionProbsDropoutProb: Double? = nil
+    /// Dropout before the classification head; null falls back to hidden_dropout_prob, as in HF.
+    public var classifierDropout: Double? = nil
+
+    /// The defaults: Hugging Face's where HF has the setting.
+    public init() {}
+}
