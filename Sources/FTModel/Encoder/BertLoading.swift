@@ -39,10 +39,15 @@ extension BertModel {
 
     /// Loads `config.json` and `model.safetensors` from a Hugging Face model directory.
     /// A new head (`numLabels > 0` and no `classifier.*` in the file) is initialised with `seed`.
-    public static func load(modelDirectory: URL, numLabels: Int = 0, seed: UInt64 = 42) throws -> BertModel {
+    /// `adjust` changes the config before the model is built (dropout overrides, as Hugging Face's
+    /// `from_pretrained(..., hidden_dropout_prob=...)`); the result is validated again.
+    public static func load(modelDirectory: URL, numLabels: Int = 0, seed: UInt64 = 42,
+                            adjust: (inout BertConfig) -> Void = { _ in }) throws -> BertModel {
         let configPath = modelDirectory.appendingPathComponent("config.json").path
         let weightsPath = modelDirectory.appendingPathComponent("model.safetensors").path
-        let config = try BertConfig.load(path: configPath)
+        var config = try BertConfig.load(path: configPath)
+        adjust(&config)
+        try config.validate(source: configPath)
         guard FileManager.default.fileExists(atPath: weightsPath) else { throw ModelError.missingFile(weightsPath) }
         let model = try BertModel(config: config, numLabels: numLabels)
         let newTensors = try model.load(from: SafeTensorsFile(path: weightsPath))

@@ -9,22 +9,26 @@ public struct EncodedDataset: Sendable {
     /// The original texts (and pairs), for error samples and predictions.
     public let texts: [String]
     public let pairs: [String?]
+    /// Where each example came from (`file:line`), or empty.
+    public let sources: [String]
 
-    public init(encodings: [TokenizerEncoding], labels: [Int32], texts: [String], pairs: [String?]) {
+    public init(encodings: [TokenizerEncoding], labels: [Int32], texts: [String], pairs: [String?], sources: [String] = []) {
         precondition(encodings.count == labels.count && labels.count == texts.count && texts.count == pairs.count)
+        precondition(sources.isEmpty || sources.count == texts.count)
         self.encodings = encodings
         self.labels = labels
         self.texts = texts
         self.pairs = pairs
+        self.sources = sources
     }
 
     public var count: Int { labels.count }
 
     /// Tokenizes every text (and pair) with truncation to `maxLength` tokens.
-    public static func encode(texts: [String], pairs: [String?], labels: [Int32], tokenizer: BertTokenizer,
-                              maxLength: Int) -> EncodedDataset {
+    public static func encode(texts: [String], pairs: [String?], labels: [Int32], sources: [String] = [],
+                              tokenizer: BertTokenizer, maxLength: Int) -> EncodedDataset {
         let encodings = zip(texts, pairs).map { tokenizer.encode($0.0, pair: $0.1, maxLength: maxLength) }
-        return EncodedDataset(encodings: encodings, labels: labels, texts: texts, pairs: pairs)
+        return EncodedDataset(encodings: encodings, labels: labels, texts: texts, pairs: pairs, sources: sources)
     }
 }
 
