@@ -23,7 +23,7 @@ model=.cache/models/all-MiniLM-L6-v2
 anchor=../shared/anchors/torch_bench.py
 [ -f "$anchor" ] || { echo "bench_embed: $anchor not found" >&2; exit 1; }
 scripts/fetch_assets.sh >/dev/null
-swift build -c release --product fttrain >/dev/null
+build_log=$(swift build -c release --product fttrain 2>&1) || { echo "$build_log" >&2; echo "bench_embed: build failed" >&2; exit 1; }
 venv=${TORCH_VENV:-.cache/bench-venv}
 if ! "$venv/bin/python" -c "import torch, transformers" 2>/dev/null; then
     echo "bench_embed: creating $venv (torch, transformers)" >&2
