@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test command: installs what is missing, fetches the real model, builds and runs every test.
+# The test command: installs what is missing, fetches the real assets, builds and runs every test.
 #   scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,4 +8,18 @@ scripts/setup.sh --no-build
 scripts/fetch_assets.sh
 # Tests run the built binary (CommandLineTests), so build everything first.
 swift build --build-tests
-swift test --skip-build
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+# All tests are XCTest; Swift Testing would only add a closing "0 tests" line.
+status=0
+swift test --skip-build --disable-swift-testing 2>&1 | tee "$log" || status=$?
+# A closing line any CI reads: "N passed, N failed", from XCTest's overall summary.
+summary=$(grep -E "Executed [0-9]+ tests?, with [0-9]+ failures?" "$log" | tail -1)
+executed=$(sed -E 's/.*Executed ([0-9]+) tests?.*/\1/' <<<"$summary")
+failed=$(sed -E 's/.*with ([0-9]+) failures?.*/\1/' <<<"$summary")
+if [ -z "$summary" ]; then
+    echo "test.sh: no XCTest summary found" >&2
+    exit 1
+fi
+echo "$((executed - failed)) passed, $failed failed"
+exit "$status"

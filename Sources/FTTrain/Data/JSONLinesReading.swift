@@ -1,0 +1,92 @@
+/// Reads JSON Lines: one object per line, blank lines ignored, the configured keys looked up in each.
+///
+/// Labels may be JSON strings or integers; an integer is normalised to its decimal text (`1` → `"1"`),
+/// and so is a number with only zeros after the point (`1.0` → `"1"`, as pandas writes an integer
+/// column that once held a missing value). Other numbers, booleans, arrays and objects are bad rows.
+enum JSONLinesReading {
+    static func read(_ bytes: UnsafeBufferPointer<UInt8>, path: String, into builder: inout ExampleBuilder) throws {
+        var start = ByteScanning.bomLength(bytes)
+        if let first = (start..<bytes.count).first(where: { !ByteScanning.isBlank(bytes, from: $0, to: $0 + 1) }),
+           bytes[first] == UInt8(ascii: "[") {
+            throw DataError.notJSONLines(path: path)
+        }
+        let columns = builder.columns
+        // Keys seen in any object, in first-seen order: a configured key that no row has is a
+        // misconfiguration (reported with the keys that exist), not thousands of bad rows.
+        var seenKeys = Set<String>()
+        var keyOrder: [String] = []
+        var line = 1
+        while start < bytes.count {
+            var end = start
+            while end < bytes.count && bytes[end] != 0x0A { end += 1 }
+            let next = end + 1
+            if end > start && bytes[end - 1] == 0x0D { end -= 1 }  // CRLF
+            defer { start = next; line += 1 }
+            if ByteScanning.isBlank(bytes, from: start, to: end) { continue }
+
+            let value: JSONValue
+            do {
+                value = try JSONLineParser.parse(UnsafeBufferPointer(rebasing: bytes[start..<end]))
+            } catch {
+                builder.reject(line: line, "invalid JSON at column \(error.column): \(error.message)")
+                continue
+            }
+            guard case .object(let object) = value else {
+                builder.reject(line: line, "expected a JSON object, found \(value.typeName)")
+                continue
+            }
+            for key in object.keys where seenKeys.insert(key).inserted { keyOrder.append(key) }
+            do {
+                let text = try string(object, columns.text)
+                let pair = try columns.textPair.map { try string(object, $0) }
+                if builder.labelled {
+                    builder.add(text: text, pair: pair, label: try labelString(object, columns.label), line: line)
+                } else {
+                    builder.addUnlabelled(text: text, pair: pair)
+                }
+            } catch let reason as RowProblem {
+                builder.reject(line: line, reason.message)
+            }
+        }
+        let missing = builder.requiredColumns.filter { !seenKeys.contains($0) }
+        if !missing.isEmpty && !seenKeys.isEmpty {
+            throw DataError.missingColumns(path: path, missing: missing, available: keyOrder)
+        }
+    }
+
+    private struct RowProblem: Error { var message: String }
+
+    private static func string(_ object: JSONObject, _ key: String) throws -> String {
+        switch object.values[key] {
+        case .string(let s): return s
+        case nil: throw RowProblem(message: "no \"\(key)\" key")
+        case .null: throw RowProblem(message: "empty text: \"\(key)\" is null")
+        case let other?: throw RowProblem(message: "\"\(key)\" must be a string, found \(other.typeName)")
+        }
+    }
+
+    private static func labelString(_ object: JSONObject, _ key: String) throws -> String {
+        switch object.values[key] {
+        case .string(let s): return s
+        case .number(let literal):
+            guard let integer = integerText(literal) else {
+                throw RowProblem(message: "label \(literal) is not an integer; labels must be strings or integers")
+            }
+            return integer
+        case nil: throw RowProblem(message: "missing label: no \"\(key)\" key")
+        case .null: throw RowProblem(message: "missing label: \"\(key)\" is null")
+        case let other?: throw RowProblem(message: "label \"\(key)\" must be a string or an integer, found \(other.typeName)")
+        }
+    }
+
+    /// Decimal text of a JSON number literal that is an integer (`-3`, `7.00`), else nil. Exponents
+    /// are not integers here: `1e2` is a float in every JSON writer that produces one.
+    static func integerText(_ literal: String) -> String? {
+        guard !literal.contains(where: { $0 == "e" || $0 == "E" }) else { return nil }
+        let parts = literal.split(separator: ".", omittingEmptySubsequences: false)
+        if parts.count == 2 && !parts[1].allSatisfy({ $0 == "0" }) { return nil }
+        let whole = String(parts[0])
+        if let value = Int(whole) { return String(value) }  // also turns "-0" into "0"
+        return whole  // beyond Int: keep the digits; LabelSet treats it as a string label
+    }
+}
