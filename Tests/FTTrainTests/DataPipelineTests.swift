@@ -52,7 +52,7 @@ final class DataPipelineTests: XCTestCase {
         var options = DataPreparationOptions(trainPath: train, validationPath: validation)
         let error = dataError { _ = try TextClassificationData.prepare(options) }
         XCTAssertEqual(error?.description, """
-        \(validation): 1 bad row (fix them, or skip bad rows to drop and report them):
+        \(validation): 1 bad row (fix them, or set skip_bad_rows: true / --skip-bad-rows to drop and report them):
           \(validation):3: label "2" does not occur in the training split (its labels: "0", "1")
         """)
 

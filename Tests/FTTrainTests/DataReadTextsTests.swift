@@ -28,7 +28,7 @@ final class DataReadTextsTests: XCTestCase {
         ]))
         let jsonl = try files.write("in.jsonl", "{\"text\":\"a\"}\n{\"text\":null}\n")
         XCTAssertEqual(dataError { _ = try DataReader.readTexts(jsonl) }?.description,
-                       "\(jsonl): 1 bad row (fix them, or skip bad rows to drop and report them):\n  \(jsonl):2: empty text: \"text\" is null")
+                       "\(jsonl): 1 bad row (fix them, or set skip_bad_rows: true / --skip-bad-rows to drop and report them):\n  \(jsonl):2: empty text: \"text\" is null")
         let wrongColumn = try files.write("w.csv", "sentence\nhello\n")
         XCTAssertEqual(dataError { _ = try DataReader.readTexts(wrongColumn) },
                        .missingColumns(path: wrongColumn, missing: ["text"], available: ["sentence"]))

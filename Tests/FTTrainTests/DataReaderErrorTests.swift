@@ -95,7 +95,7 @@ final class DataReaderErrorTests: XCTestCase {
         let options = DataReadOptions(cleaning: TextCleaning(stripHTML: true))
         let error = dataError { _ = try DataReader.read(contents: Array(csv.utf8), path: "bad.csv", options: options) }
         XCTAssertEqual(error?.description, """
-        bad.csv: 4 bad rows (fix them, or skip bad rows to drop and report them):
+        bad.csv: 4 bad rows (fix them, or set skip_bad_rows: true / --skip-bad-rows to drop and report them):
           bad.csv:3: empty text in column "text"
           bad.csv:4: empty text in column "text"
           bad.csv:5: empty label in column "label"
@@ -117,7 +117,7 @@ final class DataReaderErrorTests: XCTestCase {
         guard case .badRows(let rows)? = error else { return XCTFail("expected bad rows") }
         XCTAssertEqual(rows.count, 25)
         let lines = error!.description.split(separator: "\n")
-        XCTAssertEqual(lines.first, "many.csv: 25 bad rows (fix them, or skip bad rows to drop and report them):")
+        XCTAssertEqual(lines.first, "many.csv: 25 bad rows (fix them, or set skip_bad_rows: true / --skip-bad-rows to drop and report them):")
         XCTAssertEqual(lines.count, 1 + 10 + 1)
         XCTAssertEqual(lines[1], "  many.csv:2: empty label in column \"label\"")
         XCTAssertEqual(lines[10], "  many.csv:11: empty label in column \"label\"")

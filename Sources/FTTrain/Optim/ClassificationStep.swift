@@ -1,0 +1,204 @@
+import FTCore
+import FTModel
+
+/// How the losses of the micro-batches of one optimizer step enter the accumulated gradient.
+public enum GradientAccumulationScaling: Sendable, Equatable {
+    /// Each micro-batch's mean loss is back-propagated as it is, so the accumulated gradient is
+    /// `Σₖ ∇ meanₖ` — K times the gradient of the mean over the K micro-batches.
+    ///
+    /// This is what Hugging Face's `Trainer` does for `BertForSequenceClassification` in
+    /// transformers 5.x (checked with 5.24 by `scripts/reference/make_training_reference.py`):
+    /// the model's `forward` takes `**kwargs`, so `model_accepts_loss_kwargs` is true, the Trainer
+    /// passes `num_items_in_batch` and skips its own `loss / gradient_accumulation_steps` —
+    /// expecting the model to normalise over the whole accumulated batch, which BERT's
+    /// classification head (a plain `CrossEntropyLoss()` mean over the micro-batch) does not.
+    /// Its logged `loss` is likewise the sum of the micro-batch means.
+    case sumOfMicroBatchMeans
+    /// Each micro-batch's mean loss is divided by K, the number of micro-batches of the step:
+    /// with equal-size micro-batches the accumulated gradient is that of the mean over all
+    /// their examples (transformers 4.x before 4.46, and the Trainer for models whose `forward`
+    /// takes no `**kwargs`).
+    case meanOfMicroBatchMeans
+}
+
+/// One optimizer step of sequence classification over a `BertModel` with a head, Hugging Face
+/// `Trainer`-style: zero gradients; per micro-batch `forward(training: true)`, softmax
+/// cross-entropy (optionally class-weighted), `backward`; then clip by global norm, AdamW at the
+/// scheduled learning rate, and advance the schedule (its position is `optimizer.stepCount`).
+///
+/// Allocation: the only buffer it owns, `dLogits (B, L)`, grows when a batch is larger than any
+/// before; the model's workspace likewise. Steady-state steps allocate nothing large.
+public final class ClassificationStep {
+    /// One micro-batch, row-major `(B, T)` (dynamic padding: each micro-batch its own T).
+    public struct Batch: Sendable {
+        /// (B, T) token ids.
+        public var inputIds: [Int32]
+        /// (B, T) segment ids.
+        public var tokenTypeIds: [Int32]
+        /// (B, T), 1 = attend, 0 = padding.
+        public var attentionMask: [Int32]
+        /// (B) class ids in `0 ..< numLabels`.
+        public var labels: [Int32]
+        /// T.
+        public var sequenceLength: Int
+        /// B.
+        public var batchSize: Int { labels.count }
+
+        public init(inputIds: [Int32], tokenTypeIds: [Int32], attentionMask: [Int32], labels: [Int32],
+                    sequenceLength: Int) {
+            self.inputIds = inputIds
+            self.tokenTypeIds = tokenTypeIds
+            self.attentionMask = attentionMask
+            self.labels = labels
+            self.sequenceLength = sequenceLength
+        }
+    }
+
+    /// What one optimizer step reports (what HF logs with `logging_steps=1`).
+    public struct Result: Sendable, Equatable {
+        /// The mean of the micro-batch mean losses (the loss of the accumulated batch when the
+        /// micro-batches are of equal size).
+        public let loss: Float
+        /// The loss Hugging Face's Trainer logs for this step: the float32 sum of the losses it
+        /// back-propagated (`loss` × K under `.sumOfMicroBatchMeans`, `loss` under `.meanOfMicroBatchMeans`).
+        public let loggedLoss: Float
+        /// The global L2 norm of the accumulated gradient before clipping (HF's `grad_norm`).
+        public let gradientNorm: Float
+        /// The learning rate this step used (HF's logged `learning_rate`).
+        public let learningRate: Double
+        /// Optimizer steps completed, this one included (HF's `global_step`).
+        public let step: Int
+    }
+
+    public let model: BertModel
+    public let optimizer: AdamW
+    public let schedule: LearningRateSchedule
+    /// HF `max_grad_norm`; ≤ 0 turns clipping off (the norm is still measured and reported).
+    public let maxGradNorm: Double
+    public let accumulationScaling: GradientAccumulationScaling
+    /// (L) per-class loss weights, or nil.
+    private let classWeights: UnsafeMutablePointer<Float>?
+    /// (B, L) gradient of the loss with respect to the logits, grown on demand.
+    private var dLogits: UnsafeMutablePointer<Float>
+    private var dLogitsCapacity: Int
+
+    /// - Parameters:
+    ///   - optimizer: an `AdamW` over all of `model.store` (see `init(model:schedule:weightDecay:…)`
+    ///     for Hugging Face's decay groups).
+    ///   - classWeights: per-class weights of the loss (`nn.CrossEntropyLoss(weight=…)`), `numLabels` of them.
+    /// - Throws: `OptimizerError.badBatch` when the model has no head or the weights do not fit.
+    public init(model: BertModel, optimizer: AdamW, schedule: LearningRateSchedule, maxGradNorm: Double = 1.0,
+                classWeights: [Float]? = nil,
+                accumulationScaling: GradientAccumulationScaling = .sumOfMicroBatchMeans) throws {
+        guard model.numLabels > 0 else { throw OptimizerError.badBatch("the model has no classification head") }
+        precondition(optimizer.parameterCount == model.store.count,
+                     "the optimizer covers \(optimizer.parameterCount) elements, the model has \(model.store.count)")
+        if let classWeights {
+            guard classWeights.count == model.numLabels else {
+                throw OptimizerError.badBatch("\(classWeights.count) class weights for \(model.numLabels) classes")
+            }
+            guard classWeights.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
+                throw OptimizerError.badBatch("class weights must be finite and >= 0")
+            }
+        }
+        self.model = model
+        self.optimizer = optimizer
+        self.schedule = schedule
+        self.maxGradNorm = maxGradNorm
+        self.accumulationScaling = accumulationScaling
+        self.classWeights = classWeights.map { weights in
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: weights.count)
+            p.initialize(from: weights, count: weights.count)
+            return p
+        }
+        dLogitsCapacity = 0
+        dLogits = .allocate(capacity: 1)
+    }
+
+    /// A step driver with a fresh `AdamW` over the whole model using Hugging Face's decay groups
+    /// (`WeightDecayMask.huggingFace`: no decay on biases and layer norms).
+    public convenience init(model: BertModel, schedule: LearningRateSchedule, weightDecay: Double,
+                            beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8,
+                            maxGradNorm: Double = 1.0, classWeights: [Float]? = nil,
+                            accumulationScaling: GradientAccumulationScaling = .sumOfMicroBatchMeans) throws {
+        let optimizer = AdamW(store: model.store, beta1: beta1, beta2: beta2, epsilon: epsilon,
+                              weightDecay: weightDecay, decaying: WeightDecayMask.huggingFace(model.store))
+        try self.init(model: model, optimizer: optimizer, schedule: schedule, maxGradNorm: maxGradNorm,
+                      classWeights: classWeights, accumulationScaling: accumulationScaling)
+    }
+
+    deinit {
+        dLogits.deallocate()
+        classWeights?.deallocate()
+    }
+
+    /// The learning rate the next step will use.
+    public var nextLearningRate: Double { schedule.learningRate(atStep: optimizer.stepCount) }
+
+    /// One optimizer step over `microBatches` (K = `microBatches.count` ≥ 1 of them; HF's
+    /// `current_gradient_accumulation_steps`, fewer at the end of an epoch).
+    /// Afterwards `model.store.gradients` holds the clipped accumulated gradient.
+    ///
+    /// Dropout (when the config has any) draws its masks from one seed per step: micro-batch `k`
+    /// runs with `dropoutSeed &+ k · 0x9E3779B97F4A7C15` (micro-batch 0 with `dropoutSeed`
+    /// itself), so the micro-batches of a step get different masks and a step is replayed
+    /// exactly from its seed.
+    /// - Throws: `OptimizerError.badBatch` for a malformed batch (checked for all micro-batches
+    ///   before any work), `ModelError` from the model's forward; then no optimizer step is taken.
+    public func step(_ microBatches: [Batch], dropoutSeed: UInt64 = 0) throws -> Result {
+        let L = model.numLabels
+        guard !microBatches.isEmpty else { throw OptimizerError.badBatch("no micro-batches") }
+        for (k, batch) in microBatches.enumerated() { try validate(batch, index: k, classes: L) }
+        var maxRows = 0
+        for batch in microBatches { maxRows = max(maxRows, batch.batchSize) }
+        if maxRows * L > dLogitsCapacity {
+            dLogits.deallocate()
+            dLogitsCapacity = maxRows * L
+            dLogits = .allocate(capacity: dLogitsCapacity)
+        }
+
+        let learningRate = schedule.learningRate(atStep: optimizer.stepCount)
+        let K = microBatches.count
+        // The factor each micro-batch loss is multiplied by before backward (HF: `loss / K` or 1).
+        let lossScale: Float = accumulationScaling == .meanOfMicroBatchMeans ? 1 / Float(K) : 1
+        model.store.zeroGradients()
+        var lossSum: Double = 0
+        var loggedLoss: Float = 0
+        for (k, batch) in microBatches.enumerated() {
+            let B = batch.batchSize, T = batch.sequenceLength
+            let seed = dropoutSeed &+ UInt64(k) &* 0x9E37_79B9_7F4A_7C15
+            let out = try model.forward(inputIds: batch.inputIds, tokenTypeIds: batch.tokenTypeIds,
+                                        attentionMask: batch.attentionMask, batch: B, sequence: T, training: true,
+                                        dropoutSeed: seed)
+            // dLogits = ∂(mean loss)/∂logits, already divided by B (or by Σ of the target weights).
+            let loss = SoftmaxCrossEntropy.forward(logits: out.logits!, labels: batch.labels, classWeights: classWeights,
+                                                   batch: B, classes: L, dLogits: dLogits)
+            if lossScale != 1 {
+                for i in 0..<(B * L) { dLogits[i] *= lossScale }  // ∂(loss / K)/∂logits
+            }
+            model.backward(dLogits: dLogits)  // accumulates into store.gradients
+            lossSum += Double(loss)
+            loggedLoss += loss * lossScale  // HF: tr_loss += (loss / K or loss), float32
+        }
+
+        let gradients = model.store.gradients
+        let gradientNorm = maxGradNorm > 0
+            ? GradientClipping.clipByGlobalNorm(gradients, maxNorm: maxGradNorm)
+            : GradientClipping.globalNorm(UnsafeBufferPointer(gradients))
+        optimizer.step(model.store, learningRate: learningRate)
+        return Result(loss: Float(lossSum / Double(K)), loggedLoss: loggedLoss, gradientNorm: gradientNorm,
+                      learningRate: learningRate, step: optimizer.stepCount)
+    }
+
+    private func validate(_ batch: Batch, index k: Int, classes L: Int) throws {
+        let B = batch.batchSize, T = batch.sequenceLength
+        guard B > 0, T > 0 else { throw OptimizerError.badBatch("micro-batch \(k) is empty (B = \(B), T = \(T))") }
+        guard batch.inputIds.count == B * T, batch.tokenTypeIds.count == B * T, batch.attentionMask.count == B * T else {
+            throw OptimizerError.badBatch(
+                "micro-batch \(k): \(batch.inputIds.count) ids, \(batch.tokenTypeIds.count) token types, \(batch.attentionMask.count) mask values for B × T = \(B) × \(T)")
+        }
+        if let bad = batch.labels.first(where: { $0 < 0 || Int($0) >= L }) {
+            throw OptimizerError.badBatch("micro-batch \(k): label \(bad) outside 0..<\(L)")
+        }
+    }
+}
