@@ -4,29 +4,8 @@ import XCTest
 
 /// Runs the built `fttrain` binary as a user would (design.md §3.8).
 final class CommandLineTests: XCTestCase {
-    struct Result { let status: Int32; let stdout: String; let stderr: String }
-
-    func run(_ arguments: [String], stdin: String = "") throws -> Result {
-        let executable = TestAssets.fttrainExecutable
-        guard FileManager.default.isExecutableFile(atPath: executable.path) else {
-            XCTFail("fttrain not built at \(executable.path): run `swift build` before `swift test`")
-            throw CocoaError(.fileNoSuchFile)
-        }
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        let input = Pipe(), output = Pipe(), error = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = error
-        try process.run()
-        input.fileHandleForWriting.write(stdin.data(using: .utf8)!)
-        try input.fileHandleForWriting.close()
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = error.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self),
-                      stderr: String(decoding: err, as: UTF8.self))
+    func run(_ arguments: [String], stdin: String = "") throws -> FTTrainProcess.Result {
+        try FTTrainProcess.run(arguments, stdin: stdin)
     }
 
     func testHelpListsCommands() throws {
@@ -85,20 +64,9 @@ final class CommandLineTests: XCTestCase {
 
     func testInvalidUTF8IsReported() throws {
         let model = try TestAssets.realModelDirectory().path
-        // Invalid bytes cannot go through a Swift String; write them to the pipe directly.
-        let p = Process()
-        p.executableURL = TestAssets.fttrainExecutable
-        p.arguments = ["tokenize", "--model-dir", model]
-        let input = Pipe(), error = Pipe()
-        p.standardInput = input
-        p.standardOutput = Pipe()
-        p.standardError = error
-        try p.run()
-        input.fileHandleForWriting.write(Data([0x6F, 0x6B, 0x0A, 0xFF, 0xFE, 0x0A]))
-        try input.fileHandleForWriting.close()
-        let err = String(decoding: error.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        XCTAssertNotEqual(p.terminationStatus, 0)
+        let r = try FTTrainProcess.run(["tokenize", "--model-dir", model], stdin: Data([0x6F, 0x6B, 0x0A, 0xFF, 0xFE, 0x0A]))
+        let err = r.stderr
+        XCTAssertNotEqual(r.status, 0)
         XCTAssertTrue(err.contains("line 2") && err.contains("UTF-8"), err)
     }
 }

@@ -86,4 +86,32 @@ public enum EpochOrder {
         }
         return order
     }
+
+    /// Hugging Face's `LengthGroupedSampler` order (`group_by_length`): the epoch's permutation
+    /// cut into mega-batches of `megabatchMultiplier × batchSize`, each sorted by length (longest
+    /// first), so a batch holds texts of similar length and pads little; the mega-batch order stays
+    /// random. HF also moves the single longest batch to the front, which surfaces an
+    /// out-of-memory error at once; done here too.
+    public static func lengthGrouped(_ order: [Int], lengths: [Int], batchSize: Int, megabatchMultiplier: Int = 50) -> [Int] {
+        let megabatch = max(batchSize * megabatchMultiplier, 1)
+        var grouped: [Int] = []
+        grouped.reserveCapacity(order.count)
+        for start in stride(from: 0, to: order.count, by: megabatch) {
+            let chunk = order[start..<min(start + megabatch, order.count)]
+            // Stable: equal lengths keep their random order.
+            grouped += chunk.enumerated().sorted { (a, b) in
+                lengths[a.element] != lengths[b.element] ? lengths[a.element] > lengths[b.element] : a.offset < b.offset
+            }.map(\.element)
+        }
+        // Swap the batch holding the longest example with the first batch.
+        if let longest = grouped.indices.max(by: { lengths[grouped[$0]] < lengths[grouped[$1]] }), longest >= batchSize {
+            let first = 0..<min(batchSize, grouped.count)
+            let batchStart = longest / batchSize * batchSize
+            let other = batchStart..<min(batchStart + batchSize, grouped.count)
+            if first.count == other.count {
+                for (i, j) in zip(first, other) { grouped.swapAt(i, j) }
+            }
+        }
+        return grouped
+    }
 }

@@ -10,6 +10,7 @@ public final class TrainingLog {
     private let interactive: Bool
     private let started = Date()
     private var progressShown = false
+    private var lastPlainProgress = Date.distantPast
 
     /// Opens (truncating) `path` for the JSON lines; nil writes no file.
     public init(path: String?) throws {
@@ -33,8 +34,8 @@ public final class TrainingLog {
         file.write(Data([0x0A]))
     }
 
-    /// A progress report: redrawn on one terminal line, or printed as its own line when stderr is
-    /// not a terminal.
+    /// A progress report: redrawn on one terminal line; when stderr is not a terminal, printed as
+    /// its own line at most every 10 seconds (and at the last step), so logs stay readable.
     public func progress(step: Int, totalSteps: Int, epoch: Double, loss: Double, samplesPerSecond: Double) {
         let elapsed = Date().timeIntervalSince(started)
         let left = step > 0 ? elapsed / Double(step) * Double(totalSteps - step) : 0
@@ -43,7 +44,8 @@ public final class TrainingLog {
         if interactive {
             FileHandle.standardError.write(("\r\u{1B}[2K" + line).data(using: .utf8)!)
             progressShown = true
-        } else {
+        } else if step == totalSteps || Date().timeIntervalSince(lastPlainProgress) >= 10 {
+            lastPlainProgress = Date()
             message(line)
         }
     }

@@ -1,0 +1,257 @@
+import FTCore
+import FTModel
+import Foundation
+
+/// One fine-tuning run of a sequence classifier, end to end, as `fttrain train` performs it:
+/// data → tokenizer → pretrained encoder with a new head → training loop (AdamW, schedule,
+/// accumulation, clipping, dropout) → evaluation → the output directory.
+///
+/// Output directory contract (scripts rely on it):
+/// - `metrics.json`: `eval_*` (validation) and, when a test split exists, `test_*`, plus `train_*`;
+/// - `log.jsonl`: a line per logging step (step, epoch, loss, learning_rate, grad_norm,
+///   samples_per_second) and one per evaluation;
+/// - `model/`: a Hugging Face model directory (`AutoModelForSequenceClassification` loads it);
+/// - `confusion_matrix.csv`, `errors.jsonl` (misclassified examples) and
+///   `classification_report.txt`, of the test split when there is one, else of validation;
+/// - `training_config.yaml`: the effective configuration;
+/// - `data/{train,validation,test}.jsonl`: the examples of each split after cleaning, so a run can
+///   be reproduced or compared (another trainer on the very same split).
+public final class TrainingRun {
+    public let configuration: TrainingConfiguration
+
+    /// - Precondition: `configuration` has been validated (`TrainingConfiguration.resolve`).
+    public init(configuration: TrainingConfiguration) {
+        self.configuration = configuration
+    }
+
+    /// Runs training and evaluation; returns the final metrics (as written to `metrics.json`).
+    @discardableResult
+    public func run() throws -> [String: Double] {
+        let c = configuration
+        guard let outputPath = c.outputDir, let modelPath = c.modelDir, let trainPath = c.trainFile else {
+            throw ModelError.badInput("output_dir, model_dir and train_file are required")
+        }
+        let output = URL(fileURLWithPath: outputPath, isDirectory: true)
+        let baseModel = URL(fileURLWithPath: modelPath, isDirectory: true)
+        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        let log = try TrainingLog(path: output.appendingPathComponent("log.jsonl").path)
+        try c.yamlString().write(to: output.appendingPathComponent("training_config.yaml"), atomically: true, encoding: .utf8)
+        let runStarted = Date()
+
+        // Data: read, clean, de-duplicate, split, label ids, imbalance handling.
+        let data = try TextClassificationData.prepare(dataOptions(trainPath: trainPath))
+        data.logLines.forEach(log.message)
+        let labels = data.labelSet.labels
+        try writeSplits(data, to: output.appendingPathComponent("data"))
+
+        // Model: the pretrained encoder, a new head seeded from `seed`, dropout overrides applied.
+        let tokenizer = try BertTokenizer.load(modelDirectory: baseModel)
+        let model = try BertModel.load(modelDirectory: baseModel, numLabels: labels.count, seed: c.rngSeed) { config in
+            if let p = c.hiddenDropoutProb { config.hiddenDropoutProb = Float(p) }
+            if let p = c.attentionProbsDropoutProb { config.attentionProbsDropoutProb = Float(p) }
+            if let p = c.classifierDropout { config.classifierDropout = Float(p) }
+        }
+        guard tokenizer.vocabularySize <= model.config.vocabSize else {
+            throw ModelError.badConfig(baseModel.appendingPathComponent("vocab.txt").path,
+                                       "\(tokenizer.vocabularySize) tokens, more than config.json's vocab_size \(model.config.vocabSize)")
+        }
+        let maxLength = min(c.maxLength, model.config.maxPositionEmbeddings)
+        func encode(_ examples: [EncodedExample]) -> EncodedDataset {
+            EncodedDataset.encode(texts: examples.map(\.text), pairs: examples.map(\.textPair),
+                                  labels: examples.map { Int32($0.labelId) }, sources: examples.map(\.location.description),
+                                  tokenizer: tokenizer, maxLength: maxLength)
+        }
+        let train = encode(data.train), validation = encode(data.validation), test = encode(data.test)
+        guard train.count > 0 else { throw ModelError.badInput("\(trainPath): no training examples left after preparation") }
+
+        // Steps, as Hugging Face's Trainer counts them.
+        let batchSize = c.perDeviceTrainBatchSize, accumulation = c.gradientAccumulationSteps
+        let microBatchesPerEpoch = c.dataloaderDropLast ? train.count / batchSize : (train.count + batchSize - 1) / batchSize
+        guard microBatchesPerEpoch > 0 else {
+            throw ModelError.badInput("\(train.count) training examples are fewer than one batch of \(batchSize) with dataloader_drop_last")
+        }
+        let updatesPerEpoch = max((microBatchesPerEpoch + accumulation - 1) / accumulation, 1)
+        let totalSteps = c.maxSteps > 0 ? c.maxSteps : Int((c.numTrainEpochs * Double(updatesPerEpoch)).rounded(.up))
+        let warmup = LearningRateSchedule.resolveWarmupSteps(trainingSteps: totalSteps, warmupSteps: Double(c.warmupSteps),
+                                                             warmupRatio: c.warmupRatio)
+        let schedule = LearningRateSchedule(type: c.lrSchedulerType, baseLearningRate: c.learningRate,
+                                            warmupSteps: warmup, trainingSteps: totalSteps)
+        let stepper = try ClassificationStep(model: model, schedule: schedule, weightDecay: c.weightDecay,
+                                             beta1: c.adamBeta1, beta2: c.adamBeta2, epsilon: c.adamEpsilon,
+                                             maxGradNorm: c.maxGradNorm, classWeights: data.classWeights,
+                                             accumulationScaling: .meanOfMicroBatchMeans)
+        log.message("model: \(modelPath), \(model.store.count) parameters, \(labels.count) labels \(labels)")
+        log.message("global batch: \(batchSize) per device × 1 rank × \(accumulation) accumulation = \(batchSize * accumulation); "
+                    + "\(updatesPerEpoch) steps per epoch, \(totalSteps) steps, \(warmup) warmup")
+
+        // Evaluation and best-model tracking (kept in memory; checkpoints come with the coordinator).
+        let bestKey = { (name: String) in name.hasPrefix("eval_") ? name : "eval_" + name }(c.resolvedMetricForBestModel)
+        var best: (value: Double, step: Int, parameters: [Float])?
+        func evaluateDuringTraining(step: Int, epoch: Double) throws {
+            guard validation.count > 0 else { return }
+            let (_, _, values) = try self.evaluate(model: model, dataset: validation, labels: labels, prefix: "eval_",
+                                                    padTokenId: tokenizer.padTokenId)
+            var record: [String: Any] = values
+            record["step"] = step
+            record["epoch"] = epoch
+            log.record(record)
+            log.message("eval at step \(step): " + values.keys.sorted().filter { !$0.hasPrefix("eval_f1_") }
+                .map { "\($0) \(String(format: "%.4f", values[$0]!))" }.joined(separator: ", "))
+            guard c.loadBestModelAtEnd, let value = values[bestKey] else { return }
+            let better = best.map { c.resolvedGreaterIsBetter ? value > $0.value : value < $0.value } ?? true
+            if better { best = (value, step, Array(model.store.values)) }
+        }
+
+        // The loop: a seeded permutation per epoch, micro-batches of `batchSize` with dynamic
+        // padding, `accumulation` of them per optimizer step.
+        var dropoutSeeds = SeededRNG(seed: c.rngSeed, stream: 0xD0)
+        var step = 0, epoch = 0
+        var window = (loss: 0.0, steps: 0, samples: 0, started: Date())
+        var trainLossSum = 0.0, trainSamples = 0
+        var padded = [PaddedBatch](repeating: PaddedBatch(), count: accumulation)
+        training: while step < totalSteps {
+            var order = EpochOrder.permutation(count: train.count, seed: c.rngSeed, epoch: epoch)
+            if c.groupByLength {
+                order = EpochOrder.lengthGrouped(order, lengths: train.encodings.map(\.count), batchSize: batchSize)
+            }
+            let starts = Array(stride(from: 0, to: microBatchesPerEpoch * batchSize, by: batchSize))
+            for (update, groupStart) in stride(from: 0, to: starts.count, by: accumulation).enumerated() {
+                let group = starts[groupStart..<min(groupStart + accumulation, starts.count)]
+                var micro: [ClassificationStep.Batch] = []
+                for (k, start) in group.enumerated() {
+                    padded[k].fill(from: train, indices: order[start..<min(start + batchSize, train.count)],
+                                   padTokenId: tokenizer.padTokenId)
+                    micro.append(ClassificationStep.Batch(inputIds: padded[k].inputIds, tokenTypeIds: padded[k].tokenTypeIds,
+                                                          attentionMask: padded[k].attentionMask, labels: padded[k].labels,
+                                                          sequenceLength: padded[k].sequenceLength))
+                }
+                let result = try stepper.step(micro, dropoutSeed: dropoutSeeds.next())
+                step += 1
+                let samples = micro.reduce(0) { $0 + $1.batchSize }
+                let epochProgress = Double(epoch) + Double(update + 1) / Double(updatesPerEpoch)
+                window.loss += Double(result.loss)
+                window.steps += 1
+                window.samples += samples
+                trainLossSum += Double(result.loss) * Double(samples)
+                trainSamples += samples
+                let seconds = Date().timeIntervalSince(window.started)
+                log.progress(step: step, totalSteps: totalSteps, epoch: epochProgress, loss: window.loss / Double(window.steps),
+                             samplesPerSecond: Double(window.samples) / max(seconds, 1e-9))
+                if step % c.loggingSteps == 0 || step == totalSteps {
+                    log.record(["step": step, "epoch": epochProgress, "loss": window.loss / Double(window.steps),
+                                "learning_rate": result.learningRate, "grad_norm": Double(result.gradientNorm),
+                                "samples_per_second": Double(window.samples) / max(seconds, 1e-9)])
+                    window = (0, 0, 0, Date())
+                }
+                if c.evalStrategy == .steps, step % c.resolvedEvalSteps == 0 { try evaluateDuringTraining(step: step, epoch: epochProgress) }
+                if step >= totalSteps { break training }
+            }
+            epoch += 1
+            if c.evalStrategy == .epoch { try evaluateDuringTraining(step: step, epoch: Double(epoch)) }
+        }
+        log.message("trained \(step) steps in \(String(format: "%.1f", Date().timeIntervalSince(runStarted))) s")
+        if let best {
+            best.parameters.withUnsafeBufferPointer { model.store.values.baseAddress!.update(from: $0.baseAddress!, count: $0.count) }
+            log.message("restored the best model: step \(best.step), \(bestKey) \(best.value)")
+        }
+
+        // Final evaluation, reports and the exported model.
+        var metrics: [String: Double] = ["train_loss": trainLossSum / Double(max(trainSamples, 1)),
+                                         "train_steps": Double(step), "epoch": Double(step) / Double(updatesPerEpoch),
+                                         "train_runtime": Date().timeIntervalSince(runStarted)]
+        var reported: (ClassificationMetrics, Predictions, EncodedDataset)?
+        for (dataset, prefix) in [(validation, "eval_"), (test, "test_")] where dataset.count > 0 {
+            let (result, predictions, values) = try evaluate(model: model, dataset: dataset, labels: labels, prefix: prefix,
+                                                                padTokenId: tokenizer.padTokenId)
+            metrics.merge(values) { $1 }
+            reported = (result, predictions, dataset)
+        }
+        try writeJSON(metrics, to: output.appendingPathComponent("metrics.json"))
+        if let (result, predictions, dataset) = reported {
+            let report = result.classificationReport(digits: 4)
+            try report.write(to: output.appendingPathComponent("classification_report.txt"), atomically: true, encoding: .utf8)
+            try result.confusionMatrixCSV().write(to: output.appendingPathComponent("confusion_matrix.csv"), atomically: true, encoding: .utf8)
+            try writeErrors(predictions: predictions, dataset: dataset, labels: labels,
+                            to: output.appendingPathComponent("errors.jsonl"))
+            log.message("\n" + report)
+        }
+        try HuggingFaceExport.write(model: model, labels: labels, baseModelDirectory: baseModel,
+                                    to: output.appendingPathComponent("model"))
+        log.message("model written to \(output.appendingPathComponent("model").path)")
+        return metrics
+    }
+
+    // MARK: - Pieces
+
+    /// The data layer's options from the configuration.
+    func dataOptions(trainPath: String) -> DataPreparationOptions {
+        let c = configuration
+        let weighting: ClassWeighting
+        switch c.classWeights {
+        case nil: weighting = .none
+        case .balanced?: weighting = .balanced
+        case .list(let values)?: weighting = .byClassId(values)
+        case .byLabel(let map)?: weighting = .byLabel(map)
+        }
+        let r = c.splitRatios
+        return DataPreparationOptions(
+            trainPath: trainPath, validationPath: c.validationFile, testPath: c.testFile,
+            read: DataReadOptions(format: c.dataFormat,
+                                  columns: DataColumns(text: c.textColumn, textPair: c.textPairColumn, label: c.labelColumn),
+                                  cleaning: TextCleaning(stripHTML: c.stripHTML, collapseWhitespace: c.collapseWhitespace,
+                                                         dropSymbols: c.dropSymbols),
+                                  skipBadRows: c.skipBadRows),
+            ratios: SplitRatios(train: r[0], validation: r[1], test: r[2]), seed: c.rngSeed,
+            deduplicate: c.deduplicate, oversample: c.oversample, classWeighting: weighting)
+    }
+
+    /// Predictions and metrics of `model` on `dataset`, with keys prefixed `prefix`.
+    func evaluate(model: BertModel, dataset: EncodedDataset, labels: [String], prefix: String, padTokenId: Int32) throws
+        -> (ClassificationMetrics, Predictions, [String: Double]) {
+        let predictions = try Predictions.compute(model: model, dataset: dataset, batchSize: configuration.perDeviceEvalBatchSize,
+                                                  padTokenId: padTokenId)
+        let metrics = try ClassificationMetrics.compute(labels: dataset.labels.map(Int.init), predictions: predictions.predictedClasses,
+                                                        probabilities: predictions.probabilities, classNames: labels,
+                                                        loss: predictions.loss)
+        return (metrics, predictions, metrics.dictionary(prefix: prefix))
+    }
+
+    /// Misclassified examples, one JSON object per line: text (and pair), true and predicted
+    /// label, the probability of every label, and where the example came from.
+    func writeErrors(predictions: Predictions, dataset: EncodedDataset, labels: [String], to url: URL) throws {
+        var lines = Data()
+        for (i, predicted) in predictions.predictedClasses.enumerated() where predicted != Int(dataset.labels[i]) {
+            var record: [String: Any] = [
+                "text": dataset.texts[i], "label": labels[Int(dataset.labels[i])], "predicted": labels[predicted],
+                "probabilities": Dictionary(uniqueKeysWithValues: labels.enumerated().map {
+                    ($0.element, Double(predictions.probabilities[i * labels.count + $0.offset]))
+                }),
+            ]
+            if let pair = dataset.pairs[i] { record["text_pair"] = pair }
+            if !dataset.sources.isEmpty { record["source"] = dataset.sources[i] }
+            lines.append(try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys, .withoutEscapingSlashes]))
+            lines.append(0x0A)
+        }
+        try lines.write(to: url, options: .atomic)
+    }
+
+    /// Each split as JSON lines: `text`, `text_pair` (when used), `label`, `source`.
+    func writeSplits(_ data: PreparedData, to directory: URL) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        for (name, examples) in [("train", data.train), ("validation", data.validation), ("test", data.test)] {
+            var lines = Data()
+            for example in examples {
+                var record: [String: Any] = ["text": example.text, "label": data.labelSet.label(for: example.labelId),
+                                             "source": example.location.description]
+                if let pair = example.textPair { record["text_pair"] = pair }
+                lines.append(try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys, .withoutEscapingSlashes]))
+                lines.append(0x0A)
+            }
+            try lines.write(to: directory.appendingPathComponent("\(name).jsonl"), options: .atomic)
+        }
+    }
+
+    func writeJSON(_ values: [String: Double], to url: URL) throws {
+        try JSONSerialization.data(withJSONObject: values, options: [.prettyPrinted, .sortedKeys]).write(to: url, options: .atomic)
+    }
+}

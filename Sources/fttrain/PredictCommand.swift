@@ -1,0 +1,81 @@
+import ArgumentParser
+import FTCore
+import FTModel
+import FTTrain
+import Foundation
+
+/// `fttrain predict`: class probabilities of a fine-tuned classifier for each input text.
+struct PredictCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "predict",
+        abstract: "Print the predicted label and the probabilities of every label for each text, one JSON line per text.",
+        discussion: """
+            Input: --input FILE (plain text with one text per line, or .csv/.tsv/.jsonl with a text column), \
+            or plain text on standard input.
+            """)
+
+    @OptionGroup var model: ModelDirectoryOption
+
+    @Option(help: "A file of texts: plain text (one per line), or CSV/TSV/JSONL by extension. Default: standard input.")
+    var input: String?
+
+    @Option(name: .customLong("text-column"), help: "The text column of a CSV/TSV/JSONL input.")
+    var textColumn = "text"
+
+    @Option(name: .customLong("text-pair-column"), help: "The second-segment column of a CSV/TSV/JSONL input, if any.")
+    var textPairColumn: String?
+
+    @Option(name: .customLong("max-length"), help: "Tokens per text including [CLS]/[SEP].")
+    var maxLength = 128
+
+    @Option(name: .customLong("batch-size"), help: "Texts per forward pass.")
+    var batchSize = 64
+
+    @Option(help: "Threads for fttrain's loops and OpenBLAS (default: OPENBLAS_NUM_THREADS, else all cores).")
+    var threads: Int?
+
+    func validate() throws {
+        guard maxLength >= 2 else { throw ValidationError("--max-length must be at least 2, got \(maxLength)") }
+        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive, got \(batchSize)") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be positive, got \(threads)") }
+    }
+
+    func run() throws {
+        if let threads { Parallel.threadCount = threads }
+        guard let labels = try HuggingFaceExport.labels(modelDirectory: model.url) else {
+            throw CLIError("\(model.path)/config.json has no id2label: not a fine-tuned classifier")
+        }
+        let tokenizer = try BertTokenizer.load(modelDirectory: model.url)
+        let classifier = try BertModel.load(modelDirectory: model.url, numLabels: labels.count)
+        let texts = try readTexts()
+        let dataset = EncodedDataset.encode(texts: texts.map(\.text), pairs: texts.map(\.pair),
+                                            labels: [Int32](repeating: 0, count: texts.count), tokenizer: tokenizer,
+                                            maxLength: min(maxLength, classifier.config.maxPositionEmbeddings))
+        let predictions = try Predictions.compute(model: classifier, dataset: dataset, batchSize: batchSize,
+                                                  padTokenId: tokenizer.padTokenId)
+        var output = ""
+        for (i, predicted) in predictions.predictedClasses.enumerated() {
+            let probabilities = labels.enumerated().map { "\(jsonString($0.element)): \(predictions.probabilities[i * labels.count + $0.offset])" }
+            output += "{\"label\": \(jsonString(labels[predicted])), \"probabilities\": {\(probabilities.joined(separator: ", "))}}\n"
+            if output.utf8.count > 1 << 16 { print(output, terminator: ""); output = "" }
+        }
+        print(output, terminator: "")
+    }
+
+    /// The texts to classify, from `--input` or standard input.
+    private func readTexts() throws -> [(text: String, pair: String?)] {
+        guard let input else { return try readStandardInputLines().map { ($0, nil) } }
+        if let format = DataFormat.inferred(fromPath: input) {
+            return try DataReader.readTexts(input, format: format, textColumn: textColumn, textPairColumn: textPairColumn)
+        }
+        guard let data = FileManager.default.contents(atPath: input) else { throw CLIError("\(input): file not found") }
+        guard let text = String(data: data, encoding: .utf8) else { throw CLIError("\(input): not valid UTF-8") }
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { String($0.hasSuffix("\r") ? $0.dropLast() : $0) }
+        if lines.last == "" { lines.removeLast() }
+        return lines.map { ($0, nil) }
+    }
+
+    private func jsonString(_ s: String) -> String {
+        String(decoding: try! JSONSerialization.data(withJSONObject: s, options: [.fragmentsAllowed, .withoutEscapingSlashes]), as: UTF8.self)
+    }
+}

@@ -1,0 +1,42 @@
+import ArgumentParser
+import FTCore
+import FTTrain
+import Foundation
+
+/// `fttrain train`: fine-tune a sequence classifier from a config file and/or flags.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Fine-tune a pretrained encoder as a text classifier.",
+        discussion: """
+            Settings come from --config (YAML or JSON, keys as Hugging Face TrainingArguments) and from \
+            flags of the same names in kebab-case, which win over the file:
+              fttrain train --config examples/rotten_tomatoes.yaml --learning-rate 3e-5 --num-train-epochs 2
+
+            Settings:
+            \(TrainingConfiguration.helpText())
+            """)
+
+    @Option(help: "A YAML or JSON file of settings.")
+    var config: String?
+
+    @Option(help: "Threads for fttrain's loops and OpenBLAS (default: OPENBLAS_NUM_THREADS, else all cores).")
+    var threads: Int?
+
+    /// Every other flag is a setting (`--learning-rate 3e-5`), checked by the configuration.
+    @Argument(parsing: .allUnrecognized, help: .hidden)
+    var settings: [String] = []
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be positive, got \(threads)") }
+    }
+
+    func run() throws {
+        if let threads { Parallel.threadCount = threads }
+        let resolved = try TrainingConfiguration.resolve(configFile: config, overrides: settings)
+        let metrics = try TrainingRun(configuration: resolved).run()
+        // The final metrics on stdout, one `key: value` per line (test_* first when present).
+        let keys = metrics.keys.sorted { ($0.hasPrefix("test_") ? 0 : 1, $0) < ($1.hasPrefix("test_") ? 0 : 1, $1) }
+        for key in keys { print("\(key): \(String(format: "%.4f", metrics[key]!))") }
+    }
+}

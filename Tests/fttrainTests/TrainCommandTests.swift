@@ -1,0 +1,158 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// `fttrain train` and `fttrain predict` end to end on a tiny model and a small synthetic data
+/// set (seconds), plus every rejection a user can run into, through the built binary.
+final class TrainCommandTests: XCTestCase {
+    var directory: URL!
+
+    override func setUpWithError() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("fttrain-train-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try TinyModelDirectory.write(to: directory.appendingPathComponent("model"), words: Self.words)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    static let words = ["good", "great", "fine", "bad", "awful", "dull", "the", "movie", "film", "was", "is", "a",
+                        "story", "about", "man", "woman", "who", "finds", "city", ".", ",", "!"]
+
+    /// Three classes that a small model can tell apart from their words; every row distinct, so
+    /// de-duplication keeps them all.
+    func writeData(_ name: String, rows: Int) throws -> String {
+        let positive = ["good", "great", "fine"], negative = ["bad", "awful", "dull"]
+        let nouns = ["movie", "film", "story"], ends = [".", "!", ","]
+        func sentences(_ make: (String, String, String, String) -> String, _ adjectives: [String]) -> [String] {
+            var out: [String] = []
+            for a in adjectives { for b in adjectives { for n in nouns { for e in ends { out.append(make(a, b, n, e)) } } } }
+            return out
+        }
+        let fresh = sentences({ "the \($2) was \($0) , \($1) \($3)" }, positive)
+        let rotten = sentences({ "a \($2) is \($0) and \($1) \($3)" }, negative)
+        var plot: [String] = []
+        for who in ["man", "woman"] { for verb in ["finds", "was"] { for place in ["city", "story", "film"] {
+            for e in ends { plot.append("a \(who) who \(verb) a \(place) \(e)") }
+        } } }
+        var lines = ["label,text"]
+        for i in 0..<rows {
+            switch i % 3 {
+            case 0: lines.append("fresh,\"\(fresh[(i / 3) % fresh.count])\"")
+            case 1: lines.append("rotten,\"\(rotten[(i / 3) % rotten.count])\"")
+            default: lines.append("plot,\"\(plot[(i / 3) % plot.count])\"")
+            }
+        }
+        let path = directory.appendingPathComponent(name).path
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func train(_ extra: [String], data: String? = nil) throws -> (FTTrainProcess.Result, URL) {
+        let output = directory.appendingPathComponent("out")
+        let trainFile = try data ?? writeData("train.csv", rows: 120)
+        let arguments = ["train", "--model-dir", directory.appendingPathComponent("model").path, "--train-file", trainFile,
+                         "--output-dir", output.path, "--num-train-epochs", "15", "--per-device-train-batch-size", "8",
+                         "--learning-rate", "3e-3", "--logging-steps", "5", "--seed", "3", "--max-length", "16"] + extra
+        return (try FTTrainProcess.run(arguments), output)
+    }
+
+    func testTrainingLearnsAndWritesTheOutputContract() throws {
+        let (result, output) = try train(["--warmup-ratio", "0.1", "--eval-strategy", "epoch"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let fileManager = FileManager.default
+        for file in ["metrics.json", "log.jsonl", "confusion_matrix.csv", "errors.jsonl", "classification_report.txt",
+                     "training_config.yaml", "model/config.json", "model/model.safetensors", "model/vocab.txt",
+                     "data/train.jsonl", "data/validation.jsonl", "data/test.jsonl"] {
+            XCTAssertTrue(fileManager.fileExists(atPath: output.appendingPathComponent(file).path), "missing \(file)")
+        }
+        let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: output.appendingPathComponent("metrics.json"))) as! [String: Double]
+        for key in ["eval_accuracy", "eval_loss", "test_accuracy", "test_f1_macro", "test_loss", "train_loss"] {
+            XCTAssertNotNil(metrics[key], "metrics.json lacks \(key)")
+        }
+        XCTAssertGreaterThan(metrics["test_accuracy"]!, 0.9, "three word-separable classes must be learned")
+
+        // The loss falls: the last logged training loss is well below the first.
+        let records = try String(contentsOf: output.appendingPathComponent("log.jsonl"), encoding: .utf8)
+            .split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        let losses = records.compactMap { $0["loss"] as? Double }
+        XCTAssertGreaterThan(losses.count, 5)
+        XCTAssertLessThan(losses.last!, losses.first! * 0.5, "losses \(losses)")
+        for key in ["step", "epoch", "learning_rate", "grad_norm", "samples_per_second"] {
+            XCTAssertNotNil(records.first { $0["loss"] != nil }?[key], "log.jsonl lacks \(key)")
+        }
+        XCTAssertTrue(records.contains { $0["eval_accuracy"] != nil }, "an evaluation per epoch is logged")
+
+        // The exported model reproduces the run's test accuracy through `fttrain predict`.
+        let test = output.appendingPathComponent("data/test.jsonl").path
+        let predicted = try FTTrainProcess.run(["predict", "--model-dir", output.appendingPathComponent("model").path,
+                                                    "--input", test, "--max-length", "16"])
+        XCTAssertEqual(predicted.status, 0, predicted.stderr)
+        let truth = try String(contentsOfFile: test, encoding: .utf8).split(separator: "\n")
+            .map { (try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any])["label"] as! String }
+        let rows = try predicted.stdout.split(separator: "\n")
+            .map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        XCTAssertEqual(rows.count, truth.count)
+        let correct = zip(rows, truth).filter { ($0.0["label"] as! String) == $0.1 }.count
+        XCTAssertEqual(Double(correct) / Double(truth.count), metrics["test_accuracy"]!, accuracy: 1e-9)
+        let probabilities = rows[0]["probabilities"] as! [String: Double]
+        XCTAssertEqual(Set(probabilities.keys), ["fresh", "plot", "rotten"])
+        XCTAssertEqual(probabilities.values.reduce(0, +), 1, accuracy: 1e-5)
+    }
+
+    func testSameSeedSameRun() throws {
+        let (first, output) = try train(["--max-steps", "6"])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        let log1 = try String(contentsOf: output.appendingPathComponent("log.jsonl"), encoding: .utf8)
+        let (second, _) = try train(["--max-steps", "6"])
+        XCTAssertEqual(second.status, 0, second.stderr)
+        let log2 = try String(contentsOf: output.appendingPathComponent("log.jsonl"), encoding: .utf8)
+        func losses(_ log: String) -> [String] {
+            log.split(separator: "\n").map { line in
+                String(line.split(separator: ",").first { $0.contains("\"loss\"") } ?? "")
+            }
+        }
+        XCTAssertEqual(losses(log1), losses(log2))
+    }
+
+    func assertFails(_ extra: [String], data: String? = nil, mentions needles: [String],
+                     file: StaticString = #filePath, line: UInt = #line) throws {
+        let (result, output) = try train(extra, data: data)
+        XCTAssertNotEqual(result.status, 0, "must fail", file: file, line: line)
+        for needle in needles {
+            XCTAssertTrue(result.stderr.contains(needle), "stderr lacks \"\(needle)\": \(result.stderr)", file: file, line: line)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: output.appendingPathComponent("model").path),
+                       "no model is written by a failed run", file: file, line: line)
+    }
+
+    func testRejections() throws {
+        try assertFails([], data: directory.appendingPathComponent("missing.csv").path, mentions: ["missing.csv"])
+        let broken = directory.appendingPathComponent("broken.csv").path
+        try "label,text\nfresh,\"never closed\nrotten,fine\n".write(toFile: broken, atomically: true, encoding: .utf8)
+        try assertFails([], data: broken, mentions: ["broken.csv:2", "never closed"])
+        let noText = directory.appendingPathComponent("notext.csv").path
+        try "label,review\nfresh,good\n".write(toFile: noText, atomically: true, encoding: .utf8)
+        try assertFails([], data: noText, mentions: ["notext.csv", "text"])
+        try assertFails(["--learning-rat", "1e-3"], mentions: ["--learning-rat", "--learning-rate"])
+        try assertFails(["--learning-rate", "-1"], mentions: ["learning_rate"])
+        try assertFails(["--lr-scheduler-type", "wavy"], mentions: ["--lr-scheduler-type", "wavy"])
+        let tiny = directory.appendingPathComponent("tiny.csv").path
+        try "label,text\nfresh,good\nrotten,bad\n".write(toFile: tiny, atomically: true, encoding: .utf8)
+        try assertFails([], data: tiny, mentions: ["2 examples"])
+    }
+
+    func testUnknownValidationLabelIsNamed() throws {
+        let validation = directory.appendingPathComponent("val.csv").path
+        try "label,text\nfresh,good movie\nsequel,a story\n".write(toFile: validation, atomically: true, encoding: .utf8)
+        try assertFails(["--validation-file", validation], mentions: ["val.csv", "3", "sequel"])
+    }
+
+    func testCorruptModelIsNamed() throws {
+        let weights = directory.appendingPathComponent("model/model.safetensors")
+        let data = try Data(contentsOf: weights)
+        try data.prefix(data.count - 100).write(to: weights)
+        try assertFails([], mentions: ["model.safetensors", "truncated"])
+    }
+}
