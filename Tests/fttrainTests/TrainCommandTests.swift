@@ -143,6 +143,50 @@ final class TrainCommandTests: XCTestCase {
         try assertFails([], data: tiny, mentions: ["2 examples"])
     }
 
+    /// An awkward CSV (BOM, CRLF, quoted commas, quotes and newlines, integer labels, CJK and
+    /// emoji) reaches the run intact: the split files hold every row with its exact text.
+    func testAwkwardCSVIsReadExactly() throws {
+        var rows: [(label: Int, text: String)] = []
+        for i in 0..<30 {
+            switch i % 3 {
+            case 0: rows.append((0, "good, \"great\" movie \(i)"))
+            case 1: rows.append((1, "bad\nfilm \(i) 😀"))
+            default: rows.append((2, "a story 故事 \(i)"))
+            }
+        }
+        func quoted(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
+        let csv = "\u{FEFF}label,text\r\n" + rows.map { "\($0.label),\(quoted($0.text))" }.joined(separator: "\r\n")
+        let path = directory.appendingPathComponent("awkward.csv").path
+        try csv.write(toFile: path, atomically: true, encoding: .utf8)
+        let (result, output) = try train(["--max-steps", "1", "--collapse-whitespace", "false"], data: path)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        var seen: [String: String] = [:]
+        for split in ["train", "validation", "test"] {
+            let lines = try String(contentsOf: output.appendingPathComponent("data/\(split).jsonl"), encoding: .utf8)
+            for line in lines.split(separator: "\n") {
+                let record = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+                seen[record["text"] as! String] = record["label"] as? String
+            }
+        }
+        XCTAssertEqual(seen.count, rows.count)
+        for row in rows { XCTAssertEqual(seen[row.text], String(row.label), "row \(row.text.debugDescription)") }
+        let config = try String(contentsOf: output.appendingPathComponent("model/config.json"), encoding: .utf8)
+        XCTAssertTrue(config.contains("\"id2label\""), config)
+    }
+
+    /// Rows with an empty text or label stop the run, named by file and line, unless skipped.
+    func testBadRowsStopUnlessSkipped() throws {
+        let path = try writeData("rows.csv", rows: 120)
+        var text = try String(contentsOfFile: path, encoding: .utf8)
+        text += "fresh,\"   \"\n,\"a labelless row\"\n"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        try assertFails([], data: path, mentions: ["rows.csv:122", "rows.csv:123", "skip_bad_rows"])
+        let (result, output) = try train(["--skip-bad-rows", "--max-steps", "2"], data: path)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stderr.contains("rows.csv:122"), "skipped rows are listed in the log: \(result.stderr)")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: output.appendingPathComponent("model/model.safetensors").path))
+    }
+
     func testUnknownValidationLabelIsNamed() throws {
         let validation = directory.appendingPathComponent("val.csv").path
         try "label,text\nfresh,good movie\nsequel,a story\n".write(toFile: validation, atomically: true, encoding: .utf8)

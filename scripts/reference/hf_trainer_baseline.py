@@ -82,13 +82,17 @@ def main():
             gradient_accumulation_steps=cfg["gradient_accumulation_steps"], learning_rate=cfg["learning_rate"],
             weight_decay=cfg["weight_decay"], adam_beta1=cfg["adam_beta1"], adam_beta2=cfg["adam_beta2"],
             adam_epsilon=cfg["adam_epsilon"], max_grad_norm=cfg["max_grad_norm"],
-            lr_scheduler_type=cfg["lr_scheduler_type"], warmup_ratio=cfg["warmup_ratio"],
-            warmup_steps=cfg["warmup_steps"], eval_strategy=cfg["eval_strategy"],
+            lr_scheduler_type=cfg["lr_scheduler_type"],
+            # transformers 5 folds warmup_ratio into warmup_steps: a value below 1 is a ratio.
+            warmup_steps=cfg["warmup_steps"] if cfg["warmup_steps"] > 0 else cfg["warmup_ratio"],
+            eval_strategy=cfg["eval_strategy"],
             eval_steps=cfg.get("eval_steps"), logging_steps=cfg["logging_steps"],
             save_strategy=cfg["save_strategy"] if cfg.get("load_best_model_at_end") else "no",
             save_steps=cfg["save_steps"], save_total_limit=cfg.get("save_total_limit"),
             load_best_model_at_end=cfg.get("load_best_model_at_end", False), metric_for_best_model=metric,
-            group_by_length=cfg.get("group_by_length", False), dataloader_drop_last=cfg["dataloader_drop_last"],
+            # transformers 5: group_by_length became a sampling strategy.
+            train_sampling_strategy="group_by_length" if cfg.get("group_by_length") else "random",
+            dataloader_drop_last=cfg["dataloader_drop_last"],
             use_cpu=True, report_to=[], disable_tqdm=True)
         trainer = Trainer(model=model, args=targs, train_dataset=data["train"],
                           eval_dataset=data["validation"] if len(data["validation"]) else None,

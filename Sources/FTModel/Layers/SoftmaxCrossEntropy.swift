@@ -30,25 +30,22 @@ public enum SoftmaxCrossEntropy {
             let w = classWeights.map { $0[y] } ?? 1
             total += Double(w * (logSum - row[y]))
             denominator += Double(w)
-            if let probabilities {
-                for j in 0..<L { probabilities[b * L + j] = expf(row[j] - logSum) }
+            // The softmax, kept for the caller and as the start of the gradient, from the same log-sum-exp.
+            if probabilities != nil || dLogits != nil {
+                for j in 0..<L {
+                    let p = expf(row[j] - logSum)
+                    probabilities?[b * L + j] = p
+                    dLogits?[b * L + j] = p
+                }
             }
         }
         if let dLogits {
+            // d(mean loss)/d logit = w_y · (p − onehot(y)) / Σ w.
             let scale = Float(1 / denominator)
             for b in 0..<B {
-                let row = logits + b * L
-                var maxValue = -Float.infinity
-                for j in 0..<L { maxValue = max(maxValue, row[j]) }
-                var sum: Float = 0
-                for j in 0..<L { sum += expf(row[j] - maxValue) }
-                let logSum = logf(sum) + maxValue
                 let y = Int(labels[b])
                 let w = (classWeights.map { $0[y] } ?? 1) * scale
-                for j in 0..<L {
-                    let p = expf(row[j] - logSum)
-                    dLogits[b * L + j] = w * (p - (j == y ? 1 : 0))
-                }
+                for j in 0..<L { dLogits[b * L + j] = w * (dLogits[b * L + j] - (j == y ? 1 : 0)) }
             }
         }
         return Float(total / denominator)
