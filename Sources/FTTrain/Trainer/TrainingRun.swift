@@ -85,7 +85,8 @@ public final class TrainingRun {
                     + "\(updatesPerEpoch) steps per epoch, \(totalSteps) steps, \(warmup) warmup")
 
         // Evaluation and best-model tracking (kept in memory; checkpoints come with the coordinator).
-        let bestKey = { (name: String) in name.hasPrefix("eval_") ? name : "eval_" + name }(c.resolvedMetricForBestModel)
+        let metricName = c.resolvedMetricForBestModel
+        let bestKey = metricName.hasPrefix("eval_") ? metricName : "eval_" + metricName
         var best: (value: Double, step: Int, parameters: [Float])?
         func evaluateDuringTraining(step: Int, epoch: Double) throws {
             guard validation.count > 0 else { return }
