@@ -84,6 +84,11 @@ public final class TrainingRun {
         log.message("global batch: \(batchSize) per device × 1 rank × \(accumulation) accumulation = \(batchSize * accumulation); "
                     + "\(updatesPerEpoch) steps per epoch, \(totalSteps) steps, \(warmup) warmup")
 
+        if c.saveStrategy != .no {
+            log.message("note: save_strategy \(c.saveStrategy.rawValue) is accepted, but checkpoints are not written yet; "
+                        + "the best model is kept in memory and the final one goes to model/")
+        }
+
         // Evaluation and best-model tracking (kept in memory; checkpoints come with the coordinator).
         let metricName = c.resolvedMetricForBestModel
         let bestKey = metricName.hasPrefix("eval_") ? metricName : "eval_" + metricName
