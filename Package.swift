@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "FTCore", targets: ["FTCore"]),
         .library(name: "FTModel", targets: ["FTModel"]),
         .library(name: "FTTrain", targets: ["FTTrain"]),
+        .library(name: "FTDist", targets: ["FTDist"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -33,9 +34,13 @@ let package = Package(
         .target(name: "FTTrain", dependencies: ["FTModel", .product(name: "Yams", package: "Yams")],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
 
+        // MARK: - Distributed: communicators (in-process, MPI) and the ring all-reduce
+        .target(name: "FTDist", dependencies: ["FTCore", "CMPI"],
+                swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+
         // MARK: - Command-line tool
         .executableTarget(name: "fttrain", dependencies: [
-            "FTCore", "FTModel", "FTTrain",
+            "FTCore", "FTModel", "FTTrain", "FTDist", "CMPI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -43,6 +48,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["FTCore", "FTModel"], path: "Tests/TestSupport"),
         .testTarget(name: "FTTrainTests", dependencies: ["FTTrain", "TestSupport"],
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "FTDistTests", dependencies: ["FTDist", "TestSupport"]),
         .testTarget(name: "FTCoreTests", dependencies: ["FTCore", "TestSupport"]),
         .testTarget(name: "FTModelTests", dependencies: ["FTModel", "TestSupport"],
                     resources: [.copy("Fixtures")]),
