@@ -21,5 +21,12 @@ if [ -z "$summary" ]; then
     echo "test.sh: no XCTest summary found" >&2
     exit 1
 fi
-echo "$((executed - failed)) passed, $failed failed"
-exit "$status"
+# Real-MPI checks (MPI_Init runs once per process, so they are a script): the ring all-reduce
+# against MPI_Allreduce under mpirun at 2-4 ranks.
+mpi_status=0
+scripts/mpi_test.sh 2>&1 | tee "$log" || mpi_status=$?
+mpi_summary=$(grep -E "^[0-9]+ passed, [0-9]+ failed$" "$log" | tail -1)
+mpi_passed=$(sed -E 's/^([0-9]+) passed.*/\1/' <<<"${mpi_summary:-0 passed, 1 failed}")
+mpi_failed=$(sed -E 's/.*, ([0-9]+) failed$/\1/' <<<"${mpi_summary:-0 passed, 1 failed}")
+echo "$((executed - failed + mpi_passed)) passed, $((failed + mpi_failed)) failed"
+[ "$status" -eq 0 ] && [ "$mpi_status" -eq 0 ] && [ "$mpi_failed" -eq 0 ]

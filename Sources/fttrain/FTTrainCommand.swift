@@ -6,6 +6,6 @@ struct FTTrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fttrain",
         abstract: "Fine-tune and run BERT-family encoders on CPUs.",
-        subcommands: [TrainCommand.self, PredictCommand.self, TokenizeCommand.self, EmbedCommand.self]
+        subcommands: [TrainCommand.self, PredictCommand.self, TokenizeCommand.self, EmbedCommand.self, DistCheckCommand.self]
     )
 }

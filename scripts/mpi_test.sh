@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Real-MPI checks of the distributed layer: `fttrain dist-check --mode verify` under mpirun at
+# 2, 3 and 4 ranks (ring all-reduce == MPI_Allreduce == exact sums; error paths throw, never hang),
+# plus a singleton run without mpirun and a small bench smoke run.
+# MPI_Init cannot run twice in one process, so these live here rather than in `swift test`.
+#
+# Usage: scripts/mpi_test.sh [--release]      (env TIMEOUT=seconds per run, default 300)
+set -u
+cd "$(dirname "$0")/.."
+
+configuration=debug
+if [[ "${1:-}" == "--release" ]]; then configuration=release; fi
+timeout_seconds="${TIMEOUT:-300}"
+
+echo "== swift build -c $configuration"
+if ! swift build -c "$configuration" --product fttrain; then
+    echo "build failed"
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+binary=".build/$configuration/fttrain"
+export OPENBLAS_NUM_THREADS=1
+mpirun_command=(mpirun --allow-run-as-root --oversubscribe -x OPENBLAS_NUM_THREADS=1)
+
+passed=0
+failed=0
+run() {  # run NAME COMMAND...
+    local name="$1"; shift
+    echo "== $name: $*"
+    local log; log="$(mktemp)"
+    timeout --kill-after=10 "$timeout_seconds" "$@" >"$log" 2>&1
+    local status=$?
+    cat "$log"
+    if [[ $status -eq 0 ]] && ! grep -q '^FAIL' "$log"; then
+        passed=$((passed + 1)); echo "PASS $name"
+    else
+        failed=$((failed + 1))
+        if [[ $status -eq 124 || $status -eq 137 ]]; then echo "FAIL $name (timed out after ${timeout_seconds}s: a hang)"
+        else echo "FAIL $name (exit status $status)"; fi
+    fi
+    rm -f "$log"
+}
+
+run "singleton (no mpirun)" env -u OMPI_COMM_WORLD_SIZE "$binary" dist-check --mode verify
+for ranks in 2 3 4; do
+    run "verify np=$ranks" "${mpirun_command[@]}" -np "$ranks" "$binary" dist-check --mode verify
+done
+run "bench smoke np=2" bash -c "${mpirun_command[*]} -np 2 $binary dist-check --mode bench --count 100003 --iterations 3 \
+    | grep -q '\"ring_ms_median\"'"
+
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]
