@@ -48,5 +48,7 @@ done
 run "bench smoke np=2" bash -c "${mpirun_command[*]} -np 2 $binary dist-check --mode bench --count 100003 --iterations 3 \
     | grep -q '\"ring_ms_median\"'"
 
+run "data-parallel training np=2 == np=1" scripts/mpi_train_check.sh "$binary"
+
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FTCore
+import FTDist
 import FTTrain
 import Foundation
 
@@ -9,6 +10,10 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Fine-tune a pretrained encoder as a text classifier.",
         discussion: """
+            Under mpirun every rank trains a replica on its shard of the data and gradients are averaged \
+            by a ring all-reduce (global batch = per-device batch × ranks × accumulation); rank 0 logs, \
+            evaluates and writes. Set OPENBLAS_NUM_THREADS per rank (cores ÷ ranks).
+
             Settings come from --config (YAML or JSON, keys as Hugging Face TrainingArguments) and from \
             flags of the same names in kebab-case, which win over the file:
               fttrain train --config examples/rotten_tomatoes.yaml --learning-rate 3e-5 --num-train-epochs 2
@@ -33,9 +38,26 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         if let threads { Parallel.threadCount = threads }
-        let resolved = try TrainingConfiguration.resolve(configFile: config, overrides: settings)
-        let metrics = try TrainingRun(configuration: resolved).run()
-        // The final metrics on stdout, one `key: value` per line (test_* first when present).
+        guard MPICommunicator.isLaunchedByMPIRun else {
+            try report(TrainingRun(configuration: TrainingConfiguration.resolve(configFile: config, overrides: settings)).run())
+            return
+        }
+        // Under mpirun: an error on any rank ends the whole job (MPI_Abort) rather than leaving
+        // the other ranks waiting in a collective forever.
+        let communicator = try MPICommunicator.initialize()
+        do {
+            let resolved = try TrainingConfiguration.resolve(configFile: config, overrides: settings)
+            let metrics = try TrainingRun(configuration: resolved, world: CommunicatorWorld(communicator: communicator)).run()
+            if communicator.rank == 0 { report(metrics) }
+            try communicator.finalize()
+        } catch {
+            FileHandle.standardError.write("Error (rank \(communicator.rank)): \(error)\n".data(using: .utf8)!)
+            communicator.abort(errorCode: 1)
+        }
+    }
+
+    /// The final metrics on stdout, one `key: value` per line (test_* first when present).
+    private func report(_ metrics: [String: Double]) {
         let keys = metrics.keys.sorted { ($0.hasPrefix("test_") ? 0 : 1, $0) < ($1.hasPrefix("test_") ? 0 : 1, $1) }
         for key in keys { print("\(key): \(String(format: "%.4f", metrics[key]!))") }
     }

@@ -76,6 +76,9 @@ public final class ClassificationStep {
     /// HF `max_grad_norm`; ≤ 0 turns clipping off (the norm is still measured and reported).
     public let maxGradNorm: Double
     public let accumulationScaling: GradientAccumulationScaling
+    /// Called with the accumulated gradient before clipping: data-parallel training averages it
+    /// across ranks here, so every rank clips and steps on the same gradient.
+    public var synchronizeGradients: ((UnsafeMutableBufferPointer<Float>) throws -> Void)?
     /// (L) per-class loss weights, or nil.
     private let classWeights: UnsafeMutablePointer<Float>?
     /// (B, L) gradient of the loss with respect to the logits, grown on demand.
@@ -182,6 +185,7 @@ public final class ClassificationStep {
         }
 
         let gradients = model.store.gradients
+        try synchronizeGradients?(gradients)
         let gradientNorm = maxGradNorm > 0
             ? GradientClipping.clipByGlobalNorm(gradients, maxNorm: maxGradNorm)
             : GradientClipping.globalNorm(UnsafeBufferPointer(gradients))

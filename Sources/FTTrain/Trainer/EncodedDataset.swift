@@ -87,6 +87,16 @@ public enum EpochOrder {
         return order
     }
 
+    /// Rank `rank`'s share of an epoch's order, with `DistributedSampler(drop_last=False)`
+    /// semantics: the order is padded by repeating its start to a multiple of `ranks`, and rank r
+    /// takes every `ranks`-th index from r — so batch k of all ranks together covers the same
+    /// examples as batch k of one process with a `ranks` times larger batch.
+    public static func shard(_ order: [Int], rank: Int, ranks: Int) -> [Int] {
+        guard ranks > 1, !order.isEmpty else { return order }
+        let total = (order.count + ranks - 1) / ranks * ranks
+        return stride(from: rank, to: total, by: ranks).map { order[$0 % order.count] }
+    }
+
     /// Hugging Face's `LengthGroupedSampler` order (`group_by_length`): the epoch's permutation
     /// cut into mega-batches of `megabatchMultiplier × batchSize`, each sorted by length (longest
     /// first), so a batch holds texts of similar length and pads little; the mega-batch order stays

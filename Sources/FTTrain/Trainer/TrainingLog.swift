@@ -11,9 +11,12 @@ public final class TrainingLog {
     private let started = Date()
     private var progressShown = false
     private var lastPlainProgress = Date.distantPast
+    /// Non-coordinator ranks log nothing (rank 0 alone logs and writes).
+    private let quiet: Bool
 
-    /// Opens (truncating) `path` for the JSON lines; nil writes no file.
-    public init(path: String?) throws {
+    /// Opens (truncating) `path` for the JSON lines; nil writes no file. A `quiet` log prints nothing.
+    public init(path: String?, quiet: Bool = false) throws {
+        self.quiet = quiet
         if let path {
             guard FileManager.default.createFile(atPath: path, contents: nil) else {
                 throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path])
@@ -37,6 +40,7 @@ public final class TrainingLog {
     /// A progress report: redrawn on one terminal line; when stderr is not a terminal, printed as
     /// its own line at most every 10 seconds (and at the last step), so logs stay readable.
     public func progress(step: Int, totalSteps: Int, epoch: Double, loss: Double, samplesPerSecond: Double) {
+        if quiet { return }
         let elapsed = Date().timeIntervalSince(started)
         let left = step > 0 ? elapsed / Double(step) * Double(totalSteps - step) : 0
         let line = String(format: "step %d/%d  epoch %.2f  loss %.4f  %.1f samples/s  elapsed %@  left %@",
@@ -52,6 +56,7 @@ public final class TrainingLog {
 
     /// A message on its own line (ends a progress line first).
     public func message(_ text: String) {
+        if quiet { return }
         if progressShown {
             FileHandle.standardError.write("\n".data(using: .utf8)!)
             progressShown = false

@@ -18,10 +18,13 @@ import Foundation
 ///   be reproduced or compared (another trainer on the very same split).
 public final class TrainingRun {
     public let configuration: TrainingConfiguration
+    /// The ranks training together; rank 0 alone logs, evaluates and writes.
+    public let world: TrainingWorld
 
     /// - Precondition: `configuration` has been validated (`TrainingConfiguration.resolve`).
-    public init(configuration: TrainingConfiguration) {
+    public init(configuration: TrainingConfiguration, world: TrainingWorld = SingleProcessWorld()) {
         self.configuration = configuration
+        self.world = world
     }
 
     /// Runs training and evaluation; returns the final metrics (as written to `metrics.json`).
@@ -33,16 +36,20 @@ public final class TrainingRun {
         }
         let output = URL(fileURLWithPath: outputPath, isDirectory: true)
         let baseModel = URL(fileURLWithPath: modelPath, isDirectory: true)
-        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
-        let log = try TrainingLog(path: output.appendingPathComponent("log.jsonl").path)
-        try c.yamlString().write(to: output.appendingPathComponent("training_config.yaml"), atomically: true, encoding: .utf8)
+        let coordinator = world.isCoordinator
+        if coordinator {
+            try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+            try c.yamlString().write(to: output.appendingPathComponent("training_config.yaml"), atomically: true, encoding: .utf8)
+        }
+        let log = coordinator ? try TrainingLog(path: output.appendingPathComponent("log.jsonl").path)
+                              : try TrainingLog(path: nil, quiet: true)
         let runStarted = Date()
 
         // Data: read, clean, de-duplicate, split, label ids, imbalance handling.
         let data = try TextClassificationData.prepare(dataOptions(trainPath: trainPath))
         data.logLines.forEach(log.message)
         let labels = data.labelSet.labels
-        try writeSplits(data, to: output.appendingPathComponent("data"))
+        if coordinator { try writeSplits(data, to: output.appendingPathComponent("data")) }
 
         // Model: the pretrained encoder, a new head seeded from `seed`, dropout overrides applied.
         let tokenizer = try BertTokenizer.load(modelDirectory: baseModel)
@@ -64,11 +71,22 @@ public final class TrainingRun {
         let train = encode(data.train), validation = encode(data.validation), test = encode(data.test)
         guard train.count > 0 else { throw ModelError.badInput("\(trainPath): no training examples left after preparation") }
 
-        // Steps, as Hugging Face's Trainer counts them.
+        // Every rank must hold the same model, labels and settings; then rank 0's parameters are
+        // broadcast so the replicas start bit-identical.
+        var checksum = Checksum()
+        checksum.add(UnsafeRawBufferPointer(model.store.values))
+        checksum.add(c.describe() + labels.joined(separator: "\u{1F}") + "\(train.count)")
+        try world.checkSame(checksum.value, what: "model parameters, labels, data and settings")
+        try world.broadcastFromCoordinator(model.store.values.baseAddress!, count: model.store.count)
+
+        // Steps, as Hugging Face's Trainer counts them, over this rank's shard (DistributedSampler:
+        // ceil(n / ranks) examples per rank, the permutation padded by repeating its start).
         let batchSize = c.perDeviceTrainBatchSize, accumulation = c.gradientAccumulationSteps
-        let microBatchesPerEpoch = c.dataloaderDropLast ? train.count / batchSize : (train.count + batchSize - 1) / batchSize
+        let ranks = world.size
+        let shardSize = (train.count + ranks - 1) / ranks
+        let microBatchesPerEpoch = c.dataloaderDropLast ? shardSize / batchSize : (shardSize + batchSize - 1) / batchSize
         guard microBatchesPerEpoch > 0 else {
-            throw ModelError.badInput("\(train.count) training examples are fewer than one batch of \(batchSize) with dataloader_drop_last")
+            throw ModelError.badInput("\(shardSize) training examples per rank are fewer than one batch of \(batchSize) with dataloader_drop_last")
         }
         let updatesPerEpoch = max((microBatchesPerEpoch + accumulation - 1) / accumulation, 1)
         let totalSteps = c.maxSteps > 0 ? c.maxSteps : Int((c.numTrainEpochs * Double(updatesPerEpoch)).rounded(.up))
@@ -81,7 +99,12 @@ public final class TrainingRun {
                                              maxGradNorm: c.maxGradNorm, classWeights: data.classWeights,
                                              accumulationScaling: .meanOfMicroBatchMeans)
         log.message("model: \(modelPath), \(model.store.count) parameters, \(labels.count) labels \(labels)")
-        log.message("global batch: \(batchSize) per device × 1 rank × \(accumulation) accumulation = \(batchSize * accumulation); "
+        if ranks > 1 {
+            stepper.synchronizeGradients = { [world] gradients in
+                try world.averageInPlace(gradients.baseAddress!, count: gradients.count)
+            }
+        }
+        log.message("global batch: \(batchSize) per device × \(ranks) rank\(ranks == 1 ? "" : "s") × \(accumulation) accumulation = \(batchSize * ranks * accumulation); "
                     + "\(updatesPerEpoch) steps per epoch, \(totalSteps) steps, \(warmup) warmup")
 
         if c.saveStrategy != .no {
@@ -94,7 +117,7 @@ public final class TrainingRun {
         let bestKey = metricName.hasPrefix("eval_") ? metricName : "eval_" + metricName
         var best: (value: Double, step: Int, parameters: [Float])?
         func evaluateDuringTraining(step: Int, epoch: Double) throws {
-            guard validation.count > 0 else { return }
+            guard coordinator, validation.count > 0 else { return }
             let (_, _, values) = try self.evaluate(model: model, dataset: validation, labels: labels, prefix: "eval_",
                                                     padTokenId: tokenizer.padTokenId)
             var record: [String: Any] = values
@@ -110,13 +133,14 @@ public final class TrainingRun {
 
         // The loop: a seeded permutation per epoch, micro-batches of `batchSize` with dynamic
         // padding, `accumulation` of them per optimizer step.
-        var dropoutSeeds = SeededRNG(seed: c.rngSeed, stream: 0xD0)
+        var dropoutSeeds = SeededRNG(seed: c.rngSeed, stream: 0xD0 &+ UInt64(world.rank))
         var step = 0, epoch = 0
         var window = (loss: 0.0, steps: 0, samples: 0, started: Date())
         var trainLossSum = 0.0, trainSamples = 0
         var padded = [PaddedBatch](repeating: PaddedBatch(), count: accumulation)
         training: while step < totalSteps {
-            var order = EpochOrder.permutation(count: train.count, seed: c.rngSeed, epoch: epoch)
+            var order = EpochOrder.shard(EpochOrder.permutation(count: train.count, seed: c.rngSeed, epoch: epoch),
+                                         rank: world.rank, ranks: ranks)
             if c.groupByLength {
                 order = EpochOrder.lengthGrouped(order, lengths: train.encodings.map(\.count), batchSize: batchSize)
             }
@@ -125,7 +149,7 @@ public final class TrainingRun {
                 let group = starts[groupStart..<min(groupStart + accumulation, starts.count)]
                 var micro: [ClassificationStep.Batch] = []
                 for (k, start) in group.enumerated() {
-                    padded[k].fill(from: train, indices: order[start..<min(start + batchSize, train.count)],
+                    padded[k].fill(from: train, indices: order[start..<min(start + batchSize, order.count)],
                                    padTokenId: tokenizer.padTokenId)
                     micro.append(ClassificationStep.Batch(inputIds: padded[k].inputIds, tokenTypeIds: padded[k].tokenTypeIds,
                                                           attentionMask: padded[k].attentionMask, labels: padded[k].labels,
@@ -133,12 +157,15 @@ public final class TrainingRun {
                 }
                 let result = try stepper.step(micro, dropoutSeed: dropoutSeeds.next())
                 step += 1
-                let samples = micro.reduce(0) { $0 + $1.batchSize }
+                // The logged loss is the mean over ranks (each rank's is over its own micro-batches).
+                var stepLoss = result.loss
+                if ranks > 1 { try world.averageInPlace(&stepLoss, count: 1) }
+                let samples = micro.reduce(0) { $0 + $1.batchSize } * ranks
                 let epochProgress = Double(epoch) + Double(update + 1) / Double(updatesPerEpoch)
-                window.loss += Double(result.loss)
+                window.loss += Double(stepLoss)
                 window.steps += 1
                 window.samples += samples
-                trainLossSum += Double(result.loss) * Double(samples)
+                trainLossSum += Double(stepLoss) * Double(samples)
                 trainSamples += samples
                 let seconds = Date().timeIntervalSince(window.started)
                 log.progress(step: step, totalSteps: totalSteps, epoch: epochProgress, loss: window.loss / Double(window.steps),
@@ -161,7 +188,8 @@ public final class TrainingRun {
             log.message("restored the best model: step \(best.step), \(bestKey) \(best.value)")
         }
 
-        // Final evaluation, reports and the exported model.
+        // Final evaluation, reports and the exported model: the coordinator's work alone.
+        guard coordinator else { return [:] }
         var metrics: [String: Double] = ["train_loss": trainLossSum / Double(max(trainSamples, 1)),
                                          "train_steps": Double(step), "epoch": Double(step) / Double(updatesPerEpoch),
                                          "train_runtime": Date().timeIntervalSince(runStarted)]

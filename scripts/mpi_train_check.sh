@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Data-parallel training check: 2 ranks × batch 4 must train like 1 process × batch 8 (same samples per
+# step, gradients averaged by the ring). Dropout is off so the two runs are comparable; the losses
+# and grad norms of every step must agree within 1e-5 relative and the final metrics exactly at the
+# 4 printed decimals. Uses the real model (fetched by scripts/fetch_assets.sh) and synthetic data.
+#   scripts/mpi_train_check.sh BINARY      (called by scripts/mpi_test.sh)
+set -u
+cd "$(dirname "$0")/.."
+binary="$1"
+mpirun_command=(mpirun --allow-run-as-root --oversubscribe -x OPENBLAS_NUM_THREADS=1)
+export OPENBLAS_NUM_THREADS=1
+dir="$(mktemp -d)"
+trap 'rm -rf "$dir"' EXIT
+model=.cache/models/all-MiniLM-L6-v2
+[[ -f $model/model.safetensors ]] || { echo "FAIL: $model missing: run scripts/fetch_assets.sh"; exit 1; }
+{
+    echo "label,text"
+    for a in good great fine lovely superb; do for n in movie film story show; do echo "fresh,the $n was $a and I liked it"; done; done
+    for a in bad awful dull boring weak; do for n in movie film story show; do echo "rotten,the $n was $a and I left early"; done; done
+    for w in man woman boy girl dog; do for p in city village island house; do echo "plot,a $w travels to a $p to find a lost friend"; done; done
+} >"$dir/data.csv"
+common=(train --model-dir "$model" --train-file "$dir/data.csv" --max-steps 4 --learning-rate 1e-4
+              --logging-steps 1 --seed 5 --max-length 32 --hidden-dropout-prob 0 --attention-probs-dropout-prob 0
+              --classifier-dropout 0)
+"$binary" "${common[@]}" --per-device-train-batch-size 8 --output-dir "$dir/np1" >"$dir/np1.out" || exit 1
+"${mpirun_command[@]}" -np 2 "$binary" "${common[@]}" --per-device-train-batch-size 4 --output-dir "$dir/np2" \
+    >"$dir/np2.out" || exit 1
+extract() { grep '"loss"' "$1" | sed -E 's/.*"grad_norm":([^,]*).*"loss":([^,]*).*/\1 \2/'; }
+paste <(extract "$dir/np1/log.jsonl") <(extract "$dir/np2/log.jsonl") | awk '
+    { for (i = 1; i <= 2; i++) { a = $i; b = $(i + 2); d = a - b; if (d < 0) d = -d
+        if (d > 1e-5 * (a < 0 ? -a : a) + 1e-7) { print "FAIL step " NR ": " $0; bad = 1 } } ; n++ }
+    END { if (n != 4) { print "FAIL: " n " logged steps, expected 4"; bad = 1 }
+          if (!bad) print "ok: 4 steps, losses and grad norms of 2 ranks x 4 = 1 rank x 8"; exit bad }' || exit 1
+diff <(grep -E '^(eval|test)_' "$dir/np1.out") <(grep -E '^(eval|test)_' "$dir/np2.out") || { echo "FAIL: final metrics differ"; exit 1; }
+echo "ok: final metrics equal"
+
