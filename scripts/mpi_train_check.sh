@@ -22,9 +22,10 @@ model=.cache/models/all-MiniLM-L6-v2
 common=(train --model-dir "$model" --train-file "$dir/data.csv" --max-steps 4 --learning-rate 1e-4
               --logging-steps 1 --seed 5 --max-length 32 --hidden-dropout-prob 0 --attention-probs-dropout-prob 0
               --classifier-dropout 0)
-"$binary" "${common[@]}" --per-device-train-batch-size 8 --output-dir "$dir/np1" >"$dir/np1.out" || exit 1
+"$binary" "${common[@]}" --per-device-train-batch-size 8 --output-dir "$dir/np1" >"$dir/np1.out" 2>"$dir/np1.err" \
+    || { cat "$dir/np1.err"; exit 1; }
 "${mpirun_command[@]}" -np 2 "$binary" "${common[@]}" --per-device-train-batch-size 4 --output-dir "$dir/np2" \
-    >"$dir/np2.out" || exit 1
+    >"$dir/np2.out" 2>"$dir/np2.err" || { cat "$dir/np2.err"; exit 1; }
 extract() { grep '"loss"' "$1" | sed -E 's/.*"grad_norm":([^,]*).*"loss":([^,]*).*/\1 \2/'; }
 paste <(extract "$dir/np1/log.jsonl") <(extract "$dir/np2/log.jsonl") | awk '
     { for (i = 1; i <= 2; i++) { a = $i; b = $(i + 2); d = a - b; if (d < 0) d = -d

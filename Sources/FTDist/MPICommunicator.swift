@@ -17,6 +17,9 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     public let size: Int
     /// The underlying MPI handle (for `MPI_*` calls not wrapped here).
     public let handle: MPI_Comm
+    /// Seconds a call waits for its peer before throwing `.timeout` naming it (HF's `ddp_timeout`);
+    /// nil waits forever. With a time-out, calls are non-blocking requests polled until the deadline.
+    public var timeout: Double?
     /// Longest single MPI message, in elements; longer buffers travel in pieces of this size.
     public let maxElementsPerMessage: Int
     /// Largest tag MPI accepts here (`MPI_TAG_UB`, at least 32767).
@@ -141,6 +144,17 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         let operation = "MPI_Send"
         try validate(operation, count: count, peer: peer, tag: tag)
         let tag32 = Int32(tag)
+        if timeout != nil {
+            var requests: [MPI_Request?] = []
+            for piece in Self.pieces(count, maxElementsPerMessage) {
+                requests.append(nil)
+                try MPIError.check(MPI_Isend(buffer + piece.offset, Int32(piece.count), ft_mpi_float(), Int32(peer), tag32,
+                                             handle, &requests[requests.count - 1]), "MPI_Isend", peer: peer)
+            }
+            var statuses = [MPI_Status](repeating: MPI_Status(), count: requests.count)
+            try waitAll(&requests, &statuses, operation, peer: peer)
+            return
+        }
         var offset = 0
         repeat {  // a zero count still sends one (empty) message, matching the receive
             let piece = min(maxElementsPerMessage, count - offset)
@@ -154,6 +168,20 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         let operation = "MPI_Recv"
         try validate(operation, count: count, peer: peer, tag: tag)
         let tag32 = Int32(tag)
+        if timeout != nil {
+            let pieces = Self.pieces(count, maxElementsPerMessage)
+            var requests = [MPI_Request?](repeating: nil, count: pieces.count)
+            for (index, piece) in pieces.enumerated() {
+                try MPIError.check(MPI_Irecv(buffer + piece.offset, Int32(piece.count), ft_mpi_float(), Int32(peer), tag32,
+                                             handle, &requests[index]), "MPI_Irecv", peer: peer)
+            }
+            var statuses = [MPI_Status](repeating: MPI_Status(), count: requests.count)
+            try waitAll(&requests, &statuses, operation, peer: peer)
+            for (index, piece) in pieces.enumerated() {
+                try checkReceived(statuses[index], expected: piece.count, operation, peer: peer, offset: piece.offset)
+            }
+            return
+        }
         var offset = 0
         repeat {
             let piece = min(maxElementsPerMessage, count - offset)
@@ -172,7 +200,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         try validate(operation, count: sendCount, peer: destination, tag: tag)
         try validate(operation, count: receiveCount, peer: source, tag: tag)
         let tag32 = Int32(tag)
-        if sendCount <= maxElementsPerMessage && receiveCount <= maxElementsPerMessage {
+        if timeout == nil && sendCount <= maxElementsPerMessage && receiveCount <= maxElementsPerMessage {
             var status = MPI_Status()
             let code = MPI_Sendrecv(sendBuffer, Int32(sendCount), ft_mpi_float(), Int32(destination), tag32,
                                     receiveBuffer, Int32(receiveCount), ft_mpi_float(), Int32(source), tag32,
@@ -198,8 +226,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
                                          Int32(destination), tag32, handle, &requests[receivePieces.count + index]),
                                "MPI_Isend", peer: destination)
         }
-        try MPIError.check(MPI_Waitall(Int32(requests.count), &requests, &statuses),
-                           "MPI_Waitall (\(operation) to \(destination), from \(source))", peer: source)
+        try waitAll(&requests, &statuses, "\(operation) (to \(destination), from \(source))", peer: source)
         for (index, piece) in receivePieces.enumerated() {
             try checkReceived(statuses[index], expected: piece.count, operation, peer: source, offset: piece.offset)
         }
@@ -207,7 +234,41 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
 
     public func barrier() throws {
         if size == 1 { return }
-        try MPIError.check(MPI_Barrier(handle), "MPI_Barrier")
+        guard timeout != nil else {
+            try MPIError.check(MPI_Barrier(handle), "MPI_Barrier")
+            return
+        }
+        var requests = [MPI_Request?](repeating: nil, count: 1)
+        try MPIError.check(MPI_Ibarrier(handle, &requests[0]), "MPI_Ibarrier")
+        var statuses = [MPI_Status](repeating: MPI_Status(), count: 1)
+        try waitAll(&requests, &statuses, "MPI_Barrier", peer: nil)
+    }
+
+    /// Waits for every request; with a `timeout`, polls (`MPI_Testall`, which also drives MPI's
+    /// progress) until the deadline and then throws `.timeout` naming `peer` — a rank that stopped
+    /// answering ends the job with a message instead of hanging it.
+    private func waitAll(_ requests: inout [MPI_Request?], _ statuses: inout [MPI_Status], _ operation: String,
+                         peer: Int?) throws {
+        guard let timeout else {
+            try MPIError.check(MPI_Waitall(Int32(requests.count), &requests, &statuses), "MPI_Waitall (\(operation))", peer: peer)
+            return
+        }
+        let deadline = ft_mpi_wtime() + timeout
+        var polls = 0
+        while true {
+            var done: Int32 = 0
+            try MPIError.check(MPI_Testall(Int32(requests.count), &requests, &done, &statuses), "MPI_Testall (\(operation))",
+                               peer: peer)
+            if done != 0 { return }
+            polls += 1
+            // Spin first (shared memory answers within microseconds), then back off to spare the core.
+            if polls > 2000 { usleep(100) }
+            if ft_mpi_wtime() > deadline {
+                let who = peer.map { "rank \($0)" } ?? "a rank"
+                throw CommunicatorError(.timeout, peer: peer, operation: operation,
+                                        message: "\(who) did not answer within \(timeout) s (ddp_timeout); it may have died or hung")
+            }
+        }
     }
 
     // MARK: - MPI's own collectives (oracle, baseline, small control values)

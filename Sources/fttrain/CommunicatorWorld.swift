@@ -2,14 +2,18 @@ import FTDist
 import FTTrain
 
 /// Adapts an FTDist communicator to the trainer's `TrainingWorld`: gradients are averaged by the
-/// ring all-reduce, parameters broadcast from rank 0, checksums compared on every rank.
+/// ring all-reduce (optionally bf16 on the wire), scalars exactly, parameters broadcast from
+/// rank 0, checksums compared on every rank.
 final class CommunicatorWorld: TrainingWorld {
     let communicator: any Communicator
     private let ring: RingAllReduce
+    private let gradientRing: RingAllReduce
 
-    init(communicator: any Communicator, maximumCount: Int = 0) {
+    /// - Parameter bf16: send gradients as bfloat16 on the wire (`ddp_bf16_compression`).
+    init(communicator: any Communicator, maximumCount: Int = 0, bf16: Bool = false) {
         self.communicator = communicator
-        ring = RingAllReduce(communicator: communicator, maximumCount: maximumCount)
+        ring = RingAllReduce(communicator: communicator)
+        gradientRing = bf16 ? RingAllReduce(communicator: communicator, maximumCount: maximumCount, compression: .bf16) : ring
     }
 
     var rank: Int { communicator.rank }
@@ -17,6 +21,10 @@ final class CommunicatorWorld: TrainingWorld {
 
     func averageInPlace(_ buffer: UnsafeMutablePointer<Float>, count: Int) throws {
         try ring.allReduceAverage(buffer, count: count)
+    }
+
+    func averageGradientsInPlace(_ buffer: UnsafeMutablePointer<Float>, count: Int) throws {
+        try gradientRing.allReduceAverage(buffer, count: count)
     }
 
     func broadcastFromCoordinator(_ buffer: UnsafeMutablePointer<Float>, count: Int) throws {

@@ -47,7 +47,9 @@ struct TrainCommand: ParsableCommand {
         let communicator = try MPICommunicator.initialize()
         do {
             let resolved = try TrainingConfiguration.resolve(configFile: config, overrides: settings)
-            let metrics = try TrainingRun(configuration: resolved, world: CommunicatorWorld(communicator: communicator)).run()
+            communicator.timeout = Double(resolved.ddpTimeout)
+            let world = CommunicatorWorld(communicator: communicator, bf16: resolved.ddpBF16Compression)
+            let metrics = try TrainingRun(configuration: resolved, world: world).run()
             if communicator.rank == 0 { report(metrics) }
             try communicator.finalize()
         } catch {

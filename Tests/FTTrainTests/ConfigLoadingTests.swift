@@ -57,6 +57,8 @@ final class ConfigLoadingTests: XCTestCase {
         c.dataloaderDropLast = true
         c.maxLength = 96
         c.groupByLength = true
+        c.ddpTimeout = 600
+        c.ddpBF16Compression = true
         c.trainFile = "data/train.csv"
         c.validationFile = "data/dev.tsv"
         c.testFile = "data/test.jsonl"

@@ -102,6 +102,8 @@ public struct ConfigurationKey: Sendable {
         .init("dataloader_drop_last", \.dataloaderDropLast, .run, "Drop the last incomplete training batch of each epoch so every step sees a full batch."),
         .init("max_length", \.maxLength, .run, "Tokens per example after truncation, [CLS] and [SEP] included; attention cost grows with its square."),
         .init("group_by_length", \.groupByLength, .run, "Batch examples of similar length together so less padding is computed."),
+        .init("ddp_timeout", \.ddpTimeout, .run, "Seconds a rank waits for another in a collective before the job stops naming it (HF's default)."),
+        .init("ddp_bf16_compression", \.ddpBF16Compression, .run, "Send gradients as bfloat16 in the all-reduce (half the bytes; accumulation stays float32)."),
         // Data
         .init("train_file", \.trainFile, .data, "Labelled training data: CSV, TSV or JSON Lines (required)."),
         .init("validation_file", \.validationFile, .data, "Labelled data for evaluation and best-model selection; with test_file null too, train_file is split."),

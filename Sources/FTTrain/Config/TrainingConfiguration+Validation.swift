@@ -39,6 +39,7 @@ extension TrainingConfiguration {
                     "> 0 when `max_steps` is not set (\(maxSteps) <= 0)")
         }
         require(perDeviceTrainBatchSize >= 1, "per_device_train_batch_size", ">= 1")
+        require(ddpTimeout >= 1, "ddp_timeout", ">= 1 (seconds)")
         require(perDeviceEvalBatchSize >= 1, "per_device_eval_batch_size", ">= 1")
         require(gradientAccumulationSteps >= 1, "gradient_accumulation_steps", ">= 1")
         require(learningRate > 0 && learningRate.isFinite, "learning_rate", "> 0")

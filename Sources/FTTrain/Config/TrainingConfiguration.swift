@@ -67,6 +67,10 @@ public struct TrainingConfiguration: Sendable, Equatable {
     public var maxLength: Int = 128
     /// Batch examples of similar length together so less padding is computed.
     public var groupByLength: Bool = false
+    /// Seconds a rank waits for another in a collective before the job stops naming it (HF's default).
+    public var ddpTimeout: Int = 1800
+    /// Send gradients as bfloat16 in the all-reduce (half the bytes; accumulation stays float32).
+    public var ddpBF16Compression: Bool = false
 
     // MARK: - Data (fttrain's own)
 

@@ -101,7 +101,7 @@ public final class TrainingRun {
         log.message("model: \(modelPath), \(model.store.count) parameters, \(labels.count) labels \(labels)")
         if ranks > 1 {
             stepper.synchronizeGradients = { [world] gradients in
-                try world.averageInPlace(gradients.baseAddress!, count: gradients.count)
+                try world.averageGradientsInPlace(gradients.baseAddress!, count: gradients.count)
             }
         }
         log.message("global batch: \(batchSize) per device × \(ranks) rank\(ranks == 1 ? "" : "s") × \(accumulation) accumulation = \(batchSize * ranks * accumulation); "

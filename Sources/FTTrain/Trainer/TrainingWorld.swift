@@ -7,8 +7,10 @@
 public protocol TrainingWorld: AnyObject {
     var rank: Int { get }
     var size: Int { get }
-    /// buffer ← the mean of `buffer` over all ranks.
+    /// buffer ← the mean of `buffer` over all ranks, exactly in float32 (losses, counters).
     func averageInPlace(_ buffer: UnsafeMutablePointer<Float>, count: Int) throws
+    /// The gradient's average over ranks; a world may compress it on the wire.
+    func averageGradientsInPlace(_ buffer: UnsafeMutablePointer<Float>, count: Int) throws
     /// buffer ← rank 0's `buffer`.
     func broadcastFromCoordinator(_ buffer: UnsafeMutablePointer<Float>, count: Int) throws
     /// Throws on every rank unless all ranks passed the same `value`; `what` names it in the error.
@@ -17,6 +19,10 @@ public protocol TrainingWorld: AnyObject {
 
 extension TrainingWorld {
     public var isCoordinator: Bool { rank == 0 }
+
+    public func averageGradientsInPlace(_ buffer: UnsafeMutablePointer<Float>, count: Int) throws {
+        try averageInPlace(buffer, count: count)
+    }
 }
 
 /// One process: every collective is the identity.
