@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libopenmpi-dev openmpi-bin libopenblas-dev pkg-config)
+# iproute2 and procps: the multi-host test (ip netns) and the dead-rank test (pgrep).
+packages=(libopenmpi-dev openmpi-bin libopenblas-dev pkg-config iproute2 procps)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

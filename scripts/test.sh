@@ -21,12 +21,23 @@ if [ -z "$summary" ]; then
     echo "test.sh: no XCTest summary found" >&2
     exit 1
 fi
-# Real-MPI checks (MPI_Init runs once per process, so they are a script): the ring all-reduce
-# against MPI_Allreduce under mpirun at 2-4 ranks.
-mpi_status=0
-scripts/mpi_test.sh 2>&1 | tee "$log" || mpi_status=$?
-mpi_summary=$(grep -E "^[0-9]+ passed, [0-9]+ failed$" "$log" | tail -1)
-mpi_passed=$(sed -E 's/^([0-9]+) passed.*/\1/' <<<"${mpi_summary:-0 passed, 1 failed}")
-mpi_failed=$(sed -E 's/.*, ([0-9]+) failed$/\1/' <<<"${mpi_summary:-0 passed, 1 failed}")
-echo "$((executed - failed + mpi_passed)) passed, $((failed + mpi_failed)) failed"
-[ "$status" -eq 0 ] && [ "$mpi_status" -eq 0 ] && [ "$mpi_failed" -eq 0 ]
+# Real-MPI checks (MPI_Init runs once per process, so they are scripts): the ring all-reduce
+# against MPI_Allreduce under mpirun at 2-4 ranks, data-parallel training equal to one process,
+# dead and hung ranks; then a real two-host job over two network namespaces.
+script_passed=0
+script_failed=0
+script_status=0
+run_script() {  # run_script SCRIPT: adds its closing "N passed, M failed" to the totals
+    local status=0
+    "$@" 2>&1 | tee "$log" || status=$?
+    local summary
+    summary=$(grep -E "^[0-9]+ passed, [0-9]+ failed$" "$log" | tail -1)
+    summary=${summary:-0 passed, 1 failed}
+    script_passed=$((script_passed + $(sed -E 's/^([0-9]+) passed.*/\1/' <<<"$summary")))
+    script_failed=$((script_failed + $(sed -E 's/.*, ([0-9]+) failed$/\1/' <<<"$summary")))
+    [ "$status" -eq 0 ] || script_status=$status
+}
+run_script scripts/mpi_test.sh
+run_script scripts/multinode_test.sh
+echo "$((executed - failed + script_passed)) passed, $((failed + script_failed)) failed"
+[ "$status" -eq 0 ] && [ "$script_status" -eq 0 ] && [ "$script_failed" -eq 0 ]
