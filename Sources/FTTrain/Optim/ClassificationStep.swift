@@ -1,3 +1,4 @@
+import Dispatch
 import FTCore
 import FTModel
 
@@ -68,6 +69,8 @@ public final class ClassificationStep {
         public let learningRate: Double
         /// Optimizer steps completed, this one included (HF's `global_step`).
         public let step: Int
+        /// Time spent in `synchronizeGradients` (the data-parallel all-reduce, waits included).
+        public var synchronizationSeconds: Double = 0
     }
 
     public let model: BertModel
@@ -185,13 +188,16 @@ public final class ClassificationStep {
         }
 
         let gradients = model.store.gradients
+        let synchronizationStarted = DispatchTime.now().uptimeNanoseconds
         try synchronizeGradients?(gradients)
+        let synchronizationSeconds = Double(DispatchTime.now().uptimeNanoseconds - synchronizationStarted) / 1e9
         let gradientNorm = maxGradNorm > 0
             ? GradientClipping.clipByGlobalNorm(gradients, maxNorm: maxGradNorm)
             : GradientClipping.globalNorm(UnsafeBufferPointer(gradients))
         optimizer.step(model.store, learningRate: learningRate)
         return Result(loss: Float(lossSum / Double(K)), loggedLoss: loggedLoss, gradientNorm: gradientNorm,
-                      learningRate: learningRate, step: optimizer.stepCount)
+                      learningRate: learningRate, step: optimizer.stepCount,
+                      synchronizationSeconds: synchronizationSeconds)
     }
 
     private func validate(_ batch: Batch, index k: Int, classes L: Int) throws {

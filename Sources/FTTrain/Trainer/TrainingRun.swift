@@ -135,7 +135,7 @@ public final class TrainingRun {
         // padding, `accumulation` of them per optimizer step.
         var dropoutSeeds = SeededRNG(seed: c.rngSeed, stream: 0xD0 &+ UInt64(world.rank))
         var step = 0, epoch = 0
-        var window = (loss: 0.0, steps: 0, samples: 0, started: Date())
+        var window = (loss: 0.0, steps: 0, samples: 0, started: Date(), synchronization: 0.0)
         var trainLossSum = 0.0, trainSamples = 0
         var padded = [PaddedBatch](repeating: PaddedBatch(), count: accumulation)
         training: while step < totalSteps {
@@ -163,6 +163,7 @@ public final class TrainingRun {
                 let samples = micro.reduce(0) { $0 + $1.batchSize } * ranks
                 let epochProgress = Double(epoch) + Double(update + 1) / Double(updatesPerEpoch)
                 window.loss += Double(stepLoss)
+                window.synchronization += result.synchronizationSeconds
                 window.steps += 1
                 window.samples += samples
                 trainLossSum += Double(stepLoss) * Double(samples)
@@ -171,10 +172,16 @@ public final class TrainingRun {
                 log.progress(step: step, totalSteps: totalSteps, epoch: epochProgress, loss: window.loss / Double(window.steps),
                              samplesPerSecond: Double(window.samples) / max(seconds, 1e-9))
                 if step % c.loggingSteps == 0 || step == totalSteps {
-                    log.record(["step": step, "epoch": epochProgress, "loss": window.loss / Double(window.steps),
-                                "learning_rate": result.learningRate, "grad_norm": Double(result.gradientNorm),
-                                "samples_per_second": Double(window.samples) / max(seconds, 1e-9)])
-                    window = (0, 0, 0, Date())
+                    var record: [String: Any] = [
+                        "step": step, "epoch": epochProgress, "loss": window.loss / Double(window.steps),
+                        "learning_rate": result.learningRate, "grad_norm": Double(result.gradientNorm),
+                        "samples_per_second": Double(window.samples) / max(seconds, 1e-9)]
+                    if ranks > 1 {
+                        // Share of the window rank 0 spent in the gradient all-reduce, waits for slower ranks included.
+                        record["allreduce_fraction"] = window.synchronization / max(seconds, 1e-9)
+                    }
+                    log.record(record)
+                    window = (0, 0, 0, Date(), 0)
                 }
                 if c.evalStrategy == .steps, step % c.resolvedEvalSteps == 0 { try evaluateDuringTraining(step: step, epoch: epochProgress) }
                 if step >= totalSteps { break training }
