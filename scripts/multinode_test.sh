@@ -36,7 +36,6 @@ if ! swift build -c "$configuration" --product fttrain; then
 fi
 binary="$repo/.build/$configuration/fttrain"
 agent="$repo/scripts/netns_rsh_agent.sh"
-model=.cache/models/all-MiniLM-L6-v2
 [[ -x $agent ]] || { fail "agent $agent is missing or not executable"; finish; }
 
 # --- two hosts -----------------------------------------------------------------------------------
@@ -120,42 +119,10 @@ run "placement: rank 0 in $ns_a, rank 1 in $ns_b" \
 run "dist-check verify across 2 hosts" 'grep -q "^ok" "$log"' \
     "${mpirun_command[@]}" "$binary" dist-check --mode verify
 
-# 3. Data-parallel training across hosts == one process (logic of scripts/mpi_train_check.sh).
-status_report() {  # status_report STATUS OUTPUT NAME
-    cat "$2"
-    if [[ $1 -eq 124 || $1 -eq 137 ]]; then echo "FAIL: $3 timed out after ${timeout_seconds}s"
-    else echo "FAIL: $3 (exit status $1)"; fi
-}
-train_check() {
-    [[ -f $model/model.safetensors ]] || { echo "FAIL: $model missing: run scripts/fetch_assets.sh"; return 1; }
-    {
-        echo "label,text"
-        for a in good great fine lovely superb; do for n in movie film story show; do echo "fresh,the $n was $a and I liked it"; done; done
-        for a in bad awful dull boring weak; do for n in movie film story show; do echo "rotten,the $n was $a and I left early"; done; done
-        for w in man woman boy girl dog; do for p in city village island house; do echo "plot,a $w travels to a $p to find a lost friend"; done; done
-    } >"$dir/data.csv"
-    local common=(train --model-dir "$repo/$model" --train-file "$dir/data.csv" --max-steps 4 --learning-rate 1e-4
-                  --logging-steps 1 --seed 5 --max-length 32 --hidden-dropout-prob 0 --attention-probs-dropout-prob 0
-                  --classifier-dropout 0)
-    echo "-- 1 process x batch 8"
-    timeout --kill-after=10 "$timeout_seconds" "$binary" "${common[@]}" --per-device-train-batch-size 8 \
-        --output-dir "$dir/np1" >"$dir/np1.out" 2>&1 || { status_report $? "$dir/np1.out" "single-process run"; return 1; }
-    echo "-- 2 hosts x 1 rank x batch 4"
-    "${mpirun_command[@]}" "$binary" "${common[@]}" --per-device-train-batch-size 4 \
-        --output-dir "$dir/np2" >"$dir/np2.out" 2>&1 || { status_report $? "$dir/np2.out" "2-host run"; return 1; }
-    extract() { grep '"loss"' "$1" | sed -E 's/.*"grad_norm":([^,]*).*"loss":([^,]*).*/\1 \2/'; }
-    paste <(extract "$dir/np1/log.jsonl") <(extract "$dir/np2/log.jsonl") | awk '
-        { for (i = 1; i <= 2; i++) { a = $i; b = $(i + 2); d = a - b; if (d < 0) d = -d
-            if (d > 1e-5 * (a < 0 ? -a : a) + 1e-7) { print "FAIL step " NR ": " $0; bad = 1 } } ; n++ }
-        END { if (n != 4) { print "FAIL: " n " logged steps, expected 4"; bad = 1 }
-              if (!bad) print "ok: 4 steps, losses and grad norms of 2 hosts x 4 = 1 process x 8"; exit bad }' || return 1
-    grep -E '^(eval|test)_' "$dir/np1.out" >"$dir/np1.metrics"
-    grep -E '^(eval|test)_' "$dir/np2.out" >"$dir/np2.metrics"
-    [[ -s $dir/np1.metrics ]] || { echo "FAIL: no final metrics in the single-process output"; return 1; }
-    diff "$dir/np1.metrics" "$dir/np2.metrics" || { echo "FAIL: final metrics differ"; return 1; }
-    echo "ok: final metrics equal ($(wc -l <"$dir/np1.metrics") lines)"
-}
-run "data-parallel training across 2 hosts == 1 process" true train_check
+# 3. Data-parallel training across hosts == one process: scripts/mpi_train_check.sh with this
+#    script's two-host mpirun as its launcher.
+run "data-parallel training across 2 hosts == 1 process" true \
+    "$repo/scripts/mpi_train_check.sh" "$binary" "${mpirun_command[@]}"
 
 # 4. cluster/launch.sh across the two hosts: 1 slot per host and 2 cores per node -> 2 BLAS threads,
 #    exported to both ranks, and the distributed layer still verifies.
