@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Data-parallel training check: 2 ranks × batch 4 must train like 1 process × batch 8 (same samples per
 # step, gradients averaged by the ring). Dropout is off so the two runs are comparable; the losses
-# and grad norms of every step must agree within 1e-5 relative and the final metrics exactly at the
-# 4 printed decimals. Uses the real model (fetched by scripts/fetch_assets.sh) and synthetic data.
+# and grad norms of every step must agree within 1e-5 relative, the final metrics exactly at the
+# 4 printed decimals and the final parameters within rtol 1e-4 + atol 2e-6; the overlapped and the
+# blocking all-reduce must give identical parameters, and the ranks' parameter checksums must agree
+# after every step (ddp_parameter_check_steps 1). Uses the real model (fetched by scripts/fetch_assets.sh) and synthetic data.
 #   scripts/mpi_train_check.sh BINARY [LAUNCHER...]
 # LAUNCHER starts the 2-rank run: by default a local `mpirun -np 2`; scripts/multinode_test.sh
 # passes its two-host mpirun (called by scripts/mpi_test.sh and scripts/multinode_test.sh).
@@ -27,17 +29,26 @@ common=(train --model-dir "$model" --train-file "$dir/data.csv" --max-steps 4 --
               --classifier-dropout 0)
 "$binary" "${common[@]}" --per-device-train-batch-size 8 --output-dir "$dir/np1" >"$dir/np1.out" 2>"$dir/np1.err" \
     || { cat "$dir/np1.err"; exit 1; }
+# Overlapped all-reduce in small buckets (many of them), parameters compared across ranks every step.
 "${launcher[@]}" "$binary" "${common[@]}" --per-device-train-batch-size 4 --output-dir "$dir/np2" \
-    >"$dir/np2.out" 2>"$dir/np2.err" || { cat "$dir/np2.err"; exit 1; }
+    --ddp-bucket-cap-mb 2 --ddp-parameter-check-steps 1 >"$dir/np2.out" 2>"$dir/np2.err" || { cat "$dir/np2.err"; exit 1; }
+# The same with the all-reduce after backward: with 2 ranks every sum is a + b, so identical bits.
+"${launcher[@]}" "$binary" "${common[@]}" --per-device-train-batch-size 4 --output-dir "$dir/np2-blocking" \
+    --ddp-overlap-allreduce false >"$dir/np2-blocking.out" 2>"$dir/np2-blocking.err" || { cat "$dir/np2-blocking.err"; exit 1; }
 extract() { grep '"loss"' "$1" | sed -E 's/.*"grad_norm":([^,]*).*"loss":([^,]*).*/\1 \2/'; }
 paste <(extract "$dir/np1/log.jsonl") <(extract "$dir/np2/log.jsonl") | awk '
     { for (i = 1; i <= 2; i++) { a = $i; b = $(i + 2); d = a - b; if (d < 0) d = -d
         if (d > 1e-5 * (a < 0 ? -a : a) + 1e-7) { print "FAIL step " NR ": " $0; bad = 1 } } ; n++ }
     END { if (n != 4) { print "FAIL: " n " logged steps, expected 4"; bad = 1 }
           if (!bad) print "ok: 4 steps, losses and grad norms of 2 ranks x 4 = 1 rank x 8"; exit bad }' || exit 1
+grep -q 'parameters after step' "$dir/np2.err" && { cat "$dir/np2.err"; exit 1; }
 grep -E '^(eval|test)_' "$dir/np1.out" >"$dir/np1.metrics"
 grep -E '^(eval|test)_' "$dir/np2.out" >"$dir/np2.metrics"
 [[ -s $dir/np1.metrics ]] || { echo "FAIL: no final metrics in the single-process output"; exit 1; }
 diff "$dir/np1.metrics" "$dir/np2.metrics" || { echo "FAIL: final metrics differ"; exit 1; }
-echo "ok: final metrics equal"
-
+echo "ok: final metrics equal; parameter checksums equal on both ranks after every step"
+# After 4 AdamW steps the parameters agree within float tolerance (summation order differs).
+"$binary" diff-weights "$dir/np2/model" "$dir/np1/model" --rtol 1e-4 --atol 2e-6 || { echo "FAIL: parameters 2 x 4 vs 1 x 8"; exit 1; }
+"$binary" diff-weights "$dir/np2/model" "$dir/np2-blocking/model" \
+    || { echo "FAIL: overlapped and blocking all-reduce reached different parameters"; exit 1; }
+echo "ok: parameters of 2 ranks x 4 = 1 rank x 8 (rtol 1e-4, atol 2e-6); overlapped = blocking all-reduce bit for bit"

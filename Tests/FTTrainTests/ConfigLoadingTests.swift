@@ -59,6 +59,9 @@ final class ConfigLoadingTests: XCTestCase {
         c.groupByLength = true
         c.ddpTimeout = 600
         c.ddpBF16Compression = true
+        c.ddpOverlapAllreduce = false
+        c.ddpBucketCapMB = 4.5
+        c.ddpParameterCheckSteps = 10
         c.trainFile = "data/train.csv"
         c.validationFile = "data/dev.tsv"
         c.testFile = "data/test.jsonl"

@@ -200,8 +200,13 @@ public final class BertModel: @unchecked Sendable {
     /// Backward of the last training `forward`, accumulating into `store.gradients`.
     /// Any of the upstream gradients may be nil (treated as zero): `dLogits (B, L)` for the head,
     /// `dPooled (B, C)`, `dLastHiddenState (B, T, C)`.
+    ///
+    /// `gradientsReady(offset)` is called as backward moves down the network — after the head and
+    /// pooler, after each encoder layer, after the embeddings — each time with the buffer offset
+    /// from which on every gradient is final (the layout puts later layers at higher offsets), so
+    /// data-parallel training can average those while backward continues (PyTorch DDP's buckets).
     public func backward(dLogits: UnsafePointer<Float>? = nil, dPooled: UnsafePointer<Float>? = nil,
-                         dLastHiddenState: UnsafePointer<Float>? = nil) {
+                         dLastHiddenState: UnsafePointer<Float>? = nil, gradientsReady: ((Int) -> Void)? = nil) {
         guard let ws = workspace, ws.training else {
             preconditionFailure("backward needs a preceding forward(training: true)")
         }
@@ -222,6 +227,7 @@ public final class BertModel: @unchecked Sendable {
         Linear.backward(dInput: ws.dCls, dWeight: store.gradient("pooler.dense.weight"),
                         dBias: store.gradient("pooler.dense.bias"), dOutput: ws.dPooled, input: ws.clsRows,
                         weight: store.value("pooler.dense.weight"), rows: B, inputs: C, outputs: C)
+        gradientsReady?(store.view("pooler.dense.weight").offset)
 
         var dY = ws.dHiddenA, dX = ws.dHiddenB
         if let dLastHiddenState { dY.update(from: dLastHiddenState, count: N * C) } else { dY.update(repeating: 0, count: N * C) }
@@ -267,6 +273,7 @@ public final class BertModel: @unchecked Sendable {
                             dBias: store.gradient(p + "attention.self.query.bias"), dOutput: ws.dQKV, input: x,
                             weight: store.value(p + "attention.self.query.weight"), rows: N, inputs: C, outputs: 3 * C)
             swap(&dX, &dY)
+            gradientsReady?(store.view(p + "attention.self.query.weight").offset)
         }
 
         // Embeddings: dropout, LN, then scatter into the three tables.
@@ -280,6 +287,7 @@ public final class BertModel: @unchecked Sendable {
                                   dTokenType: store.gradient("embeddings.token_type_embeddings.weight"),
                                   dOutput: dY, inputIds: ws.inputIds, tokenTypeIds: ws.tokenTypeIds,
                                   batch: B, sequence: T, channels: C)
+        gradientsReady?(0)
     }
 
     // MARK: - Helpers

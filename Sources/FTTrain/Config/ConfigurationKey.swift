@@ -104,6 +104,9 @@ public struct ConfigurationKey: Sendable {
         .init("group_by_length", \.groupByLength, .run, "Batch examples of similar length together so less padding is computed."),
         .init("ddp_timeout", \.ddpTimeout, .run, "Seconds a rank waits for another in a collective before the job stops naming it (HF's default)."),
         .init("ddp_bf16_compression", \.ddpBF16Compression, .run, "Send gradients as bfloat16 in the all-reduce (half the bytes; accumulation stays float32)."),
+        .init("ddp_overlap_allreduce", \.ddpOverlapAllreduce, .run, "Overlap the gradient all-reduce with backward: each bucket is averaged as soon as backward has finished it."),
+        .init("ddp_bucket_cap_mb", \.ddpBucketCapMB, .run, "MiB of gradients per all-reduce bucket (PyTorch DDP's bucket_cap_mb; the first bucket is 1 MiB)."),
+        .init("ddp_parameter_check_steps", \.ddpParameterCheckSteps, .run, "Every this many steps the ranks compare a checksum of their parameters and stop if one diverged (0: never)."),
         // Data
         .init("train_file", \.trainFile, .data, "Labelled training data: CSV, TSV or JSON Lines (required)."),
         .init("validation_file", \.validationFile, .data, "Labelled data for evaluation and best-model selection; with test_file null too, train_file is split."),

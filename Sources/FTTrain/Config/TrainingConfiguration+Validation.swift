@@ -40,6 +40,8 @@ extension TrainingConfiguration {
         }
         require(perDeviceTrainBatchSize >= 1, "per_device_train_batch_size", ">= 1")
         require(ddpTimeout >= 1, "ddp_timeout", ">= 1 (seconds)")
+        require(ddpBucketCapMB > 0 && ddpBucketCapMB.isFinite, "ddp_bucket_cap_mb", "> 0")
+        require(ddpParameterCheckSteps >= 0, "ddp_parameter_check_steps", ">= 0 (0 turns the check off)")
         require(perDeviceEvalBatchSize >= 1, "per_device_eval_batch_size", ">= 1")
         require(gradientAccumulationSteps >= 1, "gradient_accumulation_steps", ">= 1")
         require(learningRate > 0 && learningRate.isFinite, "learning_rate", "> 0")

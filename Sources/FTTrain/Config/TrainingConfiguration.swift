@@ -71,6 +71,12 @@ public struct TrainingConfiguration: Sendable, Equatable {
     public var ddpTimeout: Int = 1800
     /// Send gradients as bfloat16 in the all-reduce (half the bytes; accumulation stays float32).
     public var ddpBF16Compression: Bool = false
+    /// Overlap the gradient all-reduce with backward: each bucket is averaged as soon as backward has finished it.
+    public var ddpOverlapAllreduce: Bool = true
+    /// MiB of gradients per all-reduce bucket (PyTorch DDP's bucket_cap_mb; the first bucket is 1 MiB).
+    public var ddpBucketCapMB: Double = 25
+    /// Every this many steps the ranks compare a checksum of their parameters and stop if one diverged (0: never).
+    public var ddpParameterCheckSteps: Int = 0
 
     // MARK: - Data (fttrain's own)
 

@@ -1,4 +1,3 @@
-import Dispatch
 import FTCore
 import FTModel
 
@@ -69,7 +68,8 @@ public final class ClassificationStep {
         public let learningRate: Double
         /// Optimizer steps completed, this one included (HF's `global_step`).
         public let step: Int
-        /// Time spent in `synchronizeGradients` (the data-parallel all-reduce, waits included).
+        /// Time the step waited for the data-parallel all-reduce after backward (all of it when
+        /// not overlapped; what backward did not hide when overlapped), waits for slower ranks included.
         public var synchronizationSeconds: Double = 0
     }
 
@@ -79,9 +79,16 @@ public final class ClassificationStep {
     /// HF `max_grad_norm`; ≤ 0 turns clipping off (the norm is still measured and reported).
     public let maxGradNorm: Double
     public let accumulationScaling: GradientAccumulationScaling
-    /// Called with the accumulated gradient before clipping: data-parallel training averages it
-    /// across ranks here, so every rank clips and steps on the same gradient.
-    public var synchronizeGradients: ((UnsafeMutableBufferPointer<Float>) throws -> Void)?
+    /// Averages the accumulated gradient across data-parallel ranks before clipping, so every
+    /// rank clips and steps on the same gradient; it is told as the last micro-batch's backward
+    /// finishes layers, so it may communicate during backward.
+    public var gradientSynchronizer: GradientSynchronizer? {
+        didSet {
+            gradientsReady = gradientSynchronizer.map { synchronizer in { synchronizer.gradientsReady(from: $0) } }
+        }
+    }
+    /// `gradientSynchronizer`'s readiness callback, made once rather than per step.
+    private var gradientsReady: ((Int) -> Void)?
     /// (L) per-class loss weights, or nil.
     private let classWeights: UnsafeMutablePointer<Float>?
     /// (B, L) gradient of the loss with respect to the logits, grown on demand.
@@ -182,15 +189,17 @@ public final class ClassificationStep {
             if lossScale != 1 {
                 for i in 0..<(B * L) { dLogits[i] *= lossScale }  // ∂(loss / K)/∂logits
             }
-            model.backward(dLogits: dLogits)  // accumulates into store.gradients
+            // Only the last micro-batch's backward completes the gradient: communication starts there.
+            let last = k == K - 1
+            if last { gradientSynchronizer?.beginStep() }
+            model.backward(dLogits: dLogits, gradientsReady: last ? gradientsReady : nil)  // accumulates into store.gradients
             lossSum += Double(loss)
             loggedLoss += loss * lossScale  // HF: tr_loss += (loss / K or loss), float32
         }
 
         let gradients = model.store.gradients
-        let synchronizationStarted = DispatchTime.now().uptimeNanoseconds
-        try synchronizeGradients?(gradients)
-        let synchronizationSeconds = Double(DispatchTime.now().uptimeNanoseconds - synchronizationStarted) / 1e9
+        try gradientSynchronizer?.finishStep()
+        let synchronizationSeconds = gradientSynchronizer?.lastWaitSeconds ?? 0
         let gradientNorm = maxGradNorm > 0
             ? GradientClipping.clipByGlobalNorm(gradients, maxNorm: maxGradNorm)
             : GradientClipping.globalNorm(UnsafeBufferPointer(gradients))

@@ -100,9 +100,7 @@ public final class TrainingRun {
                                              accumulationScaling: .meanOfMicroBatchMeans)
         log.message("model: \(modelPath), \(model.store.count) parameters, \(labels.count) labels \(labels)")
         if ranks > 1 {
-            stepper.synchronizeGradients = { [world] gradients in
-                try world.averageGradientsInPlace(gradients.baseAddress!, count: gradients.count)
-            }
+            stepper.gradientSynchronizer = makeGradientSynchronizer(store: model.store)
         }
         log.message("global batch: \(batchSize) per device × \(ranks) rank\(ranks == 1 ? "" : "s") × \(accumulation) accumulation = \(batchSize * ranks * accumulation); "
                     + "\(updatesPerEpoch) steps per epoch, \(totalSteps) steps, \(warmup) warmup")
@@ -157,6 +155,9 @@ public final class TrainingRun {
                 }
                 let result = try stepper.step(micro, dropoutSeed: dropoutSeeds.next())
                 step += 1
+                if ranks > 1, c.ddpParameterCheckSteps > 0, step % c.ddpParameterCheckSteps == 0 {
+                    try world.checkSame(ParameterChecksum.of(model.store.values), what: "the parameters after step \(step)")
+                }
                 // The logged loss is the mean over ranks (each rank's is over its own micro-batches).
                 var stepLoss = result.loss
                 if ranks > 1 { try world.averageInPlace(&stepLoss, count: 1) }
@@ -223,6 +224,18 @@ public final class TrainingRun {
     }
 
     // MARK: - Pieces
+
+    /// The data-parallel gradient averaging: DDP-style buckets in reverse layer order, overlapped
+    /// with backward unless `ddp_overlap_allreduce` is off.
+    func makeGradientSynchronizer(store: ParameterStore) -> GradientSynchronizer {
+        let capacity = max(Int(configuration.ddpBucketCapMB * 1024 * 1024 / 4), 1)
+        let buckets = GradientBuckets(store: store, capacity: capacity,
+                                      firstCapacity: min(GradientBuckets.defaultFirstCapacity, capacity))
+        let gradients = store.gradients.baseAddress!
+        return configuration.ddpOverlapAllreduce
+            ? OverlappedGradientSynchronizer(world: world, gradients: gradients, buckets: buckets)
+            : BlockingGradientSynchronizer(world: world, gradients: gradients, buckets: buckets)
+    }
 
     /// The data layer's options from the configuration.
     func dataOptions(trainPath: String) -> DataPreparationOptions {

@@ -1,0 +1,158 @@
+import Foundation
+
+/// Averages the accumulated gradient across data-parallel ranks during an optimizer step.
+///
+/// `ClassificationStep` calls `beginStep` before the backward of the step's last micro-batch
+/// (earlier micro-batches only accumulate locally, as DDP's `no_sync`), `gradientsReady(from:)`
+/// as that backward finishes layers, and `finishStep` before clipping; when `finishStep`
+/// returns, the whole buffer holds the average. Every rank makes the same calls in the same order.
+public protocol GradientSynchronizer: AnyObject {
+    func beginStep()
+    /// Every gradient at buffer offset ≥ `offset` is final for this step.
+    func gradientsReady(from offset: Int)
+    /// Returns once every bucket is averaged; rethrows a communication failure.
+    func finishStep() throws
+    /// Seconds `finishStep` spent waiting in the last step: the communication that backward did not hide.
+    var lastWaitSeconds: Double { get }
+}
+
+/// The all-reduce after backward: `finishStep` averages the buckets one after another.
+public final class BlockingGradientSynchronizer: GradientSynchronizer {
+    private let world: TrainingWorld
+    private let gradients: UnsafeMutablePointer<Float>
+    private let buckets: GradientBuckets
+    public private(set) var lastWaitSeconds: Double = 0
+
+    public init(world: TrainingWorld, gradients: UnsafeMutablePointer<Float>, buckets: GradientBuckets) {
+        self.world = world
+        self.gradients = gradients
+        self.buckets = buckets
+    }
+
+    public func beginStep() {}
+    public func gradientsReady(from offset: Int) {}
+
+    public func finishStep() throws {
+        let started = DispatchTime.now().uptimeNanoseconds
+        defer { lastWaitSeconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9 }
+        for range in buckets.ranges {
+            try world.averageGradientsInPlace(gradients + range.lowerBound, count: range.count)
+        }
+    }
+}
+
+/// The all-reduce overlapped with backward (PyTorch DDP's reducer): a communication thread
+/// averages each bucket as soon as backward has finished its gradients, while the main thread
+/// goes on through earlier layers. Buckets are reduced in a fixed order on every rank, so the
+/// collectives match across ranks; the main thread makes no collective call between
+/// `beginStep` and the return of `finishStep`, so the world is used by one thread at a time
+/// (`MPI_THREAD_SERIALIZED` suffices).
+public final class OverlappedGradientSynchronizer: GradientSynchronizer, @unchecked Sendable {
+    private let buckets: GradientBuckets
+    private let state: State
+    public private(set) var lastWaitSeconds: Double = 0
+    /// Buckets whose all-reduce had started before `finishStep` was called, in the last step.
+    public private(set) var lastOverlappedBuckets = 0
+
+    public init(world: TrainingWorld, gradients: UnsafeMutablePointer<Float>, buckets: GradientBuckets) {
+        self.buckets = buckets
+        state = State(world: world, gradients: gradients, ranges: buckets.ranges)
+        let thread = Thread { [state] in state.run() }
+        thread.name = "fttrain-allreduce"
+        thread.start()
+    }
+
+    deinit { state.stop() }
+
+    public func beginStep() {
+        state.withLock {
+            state.queued = 0
+            state.started = 0
+            state.completed = 0
+            state.failure = nil
+        }
+    }
+
+    public func gradientsReady(from offset: Int) {
+        let ready = buckets.readyCount(from: offset)
+        state.withLock {
+            if ready > state.queued {
+                state.queued = ready
+                state.condition.broadcast()
+            }
+        }
+    }
+
+    public func finishStep() throws {
+        let started = DispatchTime.now().uptimeNanoseconds
+        let total = buckets.ranges.count
+        let failure: Error? = state.withLock {
+            lastOverlappedBuckets = state.started
+            state.queued = total
+            state.condition.broadcast()
+            while state.completed < total { state.condition.wait() }
+            return state.failure
+        }
+        lastWaitSeconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        if let failure { throw failure }
+    }
+
+    /// What the main thread and the communication thread share, guarded by `condition`.
+    private final class State: @unchecked Sendable {
+        let condition = NSCondition()
+        let world: TrainingWorld
+        let gradients: UnsafeMutablePointer<Float>
+        let ranges: [Range<Int>]
+        /// Buckets released to the communication thread in this step (a prefix of `ranges`).
+        var queued = 0
+        /// Buckets the communication thread has taken up / finished in this step.
+        var started = 0
+        var completed = 0
+        var failure: Error?
+        var stopping = false
+
+        init(world: TrainingWorld, gradients: UnsafeMutablePointer<Float>, ranges: [Range<Int>]) {
+            self.world = world
+            self.gradients = gradients
+            self.ranges = ranges
+        }
+
+        func withLock<T>(_ body: () throws -> T) rethrows -> T {
+            condition.lock()
+            defer { condition.unlock() }
+            return try body()
+        }
+
+        func stop() {
+            withLock {
+                stopping = true
+                condition.broadcast()
+            }
+        }
+
+        /// The communication thread: reduce each released bucket in order; after a failure the
+        /// remaining buckets of the step are skipped (the step fails as a whole).
+        func run() {
+            while true {
+                let next: Int? = withLock {
+                    while completed == queued && !stopping { condition.wait() }
+                    if stopping { return nil }
+                    started = completed + 1
+                    return failure == nil ? completed : -1
+                }
+                guard let index = next else { return }
+                var error: Error?
+                if index >= 0 {
+                    do {
+                        try world.averageGradientsInPlace(gradients + ranges[index].lowerBound, count: ranges[index].count)
+                    } catch let caught { error = caught }
+                }
+                withLock {
+                    if let error { failure = error }
+                    completed += 1
+                    condition.broadcast()
+                }
+            }
+        }
+    }
+}
