@@ -1,3 +1,4 @@
+import FTCore
 import Foundation
 
 /// Averages the accumulated gradient across data-parallel ranks during an optimizer step.
@@ -12,15 +13,31 @@ public protocol GradientSynchronizer: AnyObject {
     func gradientsReady(from offset: Int)
     /// Returns once every bucket is averaged; rethrows a communication failure.
     func finishStep() throws
+    /// The buckets, in the order they are averaged.
+    var buckets: GradientBuckets { get }
     /// Seconds `finishStep` spent waiting in the last step: the communication that backward did not hide.
     var lastWaitSeconds: Double { get }
+}
+
+/// The data-parallel gradient averaging of `store` over `world`: DDP-style buckets of
+/// `bucketCapMB` MiB (the first one 1 MiB) in reverse layer order, overlapped with backward or
+/// run after it.
+public func makeGradientSynchronizer(world: TrainingWorld, store: ParameterStore, overlap: Bool,
+                                     bucketCapMB: Double) -> GradientSynchronizer {
+    let capacity = max(Int(bucketCapMB * 1024 * 1024 / 4), 1)
+    let buckets = GradientBuckets(store: store, capacity: capacity,
+                                  firstCapacity: min(GradientBuckets.defaultFirstCapacity, capacity))
+    let gradients = store.gradients.baseAddress!
+    return overlap
+        ? OverlappedGradientSynchronizer(world: world, gradients: gradients, buckets: buckets)
+        : BlockingGradientSynchronizer(world: world, gradients: gradients, buckets: buckets)
 }
 
 /// The all-reduce after backward: `finishStep` averages the buckets one after another.
 public final class BlockingGradientSynchronizer: GradientSynchronizer {
     private let world: TrainingWorld
     private let gradients: UnsafeMutablePointer<Float>
-    private let buckets: GradientBuckets
+    public let buckets: GradientBuckets
     public private(set) var lastWaitSeconds: Double = 0
 
     public init(world: TrainingWorld, gradients: UnsafeMutablePointer<Float>, buckets: GradientBuckets) {
@@ -48,7 +65,7 @@ public final class BlockingGradientSynchronizer: GradientSynchronizer {
 /// `beginStep` and the return of `finishStep`, so the world is used by one thread at a time
 /// (`MPI_THREAD_SERIALIZED` suffices).
 public final class OverlappedGradientSynchronizer: GradientSynchronizer, @unchecked Sendable {
-    private let buckets: GradientBuckets
+    public let buckets: GradientBuckets
     private let state: State
     public private(set) var lastWaitSeconds: Double = 0
     /// Buckets whose all-reduce had started before `finishStep` was called, in the last step.
@@ -57,7 +74,18 @@ public final class OverlappedGradientSynchronizer: GradientSynchronizer, @unchec
     public init(world: TrainingWorld, gradients: UnsafeMutablePointer<Float>, buckets: GradientBuckets) {
         self.buckets = buckets
         state = State(world: world, gradients: gradients, ranges: buckets.ranges)
-        let thread = Thread { [state] in state.run() }
+        let thread = Thread { [state] in
+            // Lowest priority: on a machine whose cores are all busy with compute (one rank per
+            // core), the copying and polling of the all-reduce must not slow backward down; it
+            // then runs mostly in `finishStep`, when the compute thread sleeps. Spare cores, or a
+            // network that keeps it waiting, let it overlap.
+            // Linux applies setpriority to one thread given its id ("PID/task/TID" from /proc).
+            if let link = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/thread-self"),
+               let threadID = link.split(separator: "/").last.flatMap({ id_t($0) }) {
+                _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), threadID, 19)
+            }
+            state.run()
+        }
         thread.name = "fttrain-allreduce"
         thread.start()
     }

@@ -100,7 +100,8 @@ public final class TrainingRun {
                                              accumulationScaling: .meanOfMicroBatchMeans)
         log.message("model: \(modelPath), \(model.store.count) parameters, \(labels.count) labels \(labels)")
         if ranks > 1 {
-            stepper.gradientSynchronizer = makeGradientSynchronizer(store: model.store)
+            stepper.gradientSynchronizer = makeGradientSynchronizer(world: world, store: model.store, overlap: c.ddpOverlapAllreduce,
+                                                                    bucketCapMB: c.ddpBucketCapMB)
         }
         log.message("global batch: \(batchSize) per device × \(ranks) rank\(ranks == 1 ? "" : "s") × \(accumulation) accumulation = \(batchSize * ranks * accumulation); "
                     + "\(updatesPerEpoch) steps per epoch, \(totalSteps) steps, \(warmup) warmup")
@@ -224,18 +225,6 @@ public final class TrainingRun {
     }
 
     // MARK: - Pieces
-
-    /// The data-parallel gradient averaging: DDP-style buckets in reverse layer order, overlapped
-    /// with backward unless `ddp_overlap_allreduce` is off.
-    func makeGradientSynchronizer(store: ParameterStore) -> GradientSynchronizer {
-        let capacity = max(Int(configuration.ddpBucketCapMB * 1024 * 1024 / 4), 1)
-        let buckets = GradientBuckets(store: store, capacity: capacity,
-                                      firstCapacity: min(GradientBuckets.defaultFirstCapacity, capacity))
-        let gradients = store.gradients.baseAddress!
-        return configuration.ddpOverlapAllreduce
-            ? OverlappedGradientSynchronizer(world: world, gradients: gradients, buckets: buckets)
-            : BlockingGradientSynchronizer(world: world, gradients: gradients, buckets: buckets)
-    }
 
     /// The data layer's options from the configuration.
     func dataOptions(trainPath: String) -> DataPreparationOptions {

@@ -1,0 +1,211 @@
+import ArgumentParser
+import FTCore
+import FTDist
+import FTModel
+import FTTrain
+import Foundation
+
+/// `fttrain bench`: the speed of one training step (or one inference batch) with the semantics of
+/// the PyTorch anchor `../shared/anchors/torch_bench.py`: random token ids in 1000 ..< vocabulary,
+/// every position attended, dropout on, AdamW at a constant 2e-5, `--warmup` untimed steps, then
+/// the median of `--steps`. Prints one JSON line. Under `mpirun` every rank trains on its own
+/// random batch, gradients are averaged as in `fttrain train`, and rank 0 prints the totals.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Time training steps or inference batches on random tokens (one JSON line).")
+
+    enum Mode: String, ExpressibleByArgument, CaseIterable { case full, infer, sgemm }
+
+    @OptionGroup var model: ModelDirectoryOption
+
+    @Option(help: "full (fine-tuning step) | infer (forward only) | sgemm (OpenBLAS's peak on --seq-sized square matrices, e.g. --seq 2048).")
+    var mode: Mode = .full
+
+    @Option(help: "Examples per rank (default 32 for full, 64 for infer).")
+    var batch: Int?
+
+    @Option(help: "Tokens per example.")
+    var seq: Int = 128
+
+    @Option(help: "Timed steps; the median is reported.")
+    var steps: Int = 10
+
+    @Option(help: "Untimed warm-up steps.")
+    var warmup: Int = 3
+
+    @Option(help: "Threads for fttrain's loops and OpenBLAS (default: OPENBLAS_NUM_THREADS, else all cores).")
+    var threads: Int?
+
+    @Option(help: "Under mpirun: overlap the all-reduce with backward (true) or run it after backward (false).")
+    var overlap: Bool = true
+
+    @Option(help: "Under mpirun: MiB of gradients per all-reduce bucket.")
+    var bucketCapMb: Double = 25
+
+    func validate() throws {
+        if let batch, batch < 1 { throw ValidationError("--batch must be positive, got \(batch)") }
+        if seq < 1 { throw ValidationError("--seq must be positive, got \(seq)") }
+        if steps < 1 { throw ValidationError("--steps must be positive, got \(steps)") }
+        if warmup < 0 { throw ValidationError("--warmup must be non-negative, got \(warmup)") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be positive, got \(threads)") }
+        if !(bucketCapMb > 0) { throw ValidationError("--bucket-cap-mb must be positive, got \(bucketCapMb)") }
+    }
+
+    func run() throws {
+        if let threads { Parallel.threadCount = threads }
+        guard MPICommunicator.isLaunchedByMPIRun else {
+            try measure(world: SingleProcessWorld())
+            return
+        }
+        let communicator = try MPICommunicator.initialize()
+        do {
+            communicator.timeout = 600
+            try measure(world: CommunicatorWorld(communicator: communicator))
+            try communicator.finalize()
+        } catch {
+            FileHandle.standardError.write("Error (rank \(communicator.rank)): \(error)\n".data(using: .utf8)!)
+            communicator.abort(errorCode: 1)
+        }
+    }
+
+    private func measure(world: TrainingWorld) throws {
+        if mode == .sgemm { return try measureMatrixProduct(size: seq) }
+        let labels = 3
+        let network = try BertModel.load(modelDirectory: model.url, numLabels: labels, seed: 0)
+        let config = network.config
+        let B = batch ?? (mode == .infer ? 64 : 32), T = seq
+        guard T <= config.maxPositionEmbeddings else {
+            throw ValidationError("--seq \(T) exceeds the model's max_position_embeddings \(config.maxPositionEmbeddings)")
+        }
+        // The anchor's inputs: ids in 1000 ..< vocab, no padding, labels in 0 ..< 3, a seed per rank.
+        var rng = SeededRNG(seed: 1234 &+ UInt64(world.rank))
+        let low = min(1000, config.vocabSize - 1)
+        let ids = (0..<(B * T)).map { _ in Int32(low + Int(rng.next(upperBound: UInt64(config.vocabSize - low)))) }
+        let batchInput = ClassificationStep.Batch(
+            inputIds: ids, tokenTypeIds: [Int32](repeating: 0, count: B * T), attentionMask: [Int32](repeating: 1, count: B * T),
+            labels: (0..<B).map { _ in Int32(rng.next(upperBound: UInt64(labels))) }, sequenceLength: T)
+
+        var record: [String: Any] = ["mode": mode.rawValue, "threads": Parallel.threadCount, "world": world.size,
+                                     "batch_per_rank": B, "seq": T, "params": network.store.count,
+                                     "trainable": network.store.count]
+        let flops = BenchFLOPs(config: config, batch: B, sequence: T, labels: labels)
+        var times: [Double] = [], waits: [Double] = []
+        var lastLoss: Float = 0
+        switch mode {
+        case .infer:
+            for i in 0..<(warmup + steps) {
+                let started = DispatchTime.now().uptimeNanoseconds
+                _ = try network.forward(inputIds: batchInput.inputIds, tokenTypeIds: batchInput.tokenTypeIds,
+                                        attentionMask: batchInput.attentionMask, batch: B, sequence: T, training: false)
+                if i >= warmup { times.append(Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9) }
+            }
+            let median = Self.median(times)
+            record["gflop_per_step"] = flops.forward / 1e9
+            record["gflops_achieved"] = flops.forward / 1e9 / median
+            record["samples_per_s"] = Double(B) / median
+            record["step_ms_median"] = median * 1e3
+        case .sgemm:
+            preconditionFailure("handled above")
+        case .full:
+            let schedule = LearningRateSchedule(type: .constant, baseLearningRate: 2e-5, trainingSteps: warmup + steps)
+            // torch.optim.AdamW's defaults: weight decay 0.01 on every parameter.
+            let optimizer = AdamW(store: network.store, weightDecay: 0.01, decaying: network.store.views)
+            let stepper = try ClassificationStep(model: network, optimizer: optimizer, schedule: schedule, maxGradNorm: 0,
+                                                 accumulationScaling: .meanOfMicroBatchMeans)
+            if world.size > 1 {
+                let synchronizer = makeGradientSynchronizer(world: world, store: network.store, overlap: overlap,
+                                                            bucketCapMB: bucketCapMb)
+                stepper.gradientSynchronizer = synchronizer
+                record["overlap"] = overlap
+                record["buckets"] = synchronizer.buckets.ranges.count
+            }
+            for i in 0..<(warmup + steps) {
+                let started = DispatchTime.now().uptimeNanoseconds
+                let result = try stepper.step([batchInput], dropoutSeed: UInt64(i))
+                if i >= warmup {
+                    times.append(Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
+                    waits.append(result.synchronizationSeconds)
+                }
+                lastLoss = result.loss
+            }
+            let median = Self.median(times)
+            record["gflop_per_step_per_rank"] = flops.trainingStep / 1e9
+            record["gflops_achieved_total"] = Double(world.size) * flops.trainingStep / 1e9 / median
+            record["samples_per_s"] = Double(world.size * B) / median
+            record["step_ms_median"] = median * 1e3
+            record["last_loss"] = Double(lastLoss)
+            if world.size > 1 {
+                let wait = Self.median(waits)
+                record["allreduce_wait_ms_median"] = wait * 1e3
+                record["allreduce_wait_share"] = waits.reduce(0, +) / times.reduce(0, +)
+            }
+        }
+        record["steps"] = times.count
+        record["step_ms_min"] = (times.min() ?? 0) * 1e3
+        // Peak memory: this rank's, and under mpirun the sum over ranks.
+        var peak = Float(Self.peakResidentMegabytes())
+        record["peak_rss_mb"] = Double(peak)
+        if world.size > 1 {
+            try world.averageInPlace(&peak, count: 1)
+            record["peak_rss_mb_total"] = Double(peak) * Double(world.size)
+        }
+        guard world.isCoordinator else { return }
+        let data = try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys])
+        print(String(decoding: data, as: UTF8.self))
+    }
+
+    /// The sgemm ceiling of this machine at the configured threads: `size`³ products, the median
+    /// of `--steps` after `--warmup`, in GFLOP/s (2·n³ per product).
+    private func measureMatrixProduct(size n: Int) throws {
+        let a = UnsafeMutablePointer<Float>.allocate(capacity: n * n), b = UnsafeMutablePointer<Float>.allocate(capacity: n * n)
+        let c = UnsafeMutablePointer<Float>.allocate(capacity: n * n)
+        defer { a.deallocate(); b.deallocate(); c.deallocate() }
+        for i in 0..<(n * n) { a[i] = Float(i % 13) * 0.01; b[i] = Float(i % 7) * 0.01; c[i] = 0 }
+        BLAS.threadCount = Parallel.threadCount
+        var times: [Double] = []
+        for i in 0..<(warmup + steps) {
+            let started = DispatchTime.now().uptimeNanoseconds
+            BLAS.sgemm(transA: false, transB: true, m: n, n: n, k: n, a: a, lda: n, b: b, ldb: n, beta: 0, c: c, ldc: n)
+            if i >= warmup { times.append(Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9) }
+        }
+        let median = Self.median(times), flop = 2 * Double(n) * Double(n) * Double(n)
+        let record: [String: Any] = ["mode": "sgemm", "size": n, "threads": Parallel.threadCount, "steps": times.count,
+                                     "step_ms_median": median * 1e3, "gflops_achieved": flop / 1e9 / median]
+        let data = try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys])
+        print(String(decoding: data, as: UTF8.self))
+    }
+
+    private static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else { return 0 }
+        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    }
+
+    /// VmHWM from /proc/self/status, in MB (10^6 bytes, as `/usr/bin/time` reports kB).
+    private static func peakResidentMegabytes() -> Double {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+              let kilobytes = line.split(separator: " ").dropFirst().first.flatMap({ Double($0) }) else { return 0 }
+        return kilobytes * 1024 / 1e6
+    }
+}
+
+/// Matrix-product FLOPs of a step, counted exactly as the anchor's `analytic_flops` does (an FMA
+/// is 2 FLOP; encoder linears over all tokens, QKᵀ and PV, pooler and head on the [CLS] rows;
+/// embeddings, norms, softmax, GELU and AdamW ignored), so GFLOP/s figures compare directly.
+struct BenchFLOPs {
+    let forward: Double
+    let trainingStep: Double
+
+    init(config: BertConfig, batch B: Int, sequence T: Int, labels: Int) {
+        let H = Double(config.hiddenSize), I = Double(config.intermediateSize), L = Double(config.numHiddenLayers)
+        let tokens = Double(B * T)
+        let linearParameters = L * (4 * H * H + 2 * H * I)
+        let linear = 2 * linearParameters * tokens
+        let attention = L * 2 * (2 * Double(B) * Double(T) * Double(T) * H)
+        let head = 2 * (H * H + H * Double(labels)) * Double(B)
+        forward = linear + attention + head
+        trainingStep = 3 * forward  // forward, input gradients, weight gradients
+    }
+}
