@@ -48,7 +48,11 @@ done
 run "bench smoke np=2" bash -c "${mpirun_command[*]} -np 2 $binary dist-check --mode bench --count 100003 --iterations 3 \
     | grep -q '\"ring_ms_median\"'"
 
+run "fttrain bench np=2 (overlapped all-reduce) prints totals" bash -c "${mpirun_command[*]} -np 2 $binary bench \
+    --model-dir .cache/models/all-MiniLM-L6-v2 --mode full --batch 2 --seq 16 --steps 2 --warmup 0 --threads 1 \
+    | grep '\"world\":2' | grep -q '\"allreduce_wait_share\"'"
 run "data-parallel training np=2 == np=1" scripts/mpi_train_check.sh "$binary"
+run "data-parallel training np=8 (oversubscribed) == np=1" env RANKS=8 scripts/mpi_train_check.sh "$binary"
 run "a killed rank ends the job" scripts/mpi_kill_check.sh "$binary" kill
 run "a hung rank ends the job after ddp_timeout" scripts/mpi_kill_check.sh "$binary" stop
 

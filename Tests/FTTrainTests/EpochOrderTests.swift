@@ -25,6 +25,19 @@ final class EpochOrderTests: XCTestCase {
         XCTAssertEqual(EpochOrder.shard(order, rank: 0, ranks: 1), order)
     }
 
+    /// DistributedSampler(drop_last=True): the tail beyond the last multiple of the ranks sits
+    /// this epoch out; nothing is repeated.
+    func testDropLastShardsLeaveTheTailOut() {
+        let order = EpochOrder.permutation(count: 23, seed: 1, epoch: 0)
+        let shards = (0..<3).map { EpochOrder.shard(order, rank: $0, ranks: 3, dropLast: true) }
+        XCTAssertEqual(shards.map(\.count), [7, 7, 7])
+        XCTAssertEqual(shards.flatMap { $0 }.sorted(), order.prefix(21).sorted())
+        XCTAssertEqual(shards[1], [order[1], order[4], order[7], order[10], order[13], order[16], order[19]])
+        XCTAssertEqual(EpochOrder.shardSize(count: 23, ranks: 3, dropLast: true), 7)
+        XCTAssertEqual(EpochOrder.shardSize(count: 23, ranks: 3), 8)
+        XCTAssertEqual(EpochOrder.shard([4, 5], rank: 2, ranks: 3, dropLast: true), [], "fewer examples than ranks")
+    }
+
     func testLengthGroupingSortsWithinMegabatchesAndPutsTheLongestFirst() {
         let lengths = (0..<40).map { ($0 * 37) % 23 + 1 }
         let order = EpochOrder.permutation(count: 40, seed: 3, epoch: 0)

@@ -87,14 +87,20 @@ public enum EpochOrder {
         return order
     }
 
-    /// Rank `rank`'s share of an epoch's order, with `DistributedSampler(drop_last=False)`
-    /// semantics: the order is padded by repeating its start to a multiple of `ranks`, and rank r
-    /// takes every `ranks`-th index from r — so batch k of all ranks together covers the same
-    /// examples as batch k of one process with a `ranks` times larger batch.
-    public static func shard(_ order: [Int], rank: Int, ranks: Int) -> [Int] {
+    /// Rank `rank`'s share of an epoch's order, with `DistributedSampler` semantics: rank r takes
+    /// every `ranks`-th index from r, so batch k of all ranks together covers the same examples as
+    /// batch k of one process with a `ranks` times larger batch. The shards have equal length:
+    /// the order is padded by repeating its start to a multiple of `ranks` (`drop_last=False`), or
+    /// with `dropLast` its tail beyond the last multiple is left out of this epoch.
+    public static func shard(_ order: [Int], rank: Int, ranks: Int, dropLast: Bool = false) -> [Int] {
         guard ranks > 1, !order.isEmpty else { return order }
-        let total = (order.count + ranks - 1) / ranks * ranks
+        let total = shardSize(count: order.count, ranks: ranks, dropLast: dropLast) * ranks
         return stride(from: rank, to: total, by: ranks).map { order[$0 % order.count] }
+    }
+
+    /// Examples per rank and epoch for `count` examples (see `shard`).
+    public static func shardSize(count: Int, ranks: Int, dropLast: Bool = false) -> Int {
+        dropLast ? count / ranks : (count + ranks - 1) / ranks
     }
 
     /// Hugging Face's `LengthGroupedSampler` order (`group_by_length`): the epoch's permutation

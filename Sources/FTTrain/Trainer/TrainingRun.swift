@@ -83,10 +83,12 @@ public final class TrainingRun {
         // ceil(n / ranks) examples per rank, the permutation padded by repeating its start).
         let batchSize = c.perDeviceTrainBatchSize, accumulation = c.gradientAccumulationSteps
         let ranks = world.size
-        let shardSize = (train.count + ranks - 1) / ranks
+        // With dataloader_drop_last the sampler drops the tail too (DistributedSampler(drop_last=True)).
+        let shardSize = EpochOrder.shardSize(count: train.count, ranks: ranks, dropLast: c.dataloaderDropLast)
         let microBatchesPerEpoch = c.dataloaderDropLast ? shardSize / batchSize : (shardSize + batchSize - 1) / batchSize
         guard microBatchesPerEpoch > 0 else {
-            throw ModelError.badInput("\(shardSize) training examples per rank are fewer than one batch of \(batchSize) with dataloader_drop_last")
+            throw ModelError.badInput("\(train.count) training examples over \(ranks) rank\(ranks == 1 ? "" : "s") give \(shardSize) per rank, "
+                                      + "fewer than one batch of \(batchSize) with dataloader_drop_last")
         }
         let updatesPerEpoch = max((microBatchesPerEpoch + accumulation - 1) / accumulation, 1)
         let totalSteps = c.maxSteps > 0 ? c.maxSteps : Int((c.numTrainEpochs * Double(updatesPerEpoch)).rounded(.up))
@@ -139,7 +141,7 @@ public final class TrainingRun {
         var padded = [PaddedBatch](repeating: PaddedBatch(), count: accumulation)
         training: while step < totalSteps {
             var order = EpochOrder.shard(EpochOrder.permutation(count: train.count, seed: c.rngSeed, epoch: epoch),
-                                         rank: world.rank, ranks: ranks)
+                                         rank: world.rank, ranks: ranks, dropLast: c.dataloaderDropLast)
             if c.groupByLength {
                 order = EpochOrder.lengthGrouped(order, lengths: train.encodings.map(\.count), batchSize: batchSize)
             }

@@ -1,0 +1,54 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// `fttrain bench` through the built binary on a tiny model: one JSON line with the anchor's
+/// fields, and clear rejections. (Speeds are printed by scripts/bench.sh, never asserted.)
+final class BenchCommandTests: XCTestCase {
+    var model: String!
+
+    override func setUpWithError() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fttrain-bench-\(UUID().uuidString)")
+        addTeardownBlock { try? FileManager.default.removeItem(at: directory) }
+        try TinyModelDirectory.write(to: directory, words: ["good", "bad", "movie", "the"])
+        model = directory.path
+    }
+
+    private func json(_ arguments: [String]) throws -> [String: Any] {
+        let r = try FTTrainProcess.run(["bench", "--model-dir", model] + arguments)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let line = try XCTUnwrap(r.stdout.split(separator: "\n").last, r.stdout)
+        return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], String(line))
+    }
+
+    func testFullStepReportsTheAnchorFields() throws {
+        let record = try json(["--mode", "full", "--batch", "3", "--seq", "8", "--steps", "3", "--warmup", "1", "--threads", "1"])
+        XCTAssertEqual(record["mode"] as? String, "full")
+        XCTAssertEqual(record["batch_per_rank"] as? Int, 3)
+        XCTAssertEqual(record["seq"] as? Int, 8)
+        XCTAssertEqual(record["steps"] as? Int, 3)
+        XCTAssertEqual(record["world"] as? Int, 1)
+        XCTAssertGreaterThan(try XCTUnwrap(record["samples_per_s"] as? Double), 0)
+        XCTAssertGreaterThan(try XCTUnwrap(record["step_ms_median"] as? Double), 0)
+        XCTAssertGreaterThan(try XCTUnwrap(record["peak_rss_mb"] as? Double), 1)
+        XCTAssertTrue(try XCTUnwrap(record["last_loss"] as? Double).isFinite)
+    }
+
+    func testInferenceAndMatrixProductModes() throws {
+        let infer = try json(["--mode", "infer", "--batch", "4", "--seq", "8", "--steps", "2", "--warmup", "0"])
+        XCTAssertEqual(infer["batch_per_rank"] as? Int, 4)
+        XCTAssertGreaterThan(try XCTUnwrap(infer["gflops_achieved"] as? Double), 0)
+        let sgemm = try json(["--mode", "sgemm", "--seq", "64", "--steps", "2", "--warmup", "0"])
+        XCTAssertEqual(sgemm["size"] as? Int, 64)
+        XCTAssertGreaterThan(try XCTUnwrap(sgemm["gflops_achieved"] as? Double), 0)
+    }
+
+    func testBadShapesAreRejected() throws {
+        let long = try FTTrainProcess.run(["bench", "--model-dir", model, "--seq", "100000", "--steps", "1"])
+        XCTAssertNotEqual(long.status, 0)
+        XCTAssertTrue(long.stderr.contains("max_position_embeddings"), long.stderr)
+        let empty = try FTTrainProcess.run(["bench", "--model-dir", model, "--batch", "0"])
+        XCTAssertNotEqual(empty.status, 0)
+        XCTAssertTrue(empty.stderr.contains("--batch"), empty.stderr)
+    }
+}
