@@ -24,7 +24,8 @@ launcher=$!
 # Rank 1 is the fttrain process whose environment says OMPI_COMM_WORLD_RANK=1.
 victim=""
 for _ in $(seq 1 120); do
-    for pid in $(pgrep -f "$binary train" || true); do
+    # Matched by this run's own output directory, never by the binary name: other jobs may be training.
+    for pid in $(pgrep -f -- "--output-dir $dir/out" || true); do
         if tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=1"; then victim=$pid; fi
     done
     # Wait until training has started (rank 0 logs its first steps), so the kill hits a collective.
@@ -42,7 +43,7 @@ done
 if kill -0 "$launcher" 2>/dev/null; then
     echo "FAIL: mpirun still running $((ddp_timeout + 30)) s after rank 1 was sent SIG${mode^^}"
     kill -9 "$launcher" 2>/dev/null
-    pkill -9 -f "$binary train" 2>/dev/null
+    pkill -9 -f -- "--output-dir $dir/out" 2>/dev/null
     exit 1
 fi
 wait "$launcher"

@@ -2,8 +2,8 @@
 # Data-parallel training check: 2 ranks × batch 4 must train like 1 process × batch 8 (same samples per
 # step, gradients averaged by the ring). Dropout is off so the two runs are comparable; the losses
 # and grad norms of every step must agree within 1e-5 relative, the final metrics exactly at the
-# 4 printed decimals and the final parameters within rtol 1e-4 + atol 5e-6; the overlapped and the
-# blocking all-reduce must give identical parameters, and the ranks' parameter checksums must agree
+# 4 printed decimals and the final parameters within rtol 1e-4 + atol 5e-6; the overlapped all-reduce
+# with sparse embedding rows and the blocking dense one must give identical parameters, and the ranks' parameter checksums must agree
 # after every step (ddp_parameter_check_steps 1). Uses the real model (fetched by scripts/fetch_assets.sh) and synthetic data.
 #   scripts/mpi_train_check.sh BINARY [LAUNCHER...]
 #   env RANKS (1, 2, 4 or 8; default 2): N ranks x batch 8/N; the bit-for-bit overlapped = blocking
@@ -37,10 +37,10 @@ common=(train --model-dir "$model" --train-file "$dir/data.csv" --max-steps 4 --
 # Overlapped all-reduce in small buckets (many of them), parameters compared across ranks every step.
 "${launcher[@]}" "$binary" "${common[@]}" --per-device-train-batch-size "$per_rank" --output-dir "$dir/np2" \
     --ddp-bucket-cap-mb 2 --ddp-parameter-check-steps 1 >"$dir/np2.out" 2>"$dir/np2.err" || { cat "$dir/np2.err"; exit 1; }
-# The same with the all-reduce after backward: with 2 ranks every sum is a + b, so identical bits.
+# The same with a dense all-reduce after backward: with 2 ranks every sum is a + b, so identical bits.
 if [[ $ranks == 2 ]]; then
     "${launcher[@]}" "$binary" "${common[@]}" --per-device-train-batch-size "$per_rank" --output-dir "$dir/np2-blocking" \
-        --ddp-overlap-allreduce false >"$dir/np2-blocking.out" 2>"$dir/np2-blocking.err" || { cat "$dir/np2-blocking.err"; exit 1; }
+        --ddp-overlap-allreduce false --ddp-sparse-embeddings false >"$dir/np2-blocking.out" 2>"$dir/np2-blocking.err" || { cat "$dir/np2-blocking.err"; exit 1; }
 fi
 extract() { grep '"loss"' "$1" | sed -E 's/.*"grad_norm":([^,]*).*"loss":([^,]*).*/\1 \2/'; }
 paste <(extract "$dir/np1/log.jsonl") <(extract "$dir/np2/log.jsonl") | awk '
@@ -60,6 +60,6 @@ echo "ok: final metrics equal; parameter checksums equal on all $ranks ranks aft
 echo "ok: parameters of $ranks ranks x $per_rank = 1 rank x 8 (rtol 1e-4, atol 5e-6)"
 if [[ $ranks == 2 ]]; then
     "$binary" diff-weights "$dir/np2/model" "$dir/np2-blocking/model" \
-        || { echo "FAIL: overlapped and blocking all-reduce reached different parameters"; exit 1; }
-    echo "ok: overlapped = blocking all-reduce bit for bit"
+        || { echo "FAIL: overlapped sparse and blocking dense all-reduce reached different parameters"; exit 1; }
+    echo "ok: overlapped all-reduce with sparse embedding rows = blocking dense all-reduce, bit for bit"
 fi

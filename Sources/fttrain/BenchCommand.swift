@@ -43,6 +43,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Under mpirun: MiB of gradients per all-reduce bucket.")
     var bucketCapMb: Double = 25
 
+    @Option(help: "Under mpirun: average only the word-embedding rows the batches used.")
+    var sparseEmbeddings: Bool = true
+
     func validate() throws {
         if let batch, batch < 1 { throw ValidationError("--batch must be positive, got \(batch)") }
         if seq < 1 { throw ValidationError("--seq must be positive, got \(seq)") }
@@ -115,10 +118,11 @@ struct BenchCommand: ParsableCommand {
                                                  accumulationScaling: .meanOfMicroBatchMeans)
             if world.size > 1 {
                 let synchronizer = makeGradientSynchronizer(world: world, store: network.store, overlap: overlap,
-                                                            bucketCapMB: bucketCapMb)
+                                                            bucketCapMB: bucketCapMb, sparseEmbeddings: sparseEmbeddings)
                 stepper.gradientSynchronizer = synchronizer
                 record["overlap"] = overlap
                 record["buckets"] = synchronizer.buckets.ranges.count
+                record["sparse_embeddings"] = sparseEmbeddings
             }
             for i in 0..<(warmup + steps) {
                 let started = DispatchTime.now().uptimeNanoseconds

@@ -62,6 +62,7 @@ final class ConfigLoadingTests: XCTestCase {
         c.ddpOverlapAllreduce = false
         c.ddpBucketCapMB = 4.5
         c.ddpParameterCheckSteps = 10
+        c.ddpSparseEmbeddings = false
         c.trainFile = "data/train.csv"
         c.validationFile = "data/dev.tsv"
         c.testFile = "data/test.jsonl"

@@ -142,6 +142,35 @@ final class OptimGradientSynchronizerTests: XCTestCase {
         XCTAssertEqual(world.calls, [20..<30, 10..<20, 0..<10])
     }
 
+    // MARK: - Sparse embedding rows
+
+    /// Only the rows the step's tokens use travel, and the result equals the dense average
+    /// (here: a one-rank world that halves, as if the other rank's gradient were zero).
+    func testSparseRowsEqualTheDenseAverage() throws {
+        let sparseWorld = RecordingWorld(), denseWorld = RecordingWorld()
+        let (dense, _) = try makeStepper(world: denseWorld, overlapped: false)
+        let sparseModel = try BertModel(config: config, numLabels: 3)
+        sparseModel.store.values.baseAddress!.update(from: dense.model.store.values.baseAddress!, count: sparseModel.store.count)
+        let sparse = try ClassificationStep(model: sparseModel, schedule: dense.schedule, weightDecay: 0.01, maxGradNorm: 1,
+                                            accumulationScaling: .meanOfMicroBatchMeans)
+        sparseWorld.base = sparseModel.store.gradients.baseAddress!
+        let synchronizer = makeGradientSynchronizer(world: sparseWorld, store: sparseModel.store, overlap: true, bucketCapMB: 0.001)
+        sparse.gradientSynchronizer = synchronizer
+        let rows = try XCTUnwrap(synchronizer.sparseRows)
+        XCTAssertEqual(rows.range, sparseModel.store.view("embeddings.word_embeddings.weight").range)
+        XCTAssertFalse(synchronizer.buckets.ranges.contains { $0.overlaps(rows.range) }, "the table is not in a dense bucket")
+        for seed in 0..<2 as Range<UInt64> {
+            let a = try sparse.step(batches, dropoutSeed: seed), b = try dense.step(batches, dropoutSeed: seed)
+            XCTAssertEqual(a.gradientNorm, b.gradientNorm)
+            XCTAssertEqual(Array(sparseModel.store.gradients), Array(dense.model.store.gradients))
+        }
+        XCTAssertEqual(Array(sparseModel.store.values), Array(dense.model.store.values))
+        let used = Set(batches.flatMap(\.inputIds))
+        XCTAssertEqual(rows.lastRowCount, used.count)
+        // The last call of a step is the packed rows: used rows × hidden size floats.
+        XCTAssertEqual(sparseWorld.calls.last?.count, used.count * config.hiddenSize)
+    }
+
     // MARK: - Parameter checksum
 
     func testParameterChecksumSeesEveryBit() {

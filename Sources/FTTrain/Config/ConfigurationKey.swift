@@ -107,6 +107,7 @@ public struct ConfigurationKey: Sendable {
         .init("ddp_overlap_allreduce", \.ddpOverlapAllreduce, .run, "Overlap the gradient all-reduce with backward: each bucket is averaged as soon as backward has finished it."),
         .init("ddp_bucket_cap_mb", \.ddpBucketCapMB, .run, "MiB of gradients per all-reduce bucket (PyTorch DDP's bucket_cap_mb; the first bucket is 1 MiB)."),
         .init("ddp_parameter_check_steps", \.ddpParameterCheckSteps, .run, "Every this many steps the ranks compare a checksum of their parameters and stop if one diverged (0: never)."),
+        .init("ddp_sparse_embeddings", \.ddpSparseEmbeddings, .run, "Average only the word-embedding rows some rank's batch used: the same result, without sending the untouched rows."),
         // Data
         .init("train_file", \.trainFile, .data, "Labelled training data: CSV, TSV or JSON Lines (required)."),
         .init("validation_file", \.validationFile, .data, "Labelled data for evaluation and best-model selection; with test_file null too, train_file is split."),

@@ -77,6 +77,8 @@ public struct TrainingConfiguration: Sendable, Equatable {
     public var ddpBucketCapMB: Double = 25
     /// Every this many steps the ranks compare a checksum of their parameters and stop if one diverged (0: never).
     public var ddpParameterCheckSteps: Int = 0
+    /// Average only the word-embedding rows some rank's batch used: the same result, without sending the untouched rows.
+    public var ddpSparseEmbeddings: Bool = true
 
     // MARK: - Data (fttrain's own)
 

@@ -175,6 +175,7 @@ public final class ClassificationStep {
         // The factor each micro-batch loss is multiplied by before backward (HF: `loss / K` or 1).
         let lossScale: Float = accumulationScaling == .meanOfMicroBatchMeans ? 1 / Float(K) : 1
         model.store.zeroGradients()
+        gradientSynchronizer?.prepareStep(microBatches)
         var lossSum: Double = 0
         var loggedLoss: Float = 0
         for (k, batch) in microBatches.enumerated() {

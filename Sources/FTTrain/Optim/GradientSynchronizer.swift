@@ -8,29 +8,36 @@ import Foundation
 /// as that backward finishes layers, and `finishStep` before clipping; when `finishStep`
 /// returns, the whole buffer holds the average. Every rank makes the same calls in the same order.
 public protocol GradientSynchronizer: AnyObject {
+    /// At the start of a step, before any micro-batch: what the step will compute on.
+    func prepareStep(_ microBatches: [ClassificationStep.Batch])
+    /// Before the backward of the step's last micro-batch.
     func beginStep()
     /// Every gradient at buffer offset ≥ `offset` is final for this step.
     func gradientsReady(from offset: Int)
     /// Returns once every bucket is averaged; rethrows a communication failure.
     func finishStep() throws
-    /// The buckets, in the order they are averaged.
+    /// The dense buckets, in the order they are averaged.
     var buckets: GradientBuckets { get }
+    /// The word embeddings, averaged over their touched rows after the dense buckets, if so configured.
+    var sparseRows: SparseRowGradient? { get }
     /// Seconds `finishStep` spent waiting in the last step: the communication that backward did not hide.
     var lastWaitSeconds: Double { get }
 }
 
 /// The data-parallel gradient averaging of `store` over `world`: DDP-style buckets of
 /// `bucketCapMB` MiB (the first one 1 MiB) in reverse layer order, overlapped with backward or
-/// run after it.
+/// run after it; with `sparseEmbeddings` the word embeddings go last, only their touched rows.
 public func makeGradientSynchronizer(world: TrainingWorld, store: ParameterStore, overlap: Bool,
-                                     bucketCapMB: Double) -> GradientSynchronizer {
+                                     bucketCapMB: Double, sparseEmbeddings: Bool = true) -> GradientSynchronizer {
     let capacity = max(Int(bucketCapMB * 1024 * 1024 / 4), 1)
-    let buckets = GradientBuckets(store: store, capacity: capacity,
+    let sparseRows = sparseEmbeddings ? SparseRowGradient(wordEmbeddingsOf: store) : nil
+    let dense = store.views.map { $0.offset..<($0.offset + $0.count) }.filter { $0 != sparseRows?.range }
+    let buckets = GradientBuckets(tensors: dense, capacity: capacity,
                                   firstCapacity: min(GradientBuckets.defaultFirstCapacity, capacity))
     let gradients = store.gradients.baseAddress!
     return overlap
-        ? OverlappedGradientSynchronizer(world: world, gradients: gradients, buckets: buckets)
-        : BlockingGradientSynchronizer(world: world, gradients: gradients, buckets: buckets)
+        ? OverlappedGradientSynchronizer(world: world, gradients: gradients, buckets: buckets, sparseRows: sparseRows)
+        : BlockingGradientSynchronizer(world: world, gradients: gradients, buckets: buckets, sparseRows: sparseRows)
 }
 
 /// The all-reduce after backward: `finishStep` averages the buckets one after another.
@@ -38,14 +45,18 @@ public final class BlockingGradientSynchronizer: GradientSynchronizer {
     private let world: TrainingWorld
     private let gradients: UnsafeMutablePointer<Float>
     public let buckets: GradientBuckets
+    public let sparseRows: SparseRowGradient?
     public private(set) var lastWaitSeconds: Double = 0
 
-    public init(world: TrainingWorld, gradients: UnsafeMutablePointer<Float>, buckets: GradientBuckets) {
+    public init(world: TrainingWorld, gradients: UnsafeMutablePointer<Float>, buckets: GradientBuckets,
+                sparseRows: SparseRowGradient? = nil) {
         self.world = world
         self.gradients = gradients
         self.buckets = buckets
+        self.sparseRows = sparseRows
     }
 
+    public func prepareStep(_ microBatches: [ClassificationStep.Batch]) { sparseRows?.prepare(microBatches) }
     public func beginStep() {}
     public func gradientsReady(from offset: Int) {}
 
@@ -55,6 +66,7 @@ public final class BlockingGradientSynchronizer: GradientSynchronizer {
         for range in buckets.ranges {
             try world.averageGradientsInPlace(gradients + range.lowerBound, count: range.count)
         }
+        try sparseRows?.average(world: world, gradients: gradients)
     }
 }
 
@@ -66,14 +78,17 @@ public final class BlockingGradientSynchronizer: GradientSynchronizer {
 /// (`MPI_THREAD_SERIALIZED` suffices).
 public final class OverlappedGradientSynchronizer: GradientSynchronizer, @unchecked Sendable {
     public let buckets: GradientBuckets
+    public let sparseRows: SparseRowGradient?
     private let state: State
     public private(set) var lastWaitSeconds: Double = 0
     /// Buckets whose all-reduce had started before `finishStep` was called, in the last step.
     public private(set) var lastOverlappedBuckets = 0
 
-    public init(world: TrainingWorld, gradients: UnsafeMutablePointer<Float>, buckets: GradientBuckets) {
+    public init(world: TrainingWorld, gradients: UnsafeMutablePointer<Float>, buckets: GradientBuckets,
+                sparseRows: SparseRowGradient? = nil) {
         self.buckets = buckets
-        state = State(world: world, gradients: gradients, ranges: buckets.ranges)
+        self.sparseRows = sparseRows
+        state = State(world: world, gradients: gradients, ranges: buckets.ranges, sparseRows: sparseRows)
         let thread = Thread { [state] in
             // Lowest priority: on a machine whose cores are all busy with compute (one rank per
             // core), the copying and polling of the all-reduce must not slow backward down; it
@@ -92,6 +107,8 @@ public final class OverlappedGradientSynchronizer: GradientSynchronizer, @unchec
 
     deinit { state.stop() }
 
+    public func prepareStep(_ microBatches: [ClassificationStep.Batch]) { sparseRows?.prepare(microBatches) }
+
     public func beginStep() {
         state.withLock {
             state.queued = 0
@@ -102,7 +119,9 @@ public final class OverlappedGradientSynchronizer: GradientSynchronizer, @unchec
     }
 
     public func gradientsReady(from offset: Int) {
-        let ready = buckets.readyCount(from: offset)
+        var ready = buckets.readyCount(from: offset)
+        // The sparse rows go last, once every dense bucket is released and the table is final.
+        if let sparseRows, ready == buckets.ranges.count, offset <= sparseRows.range.lowerBound { ready += 1 }
         state.withLock {
             if ready > state.queued {
                 state.queued = ready
@@ -113,7 +132,7 @@ public final class OverlappedGradientSynchronizer: GradientSynchronizer, @unchec
 
     public func finishStep() throws {
         let started = DispatchTime.now().uptimeNanoseconds
-        let total = buckets.ranges.count
+        let total = state.jobCount
         let failure: Error? = state.withLock {
             lastOverlappedBuckets = state.started
             state.queued = total
@@ -131,6 +150,9 @@ public final class OverlappedGradientSynchronizer: GradientSynchronizer, @unchec
         let world: TrainingWorld
         let gradients: UnsafeMutablePointer<Float>
         let ranges: [Range<Int>]
+        let sparseRows: SparseRowGradient?
+        /// The dense buckets, then the sparse rows if any.
+        var jobCount: Int { ranges.count + (sparseRows == nil ? 0 : 1) }
         /// Buckets released to the communication thread in this step (a prefix of `ranges`).
         var queued = 0
         /// Buckets the communication thread has taken up / finished in this step.
@@ -139,10 +161,12 @@ public final class OverlappedGradientSynchronizer: GradientSynchronizer, @unchec
         var failure: Error?
         var stopping = false
 
-        init(world: TrainingWorld, gradients: UnsafeMutablePointer<Float>, ranges: [Range<Int>]) {
+        init(world: TrainingWorld, gradients: UnsafeMutablePointer<Float>, ranges: [Range<Int>],
+             sparseRows: SparseRowGradient?) {
             self.world = world
             self.gradients = gradients
             self.ranges = ranges
+            self.sparseRows = sparseRows
         }
 
         func withLock<T>(_ body: () throws -> T) rethrows -> T {
@@ -172,7 +196,11 @@ public final class OverlappedGradientSynchronizer: GradientSynchronizer, @unchec
                 var error: Error?
                 if index >= 0 {
                     do {
-                        try world.averageGradientsInPlace(gradients + ranges[index].lowerBound, count: ranges[index].count)
+                        if index < ranges.count {
+                            try world.averageGradientsInPlace(gradients + ranges[index].lowerBound, count: ranges[index].count)
+                        } else {
+                            try sparseRows?.average(world: world, gradients: gradients)
+                        }
                     } catch let caught { error = caught }
                 }
                 withLock {

@@ -103,7 +103,7 @@ public final class TrainingRun {
         log.message("model: \(modelPath), \(model.store.count) parameters, \(labels.count) labels \(labels)")
         if ranks > 1 {
             stepper.gradientSynchronizer = makeGradientSynchronizer(world: world, store: model.store, overlap: c.ddpOverlapAllreduce,
-                                                                    bucketCapMB: c.ddpBucketCapMB)
+                                                                    bucketCapMB: c.ddpBucketCapMB, sparseEmbeddings: c.ddpSparseEmbeddings)
         }
         log.message("global batch: \(batchSize) per device × \(ranks) rank\(ranks == 1 ? "" : "s") × \(accumulation) accumulation = \(batchSize * ranks * accumulation); "
                     + "\(updatesPerEpoch) steps per epoch, \(totalSteps) steps, \(warmup) warmup")
