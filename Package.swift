@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "FTModel", targets: ["FTModel"]),
         .library(name: "FTTrain", targets: ["FTTrain"]),
         .library(name: "FTDist", targets: ["FTDist"]),
+        .library(name: "FTFederated", targets: ["FTFederated"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -38,9 +39,12 @@ let package = Package(
         .target(name: "FTDist", dependencies: ["FTCore", "CMPI"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
 
+        // MARK: - Federated: site partitions, aggregation of LoRA updates
+        .target(name: "FTFederated", dependencies: ["FTCore", "FTTrain"]),
+
         // MARK: - Command-line tool
         .executableTarget(name: "fttrain", dependencies: [
-            "FTCore", "FTModel", "FTTrain", "FTDist", "CMPI",
+            "FTCore", "FTModel", "FTTrain", "FTDist", "FTFederated", "CMPI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -52,6 +56,7 @@ let package = Package(
         .testTarget(name: "FTCoreTests", dependencies: ["FTCore", "TestSupport"]),
         .testTarget(name: "FTModelTests", dependencies: ["FTModel", "TestSupport"],
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "FTFederatedTests", dependencies: ["FTFederated", "TestSupport"]),
         .testTarget(name: "fttrainTests", dependencies: ["TestSupport"]),
     ]
 )

@@ -39,7 +39,7 @@ public enum DataReader {
         return builder.texts
     }
 
-    private static func fileContents(_ path: String) throws -> [UInt8] {
+    static func fileContents(_ path: String) throws -> [UInt8] {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw DataError.fileNotFound(path: path)
@@ -51,7 +51,7 @@ public enum DataReader {
         return [UInt8](data)
     }
 
-    private static func resolvedFormat(path: String, options: DataReadOptions) throws -> DataFormat {
+    static func resolvedFormat(path: String, options: DataReadOptions) throws -> DataFormat {
         if let format = options.format ?? DataFormat.inferred(fromPath: path) { return format }
         throw DataError.unknownFormat(path: path, fileExtension: DataFormat.fileExtension(of: path))
     }

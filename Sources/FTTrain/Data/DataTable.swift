@@ -1,0 +1,125 @@
+import Foundation
+
+/// A data file's rows with every column, for tools that rearrange rows without interpreting them
+/// (`fttrain partition`): CSV/TSV rows as their fields, JSON Lines rows as their original line
+/// plus the top-level scalar values. Written back in the same format, so a row's other columns
+/// survive untouched.
+public struct DataTable: Sendable {
+    public struct Row: Sendable {
+        /// 1-based line of the row's start in the file.
+        public let line: Int
+        /// CSV/TSV: one value per header column. JSON Lines: the scalar value (string, number
+        /// literal or boolean) of each header key, nil where the row lacks it or holds a structure.
+        public let values: [String?]
+        /// JSON Lines: the row's line as read (written back verbatim). Empty for CSV/TSV.
+        public let raw: String
+    }
+
+    public let path: String
+    public let format: DataFormat
+    /// CSV/TSV: the header row. JSON Lines: every key seen, in first-seen order.
+    public let header: [String]
+    public let rows: [Row]
+
+    /// Reads every row of a CSV, TSV or JSON Lines file (format from the extension unless given).
+    /// - Throws: `DataError` for a missing, empty, non-UTF-8 or malformed file, naming the line.
+    public static func read(_ path: String, format: DataFormat? = nil) throws -> DataTable {
+        let contents = try DataReader.fileContents(path)
+        let format = try DataReader.resolvedFormat(path: path, options: DataReadOptions(format: format))
+        return try contents.withUnsafeBufferPointer { bytes in
+            let start = ByteScanning.bomLength(bytes)
+            if ByteScanning.isBlank(bytes, from: start, to: bytes.count) { throw DataError.emptyFile(path: path) }
+            if let bad = ByteScanning.firstInvalidUTF8(bytes) {
+                throw DataError.invalidUTF8(path: path, line: ByteScanning.line(ofOffset: bad, in: bytes))
+            }
+            switch format {
+            case .csv: return try readDelimited(bytes, delimiter: UInt8(ascii: ","), path: path, format: format)
+            case .tsv: return try readDelimited(bytes, delimiter: 0x09, path: path, format: format)
+            case .jsonl: return try readJSONLines(bytes, from: start, path: path)
+            }
+        }
+    }
+
+    /// The index of `column`, or an error listing the columns there are.
+    public func columnIndex(_ column: String) throws -> Int {
+        guard let index = header.firstIndex(of: column) else {
+            throw DataError.missingColumns(path: path, missing: [column], available: header)
+        }
+        return index
+    }
+
+    /// The file text of `rows` (a subset of this table's, in the given order) in this table's
+    /// format: the header first for CSV/TSV, fields quoted where RFC 4180 needs it.
+    public func serialized(_ rows: [Row]) -> String {
+        switch format {
+        case .jsonl:
+            return rows.map { $0.raw + "\n" }.joined()
+        case .csv, .tsv:
+            let delimiter: Character = format == .csv ? "," : "\t"
+            func field(_ value: String) -> String {
+                guard value.contains(where: { $0 == delimiter || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }
+                return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+            }
+            var text = header.map(field).joined(separator: String(delimiter)) + "\n"
+            for row in rows { text += row.values.map { field($0 ?? "") }.joined(separator: String(delimiter)) + "\n" }
+            return text
+        }
+    }
+
+    private static func readDelimited(_ bytes: UnsafeBufferPointer<UInt8>, delimiter: UInt8, path: String,
+                                      format: DataFormat) throws -> DataTable {
+        var parser = DelimitedParser(bytes: bytes, delimiter: delimiter, path: path)
+        var fields: [FieldSpan] = []
+        guard try parser.nextRecord(into: &fields) != nil else { throw DataError.emptyFile(path: path) }
+        let header = fields.map { ExampleBuilder.trimmed(parser.string($0)) }
+        var rows: [Row] = [], bad: [BadRow] = []
+        while let line = try parser.nextRecord(into: &fields) {
+            guard fields.count == header.count else {
+                bad.append(BadRow(location: SourceLocation(file: path, line: line), reason: "expected \(header.count) fields (as in the header), found \(fields.count)"))
+                continue
+            }
+            rows.append(Row(line: line, values: fields.map { parser.string($0) }, raw: ""))
+        }
+        if !bad.isEmpty { throw DataError.badRows(bad) }
+        if rows.isEmpty { throw DataError.noDataRows(path: path, skipped: 0) }
+        return DataTable(path: path, format: format, header: header, rows: rows)
+    }
+
+    private static func readJSONLines(_ bytes: UnsafeBufferPointer<UInt8>, from first: Int, path: String) throws -> DataTable {
+        var parsed: [(line: Int, object: JSONObject, raw: String)] = []
+        var keys: [String] = [], seen = Set<String>(), bad: [BadRow] = []
+        var start = first, line = 1
+        while start < bytes.count {
+            var end = start
+            while end < bytes.count && bytes[end] != 0x0A { end += 1 }
+            let next = end + 1
+            if end > start && bytes[end - 1] == 0x0D { end -= 1 }  // CRLF
+            defer { start = next; line += 1 }
+            if ByteScanning.isBlank(bytes, from: start, to: end) { continue }
+            let slice = UnsafeBufferPointer(rebasing: bytes[start..<end])
+            do {
+                guard case .object(let object) = try JSONLineParser.parse(slice) else {
+                    bad.append(BadRow(location: SourceLocation(file: path, line: line), reason: "expected a JSON object"))
+                    continue
+                }
+                for key in object.keys where seen.insert(key).inserted { keys.append(key) }
+                parsed.append((line, object, String(decoding: slice, as: UTF8.self)))
+            } catch {
+                bad.append(BadRow(location: SourceLocation(file: path, line: line), reason: "invalid JSON at column \(error.column): \(error.message)"))
+            }
+        }
+        if !bad.isEmpty { throw DataError.badRows(bad) }
+        if parsed.isEmpty { throw DataError.noDataRows(path: path, skipped: 0) }
+        let rows = parsed.map { row in
+            Row(line: row.line, values: keys.map { key -> String? in
+                switch row.object.values[key] {
+                case .string(let text)?: return text
+                case .number(let literal)?: return literal
+                case .bool(let flag)?: return flag ? "true" : "false"
+                default: return nil
+                }
+            }, raw: row.raw)
+        }
+        return DataTable(path: path, format: .jsonl, header: keys, rows: rows)
+    }
+}
