@@ -56,7 +56,8 @@ let package = Package(
         .testTarget(name: "FTCoreTests", dependencies: ["FTCore", "TestSupport"]),
         .testTarget(name: "FTModelTests", dependencies: ["FTModel", "TestSupport"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "FTFederatedTests", dependencies: ["FTFederated", "TestSupport"]),
+        .testTarget(name: "FTFederatedTests", dependencies: ["FTFederated", "TestSupport"],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "fttrainTests", dependencies: ["TestSupport"]),
     ]
 )
