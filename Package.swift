@@ -15,6 +15,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
     ],
     targets: [
         // MARK: - System libraries (pkg-config)
@@ -40,7 +41,7 @@ let package = Package(
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
 
         // MARK: - Federated: site partitions, aggregation of LoRA updates
-        .target(name: "FTFederated", dependencies: ["FTCore", "FTTrain"]),
+        .target(name: "FTFederated", dependencies: ["FTCore", "FTTrain", .product(name: "Crypto", package: "swift-crypto")]),
 
         // MARK: - Command-line tool
         .executableTarget(name: "fttrain", dependencies: [
