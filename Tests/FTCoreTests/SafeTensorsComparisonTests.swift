@@ -40,3 +40,21 @@ final class SafeTensorsComparisonTests: XCTestCase {
         XCTAssertFalse(try SafeTensorsComparison(nan, reference, relativeTolerance: 1, absoluteTolerance: 1).isWithinTolerance)
     }
 }
+
+/// Safetensors bytes in memory (adapters sent as messages) are validated like files.
+final class SafeTensorsBytesTests: XCTestCase {
+    func testBytesRoundTripAndTruncationIsNamed() throws {
+        var writer = SafeTensorsWriter(metadata: ["format": "pt"])
+        try writer.add("lora_A", shape: [2, 3], floats: [1, 2, 3, 4, 5, 6])
+        try writer.add("head", shape: [2], floats: [-1, 0.5])
+        let bytes = writer.serialized()
+        let file = try SafeTensorsFile(bytes: bytes, name: "update from site 2")
+        XCTAssertEqual(try file.floats("lora_A"), [1, 2, 3, 4, 5, 6])
+        XCTAssertEqual(try file.floats("head"), [-1, 0.5])
+        XCTAssertEqual(file.metadata, ["format": "pt"])
+        XCTAssertThrowsError(try SafeTensorsFile(bytes: Array(bytes.dropLast(3)), name: "update from site 2")) {
+            XCTAssertTrue("\($0)".contains("update from site 2") && "\($0)".contains("truncated"), "\($0)")
+        }
+        XCTAssertThrowsError(try SafeTensorsFile(bytes: [1, 2], name: "tiny"))
+    }
+}

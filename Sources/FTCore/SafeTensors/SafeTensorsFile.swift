@@ -114,6 +114,8 @@ public final class SafeTensorsFile: @unchecked Sendable {
 
     private let byName: [String: Int]
     private let mapping: UnsafeMutableRawPointer?
+    /// Whether `mapping` is memory this instance allocated (`init(bytes:name:)`) rather than a file mapping.
+    private let ownsMemory: Bool
     /// Start of the data buffer within the file (8 + headerLength).
     private let dataStart: Int
 
@@ -153,106 +155,153 @@ public final class SafeTensorsFile: @unchecked Sendable {
         mapping = mapped
         // From here on, any throw must unmap (deinit does not run for a failed init).
         do {
-            let bytes = UnsafeRawBufferPointer(start: mapped, count: size)
-
-            // Header length.
-            let declared = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self))
-            guard declared <= UInt64(Self.maximumHeaderLength) else {
-                throw fail("header length \(declared) is absurd (limit \(Self.maximumHeaderLength) bytes); the 8-byte length prefix is corrupt or this is not a safetensors file")
-            }
-            let n = Int(declared)
-            guard n <= size - 8 else {
-                throw fail("header length \(n) exceeds the file: a file of \(size) bytes has room for at most \(size - 8) header bytes; the length prefix is corrupt or the file is truncated")
-            }
-            guard n >= 2 else {
-                throw fail("header length \(n) is too small to hold a JSON object; the length prefix is corrupt")
-            }
-            headerLength = n
-            dataStart = 8 + n
-            let bufferSize = size - dataStart
-
-            // Header text.
-            let headerBytes = UnsafeRawBufferPointer(rebasing: bytes[8 ..< 8 + n])
-            if let bad = Self.firstInvalidUTF8Offset(headerBytes) {
-                throw fail("header is not valid UTF-8 (bad byte at header offset \(bad)); the length prefix may be corrupt")
-            }
-            let root: HeaderJSONValue
-            do {
-                var parser = HeaderJSONParser(bytes: headerBytes)
-                root = try parser.parseDocument()
-            } catch let e as HeaderJSONParser.Failure {
-                throw fail("header is not valid JSON: \(e.message) at header offset \(e.offset)")
-            }
-            guard case .object(let members) = root else {
-                throw fail("header is not a JSON object (found \(root.typeName))")
-            }
-
-            // Entries.
-            var meta: [String: String] = [:]
-            var sawMetadata = false
-            var infos: [SafeTensorInfo] = []
-            infos.reserveCapacity(members.count)
-            var index: [String: Int] = [:]
-            for (key, value) in members {
-                if key == "__metadata__" {
-                    guard !sawMetadata else { throw fail("header has more than one \"__metadata__\" entry") }
-                    sawMetadata = true
-                    meta = try Self.parseMetadata(value, fail: fail)
-                    continue
-                }
-                guard index[key] == nil else {
-                    throw fail("duplicate tensor name: the header lists it more than once", tensor: key)
-                }
-                let info = try Self.parseEntry(name: key, value, fail: fail)
-                index[key] = infos.count
-                infos.append(info)
-            }
-
-            // Layout: sort by offsets, then truncation, overlap, gaps, coverage.
-            infos.sort {
-                ($0.byteRange.lowerBound, $0.byteRange.upperBound) < ($1.byteRange.lowerBound, $1.byteRange.upperBound)
-                    || ($0.byteRange == $1.byteRange && $0.name.utf8.lexicographicallyPrecedes($1.name.utf8))
-            }
-            if let maxEnd = infos.map(\.byteRange.upperBound).max(), maxEnd > bufferSize,
-               let first = infos.first(where: { $0.byteRange.upperBound > bufferSize }) {
-                throw fail("file is truncated: data_offsets [\(first.byteRange.lowerBound), \(first.byteRange.upperBound)] reach past the end of the \(bufferSize)-byte data buffer; the header (8 + \(n) bytes) and data (\(maxEnd) bytes) need a file of at least \(dataStart + maxEnd) bytes, but the file has \(size) bytes",
-                           tensor: first.name)
-            }
-            var expected = 0
-            var previous: SafeTensorInfo?
-            for info in infos {
-                let r = info.byteRange
-                if r.lowerBound < expected, let p = previous {
-                    throw fail("data_offsets [\(r.lowerBound), \(r.upperBound)] overlap tensor '\(p.name)' at [\(p.byteRange.lowerBound), \(p.byteRange.upperBound)]",
-                               tensor: info.name)
-                }
-                if r.lowerBound > expected {
-                    let after = previous.map { "after tensor '\($0.name)', which ends at \(expected)" } ?? "at the start of the data buffer"
-                    throw fail("data_offsets must be contiguous and cover the whole buffer: this tensor begins at \(r.lowerBound), leaving a gap of \(r.lowerBound - expected) unused bytes \(after)",
-                               tensor: info.name)
-                }
-                expected = r.upperBound
-                previous = info
-            }
-            if expected < bufferSize {
-                let last = previous.map { "the last tensor, '\($0.name)', ends at \(expected)" } ?? "there are no tensors"
-                throw fail("data_offsets must be contiguous and cover the whole buffer: \(last), but the data buffer has \(bufferSize) bytes (\(bufferSize - expected) trailing bytes belong to no tensor)")
-            }
-
-            metadata = meta
-            tensors = infos
-            var byName: [String: Int] = [:]
-            byName.reserveCapacity(infos.count)
-            for (i, info) in infos.enumerated() { byName[info.name] = i }
-            self.byName = byName
+            let layout = try Self.parseLayout(UnsafeRawBufferPointer(start: mapped, count: size), fail: fail)
+            headerLength = layout.headerLength
+            dataStart = layout.dataStart
+            metadata = layout.metadata
+            tensors = layout.tensors
+            byName = layout.byName
         } catch {
             munmap(mapped, size)
             throw error
         }
+        ownsMemory = false
+    }
+
+    /// Validates safetensors bytes held in memory (a message, not a file), exactly as
+    /// `init(path:)` validates a file; `name` stands for the path in errors. The bytes are copied.
+    public init(bytes: [UInt8], name: String) throws {
+        path = name
+        func fail(_ reason: String, tensor: String? = nil) -> SafeTensorsError {
+            SafeTensorsError(path: name, tensor: tensor, reason: reason)
+        }
+        let size = bytes.count
+        fileSize = size
+        guard size >= 8 else {
+            throw fail("message is \(size) bytes, shorter than the 8-byte header-length prefix (empty or truncated)")
+        }
+        let memory = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 16)
+        bytes.withUnsafeBytes { memory.copyMemory(from: $0.baseAddress!, byteCount: size) }
+        mapping = memory
+        do {
+            let layout = try Self.parseLayout(UnsafeRawBufferPointer(start: memory, count: size), fail: fail)
+            headerLength = layout.headerLength
+            dataStart = layout.dataStart
+            metadata = layout.metadata
+            tensors = layout.tensors
+            byName = layout.byName
+        } catch {
+            memory.deallocate()
+            throw error
+        }
+        ownsMemory = true
+    }
+
+    /// What the header says, validated against the buffer.
+    private struct Layout {
+        let headerLength: Int, dataStart: Int
+        let metadata: [String: String]
+        let tensors: [SafeTensorInfo]
+        let byName: [String: Int]
+    }
+
+    /// Parses and checks the header of the safetensors bytes `bytes` (see `init(path:)`).
+    private static func parseLayout(_ bytes: UnsafeRawBufferPointer,
+                                    fail makeError: (String, String?) -> SafeTensorsError) throws -> Layout {
+        func fail(_ reason: String, tensor: String? = nil) -> SafeTensorsError { makeError(reason, tensor) }
+        let size = bytes.count
+        // Header length.
+        let declared = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self))
+        guard declared <= UInt64(Self.maximumHeaderLength) else {
+            throw fail("header length \(declared) is absurd (limit \(Self.maximumHeaderLength) bytes); the 8-byte length prefix is corrupt or this is not a safetensors file")
+        }
+        let n = Int(declared)
+        guard n <= size - 8 else {
+            throw fail("header length \(n) exceeds the file: a file of \(size) bytes has room for at most \(size - 8) header bytes; the length prefix is corrupt or the file is truncated")
+        }
+        guard n >= 2 else {
+            throw fail("header length \(n) is too small to hold a JSON object; the length prefix is corrupt")
+        }
+        let dataStart = 8 + n
+        let bufferSize = size - dataStart
+
+        // Header text.
+        let headerBytes = UnsafeRawBufferPointer(rebasing: bytes[8 ..< 8 + n])
+        if let bad = Self.firstInvalidUTF8Offset(headerBytes) {
+            throw fail("header is not valid UTF-8 (bad byte at header offset \(bad)); the length prefix may be corrupt")
+        }
+        let root: HeaderJSONValue
+        do {
+            var parser = HeaderJSONParser(bytes: headerBytes)
+            root = try parser.parseDocument()
+        } catch let e as HeaderJSONParser.Failure {
+            throw fail("header is not valid JSON: \(e.message) at header offset \(e.offset)")
+        }
+        guard case .object(let members) = root else {
+            throw fail("header is not a JSON object (found \(root.typeName))")
+        }
+
+        // Entries.
+        var meta: [String: String] = [:]
+        var sawMetadata = false
+        var infos: [SafeTensorInfo] = []
+        infos.reserveCapacity(members.count)
+        var index: [String: Int] = [:]
+        for (key, value) in members {
+            if key == "__metadata__" {
+                guard !sawMetadata else { throw fail("header has more than one \"__metadata__\" entry") }
+                sawMetadata = true
+                meta = try Self.parseMetadata(value, fail: fail)
+                continue
+            }
+            guard index[key] == nil else {
+                throw fail("duplicate tensor name: the header lists it more than once", tensor: key)
+            }
+            let info = try Self.parseEntry(name: key, value, fail: fail)
+            index[key] = infos.count
+            infos.append(info)
+        }
+
+        // Layout: sort by offsets, then truncation, overlap, gaps, coverage.
+        infos.sort {
+            ($0.byteRange.lowerBound, $0.byteRange.upperBound) < ($1.byteRange.lowerBound, $1.byteRange.upperBound)
+                || ($0.byteRange == $1.byteRange && $0.name.utf8.lexicographicallyPrecedes($1.name.utf8))
+        }
+        if let maxEnd = infos.map(\.byteRange.upperBound).max(), maxEnd > bufferSize,
+           let first = infos.first(where: { $0.byteRange.upperBound > bufferSize }) {
+            throw fail("file is truncated: data_offsets [\(first.byteRange.lowerBound), \(first.byteRange.upperBound)] reach past the end of the \(bufferSize)-byte data buffer; the header (8 + \(n) bytes) and data (\(maxEnd) bytes) need a file of at least \(dataStart + maxEnd) bytes, but the file has \(size) bytes",
+                       tensor: first.name)
+        }
+        var expected = 0
+        var previous: SafeTensorInfo?
+        for info in infos {
+            let r = info.byteRange
+            if r.lowerBound < expected, let p = previous {
+                throw fail("data_offsets [\(r.lowerBound), \(r.upperBound)] overlap tensor '\(p.name)' at [\(p.byteRange.lowerBound), \(p.byteRange.upperBound)]",
+                           tensor: info.name)
+            }
+            if r.lowerBound > expected {
+                let after = previous.map { "after tensor '\($0.name)', which ends at \(expected)" } ?? "at the start of the data buffer"
+                throw fail("data_offsets must be contiguous and cover the whole buffer: this tensor begins at \(r.lowerBound), leaving a gap of \(r.lowerBound - expected) unused bytes \(after)",
+                           tensor: info.name)
+            }
+            expected = r.upperBound
+            previous = info
+        }
+        if expected < bufferSize {
+            let last = previous.map { "the last tensor, '\($0.name)', ends at \(expected)" } ?? "there are no tensors"
+            throw fail("data_offsets must be contiguous and cover the whole buffer: \(last), but the data buffer has \(bufferSize) bytes (\(bufferSize - expected) trailing bytes belong to no tensor)")
+        }
+
+        var byName: [String: Int] = [:]
+        byName.reserveCapacity(infos.count)
+        for (i, info) in infos.enumerated() { byName[info.name] = i }
+        return Layout(headerLength: n, dataStart: dataStart, metadata: meta, tensors: infos, byName: byName)
     }
 
     deinit {
-        if let mapping { munmap(mapping, fileSize) }
+        guard let mapping else { return }
+        if ownsMemory { mapping.deallocate() } else { munmap(mapping, fileSize) }
     }
 
     // MARK: Lookup
