@@ -41,7 +41,7 @@ let package = Package(
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
 
         // MARK: - Federated: site partitions, aggregation of LoRA updates
-        .target(name: "FTFederated", dependencies: ["FTCore", "FTTrain", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "FTFederated", dependencies: ["FTCore", "FTTrain", "FTDist", .product(name: "Crypto", package: "swift-crypto")]),
 
         // MARK: - Command-line tool
         .executableTarget(name: "fttrain", dependencies: [
@@ -57,7 +57,7 @@ let package = Package(
         .testTarget(name: "FTCoreTests", dependencies: ["FTCore", "TestSupport"]),
         .testTarget(name: "FTModelTests", dependencies: ["FTModel", "TestSupport"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "FTFederatedTests", dependencies: ["FTFederated", "TestSupport"],
+        .testTarget(name: "FTFederatedTests", dependencies: ["FTFederated", "FTDist", "TestSupport"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "fttrainTests", dependencies: ["TestSupport"]),
     ]

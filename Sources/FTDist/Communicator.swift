@@ -18,6 +18,10 @@ public protocol Communicator: AnyObject, Sendable {
     func sendReceive(send sendBuffer: UnsafePointer<Float>, sendCount: Int, to destination: Int,
                      receive receiveBuffer: UnsafeMutablePointer<Float>, receiveCount: Int, from source: Int,
                      tag: Int) throws
+    /// The float count of the oldest message from `peer` with `tag` that has arrived, or nil when
+    /// none has; never blocks (for waiting on several peers with a deadline). A message longer
+    /// than the transport's largest piece reports its first piece.
+    func probe(from peer: Int, tag: Int) throws -> Int?
     /// Collective: every rank leaves after all have entered.
     func barrier() throws
 }

@@ -92,6 +92,11 @@ public final class InProcessCommunicator: Communicator, @unchecked Sendable {
         try world.barrier(rank: rank, timeout: receiveTimeout)
     }
 
+    public func probe(from peer: Int, tag: Int) throws -> Int? {
+        try check(peer: peer, count: 0, operation: "probe")
+        return world.inboxes[rank].pendingCount(from: peer, tag: tag)
+    }
+
     private func check(peer: Int, count: Int, operation: String) throws {
         guard (0 ..< size).contains(peer) else {
             throw CommunicatorError(.invalidArgument, peer: peer, operation: operation,
@@ -196,6 +201,13 @@ final class Inbox: @unchecked Sendable {
         queues[Key(source: source, tag: tag), default: []].append(Message(storage: message, count: count))
         condition.broadcast()
         condition.unlock()
+    }
+
+    /// The float count of the oldest message from (`source`, `tag`), if one is queued.
+    func pendingCount(from source: Int, tag: Int) -> Int? {
+        condition.lock()
+        defer { condition.unlock() }
+        return queues[Key(source: source, tag: tag)]?.first?.count
     }
 
     /// Waits for the oldest message from (`source`, `tag`) and copies it into `buffer`.

@@ -232,6 +232,17 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         }
     }
 
+    public func probe(from peer: Int, tag: Int) throws -> Int? {
+        try validate("MPI_Iprobe", count: 0, peer: peer, tag: tag)
+        var flag: Int32 = 0
+        var status = MPI_Status()
+        try MPIError.check(MPI_Iprobe(Int32(peer), Int32(tag), handle, &flag, &status), "MPI_Iprobe", peer: peer)
+        guard flag != 0 else { return nil }
+        var count: Int32 = 0
+        try MPIError.check(MPI_Get_count(&status, ft_mpi_float(), &count), "MPI_Get_count", peer: peer)
+        return Int(count)
+    }
+
     public func barrier() throws {
         if size == 1 { return }
         guard timeout != nil else {
