@@ -41,7 +41,8 @@ let package = Package(
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
 
         // MARK: - Federated: site partitions, aggregation of LoRA updates
-        .target(name: "FTFederated", dependencies: ["FTCore", "FTTrain", "FTDist", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "FTFederated", dependencies: ["FTCore", "FTTrain", "FTDist", .product(name: "Crypto", package: "swift-crypto"),
+                                                  .product(name: "Yams", package: "Yams")]),
 
         // MARK: - Command-line tool
         .executableTarget(name: "fttrain", dependencies: [

@@ -1,0 +1,141 @@
+import FTTrain
+import Foundation
+import Yams
+
+/// `fttrain federated --config fed.yaml`: the training settings every site uses locally (the
+/// `TrainingConfiguration` keys: model_dir, output_dir, LoRA, learning rate, …; the coordinator's
+/// own `validation_file`), plus a `federation:` section for the rounds and a `sites:` list that
+/// maps MPI ranks to sites:
+///
+/// ```yaml
+/// federation:
+///   rounds: 20
+///   aggregation: fedavg          # fedavg | ffa | svd
+///   min_sites: 2
+///   round_deadline: 900          # seconds
+///   secure_aggregation: true
+///   dp: {clip: 1.0, noise_multiplier: 0.8, delta: 1.0e-5}
+/// sites:
+///   - name: hospital-a
+///     ranks: [1, 2]              # a site may train data-parallel on several ranks
+///     train_file: /data/a/triage.csv
+///     public_key: <base64 Ed25519>
+///     key_agreement_key: <base64 X25519>
+///     private_key_file: /secrets/hospital-a.key
+/// ```
+public struct FederatedConfiguration: Sendable {
+    public struct Site: Sendable, Equatable {
+        public var name: String
+        public var ranks: [Int]
+        public var trainFile: String
+        /// The site's Ed25519 public key, base64: the registry updates are checked against.
+        public var publicKey: String
+        /// The site's X25519 public key, base64 (secure aggregation).
+        public var keyAgreementKey: String?
+        /// The site's private keys (`fttrain federated-keygen` writes them); read only by its ranks.
+        public var privateKeyFile: String?
+    }
+
+    public var training: TrainingConfiguration
+    public var settings: FederationSettings
+    public var sites: [Site]
+
+    public static func load(path: String) throws -> FederatedConfiguration {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw FederationError(description: "\(path): " + (FileManager.default.fileExists(atPath: path) ? "cannot read the file" : "file not found"))
+        }
+        return try decode(yaml: text, source: path)
+    }
+
+    public static func decode(yaml: String, source: String) throws -> FederatedConfiguration {
+        func fail(_ message: String) -> FederationError { FederationError(description: "\(source): \(message)") }
+        let root: Node?
+        do { root = try Yams.compose(yaml: yaml) } catch { throw fail("not valid YAML: \(error)") }
+        guard let root, case .mapping(let mapping) = root else { throw fail("not a YAML mapping") }
+        guard let federationNode = mapping["federation"] else { throw fail("no `federation:` section") }
+        guard let sitesNode = mapping["sites"] else { throw fail("no `sites:` list") }
+        // Everything else is the sites' local training configuration, checked by its own decoder.
+        let rest = Node.Mapping(mapping.filter { $0.key.string != "federation" && $0.key.string != "sites" }.map { ($0.key, $0.value) })
+        let training = try TrainingConfiguration.decode(yaml: try Yams.serialize(node: .mapping(rest)), source: source)
+
+        guard case .mapping(let federation) = federationNode else { throw fail("`federation` must be a mapping") }
+        let known: Set<String> = ["rounds", "aggregation", "server_learning_rate", "site_fraction", "min_sites", "round_deadline",
+                                  "seed", "federation_id", "secure_aggregation", "dp"]
+        for key in federation.keys { if let k = key.string, !known.contains(k) { throw fail("unknown key federation.\(k) (known: \(known.sorted().joined(separator: ", ")))") } }
+        func value<T>(_ key: String, _ convert: (Node) -> T?, _ what: String) throws -> T? {
+            guard let node = federation[key] else { return nil }
+            guard let v = convert(node) else { throw fail("federation.\(key) must be \(what)") }
+            return v
+        }
+        guard let rounds = try value("rounds", { $0.int }, "an integer") else { throw fail("federation.rounds is required") }
+        let modeName = try value("aggregation", { $0.string }, "fedavg, ffa or svd") ?? "fedavg"
+        guard let mode = AggregationMode(rawValue: modeName) else { throw fail("federation.aggregation must be fedavg, ffa or svd, not \(modeName)") }
+        var settings = FederationSettings(rounds: rounds, mode: mode)
+        settings.serverLearningRate = try value("server_learning_rate", { $0.float }, "a number") ?? 1
+        settings.siteFraction = try value("site_fraction", { $0.float }, "a number") ?? 1
+        settings.minimumSites = try value("min_sites", { $0.int }, "an integer") ?? 1
+        settings.roundDeadline = try value("round_deadline", { $0.float }, "a number of seconds") ?? 1800
+        settings.seed = UInt64(try value("seed", { $0.int }, "an integer") ?? training.seed)
+        settings.federationID = try value("federation_id", { $0.string }, "a string") ?? "fttrain"
+        settings.secureAggregation = try value("secure_aggregation", { $0.bool }, "true or false") ?? false
+        if let dp = federation["dp"] {
+            guard case .mapping(let m) = dp, let clip = m["clip"]?.float, let sigma = m["noise_multiplier"]?.float else {
+                throw fail("federation.dp must be {clip: C, noise_multiplier: σ, delta: δ}")
+            }
+            settings.privacy = (clip, sigma, m["delta"]?.float ?? 1e-5)
+        }
+
+        guard case .sequence(let list) = sitesNode else { throw fail("`sites` must be a list") }
+        let sites = try list.enumerated().map { (i, node) -> Site in
+            guard case .mapping(let m) = node else { throw fail("sites[\(i)] must be a mapping") }
+            let siteKeys: Set<String> = ["name", "ranks", "train_file", "public_key", "key_agreement_key", "private_key_file"]
+            for key in m.keys { if let k = key.string, !siteKeys.contains(k) { throw fail("unknown key sites[\(i)].\(k)") } }
+            guard let name = m["name"]?.string, !name.isEmpty else { throw fail("sites[\(i)] needs a name") }
+            guard let trainFile = m["train_file"]?.string else { throw fail("site \(name) needs a train_file") }
+            guard let publicKey = m["public_key"]?.string else { throw fail("site \(name) needs its public_key (fttrain federated-keygen prints it)") }
+            let ranks: [Int]
+            switch m["ranks"] {
+            case .sequence(let items)?: ranks = items.compactMap(\.int)
+            case let node?: ranks = node.int.map { [$0] } ?? []
+            case nil: ranks = []
+            }
+            guard !ranks.isEmpty else { throw fail("site \(name) needs its ranks (a list of MPI ranks)") }
+            return Site(name: name, ranks: ranks, trainFile: trainFile, publicKey: publicKey,
+                        keyAgreementKey: m["key_agreement_key"]?.string, privateKeyFile: m["private_key_file"]?.string)
+        }
+        let configuration = FederatedConfiguration(training: training, settings: settings, sites: sites)
+        try configuration.validate(source: source)
+        return configuration
+    }
+
+    /// Checks what can be checked before the job starts (the world size comes at launch).
+    public func validate(source: String) throws {
+        func fail(_ message: String) -> FederationError { FederationError(description: "\(source): \(message)") }
+        guard settings.rounds >= 1 else { throw fail("federation.rounds must be at least 1") }
+        guard !sites.isEmpty else { throw fail("`sites` is empty") }
+        guard settings.siteFraction > 0 && settings.siteFraction <= 1 else { throw fail("federation.site_fraction must be in (0, 1]") }
+        guard settings.minimumSites >= 1 && settings.minimumSites <= sites.count else {
+            throw fail("federation.min_sites must be between 1 and the \(sites.count) sites")
+        }
+        guard settings.roundDeadline > 0 else { throw fail("federation.round_deadline must be positive") }
+        guard settings.serverLearningRate > 0 else { throw fail("federation.server_learning_rate must be positive") }
+        if let privacy = settings.privacy {
+            guard privacy.clip > 0, privacy.noiseMultiplier >= 0, privacy.delta > 0 && privacy.delta < 1 else {
+                throw fail("federation.dp needs clip > 0, noise_multiplier >= 0 and 0 < delta < 1")
+            }
+        }
+        let names = sites.map(\.name)
+        if let repeated = names.first(where: { name in names.filter { $0 == name }.count > 1 }) { throw fail("site name \(repeated) appears twice") }
+        let ranks = sites.flatMap(\.ranks).sorted()
+        guard ranks == Array(1...ranks.count) else {
+            throw fail("site ranks must be 1, 2, … each exactly once (rank 0 is the coordinator); found \(ranks)")
+        }
+        if settings.secureAggregation, let missing = sites.first(where: { $0.keyAgreementKey == nil }) {
+            throw fail("secure_aggregation needs every site's key_agreement_key; \(missing.name) has none")
+        }
+        _ = try SiteRegistry(publicKeys: Dictionary(uniqueKeysWithValues: sites.map { ($0.name, $0.publicKey) }))
+    }
+
+    /// The ranks a job must have: the coordinator and every site rank.
+    public var worldSize: Int { 1 + sites.reduce(0) { $0 + $1.ranks.count } }
+}
