@@ -35,6 +35,14 @@ final class CheckpointIntegrityTests: XCTestCase {
         }
         XCTAssertFalse(try FileManager.default.contentsOfDirectory(atPath: output.path).contains { $0.hasPrefix(".checkpoint") },
                        "no staging directory is left behind")
+        // The manifest is the standard tool's format and sums.
+        let check = Process()
+        check.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
+        check.arguments = ["--check", "--quiet", "SHA256SUMS"]
+        check.currentDirectoryURL = checkpoint(22)
+        try check.run()
+        check.waitUntilExit()
+        XCTAssertEqual(check.terminationStatus, 0, "sha256sum --check SHA256SUMS")
 
         // Truncated file.
         let model = checkpoint(22).appendingPathComponent("model.safetensors")

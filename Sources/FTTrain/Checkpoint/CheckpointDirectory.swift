@@ -64,7 +64,7 @@ public enum CheckpointDirectory {
             guard fileManager.fileExists(atPath: filePath) else {
                 throw CheckpointError.corrupt(directory: path, reason: "\(file) is missing")
             }
-            let actual = try SHA256.hexDigest(ofFile: filePath)
+            let actual = try FileDigest.sha256(ofFile: filePath)
             guard actual == expected else {
                 throw CheckpointError.corrupt(directory: path, reason: "\(file) has sha256 \(actual), the manifest says \(expected) (truncated or altered)")
             }
@@ -99,7 +99,7 @@ public enum CheckpointDirectory {
         let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
             .filter { $0 != manifestName && $0 != markerName }.sorted()
         var text = ""
-        for name in names { text += "\(try SHA256.hexDigest(ofFile: directory.appendingPathComponent(name).path))  \(name)\n" }
+        for name in names { text += "\(try FileDigest.sha256(ofFile: directory.appendingPathComponent(name).path))  \(name)\n" }
         try DurableFile.save(Data(text.utf8), to: directory.appendingPathComponent(manifestName))
     }
 
