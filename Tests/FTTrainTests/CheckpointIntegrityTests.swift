@@ -15,10 +15,14 @@ final class CheckpointIntegrityTests: XCTestCase {
 
     override func tearDown() { fixture.remove() }
 
-    /// One run with checkpoints at 5, 10, 15, 20, 22; returns the output directory.
+    /// One run with checkpoints at 5, 10, 15, 20, 22; returns the output directory. A staging
+    /// directory left by an interrupted write is there before, and gone after.
     func trainWithCheckpoints() throws -> URL {
         let c = try fixture.configuration("run") { $0.evalStrategy = .no }
+        let leftover = fixture.output("run").appendingPathComponent(".checkpoint-3.partial")
+        try FileManager.default.createDirectory(at: leftover, withIntermediateDirectories: true)
         try TrainingRun(configuration: c).run()
+        XCTAssertFalse(FileManager.default.fileExists(atPath: leftover.path), "stale staging directory removed")
         let output = fixture.output("run")
         XCTAssertEqual(CheckpointDirectory.list(in: output).map(\.step), [5, 10, 15, 20, 22])
         return output

@@ -112,10 +112,12 @@ final class CheckpointResumeTests: XCTestCase {
             XCTAssertEqual(e[3], a[3], "learning rate of step \(e[0])")
             for k in 1...2 { XCTAssertEqual(a[k], e[k], accuracy: 1e-5 * abs(e[k]) + 1e-7, "step \(e[0]) field \(k)") }
         }
+        let lossError = zip(expected.train, actual.train).map { abs($0[1] - $1[1]) / abs($0[1]) }.max() ?? 0
         let p = try parameters(fixture.output("whole4")), q = try parameters(fixture.output("split4"))
         XCTAssertEqual(p.count, q.count)
         let worst = zip(p, q).map { abs($0 - $1) }.max() ?? 0
         XCTAssertLessThan(worst, 1e-5, "largest parameter difference")
+        print("resume 4 -> 2 ranks: max relative loss difference \(lossError), max |Δparameter| \(worst)")
         XCTAssertGreaterThan(p.count, 1000)
     }
 

@@ -60,7 +60,11 @@ public final class CheckpointWriter {
 
         if coordinator {
             do {
-                try? fileManager.removeItem(at: staging)
+                // Staging directories left by interrupted writes (rank 0 is the only writer here).
+                for leftover in (try? fileManager.contentsOfDirectory(atPath: output.path)) ?? []
+                where leftover.hasPrefix("." + CheckpointDirectory.prefix) && leftover.hasSuffix(".partial") {
+                    try? fileManager.removeItem(at: output.appendingPathComponent(leftover))
+                }
                 try HuggingFaceExport.write(model: contents.model, labels: contents.labels,
                                             baseModelDirectory: contents.baseModelDirectory, to: staging)
             } catch { failure = error }
