@@ -15,7 +15,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        // SHA-256 of checkpoint files: BoringSSL's assembly hashes hundreds of MB in a second,
+        // even in debug builds (a Swift loop there manages ~5 MB/s).
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // MARK: - System libraries (pkg-config)
@@ -33,7 +35,8 @@ let package = Package(
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
 
         // MARK: - Training: data, optimizer, schedules, metrics, configuration
-        .target(name: "FTTrain", dependencies: ["FTModel", .product(name: "Yams", package: "Yams")],
+        .target(name: "FTTrain", dependencies: ["FTModel", .product(name: "Yams", package: "Yams"),
+                                                .product(name: "Crypto", package: "swift-crypto")],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
 
         // MARK: - Distributed: communicators (in-process, MPI) and the ring all-reduce

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Real-MPI checks of the distributed layer: `fttrain dist-check --mode verify` under mpirun at
 # 2, 3 and 4 ranks (ring all-reduce == MPI_Allreduce == exact sums; error paths throw, never hang),
-# plus a singleton run without mpirun and a small bench smoke run.
+# plus a singleton run without mpirun and a small bench smoke run, data-parallel training, a killed
+# or hung rank, and checkpoint/resume faults (scripts/mpi_resume_check.sh).
 # MPI_Init cannot run twice in one process, so these live here rather than in `swift test`.
 #
 # Usage: scripts/mpi_test.sh [--release]      (env TIMEOUT=seconds per run, default 300)
@@ -55,6 +56,8 @@ run "data-parallel training np=2 == np=1" scripts/mpi_train_check.sh "$binary"
 run "data-parallel training np=8 (oversubscribed) == np=1" env RANKS=8 scripts/mpi_train_check.sh "$binary"
 run "a killed rank ends the job" scripts/mpi_kill_check.sh "$binary" kill
 run "a hung rank ends the job after ddp_timeout" scripts/mpi_kill_check.sh "$binary" stop
+run "resume after a killed rank equals an uninterrupted run" scripts/mpi_resume_check.sh "$binary" kill
+run "SIGTERM checkpoints every rank; resume equals an uninterrupted run" scripts/mpi_resume_check.sh "$binary" term
 
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

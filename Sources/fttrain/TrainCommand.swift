@@ -28,6 +28,10 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Threads for fttrain's loops and OpenBLAS (default: OPENBLAS_NUM_THREADS, else all cores).")
     var threads: Int?
 
+    @Option(name: .customLong("resume-from"),
+            help: "Continue from a checkpoint: latest (the newest complete one in output_dir) or its directory (the setting resume_from_checkpoint).")
+    var resumeFrom: String?
+
     /// Every other flag is a setting (`--learning-rate 3e-5`), checked by the configuration.
     @Argument(parsing: .allUnrecognized, help: .hidden)
     var settings: [String] = []
@@ -36,22 +40,39 @@ struct TrainCommand: ParsableCommand {
         if let threads, threads < 1 { throw ValidationError("--threads must be positive, got \(threads)") }
     }
 
+    /// The settings given as flags, `--resume-from` included.
+    private var overrides: [String] {
+        settings + (resumeFrom.map { ["--resume-from-checkpoint", $0] } ?? [])
+    }
+
     func run() throws {
         if let threads { Parallel.threadCount = threads }
+        // SIGTERM/SIGINT: checkpoint at the next step boundary, then exit with 128 + the signal.
+        PreemptionSignal.install()
         guard MPICommunicator.isLaunchedByMPIRun else {
-            try report(TrainingRun(configuration: TrainingConfiguration.resolve(configFile: config, overrides: settings)).run())
+            do {
+                try report(TrainingRun(configuration: TrainingConfiguration.resolve(configFile: config, overrides: overrides)).run())
+            } catch let interrupted as TrainingInterrupted {
+                FileHandle.standardError.write("\(interrupted)\n".data(using: .utf8)!)
+                throw ExitCode(128 + interrupted.signal)
+            }
             return
         }
         // Under mpirun: an error on any rank ends the whole job (MPI_Abort) rather than leaving
         // the other ranks waiting in a collective forever.
         let communicator = try MPICommunicator.initialize()
         do {
-            let resolved = try TrainingConfiguration.resolve(configFile: config, overrides: settings)
+            let resolved = try TrainingConfiguration.resolve(configFile: config, overrides: overrides)
             communicator.timeout = Double(resolved.ddpTimeout)
             let world = CommunicatorWorld(communicator: communicator, bf16: resolved.ddpBF16Compression)
             let metrics = try TrainingRun(configuration: resolved, world: world).run()
             if communicator.rank == 0 { report(metrics) }
             try communicator.finalize()
+        } catch let interrupted as TrainingInterrupted {
+            // Every rank agreed to stop at this step and the checkpoint is complete: a clean end.
+            if communicator.rank == 0 { FileHandle.standardError.write("\(interrupted)\n".data(using: .utf8)!) }
+            try? communicator.finalize()
+            throw ExitCode(128 + interrupted.signal)
         } catch {
             FileHandle.standardError.write("Error (rank \(communicator.rank)): \(error)\n".data(using: .utf8)!)
             communicator.abort(errorCode: 1)

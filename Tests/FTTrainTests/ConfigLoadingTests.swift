@@ -51,9 +51,12 @@ final class ConfigLoadingTests: XCTestCase {
         c.saveStrategy = .best
         c.saveSteps = 100
         c.saveTotalLimit = 3
+        c.resumeFromCheckpoint = "out/run1/checkpoint-500"
         c.loadBestModelAtEnd = true
         c.metricForBestModel = "f1_macro"
         c.greaterIsBetter = true
+        c.earlyStoppingPatience = 3
+        c.earlyStoppingThreshold = 0.001
         c.dataloaderDropLast = true
         c.maxLength = 96
         c.groupByLength = true

@@ -44,6 +44,26 @@ final class ConfigValidationTests: XCTestCase {
         XCTAssertNoThrow(try c.validate(), "save_strategy best need not match eval_strategy, as in HF")
     }
 
+    func testResumeAndEarlyStoppingSettings() throws {
+        assertRejected("early_stopping_patience", ["needs evaluations", "eval_strategy"]) { $0.earlyStoppingPatience = 3 }
+        assertRejected("early_stopping_patience", ["must be >= 1", "found 0"]) {
+            $0.earlyStoppingPatience = 0
+            $0.evalStrategy = .epoch
+        }
+        assertRejected("early_stopping_threshold", ["must be >= 0, found -0.1"]) { $0.earlyStoppingThreshold = -0.1 }
+        assertRejected("resume_from_checkpoint", ["latest or a checkpoint directory"]) { $0.resumeFromCheckpoint = "" }
+        var c = valid
+        c.evalStrategy = .steps
+        c.earlyStoppingPatience = 2
+        c.earlyStoppingThreshold = 0.01
+        c.resumeFromCheckpoint = "latest"
+        XCTAssertNoThrow(try c.validate())
+        var flags = valid
+        try flags.applyOverrides(["--resume-from-checkpoint", "out/checkpoint-40", "--early-stopping-patience", "4"])
+        XCTAssertEqual(flags.resumeFromCheckpoint, "out/checkpoint-40")
+        XCTAssertEqual(flags.earlyStoppingPatience, 4)
+    }
+
     func testMissingRequiredSettingsNameTheFlag() {
         let error = configurationError { try TrainingConfiguration().validate() }
         XCTAssertEqual(error?.keys, ["output_dir", "model_dir", "train_file"])

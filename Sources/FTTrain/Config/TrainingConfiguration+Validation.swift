@@ -75,6 +75,14 @@ extension TrainingConfiguration {
                 invalid("save_steps", "`load_best_model_at_end` requires `save_steps` (\(saveSteps)) to be a multiple of the evaluation steps (\(resolvedEvalSteps)), so every checkpoint has an evaluation")
             }
         }
+        if let resumeFromCheckpoint { require(!resumeFromCheckpoint.isEmpty, "resume_from_checkpoint", "latest or a checkpoint directory") }
+        if let earlyStoppingPatience {
+            require(earlyStoppingPatience >= 1, "early_stopping_patience", ">= 1 (or null to never stop early)")
+            if evalStrategy == .no {
+                invalid("early_stopping_patience", "`early_stopping_patience` needs evaluations, but `eval_strategy` is no; set it to steps or epoch")
+            }
+        }
+        require(earlyStoppingThreshold >= 0 && earlyStoppingThreshold.isFinite, "early_stopping_threshold", ">= 0")
         if let metricForBestModel { require(!metricForBestModel.isEmpty, "metric_for_best_model", "a metric name (or null for loss)") }
         require(maxLength >= 2 && maxLength <= maxPositionEmbeddings, "max_length",
                 "in [2, \(maxPositionEmbeddings)] (room for [CLS] and [SEP], at most the model's max_position_embeddings)")

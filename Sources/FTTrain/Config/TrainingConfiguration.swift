@@ -55,12 +55,18 @@ public struct TrainingConfiguration: Sendable, Equatable {
     public var saveSteps: Int = 500
     /// Most checkpoints kept in output_dir, oldest deleted first but never the best; null keeps all.
     public var saveTotalLimit: Int? = nil
+    /// Continue from a checkpoint: `latest` (the newest complete one in output_dir) or its directory.
+    public var resumeFromCheckpoint: String? = nil
     /// Reload the best checkpoint (by metric_for_best_model) at the end instead of keeping the last weights.
     public var loadBestModelAtEnd: Bool = false
     /// The evaluation metric that picks the best checkpoint (loss, accuracy, f1_macro, ...; eval_ prefix optional, as in HF); null means loss.
     public var metricForBestModel: String? = nil
     /// Whether a larger metric_for_best_model is better; null means false for names ending in loss, else true.
     public var greaterIsBetter: Bool? = nil
+    /// Stop after this many evaluations in a row without improving metric_for_best_model; null never stops early.
+    public var earlyStoppingPatience: Int? = nil
+    /// How much metric_for_best_model must improve to count as an improvement for early stopping.
+    public var earlyStoppingThreshold: Double = 0.0
     /// Drop the last incomplete training batch of each epoch so every step sees a full batch.
     public var dataloaderDropLast: Bool = false
     /// Tokens per example after truncation, [CLS] and [SEP] included; attention cost grows with its square.

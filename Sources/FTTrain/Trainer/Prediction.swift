@@ -23,30 +23,47 @@ public struct Predictions: Sendable {
         }
     }
 
-    /// Runs `model` over `dataset` in order. Examples are grouped into batches of `batchSize`
-    /// after sorting by length, so padding costs little; results come back in dataset order.
+    /// Runs `model` over `dataset`. Examples are grouped into batches of `batchSize` after
+    /// sorting by length, so padding costs little; results come back in dataset order.
     public static func compute(model: BertModel, dataset: EncodedDataset, batchSize: Int, padTokenId: Int32) throws -> Predictions {
+        try compute(model: model, dataset: dataset, batchSize: batchSize, padTokenId: padTokenId, world: SingleProcessWorld())
+    }
+
+    /// Distributed evaluation, collective: the batches (the very batches one process forms) are
+    /// dealt round-robin to the ranks, each rank runs its own, and the rows and batch losses are
+    /// gathered bit for bit (`gatherDisjoint`). Every example is evaluated once — nothing is
+    /// padded or duplicated — in the same batch as in one process, and the loss is summed in the
+    /// same order; so every rank returns exactly the single-process predictions and loss
+    /// (given the same kernels and thread count per forward).
+    public static func compute(model: BertModel, dataset: EncodedDataset, batchSize: Int, padTokenId: Int32,
+                               world: TrainingWorld) throws -> Predictions {
         let K = model.numLabels
         precondition(K > 0, "a classification head is needed")
         var probabilities = [Float](repeating: 0, count: dataset.count * K)
-        var totalLoss = 0.0
         let order = dataset.encodings.indices.sorted { dataset.encodings[$0].count > dataset.encodings[$1].count }
+        let starts = Array(stride(from: 0, to: order.count, by: batchSize))
+        var batchLosses = [Float](repeating: 0, count: starts.count)
         var batch = PaddedBatch()
         var rowProbabilities = [Float](repeating: 0, count: batchSize * K)
-        for start in stride(from: 0, to: order.count, by: batchSize) {
+        for (j, start) in starts.enumerated() where j % world.size == world.rank {
             batch.fill(from: dataset, indices: order[start..<min(start + batchSize, order.count)], padTokenId: padTokenId)
             let B = batch.batchSize
             let out = try model.forward(inputIds: batch.inputIds, tokenTypeIds: batch.tokenTypeIds,
                                         attentionMask: batch.attentionMask, batch: B, sequence: batch.sequenceLength,
                                         training: false)
-            let loss = rowProbabilities.withUnsafeMutableBufferPointer { p in
+            batchLosses[j] = rowProbabilities.withUnsafeMutableBufferPointer { p in
                 SoftmaxCrossEntropy.forward(logits: out.logits!, labels: batch.labels, batch: B, classes: K,
                                             probabilities: p.baseAddress!)
             }
-            totalLoss += Double(loss) * Double(B)
             for (row, index) in batch.indices.enumerated() {
                 for k in 0..<K { probabilities[index * K + k] = rowProbabilities[row * K + k] }
             }
+        }
+        try world.gatherDisjoint(&probabilities)
+        try world.gatherDisjoint(&batchLosses)
+        var totalLoss = 0.0
+        for (j, start) in starts.enumerated() {
+            totalLoss += Double(batchLosses[j]) * Double(min(start + batchSize, order.count) - start)
         }
         return Predictions(probabilities: probabilities, classes: K,
                            loss: dataset.count > 0 ? totalLoss / Double(dataset.count) : 0)

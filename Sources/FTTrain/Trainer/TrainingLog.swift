@@ -13,6 +13,9 @@ public final class TrainingLog {
     private var lastPlainProgress = Date.distantPast
     /// Non-coordinator ranks log nothing (rank 0 alone logs and writes).
     private let quiet: Bool
+    /// Every line written to `log.jsonl` so far, exactly (checkpoints carry it, so a resumed
+    /// run's log is the uninterrupted run's).
+    public private(set) var history = Data()
 
     /// Opens (truncating) `path` for the JSON lines; nil writes no file. A `quiet` log prints nothing.
     public init(path: String?, quiet: Bool = false) throws {
@@ -32,9 +35,26 @@ public final class TrainingLog {
 
     /// Appends one record to `log.jsonl` (keys sorted, numbers as JSON numbers).
     public func record(_ values: [String: Any]) {
-        guard let file, let data = try? JSONSerialization.data(withJSONObject: values, options: [.sortedKeys]) else { return }
+        guard let file, var data = try? JSONSerialization.data(withJSONObject: values, options: [.sortedKeys]) else { return }
+        data.append(0x0A)
         file.write(data)
-        file.write(Data([0x0A]))
+        history.append(data)
+    }
+
+    /// Starts the log over with `lines` (a checkpoint's history) as its first records.
+    public func restore(history lines: Data) {
+        guard let file else { return }
+        file.write(lines)
+        history = lines
+    }
+
+    /// The records of `lines` (JSON objects, one per line) with their numeric fields, as
+    /// `trainer_state.json`'s `log_history` shows them.
+    public static func records(_ lines: Data) -> [[String: Double]] {
+        lines.split(separator: 0x0A).compactMap { line in
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] else { return nil }
+            return object.compactMapValues { ($0 as? NSNumber)?.doubleValue }
+        }
     }
 
     /// A progress report: redrawn on one terminal line; when stderr is not a terminal, printed as
