@@ -1,0 +1,55 @@
+import FTCore
+
+/// What a parameter-efficient setup adds to a `BertModel`.
+public struct PEFTSetup: Sendable, Equatable {
+    /// Low-rank branches on chosen linear modules (PEFT's LoRA), or nil.
+    public var lora: LoRAConfiguration?
+
+    public init(lora: LoRAConfiguration? = nil) {
+        self.lora = lora
+    }
+}
+
+/// The parameter-efficient modules attached to one `BertModel`; the model calls them at fixed
+/// points of its forward and backward passes (after each linear product of a layer).
+public final class PEFTModules: @unchecked Sendable {
+    public let setup: PEFTSetup
+    /// The LoRA branches, when the setup has LoRA.
+    public let lora: LoRALayers?
+
+    init(setup: PEFTSetup, config: BertConfig, store: ParameterStore) {
+        self.setup = setup
+        lora = setup.lora.map { LoRALayers(configuration: $0, config: config, store: store) }
+    }
+
+    /// The extra tensors of `setup` for each layer of a model of `config`, in buffer order.
+    static func layout(setup: PEFTSetup, config: BertConfig) -> [[(name: String, shape: [Int])]] {
+        var perLayer = [[(name: String, shape: [Int])]](repeating: [], count: config.numHiddenLayers)
+        if let lora = setup.lora {
+            for (l, tensors) in LoRALayers.layout(config: config, lora: lora).enumerated() { perLayer[l] += tensors }
+        }
+        return perLayer
+    }
+
+    /// True for tensors that belong to an adapter rather than to the base model.
+    public static func isAdapterTensor(_ name: String) -> Bool {
+        LoRALayers.isLoRATensor(name)
+    }
+
+    /// Called once per forward pass, before the batch slices run.
+    func prepare(tokens: Int, training: Bool, dropoutSeed: UInt64) {
+        lora?.prepare(tokens: tokens, training: training, dropoutSeed: dropoutSeed)
+    }
+
+    /// After the base product `projection` of `layer` for rows `firstToken ..< firstToken + rows`.
+    func forward(_ projection: BertProjection, layer: Int, input: UnsafePointer<Float>,
+                 output: UnsafeMutablePointer<Float>, firstToken: Int, rows: Int) {
+        lora?.forward(projection, layer: layer, input: input, output: output, firstToken: firstToken, rows: rows)
+    }
+
+    /// After the base product's backward, over the whole batch.
+    func backward(_ projection: BertProjection, layer: Int, input: UnsafePointer<Float>,
+                  dOutput: UnsafePointer<Float>, dInput: UnsafeMutablePointer<Float>, rows: Int) {
+        lora?.backward(projection, layer: layer, input: input, dOutput: dOutput, dInput: dInput, rows: rows)
+    }
+}
