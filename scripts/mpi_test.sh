@@ -49,6 +49,8 @@ run "bench smoke np=2" bash -c "${mpirun_command[*]} -np 2 $binary dist-check --
     | grep -q '\"ring_ms_median\"'"
 
 run "data-parallel training np=2 == np=1" scripts/mpi_train_check.sh "$binary"
+run "LoRA data-parallel training np=2 == np=1" env TRAIN_FLAGS="--peft lora --lora-r 8 --learning-rate 1e-3" \
+    scripts/mpi_train_check.sh "$binary"
 run "a killed rank ends the job" scripts/mpi_kill_check.sh "$binary" kill
 run "a hung rank ends the job after ddp_timeout" scripts/mpi_kill_check.sh "$binary" stop
 

@@ -4,6 +4,7 @@
 # and grad norms of every step must agree within 1e-5 relative and the final metrics exactly at the
 # 4 printed decimals. Uses the real model (fetched by scripts/fetch_assets.sh) and synthetic data.
 #   scripts/mpi_train_check.sh BINARY [LAUNCHER...]
+# TRAIN_FLAGS adds settings to both runs (scripts/mpi_test.sh checks LoRA that way).
 # LAUNCHER starts the 2-rank run: by default a local `mpirun -np 2`; scripts/multinode_test.sh
 # passes its two-host mpirun (called by scripts/mpi_test.sh and scripts/multinode_test.sh).
 set -u
@@ -24,7 +25,7 @@ model="$PWD/.cache/models/all-MiniLM-L6-v2"
 } >"$dir/data.csv"
 common=(train --model-dir "$model" --train-file "$dir/data.csv" --max-steps 4 --learning-rate 1e-4
               --logging-steps 1 --seed 5 --max-length 32 --hidden-dropout-prob 0 --attention-probs-dropout-prob 0
-              --classifier-dropout 0)
+              --classifier-dropout 0 ${TRAIN_FLAGS:-})
 "$binary" "${common[@]}" --per-device-train-batch-size 8 --output-dir "$dir/np1" >"$dir/np1.out" 2>"$dir/np1.err" \
     || { cat "$dir/np1.err"; exit 1; }
 "${launcher[@]}" "$binary" "${common[@]}" --per-device-train-batch-size 4 --output-dir "$dir/np2" \
