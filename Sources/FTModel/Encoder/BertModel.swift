@@ -184,6 +184,7 @@ public final class BertModel: @unchecked Sendable {
                            bias: store.value(p + "output.dense.bias"), rows: N, inputs: I, outputs: C)
             peft?.forward(.output, layer: l, input: c.activated, output: c.residual2, firstToken: o, rows: N)
             dropout(.feedForwardOutput(l)).apply(c.residual2, count: N * C, firstIndex: o * C)
+            peft?.forwardFeedForward(layer: l, branch: c.residual2, firstToken: o, rows: N)
             add(c.residual2, c.hidden1, count: N * C)
             LayerNorm.forward(output: y, mean: c.mean2, rstd: c.rstd2, input: c.residual2,
                               gamma: store.value(p + "output.LayerNorm.weight"),
@@ -249,7 +250,8 @@ public final class BertModel: @unchecked Sendable {
                                input: c.residual2, mean: c.mean2, rstd: c.rstd2,
                                gamma: store.value(p + "output.LayerNorm.weight"), rows: N, channels: C)
             // FFN out: d(residual2) → through its dropout → d(activated)
-            let dFeedForward = droppedBranch(dRes, dropout(.feedForwardOutput(l)), ws, count: N * C)
+            let dAdapted = peft?.backwardFeedForward(layer: l, dOutput: dRes, rows: N) ?? dRes  // through a bottleneck adapter
+            let dFeedForward = droppedBranch(dAdapted, dropout(.feedForwardOutput(l)), ws, count: N * C)
             Linear.backward(dInput: ws.dIntermediate, dWeight: store.gradient(p + "output.dense.weight"),
                             dBias: store.gradient(p + "output.dense.bias"), dOutput: dFeedForward, input: c.activated,
                             weight: store.value(p + "output.dense.weight"), rows: N, inputs: I, outputs: C)
