@@ -34,6 +34,8 @@ final class BottleneckAdapterTests: XCTestCase {
         XCTAssertEqual(adapted.store.view("encoder.layer.1.output.adapter.up.weight").shape, [8, 2])
         XCTAssertTrue(adapted.store.valueArray("encoder.layer.0.output.adapter.down.weight").contains { $0 != 0 })
         XCTAssertEqual(try outputs(adapted), try outputs(model(bottleneck: nil)), "up = 0: bit-identical outputs")
+        adapted.store.value("encoder.layer.1.output.adapter.up.bias")[0] = 0.5
+        XCTAssertNotEqual(try outputs(adapted), try outputs(model(bottleneck: nil)), "a trained adapter changes the outputs")
     }
 
     func testBackwardPassesAGradientCheckWithTheAdaptersTrainedAlone() throws {
@@ -55,6 +57,8 @@ final class BottleneckAdapterTests: XCTestCase {
         _ = loss()
         model.store.zeroGradients()
         model.backward(dLogits: logitProjection.weights, dLastHiddenState: hiddenProjection.weights)
+        XCTAssertTrue(model.store.gradientArray("encoder.layer.0.output.adapter.down.weight").contains { abs($0) > 1e-3 },
+                      "the adapters receive gradients")
         for view in model.store.trainableViews {
             GradientCheck.check(view.name, parameter: model.store.value(view.name), count: view.count,
                                 analytic: model.store.gradientArray(view.name), h: 3e-3, loss: loss)

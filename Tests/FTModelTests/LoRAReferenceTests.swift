@@ -40,7 +40,7 @@ final class LoRAReferenceTests: XCTestCase {
 
     /// The base model of the reference with `lora` attached and the adapter loaded, frozen PEFT's way.
     static func model(_ r: Reference, lora: LoRAConfiguration? = nil) throws -> BertModel {
-        let lora = lora ?? r.adapter.lora
+        let lora = try XCTUnwrap(lora ?? r.adapter.lora)
         let model = try BertModel(config: r.config, numLabels: 3, peft: PEFTSetup(lora: lora))
         XCTAssertEqual(try model.load(from: r.file), [])
         try r.adapter.apply(to: model, source: r.adapterDirectory.path)
@@ -55,7 +55,7 @@ final class LoRAReferenceTests: XCTestCase {
     }
 
     func testAdapterConfigIsReadAsPEFTWroteIt() throws {
-        let lora = try Self.reference().adapter.lora
+        let lora = try XCTUnwrap(Self.reference().adapter.lora)
         XCTAssertEqual(lora.rank, 4)
         XCTAssertEqual(lora.alpha, 8)
         XCTAssertEqual(lora.scaling, 2)
@@ -82,7 +82,7 @@ final class LoRAReferenceTests: XCTestCase {
 
         model.store.zeroGradients()
         model.backward(dLogits: dLogits)
-        let lora = r.adapter.lora
+        let lora = try XCTUnwrap(r.adapter.lora)
         var checked = 0
         for view in model.store.trainableViews {
             let name = "grad." + PEFTAdapter.savedName(view.name, lora: lora)
@@ -97,7 +97,7 @@ final class LoRAReferenceTests: XCTestCase {
 
     func testDisabledAdapterAndRSLoRAMatchPEFT() throws {
         let r = try Self.reference()
-        var rslora = r.adapter.lora
+        var rslora = try XCTUnwrap(r.adapter.lora)
         rslora.useRSLoRA = true
         XCTAssertEqual(rslora.scaling, 4, "alpha / sqrt(r) = 8 / 2")
         assertClose(try logits(Self.model(r, lora: rslora), r), try r.file.floats("output.rslora_logits"),

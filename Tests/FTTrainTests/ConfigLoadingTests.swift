@@ -87,6 +87,7 @@ final class ConfigLoadingTests: XCTestCase {
         c.useRSLoRA = true
         c.freezeEmbeddings = true
         c.freezeLayers = "0-1"
+        c.adapterReductionFactor = 8
         return c
     }
 

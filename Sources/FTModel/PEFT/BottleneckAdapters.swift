@@ -5,9 +5,18 @@ import FTCore
 public struct BottleneckConfiguration: Sendable, Equatable {
     /// Hidden size ÷ bottleneck width (AdapterHub's `reduction_factor`; 16 in Pfeiffer's config).
     public var reductionFactor: Int
+    /// Modules trained fully and saved with the adapters (the classification head).
+    public var modulesToSave: [String]
 
-    public init(reductionFactor: Int = 16) {
+    public init(reductionFactor: Int = 16, modulesToSave: [String] = ["classifier"]) {
         self.reductionFactor = reductionFactor
+        self.modulesToSave = modulesToSave
+    }
+
+    /// Whether store tensor `name` is trained: the adapters and the modules to save.
+    public func isTrainable(_ name: String) -> Bool {
+        BottleneckAdapters.isAdapterTensor(name)
+            || modulesToSave.contains { LoRAConfiguration.matches($0, moduleName: LoRAConfiguration.moduleName(ofTensor: name)) }
     }
 
     /// The bottleneck width for hidden size `C`: `C / reductionFactor`, at least 1.

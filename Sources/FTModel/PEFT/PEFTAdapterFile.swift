@@ -10,12 +10,18 @@ import Foundation
 ///   peft 0.21): `base_model.model.bert.encoder.layer.0.attention.self.query.lora_A.weight`,
 ///   `...query.base_layer.bias` for the bias of a wrapped module, `base_model.model.classifier.weight`
 ///   for the saved head, `base_model.model.bert.<name>` for any other trained tensor.
+///
+/// Bottleneck adapters use the same layout with `peft_type` `BOTTLENECK` (fttrain's own: PEFT has
+/// no bottleneck adapters, so only fttrain loads those).
 public struct PEFTAdapter: Sendable {
     public static let configFile = "adapter_config.json"
     public static let weightsFile = "adapter_model.safetensors"
     static let prefix = "base_model.model."
 
-    public let lora: LoRAConfiguration
+    /// What the adapter adds to the model: LoRA or bottleneck adapters.
+    public let setup: PEFTSetup
+    /// The LoRA configuration of a LoRA adapter.
+    public var lora: LoRAConfiguration? { setup.lora }
     /// `base_model_name_or_path` of the config, when it names one.
     public let baseModelName: String?
     /// The adapter's tensors under fttrain's store names, in file order.
@@ -24,9 +30,9 @@ public struct PEFTAdapter: Sendable {
     // MARK: - Names
 
     /// The name PEFT gives store tensor `name` in `adapter_model.safetensors`.
-    public static func savedName(_ name: String, lora: LoRAConfiguration) -> String {
+    public static func savedName(_ name: String, lora: LoRAConfiguration?) -> String {
         if name.hasPrefix("classifier.") { return prefix + name }
-        if name.hasSuffix(".bias") && lora.wrapsModule(ofTensor: name) {
+        if let lora, name.hasSuffix(".bias") && lora.wrapsModule(ofTensor: name) {
             return prefix + "bert." + String(name.dropLast(".bias".count)) + ".base_layer.bias"
         }
         return prefix + "bert." + name
@@ -57,7 +63,7 @@ public struct PEFTAdapter: Sendable {
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw ModelError.badConfig(configPath, "not a JSON object")
         }
-        let lora = try configuration(from: object, path: configPath)
+        let setup = try configuration(from: object, path: configPath)
         guard FileManager.default.fileExists(atPath: weightsPath) else { throw ModelError.missingFile(weightsPath) }
         let file = try SafeTensorsFile(path: weightsPath)
         var tensors: [(name: String, shape: [Int], values: [Float])] = []
@@ -67,13 +73,18 @@ public struct PEFTAdapter: Sendable {
             seen.insert(name)
             tensors.append((name, info.shape, try file.floats(info.name)))
         }
-        return PEFTAdapter(lora: lora, baseModelName: object["base_model_name_or_path"] as? String, tensors: tensors)
+        return PEFTAdapter(setup: setup, baseModelName: object["base_model_name_or_path"] as? String, tensors: tensors)
     }
 
-    static func configuration(from object: [String: Any], path: String) throws -> LoRAConfiguration {
+    static func configuration(from object: [String: Any], path: String) throws -> PEFTSetup {
         func bad(_ message: String) -> ModelError { ModelError.badConfig(path, message) }
+        if (object["peft_type"] as? String) == "BOTTLENECK" {
+            guard let factor = object["reduction_factor"] as? Int, factor >= 1 else { throw bad("reduction_factor must be an integer >= 1") }
+            return PEFTSetup(bottleneck: BottleneckConfiguration(reductionFactor: factor,
+                                                                 modulesToSave: object["modules_to_save"] as? [String] ?? []))
+        }
         guard (object["peft_type"] as? String) == "LORA" else {
-            throw bad("peft_type \(object["peft_type"].map { "\($0)" } ?? "missing") is not LORA")
+            throw bad("peft_type \(object["peft_type"].map { "\($0)" } ?? "missing") is not LORA (nor fttrain's BOTTLENECK)")
         }
         if let task = object["task_type"] as? String, task != "SEQ_CLS" {
             throw bad("task_type \(task): fttrain runs sequence classification (SEQ_CLS)")
@@ -108,13 +119,13 @@ public struct PEFTAdapter: Sendable {
                                      useRSLoRA: object["use_rslora"] as? Bool ?? false, bias: bias,
                                      modulesToSave: modulesToSave)
         if let problem = lora.problems.first { throw bad(problem) }
-        return lora
+        return PEFTSetup(lora: lora)
     }
 
     // MARK: - Applying
 
-    /// Copies the adapter's tensors into `model`, whose LoRA setup must have the same rank and
-    /// targets (build it with `PEFTSetup(lora: adapter.lora)`).
+    /// Copies the adapter's tensors into `model`, whose setup must give the same tensors (build it
+    /// with `adapter.setup`).
     /// - Throws: `ModelError` for a tensor the model has no place for or of another shape, or for
     ///   a LoRA tensor of the model the adapter lacks.
     public func apply(to model: BertModel, source: String) throws {
@@ -131,21 +142,22 @@ public struct PEFTAdapter: Sendable {
             store.value(tensor.name).update(from: tensor.values, count: view.count)
             loaded.insert(tensor.name)
         }
-        for name in store.views.map(\.name) where LoRALayers.isLoRATensor(name) && !loaded.contains(name) {
+        for name in store.views.map(\.name) where PEFTModules.isAdapterTensor(name) && !loaded.contains(name) {
             throw ModelError.missingTensor(file: source, tensor: Self.savedName(name, lora: lora))
         }
     }
 
     // MARK: - Writing
 
-    /// Writes the adapter of `model` (its LoRA setup, unmerged) as PEFT does: the config and every
-    /// tensor the setup trains (A, B, biases per `bias`, the modules to save), staged beside the
-    /// destination and renamed into place. `extraFiles` (name → bytes) are written alongside.
+    /// Writes the adapter of `model` (LoRA unmerged, or bottleneck adapters) as PEFT does: the
+    /// config and every tensor the setup trains (A, B, biases per `bias`, the modules to save),
+    /// staged beside the destination and renamed into place. `extraFiles` (name → bytes) are
+    /// written alongside.
     public static func write(model: BertModel, to destination: URL, baseModelName: String?,
                              extraFiles: [String: Data] = [:]) throws {
-        guard let layers = model.peft?.lora else { throw ModelError.badInput("the model has no LoRA adapter to save") }
-        precondition(!layers.isMerged, "unmerge the adapter before saving it")
-        let lora = layers.configuration
+        guard let setup = model.peft?.setup else { throw ModelError.badInput("the model has no adapter to save") }
+        precondition(!(model.peft?.lora?.isMerged ?? false), "unmerge the adapter before saving it")
+        let lora = setup.lora
         let fileManager = FileManager.default
         let staging = destination.deletingLastPathComponent()
             .appendingPathComponent(".\(destination.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)")
@@ -153,12 +165,14 @@ public struct PEFTAdapter: Sendable {
         try fileManager.createDirectory(at: staging, withIntermediateDirectories: true)
         do {
             var writer = SafeTensorsWriter(metadata: ["format": "pt"])
-            for view in model.store.views where lora.isTrainable(view.name) {
+            for view in model.store.views where setup.isTrainable(view.name) {
                 try writer.add(savedName(view.name, lora: lora), shape: view.shape,
                                floats: UnsafeBufferPointer(start: model.store.value(view.name), count: view.count))
             }
             try writer.write(toPath: staging.appendingPathComponent(weightsFile).path)
-            let json = try JSONSerialization.data(withJSONObject: configObject(lora, baseModelName: baseModelName),
+            let config = lora.map { configObject($0, baseModelName: baseModelName) }
+                ?? bottleneckConfigObject(setup.bottleneck ?? BottleneckConfiguration(), baseModelName: baseModelName)
+            let json = try JSONSerialization.data(withJSONObject: config,
                                                   options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
             try json.write(to: staging.appendingPathComponent(configFile))
             for (name, data) in extraFiles { try data.write(to: staging.appendingPathComponent(name)) }
@@ -180,6 +194,16 @@ public struct PEFTAdapter: Sendable {
             "base_model_name_or_path": baseModelName.map { $0 as Any } ?? NSNull(),
             "layers_to_transform": NSNull(), "layers_pattern": NSNull(), "rank_pattern": [String: Any](),
             "alpha_pattern": [String: Any](), "revision": NSNull(),
+        ]
+    }
+
+    /// fttrain's config of bottleneck adapters, in the same file.
+    static func bottleneckConfigObject(_ bottleneck: BottleneckConfiguration, baseModelName: String?) -> [String: Any] {
+        [
+            "peft_type": "BOTTLENECK", "task_type": "SEQ_CLS", "reduction_factor": bottleneck.reductionFactor,
+            "non_linearity": "relu", "placement": "after the feed-forward block, before its residual and LayerNorm",
+            "modules_to_save": bottleneck.modulesToSave, "inference_mode": true,
+            "base_model_name_or_path": baseModelName.map { $0 as Any } ?? NSNull(),
         ]
     }
 }

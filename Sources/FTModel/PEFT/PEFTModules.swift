@@ -13,6 +13,28 @@ public struct PEFTSetup: Sendable, Equatable {
     }
 }
 
+extension PEFTSetup {
+    /// Whether store tensor `name` is trained under this setup.
+    public func isTrainable(_ name: String) -> Bool {
+        if let lora { return lora.isTrainable(name) }
+        if let bottleneck { return bottleneck.isTrainable(name) }
+        return true
+    }
+
+    /// Whether two setups give the same tensors and the same function shape, so adapters of both
+    /// can take turns in one model: LoRA rank, targets, alpha and rsLoRA; adapter widths.
+    public func sharesModel(with other: PEFTSetup) -> Bool {
+        switch (lora, other.lora) {
+        case (nil, nil): break
+        case let (a?, b?):
+            guard a.rank == b.rank, Set(a.targetModules) == Set(b.targetModules), a.alpha == b.alpha,
+                  a.useRSLoRA == b.useRSLoRA else { return false }
+        default: return false
+        }
+        return bottleneck?.reductionFactor == other.bottleneck?.reductionFactor
+    }
+}
+
 /// The parameter-efficient modules attached to one `BertModel`; the model calls them at fixed
 /// points of its forward and backward passes (after each linear product of a layer).
 public final class PEFTModules: @unchecked Sendable {

@@ -126,7 +126,7 @@ public struct ConfigurationKey: Sendable {
         .init("attention_probs_dropout_prob", \.attentionProbsDropoutProb, .model, "Dropout on the attention probabilities; null keeps the model's."),
         .init("classifier_dropout", \.classifierDropout, .model, "Dropout before the classification head; null falls back to hidden_dropout_prob, as in HF."),
         // PEFT
-        .init("peft", \.peft, .peft, "What is trained: none (every parameter not frozen below) or lora (low-rank branches, the head and lora_bias biases; the rest frozen)."),
+        .init("peft", \.peft, .peft, "What is trained: none (every parameter not frozen below), lora (low-rank branches, the head, lora_bias biases) or adapter (bottleneck adapters and the head)."),
         .init("lora_r", \.loraR, .peft, "Rank r of each LoRA update B·A; trainable parameters grow linearly with it."),
         .init("lora_alpha", \.loraAlpha, .peft, "LoRA scaling numerator: updates are scaled by lora_alpha / r (or / sqrt(r) with use_rslora)."),
         .init("lora_dropout", \.loraDropout, .peft, "Dropout on the input of each LoRA branch during training."),
@@ -136,6 +136,7 @@ public struct ConfigurationKey: Sendable {
         .init("use_rslora", \.useRSLoRA, .peft, "Scale LoRA updates by lora_alpha / sqrt(r) (rank-stabilised LoRA) instead of lora_alpha / r."),
         .init("freeze_embeddings", \.freezeEmbeddings, .peft, "Do not train the embeddings (word, position, token type and their LayerNorm)."),
         .init("freeze_layers", \.freezeLayers, .peft, "Encoder layers not trained, e.g. 0-3 or 0,2; frozen bottom layers are skipped in backward."),
+        .init("adapter_reduction_factor", \.adapterReductionFactor, .peft, "With peft adapter: hidden size / bottleneck width of each adapter (16: 384 -> 24 for MiniLM)."),
     ]
 }
 

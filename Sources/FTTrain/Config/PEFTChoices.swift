@@ -8,6 +8,8 @@ public enum PEFTMethod: String, CaseIterable, Codable, Sendable {
     case none
     /// LoRA branches on `lora_target_modules`, the head and `lora_bias` biases; the rest frozen.
     case lora
+    /// Bottleneck adapters after every feed-forward block (`adapter_reduction_factor`) and the head; the rest frozen.
+    case adapter
 }
 
 extension PEFTMethod: ConfigurationChoice {}

@@ -9,9 +9,19 @@ extension TrainingConfiguration {
                                  modulesToSave: modulesToSave?.names ?? ["classifier"])
     }
 
+    /// The bottleneck adapters of `peft: adapter`; nil otherwise.
+    public var bottleneckConfiguration: BottleneckConfiguration? {
+        guard peft == .adapter else { return nil }
+        return BottleneckConfiguration(reductionFactor: adapterReductionFactor, modulesToSave: modulesToSave?.names ?? ["classifier"])
+    }
+
     /// What the model is built with.
     public var peftSetup: PEFTSetup? {
-        loraConfiguration.map { PEFTSetup(lora: $0) }
+        switch peft {
+        case .none: return nil
+        case .lora: return loraConfiguration.map { PEFTSetup(lora: $0) }
+        case .adapter: return bottleneckConfiguration.map { PEFTSetup(bottleneck: $0) }
+        }
     }
 
     /// The layers `freeze_layers` names (empty when unset or malformed; validation reports the latter).
@@ -21,7 +31,7 @@ extension TrainingConfiguration {
 
     /// Whether tensor `name` (store name) is trained: the PEFT method's rule, then the freezing keys.
     public func isTrainable(_ name: String) -> Bool {
-        if let lora = loraConfiguration, !lora.isTrainable(name) { return false }
+        if let setup = peftSetup, !setup.isTrainable(name) { return false }
         if freezeEmbeddings && name.hasPrefix("embeddings.") { return false }
         if name.hasPrefix("encoder.layer.") {
             let rest = name.dropFirst("encoder.layer.".count)
@@ -39,10 +49,17 @@ extension TrainingConfiguration {
         if let freezeLayers, LayerSelection.parse(freezeLayers) == nil {
             invalid("freeze_layers", "`freeze_layers` must list layer indices and ranges such as 0-3 or 0,2, found `\(freezeLayers)`")
         }
+        if peft == .none && modulesToSave != nil {
+            invalid("modules_to_save", "`modules_to_save` has no effect unless `peft` is lora or adapter")
+        }
         guard peft == .lora else {
-            for (key, changed) in [("lora_target_modules", loraTargetModules != ["query", "value"]), ("modules_to_save", modulesToSave != nil),
-                                   ("use_rslora", useRSLoRA), ("lora_bias", loraBias != .none)] where changed {
+            for (key, changed) in [("lora_target_modules", loraTargetModules != ["query", "value"]),
+                                   ("use_rslora", useRSLoRA), ("lora_bias", loraBias != .none), ("lora_r", loraR != 8),
+                                   ("lora_alpha", loraAlpha != 8), ("lora_dropout", loraDropout != 0)] where changed {
                 invalid(key, "`\(key)` has no effect unless `peft` is lora")
+            }
+            if peft == .adapter && adapterReductionFactor < 1 {
+                invalid("adapter_reduction_factor", "`adapter_reduction_factor` must be >= 1, found \(adapterReductionFactor)")
             }
             return problems
         }

@@ -118,7 +118,7 @@ public struct TrainingConfiguration: Sendable, Equatable {
 
     // MARK: - PEFT (PEFT's LoraConfig names) and freezing
 
-    /// What is trained: none (every parameter not frozen below) or lora.
+    /// What is trained: none (every parameter not frozen below), lora, or bottleneck adapters.
     public var peft: PEFTMethod = .none
     /// Rank r of each LoRA update B·A.
     public var loraR: Int = 8
@@ -138,6 +138,8 @@ public struct TrainingConfiguration: Sendable, Equatable {
     public var freezeEmbeddings: Bool = false
     /// Encoder layers not trained: `0-3`, `0,2`.
     public var freezeLayers: String? = nil
+    /// Hidden size ÷ bottleneck width of `peft: adapter` (16 as in Pfeiffer's configuration).
+    public var adapterReductionFactor: Int = 16
 
     /// The defaults: Hugging Face's where HF has the setting.
     public init() {}

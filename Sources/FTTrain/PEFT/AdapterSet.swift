@@ -2,12 +2,12 @@ import FTCore
 import FTModel
 import Foundation
 
-/// Several LoRA adapters over one base model in memory, one active at a time: the base weights
+/// Several adapters (LoRA or bottleneck) over one base model in memory, one active at a time: the base weights
 /// are loaded once, and activating an adapter copies its few tensors (A, B, its biases, its head)
 /// into the model, restoring what the previous one changed.
 ///
-/// The adapters must share the LoRA layout and scaling (rank, targeted modules, alpha, rsLoRA)
-/// and the number of classes, since they share one model.
+/// The adapters must be of one kind and shape (`PEFTSetup.sharesModel`) and have the same number
+/// of classes, since they share one model.
 public final class AdapterSet {
     public let model: BertModel
     /// Adapter names, in the order given.
@@ -33,11 +33,9 @@ public final class AdapterSet {
                   adapter.tensors.contains(where: { $0.name == "classifier.bias" }) else {
                 throw ModelError.badInput("\(directory.path): the adapter has no classification head (classifier in modules_to_save); its predictions would be random")
             }
-            let reference = adapters[first.name]?.adapter.lora ?? adapter.lora
-            let l = adapter.lora
-            guard l.rank == reference.rank, Set(l.targetModules) == Set(reference.targetModules), l.alpha == reference.alpha,
-                  l.useRSLoRA == reference.useRSLoRA else {
-                throw ModelError.badInput("\(directory.path): adapters over one model need the same r, lora_alpha, use_rslora and target_modules as \(first.directory.path)")
+            let reference = adapters[first.name]?.adapter.setup ?? adapter.setup
+            guard adapter.setup.sharesModel(with: reference) else {
+                throw ModelError.badInput("\(directory.path): adapters over one model need the same kind and shape as \(first.directory.path) (LoRA: r, lora_alpha, use_rslora, target_modules; bottleneck: reduction_factor)")
             }
             guard classes == nil || classes == head.shape.first else {
                 throw ModelError.badInput("\(directory.path): \(head.shape.first ?? 0) classes, the first adapter has \(classes!)")
@@ -45,13 +43,13 @@ public final class AdapterSet {
             classes = head.shape.first
             adapters[name] = (adapter, directory)
         }
-        let lora = adapters[first.name]!.adapter.lora
-        model = try BertModel.load(modelDirectory: baseModelDirectory, numLabels: classes ?? 0, peft: PEFTSetup(lora: lora))
+        model = try BertModel.load(modelDirectory: baseModelDirectory, numLabels: classes ?? 0,
+                                   peft: adapters[first.name]!.adapter.setup)
         names = list.map(\.name)
         self.adapters = adapters
         active = first.name
         for (adapter, _) in adapters.values {
-            for tensor in adapter.tensors where !LoRALayers.isLoRATensor(tensor.name) && model.store.contains(tensor.name) {
+            for tensor in adapter.tensors where !PEFTModules.isAdapterTensor(tensor.name) && model.store.contains(tensor.name) {
                 baseValues[tensor.name] = model.store.valueArray(tensor.name)
             }
         }

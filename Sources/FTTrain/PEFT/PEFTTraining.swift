@@ -19,6 +19,10 @@ public enum PEFTTraining {
                 ConfigurationProblem(kind: .invalidValue, key: "freeze_layers", message: $0)
             })
         }
+        if let adapters = model.peft?.bottleneck {
+            var rng = SeededRNG(seed: c.rngSeed, stream: 0xADA9_7E55)  // the adapters' own stream
+            adapters.initialize(rng: &rng)
+        }
         if let layers = model.peft?.lora {
             var rng = SeededRNG(seed: c.rngSeed, stream: 0x4C6F_5241)  // "LoRA": its own stream, apart from the head's
             layers.initialize(rng: &rng)
@@ -33,22 +37,29 @@ public enum PEFTTraining {
     }
 
     /// Writes `model/` (a plain Hugging Face model: LoRA merged into the base weights, PEFT's
-    /// `merge_and_unload`) and, for a LoRA run, `adapter/` beside it (PEFT's format, head
-    /// included, and `labels.json`). The model is left unmerged.
+    /// `merge_and_unload`) and, for a LoRA or adapter run, `adapter/` beside it (PEFT's format,
+    /// head included, and `labels.json`). Bottleneck adapters do not merge into a plain model, so
+    /// an adapter run has `adapter/` only. The model is left unmerged.
     public static func writeOutputs(model: BertModel, labels: [String], baseModelDirectory: URL, output: URL,
                                     log: TrainingLog) throws {
         let modelDirectory = output.appendingPathComponent("model")
-        guard let layers = model.peft?.lora else {
+        guard model.peft != nil else {
             try HuggingFaceExport.write(model: model, labels: labels, baseModelDirectory: baseModelDirectory, to: modelDirectory)
+            log.message("model written to \(modelDirectory.path)")
             return
         }
         let adapterDirectory = output.appendingPathComponent("adapter")
         try PEFTAdapter.write(model: model, to: adapterDirectory, baseModelName: baseModelDirectory.path,
                               extraFiles: [labelsFile: try labelsJSON(labels)])
         log.message("adapter written to \(adapterDirectory.path)")
+        guard let layers = model.peft?.lora else {
+            log.message("no model/: bottleneck adapters cannot be merged into a plain model; predict with --model-dir \(baseModelDirectory.path) --adapter \(adapterDirectory.path)")
+            return
+        }
         layers.merge()
         defer { layers.unmerge() }
         try HuggingFaceExport.write(model: model, labels: labels, baseModelDirectory: baseModelDirectory, to: modelDirectory)
+        log.message("model written to \(modelDirectory.path) (LoRA merged into the base weights)")
     }
 
     /// `{"id2label": {"0": "fresh", ...}}`.

@@ -221,7 +221,6 @@ public final class TrainingRun {
             log.message("\n" + report)
         }
         try PEFTTraining.writeOutputs(model: model, labels: labels, baseModelDirectory: baseModel, output: output, log: log)
-        log.message("model written to \(output.appendingPathComponent("model").path)")
         return metrics
     }
 
