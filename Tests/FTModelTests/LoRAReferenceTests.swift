@@ -106,4 +106,23 @@ final class LoRAReferenceTests: XCTestCase {
         try base.load(from: r.file)
         assertClose(try logits(base, r), try r.file.floats("output.base_logits"), atol: 1e-5, rtol: 1e-5, "base logits")
     }
+
+    /// What fttrain writes for the reference model is what PEFT wrote: the same tensor names and
+    /// values, and a config PEFT's fields read back the same.
+    func testSavedAdapterHasPEFTsNamesAndValues() throws {
+        let r = try Self.reference()
+        let model = try Self.model(r)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fttrain-adapter-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try PEFTAdapter.write(model: model, to: directory, baseModelName: nil)
+        let ours = try SafeTensorsFile(path: directory.appendingPathComponent(PEFTAdapter.weightsFile).path)
+        let peft = try SafeTensorsFile(path: r.adapterDirectory.appendingPathComponent(PEFTAdapter.weightsFile).path)
+        XCTAssertEqual(Set(ours.tensors.map(\.name)), Set(peft.tensors.map(\.name)))
+        for tensor in peft.tensors {
+            XCTAssertEqual(try ours.floats(tensor.name), try peft.floats(tensor.name), tensor.name)
+            XCTAssertEqual(ours.info(tensor.name)?.shape, tensor.shape, tensor.name)
+        }
+        let reread = try PEFTAdapter.read(directory: directory)
+        XCTAssertEqual(reread.lora, r.adapter.lora)
+    }
 }
