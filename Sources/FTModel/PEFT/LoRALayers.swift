@@ -23,6 +23,9 @@ public final class LoRALayers: @unchecked Sendable {
     let intermediate: Int
     let store: ParameterStore
     private let scaling: Float
+    /// Store names of A and B per [layer][module.rawValue], built once: no strings in the passes.
+    private let aNames: [[String]]
+    private let bNames: [[String]]
 
     // Forward caches, planned for `capacity` tokens: u per (layer, module), and dropout scratch.
     private var arena = ScratchArena()
@@ -75,6 +78,8 @@ public final class LoRALayers: @unchecked Sendable {
         intermediate = config.intermediateSize
         scaling = configuration.scaling
         targets = (0..<config.numHiddenLayers).map { Self.targetedModules(layer: $0, lora: configuration) }
+        aNames = (0..<config.numHiddenLayers).map { l in BertLinearModule.allCases.map { Self.aName(layer: l, module: $0) } }
+        bNames = (0..<config.numHiddenLayers).map { l in BertLinearModule.allCases.map { Self.bName(layer: l, module: $0) } }
     }
 
     /// Every (layer, module) with a branch, layer by layer.
@@ -138,11 +143,11 @@ public final class LoRALayers: @unchecked Sendable {
             }
             // u (N, r) = x̃ · Aᵀ
             BLAS.sgemm(transA: false, transB: true, m: N, n: r, k: inputs,
-                       a: x, lda: inputs, b: store.value(Self.aName(layer: l, module: module)), ldb: inputs,
+                       a: x, lda: inputs, b: store.value(aNames[l][module.rawValue]), ldb: inputs,
                        beta: 0, c: u, ldc: r)
             // y += s · u · Bᵀ
             BLAS.sgemm(transA: false, transB: true, m: N, n: outputs, k: r, alpha: scaling,
-                       a: u, lda: r, b: store.value(Self.bName(layer: l, module: module)), ldb: r,
+                       a: u, lda: r, b: store.value(bNames[l][module.rawValue]), ldb: r,
                        beta: 1, c: output + module.columnOffset(hidden: hidden), ldc: width)
         }
     }
@@ -157,7 +162,7 @@ public final class LoRALayers: @unchecked Sendable {
         let r = configuration.rank, width = projection.outputWidth(hidden: hidden, intermediate: intermediate)
         for module in projection.modules where targets[l].contains(module) {
             let (inputs, outputs) = module.dimensions(hidden: hidden, intermediate: intermediate)
-            let aName = Self.aName(layer: l, module: module), bName = Self.bName(layer: l, module: module)
+            let aName = aNames[l][module.rawValue], bName = bNames[l][module.rawValue]
             let u = lowRank[l][module.rawValue]
             let dy = dOutput + module.columnOffset(hidden: hidden)
             // dB (out, r) += s · dyᵀ · u
