@@ -74,6 +74,10 @@ final class LoRAInvariantTests: XCTestCase {
         // 2 layers × (query, value) × (A 2×8 + B 8×2) + head 3×8 + 3
         XCTAssertEqual(store.trainableCount, 2 * 2 * 32 + 27)
         XCTAssertEqual(store.gradients.count, store.trainableCount, "the gradient buffer holds the trainable part only")
+        XCTAssertEqual(store.gradientSpan(prefix: "encoder.layer.0."), 0..<64, "layer 0: query A, B then value A, B")
+        XCTAssertEqual(store.gradientSpan(prefix: "encoder.layer.1."), 64..<128)
+        XCTAssertEqual(store.gradientSpan(prefix: "classifier."), 128..<155)
+        XCTAssertNil(store.gradientSpan(prefix: "embeddings."))
         let packed = store.trainableViews.compactMap(\.gradientRange)
         XCTAssertEqual(packed.first?.lowerBound, 0)
         XCTAssertEqual(zip(packed, packed.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound }, true, "packed in layout order")

@@ -93,6 +93,19 @@ public final class ParameterStore: @unchecked Sendable {
         return runs
     }
 
+    /// The stretch of the gradient buffer holding the trainable tensors whose names start with
+    /// `prefix` (`"encoder.layer.3."`), or nil when none is trainable. Packing keeps layout order,
+    /// so the trainable tensors of one layer (adapters included) are contiguous: a gradient bucket
+    /// per layer, filled in reverse layer order during backward, is one such range.
+    public func gradientSpan(prefix: String) -> Range<Int>? {
+        var span: Range<Int>?
+        for view in views where view.name.hasPrefix(prefix) {
+            guard let range = view.gradientRange else { continue }
+            span = span.map { min($0.lowerBound, range.lowerBound)..<max($0.upperBound, range.upperBound) } ?? range
+        }
+        return span
+    }
+
     public func contains(_ name: String) -> Bool { index[name] != nil }
 
     /// The view called `name`. - Precondition: it exists (names come from the model's own layout).

@@ -98,8 +98,10 @@ public struct PEFTAdapter: Sendable {
         for key in ["layers_to_transform", "layer_replication"] where !(object[key] == nil || object[key] is NSNull) {
             throw bad("\(key) is not supported")
         }
-        if let initialization = object["init_lora_weights"] as? String {
-            throw bad("init_lora_weights \(initialization) is not supported")  // only matters for training; refuse to be safe
+        // PiSSA, OLoRA, LoftQ, EVA, CorDA... rewrite the base weights when they initialise, so the
+        // adapter is only right over a base fttrain does not have; Gaussian A is just another start.
+        if let initialization = object["init_lora_weights"] as? String, initialization != "gaussian" {
+            throw bad("init_lora_weights \(initialization) changes the base weights; such adapters are not supported")
         }
         guard let rank = object["r"] as? Int else { throw bad("r is missing or not an integer") }
         guard let alpha = (object["lora_alpha"] as? NSNumber)?.doubleValue else { throw bad("lora_alpha is missing or not a number") }
