@@ -12,7 +12,8 @@ import Foundation
 ///   samples_per_second) and one per evaluation;
 /// - `model/`: a Hugging Face model directory (`AutoModelForSequenceClassification` loads it);
 /// - `adapter/`: with `peft: lora`, the adapter in PEFT's format (head included; `PeftModel`
-///   loads it over the base model); `model/` is then the merged model;
+///   loads it over the base model), and `model/` is the merged model; with `peft: adapter`, the
+///   bottleneck adapters, and no `model/` (they do not merge into a plain model);
 /// - `confusion_matrix.csv`, `errors.jsonl` (misclassified examples) and
 ///   `classification_report.txt`, of the test split when there is one, else of validation;
 /// - `training_config.yaml`: the effective configuration;
