@@ -64,4 +64,38 @@ final class BottleneckAdapterTests: XCTestCase {
                                 analytic: model.store.gradientArray(view.name), h: 3e-3, loss: loss)
         }
     }
+
+    /// Against PyTorch (scripts/reference/make_bottleneck_reference.py): the same adapters written
+    /// into Hugging Face's BERT give the same logits and loss (atol 1e-5, rtol 1e-5) and the same
+    /// gradients for the adapters and the head (atol 1e-5, rtol 1e-4).
+    func testMatchesPyTorch() throws {
+        let url = try XCTUnwrap(Bundle.module.url(forResource: "bottleneck_tiny_reference", withExtension: "safetensors",
+                                                  subdirectory: "Fixtures"))
+        let file = try SafeTensorsFile(path: url.path)
+        XCTAssertEqual(file.metadata["format_version"], "1")
+        let config = try JSONDecoder().decode(BertConfig.self, from: XCTUnwrap(file.metadata["config"]?.data(using: .utf8)))
+        let bottleneck = BottleneckConfiguration(reductionFactor: 4)
+        let model = try BertModel(config: config, numLabels: 3, peft: PEFTSetup(bottleneck: bottleneck))
+        XCTAssertEqual(try model.load(from: file), [])
+        for view in model.store.views where BottleneckAdapters.isAdapterTensor(view.name) {
+            try file.copyFloats("bert." + view.name, into: UnsafeMutableBufferPointer(start: model.store.value(view.name), count: view.count))
+        }
+        model.setTrainable(bottleneck.isTrainable)
+        let ids = try file.int64s("input.input_ids").map(Int32.init), types = try file.int64s("input.token_type_ids").map(Int32.init)
+        let mask = try file.int64s("input.attention_mask").map(Int32.init), labels = try file.int64s("input.labels").map(Int32.init)
+        let out = try model.forward(inputIds: ids, tokenTypeIds: types, attentionMask: mask, batch: 3, sequence: 7, training: true)
+        let logits = Array(UnsafeBufferPointer(start: try XCTUnwrap(out.logits), count: 9))
+        assertClose(logits, try file.floats("output.logits"), atol: 1e-5, rtol: 1e-5, "logits")
+        var dLogits = [Float](repeating: 0, count: 9)
+        let loss = SoftmaxCrossEntropy.forward(logits: logits, labels: labels, batch: 3, classes: 3, dLogits: &dLogits)
+        assertClose([loss], try file.floats("output.loss"), atol: 1e-5, rtol: 1e-5, "loss")
+        model.store.zeroGradients()
+        model.backward(dLogits: dLogits)
+        let trainable = model.store.trainableViews
+        XCTAssertEqual(trainable.count, 2 * 4 + 2)
+        for view in trainable {
+            let name = "grad." + (view.name.hasPrefix("classifier.") ? view.name : "bert." + view.name)
+            assertClose(model.store.gradientArray(view.name), try file.floats(name), atol: 1e-5, rtol: 1e-4, name)
+        }
+    }
 }
