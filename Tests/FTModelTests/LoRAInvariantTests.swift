@@ -134,3 +134,45 @@ final class LoRAInvariantTests: XCTestCase {
         }
     }
 }
+
+/// LoRA on `dense` reaches the pooler too, as in PEFT: its branch trains, merges and passes finite differences.
+final class LoRAPoolerTests: XCTestCase {
+    func testDenseTargetWrapsThePooler() throws {
+        let config = BertConfig(vocabSize: 11, hiddenSize: 8, numHiddenLayers: 2, numAttentionHeads: 2,
+                                intermediateSize: 12, maxPositionEmbeddings: 6)
+        let lora = LoRAConfiguration(rank: 2, alpha: 2, dropout: 0.2, targetModules: ["dense"], bias: .loraOnly)
+        XCTAssertEqual(lora.problems, [])
+        let model = try BertModel(config: config, numLabels: 3, peft: PEFTSetup(lora: lora))
+        XCTAssertEqual(model.peft?.lora?.targets.map(\.count), [3, 3, 1], "attention.output, intermediate, output dense; the pooler")
+        XCTAssertEqual(model.store.view("pooler.dense.lora_B.weight").shape, [8, 2])
+        XCTAssertEqual(PEFTAdapter.savedName("pooler.dense.lora_A.weight", lora: lora),
+                       "base_model.model.bert.pooler.dense.lora_A.weight")
+        XCTAssertEqual(PEFTAdapter.savedName("pooler.dense.bias", lora: lora), "base_model.model.bert.pooler.dense.base_layer.bias")
+        var rng = SeededRNG(seed: 3)
+        model.initializeRandomly(rng: &rng, standardDeviation: 0.5)
+        for view in model.store.views where view.name.contains("lora_") {
+            let p = model.store.value(view.name)
+            for i in 0..<view.count { p[i] = 0.4 * rng.nextNormal() }
+        }
+        model.setTrainable(lora.isTrainable)
+        XCTAssertNotNil(model.store.gradient("pooler.dense.bias"))
+        let ids: [Int32] = [2, 5, 7, 1, 3, 9, 0, 0], types = [Int32](repeating: 0, count: 8), mask: [Int32] = [1, 1, 1, 1, 1, 1, 0, 0]
+        let logitProjection = LossProjection(count: 6, seed: 41), pooledProjection = LossProjection(count: 16, seed: 42)
+        func loss(training: Bool = true) -> Double {
+            let out = try! model.forward(inputIds: ids, tokenTypeIds: types, attentionMask: mask, batch: 2, sequence: 4,
+                                         training: training, dropoutSeed: 5)
+            return logitProjection.loss(out.logits!) + pooledProjection.loss(out.pooled)
+        }
+        _ = loss()
+        model.store.zeroGradients()
+        model.backward(dLogits: logitProjection.weights, dPooled: pooledProjection.weights)
+        for name in ["pooler.dense.lora_A.weight", "pooler.dense.lora_B.weight", "pooler.dense.bias",
+                     "encoder.layer.0.intermediate.dense.lora_A.weight"] {
+            GradientCheck.check(name, parameter: model.store.value(name), count: model.store.view(name).count,
+                                analytic: model.store.gradientArray(name), h: 3e-3, loss: { loss() })
+        }
+        let unmerged = loss(training: false)
+        model.peft!.lora!.merge()
+        XCTAssertEqual(loss(training: false), unmerged, accuracy: 1e-5, "merged equals unmerged, pooler included")
+    }
+}

@@ -5,8 +5,9 @@ import TestSupport
 import XCTest
 
 /// LoRA against PyTorch + PEFT on a tiny random BERT (scripts/reference/make_lora_reference.py):
-/// LoRA on query and value (the first and last thirds of the fused QKV product), on both output
-/// projections and the intermediate one, `bias="lora_only"`, the head saved; B moved away from 0.
+/// LoRA on query and value (the first and last thirds of the fused QKV product) and on every dense
+/// layer (`dense`: both output projections, the intermediate one and the pooler),
+/// `bias="lora_only"`, the head saved; B moved away from 0.
 /// The base weights come from the reference file, the adapter from the directory PEFT wrote.
 ///
 /// Tolerances as for the plain encoder (`PyTorchReferenceTests`): logits and loss `atol 1e-5,
@@ -60,19 +61,20 @@ final class LoRAReferenceTests: XCTestCase {
         XCTAssertEqual(lora.alpha, 8)
         XCTAssertEqual(lora.scaling, 2)
         XCTAssertEqual(lora.bias, .loraOnly)
-        XCTAssertEqual(Set(lora.targetModules), ["query", "value", "output.dense", "intermediate.dense"])
+        XCTAssertEqual(Set(lora.targetModules), ["query", "value", "dense"])
         XCTAssertTrue(lora.modulesToSave.contains("classifier"), "SEQ_CLS adds the head to modules_to_save")
     }
 
     func testLogitsLossAndGradientsMatchPEFT() throws {
         let r = try Self.reference()
         let model = try Self.model(r)
-        // LoRA on query and value but not key; on both output projections through the suffix match.
+        // LoRA on query and value but not key; on every dense layer through the suffix match.
         XCTAssertEqual(model.peft?.lora?.targets[0], [.query, .value, .attentionOutput, .intermediate, .output])
+        XCTAssertEqual(model.peft?.lora?.targets[2], [.pooler])
         XCTAssertEqual(model.trainableParameterCount.trainable, Int(r.file.metadata["trainable_params"] ?? ""))
         XCTAssertEqual(model.trainableParameterCount.all, Int(r.file.metadata["all_params"] ?? ""))
         XCTAssertEqual(model.trainableParameterCount.description,
-                       "trainable params: 3,555 || all params: 25,158 || trainable%: 14.1307")
+                       "trainable params: 3,843 || all params: 25,414 || trainable%: 15.1216")
 
         let logits = try logits(model, r, training: true)
         assertClose(logits, try r.file.floats("output.logits"), atol: 1e-5, rtol: 1e-5, "logits")

@@ -68,8 +68,8 @@ final class PEFTCommandTests: TinyRunTestCase {
         try FileManager.default.removeItem(at: output)
         try assertFails(["--freeze-layers", "0-5"], mentions: ["freeze_layers", "2 layers"])
         try assertFails(["--freeze-layers", "one"], mentions: ["freeze_layers", "one"])
-        try assertFails(["--peft", "lora", "--lora-target-modules", "pooler.dense"], mentions: ["pooler.dense"])
-        try assertFails(["--peft", "lora", "--lora-target-modules", "qkv"], mentions: ["qkv", "matches no module"])
+        try assertFails(["--peft", "lora", "--lora-target-modules", "classifier"], mentions: ["classifier", "modules_to_save"])
+        try assertFails(["--peft", "lora", "--lora-target-modules", "qkv"], mentions: ["qkv", "matches no linear module"])
         try assertFails(["--lora-target-modules", "key"], mentions: ["lora_target_modules", "peft"])
     }
 

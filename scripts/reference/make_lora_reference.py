@@ -6,12 +6,12 @@ hidden 32, 4 heads, intermediate 64, 3 labels, dropout off, eager attention) is 
 `get_peft_model` with
 
     LoraConfig(task_type=SEQ_CLS, r=4, lora_alpha=8, lora_dropout=0.0, bias="lora_only",
-               target_modules=["query", "value", "output.dense", "intermediate.dense"])
+               target_modules=["query", "value", "dense"])
 
-so LoRA sits on the first and last thirds of fttrain's fused QKV product (not on key), on both
-`attention.output.dense` and `output.dense` (PEFT's suffix match), on `intermediate.dense`; the
-biases of the wrapped modules train (key's does not), and the classifier head is a module to
-save. Every base parameter and B are moved away from their initial values (B = 0 would leave A
+so LoRA sits on the first and last thirds of fttrain's fused QKV product (not on key) and, by
+PEFT's suffix match, on every dense layer: `attention.output.dense`, `intermediate.dense`,
+`output.dense` and `bert.pooler.dense`; the biases of the wrapped modules train (key's does not),
+and the classifier head is a module to save. Every base parameter and B are moved away from their initial values (B = 0 would leave A
 without a gradient). One forward and backward on a padded batch; the outputs:
 
   <file 1> lora_tiny_reference.safetensors
@@ -44,7 +44,7 @@ from safetensors.torch import save_file
 from transformers import BertConfig, BertForSequenceClassification
 
 FORMAT_VERSION = "1"
-TARGETS = ["query", "value", "output.dense", "intermediate.dense"]
+TARGETS = ["query", "value", "dense"]
 
 
 def adapter_key(parameter_name: str) -> str:

@@ -197,6 +197,7 @@ public final class BertModel: @unchecked Sendable {
         for b in 0..<B { (clsRows + b * C).update(from: last + b * T * C, count: C) }
         Linear.forward(output: pooled, input: clsRows, weight: store.value("pooler.dense.weight"),
                        bias: store.value("pooler.dense.bias"), rows: B, inputs: C, outputs: C)
+        peft?.forward(.pooler, layer: config.numHiddenLayers, input: clsRows, output: pooled, firstToken: firstRow, rows: B)
         Tanh.forward(output: pooled, input: pooled, count: B * C)
         if numLabels > 0 {
             let classifierInput = ws.pooledDropped + firstRow * C
@@ -233,6 +234,7 @@ public final class BertModel: @unchecked Sendable {
         Linear.backward(dInput: ws.dCls, dWeight: store.gradient("pooler.dense.weight"),
                         dBias: store.gradient("pooler.dense.bias"), dOutput: ws.dPooled, input: ws.clsRows,
                         weight: store.value("pooler.dense.weight"), rows: B, inputs: C, outputs: C)
+        peft?.backward(.pooler, layer: config.numHiddenLayers, input: ws.clsRows, dOutput: ws.dPooled, dInput: ws.dCls, rows: B)
 
         var dY = ws.dHiddenA, dX = ws.dHiddenB
         if let dLastHiddenState { dY.update(from: dLastHiddenState, count: N * C) } else { dY.update(repeating: 0, count: N * C) }

@@ -14,6 +14,7 @@ extension BertModel {
             for l in 0..<config.numHiddenLayers where tensor.name == "encoder.layer.\(l).output.LayerNorm.bias" {
                 result += extra[l]
             }
+            if tensor.name == "pooler.dense.bias" { result += extra[config.numHiddenLayers] }
         }
         return result
     }

@@ -22,8 +22,9 @@ public struct LoRAConfiguration: Sendable, Equatable {
     /// PEFT `lora_dropout`: dropout on the input of the low-rank branch, in training.
     public var dropout: Float
     /// PEFT `target_modules`: module names matched as PEFT does, exactly or as a dotted suffix
-    /// (`query`, `value`, `attention.output.dense`, `intermediate.dense`; `output.dense` matches
-    /// both the attention output and the feed-forward output projections).
+    /// (`query`, `value`, `attention.output.dense`, `intermediate.dense`, `pooler.dense`;
+    /// `output.dense` matches both the attention output and the feed-forward output projections,
+    /// `dense` all four dense layers).
     public var targetModules: [String]
     /// PEFT `use_rslora`: scale by `alpha / √r`.
     public var useRSLoRA: Bool
@@ -76,10 +77,10 @@ public struct LoRAConfiguration: Sendable, Equatable {
         if targetModules.isEmpty { problems.append("`target_modules` names no module") }
         let wrappable = BertLinearModule.allCases.map { $0.fullName(layer: 0) }
         for target in targetModules {
-            if Self.matches(target, moduleName: "bert.pooler.dense") || Self.matches(target, moduleName: "classifier") {
-                problems.append("`target_modules` entry `\(target)` reaches the pooler or the head, which fttrain does not wrap with LoRA; name the layer modules (query, key, value, attention.output.dense, intermediate.dense, output.dense)")
+            if Self.matches(target, moduleName: "classifier") {
+                problems.append("`target_modules` entry `\(target)` reaches the classification head, which is trained whole (modules_to_save), not with LoRA")
             } else if !wrappable.contains(where: { Self.matches(target, moduleName: $0) }) {
-                problems.append("`target_modules` entry `\(target)` matches no module of a BERT layer (query, key, value, attention.output.dense, intermediate.dense, output.dense)")
+                problems.append("`target_modules` entry `\(target)` matches no linear module of BERT (query, key, value, attention.output.dense, intermediate.dense, output.dense, pooler.dense)")
             }
         }
         for target in modulesToSave where ["query", "key", "value"].contains(where: { Self.matches(target, moduleName: "bert.encoder.layer.0.attention.self." + $0) }) {

@@ -15,7 +15,8 @@ import FTCore
 /// reference: PEFT `lora/layer.py` `Linear.forward` (`lora_B(lora_A(dropout(x))) * scaling`).
 public final class LoRALayers: @unchecked Sendable {
     public let configuration: LoRAConfiguration
-    /// The targeted modules of each layer, in `BertLinearModule` order.
+    /// The targeted modules of each layer, in `BertLinearModule` order; entry `numHiddenLayers`
+    /// holds the pooler when it is targeted.
     public let targets: [[BertLinearModule]]
     /// True while `B A · s` is added into the base weights (`merge()`); the branches are then off.
     public private(set) var isMerged = false
@@ -32,6 +33,9 @@ public final class LoRALayers: @unchecked Sendable {
     private var capacity = 0
     private var lowRank: [[UnsafeMutablePointer<Float>]] = []  // [layer][module.rawValue] (N, r)
     private var droppedInput: UnsafeMutablePointer<Float>?     // (N, max in) x̃, when lora_dropout > 0
+    /// x̃ of the pooler's branch in forward, rows indexed by sequence: apart from `droppedInput`,
+    /// whose rows are indexed by token and may be in use by another batch slice at the same time.
+    private var droppedPoolerInput: UnsafeMutablePointer<Float>?
     private var inputGradient: UnsafeMutablePointer<Float>?    // (N, max in) du · A before dropout'
     private var lowRankGradient: UnsafeMutablePointer<Float>?  // (N, r) du
     private var training = false
@@ -41,10 +45,10 @@ public final class LoRALayers: @unchecked Sendable {
     private var scratchStride = 0
 
     /// The LoRA tensors of a model of `config`: `(name, shape)` per layer, A then B per targeted
-    /// module in `BertLinearModule` order.
+    /// module in `BertLinearModule` order, then (entry `numHiddenLayers`) the pooler's.
     public static func layout(config: BertConfig, lora: LoRAConfiguration) -> [[(name: String, shape: [Int])]] {
-        (0..<config.numHiddenLayers).map { l in
-            targetedModules(layer: l, lora: lora).flatMap { module -> [(name: String, shape: [Int])] in
+        (0...config.numHiddenLayers).map { l in
+            targetedModules(layer: l, layers: config.numHiddenLayers, lora: lora).flatMap { module -> [(name: String, shape: [Int])] in
                 let (inputs, outputs) = module.dimensions(hidden: config.hiddenSize, intermediate: config.intermediateSize)
                 return [(aName(layer: l, module: module), [lora.rank, inputs]),
                         (bName(layer: l, module: module), [outputs, lora.rank])]
@@ -52,18 +56,21 @@ public final class LoRALayers: @unchecked Sendable {
         }
     }
 
-    static func targetedModules(layer: Int, lora: LoRAConfiguration) -> [BertLinearModule] {
-        BertLinearModule.allCases.filter { lora.targets(moduleName: $0.fullName(layer: layer)) }
+    /// The targeted modules of layer `layer`, or of the pooler for `layer == numHiddenLayers`.
+    static func targetedModules(layer: Int, layers: Int, lora: LoRAConfiguration) -> [BertLinearModule] {
+        let candidates = layer == layers ? [.pooler] : BertLinearModule.layerModules
+        return candidates.filter { lora.targets(moduleName: $0.fullName(layer: layer)) }
     }
 
-    /// Store name of the A matrix of `module` in `layer`: `encoder.layer.0.attention.self.query.lora_A.weight`.
+    /// Store name of the A matrix of `module` in `layer`: `encoder.layer.0.attention.self.query.lora_A.weight`
+    /// (`pooler.dense.lora_A.weight` for the pooler).
     public static func aName(layer: Int, module: BertLinearModule) -> String {
-        "encoder.layer.\(layer).\(module.name).lora_A.weight"
+        module.tensorPrefix(layer: layer) + "lora_A.weight"
     }
 
     /// Store name of the B matrix.
     public static func bName(layer: Int, module: BertLinearModule) -> String {
-        "encoder.layer.\(layer).\(module.name).lora_B.weight"
+        module.tensorPrefix(layer: layer) + "lora_B.weight"
     }
 
     /// True for the names of LoRA tensors (not part of the base model).
@@ -77,9 +84,10 @@ public final class LoRALayers: @unchecked Sendable {
         hidden = config.hiddenSize
         intermediate = config.intermediateSize
         scaling = configuration.scaling
-        targets = (0..<config.numHiddenLayers).map { Self.targetedModules(layer: $0, lora: configuration) }
-        aNames = (0..<config.numHiddenLayers).map { l in BertLinearModule.allCases.map { Self.aName(layer: l, module: $0) } }
-        bNames = (0..<config.numHiddenLayers).map { l in BertLinearModule.allCases.map { Self.bName(layer: l, module: $0) } }
+        let layers = config.numHiddenLayers
+        targets = (0...layers).map { Self.targetedModules(layer: $0, layers: layers, lora: configuration) }
+        aNames = (0...layers).map { l in BertLinearModule.allCases.map { Self.aName(layer: l, module: $0) } }
+        bNames = (0...layers).map { l in BertLinearModule.allCases.map { Self.bName(layer: l, module: $0) } }
     }
 
     /// Every (layer, module) with a branch, layer by layer.
@@ -115,6 +123,7 @@ public final class LoRALayers: @unchecked Sendable {
         lowRank = targets.map { modules in BertLinearModule.allCases.map { arena.floats(modules.contains($0) ? tokens * r : 0) } }
         lowRankGradient = arena.floats(tokens * r)
         droppedInput = configuration.dropout > 0 ? arena.floats(tokens * widestInput) : nil
+        droppedPoolerInput = configuration.dropout > 0 && targets.joined().contains(.pooler) ? arena.floats(tokens * widestInput) : nil
         inputGradient = configuration.dropout > 0 ? arena.floats(tokens * widestInput) : nil
     }
 
@@ -126,7 +135,7 @@ public final class LoRALayers: @unchecked Sendable {
     }
 
     /// Adds the branches of `projection` in `layer` to its output rows `firstToken ..< firstToken + N`:
-    /// `input (N, in)` and `output (N, width)` point at those rows.
+    /// `input (N, in)` and `output (N, width)` point at those rows (for the pooler: sequences).
     func forward(_ projection: BertProjection, layer l: Int, input: UnsafePointer<Float>,
                  output: UnsafeMutablePointer<Float>, firstToken o: Int, rows N: Int) {
         guard !isMerged else { return }
@@ -136,7 +145,7 @@ public final class LoRALayers: @unchecked Sendable {
             let u = lowRank[l][module.rawValue] + o * r
             var x = input
             let mask = dropout(layer: l, module: module)
-            if !mask.isIdentity, let scratch = droppedInput {
+            if !mask.isIdentity, let scratch = module == .pooler ? droppedPoolerInput : droppedInput {
                 let rows = scratch + o * scratchStride  // this slice's own rows
                 mask.apply(from: input, to: rows, count: N * inputs, firstIndex: o * inputs)
                 x = UnsafePointer(rows)
@@ -218,7 +227,7 @@ public final class LoRALayers: @unchecked Sendable {
         let r = configuration.rank
         for (l, module) in branches {
             let (inputs, outputs) = module.dimensions(hidden: hidden, intermediate: intermediate)
-            let weight = store.value("encoder.layer.\(l).\(module.name).weight")
+            let weight = store.value(module.tensorPrefix(layer: l) + "weight")
             BLAS.sgemm(transA: false, transB: false, m: outputs, n: inputs, k: r, alpha: sign * scaling,
                        a: store.value(Self.bName(layer: l, module: module)), lda: r,
                        b: store.value(Self.aName(layer: l, module: module)), ldb: inputs,

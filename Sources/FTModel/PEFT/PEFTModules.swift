@@ -50,9 +50,10 @@ public final class PEFTModules: @unchecked Sendable {
         bottleneck = setup.bottleneck.map { BottleneckAdapters(configuration: $0, config: config, store: store) }
     }
 
-    /// The extra tensors of `setup` for each layer of a model of `config`, in buffer order.
+    /// The extra tensors of `setup` for each layer of a model of `config`, in buffer order, and
+    /// (entry `numHiddenLayers`) those that follow the pooler.
     static func layout(setup: PEFTSetup, config: BertConfig) -> [[(name: String, shape: [Int])]] {
-        var perLayer = [[(name: String, shape: [Int])]](repeating: [], count: config.numHiddenLayers)
+        var perLayer = [[(name: String, shape: [Int])]](repeating: [], count: config.numHiddenLayers + 1)
         if let lora = setup.lora {
             for (l, tensors) in LoRALayers.layout(config: config, lora: lora).enumerated() { perLayer[l] += tensors }
         }

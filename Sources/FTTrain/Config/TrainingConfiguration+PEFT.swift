@@ -68,7 +68,7 @@ extension TrainingConfiguration {
         if !(loraDropout >= 0 && loraDropout < 1) { invalid("lora_dropout", "`lora_dropout` must be in [0, 1), found \(loraDropout)") }
         if let lora = loraConfiguration, loraR >= 1, loraAlpha > 0, loraDropout >= 0, loraDropout < 1 {
             for problem in lora.problems {
-                invalid(problem.contains("modules_to_save") ? "modules_to_save" : "lora_target_modules", problem)
+                invalid(problem.hasPrefix("`modules_to_save`") ? "modules_to_save" : "lora_target_modules", problem)
             }
         }
         return problems
