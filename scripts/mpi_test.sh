@@ -54,6 +54,8 @@ run "fttrain bench np=2 (overlapped all-reduce) prints totals" bash -c "${mpirun
     | grep '\"world\":2' | grep -q '\"allreduce_wait_share\"'"
 run "data-parallel training np=2 == np=1" scripts/mpi_train_check.sh "$binary"
 run "data-parallel training np=8 (oversubscribed) == np=1" env RANKS=8 scripts/mpi_train_check.sh "$binary"
+run "LoRA data-parallel training np=2 == np=1" env TRAIN_FLAGS="--peft lora --lora-r 8 --learning-rate 1e-3" \
+    scripts/mpi_train_check.sh "$binary"
 run "a killed rank ends the job" scripts/mpi_kill_check.sh "$binary" kill
 run "a hung rank ends the job after ddp_timeout" scripts/mpi_kill_check.sh "$binary" stop
 run "resume after a killed rank equals an uninterrupted run" scripts/mpi_resume_check.sh "$binary" kill

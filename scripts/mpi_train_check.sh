@@ -8,6 +8,7 @@
 #   scripts/mpi_train_check.sh BINARY [LAUNCHER...]
 #   env RANKS (1, 2, 4 or 8; default 2): N ranks x batch 8/N; the bit-for-bit overlapped = blocking
 #   comparison needs 2 ranks (more ranks sum in an order that depends on the bucket) and is skipped otherwise.
+#   env TRAIN_FLAGS adds settings to every run (scripts/mpi_test.sh checks LoRA that way).
 # LAUNCHER starts the 2-rank run: by default a local `mpirun -np 2`; scripts/multinode_test.sh
 # passes its two-host mpirun (called by scripts/mpi_test.sh and scripts/multinode_test.sh).
 set -u
@@ -31,7 +32,7 @@ model="$PWD/.cache/models/all-MiniLM-L6-v2"
 } >"$dir/data.csv"
 common=(train --model-dir "$model" --train-file "$dir/data.csv" --max-steps 4 --learning-rate 1e-4
               --logging-steps 1 --seed 5 --max-length 32 --hidden-dropout-prob 0 --attention-probs-dropout-prob 0
-              --classifier-dropout 0)
+              --classifier-dropout 0 ${TRAIN_FLAGS:-})
 "$binary" "${common[@]}" --per-device-train-batch-size 8 --output-dir "$dir/np1" >"$dir/np1.out" 2>"$dir/np1.err" \
     || { cat "$dir/np1.err"; exit 1; }
 # Overlapped all-reduce in small buckets (many of them), parameters compared across ranks every step.

@@ -12,6 +12,9 @@ struct PredictCommand: ParsableCommand {
         discussion: """
             Input: --input FILE (plain text with one text per line, or .csv/.tsv/.jsonl with a text column), \
             or plain text on standard input.
+            With --adapter, --model-dir is the base model and the adapter (PEFT's format: adapter_config.json, \
+            adapter_model.safetensors, e.g. a run's adapter/) is applied on top; several --adapter NAME=DIR share \
+            one base model in memory and each text gets one line per adapter, with an "adapter" key.
             """)
 
     @OptionGroup var model: ModelDirectoryOption
@@ -28,6 +31,10 @@ struct PredictCommand: ParsableCommand {
     @Option(name: .customLong("max-length"), help: "Tokens per text including [CLS]/[SEP].")
     var maxLength = 128
 
+    @Option(name: .customLong("adapter"), help: ArgumentHelp("A LoRA adapter directory in PEFT's format, as DIR or NAME=DIR; repeat for several.",
+                                                             valueName: "[name=]dir"))
+    var adapters: [String] = []
+
     @Option(name: .customLong("batch-size"), help: "Texts per forward pass.")
     var batchSize = 64
 
@@ -42,6 +49,7 @@ struct PredictCommand: ParsableCommand {
 
     func run() throws {
         if let threads { Parallel.threadCount = threads }
+        if !adapters.isEmpty { return try runWithAdapters() }
         guard let labels = try HuggingFaceExport.labels(modelDirectory: model.url) else {
             throw CLIError("\(model.path)/config.json has no id2label: not a fine-tuned classifier")
         }
@@ -57,6 +65,44 @@ struct PredictCommand: ParsableCommand {
         for (i, predicted) in predictions.predictedClasses.enumerated() {
             let probabilities = labels.enumerated().map { "\(jsonString($0.element)): \(predictions.probabilities[i * labels.count + $0.offset])" }
             output += "{\"label\": \(jsonString(labels[predicted])), \"probabilities\": {\(probabilities.joined(separator: ", "))}}\n"
+            if output.utf8.count > 1 << 16 { print(output, terminator: ""); output = "" }
+        }
+        print(output, terminator: "")
+    }
+
+    /// `--adapter`: one base model, each adapter activated in turn over all the texts.
+    private func runWithAdapters() throws {
+        let named = try adapters.map { argument -> (name: String, directory: URL) in
+            let parts = argument.split(separator: "=", maxSplits: 1).map(String.init)
+            let path = parts.count == 2 ? parts[1] : argument
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw CLIError("--adapter \(argument): no such directory")
+            }
+            let url = URL(fileURLWithPath: path, isDirectory: true)
+            return (parts.count == 2 ? parts[0] : url.lastPathComponent, url)
+        }
+        let set = try AdapterSet(baseModelDirectory: model.url, adapters: named)
+        let tokenizer = try BertTokenizer.load(modelDirectory: model.url)
+        let texts = try readTexts()
+        let dataset = EncodedDataset.encode(texts: texts.map(\.text), pairs: texts.map(\.pair),
+                                            labels: [Int32](repeating: 0, count: texts.count), tokenizer: tokenizer,
+                                            maxLength: min(maxLength, set.model.config.maxPositionEmbeddings))
+        var results: [(name: String, labels: [String], predictions: Predictions)] = []
+        for name in set.names {
+            try set.activate(name)
+            let predictions = try Predictions.compute(model: set.model, dataset: dataset, batchSize: batchSize,
+                                                      padTokenId: tokenizer.padTokenId)
+            results.append((name, try set.labels(of: name, baseModelDirectory: model.url), predictions))
+        }
+        var output = ""
+        for i in 0..<texts.count {
+            for (name, labels, predictions) in results {
+                let predicted = predictions.predictedClasses[i]
+                let probabilities = labels.enumerated().map { "\(jsonString($0.element)): \(predictions.probabilities[i * labels.count + $0.offset])" }
+                let adapterKey = results.count > 1 ? "\"adapter\": \(jsonString(name)), " : ""
+                output += "{\(adapterKey)\"label\": \(jsonString(labels[predicted])), \"probabilities\": {\(probabilities.joined(separator: ", "))}}\n"
+            }
             if output.utf8.count > 1 << 16 { print(output, terminator: ""); output = "" }
         }
         print(output, terminator: "")

@@ -52,6 +52,33 @@ final class CheckpointResumeTests: XCTestCase {
         try assertSameRun(fixture.output("whole"), output)
     }
 
+    /// A LoRA run checkpoints its adapter (PEFT's files, as Hugging Face's Trainer does) rather than
+    /// the model, and resumes from it bit for bit: the same steps, adapter and merged model.
+    func testLoRARunCheckpointsItsAdapterAndResumesBitwise() throws {
+        func lora(_ c: inout TrainingConfiguration) {
+            c.peft = .lora
+            c.loraR = 2
+            c.learningRate = 1e-3
+        }
+        try TrainingRun(configuration: try fixture.configuration("lora-whole", lora)).run()
+        let split = try fixture.configuration("lora-split", lora)
+        let first = TrainingRun(configuration: split)
+        first.stopRequested = StopAtStep(13).callAsFunction
+        XCTAssertThrowsError(try first.run())
+        let checkpoint = fixture.output("lora-split").appendingPathComponent("checkpoint-13")
+        for file in ["adapter_model.safetensors", "adapter_config.json", "optimizer.safetensors", "trainer_state.json"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: checkpoint.appendingPathComponent(file).path), file)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: checkpoint.appendingPathComponent("model.safetensors").path),
+                       "the frozen base weights are not copied into every checkpoint")
+        var resume = split
+        resume.resumeFromCheckpoint = "latest"
+        try TrainingRun(configuration: resume).run()
+        try assertSameRun(fixture.output("lora-whole"), fixture.output("lora-split"))
+        XCTAssertEqual(try Data(contentsOf: fixture.output("lora-whole").appendingPathComponent("adapter/adapter_model.safetensors")),
+                       try Data(contentsOf: fixture.output("lora-split").appendingPathComponent("adapter/adapter_model.safetensors")))
+    }
+
     /// Two ranks (threads): rank 1 alone is asked to stop; both stop at the same step, every rank
     /// writes its state, and the resumed two-rank run equals the uninterrupted one bit for bit.
     func testTwoRankResumeIsBitwiseAndEveryRankSavesItsState() throws {

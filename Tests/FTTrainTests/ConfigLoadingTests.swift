@@ -84,6 +84,17 @@ final class ConfigLoadingTests: XCTestCase {
         c.hiddenDropoutProb = 0.2
         c.attentionProbsDropoutProb = 0.15
         c.classifierDropout = 0.3
+        c.peft = .lora
+        c.loraR = 16
+        c.loraAlpha = 32
+        c.loraDropout = 0.05
+        c.loraTargetModules = ["query", "key", "value"]
+        c.loraBias = .loraOnly
+        c.modulesToSave = ["classifier", "pooler.dense"]
+        c.useRSLoRA = true
+        c.freezeEmbeddings = true
+        c.freezeLayers = "0-1"
+        c.adapterReductionFactor = 8
         return c
     }
 

@@ -214,3 +214,31 @@ final class OptimAdamWTests: XCTestCase {
         }
     }
 }
+
+/// Frozen tensors are absent from the optimizer: its moments cover the packed gradient buffer,
+/// frozen values never move, and trainable ones move exactly as a flat AdamW over them alone.
+final class OptimAdamWFreezingTests: XCTestCase {
+    func testFrozenTensorsAreNotInTheOptimizer() {
+        let store = ParameterStore(layout: [("a.weight", [3]), ("frozen.weight", [4]), ("b.bias", [2]), ("c.weight", [2])])
+        let start: [Float] = [0.3, -1.2, 2.0, 9, 9, 9, 9, 0.1, -0.4, 1.1, 0.9]
+        store.values.baseAddress!.update(from: start, count: start.count)
+        store.setTrainable { $0 != "frozen.weight" }
+        let optimizer = AdamW(store: store, weightDecay: 0.1, decaying: WeightDecayMask.huggingFace(store))
+        XCTAssertEqual(optimizer.parameterCount, 7, "moments for the 7 trainable elements only")
+        XCTAssertEqual(optimizer.decayRanges, [0..<3, 5..<7], "decay ranges in gradient-buffer coordinates")
+        // The oracle: the same optimizer over the trainable elements laid out flat.
+        let flat = AdamW(parameterCount: 7, weightDecay: 0.1, decayRanges: [0..<3, 5..<7])
+        var p: [Float] = [0.3, -1.2, 2.0, 0.1, -0.4, 1.1, 0.9]
+        for (s, g) in [[0.2, -0.7, 1.5, 0.01, -3.0, 0.5, 0.1], [-0.1, -0.6, 1.0, 0.02, 2.0, -0.5, 1e-3]].enumerated() {
+            let g = g.map(Float.init)
+            store.gradients.baseAddress!.update(from: g, count: 7)
+            optimizer.step(store, learningRate: 0.01 * Double(s + 1))
+            p.withUnsafeMutableBufferPointer { pp in
+                g.withUnsafeBufferPointer { flat.step(parameters: pp, gradients: $0, learningRate: 0.01 * Double(s + 1)) }
+            }
+        }
+        XCTAssertEqual(store.valueArray("frozen.weight"), [9, 9, 9, 9], "frozen values never move")
+        XCTAssertEqual(store.valueArray("a.weight") + store.valueArray("b.bias") + store.valueArray("c.weight"), p,
+                       "bit-identical to AdamW over the trainable elements alone")
+    }
+}

@@ -67,7 +67,7 @@ final class OptimGradientSynchronizerTests: XCTestCase {
                                  attentionMask: [1, 1, 1, 1, 1, 1, 0, 0], labels: [0, 1], sequenceLength: 4),
     ]
 
-    private func makeStepper(world: RecordingWorld, overlapped: Bool) throws -> (ClassificationStep, GradientBuckets) {
+    private func makeStepper(world: BucketRecordingWorld, overlapped: Bool) throws -> (ClassificationStep, GradientBuckets) {
         let model = try BertModel(config: config, numLabels: 3)
         var rng = SeededRNG(seed: 11)
         model.initializeRandomly(rng: &rng, standardDeviation: 0.3)
@@ -86,7 +86,7 @@ final class OptimGradientSynchronizerTests: XCTestCase {
     /// Only the last micro-batch communicates, one all-reduce per bucket in bucket order; the
     /// overlapped and the blocking synchronizer take the very same steps.
     func testOneAllReducePerBucketPerStepAndOverlapEqualsBlocking() throws {
-        let overlappedWorld = RecordingWorld(), blockingWorld = RecordingWorld()
+        let overlappedWorld = BucketRecordingWorld(), blockingWorld = BucketRecordingWorld()
         let (overlapped, buckets) = try makeStepper(world: overlappedWorld, overlapped: true)
         let (blocking, _) = try makeStepper(world: blockingWorld, overlapped: false)
         XCTAssertGreaterThan(buckets.ranges.count, 2)
@@ -105,7 +105,7 @@ final class OptimGradientSynchronizerTests: XCTestCase {
     /// A released bucket is averaged while the step is still in backward: here the test holds
     /// `finishStep` back until the recording world has seen the first bucket.
     func testAReleasedBucketIsAveragedBeforeFinishStep() throws {
-        let world = RecordingWorld()
+        let world = BucketRecordingWorld()
         let store = ParameterStore(layout: [("a", [10]), ("b", [10]), ("c", [10])])
         let buckets = GradientBuckets(store: store, capacity: 10, firstCapacity: 10)
         world.base = store.gradients.baseAddress!
@@ -124,7 +124,7 @@ final class OptimGradientSynchronizerTests: XCTestCase {
 
     /// A failing all-reduce fails the step, and the next step works again.
     func testAFailedBucketFailsTheStepOnly() throws {
-        let world = RecordingWorld()
+        let world = BucketRecordingWorld()
         let store = ParameterStore(layout: [("a", [10]), ("b", [10]), ("c", [10])])
         let buckets = GradientBuckets(store: store, capacity: 10, firstCapacity: 10)
         world.base = store.gradients.baseAddress!
@@ -132,7 +132,7 @@ final class OptimGradientSynchronizerTests: XCTestCase {
         world.failAt = 10..<20
         synchronizer.beginStep()
         XCTAssertThrowsError(try synchronizer.finishStep()) { error in
-            XCTAssertEqual((error as? RecordingWorld.Failure)?.range, 10..<20)
+            XCTAssertEqual((error as? BucketRecordingWorld.Failure)?.range, 10..<20)
         }
         XCTAssertEqual(world.calls, [20..<30, 10..<20], "the buckets after a failure are skipped")
         world.failAt = nil
@@ -147,7 +147,7 @@ final class OptimGradientSynchronizerTests: XCTestCase {
     /// Only the rows the step's tokens use travel, and the result equals the dense average
     /// (here: a one-rank world that halves, as if the other rank's gradient were zero).
     func testSparseRowsEqualTheDenseAverage() throws {
-        let sparseWorld = RecordingWorld(), denseWorld = RecordingWorld()
+        let sparseWorld = BucketRecordingWorld(), denseWorld = BucketRecordingWorld()
         let (dense, _) = try makeStepper(world: denseWorld, overlapped: false)
         let sparseModel = try BertModel(config: config, numLabels: 3)
         sparseModel.store.values.baseAddress!.update(from: dense.model.store.values.baseAddress!, count: sparseModel.store.count)
@@ -192,7 +192,7 @@ final class OptimGradientSynchronizerTests: XCTestCase {
 
 /// A one-rank stand-in for the ranks that records which ranges it averaged (halving them, as if
 /// a second rank had a zero gradient) and can fail on a chosen range.
-private final class RecordingWorld: TrainingWorld, @unchecked Sendable {
+private final class BucketRecordingWorld: TrainingWorld, @unchecked Sendable {
     struct Failure: Error { let range: Range<Int> }
     private let lock = NSLock()
     private var recorded: [Range<Int>] = []

@@ -7,11 +7,12 @@ extension BertModel {
     /// `gamma`/`beta` names are accepted too. Tensors the model does not use (`position_ids`,
     /// pre-training heads) are ignored. When the model has a head and the file has none, the head
     /// keeps its values: the caller initialises it, as `from_pretrained` does for a new head.
+    /// Adapter tensors (LoRA's A and B) are not base weights and are left alone.
     /// - Returns: the names of model tensors that were not in the file (only ever head tensors).
     @discardableResult
     public func load(from file: SafeTensorsFile) throws -> [String] {
         var notFound: [String] = []
-        for view in store.views {
+        for view in store.views where !PEFTModules.isAdapterTensor(view.name) {
             guard let stored = Self.storedName(for: view.name, in: file) else {
                 if view.name.hasPrefix("classifier.") { notFound.append(view.name); continue }
                 throw ModelError.missingTensor(file: file.path, tensor: view.name)
@@ -40,8 +41,9 @@ extension BertModel {
     /// Loads `config.json` and `model.safetensors` from a Hugging Face model directory.
     /// A new head (`numLabels > 0` and no `classifier.*` in the file) is initialised with `seed`.
     /// `adjust` changes the config before the model is built (dropout overrides, as Hugging Face's
-    /// `from_pretrained(..., hidden_dropout_prob=...)`); the result is validated again.
-    public static func load(modelDirectory: URL, numLabels: Int = 0, seed: UInt64 = 42,
+    /// `from_pretrained(..., hidden_dropout_prob=...)`); the result is validated again. `peft` adds
+    /// adapter tensors, left zero (`LoRALayers.initialize` or an adapter file fills them).
+    public static func load(modelDirectory: URL, numLabels: Int = 0, seed: UInt64 = 42, peft: PEFTSetup? = nil,
                             adjust: (inout BertConfig) -> Void = { _ in }) throws -> BertModel {
         let configPath = modelDirectory.appendingPathComponent("config.json").path
         let weightsPath = modelDirectory.appendingPathComponent("model.safetensors").path
@@ -49,7 +51,7 @@ extension BertModel {
         adjust(&config)
         try config.validate(source: configPath)
         guard FileManager.default.fileExists(atPath: weightsPath) else { throw ModelError.missingFile(weightsPath) }
-        let model = try BertModel(config: config, numLabels: numLabels)
+        let model = try BertModel(config: config, numLabels: numLabels, peft: peft)
         let newTensors = try model.load(from: SafeTensorsFile(path: weightsPath))
         if !newTensors.isEmpty {
             var rng = SeededRNG(seed: seed)

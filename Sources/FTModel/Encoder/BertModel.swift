@@ -15,6 +15,8 @@ public final class BertModel: @unchecked Sendable {
     /// Number of classes of the head, or 0 for a bare encoder.
     public let numLabels: Int
     public let store: ParameterStore
+    /// LoRA branches (and other parameter-efficient modules) when the model was built with them.
+    public let peft: PEFTModules?
     private var workspace: BertWorkspace?
     private var lastBatch = 0, lastSequence = 0
     /// Seed of the last forward's dropout masks (0 and unused in inference).
@@ -22,11 +24,14 @@ public final class BertModel: @unchecked Sendable {
     private var lastTraining = false
 
     /// A model with all parameters zero; call `load` or `initializeRandomly` next.
-    public init(config: BertConfig, numLabels: Int = 0) throws {
+    /// `peft` adds adapter tensors (LoRA's A and B) after each layer's own.
+    public init(config: BertConfig, numLabels: Int = 0, peft: PEFTSetup? = nil) throws {
         try config.validate()
         self.config = config
         self.numLabels = numLabels
-        store = ParameterStore(layout: BertModel.layout(config: config, numLabels: numLabels))
+        let store = ParameterStore(layout: BertModel.layout(config: config, numLabels: numLabels, peft: peft))
+        self.store = store
+        self.peft = peft.map { PEFTModules(setup: $0, config: config, store: store) }
     }
 
     /// The `(name, shape)` list of every parameter, in buffer order.
@@ -123,6 +128,7 @@ public final class BertModel: @unchecked Sendable {
         ws.inputIds.update(from: inputIds, count: N)
         ws.tokenTypeIds.update(from: tokenTypeIds, count: N)
         ws.attentionMask.update(from: attentionMask, count: N)
+        peft?.prepare(tokens: N, training: training, dropoutSeed: dropoutSeed)
 
         // Sequences are independent in the forward pass: slices of the batch run side by side.
         Parallel.forEachSlice(of: B) { rows in
@@ -155,6 +161,7 @@ public final class BertModel: @unchecked Sendable {
                 intermediate: I, probabilities: firstRow * NH * T * T)
             Linear.forward(output: c.qkv, input: x, weight: store.value(p + "attention.self.query.weight"),
                            bias: store.value(p + "attention.self.query.bias"), rows: N, inputs: C, outputs: 3 * C)
+            peft?.forward(.qkv, layer: l, input: x, output: c.qkv, firstToken: o, rows: N)
             SelfAttention.forward(context: c.context, probabilities: c.probabilities, qkv: c.qkv,
                                   attentionMask: ws.attentionMask + o, batch: B, sequence: T, channels: C, heads: NH,
                                   dropout: dropout(.attentionProbabilities(l)),
@@ -162,6 +169,7 @@ public final class BertModel: @unchecked Sendable {
                                   dropoutIndexOffset: firstRow * NH * T * T)
             Linear.forward(output: c.residual1, input: c.context, weight: store.value(p + "attention.output.dense.weight"),
                            bias: store.value(p + "attention.output.dense.bias"), rows: N, inputs: C, outputs: C)
+            peft?.forward(.attentionOutput, layer: l, input: c.context, output: c.residual1, firstToken: o, rows: N)
             dropout(.attentionOutput(l)).apply(c.residual1, count: N * C, firstIndex: o * C)
             add(c.residual1, x, count: N * C)
             LayerNorm.forward(output: c.hidden1, mean: c.mean1, rstd: c.rstd1, input: c.residual1,
@@ -170,10 +178,13 @@ public final class BertModel: @unchecked Sendable {
                               rows: N, channels: C, epsilon: config.layerNormEps)
             Linear.forward(output: c.intermediate, input: c.hidden1, weight: store.value(p + "intermediate.dense.weight"),
                            bias: store.value(p + "intermediate.dense.bias"), rows: N, inputs: C, outputs: I)
+            peft?.forward(.intermediate, layer: l, input: c.hidden1, output: c.intermediate, firstToken: o, rows: N)
             GELU.forward(output: c.activated, input: c.intermediate, count: N * I)
             Linear.forward(output: c.residual2, input: c.activated, weight: store.value(p + "output.dense.weight"),
                            bias: store.value(p + "output.dense.bias"), rows: N, inputs: I, outputs: C)
+            peft?.forward(.output, layer: l, input: c.activated, output: c.residual2, firstToken: o, rows: N)
             dropout(.feedForwardOutput(l)).apply(c.residual2, count: N * C, firstIndex: o * C)
+            peft?.forwardFeedForward(layer: l, branch: c.residual2, firstToken: o, rows: N)
             add(c.residual2, c.hidden1, count: N * C)
             LayerNorm.forward(output: y, mean: c.mean2, rstd: c.rstd2, input: c.residual2,
                               gamma: store.value(p + "output.LayerNorm.weight"),
@@ -186,6 +197,7 @@ public final class BertModel: @unchecked Sendable {
         for b in 0..<B { (clsRows + b * C).update(from: last + b * T * C, count: C) }
         Linear.forward(output: pooled, input: clsRows, weight: store.value("pooler.dense.weight"),
                        bias: store.value("pooler.dense.bias"), rows: B, inputs: C, outputs: C)
+        peft?.forward(.pooler, layer: config.numHiddenLayers, input: clsRows, output: pooled, firstToken: firstRow, rows: B)
         Tanh.forward(output: pooled, input: pooled, count: B * C)
         if numLabels > 0 {
             let classifierInput = ws.pooledDropped + firstRow * C
@@ -202,9 +214,10 @@ public final class BertModel: @unchecked Sendable {
     /// `dPooled (B, C)`, `dLastHiddenState (B, T, C)`.
     ///
     /// `gradientsReady(offset)` is called as backward moves down the network — after the head and
-    /// pooler, after each encoder layer, after the embeddings — each time with the buffer offset
-    /// from which on every gradient is final (the layout puts later layers at higher offsets), so
-    /// data-parallel training can average those while backward continues (PyTorch DDP's buckets).
+    /// pooler, after each encoder layer, after the embeddings — each time with the gradient-buffer
+    /// offset from which on every gradient is final (the layout puts later layers, and each layer's
+    /// adapters, at higher offsets), so data-parallel training can average those while backward
+    /// continues (PyTorch DDP's buckets).
     public func backward(dLogits: UnsafePointer<Float>? = nil, dPooled: UnsafePointer<Float>? = nil,
                          dLastHiddenState: UnsafePointer<Float>? = nil, gradientsReady: ((Int) -> Void)? = nil) {
         guard let ws = workspace, ws.training else {
@@ -227,13 +240,16 @@ public final class BertModel: @unchecked Sendable {
         Linear.backward(dInput: ws.dCls, dWeight: store.gradient("pooler.dense.weight"),
                         dBias: store.gradient("pooler.dense.bias"), dOutput: ws.dPooled, input: ws.clsRows,
                         weight: store.value("pooler.dense.weight"), rows: B, inputs: C, outputs: C)
-        gradientsReady?(store.view("pooler.dense.weight").offset)
+        peft?.backward(.pooler, layer: config.numHiddenLayers, input: ws.clsRows, dOutput: ws.dPooled, dInput: ws.dCls, rows: B)
+        gradientsReady?(gradientOffset(from: "pooler.dense.weight"))
 
         var dY = ws.dHiddenA, dX = ws.dHiddenB
         if let dLastHiddenState { dY.update(from: dLastHiddenState, count: N * C) } else { dY.update(repeating: 0, count: N * C) }
         for b in 0..<B { add(dY + b * T * C, ws.dCls + b * C, count: C) }
 
-        for l in stride(from: config.numHiddenLayers - 1, through: 0, by: -1) {
+        // Frozen layers at the bottom (and frozen embeddings) need no backward at all.
+        let reach = backwardReach()
+        for l in stride(from: config.numHiddenLayers - 1, through: reach.lowestLayer, by: -1) {
             let p = "encoder.layer.\(l)."
             let x = ws.hiddenIn(l), c = ws.cache(l)
             let dRes = ws.dResidual
@@ -243,16 +259,19 @@ public final class BertModel: @unchecked Sendable {
                                input: c.residual2, mean: c.mean2, rstd: c.rstd2,
                                gamma: store.value(p + "output.LayerNorm.weight"), rows: N, channels: C)
             // FFN out: d(residual2) → through its dropout → d(activated)
-            let dFeedForward = droppedBranch(dRes, dropout(.feedForwardOutput(l)), ws, count: N * C)
+            let dAdapted = peft?.backwardFeedForward(layer: l, dOutput: dRes, rows: N) ?? dRes  // through a bottleneck adapter
+            let dFeedForward = droppedBranch(dAdapted, dropout(.feedForwardOutput(l)), ws, count: N * C)
             Linear.backward(dInput: ws.dIntermediate, dWeight: store.gradient(p + "output.dense.weight"),
                             dBias: store.gradient(p + "output.dense.bias"), dOutput: dFeedForward, input: c.activated,
                             weight: store.value(p + "output.dense.weight"), rows: N, inputs: I, outputs: C)
+            peft?.backward(.output, layer: l, input: c.activated, dOutput: dFeedForward, dInput: ws.dIntermediate, rows: N)
             GELU.backward(dInput: ws.dIntermediate, dOutput: ws.dIntermediate, input: c.intermediate, count: N * I)
             // FFN in: d(hidden1) = residual branch (already in dRes) + dIntermediate · Wi
             Linear.backward(dInput: dRes, accumulateInput: true, dWeight: store.gradient(p + "intermediate.dense.weight"),
                             dBias: store.gradient(p + "intermediate.dense.bias"), dOutput: ws.dIntermediate,
                             input: c.hidden1, weight: store.value(p + "intermediate.dense.weight"),
                             rows: N, inputs: C, outputs: I)
+            peft?.backward(.intermediate, layer: l, input: c.hidden1, dOutput: ws.dIntermediate, dInput: dRes, rows: N)
             // LN1: d(hidden1) → d(residual1), in place
             LayerNorm.backward(dInput: dRes, dGamma: store.gradient(p + "attention.output.LayerNorm.weight"),
                                dBeta: store.gradient(p + "attention.output.LayerNorm.bias"), dOutput: dRes,
@@ -264,19 +283,26 @@ public final class BertModel: @unchecked Sendable {
                             dBias: store.gradient(p + "attention.output.dense.bias"), dOutput: dAttentionOutput,
                             input: c.context, weight: store.value(p + "attention.output.dense.weight"),
                             rows: N, inputs: C, outputs: C)
+            peft?.backward(.attentionOutput, layer: l, input: c.context, dOutput: dAttentionOutput, dInput: ws.dContext, rows: N)
             SelfAttention.backward(dQKV: ws.dQKV, dContext: ws.dContext, qkv: c.qkv, probabilities: c.probabilities,
                                    scratch: ws.dScores, batch: B, sequence: T, channels: C, heads: NH,
                                    dropout: dropout(.attentionProbabilities(l)), dropoutScratch: ws.dDroppedScores)
             // QKV projection: dX = residual branch d(residual1) + dQKV · Wqkv
             dX.update(from: dRes, count: N * C)
-            Linear.backward(dInput: dX, accumulateInput: true, dWeight: store.gradient(p + "attention.self.query.weight"),
-                            dBias: store.gradient(p + "attention.self.query.bias"), dOutput: ws.dQKV, input: x,
+            let qkv = qkvGradients(layer: l)
+            Linear.backward(dInput: dX, accumulateInput: true, dWeight: qkv.weight, dBias: qkv.bias, dOutput: ws.dQKV, input: x,
                             weight: store.value(p + "attention.self.query.weight"), rows: N, inputs: C, outputs: 3 * C)
+            accumulatePartialBiases(qkv.partialBiases, dQKV: ws.dQKV, rows: N)
+            peft?.backward(.qkv, layer: l, input: x, dOutput: ws.dQKV, dInput: dX, rows: N)
             swap(&dX, &dY)
-            gradientsReady?(store.view(p + "attention.self.query.weight").offset)
+            gradientsReady?(gradientOffset(from: p + "attention.self.query.weight"))
         }
 
         // Embeddings: dropout, LN, then scatter into the three tables.
+        guard reach.embeddings else {
+            gradientsReady?(0)
+            return
+        }
         dropout(.embeddings).apply(dY, count: N * C, firstIndex: 0)
         LayerNorm.backward(dInput: dY, dGamma: store.gradient("embeddings.LayerNorm.weight"),
                            dBeta: store.gradient("embeddings.LayerNorm.bias"), dOutput: dY,
@@ -291,6 +317,17 @@ public final class BertModel: @unchecked Sendable {
     }
 
     // MARK: - Helpers
+
+    /// The gradient-buffer offset of the first trainable tensor at or after `name` in the layout
+    /// (the end of the buffer when there is none): from there on, gradients belong to `name`'s
+    /// part of the network and everything above it.
+    private func gradientOffset(from name: String) -> Int {
+        let start = store.view(name).offset
+        for view in store.views where view.offset >= start {
+            if let offset = view.gradientOffset { return offset }
+        }
+        return store.trainableCount
+    }
 
     /// Where dropout is applied: each site gets its own mask key.
     enum DropoutSite {

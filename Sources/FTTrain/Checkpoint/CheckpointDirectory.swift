@@ -1,4 +1,5 @@
 import FTCore
+import FTModel
 import Foundation
 
 /// The files of one checkpoint, `OUT/checkpoint-<global step>/`, and how to tell a complete one
@@ -23,6 +24,8 @@ public enum CheckpointDirectory {
     public static let logHistoryName = "log_history.jsonl"
     public static let modelName = "model.safetensors"
     public static let bestModelName = "best_model.safetensors"
+    /// The adapter of a LoRA or bottleneck-adapter run (PEFT's file names), in place of `modelName`.
+    public static let adapterWeightsName = PEFTAdapter.weightsFile
 
     public static func rankStateName(_ rank: Int) -> String { "rng_state_\(rank).json" }
 
@@ -55,7 +58,9 @@ public enum CheckpointDirectory {
             throw CheckpointError.corrupt(directory: path, reason: "no completion marker \(markerName) (the write was interrupted)")
         }
         let sums = try manifest(of: directory)
-        for required in [modelName, optimizerName, schedulerName, trainerStateName, logHistoryName, rankStateName(0)]
+        // A LoRA or adapter run checkpoints its adapter (as Hugging Face's Trainer does with PEFT), others the model.
+        let weights = sums[adapterWeightsName] != nil ? adapterWeightsName : modelName
+        for required in [weights, optimizerName, schedulerName, trainerStateName, logHistoryName, rankStateName(0)]
         where sums[required] == nil {
             throw CheckpointError.corrupt(directory: path, reason: "\(manifestName) does not list \(required)")
         }

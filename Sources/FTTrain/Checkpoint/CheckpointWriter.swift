@@ -65,8 +65,12 @@ public final class CheckpointWriter {
                 where leftover.hasPrefix("." + CheckpointDirectory.prefix) && leftover.hasSuffix(".partial") {
                     try? fileManager.removeItem(at: output.appendingPathComponent(leftover))
                 }
-                try HuggingFaceExport.write(model: contents.model, labels: contents.labels,
-                                            baseModelDirectory: contents.baseModelDirectory, to: staging)
+                if contents.model.peft != nil {
+                    try Self.writeAdapter(contents, into: staging)
+                } else {
+                    try HuggingFaceExport.write(model: contents.model, labels: contents.labels,
+                                                baseModelDirectory: contents.baseModelDirectory, to: staging)
+                }
             } catch { failure = error }
         }
         try agree("rank 0 created")
@@ -101,6 +105,19 @@ public final class CheckpointWriter {
         }
         try agree("rank 0 completed")
         return (final, removed)
+    }
+
+    /// A LoRA or adapter run's model part: the adapter in PEFT's files at the checkpoint's top
+    /// level (`adapter_config.json`, `adapter_model.safetensors`), as Hugging Face's Trainer saves
+    /// PEFT checkpoints; the frozen base weights are the base model's and are not copied.
+    private static func writeAdapter(_ contents: CheckpointContents, into staging: URL) throws {
+        let adapter = staging.appendingPathComponent(".adapter", isDirectory: true)
+        try PEFTAdapter.write(model: contents.model, to: adapter, baseModelName: contents.baseModelDirectory.path,
+                              extraFiles: [PEFTTraining.labelsFile: try PEFTTraining.labelsJSON(contents.labels)])
+        for file in try FileManager.default.contentsOfDirectory(atPath: adapter.path) {
+            try FileManager.default.moveItem(at: adapter.appendingPathComponent(file), to: staging.appendingPathComponent(file))
+        }
+        try FileManager.default.removeItem(at: adapter)
     }
 
     private func writeCoordinatorFiles(_ contents: CheckpointContents, into staging: URL) throws {

@@ -45,7 +45,7 @@ public struct ResumedCheckpoint {
 
     /// Copies the checkpoint's model into `model.store`.
     public func restoreModel(_ model: BertModel) throws {
-        try Self.loadModel(directory.appendingPathComponent(CheckpointDirectory.modelName), into: model.store)
+        try Self.loadWeights(of: directory, into: model.store)
     }
 
     /// Restores AdamW's step count and moments.
@@ -78,13 +78,31 @@ public struct ResumedCheckpoint {
         let best = name == directory.lastPathComponent ? directory : output.appendingPathComponent(name, isDirectory: true)
         try CheckpointDirectory.verify(best)
         let scratch = ParameterStore(layout: store.views.map { ($0.name, $0.shape) })
-        try Self.loadModel(best.appendingPathComponent(CheckpointDirectory.modelName), into: scratch)
+        // An adapter checkpoint holds the trained tensors only: the rest are the current (frozen) values.
+        scratch.values.baseAddress!.update(from: store.values.baseAddress!, count: store.count)
+        try Self.loadWeights(of: best, into: scratch)
         values.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: scratch.values.baseAddress!, count: store.count) }
         return values
     }
 
     /// Reads a `HuggingFaceExport` model file into `store`: encoder tensors carry the `bert.`
     /// prefix, the head's do not.
+    /// Reads a checkpoint's weights into `store`: its adapter tensors when it holds an adapter
+    /// (the store's other values are left as they are), else its whole model.
+    static func loadWeights(of checkpoint: URL, into store: ParameterStore) throws {
+        let adapterFile = checkpoint.appendingPathComponent(CheckpointDirectory.adapterWeightsName)
+        guard FileManager.default.fileExists(atPath: adapterFile.path) else {
+            return try loadModel(checkpoint.appendingPathComponent(CheckpointDirectory.modelName), into: store)
+        }
+        let adapter = try PEFTAdapter.read(directory: checkpoint)
+        for tensor in adapter.tensors {
+            guard store.contains(tensor.name), store.view(tensor.name).shape == tensor.shape else {
+                throw CheckpointError.incompatible("\(adapterFile.path): \(tensor.name) \(tensor.shape) does not fit this run's model")
+            }
+            store.value(tensor.name).update(from: tensor.values, count: tensor.values.count)
+        }
+    }
+
     static func loadModel(_ url: URL, into store: ParameterStore) throws {
         let file = try SafeTensorsFile(path: url.path)
         for view in store.views {

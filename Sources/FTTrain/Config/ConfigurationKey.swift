@@ -5,11 +5,12 @@ import Yams
 /// default, and how to read, write and parse it. `ConfigurationKey.all` drives decoding, encoding,
 /// command-line overrides, `--help` and `describe()`, so the five cannot drift apart.
 public struct ConfigurationKey: Sendable {
-    /// The three groups of settings, in the order `--help` prints them.
+    /// The groups of settings, in the order `--help` prints them.
     public enum Group: String, Sendable, CaseIterable {
         case run = "Run (Hugging Face TrainingArguments)"
         case data = "Data"
         case model = "Model (overrides the model's config.json)"
+        case peft = "Parameter-efficient fine-tuning (PEFT's LoraConfig names) and freezing"
     }
 
     /// The key in files: `learning_rate`.
@@ -131,6 +132,18 @@ public struct ConfigurationKey: Sendable {
         .init("hidden_dropout_prob", \.hiddenDropoutProb, .model, "Dropout on embeddings and on the output of every attention and feed-forward block; null keeps the model's."),
         .init("attention_probs_dropout_prob", \.attentionProbsDropoutProb, .model, "Dropout on the attention probabilities; null keeps the model's."),
         .init("classifier_dropout", \.classifierDropout, .model, "Dropout before the classification head; null falls back to hidden_dropout_prob, as in HF."),
+        // PEFT
+        .init("peft", \.peft, .peft, "What is trained: none (every parameter not frozen below), lora (low-rank branches, the head, lora_bias biases) or adapter (bottleneck adapters and the head)."),
+        .init("lora_r", \.loraR, .peft, "Rank r of each LoRA update B·A; trainable parameters grow linearly with it."),
+        .init("lora_alpha", \.loraAlpha, .peft, "LoRA scaling numerator: updates are scaled by lora_alpha / r (or / sqrt(r) with use_rslora)."),
+        .init("lora_dropout", \.loraDropout, .peft, "Dropout on the input of each LoRA branch during training."),
+        .init("lora_target_modules", \.loraTargetModules, .peft, "Modules that get LoRA branches, by PEFT's suffix match: query, key, value, attention.output.dense, intermediate.dense, output.dense."),
+        .init("lora_bias", \.loraBias, .peft, "Biases trained with LoRA (PEFT's bias): none, all, or lora_only (those of the targeted modules)."),
+        .init("modules_to_save", \.modulesToSave, .peft, "Modules trained fully and saved with the adapter; null means the classification head (classifier)."),
+        .init("use_rslora", \.useRSLoRA, .peft, "Scale LoRA updates by lora_alpha / sqrt(r) (rank-stabilised LoRA) instead of lora_alpha / r."),
+        .init("freeze_embeddings", \.freezeEmbeddings, .peft, "Do not train the embeddings (word, position, token type and their LayerNorm)."),
+        .init("freeze_layers", \.freezeLayers, .peft, "Encoder layers not trained, e.g. 0-3 or 0,2; frozen bottom layers are skipped in backward."),
+        .init("adapter_reduction_factor", \.adapterReductionFactor, .peft, "With peft adapter: hidden size / bottleneck width of each adapter (16: 384 -> 24 for MiniLM)."),
     ]
 }
 

@@ -129,6 +129,9 @@ extension TrainingConfiguration {
                                    ("classifier_dropout", classifierDropout)] {
             if let probability { require(probability >= 0 && probability < 1, key, "a probability in [0, 1)") }
         }
+
+        // PEFT and freezing
+        problems += peftProblems()
         return problems
     }
 }

@@ -1,3 +1,5 @@
+import FTModel
+
 /// Every setting of a fine-tuning run, in one place, each with a one-line reason.
 ///
 /// Keys in files and flags are snake_case and mirror Hugging Face `TrainingArguments` where HF has
@@ -127,6 +129,31 @@ public struct TrainingConfiguration: Sendable, Equatable {
     public var attentionProbsDropoutProb: Double? = nil
     /// Dropout before the classification head; null falls back to hidden_dropout_prob, as in HF.
     public var classifierDropout: Double? = nil
+
+    // MARK: - PEFT (PEFT's LoraConfig names) and freezing
+
+    /// What is trained: none (every parameter not frozen below), lora, or bottleneck adapters.
+    public var peft: PEFTMethod = .none
+    /// Rank r of each LoRA update B·A.
+    public var loraR: Int = 8
+    /// LoRA scaling numerator: updates are scaled by lora_alpha / r (or / √r with use_rslora).
+    public var loraAlpha: Double = 8
+    /// Dropout on the input of each LoRA branch during training.
+    public var loraDropout: Double = 0
+    /// Modules that get LoRA branches (PEFT's default for BERT: query and value).
+    public var loraTargetModules: ModuleNameList = ["query", "value"]
+    /// Biases trained with LoRA (PEFT's `bias`).
+    public var loraBias: LoRABias = .none
+    /// Modules trained fully and saved with the adapter; nil means the classification head.
+    public var modulesToSave: ModuleNameList? = nil
+    /// Scale LoRA updates by lora_alpha / √r.
+    public var useRSLoRA: Bool = false
+    /// Do not train the embeddings.
+    public var freezeEmbeddings: Bool = false
+    /// Encoder layers not trained: `0-3`, `0,2`.
+    public var freezeLayers: String? = nil
+    /// Hidden size ÷ bottleneck width of `peft: adapter` (16 as in Pfeiffer's configuration).
+    public var adapterReductionFactor: Int = 16
 
     /// The defaults: Hugging Face's where HF has the setting.
     public init() {}

@@ -24,7 +24,9 @@ public enum HuggingFaceExport {
         do {
             try writeConfig(model: model, labels: labels, base: baseModelDirectory, to: staging.appendingPathComponent("config.json"))
             var writer = SafeTensorsWriter(metadata: ["format": "pt"])
-            for view in model.store.views {
+            // Adapter tensors are not part of a plain model: merge LoRA into the weights first.
+            precondition(model.peft?.lora.map(\.isMerged) ?? true, "merge the LoRA branches before exporting")
+            for view in model.store.views where !PEFTModules.isAdapterTensor(view.name) {
                 let name = view.name.hasPrefix("classifier.") ? view.name : "bert." + view.name
                 try writer.add(name, shape: view.shape,
                                floats: UnsafeBufferPointer(start: model.store.value(view.name), count: view.count))

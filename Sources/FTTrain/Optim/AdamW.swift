@@ -48,6 +48,9 @@ public final class AdamW: @unchecked Sendable {
     public let decayRanges: [Range<Int>]
     /// `decayRanges` and the gaps between them, covering `0 ..< parameterCount` in order.
     private let segments: [(range: Range<Int>, decays: Bool)]
+    /// For an optimizer over a store: where each stretch of the gradient buffer (and of the
+    /// moments) lives in the value buffer (`ParameterStore.trainableRuns`).
+    private var storeRuns: [(valueOffset: Int, gradientOffset: Int, count: Int)]?
 
     /// m, the first moment (torch `state["exp_avg"]`), `(parameterCount)`, zero at start.
     public let firstMoment: UnsafeMutableBufferPointer<Float>
@@ -94,12 +97,15 @@ public final class AdamW: @unchecked Sendable {
         secondMoment.initialize(repeating: 0)
     }
 
-    /// An optimizer for all of `store`, decaying exactly the elements of `decaying` views
-    /// (for Hugging Face's groups: `WeightDecayMask.huggingFace(store)`).
+    /// An optimizer for the trainable tensors of `store` (all of it unless some are frozen),
+    /// decaying exactly the elements of `decaying` views (for Hugging Face's groups:
+    /// `WeightDecayMask.huggingFace(store)`). Its moments cover the packed gradient buffer only:
+    /// frozen tensors have no optimizer state. Call it after `store.setTrainable`.
     public convenience init(store: ParameterStore, beta1: Double = 0.9, beta2: Double = 0.999,
                             epsilon: Double = 1e-8, weightDecay: Double = 0, decaying: [TensorView]) {
-        self.init(parameterCount: store.count, beta1: beta1, beta2: beta2, epsilon: epsilon,
-                  weightDecay: weightDecay, decayRanges: decaying.map(\.range))
+        self.init(parameterCount: store.trainableCount, beta1: beta1, beta2: beta2, epsilon: epsilon,
+                  weightDecay: weightDecay, decayRanges: decaying.compactMap { store.view($0.name).gradientRange })
+        storeRuns = store.trainableRuns
     }
 
     deinit {
@@ -115,6 +121,25 @@ public final class AdamW: @unchecked Sendable {
                      learningRate lr: Double) {
         precondition(parameters.count == parameterCount && gradients.count == parameterCount,
                      "AdamW over \(parameterCount) elements was given buffers of \(parameters.count) and \(gradients.count)")
+        step(parameters: parameters.baseAddress, gradients: gradients.baseAddress,
+             runs: [(0, 0, parameterCount)], learningRate: lr)
+    }
+
+    /// `step` over the trainable tensors of a `ParameterStore`: its packed gradient buffer against
+    /// the values it belongs to; frozen values are not touched.
+    /// - Precondition: the store's trainable set is the one the optimizer was built for.
+    public func step(_ store: ParameterStore, learningRate: Double) {
+        precondition(store.trainableCount == parameterCount,
+                     "AdamW over \(parameterCount) elements was given a store with \(store.trainableCount) trainable")
+        let runs = storeRuns ?? store.trainableRuns
+        step(parameters: store.values.baseAddress, gradients: UnsafePointer(store.gradients.baseAddress),
+             runs: runs, learningRate: learningRate)
+    }
+
+    /// The step itself: element `i` of the gradient (and moment) index space, inside run
+    /// `(valueOffset, gradientOffset, count)`, updates value `valueOffset + i − gradientOffset`.
+    private func step(parameters: UnsafeMutablePointer<Float>?, gradients: UnsafePointer<Float>?,
+                      runs: [(valueOffset: Int, gradientOffset: Int, count: Int)], learningRate lr: Double) {
         precondition(lr.isFinite, "learning rate \(lr) is not finite")
         stepCount += 1
         let t = Double(stepCount)
@@ -129,26 +154,25 @@ public final class AdamW: @unchecked Sendable {
             biasCorrection2Sqrt: Float(biasCorrection2.squareRoot()),
             epsilon: Float(epsilon),
             negativeStepSize: Float(-(lr / biasCorrection1)))
-        guard parameterCount > 0 else { return }
-        let p = parameters.baseAddress!, g = gradients.baseAddress!
+        guard parameterCount > 0, let p = parameters, let g = gradients else { return }
         let m = firstMoment.baseAddress!, v = secondMoment.baseAddress!
         let segments = self.segments
         let decays = weightDecay != 0  // torch skips the multiply entirely when λ = 0
         // Element-wise, so any split across threads gives the same bits.
         Parallel.forEachSlice(of: parameterCount) { slice in
-            for segment in segments {
-                let lo = max(slice.lowerBound, segment.range.lowerBound)
-                let hi = min(slice.upperBound, segment.range.upperBound)
-                guard lo < hi else { continue }
-                AdamW.update(p + lo, g + lo, m + lo, v + lo, count: hi - lo, scalars,
-                             decay: decays && segment.decays)
+            for run in runs {
+                let runLow = max(slice.lowerBound, run.gradientOffset)
+                let runHigh = min(slice.upperBound, run.gradientOffset + run.count)
+                guard runLow < runHigh else { continue }
+                for segment in segments {
+                    let lo = max(runLow, segment.range.lowerBound)
+                    let hi = min(runHigh, segment.range.upperBound)
+                    guard lo < hi else { continue }
+                    AdamW.update(p + run.valueOffset + (lo - run.gradientOffset), g + lo, m + lo, v + lo, count: hi - lo, scalars,
+                                 decay: decays && segment.decays)
+                }
             }
         }
-    }
-
-    /// `step` over a whole `ParameterStore` (full fine-tuning: every parameter is trainable).
-    public func step(_ store: ParameterStore, learningRate: Double) {
-        step(parameters: store.values, gradients: UnsafeBufferPointer(store.gradients), learningRate: learningRate)
     }
 
     /// Restores a checkpointed state: the step count and both moments (copied in).

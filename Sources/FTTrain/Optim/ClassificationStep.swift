@@ -104,8 +104,8 @@ public final class ClassificationStep {
                 classWeights: [Float]? = nil,
                 accumulationScaling: GradientAccumulationScaling = .sumOfMicroBatchMeans) throws {
         guard model.numLabels > 0 else { throw OptimizerError.badBatch("the model has no classification head") }
-        precondition(optimizer.parameterCount == model.store.count,
-                     "the optimizer covers \(optimizer.parameterCount) elements, the model has \(model.store.count)")
+        precondition(optimizer.parameterCount == model.store.trainableCount,
+                     "the optimizer covers \(optimizer.parameterCount) elements, the model trains \(model.store.trainableCount)")
         if let classWeights {
             guard classWeights.count == model.numLabels else {
                 throw OptimizerError.badBatch("\(classWeights.count) class weights for \(model.numLabels) classes")

@@ -38,10 +38,9 @@ public struct GradientBuckets: Equatable, Sendable {
         self.ranges = ranges
     }
 
-    /// Every tensor of `store`.
+    /// Every trainable tensor of `store`, by its place in the gradient buffer.
     public init(store: ParameterStore, capacity: Int = defaultCapacity, firstCapacity: Int = defaultFirstCapacity) {
-        self.init(tensors: store.views.map { $0.offset..<($0.offset + $0.count) }, capacity: capacity,
-                  firstCapacity: firstCapacity)
+        self.init(tensors: store.views.compactMap(\.gradientRange), capacity: capacity, firstCapacity: firstCapacity)
     }
 
     /// How many buckets (from the first) lie entirely at or above `offset`: the buckets that can be

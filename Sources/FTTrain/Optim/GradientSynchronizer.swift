@@ -31,7 +31,7 @@ public func makeGradientSynchronizer(world: TrainingWorld, store: ParameterStore
                                      bucketCapMB: Double, sparseEmbeddings: Bool = true) -> GradientSynchronizer {
     let capacity = max(Int(bucketCapMB * 1024 * 1024 / 4), 1)
     let sparseRows = sparseEmbeddings ? SparseRowGradient(wordEmbeddingsOf: store) : nil
-    let dense = store.views.map { $0.offset..<($0.offset + $0.count) }.filter { $0 != sparseRows?.range }
+    let dense = store.views.compactMap(\.gradientRange).filter { $0 != sparseRows?.range }
     let buckets = GradientBuckets(tensors: dense, capacity: capacity,
                                   firstCapacity: min(GradientBuckets.defaultFirstCapacity, capacity))
     let gradients = store.gradients.baseAddress!

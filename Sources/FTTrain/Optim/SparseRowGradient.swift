@@ -9,7 +9,7 @@ import FTCore
 /// Per step: `reset`, `mark` every micro-batch's token ids, then `average` (collective: the ranks
 /// first average a 0/1 mask of touched rows to agree on the union, then the packed rows).
 public final class SparseRowGradient: @unchecked Sendable {
-    /// Where the table's gradient lies in the flat buffer.
+    /// Where the table's gradient lies in the (trainable) gradient buffer.
     public let range: Range<Int>
     public let rowLength: Int
     public var rowCount: Int { range.count / rowLength }
@@ -32,13 +32,13 @@ public final class SparseRowGradient: @unchecked Sendable {
         rowIndices.reserveCapacity(range.count / rowLength)
     }
 
-    /// The word embeddings of a BERT store, or nil when it has none.
+    /// The word embeddings of a BERT store, or nil when it has none or they are frozen.
     public convenience init?(wordEmbeddingsOf store: ParameterStore) {
         let name = "embeddings.word_embeddings.weight"
         guard store.contains(name) else { return nil }
         let view = store.view(name)
-        guard view.shape.count == 2 else { return nil }
-        self.init(range: view.offset..<(view.offset + view.count), rowLength: view.shape[1])
+        guard view.shape.count == 2, let range = view.gradientRange else { return nil }
+        self.init(range: range, rowLength: view.shape[1])
     }
 
     deinit {

@@ -11,6 +11,9 @@ import Foundation
 /// - `log.jsonl`: a line per logging step (step, epoch, loss, learning_rate, grad_norm,
 ///   samples_per_second) and one per evaluation;
 /// - `model/`: a Hugging Face model directory (`AutoModelForSequenceClassification` loads it);
+/// - `adapter/`: with `peft: lora`, the adapter in PEFT's format (head included; `PeftModel`
+///   loads it over the base model), and `model/` is the merged model; with `peft: adapter`, the
+///   bottleneck adapters, and no `model/` (they do not merge into a plain model);
 /// - `confusion_matrix.csv`, `errors.jsonl` (misclassified examples) and
 ///   `classification_report.txt`, of the test split when there is one, else of validation;
 /// - `training_config.yaml`: the effective configuration;
@@ -57,7 +60,8 @@ public final class TrainingRun {
 
         // Model: the pretrained encoder, a new head seeded from `seed`, dropout overrides applied.
         let tokenizer = try BertTokenizer.load(modelDirectory: baseModel)
-        let model = try BertModel.load(modelDirectory: baseModel, numLabels: labels.count, seed: c.rngSeed) { config in
+        let model = try BertModel.load(modelDirectory: baseModel, numLabels: labels.count, seed: c.rngSeed,
+                                       peft: c.peftSetup) { config in
             if let p = c.hiddenDropoutProb { config.hiddenDropoutProb = Float(p) }
             if let p = c.attentionProbsDropoutProb { config.attentionProbsDropoutProb = Float(p) }
             if let p = c.classifierDropout { config.classifierDropout = Float(p) }
@@ -66,6 +70,7 @@ public final class TrainingRun {
             throw ModelError.badConfig(baseModel.appendingPathComponent("vocab.txt").path,
                                        "\(tokenizer.vocabularySize) tokens, more than config.json's vocab_size \(model.config.vocabSize)")
         }
+        try PEFTTraining.prepare(model: model, configuration: c, log: log)  // LoRA branches, frozen tensors
         let maxLength = min(c.maxLength, model.config.maxPositionEmbeddings)
         func encode(_ examples: [EncodedExample]) -> EncodedDataset {
             EncodedDataset.encode(texts: examples.map(\.text), pairs: examples.map(\.textPair),
@@ -330,9 +335,7 @@ public final class TrainingRun {
                             to: output.appendingPathComponent("errors.jsonl"))
             log.message("\n" + report)
         }
-        try HuggingFaceExport.write(model: model, labels: labels, baseModelDirectory: baseModel,
-                                    to: output.appendingPathComponent("model"))
-        log.message("model written to \(output.appendingPathComponent("model").path)")
+        try PEFTTraining.writeOutputs(model: model, labels: labels, baseModelDirectory: baseModel, output: output, log: log)
         return metrics
     }
 

@@ -1,0 +1,237 @@
+import FTCore
+
+/// The low-rank branches of a LoRA setup on a `BertModel`: their tensors' names, their
+/// initialisation, their forward and backward passes, and merging into the base weights.
+///
+/// The A and B matrices live in the model's own `ParameterStore`, right after the tensors of the
+/// layer they belong to (`encoder.layer.0.attention.self.query.lora_A.weight (r, C)`,
+/// `...lora_B.weight (C, r)`), so the trainable gradients of a layer stay together.
+///
+/// Per targeted module, with `x` its input (N, in), `y` its output (N, out) and `s` the scaling:
+///
+///     forward   x̃ = dropout(x);  u = x̃ · Aᵀ (N, r), kept for backward;  y += s · u · Bᵀ
+///     backward  dB += s · dyᵀ · u;  du = s · dy · B;  dA += duᵀ · x̃;  dx += dropout'(du · A)
+///
+/// reference: PEFT `lora/layer.py` `Linear.forward` (`lora_B(lora_A(dropout(x))) * scaling`).
+public final class LoRALayers: @unchecked Sendable {
+    public let configuration: LoRAConfiguration
+    /// The targeted modules of each layer, in `BertLinearModule` order; entry `numHiddenLayers`
+    /// holds the pooler when it is targeted.
+    public let targets: [[BertLinearModule]]
+    /// True while `B A · s` is added into the base weights (`merge()`); the branches are then off.
+    public private(set) var isMerged = false
+    let hidden: Int
+    let intermediate: Int
+    let store: ParameterStore
+    private let scaling: Float
+    /// Store names of A and B per [layer][module.rawValue], built once: no strings in the passes.
+    private let aNames: [[String]]
+    private let bNames: [[String]]
+
+    // Forward caches, planned for `capacity` tokens: u per (layer, module), and dropout scratch.
+    private var arena = ScratchArena()
+    private var capacity = 0
+    private var lowRank: [[UnsafeMutablePointer<Float>]] = []  // [layer][module.rawValue] (N, r)
+    private var droppedInput: UnsafeMutablePointer<Float>?     // (N, max in) x̃, when lora_dropout > 0
+    /// x̃ of the pooler's branch in forward, rows indexed by sequence: apart from `droppedInput`,
+    /// whose rows are indexed by token and may be in use by another batch slice at the same time.
+    private var droppedPoolerInput: UnsafeMutablePointer<Float>?
+    private var inputGradient: UnsafeMutablePointer<Float>?    // (N, max in) du · A before dropout'
+    private var lowRankGradient: UnsafeMutablePointer<Float>?  // (N, r) du
+    private var training = false
+    private var dropoutSeed: UInt64 = 0
+    /// Floats per token of the dropout scratch: the widest branch input, so that batch slices
+    /// running side by side use disjoint rows whatever module each is at.
+    private var scratchStride = 0
+
+    /// The LoRA tensors of a model of `config`: `(name, shape)` per layer, A then B per targeted
+    /// module in `BertLinearModule` order, then (entry `numHiddenLayers`) the pooler's.
+    public static func layout(config: BertConfig, lora: LoRAConfiguration) -> [[(name: String, shape: [Int])]] {
+        (0...config.numHiddenLayers).map { l in
+            targetedModules(layer: l, layers: config.numHiddenLayers, lora: lora).flatMap { module -> [(name: String, shape: [Int])] in
+                let (inputs, outputs) = module.dimensions(hidden: config.hiddenSize, intermediate: config.intermediateSize)
+                return [(aName(layer: l, module: module), [lora.rank, inputs]),
+                        (bName(layer: l, module: module), [outputs, lora.rank])]
+            }
+        }
+    }
+
+    /// The targeted modules of layer `layer`, or of the pooler for `layer == numHiddenLayers`.
+    static func targetedModules(layer: Int, layers: Int, lora: LoRAConfiguration) -> [BertLinearModule] {
+        let candidates = layer == layers ? [.pooler] : BertLinearModule.layerModules
+        return candidates.filter { lora.targets(moduleName: $0.fullName(layer: layer)) }
+    }
+
+    /// Store name of the A matrix of `module` in `layer`: `encoder.layer.0.attention.self.query.lora_A.weight`
+    /// (`pooler.dense.lora_A.weight` for the pooler).
+    public static func aName(layer: Int, module: BertLinearModule) -> String {
+        module.tensorPrefix(layer: layer) + "lora_A.weight"
+    }
+
+    /// Store name of the B matrix.
+    public static func bName(layer: Int, module: BertLinearModule) -> String {
+        module.tensorPrefix(layer: layer) + "lora_B.weight"
+    }
+
+    /// True for the names of LoRA tensors (not part of the base model).
+    public static func isLoRATensor(_ name: String) -> Bool {
+        name.hasSuffix(".lora_A.weight") || name.hasSuffix(".lora_B.weight")
+    }
+
+    init(configuration: LoRAConfiguration, config: BertConfig, store: ParameterStore) {
+        self.configuration = configuration
+        self.store = store
+        hidden = config.hiddenSize
+        intermediate = config.intermediateSize
+        scaling = configuration.scaling
+        let layers = config.numHiddenLayers
+        targets = (0...layers).map { Self.targetedModules(layer: $0, layers: layers, lora: configuration) }
+        aNames = (0...layers).map { l in BertLinearModule.allCases.map { Self.aName(layer: l, module: $0) } }
+        bNames = (0...layers).map { l in BertLinearModule.allCases.map { Self.bName(layer: l, module: $0) } }
+    }
+
+    /// Every (layer, module) with a branch, layer by layer.
+    public var branches: [(layer: Int, module: BertLinearModule)] {
+        targets.enumerated().flatMap { l, modules in modules.map { (l, $0) } }
+    }
+
+    /// PEFT's initialisation (`init_lora_weights=True`): A Kaiming-uniform with a = √5, that is
+    /// U(−1/√in, 1/√in) (`nn.Linear`'s default), B zero — so the model starts as the base model.
+    public func initialize(rng: inout SeededRNG) {
+        for (l, module) in branches {
+            let a = store.view(Self.aName(layer: l, module: module))
+            let bound = 1 / Float(a.shape[1]).squareRoot()
+            let p = store.value(a.name)
+            for i in 0..<a.count { p[i] = (2 * rng.nextUniform() - 1) * bound }
+            let b = store.view(Self.bName(layer: l, module: module))
+            store.value(b.name).update(repeating: 0, count: b.count)
+        }
+    }
+
+    // MARK: - Forward
+
+    /// Plans the caches for a pass over `tokens` tokens (before the model's parallel slices run).
+    func prepare(tokens: Int, training: Bool, dropoutSeed: UInt64) {
+        self.training = training
+        self.dropoutSeed = dropoutSeed
+        guard tokens > capacity else { return }
+        let r = configuration.rank
+        let widestInput = targets.joined().contains(.output) ? max(hidden, intermediate) : hidden
+        arena = ScratchArena()  // the old plan goes first
+        capacity = tokens
+        scratchStride = widestInput
+        lowRank = targets.map { modules in BertLinearModule.allCases.map { arena.floats(modules.contains($0) ? tokens * r : 0) } }
+        lowRankGradient = arena.floats(tokens * r)
+        droppedInput = configuration.dropout > 0 ? arena.floats(tokens * widestInput) : nil
+        droppedPoolerInput = configuration.dropout > 0 && targets.joined().contains(.pooler) ? arena.floats(tokens * widestInput) : nil
+        inputGradient = configuration.dropout > 0 ? arena.floats(tokens * widestInput) : nil
+    }
+
+    /// The mask of the branch's dropout for this pass (identity in inference).
+    private func dropout(layer: Int, module: BertLinearModule) -> Dropout {
+        guard training, configuration.dropout > 0 else { return Dropout(probability: 0, key: 0) }
+        return Dropout(probability: configuration.dropout,
+                       key: Dropout.key(seed: dropoutSeed, site: 50_000 + 10 * UInt64(layer) + UInt64(module.rawValue)))
+    }
+
+    /// Adds the branches of `projection` in `layer` to its output rows `firstToken ..< firstToken + N`:
+    /// `input (N, in)` and `output (N, width)` point at those rows (for the pooler: sequences).
+    func forward(_ projection: BertProjection, layer l: Int, input: UnsafePointer<Float>,
+                 output: UnsafeMutablePointer<Float>, firstToken o: Int, rows N: Int) {
+        guard !isMerged else { return }
+        let r = configuration.rank, width = projection.outputWidth(hidden: hidden, intermediate: intermediate)
+        for module in projection.modules where targets[l].contains(module) {
+            let (inputs, outputs) = module.dimensions(hidden: hidden, intermediate: intermediate)
+            let u = lowRank[l][module.rawValue] + o * r
+            var x = input
+            let mask = dropout(layer: l, module: module)
+            if !mask.isIdentity, let scratch = module == .pooler ? droppedPoolerInput : droppedInput {
+                let rows = scratch + o * scratchStride  // this slice's own rows
+                mask.apply(from: input, to: rows, count: N * inputs, firstIndex: o * inputs)
+                x = UnsafePointer(rows)
+            }
+            // u (N, r) = x̃ · Aᵀ
+            BLAS.sgemm(transA: false, transB: true, m: N, n: r, k: inputs,
+                       a: x, lda: inputs, b: store.value(aNames[l][module.rawValue]), ldb: inputs,
+                       beta: 0, c: u, ldc: r)
+            // y += s · u · Bᵀ
+            BLAS.sgemm(transA: false, transB: true, m: N, n: outputs, k: r, alpha: scaling,
+                       a: u, lda: r, b: store.value(bNames[l][module.rawValue]), ldb: r,
+                       beta: 1, c: output + module.columnOffset(hidden: hidden), ldc: width)
+        }
+    }
+
+    // MARK: - Backward
+
+    /// Backward of the branches of `projection` in `layer` over the whole batch (N rows), after the
+    /// base product's backward: accumulates dA, dB (when trainable) and adds into `dInput`.
+    func backward(_ projection: BertProjection, layer l: Int, input: UnsafePointer<Float>,
+                  dOutput: UnsafePointer<Float>, dInput: UnsafeMutablePointer<Float>, rows N: Int) {
+        guard !isMerged, let du = lowRankGradient else { return }
+        let r = configuration.rank, width = projection.outputWidth(hidden: hidden, intermediate: intermediate)
+        for module in projection.modules where targets[l].contains(module) {
+            let (inputs, outputs) = module.dimensions(hidden: hidden, intermediate: intermediate)
+            let aName = aNames[l][module.rawValue], bName = bNames[l][module.rawValue]
+            let u = lowRank[l][module.rawValue]
+            let dy = dOutput + module.columnOffset(hidden: hidden)
+            // dB (out, r) += s · dyᵀ · u
+            if let dB = store.gradient(bName) {
+                BLAS.sgemm(transA: true, transB: false, m: outputs, n: r, k: N, alpha: scaling,
+                           a: dy, lda: width, b: u, ldb: r, beta: 1, c: dB, ldc: r)
+            }
+            // du (N, r) = s · dy · B
+            BLAS.sgemm(transA: false, transB: false, m: N, n: r, k: outputs, alpha: scaling,
+                       a: dy, lda: width, b: store.value(bName), ldb: r, beta: 0, c: du, ldc: r)
+            let mask = dropout(layer: l, module: module)
+            var x = input
+            if !mask.isIdentity, let scratch = droppedInput {
+                mask.apply(from: input, to: scratch, count: N * inputs, firstIndex: 0)  // x̃ again, same mask
+                x = UnsafePointer(scratch)
+            }
+            // dA (r, in) += duᵀ · x̃
+            if let dA = store.gradient(aName) {
+                BLAS.sgemm(transA: true, transB: false, m: r, n: inputs, k: N,
+                           a: du, lda: r, b: x, ldb: inputs, beta: 1, c: dA, ldc: inputs)
+            }
+            // dx += dropout'(du · A)
+            if mask.isIdentity {
+                BLAS.sgemm(transA: false, transB: false, m: N, n: inputs, k: r,
+                           a: du, lda: r, b: store.value(aName), ldb: inputs, beta: 1, c: dInput, ldc: inputs)
+            } else if let scratch = inputGradient {
+                BLAS.sgemm(transA: false, transB: false, m: N, n: inputs, k: r,
+                           a: du, lda: r, b: store.value(aName), ldb: inputs, beta: 0, c: scratch, ldc: inputs)
+                mask.apply(scratch, count: N * inputs, firstIndex: 0)
+                VectorMath.add(dInput, scratch, N * inputs)
+            }
+        }
+    }
+
+    // MARK: - Merging
+
+    /// PEFT's `merge`: W ← W + s · B A for every branch; the branches are then skipped, so the
+    /// model computes the same function with plain products. Does nothing when already merged.
+    public func merge() {
+        guard !isMerged else { return }
+        addDeltas(sign: 1)
+        isMerged = true
+    }
+
+    /// PEFT's `unmerge`: W ← W − s · B A, back to the base weights (up to float rounding).
+    public func unmerge() {
+        guard isMerged else { return }
+        addDeltas(sign: -1)
+        isMerged = false
+    }
+
+    private func addDeltas(sign: Float) {
+        let r = configuration.rank
+        for (l, module) in branches {
+            let (inputs, outputs) = module.dimensions(hidden: hidden, intermediate: intermediate)
+            let weight = store.value(module.tensorPrefix(layer: l) + "weight")
+            BLAS.sgemm(transA: false, transB: false, m: outputs, n: inputs, k: r, alpha: sign * scaling,
+                       a: store.value(Self.bName(layer: l, module: module)), lda: r,
+                       b: store.value(Self.aName(layer: l, module: module)), ldb: inputs,
+                       beta: 1, c: weight, ldc: inputs)
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import FTModel
+
+extension TrainingConfiguration {
+    /// The LoRA setup of `peft: lora`, with PEFT's names; nil for full fine-tuning.
+    public var loraConfiguration: LoRAConfiguration? {
+        guard peft == .lora else { return nil }
+        return LoRAConfiguration(rank: loraR, alpha: loraAlpha, dropout: Float(loraDropout),
+                                 targetModules: loraTargetModules.names, useRSLoRA: useRSLoRA, bias: loraBias,
+                                 modulesToSave: modulesToSave?.names ?? ["classifier"])
+    }
+
+    /// The bottleneck adapters of `peft: adapter`; nil otherwise.
+    public var bottleneckConfiguration: BottleneckConfiguration? {
+        guard peft == .adapter else { return nil }
+        return BottleneckConfiguration(reductionFactor: adapterReductionFactor, modulesToSave: modulesToSave?.names ?? ["classifier"])
+    }
+
+    /// What the model is built with.
+    public var peftSetup: PEFTSetup? {
+        switch peft {
+        case .none: return nil
+        case .lora: return loraConfiguration.map { PEFTSetup(lora: $0) }
+        case .adapter: return bottleneckConfiguration.map { PEFTSetup(bottleneck: $0) }
+        }
+    }
+
+    /// The layers `freeze_layers` names (empty when unset or malformed; validation reports the latter).
+    public var frozenLayers: Set<Int> {
+        freezeLayers.flatMap(LayerSelection.parse) ?? []
+    }
+
+    /// Whether tensor `name` (store name) is trained: the PEFT method's rule, then the freezing keys.
+    public func isTrainable(_ name: String) -> Bool {
+        if let setup = peftSetup, !setup.isTrainable(name) { return false }
+        if freezeEmbeddings && name.hasPrefix("embeddings.") { return false }
+        if name.hasPrefix("encoder.layer.") {
+            let rest = name.dropFirst("encoder.layer.".count)
+            if let dot = rest.firstIndex(of: "."), let layer = Int(rest[..<dot]), frozenLayers.contains(layer) { return false }
+        }
+        return true
+    }
+
+    /// Problems of the PEFT and freezing keys, each naming its key.
+    func peftProblems() -> [ConfigurationProblem] {
+        var problems: [ConfigurationProblem] = []
+        func invalid(_ key: String, _ message: String) {
+            problems.append(ConfigurationProblem(kind: .invalidValue, key: key, message: message))
+        }
+        if let freezeLayers, LayerSelection.parse(freezeLayers) == nil {
+            invalid("freeze_layers", "`freeze_layers` must list layer indices and ranges such as 0-3 or 0,2, found `\(freezeLayers)`")
+        }
+        if peft == .none && modulesToSave != nil {
+            invalid("modules_to_save", "`modules_to_save` has no effect unless `peft` is lora or adapter")
+        }
+        guard peft == .lora else {
+            for (key, changed) in [("lora_target_modules", loraTargetModules != ["query", "value"]),
+                                   ("use_rslora", useRSLoRA), ("lora_bias", loraBias != .none), ("lora_r", loraR != 8),
+                                   ("lora_alpha", loraAlpha != 8), ("lora_dropout", loraDropout != 0)] where changed {
+                invalid(key, "`\(key)` has no effect unless `peft` is lora")
+            }
+            if peft == .adapter && adapterReductionFactor < 1 {
+                invalid("adapter_reduction_factor", "`adapter_reduction_factor` must be >= 1, found \(adapterReductionFactor)")
+            }
+            return problems
+        }
+        if loraR < 1 { invalid("lora_r", "`lora_r` must be >= 1, found \(loraR)") }
+        if !(loraAlpha > 0 && loraAlpha.isFinite) { invalid("lora_alpha", "`lora_alpha` must be > 0, found \(loraAlpha)") }
+        if !(loraDropout >= 0 && loraDropout < 1) { invalid("lora_dropout", "`lora_dropout` must be in [0, 1), found \(loraDropout)") }
+        if let lora = loraConfiguration, loraR >= 1, loraAlpha > 0, loraDropout >= 0, loraDropout < 1 {
+            for problem in lora.problems {
+                invalid(problem.hasPrefix("`modules_to_save`") ? "modules_to_save" : "lora_target_modules", problem)
+            }
+        }
+        return problems
+    }
+
+    /// Problems that need the model: layers `freeze_layers` names beyond its depth.
+    public func peftProblems(numHiddenLayers: Int) -> [String] {
+        let beyond = frozenLayers.filter { $0 >= numHiddenLayers }.sorted()
+        guard beyond.isEmpty else {
+            return ["`freeze_layers` names layer\(beyond.count == 1 ? "" : "s") \(beyond.map(String.init).joined(separator: ", ")), but the model has \(numHiddenLayers) layers (0-\(numHiddenLayers - 1))"]
+        }
+        return []
+    }
+}

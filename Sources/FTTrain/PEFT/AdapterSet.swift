@@ -1,0 +1,84 @@
+import FTCore
+import FTModel
+import Foundation
+
+/// Several adapters (LoRA or bottleneck) over one base model in memory, one active at a time: the base weights
+/// are loaded once, and activating an adapter copies its few tensors (A, B, its biases, its head)
+/// into the model, restoring what the previous one changed.
+///
+/// The adapters must be of one kind and shape (`PEFTSetup.sharesModel`) and have the same number
+/// of classes, since they share one model.
+public final class AdapterSet {
+    public let model: BertModel
+    /// Adapter names, in the order given.
+    public let names: [String]
+    /// The active adapter's name.
+    public private(set) var active: String
+    private let adapters: [String: (adapter: PEFTAdapter, directory: URL)]
+    /// Base values of the non-LoRA tensors some adapter overwrites (biases, the head), restored
+    /// before another adapter is applied so none leaks into the next.
+    private var baseValues: [String: [Float]] = [:]
+
+    /// Loads the base model from `baseModelDirectory` and every adapter, then activates the first.
+    /// - Throws: `ModelError` for a missing or malformed adapter, one without a classification head
+    ///   (it would predict at random: PEFT's `modules_to_save` trap), or adapters that cannot share a model.
+    public init(baseModelDirectory: URL, adapters list: [(name: String, directory: URL)]) throws {
+        guard let first = list.first else { throw ModelError.badInput("no adapter given") }
+        var adapters: [String: (adapter: PEFTAdapter, directory: URL)] = [:]
+        var classes: Int?
+        for (name, directory) in list {
+            guard adapters[name] == nil else { throw ModelError.badInput("adapter name \(name) is given twice") }
+            let adapter = try PEFTAdapter.read(directory: directory)
+            guard let head = adapter.tensors.first(where: { $0.name == "classifier.weight" }),
+                  adapter.tensors.contains(where: { $0.name == "classifier.bias" }) else {
+                throw ModelError.badInput("\(directory.path): the adapter has no classification head (classifier in modules_to_save); its predictions would be random")
+            }
+            let reference = adapters[first.name]?.adapter.setup ?? adapter.setup
+            guard adapter.setup.sharesModel(with: reference) else {
+                throw ModelError.badInput("\(directory.path): adapters over one model need the same kind and shape as \(first.directory.path) (LoRA: r, lora_alpha, use_rslora, target_modules; bottleneck: reduction_factor)")
+            }
+            guard classes == nil || classes == head.shape.first else {
+                throw ModelError.badInput("\(directory.path): \(head.shape.first ?? 0) classes, the first adapter has \(classes!)")
+            }
+            classes = head.shape.first
+            adapters[name] = (adapter, directory)
+        }
+        model = try BertModel.load(modelDirectory: baseModelDirectory, numLabels: classes ?? 0,
+                                   peft: adapters[first.name]!.adapter.setup)
+        names = list.map(\.name)
+        self.adapters = adapters
+        active = first.name
+        for (adapter, _) in adapters.values {
+            for tensor in adapter.tensors where !PEFTModules.isAdapterTensor(tensor.name) && model.store.contains(tensor.name) {
+                baseValues[tensor.name] = model.store.valueArray(tensor.name)
+            }
+        }
+        try activate(first.name)
+    }
+
+    /// Makes `name` the adapter the model computes with.
+    public func activate(_ name: String) throws {
+        guard let entry = adapters[name] else {
+            throw ModelError.badInput("no adapter named \(name); loaded: \(names.joined(separator: ", "))")
+        }
+        for (tensor, values) in baseValues { model.store.value(tensor).update(from: values, count: values.count) }
+        try entry.adapter.apply(to: model, source: entry.directory.path)
+        active = name
+    }
+
+    /// Label names of adapter `name`: its `labels.json`, else the base model's `id2label` when the
+    /// number fits, else Hugging Face's defaults `LABEL_0`, `LABEL_1`, ...
+    public func labels(of name: String, baseModelDirectory: URL) throws -> [String] {
+        if let directory = adapters[name]?.directory, let labels = try PEFTTraining.labels(adapterDirectory: directory) {
+            guard labels.count == model.numLabels else {
+                throw ModelError.badConfig(directory.appendingPathComponent(PEFTTraining.labelsFile).path,
+                                           "\(labels.count) labels for a head of \(model.numLabels) classes")
+            }
+            return labels
+        }
+        if let labels = try? HuggingFaceExport.labels(modelDirectory: baseModelDirectory), labels.count == model.numLabels {
+            return labels
+        }
+        return (0..<model.numLabels).map { "LABEL_\($0)" }
+    }
+}
