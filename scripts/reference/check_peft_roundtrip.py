@@ -15,7 +15,7 @@ Subcommands:
       labels.json, for fttrain to load.
 
 Each comparison prints a JSON line and exits 1 when a probability differs by more than --tolerance
-(default 1e-5: float32 sums in two orders, then a softmax; measured 1.2e-7 to 1.4e-7 on MiniLM) or a label differs.
+(default 1e-5: float32 sums in two orders, then a softmax; measured 1.1e-7 to 1.6e-7 on MiniLM) or a label differs.
 """
 import argparse
 import csv
