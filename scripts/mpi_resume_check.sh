@@ -12,7 +12,10 @@ cd "$(dirname "$0")/.."
 binary="$1"
 mode="${2:-kill}"
 export OPENBLAS_NUM_THREADS=1
-mpirun_command=(mpirun --allow-run-as-root --oversubscribe --mca odls_base_sigkill_timeout 20 -np 2 -x OPENBLAS_NUM_THREADS=1)
+mpirun_command=(mpirun --allow-run-as-root --oversubscribe -np 2 -x OPENBLAS_NUM_THREADS=1)
+# Only the job that gets SIGTERM needs the longer grace: with it, mpirun also waits that long to exit.
+grace=()
+if [[ $mode == term ]]; then grace=(--mca odls_base_sigkill_timeout 20); fi
 model="$PWD/.cache/models/all-MiniLM-L6-v2"
 [[ -f $model/model.safetensors ]] || { echo "FAIL: $model missing: run scripts/fetch_assets.sh"; exit 1; }
 dir="$(mktemp -d)"
@@ -30,7 +33,7 @@ common=(train --model-dir "$model" --train-file "$dir/data.csv" --max-steps 8 --
 "${mpirun_command[@]}" "$binary" "${common[@]}" --output-dir "$dir/whole" >"$dir/whole.log" 2>&1 \
     || { cat "$dir/whole.log"; echo "FAIL: the uninterrupted run failed"; exit 1; }
 
-"${mpirun_command[@]}" "$binary" "${common[@]}" --output-dir "$dir/split" >"$dir/split.log" 2>&1 &
+"${mpirun_command[@]}" "${grace[@]}" "$binary" "${common[@]}" --output-dir "$dir/split" >"$dir/split.log" 2>&1 &
 launcher=$!
 victim=""
 ranks=()

@@ -34,7 +34,7 @@ PY
 
 echo "== 1. fttrain trains, PEFT loads"
 "$binary" train --model-dir "$base" --train-file "$dir/train.csv" --output-dir "$dir/run" --split-ratios 1,0,0 \
-    --peft lora --lora-r 4 --lora-alpha 16 --lora-target-modules query,value,output.dense --lora-bias lora_only \
+    --peft lora --lora-r 4 --lora-alpha 16 --lora-target-modules query,value,dense --lora-bias lora_only \
     --max-steps 12 --per-device-train-batch-size 8 --learning-rate 5e-3 --max-length 32 --logging-steps 4 \
     > "$dir/train.log" 2>&1 || { cat "$dir/train.log"; echo "FAIL: fttrain train"; exit 1; }
 grep -E "trainable params|adapter written" "$dir/train.log"

@@ -31,7 +31,7 @@ struct PredictCommand: ParsableCommand {
     @Option(name: .customLong("max-length"), help: "Tokens per text including [CLS]/[SEP].")
     var maxLength = 128
 
-    @Option(name: .customLong("adapter"), help: ArgumentHelp("A LoRA adapter directory in PEFT's format, as DIR or NAME=DIR; repeat for several.",
+    @Option(name: .customLong("adapter"), help: ArgumentHelp("An adapter directory (LoRA in PEFT's format, or fttrain's bottleneck adapters), as DIR or NAME=DIR; repeat for several.",
                                                              valueName: "[name=]dir"))
     var adapters: [String] = []
 

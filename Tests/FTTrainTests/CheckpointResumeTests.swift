@@ -177,6 +177,35 @@ final class CheckpointResumeTests: XCTestCase {
         try CheckpointDirectory.verify(fixture.output("split").appendingPathComponent("checkpoint-22"))
     }
 
+    /// Epoch checkpoints with epoch evaluations: the run stopped at step 11 loses that checkpoint,
+    /// resumes from the end of epoch 1 (`checkpoint-9`, cursor at the start of epoch 2) and still
+    /// ends exactly as the uninterrupted run.
+    func testResumeFromAnEpochCheckpoint() throws {
+        func settings(_ name: String) throws -> TrainingConfiguration {
+            try fixture.configuration(name) {
+                $0.saveStrategy = .epoch
+                $0.evalStrategy = .epoch
+            }
+        }
+        try TrainingRun(configuration: settings("whole")).run()
+        let split = try settings("split")
+        let first = TrainingRun(configuration: split)
+        first.stopRequested = StopAtStep(11).callAsFunction
+        XCTAssertThrowsError(try first.run())
+        let output = fixture.output("split")
+        XCTAssertEqual(CheckpointDirectory.list(in: output).map(\.step), [9, 11])
+        try FileManager.default.removeItem(at: output.appendingPathComponent("checkpoint-11/DONE"))
+        let state = try JSONDecoder().decode(TrainerState.self, from: Data(contentsOf: output.appendingPathComponent("checkpoint-9/trainer_state.json")))
+        XCTAssertEqual(state.cursor, TrainerState.DataCursor(epoch: 1, updateInEpoch: 0))
+        try TrainingRun(configuration: resumed(split)).run()
+        let a = try logRecords(fixture.output("whole")), b = try logRecords(output)
+        XCTAssertEqual(a.train.count, 22)
+        XCTAssertEqual(a.train, b.train)
+        XCTAssertEqual(a.eval.map { $0[0] }, [9, 18])
+        XCTAssertEqual(a.eval, b.eval)
+        XCTAssertEqual(try finalModelBytes(fixture.output("whole")), try finalModelBytes(output))
+    }
+
     // MARK: - Helpers
 
     func resumed(_ c: TrainingConfiguration) -> TrainingConfiguration {

@@ -96,8 +96,8 @@ public final class ClassificationStep {
     private var dLogitsCapacity: Int
 
     /// - Parameters:
-    ///   - optimizer: an `AdamW` over all of `model.store` (see `init(model:schedule:weightDecay:…)`
-    ///     for Hugging Face's decay groups).
+    ///   - optimizer: an `AdamW` over the trainable part of `model.store` (all of it unless tensors
+    ///     are frozen; see `init(model:schedule:weightDecay:…)` for Hugging Face's decay groups).
     ///   - classWeights: per-class weights of the loss (`nn.CrossEntropyLoss(weight=…)`), `numLabels` of them.
     /// - Throws: `OptimizerError.badBatch` when the model has no head or the weights do not fit.
     public init(model: BertModel, optimizer: AdamW, schedule: LearningRateSchedule, maxGradNorm: Double = 1.0,
