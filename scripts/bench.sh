@@ -5,9 +5,9 @@
 # and the GFLOP/s achieved next to OpenBLAS's sgemm peak measured in the same run.
 #
 #   scripts/bench.sh            rows: full fine-tuning 1 x 1 and 1 x 2 threads (batch 32 x 128),
-#                               inference (batch 64, 2 threads), data-parallel 2 ranks x 1 thread
+#                               LoRA r 8 on query and value (2 threads), inference (batch 64, 2 threads), data-parallel 2 ranks x 1 thread
 #                               (batch 16 per rank) against PyTorch DDP (gloo) 2 x 1.
-#   env STEPS (timed steps, default 10), WARMUP (default 3), ROWS (default "full1 full2 infer ddp").
+#   env STEPS (timed steps, default 10), WARMUP (default 3), ROWS (default "full1 full2 lora infer ddp").
 #
 # PyTorch runs in a throw-away virtual environment: $TORCH_VENV if set, else .cache/bench-venv,
 # created on first use (pip install torch transformers peft safetensors; ~3 GB of wheels).
@@ -16,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
 steps=${STEPS:-10} warmup=${WARMUP:-3}
-rows=${ROWS:-"full1 full2 infer ddp"}
+rows=${ROWS:-"full1 full2 lora infer ddp"}
 model=$PWD/.cache/models/all-MiniLM-L6-v2
 anchor=../shared/anchors/torch_bench.py
 [ -f "$anchor" ] || { echo "bench: $anchor not found" >&2; exit 1; }
@@ -49,6 +49,7 @@ for row in $rows; do
     case $row in
         full1) ft_run full1 --mode full --threads 1; torch_run full1 1 --mode full --threads 1 ;;
         full2) ft_run full2 --mode full --threads 2; torch_run full2 2 --mode full --threads 2 ;;
+        lora) ft_run lora --mode lora --threads 2; torch_run lora 2 --mode lora --threads 2 ;;
         infer) ft_run infer --mode infer --threads 2; torch_run infer 2 --mode infer --threads 2 ;;
         ddp)
             measure ddp fttrain "${mpirun_command[@]}" -np 2 "$binary" bench --model-dir "$model" --mode full --threads 1 \
@@ -67,16 +68,17 @@ for line in open(sys.argv[1]):
     rows.setdefault(name, {})[side] = (json.loads(payload), int(peak_kb) * 1024 / 1e6)
 peak = {t: rows[f"sgemm{t}"]["fttrain"][0]["gflops_achieved"] for t in (1, 2) if f"sgemm{t}" in rows}
 labels = {"full1": "full fine-tuning, 1 x 1 thread, 32 x 128", "full2": "full fine-tuning, 1 x 2 threads, 32 x 128",
+          "lora": "LoRA r 8 (query, value), 2 threads, 32 x 128",
           "infer": "inference, 2 threads, 64 x 128", "ddp": "2 ranks x 1 thread, 16 x 128 each"}
 print(f"all-MiniLM-L6-v2, median of {sys.argv[2]} steps; sgemm peak (2048^3): "
       + ", ".join(f"{t} thread{'s' if t > 1 else ''} {g:.0f} GFLOP/s" for t, g in peak.items()))
 print(f"{'row':44} {'fttrain/s':>9} {'torch/s':>8} {'ratio':>6} {'ft MB':>7} {'torch MB':>8} {'ft GFLOP/s':>10} {'torch GFLOP/s':>13} {'% of peak':>9}")
-for name in ("full1", "full2", "infer", "ddp"):
+for name in ("full1", "full2", "lora", "infer", "ddp"):
     if name not in rows or "fttrain" not in rows[name] or "torch" not in rows[name]: continue
     (ft, ft_mb), (pt, pt_mb) = rows[name]["fttrain"], rows[name]["torch"]
     gf = ft.get("gflops_achieved_total", ft.get("gflops_achieved"))
     gp = pt.get("gflops_achieved_total", pt.get("gflops_achieved"))
-    threads = 2 if name in ("full2", "infer", "ddp") else 1
+    threads = 2 if name in ("full2", "lora", "infer", "ddp") else 1
     memory = ft_mb  # under mpirun and torchrun, /usr/bin/time sees the largest rank
     print(f"{labels[name]:44} {ft['samples_per_s']:9.2f} {pt['samples_per_s']:8.2f} {ft['samples_per_s'] / pt['samples_per_s']:5.2f}x "
           f"{memory:7.0f} {pt_mb:8.0f} {gf:10.1f} {gp:13.1f} {100 * gf / peak.get(threads, float('nan')):8.0f}%")

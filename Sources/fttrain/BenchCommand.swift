@@ -15,11 +15,11 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Time training steps or inference batches on random tokens (one JSON line).")
 
-    enum Mode: String, ExpressibleByArgument, CaseIterable { case full, infer, sgemm }
+    enum Mode: String, ExpressibleByArgument, CaseIterable { case full, lora, infer, sgemm }
 
     @OptionGroup var model: ModelDirectoryOption
 
-    @Option(help: "full (fine-tuning step) | infer (forward only) | sgemm (OpenBLAS's peak on --seq-sized square matrices, e.g. --seq 2048).")
+    @Option(help: "full (fine-tuning step) | lora (LoRA r 8, alpha 16, on query and value, as the anchor) | infer (forward only) | sgemm (OpenBLAS's peak on --seq-sized square matrices, e.g. --seq 2048).")
     var mode: Mode = .full
 
     @Option(help: "Examples per rank (default 32 for full, 64 for infer).")
@@ -75,7 +75,14 @@ struct BenchCommand: ParsableCommand {
     private func measure(world: TrainingWorld) throws {
         if mode == .sgemm { return try measureMatrixProduct(size: seq) }
         let labels = 3
-        let network = try BertModel.load(modelDirectory: model.url, numLabels: labels, seed: 0)
+        // The anchor's LoRA: PEFT's LoraConfig(r=8, lora_alpha=16, target_modules=["query", "value"]), head trained.
+        let lora = mode == .lora ? PEFTSetup(lora: LoRAConfiguration(rank: 8, alpha: 16)) : nil
+        let network = try BertModel.load(modelDirectory: model.url, numLabels: labels, seed: 0, peft: lora)
+        if let lora, let layers = network.peft?.lora {
+            var initializer = SeededRNG(seed: 0, stream: 0x4C6F_5241)
+            layers.initialize(rng: &initializer)
+            network.setTrainable(lora.isTrainable)
+        }
         let config = network.config
         let B = batch ?? (mode == .infer ? 64 : 32), T = seq
         guard T <= config.maxPositionEmbeddings else {
@@ -91,8 +98,8 @@ struct BenchCommand: ParsableCommand {
 
         var record: [String: Any] = ["mode": mode.rawValue, "threads": Parallel.threadCount, "world": world.size,
                                      "batch_per_rank": B, "seq": T, "params": network.store.count,
-                                     "trainable": network.store.count]
-        let flops = BenchFLOPs(config: config, batch: B, sequence: T, labels: labels)
+                                     "trainable": network.store.trainableCount]
+        let flops = BenchFLOPs(config: config, batch: B, sequence: T, labels: labels, lora: mode == .lora)
         var times: [Double] = [], waits: [Double] = []
         var lastLoss: Float = 0
         switch mode {
@@ -110,10 +117,10 @@ struct BenchCommand: ParsableCommand {
             record["step_ms_median"] = median * 1e3
         case .sgemm:
             preconditionFailure("handled above")
-        case .full:
+        case .full, .lora:
             let schedule = LearningRateSchedule(type: .constant, baseLearningRate: 2e-5, trainingSteps: warmup + steps)
             // torch.optim.AdamW's defaults: weight decay 0.01 on every parameter.
-            let optimizer = AdamW(store: network.store, weightDecay: 0.01, decaying: network.store.views)
+            let optimizer = AdamW(store: network.store, weightDecay: 0.01, decaying: network.store.trainableViews)
             let stepper = try ClassificationStep(model: network, optimizer: optimizer, schedule: schedule, maxGradNorm: 0,
                                                  accumulationScaling: .meanOfMicroBatchMeans)
             if world.size > 1 {
@@ -202,7 +209,7 @@ struct BenchFLOPs {
     let forward: Double
     let trainingStep: Double
 
-    init(config: BertConfig, batch B: Int, sequence T: Int, labels: Int) {
+    init(config: BertConfig, batch B: Int, sequence T: Int, labels: Int, lora: Bool = false) {
         let H = Double(config.hiddenSize), I = Double(config.intermediateSize), L = Double(config.numHiddenLayers)
         let tokens = Double(B * T)
         let linearParameters = L * (4 * H * H + 2 * H * I)
@@ -210,6 +217,13 @@ struct BenchFLOPs {
         let attention = L * 2 * (2 * Double(B) * Double(T) * Double(T) * H)
         let head = 2 * (H * H + H * Double(labels)) * Double(B)
         forward = linear + attention + head
-        trainingStep = 3 * forward  // forward, input gradients, weight gradients
+        if lora {
+            // The anchor's count: r 8 on query and value; frozen linears get no weight gradients.
+            let r = 8.0
+            let loraForward = L * 2 * 2 * (H * r + r * H) * tokens
+            trainingStep = 3 * forward - linear + 3 * loraForward
+        } else {
+            trainingStep = 3 * forward  // forward, input gradients, weight gradients
+        }
     }
 }

@@ -34,6 +34,14 @@ final class BenchCommandTests: XCTestCase {
         XCTAssertTrue(try XCTUnwrap(record["last_loss"] as? Double).isFinite)
     }
 
+    func testLoRATrainsOnlyTheAdapterAndHead() throws {
+        let record = try json(["--mode", "lora", "--batch", "2", "--seq", "8", "--steps", "2", "--warmup", "0"])
+        let trainable = try XCTUnwrap(record["trainable"] as? Int), params = try XCTUnwrap(record["params"] as? Int)
+        XCTAssertGreaterThan(trainable, 0)
+        XCTAssertLessThan(trainable * 5, params, "LoRA trains a small part of the model")
+        XCTAssertTrue(try XCTUnwrap(record["last_loss"] as? Double).isFinite)
+    }
+
     func testInferenceAndMatrixProductModes() throws {
         let infer = try json(["--mode", "infer", "--batch", "4", "--seq", "8", "--steps", "2", "--warmup", "0"])
         XCTAssertEqual(infer["batch_per_rank"] as? Int, 4)
