@@ -32,6 +32,7 @@ public final class FederatedCoordinator {
             global = next
             try onRound(record, global)
         }
+        try stopSites()
         return global
     }
 
@@ -46,7 +47,7 @@ public final class FederatedCoordinator {
             let message = try AdapterCodec.encode(chosen ? global : AdapterUpdate(modules: [:], examples: 0),
                                                   metadata: ["kind": chosen ? "train" : "idle", "round": String(round),
                                                              "participants": participants])
-            try channel.send(message, to: site.rank, tag: RoundTag.global(round))
+            try channel.send(message, to: site.rank, tag: RoundTag.control)
         }
 
         // 2. Signed updates until the deadline.
@@ -127,6 +128,12 @@ public final class FederatedCoordinator {
                                  bytesReceived: perSite(channel.bytesSent, sentBefore), mode: settings.mode.rawValue,
                                  epsilon: epsilon)
         return (next, record)
+    }
+
+    /// Tells every site the federation is over.
+    public func stopSites() throws {
+        let stop = try AdapterCodec.encode(AdapterUpdate(modules: [:], examples: 0), metadata: ["kind": "stop"])
+        for site in sites { try channel.send(stop, to: site.rank, tag: RoundTag.control) }
     }
 
     /// Secure aggregation: the sum of the masked vectors, corrected for the masks of sampled sites

@@ -70,8 +70,10 @@ public struct FederationError: Error, CustomStringConvertible {
     public let description: String
 }
 
-/// Message tags: four phases per round, so a late message of one round never matches another.
+/// Message tags: the coordinator's instructions (train round r, sit it out, stop) in order on one
+/// tag; the replies on tags of their round, so a late message of one round never matches another.
 enum RoundTag {
+    static let control = 999
     static func global(_ round: Int) -> Int { 1000 + (round % 7000) * 4 }
     static func update(_ round: Int) -> Int { global(round) + 1 }
     static func dropped(_ round: Int) -> Int { global(round) + 2 }

@@ -37,12 +37,20 @@ public final class FederatedSite {
         noise = SeededRNG(seed: noiseSeed)
     }
 
-    /// Takes part in rounds `startRound ..< settings.rounds`.
-    public func run(startRound: Int = 0) throws {
-        for round in startRound..<settings.rounds {
-            let message = try channel.receiveWaiting(from: coordinator, tag: RoundTag.global(round))
-            let (global, metadata) = try AdapterCodec.decode(message, source: "the global adapter of round \(round)")
-            guard metadata["kind"] == "train" else { continue }
+    /// Takes part in the rounds the coordinator announces, until it says stop (so a resumed
+    /// federation needs no round count here).
+    public func run() throws {
+        while true {
+            let message = try channel.receiveWaiting(from: coordinator, tag: RoundTag.control)
+            let (global, metadata) = try AdapterCodec.decode(message, source: "the coordinator's message")
+            switch metadata["kind"] {
+            case "stop": return
+            case "train": break
+            default: continue  // this round is not ours
+            }
+            guard let round = metadata["round"].flatMap(Int.init) else {
+                throw FederationError(description: "the coordinator's message names no round")
+            }
             let participants = (metadata["participants"] ?? "").split(separator: ",").compactMap { Int($0) }
             let payload: [UInt8]
             do {

@@ -40,7 +40,7 @@ public struct PEFTAdapter: Sendable {
 
     /// The store name of a tensor saved by PEFT, or nil for copies PEFT also writes and fttrain
     /// does not need (`classifier.original_module.*`, the frozen original of a saved module).
-    static func storeName(_ saved: String) -> String? {
+    public static func storeName(_ saved: String) -> String? {
         guard saved.hasPrefix(prefix) else { return saved }
         var name = String(saved.dropFirst(prefix.count))
         if name.contains(".original_module.") { return nil }
