@@ -53,6 +53,12 @@ public struct PrivacyAccountant: Sendable {
 
     public init() { rdp = [Double](repeating: 0, count: Self.orders.count) }
 
+    /// An accountant that continues from saved RDP values (a resumed federation).
+    public init(rdp: [Double], rounds: Int) {
+        self.rdp = rdp.count == Self.orders.count ? rdp : [Double](repeating: 0, count: Self.orders.count)
+        self.rounds = rdp.count == Self.orders.count ? rounds : 0
+    }
+
     /// `rounds` rounds in which each site took part with probability `samplingRate` (1 when all did).
     public mutating func record(samplingRate q: Double, noiseMultiplier sigma: Double, rounds: Int = 1) {
         precondition(q >= 0 && q <= 1 && sigma >= 0 && rounds >= 0)

@@ -10,6 +10,7 @@ import Yams
 /// ```yaml
 /// federation:
 ///   rounds: 20
+///   labels: [urgent, routine, self-care]
 ///   aggregation: fedavg          # fedavg | ffa | svd
 ///   min_sites: 2
 ///   round_deadline: 900          # seconds
@@ -39,6 +40,8 @@ public struct FederatedConfiguration: Sendable {
     public var training: TrainingConfiguration
     public var settings: FederationSettings
     public var sites: [Site]
+    /// The classes, in id order: every site maps its labels onto these (`federation.labels`).
+    public var labels: [String]
 
     public static func load(path: String) throws -> FederatedConfiguration {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
@@ -60,7 +63,7 @@ public struct FederatedConfiguration: Sendable {
 
         guard case .mapping(let federation) = federationNode else { throw fail("`federation` must be a mapping") }
         let known: Set<String> = ["rounds", "aggregation", "server_learning_rate", "site_fraction", "min_sites", "round_deadline",
-                                  "seed", "federation_id", "secure_aggregation", "dp"]
+                                  "seed", "federation_id", "secure_aggregation", "dp", "labels"]
         for key in federation.keys { if let k = key.string, !known.contains(k) { throw fail("unknown key federation.\(k) (known: \(known.sorted().joined(separator: ", ")))") } }
         func value<T>(_ key: String, _ convert: (Node) -> T?, _ what: String) throws -> T? {
             guard let node = federation[key] else { return nil }
@@ -103,7 +106,14 @@ public struct FederatedConfiguration: Sendable {
             return Site(name: name, ranks: ranks, trainFile: trainFile, publicKey: publicKey,
                         keyAgreementKey: m["key_agreement_key"]?.string, privateKeyFile: m["private_key_file"]?.string)
         }
-        let configuration = FederatedConfiguration(training: training, settings: settings, sites: sites)
+        guard case .sequence(let labelNodes)? = federation["labels"], !labelNodes.isEmpty else {
+            throw fail("federation.labels is required: the classes in id order, e.g. [fresh, rotten, plot]")
+        }
+        let labels = labelNodes.compactMap(\.string)
+        guard labels.count == labelNodes.count, Set(labels).count == labels.count, labels.count >= 2 else {
+            throw fail("federation.labels must be two or more distinct names")
+        }
+        let configuration = FederatedConfiguration(training: training, settings: settings, sites: sites, labels: labels)
         try configuration.validate(source: source)
         return configuration
     }

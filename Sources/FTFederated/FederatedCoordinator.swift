@@ -130,6 +130,11 @@ public final class FederatedCoordinator {
         return (next, record)
     }
 
+    /// Continues the privacy accounting of a resumed federation.
+    public func restorePrivacy(rdp: [Double], rounds: Int) {
+        accountant = PrivacyAccountant(rdp: rdp, rounds: rounds)
+    }
+
     /// Tells every site the federation is over.
     public func stopSites() throws {
         let stop = try AdapterCodec.encode(AdapterUpdate(modules: [:], examples: 0), metadata: ["kind": "stop"])

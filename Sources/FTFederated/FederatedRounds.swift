@@ -68,6 +68,7 @@ public struct RoundRecord: Sendable {
 
 public struct FederationError: Error, CustomStringConvertible {
     public let description: String
+    public init(description: String) { self.description = description }
 }
 
 /// Message tags: the coordinator's instructions (train round r, sit it out, stop) in order on one

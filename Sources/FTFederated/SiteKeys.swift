@@ -55,3 +55,16 @@ public struct SiteKeys {
         self.keyAgreement = keyAgreement
     }
 }
+
+/// The X25519 public key type, for code that does not import Crypto itself.
+public typealias Curve25519KeyAgreementPublicKey = Curve25519.KeyAgreement.PublicKey
+
+public enum FederatedKeys {
+    /// A site's key-agreement public key from the config (base64 of the raw 32 bytes).
+    public static func keyAgreementPublicKey(_ base64: String, site: String) throws -> Curve25519.KeyAgreement.PublicKey {
+        guard let raw = Data(base64Encoded: base64), let key = try? Curve25519.KeyAgreement.PublicKey(rawRepresentation: raw) else {
+            throw FederationError(description: "the key_agreement_key of \(site) is not a base64 X25519 public key")
+        }
+        return key
+    }
+}

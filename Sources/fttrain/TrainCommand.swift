@@ -1,6 +1,7 @@
 import ArgumentParser
 import FTCore
 import FTDist
+import FTFederated
 import FTTrain
 import Foundation
 

@@ -7,7 +7,7 @@ import XCTest
 final class FederatedConfigurationTests: XCTestCase {
     private let keys = (0..<3).map { SiteKeys(site: "site-\($0 + 1)") }
 
-    private func yaml(federation: String = "rounds: 5\n  aggregation: svd\n  min_sites: 2\n  round_deadline: 60",
+    private func yaml(federation: String = "rounds: 5\n  aggregation: svd\n  min_sites: 2\n  round_deadline: 60\n  labels: [a, b]",
                       ranks: [String] = ["[1, 2]", "3", "[4]"], extra: String = "") -> String {
         var text = """
             model_dir: /models/minilm
@@ -41,7 +41,7 @@ final class FederatedConfigurationTests: XCTestCase {
         XCTAssertEqual(c.worldSize, 5)
         XCTAssertNil(c.settings.privacy)
         let private_ = try FederatedConfiguration.decode(
-            yaml: yaml(federation: "rounds: 2\n  secure_aggregation: true\n  dp: {clip: 0.5, noise_multiplier: 1.2}"), source: "fed.yaml")
+            yaml: yaml(federation: "rounds: 2\n  labels: [a, b]\n  secure_aggregation: true\n  dp: {clip: 0.5, noise_multiplier: 1.2}"), source: "fed.yaml")
         XCTAssertTrue(private_.settings.secureAggregation)
         XCTAssertEqual(private_.settings.privacy?.clip, 0.5)
         XCTAssertEqual(private_.settings.privacy?.delta, 1e-5)
@@ -55,10 +55,12 @@ final class FederatedConfigurationTests: XCTestCase {
         }
         expect(yaml(ranks: ["[1, 2]", "2", "[4]"]), "each exactly once")
         expect(yaml(ranks: ["[0]", "2", "[3]"]), "rank 0 is the coordinator")
-        expect(yaml(federation: "rounds: 5\n  aggregation: median"), "fedavg, ffa or svd")
-        expect(yaml(federation: "rounds: 5\n  min_sites: 4"), "min_sites")
+        expect(yaml(federation: "rounds: 5\n  labels: [a, b]\n  aggregation: median"), "fedavg, ffa or svd")
+        expect(yaml(federation: "rounds: 5\n  labels: [a, b]\n  min_sites: 4"), "min_sites")
         expect(yaml(federation: "aggregation: ffa"), "federation.rounds is required")
         expect(yaml(federation: "rounds: 5\n  roundz: 3"), "unknown key federation.roundz")
+        expect(yaml(federation: "rounds: 5"), "federation.labels is required")
+        expect(yaml(federation: "rounds: 5\n  labels: [a, a]"), "distinct")
         expect(yaml(extra: "lerning_rate: 1\n"), "lerning_rate")
         expect(yaml().replacingOccurrences(of: keys[1].publicKey, with: "bm90IGEga2V5"), "site-2")
         expect("model_dir: x\n", "no `federation:` section")

@@ -27,6 +27,13 @@ extension TrainingConfiguration {
     /// `seed` as the RNG's 64-bit seed (negative seeds map by bit pattern).
     public var rngSeed: UInt64 { UInt64(bitPattern: Int64(seed)) }
 
+    /// How data files are read: format, columns, cleaning, bad rows.
+    public var readOptions: DataReadOptions {
+        DataReadOptions(format: dataFormat, columns: DataColumns(text: textColumn, textPair: textPairColumn, label: labelColumn),
+                        cleaning: TextCleaning(stripHTML: stripHTML, collapseWhitespace: collapseWhitespace, dropSymbols: dropSymbols),
+                        skipBadRows: skipBadRows)
+    }
+
     /// The effective configuration for the run log: one `key: value` line per setting, sorted by key.
     /// Null settings that HF resolves show what they resolve to, e.g. `eval_steps: null (→ 500, logging_steps)`.
     public func describe() -> String {

@@ -63,7 +63,7 @@ public enum PEFTTraining {
     }
 
     /// `{"id2label": {"0": "fresh", ...}}`.
-    static func labelsJSON(_ labels: [String]) throws -> Data {
+    public static func labelsJSON(_ labels: [String]) throws -> Data {
         let id2label = Dictionary(uniqueKeysWithValues: labels.enumerated().map { (String($0.offset), $0.element) })
         return try JSONSerialization.data(withJSONObject: ["id2label": id2label], options: [.prettyPrinted, .sortedKeys])
     }

@@ -354,11 +354,7 @@ public final class TrainingRun {
         let r = c.splitRatios
         return DataPreparationOptions(
             trainPath: trainPath, validationPath: c.validationFile, testPath: c.testFile,
-            read: DataReadOptions(format: c.dataFormat,
-                                  columns: DataColumns(text: c.textColumn, textPair: c.textPairColumn, label: c.labelColumn),
-                                  cleaning: TextCleaning(stripHTML: c.stripHTML, collapseWhitespace: c.collapseWhitespace,
-                                                         dropSymbols: c.dropSymbols),
-                                  skipBadRows: c.skipBadRows),
+            read: c.readOptions,
             ratios: SplitRatios(train: r[0], validation: r[1], test: r[2]), seed: c.rngSeed,
             deduplicate: c.deduplicate, oversample: c.oversample, classWeighting: weighting)
     }

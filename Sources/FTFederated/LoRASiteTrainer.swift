@@ -1,0 +1,121 @@
+import FTCore
+import FTModel
+import FTTrain
+import Foundation
+
+/// A site's local training: the base model with LoRA (the federation's `TrainingConfiguration`),
+/// the site's own examples, and per round `num_train_epochs` epochs (or `max_steps` steps) of
+/// AdamW at a constant `learning_rate` from the global adapter, with a fresh optimizer each round
+/// (FedAvg's local SGD). A site with several ranks trains data-parallel over `world` (the site's
+/// communicator): its leader, which talks to the coordinator, hands each round's adapter to the
+/// other ranks, which follow in `follow()`.
+public final class LoRASiteTrainer: SiteTrainer {
+    public let model: BertModel
+    public let dataset: EncodedDataset
+    private let configuration: TrainingConfiguration
+    private let world: TrainingWorld
+    private let padTokenId: Int32
+    /// Rounds trained, for the log.
+    public private(set) var lastLoss: Float = .nan
+
+    /// - Parameters:
+    ///   - labels: the federation's classes, in id order (every site maps its labels onto them).
+    ///   - trainFile: the site's data, read only here.
+    public init(configuration c: TrainingConfiguration, labels: [String], trainFile: String, world: TrainingWorld) throws {
+        guard c.peft == .lora else { throw FederationError(description: "federated training needs peft: lora (only LoRA deltas travel)") }
+        guard let modelDirectory = c.modelDir else { throw FederationError(description: "model_dir is required") }
+        let base = URL(fileURLWithPath: modelDirectory, isDirectory: true)
+        let tokenizer = try BertTokenizer.load(modelDirectory: base)
+        model = try BertModel.load(modelDirectory: base, numLabels: labels.count, seed: c.rngSeed, peft: c.peftSetup)
+        try PEFTTraining.prepare(model: model, configuration: c, log: try TrainingLog(path: nil, quiet: true))
+        let loaded = try DataReader.read(trainFile, options: c.readOptions)
+        let ids = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($0.element, Int32($0.offset)) })
+        var classes: [Int32] = []
+        for example in loaded.examples {
+            guard let id = ids[example.label] else {
+                throw FederationError(description: "\(example.location): label \"\(example.label)\" is not one of the federation's labels \(labels)")
+            }
+            classes.append(id)
+        }
+        dataset = EncodedDataset.encode(texts: loaded.examples.map(\.text), pairs: loaded.examples.map(\.textPair), labels: classes,
+                                        tokenizer: tokenizer, maxLength: min(c.maxLength, model.config.maxPositionEmbeddings))
+        configuration = c
+        self.world = world
+        padTokenId = tokenizer.padTokenId
+    }
+
+    /// The leader's side of a round (called by `FederatedSite`).
+    public func train(from global: AdapterUpdate, round: Int) throws -> AdapterUpdate {
+        try ModelAdapterBridge.apply(global, to: model)
+        if world.size > 1 {
+            var control: [Float] = [1, Float(round)]
+            try world.broadcastFromCoordinator(&control, count: 2)
+            try broadcastTrainable()
+        }
+        try trainRound(round)
+        return try ModelAdapterBridge.extract(from: model, examples: dataset.count)
+    }
+
+    /// The other ranks of a site: train each round the leader announces, until it says stop.
+    public func follow() throws {
+        while true {
+            var control: [Float] = [0, 0]
+            try world.broadcastFromCoordinator(&control, count: 2)
+            guard control[0] == 1 else { return }
+            try broadcastTrainable()
+            try trainRound(Int(control[1]))
+        }
+    }
+
+    /// The leader ends `follow()` on the other ranks.
+    public func releaseFollowers() throws {
+        guard world.size > 1 else { return }
+        var control: [Float] = [0, 0]
+        try world.broadcastFromCoordinator(&control, count: 2)
+    }
+
+    /// The leader's trainable values (the adapter it just applied) to every rank of the site.
+    private func broadcastTrainable() throws {
+        let views = model.store.trainableViews
+        var buffer: [Float] = []
+        buffer.reserveCapacity(model.store.trainableCount)
+        for view in views { buffer += model.store.valueArray(view.name) }
+        try world.broadcastFromCoordinator(&buffer, count: buffer.count)
+        var offset = 0
+        for view in views {
+            buffer.withUnsafeBufferPointer { model.store.value(view.name).update(from: $0.baseAddress! + offset, count: view.count) }
+            offset += view.count
+        }
+    }
+
+    /// Local epochs (or steps) on this site's shard, every site rank together.
+    private func trainRound(_ round: Int) throws {
+        let c = configuration, B = c.perDeviceTrainBatchSize, ranks = world.size
+        let perEpoch = (EpochOrder.shardSize(count: dataset.count, ranks: ranks) + B - 1) / B
+        let steps = c.maxSteps > 0 ? c.maxSteps : max(1, Int((c.numTrainEpochs * Double(perEpoch)).rounded(.up)))
+        let schedule = LearningRateSchedule(type: .constant, baseLearningRate: c.learningRate, trainingSteps: steps)
+        let stepper = try ClassificationStep(model: model, schedule: schedule, weightDecay: c.weightDecay, beta1: c.adamBeta1,
+                                             beta2: c.adamBeta2, epsilon: c.adamEpsilon, maxGradNorm: c.maxGradNorm,
+                                             accumulationScaling: .meanOfMicroBatchMeans)
+        if ranks > 1 {
+            stepper.gradientSynchronizer = makeGradientSynchronizer(world: world, store: model.store, overlap: c.ddpOverlapAllreduce,
+                                                                    bucketCapMB: c.ddpBucketCapMB, sparseEmbeddings: c.ddpSparseEmbeddings)
+        }
+        var dropoutSeeds = SeededRNG(seed: c.rngSeed ^ UInt64(round) &* 0x9E37_79B9, stream: 0xD0 &+ UInt64(world.rank))
+        var padded = PaddedBatch()
+        var done = 0, epoch = 0
+        while done < steps {
+            let order = EpochOrder.shard(EpochOrder.permutation(count: dataset.count, seed: c.rngSeed, epoch: round * 1000 + epoch),
+                                         rank: world.rank, ranks: ranks)
+            for start in stride(from: 0, to: order.count, by: B) where done < steps {
+                padded.fill(from: dataset, indices: order[start..<min(start + B, order.count)], padTokenId: padTokenId)
+                let batch = ClassificationStep.Batch(inputIds: padded.inputIds, tokenTypeIds: padded.tokenTypeIds,
+                                                     attentionMask: padded.attentionMask, labels: padded.labels,
+                                                     sequenceLength: padded.sequenceLength)
+                lastLoss = try stepper.step([batch], dropoutSeed: dropoutSeeds.next()).loss
+                done += 1
+            }
+            epoch += 1
+        }
+    }
+}

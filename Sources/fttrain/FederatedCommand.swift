@@ -1,0 +1,79 @@
+import ArgumentParser
+import FTDist
+import FTFederated
+import FTTrain
+import Foundation
+
+/// `fttrain federated --config fed.yaml`: rank 0 coordinates, the other ranks are the sites of
+/// the config's `sites:` list (each site its own communicator, so a site may train
+/// data-parallel); only LoRA adapters travel between a site and the coordinator.
+struct FederatedCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "federated",
+        abstract: "Federated LoRA fine-tuning across sites that keep their data (run under mpirun).",
+        discussion: """
+            mpirun -np N fttrain federated --config fed.yaml, with N = 1 + the ranks of all sites. The config holds \
+            the sites' local training settings (TrainingConfiguration keys, peft: lora), a federation: section \
+            (rounds, labels, aggregation fedavg|ffa|svd, site_fraction, min_sites, round_deadline, \
+            secure_aggregation, dp) and sites: (name, ranks, train_file, public_key, key_agreement_key, \
+            private_key_file; fttrain federated-keygen makes the keys). Each site reads only its own train_file \
+            and private key; the coordinator evaluates on validation_file (and test_file) and writes \
+            rounds.jsonl, metrics.json and adapter/ into output_dir.
+            """)
+
+    @Option(help: "The federation's YAML config.")
+    var config: String
+
+    @Flag(help: "Continue from output_dir's last completed round.")
+    var resume = false
+
+    func run() throws {
+        let federation = try FederatedConfiguration.load(path: config)
+        guard MPICommunicator.isLaunchedByMPIRun else {
+            throw ValidationError("fttrain federated runs under mpirun with \(federation.worldSize) ranks (1 coordinator + the sites' ranks)")
+        }
+        let world = try MPICommunicator.initialize()
+        do {
+            world.timeout = Double(federation.training.ddpTimeout)
+            guard world.size == federation.worldSize else {
+                throw FederationError(description: "\(config) needs \(federation.worldSize) ranks (1 coordinator + the sites' ranks), mpirun started \(world.size)")
+            }
+            let siteIndex = federation.sites.firstIndex { $0.ranks.contains(world.rank) }
+            let siteCommunicator = try world.split(color: siteIndex.map { $0 + 1 } ?? 0, key: world.rank)
+            let registry = try SiteRegistry(publicKeys: Dictionary(uniqueKeysWithValues: federation.sites.map { ($0.name, $0.publicKey) }))
+            let channel = MessageChannel(communicator: world)
+            if let siteIndex {
+                try runSite(federation, index: siteIndex, world: world, site: siteCommunicator, channel: channel)
+            } else {
+                let metrics = try FederatedCoordinatorRun(configuration: federation, channel: channel)
+                    .run(resume: resume, registry: registry) { FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!) }
+                for key in metrics.keys.sorted() { print("\(key): \(String(format: "%.4f", metrics[key]!))") }
+            }
+            try world.finalize()
+        } catch {
+            FileHandle.standardError.write("Error (rank \(world.rank)): \(error)\n".data(using: .utf8)!)
+            world.abort(errorCode: 1)
+        }
+    }
+
+    private func runSite(_ federation: FederatedConfiguration, index: Int, world: MPICommunicator, site: MPICommunicator,
+                         channel: MessageChannel) throws {
+        let description = federation.sites[index]
+        let trainer = try LoRASiteTrainer(configuration: federation.training, labels: federation.labels,
+                                          trainFile: description.trainFile, world: CommunicatorWorld(communicator: site))
+        guard site.rank == 0 else { return try trainer.follow() }
+        guard let keyFile = description.privateKeyFile else {
+            throw FederationError(description: "site \(description.name) needs private_key_file to sign its updates")
+        }
+        let keys = try SiteKeys.load(path: keyFile, site: description.name)
+        var peers: [Int: Curve25519KeyAgreementPublicKey] = [:]
+        for (i, other) in federation.sites.enumerated() {
+            if let key = other.keyAgreementKey { peers[i] = try FederatedKeys.keyAgreementPublicKey(key, site: other.name) }
+        }
+        let participant = FederatedSite(channel: channel, index: index, settings: federation.settings,
+                                        signer: UpdateSigner(site: description.name, privateKey: keys.signing),
+                                        keyAgreement: keys.keyAgreement, peers: peers, trainer: trainer)
+        try participant.run()
+        try trainer.releaseFollowers()
+    }
+}
