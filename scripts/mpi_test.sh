@@ -60,7 +60,7 @@ run "a killed rank ends the job" scripts/mpi_kill_check.sh "$binary" kill
 run "a hung rank ends the job after ddp_timeout" scripts/mpi_kill_check.sh "$binary" stop
 run "resume after a killed rank equals an uninterrupted run" scripts/mpi_resume_check.sh "$binary" kill
 run "SIGTERM checkpoints every rank; resume equals an uninterrupted run" scripts/mpi_resume_check.sh "$binary" term
-run "federated LoRA: 3 sites (one data-parallel), resume, secure aggregation" scripts/mpi_federated_check.sh "$binary"
+timeout_seconds=900 run "federated LoRA: 3 sites (one data-parallel), resume, secure aggregation" scripts/mpi_federated_check.sh "$binary"
 
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]
