@@ -63,7 +63,7 @@ public struct FederatedConfiguration: Sendable {
 
         guard case .mapping(let federation) = federationNode else { throw fail("`federation` must be a mapping") }
         let known: Set<String> = ["rounds", "aggregation", "server_learning_rate", "site_fraction", "min_sites", "round_deadline",
-                                  "seed", "federation_id", "secure_aggregation", "dp", "labels"]
+                                  "seed", "federation_id", "secure_aggregation", "dp", "labels", "fedprox_mu"]
         for key in federation.keys { if let k = key.string, !known.contains(k) { throw fail("unknown key federation.\(k) (known: \(known.sorted().joined(separator: ", ")))") } }
         func value<T>(_ key: String, _ convert: (Node) -> T?, _ what: String) throws -> T? {
             guard let node = federation[key] else { return nil }
@@ -81,6 +81,7 @@ public struct FederatedConfiguration: Sendable {
         settings.seed = UInt64(try value("seed", { $0.int }, "an integer") ?? training.seed)
         settings.federationID = try value("federation_id", { $0.string }, "a string") ?? "fttrain"
         settings.secureAggregation = try value("secure_aggregation", { $0.bool }, "true or false") ?? false
+        settings.proximalMu = try value("fedprox_mu", { $0.float }, "a number >= 0") ?? 0
         if let dp = federation["dp"] {
             guard case .mapping(let m) = dp, let clip = m["clip"]?.float, let sigma = m["noise_multiplier"]?.float else {
                 throw fail("federation.dp must be {clip: C, noise_multiplier: σ, delta: δ}")
@@ -129,6 +130,7 @@ public struct FederatedConfiguration: Sendable {
         }
         guard settings.roundDeadline > 0 else { throw fail("federation.round_deadline must be positive") }
         guard settings.serverLearningRate > 0 else { throw fail("federation.server_learning_rate must be positive") }
+        guard settings.proximalMu >= 0 else { throw fail("federation.fedprox_mu must be >= 0") }
         if let privacy = settings.privacy {
             guard privacy.clip > 0, privacy.noiseMultiplier >= 0, privacy.delta > 0 && privacy.delta < 1 else {
                 throw fail("federation.dp needs clip > 0, noise_multiplier >= 0 and 0 < delta < 1")

@@ -19,6 +19,8 @@ public struct FederationSettings: Sendable {
     /// Per-site clipping norm and noise multiplier; nil turns differential privacy off.
     public var privacy: (clip: Double, noiseMultiplier: Double, delta: Double)?
     public var secureAggregation = false
+    /// FedProx's μ for the sites' local training (0: plain FedAvg local steps).
+    public var proximalMu = 0.0
 
     public init(rounds: Int, mode: AggregationMode) {
         self.rounds = rounds

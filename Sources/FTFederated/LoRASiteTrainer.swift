@@ -15,19 +15,24 @@ public final class LoRASiteTrainer: SiteTrainer {
     private let configuration: TrainingConfiguration
     private let world: TrainingWorld
     private let padTokenId: Int32
+    private var fedProx: FedProx
     /// Rounds trained, for the log.
     public private(set) var lastLoss: Float = .nan
 
     /// - Parameters:
     ///   - labels: the federation's classes, in id order (every site maps its labels onto them).
     ///   - trainFile: the site's data, read only here.
-    public init(configuration c: TrainingConfiguration, labels: [String], trainFile: String, world: TrainingWorld) throws {
+    ///   - freezeA: FFA-LoRA: the A factors keep the global values and only B (and the head) train.
+    ///   - proximalMu: FedProx's μ (0: plain local training).
+    public init(configuration c: TrainingConfiguration, labels: [String], trainFile: String, world: TrainingWorld,
+                freezeA: Bool = false, proximalMu: Double = 0) throws {
         guard c.peft == .lora else { throw FederationError(description: "federated training needs peft: lora (only LoRA deltas travel)") }
         guard let modelDirectory = c.modelDir else { throw FederationError(description: "model_dir is required") }
         let base = URL(fileURLWithPath: modelDirectory, isDirectory: true)
         let tokenizer = try BertTokenizer.load(modelDirectory: base)
         model = try BertModel.load(modelDirectory: base, numLabels: labels.count, seed: c.rngSeed, peft: c.peftSetup)
         try PEFTTraining.prepare(model: model, configuration: c, log: try TrainingLog(path: nil, quiet: true))
+        if freezeA { model.setTrainable { c.isTrainable($0) && !$0.hasSuffix(".lora_A.weight") } }
         let loaded = try DataReader.read(trainFile, options: c.readOptions)
         let ids = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($0.element, Int32($0.offset)) })
         var classes: [Int32] = []
@@ -41,6 +46,7 @@ public final class LoRASiteTrainer: SiteTrainer {
                                         tokenizer: tokenizer, maxLength: min(c.maxLength, model.config.maxPositionEmbeddings))
         configuration = c
         self.world = world
+        fedProx = FedProx(mu: Float(proximalMu))
         padTokenId = tokenizer.padTokenId
     }
 
@@ -100,6 +106,11 @@ public final class LoRASiteTrainer: SiteTrainer {
         if ranks > 1 {
             stepper.gradientSynchronizer = makeGradientSynchronizer(world: world, store: model.store, overlap: c.ddpOverlapAllreduce,
                                                                     bucketCapMB: c.ddpBucketCapMB, sparseEmbeddings: c.ddpSparseEmbeddings)
+        }
+        if fedProx.mu != 0 {
+            fedProx.anchor(at: model.store)
+            let proximal = fedProx
+            stepper.adjustGradients = { proximal.addProximalGradient($0) }
         }
         var dropoutSeeds = SeededRNG(seed: c.rngSeed ^ UInt64(round) &* 0x9E37_79B9, stream: 0xD0 &+ UInt64(world.rank))
         var padded = PaddedBatch()

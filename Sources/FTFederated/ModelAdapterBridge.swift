@@ -12,7 +12,8 @@ public enum ModelAdapterBridge {
         }
         let store = model.store
         var modules: [String: LoRAFactors] = [:], dense: [String: [Float]] = [:]
-        for view in store.trainableViews {
+        // The trained tensors, and every LoRA factor even when frozen (FFA-LoRA's A).
+        for view in store.views where view.isTrainable || PEFTModules.isAdapterTensor(view.name) {
             let saved = PEFTAdapter.savedName(view.name, lora: lora)
             if saved.hasSuffix(".lora_B.weight") { continue }  // taken with its A
             if saved.hasSuffix(".lora_A.weight") {

@@ -60,7 +60,8 @@ struct FederatedCommand: ParsableCommand {
                          channel: MessageChannel) throws {
         let description = federation.sites[index]
         let trainer = try LoRASiteTrainer(configuration: federation.training, labels: federation.labels,
-                                          trainFile: description.trainFile, world: CommunicatorWorld(communicator: site))
+                                          trainFile: description.trainFile, world: CommunicatorWorld(communicator: site),
+                                          freezeA: federation.settings.mode == .ffa, proximalMu: federation.settings.proximalMu)
         guard site.rank == 0 else { return try trainer.follow() }
         guard let keyFile = description.privateKeyFile else {
             throw FederationError(description: "site \(description.name) needs private_key_file to sign its updates")

@@ -87,6 +87,9 @@ public final class ClassificationStep {
             gradientsReady = gradientSynchronizer.map { synchronizer in { synchronizer.gradientsReady(from: $0) } }
         }
     }
+    /// Called with the model's store once the gradient is complete (averaged across ranks) and
+    /// before clipping: a place for extra loss terms' gradients (FedProx's proximal term).
+    public var adjustGradients: ((ParameterStore) -> Void)?
     /// `gradientSynchronizer`'s readiness callback, made once rather than per step.
     private var gradientsReady: ((Int) -> Void)?
     /// (L) per-class loss weights, or nil.
@@ -201,6 +204,7 @@ public final class ClassificationStep {
         let gradients = model.store.gradients
         try gradientSynchronizer?.finishStep()
         let synchronizationSeconds = gradientSynchronizer?.lastWaitSeconds ?? 0
+        adjustGradients?(model.store)
         let gradientNorm = maxGradNorm > 0
             ? GradientClipping.clipByGlobalNorm(gradients, maxNorm: maxGradNorm)
             : GradientClipping.globalNorm(UnsafeBufferPointer(gradients))
