@@ -43,6 +43,7 @@ learning_rate: 1.0e-3
 lr_scheduler_type: constant
 per_device_train_batch_size: 32
 max_length: 64
+skip_bad_rows: true
 seed: 42
 EOF
 }
