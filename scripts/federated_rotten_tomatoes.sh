@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
 out=$(mkdir -p "${1:-runs/federated}" && cd "${1:-runs/federated}" && pwd)
-train=${TRAIN:-4000} rounds=${ROUNDS:-3} sites=${SITES:-4} server_lr=${SERVER_LR:-1} modes=${MODES:-"fedavg ffa svd"}
+train=${TRAIN:-4000} rounds=${ROUNDS:-3} sites=${SITES:-4} server_lr=${SERVER_LR:-1} modes=${MODES-"fedavg ffa svd"}
 scripts/fetch_assets.sh >/dev/null
 swift build -c release --product fttrain >/dev/null
 binary=$PWD/.build/release/fttrain
