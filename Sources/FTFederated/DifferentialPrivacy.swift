@@ -29,14 +29,7 @@ public enum GaussianMechanism {
     /// Adds N(0, standardDeviation²) to every element. Use a generator seeded from the system's
     /// entropy in real runs (`SeededRNG(seed: .random(in:))`); a fixed seed is for tests only.
     public static func addNoise(_ update: inout [Float], standardDeviation: Double, rng: inout SeededRNG) {
-        for i in update.indices { update[i] += Float(gaussian(&rng) * standardDeviation) }
-    }
-
-    /// A standard normal draw in double precision (Box–Muller).
-    static func gaussian(_ rng: inout SeededRNG) -> Double {
-        let u1 = (Double(rng.next() >> 11) + 0.5) / 9_007_199_254_740_992.0
-        let u2 = (Double(rng.next() >> 11) + 0.5) / 9_007_199_254_740_992.0
-        return (-2 * Foundation.log(u1)).squareRoot() * Foundation.cos(2 * Double.pi * u2)
+        for i in update.indices { update[i] += Float(SitePartition.normal(&rng) * standardDeviation) }
     }
 }
 

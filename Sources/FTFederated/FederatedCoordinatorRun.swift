@@ -30,17 +30,8 @@ public final class FederatedCoordinatorRun {
         padTokenId = tokenizer.padTokenId
         let maxLength = min(c.maxLength, model.config.maxPositionEmbeddings)
         func encode(_ path: String?) throws -> EncodedDataset? {
-            guard let path else { return nil }
-            let loaded = try DataReader.read(path, options: c.readOptions)
-            let ids = Dictionary(uniqueKeysWithValues: configuration.labels.enumerated().map { ($0.element, Int32($0.offset)) })
-            let classes = try loaded.examples.map { example -> Int32 in
-                guard let id = ids[example.label] else {
-                    throw FederationError(description: "\(example.location): label \"\(example.label)\" is not one of the federation's labels")
-                }
-                return id
-            }
-            return EncodedDataset.encode(texts: loaded.examples.map(\.text), pairs: loaded.examples.map(\.textPair), labels: classes,
-                                         tokenizer: tokenizer, maxLength: maxLength)
+            try path.map { try FederatedData.encode(path: $0, labels: configuration.labels, configuration: c, tokenizer: tokenizer,
+                                                    maxLength: maxLength) }
         }
         validation = try encode(c.validationFile)
         test = try encode(c.testFile)
@@ -66,9 +57,12 @@ public final class FederatedCoordinatorRun {
         let roundsFile = output.appendingPathComponent("rounds.jsonl")
         if !manager.fileExists(atPath: roundsFile.path) { manager.createFile(atPath: roundsFile.path, contents: nil) }
         let started = Date()
+        var lastEvaluation: [String: Double]?  // the final round's, reused for metrics.json
         global = try coordinator.run(initial: global, startRound: startRound) { record, next in
             var line = record.json
-            for (key, value) in try evaluate(next, dataset: validation, prefix: "eval_") { line[key] = value }
+            let evaluation = try evaluate(next, dataset: validation, prefix: "eval_")
+            lastEvaluation = evaluation
+            for (key, value) in evaluation { line[key] = value }
             line["elapsed_seconds"] = Date().timeIntervalSince(started)
             let handle = try FileHandle(forWritingTo: roundsFile)
             try handle.seekToEnd()
@@ -80,7 +74,7 @@ public final class FederatedCoordinatorRun {
             log("round \(record.round): \(record.reported.count) of \(record.sampled.count) sites reported\(score)"
                 + (record.missing.isEmpty ? "" : "; missing: " + record.missing.map { "\($0.key) (\($0.value))" }.sorted().joined(separator: ", ")))
         }
-        var metrics = try evaluate(global, dataset: validation, prefix: "eval_")
+        var metrics = try lastEvaluation ?? evaluate(global, dataset: validation, prefix: "eval_")
         metrics.merge(try evaluate(global, dataset: test, prefix: "test_")) { $1 }
         metrics["rounds"] = Double(configuration.settings.rounds)
         if let privacy = configuration.settings.privacy {

@@ -33,17 +33,8 @@ public final class LoRASiteTrainer: SiteTrainer {
         model = try BertModel.load(modelDirectory: base, numLabels: labels.count, seed: c.rngSeed, peft: c.peftSetup)
         try PEFTTraining.prepare(model: model, configuration: c, log: try TrainingLog(path: nil, quiet: true))
         if freezeA { model.setTrainable { c.isTrainable($0) && !$0.hasSuffix(".lora_A.weight") } }
-        let loaded = try DataReader.read(trainFile, options: c.readOptions)
-        let ids = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($0.element, Int32($0.offset)) })
-        var classes: [Int32] = []
-        for example in loaded.examples {
-            guard let id = ids[example.label] else {
-                throw FederationError(description: "\(example.location): label \"\(example.label)\" is not one of the federation's labels \(labels)")
-            }
-            classes.append(id)
-        }
-        dataset = EncodedDataset.encode(texts: loaded.examples.map(\.text), pairs: loaded.examples.map(\.textPair), labels: classes,
-                                        tokenizer: tokenizer, maxLength: min(c.maxLength, model.config.maxPositionEmbeddings))
+        dataset = try FederatedData.encode(path: trainFile, labels: labels, configuration: c, tokenizer: tokenizer,
+                                           maxLength: min(c.maxLength, model.config.maxPositionEmbeddings))
         configuration = c
         self.world = world
         fedProx = FedProx(mu: Float(proximalMu))
