@@ -1,6 +1,19 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+/// Settings of the targets with numeric kernels: no overflow or bounds checks in release, and on
+/// x86-64 the AVX2/FMA instruction set (Haswell's, which every x86 server CPU since 2015 has), so a
+/// SIMD8<Float> is one 256-bit register rather than two SSE halves and 32-bit lane multiplies (the
+/// dropout mask hash) are one instruction.
+#if arch(x86_64)
+let kernelSettings: [SwiftSetting] = [
+    .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
+    .unsafeFlags(["-target-cpu", "haswell"]),
+]
+#else
+let kernelSettings: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+#endif
+
 let package = Package(
     name: "fttrain",
     platforms: [.macOS(.v14)],
@@ -28,20 +41,20 @@ let package = Package(
 
         // MARK: - Core: buffers, BLAS, RNG, safetensors
         .target(name: "FTCore", dependencies: ["CBLAS"],
-                swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+                swiftSettings: kernelSettings),
 
         // MARK: - Model: tokenizer, layers, encoder
         .target(name: "FTModel", dependencies: ["FTCore"],
-                swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+                swiftSettings: kernelSettings),
 
         // MARK: - Training: data, optimizer, schedules, metrics, configuration
         .target(name: "FTTrain", dependencies: ["FTModel", .product(name: "Yams", package: "Yams"),
                                                 .product(name: "Crypto", package: "swift-crypto")],
-                swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+                swiftSettings: kernelSettings),
 
         // MARK: - Distributed: communicators (in-process, MPI) and the ring all-reduce
         .target(name: "FTDist", dependencies: ["FTCore", "CMPI"],
-                swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+                swiftSettings: kernelSettings),
 
         // MARK: - Federated: site partitions, aggregation of LoRA updates
         .target(name: "FTFederated", dependencies: ["FTCore", "FTTrain", "FTDist", .product(name: "Crypto", package: "swift-crypto"),

@@ -24,6 +24,28 @@ final class DropoutTests: XCTestCase {
         XCTAssertTrue(Dropout(probability: 0, key: 1).isIdentity)
     }
 
+    /// The eight-lane mask is the scalar one, lane by lane, also where the index's high word is
+    /// set and where its low word wraps within a block of eight (the scalar fallback).
+    func testVectorMaskEqualsScalarMask() {
+        let dropout = Dropout(probability: 0.1, key: Dropout.key(seed: 11, site: 5))
+        for start in [0, 8, 1 << 20, (1 << 32) + 16, (1 << 33) - 64] {
+            let bits = dropout.keptBits8(start)
+            for lane in 0..<8 { XCTAssertEqual(bits[lane] != 0, dropout.keeps(start + lane), "index \(start + lane)") }
+        }
+        // Applying across the 2^32 boundary, unaligned, equals the element-by-element mask.
+        let first = (1 << 32) - 13, count = 40
+        var x = [Float](repeating: 3, count: count)
+        dropout.apply(&x, count: count, firstIndex: first)
+        for i in 0..<count { XCTAssertEqual(x[i], dropout.keeps(first + i) ? 3 / 0.9 : 0, "index \(first + i)") }
+        // The rate holds on the vector path at p = 0.5 and near the 24-bit edges.
+        for p: Float in [0.5, 0.999] {
+            let d = Dropout(probability: p, key: 99)
+            var ones = [Float](repeating: 1, count: 200_000)
+            d.apply(&ones, count: ones.count, firstIndex: 0)
+            XCTAssertEqual(Double(ones.filter { $0 != 0 }.count) / 2e5, Double(1 - p), accuracy: 0.005, "p \(p)")
+        }
+    }
+
     /// Training with dropout changes the outputs, reproducibly for one seed; inference has none.
     func testModelDropoutIsSeededAndOffInInference() throws {
         var config = BertConfig(vocabSize: 20, hiddenSize: 8, numHiddenLayers: 2, numAttentionHeads: 2,

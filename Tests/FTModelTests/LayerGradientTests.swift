@@ -118,7 +118,7 @@ final class LayerGradientTests: XCTestCase {
             XCTAssertEqual(row.reduce(0, +), 1, accuracy: 1e-6)
             for j in 0..<T where mask[b * T + j] == 0 { XCTAssertEqual(row[j], 0) }
         } } }
-        var dqkv = [Float](repeating: 0, count: qkv.count), scratch = [Float](repeating: 0, count: T * T)
+        var dqkv = [Float](repeating: 0, count: qkv.count), scratch = [Float](repeating: 0, count: B * T * T)
         SelfAttention.backward(dQKV: &dqkv, dContext: proj.weights, qkv: qkv.pointer, probabilities: probs, scratch: &scratch,
                                batch: B, sequence: T, channels: C, heads: NH)
         GradientCheck.check("dQKV", parameter: qkv.pointer, count: qkv.count, analytic: dqkv, loss: loss)
@@ -176,6 +176,41 @@ final class LayerGradientTests: XCTestCase {
             GradientCheck.check(view.name, parameter: model.store.value(view.name), count: view.count,
                                 analytic: model.store.gradientArray(view.name), loss: loss)
         }
+    }
+}
+
+/// Slicing a step across threads (`Parallel`: batch slices in forward and attention, row and
+/// feature splits of the products, per-slice layer-norm sums) changes no result beyond rounding.
+final class ThreadedStepTests: XCTestCase {
+    func testTwoThreadsGiveTheOneThreadStep() throws {
+        var config = BertConfig(vocabSize: 50, hiddenSize: 32, numHiddenLayers: 2, numAttentionHeads: 4,
+                                intermediateSize: 64, maxPositionEmbeddings: 16)
+        config.hiddenDropoutProb = 0.1
+        config.attentionProbsDropoutProb = 0.1
+        let B = 6, T = 16
+        var rng = SeededRNG(seed: 8)
+        let ids = (0..<(B * T)).map { _ in Int32(rng.next() % 50) }
+        let types = [Int32](repeating: 0, count: B * T)
+        let mask = (0..<(B * T)).map { Int32($0 % T < T - $0 / T ? 1 : 0) }  // sequence b has T − b tokens
+        let dLogits = testValues(B * 3, seed: 9), dHidden = testValues(B * T * 32, seed: 10)
+        func step(threads: Int) throws -> (logits: [Float], gradients: [Float]) {
+            let saved = Parallel.threadCount
+            Parallel.threadCount = threads
+            defer { Parallel.threadCount = saved }
+            let model = try BertModel(config: config, numLabels: 3)
+            var weightsRNG = SeededRNG(seed: 3)
+            model.initializeRandomly(rng: &weightsRNG, standardDeviation: 0.2)
+            let out = try model.forward(inputIds: ids, tokenTypeIds: types, attentionMask: mask, batch: B, sequence: T,
+                                        training: true, dropoutSeed: 42)
+            let logits = Array(UnsafeBufferPointer(start: out.logits!, count: B * 3))
+            model.store.zeroGradients()
+            model.backward(dLogits: dLogits, dLastHiddenState: dHidden)
+            return (logits, model.store.views.flatMap { model.store.gradientArray($0.name) })
+        }
+        let one = try step(threads: 1), two = try step(threads: 2)
+        assertClose(two.logits, one.logits, atol: 1e-6, rtol: 1e-5, "logits")
+        assertClose(two.gradients, one.gradients, atol: 1e-6, rtol: 1e-4, "gradients")
+        XCTAssertGreaterThan(one.gradients.map(abs).max() ?? 0, 0)
     }
 }
 

@@ -1,27 +1,33 @@
 import Dispatch
 import Foundation
 
-/// fttrain's own use of the cores: independent slices of a batch run on separate threads, each
-/// with single-threaded BLAS inside, instead of one thread driving multi-threaded BLAS.
+/// fttrain's own use of the cores: independent slices of the work run on separate threads, each
+/// with single-threaded BLAS inside, and OpenBLAS never starts threads of its own.
 ///
 /// Why: a BERT forward is independent across sequences, and most of its non-product work
 /// (softmax, GELU, layer norm) and its many small per-head products parallelise badly inside
-/// BLAS — measured on 2 cores, OpenBLAS's idle threads spent ~20% of an inference pass in
-/// `sched_yield` while the caller ran those loops alone.
+/// BLAS. Mixing the two is worse: after a multi-threaded product OpenBLAS's idle threads spin in
+/// `sched_yield` and take a core from the slices that follow — measured on 2 cores, two
+/// single-threaded halves of a 4096 × 384 × 1536 product ran at 93–115 GFLOP/s right after a
+/// threaded product and at 180–194 GFLOP/s without one (OpenBLAS's own 2 threads: 195).
 public enum Parallel {
     nonisolated(unsafe) private static var configuredThreads: Int = defaultThreadCount()
+    /// True while slices run: a nested `forEachSlice` then runs inline on its caller's thread.
+    nonisolated(unsafe) private static var slicesRunning = false
+    /// OpenBLAS stays single-threaded for the life of the process (set once, before any slice).
+    private static let blasPinned: Void = { BLAS.threadCount = 1 }()
 
-    /// Threads used for batch slices and by BLAS outside them. Setting it also sets OpenBLAS's count.
+    /// Threads used for slices of the work. Products are split across them by `sgemm`.
     public static var threadCount: Int {
         get { configuredThreads }
         set {
+            _ = blasPinned
             configuredThreads = max(1, newValue)
-            BLAS.threadCount = configuredThreads
         }
     }
 
-    /// `OPENBLAS_NUM_THREADS` or `OMP_NUM_THREADS` when set (as a launcher sets per rank),
-    /// else the active processor count.
+    /// `FTTRAIN_THREADS`, `OPENBLAS_NUM_THREADS` or `OMP_NUM_THREADS` when set (as a launcher sets
+    /// per rank), else the active processor count.
     static func defaultThreadCount() -> Int {
         let environment = ProcessInfo.processInfo.environment
         for key in ["FTTRAIN_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"] {
@@ -30,22 +36,37 @@ public enum Parallel {
         return max(1, ProcessInfo.processInfo.activeProcessorCount)
     }
 
-    /// Splits `0..<count` into at most `threadCount` contiguous, nearly equal ranges and runs `body`
-    /// on each concurrently (on the calling thread alone when there is one range). BLAS runs
-    /// single-threaded while slices run side by side, and gets its thread count back after.
-    public static func forEachSlice(of count: Int, _ body: (Range<Int>) -> Void) {
-        let slices = min(configuredThreads, count)
+    /// How many slices `forEachSlice(of: count, granularity:)` makes from here: 1 inside a slice.
+    public static func sliceCount(of count: Int, granularity: Int = 1) -> Int {
+        let units = (count + granularity - 1) / max(granularity, 1)
+        return slicesRunning ? min(1, units) : min(configuredThreads, units)
+    }
+
+    /// Splits `0..<count` into at most `threadCount` contiguous, nearly equal ranges, each starting
+    /// at a multiple of `granularity`, and runs `body` on each concurrently (on the calling thread
+    /// alone when there is one range, or when called from inside a slice).
+    public static func forEachSlice(of count: Int, granularity: Int = 1, _ body: (Range<Int>) -> Void) {
+        forEachSlice(of: count, granularity: granularity) { _, range in body(range) }
+    }
+
+    /// `forEachSlice` that also passes the slice's index (`0 ..< sliceCount(of:granularity:)`),
+    /// for per-slice scratch such as partial sums.
+    public static func forEachSlice(of count: Int, granularity: Int = 1, _ body: (Int, Range<Int>) -> Void) {
+        _ = blasPinned
+        let g = max(granularity, 1)
+        let slices = sliceCount(of: count, granularity: g)
         guard slices > 1 else {
-            if count > 0 { body(0..<count) }
+            if count > 0 { body(0, 0..<count) }
             return
         }
-        BLAS.threadCount = 1
-        defer { BLAS.threadCount = configuredThreads }
+        let units = (count + g - 1) / g
+        slicesRunning = true
+        defer { slicesRunning = false }
         withoutActuallyEscaping(body) { body in
             let box = UncheckedSendable(body)
             DispatchQueue.concurrentPerform(iterations: slices) { i in
-                let start = count * i / slices, end = count * (i + 1) / slices
-                box.value(start..<end)
+                let start = min(count, units * i / slices * g), end = min(count, units * (i + 1) / slices * g)
+                box.value(i, start..<end)
             }
         }
     }

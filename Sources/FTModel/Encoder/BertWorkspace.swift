@@ -48,8 +48,8 @@ final class BertWorkspace {
     let dContext: UnsafeMutablePointer<Float>       // (N, C)
     let dQKV: UnsafeMutablePointer<Float>           // (N, 3C)
     let dIntermediate: UnsafeMutablePointer<Float>  // (N, I)
-    let dScores: UnsafeMutablePointer<Float>        // (T, T)
-    let dDroppedScores: UnsafeMutablePointer<Float> // (T, T) probabilities after dropout, regenerated
+    let dScores: UnsafeMutablePointer<Float>        // (B, T, T) a (T, T) per sequence running at once
+    let dDroppedScores: UnsafeMutablePointer<Float> // (B, T, T) probabilities after dropout, regenerated
     let dBranch: UnsafeMutablePointer<Float>        // (N, C) gradient of a dropped residual branch
     let dPooled: UnsafeMutablePointer<Float>        // (B, C)
     let dCls: UnsafeMutablePointer<Float>           // (B, C)
@@ -86,8 +86,8 @@ final class BertWorkspace {
         dContext = a.floats(n * C)
         dQKV = a.floats(n * 3 * C)
         dIntermediate = a.floats(n * I)
-        dScores = a.floats(training ? T * T : 0)
-        dDroppedScores = a.floats(training ? T * T : 0)
+        dScores = a.floats(training ? B * T * T : 0)
+        dDroppedScores = a.floats(training ? B * T * T : 0)
         dBranch = a.floats(n * C)
         dPooled = a.floats(training ? B * C : 0)
         dCls = a.floats(training ? B * C : 0)

@@ -16,6 +16,7 @@ public enum GELU {
     typealias Vector = VectorMath.Vector
 
     /// output (n) = x · ½ (1 + erf(x / √2)). `output` may alias `input`.
+    /// Element-wise, so it runs across the slice threads (`Parallel`) with the same results.
     public static func forward(output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, count n: Int) {
         forEachVector(n) { i, lanes in
             let x = lanes < VectorMath.width ? VectorMath.loadPartial(input + i, count: lanes) : VectorMath.load(input + i)
@@ -24,7 +25,7 @@ public enum GELU {
         }
     }
 
-    /// dInput (n) = dOutput · (Φ(x) + x · φ(x)). Overwrites; may alias dOutput.
+    /// dInput (n) = dOutput · (Φ(x) + x · φ(x)). Overwrites; may alias dOutput. Across the slice threads.
     public static func backward(dInput: UnsafeMutablePointer<Float>, dOutput: UnsafePointer<Float>,
                                 input: UnsafePointer<Float>, count n: Int) {
         forEachVector(n) { i, lanes in
@@ -51,17 +52,23 @@ public enum GELU {
         r = r * t - 0.284496736
         r = r * t + 0.254829592
         let y = 1 - r * t * VectorMath.exp(-a * a)
-        return y.replacing(with: -y, where: x .< 0)
+        // y ≥ 0: give it x's sign bit (a bit operation; a `SIMDMask` select runs lane by lane).
+        let sign = unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x8000_0000
+        return unsafeBitCast(unsafeBitCast(y, to: SIMD8<UInt32>.self) | sign, to: Vector.self)
     }
 
-    /// Calls `body(start, lanes)` for each block of 8 elements, the last one possibly partial;
-    /// the tail goes through the same vector code so every element is computed alike.
+    /// Calls `body(start, lanes)` for each block of 8 elements, the last one possibly partial,
+    /// across the slice threads; the tail goes through the same vector code so every element is
+    /// computed alike.
+    /// Slices start at multiples of 64, so every slice but the last holds whole vectors.
     @inline(__always)
     static func forEachVector(_ n: Int, _ body: (Int, Int) -> Void) {
-        var i = 0
-        while i < n {
-            body(i, min(VectorMath.width, n - i))
-            i += VectorMath.width
+        Parallel.forEachSlice(of: n, granularity: 64) { range in
+            var i = range.lowerBound
+            while i < range.upperBound {
+                body(i, min(VectorMath.width, range.upperBound - i))
+                i += VectorMath.width
+            }
         }
     }
 

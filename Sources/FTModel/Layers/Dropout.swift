@@ -1,3 +1,5 @@
+import FTCore
+
 /// Inverted dropout (PyTorch's `nn.Dropout`): in training, each element is zeroed with
 /// probability p and the survivors are scaled by 1 / (1 − p).
 ///
@@ -10,14 +12,15 @@ public struct Dropout: Sendable {
     public let probability: Float
     /// Per call site and step: `Dropout.key(seed:site:)`.
     public let key: UInt64
-    private let threshold: UInt64
+    /// The draw's 24-bit threshold: an element survives when its draw is ≥ p · 2²⁴.
+    private let threshold: Int32
     private let scale: Float
 
     public init(probability: Float, key: UInt64) {
         precondition((0..<1).contains(probability), "dropout probability must be in [0, 1)")
         self.probability = probability
         self.key = key
-        threshold = UInt64((Double(probability) * 16_777_216).rounded())
+        threshold = Int32((Double(probability) * 16_777_216).rounded())
         scale = 1 / (1 - probability)
     }
 
@@ -29,6 +32,7 @@ public struct Dropout: Sendable {
         mix(seed ^ (site &* 0xD6E8_FEB8_6659_FD93))
     }
 
+    /// SplitMix64's finaliser.
     @inline(__always)
     static func mix(_ x: UInt64) -> UInt64 {
         var z = x &+ 0x9E37_79B9_7F4A_7C15
@@ -37,26 +41,86 @@ public struct Dropout: Sendable {
         return z ^ (z >> 31)
     }
 
+    // The per-element hash works on 32-bit words, which AVX2 multiplies eight at a time (it has
+    // no 64-bit lane multiply): two rounds of the `lowbias32` integer hash (Wellons), the low word
+    // of the index mixed with the key's low word, then its high word with the key's high word.
+    // The scalar and the eight-lane forms compute the same bits.
+
+    @inline(__always)
+    static func hash32(_ v: UInt32) -> UInt32 {
+        var x = v
+        x ^= x >> 16; x &*= 0x7FEB_352D; x ^= x >> 15; x &*= 0x846C_A68B; x ^= x >> 16
+        return x
+    }
+
+    @inline(__always)
+    static func hash32(_ v: SIMD8<UInt32>) -> SIMD8<UInt32> {
+        var x = v
+        x ^= x &>> 16; x &*= 0x7FEB_352D; x ^= x &>> 15; x &*= 0x846C_A68B; x ^= x &>> 16
+        return x
+    }
+
+    /// The key's second word for indices whose high word is `high`.
+    @inline(__always)
+    private func highKey(_ index: Int) -> UInt32 {
+        UInt32(truncatingIfNeeded: key >> 32) ^ (UInt32(truncatingIfNeeded: index >> 32) &* 0x9E37_79B9)
+    }
+
     /// Whether element `index` survives: its 24-bit uniform draw is ≥ p.
     @inline(__always)
     public func keeps(_ index: Int) -> Bool {
-        (Dropout.mix(key &+ UInt64(truncatingIfNeeded: index) &* 0x9E37_79B9_7F4A_7C15) >> 40) >= threshold
+        let low = UInt32(truncatingIfNeeded: index) ^ UInt32(truncatingIfNeeded: key)
+        return Int32(Dropout.hash32(Dropout.hash32(low) ^ highKey(index)) >> 8) >= threshold
+    }
+
+    /// The bits that survive `keeps` for elements `index ..< index + 8`, whose low words must not
+    /// wrap around: all ones for a kept lane, zero for a dropped one. (Arithmetic, not a
+    /// `SIMDMask` comparison, which Swift lowers to a lane-by-lane loop.)
+    @inline(__always)
+    func keptBits8(_ index: Int) -> SIMD8<UInt32> {
+        let low = (SIMD8<UInt32>(0, 1, 2, 3, 4, 5, 6, 7) &+ UInt32(truncatingIfNeeded: index)) ^ UInt32(truncatingIfNeeded: key)
+        let draw = Dropout.hash32(Dropout.hash32(low) ^ highKey(index)) &>> 8  // < 2²⁴
+        // draw − threshold is negative exactly for dropped lanes; its sign spread over the lane.
+        let dropped = (unsafeBitCast(draw, to: SIMD8<Int32>.self) &- threshold) &>> 31
+        return ~unsafeBitCast(dropped, to: SIMD8<UInt32>.self)
     }
 
     /// x[i] ← mask(firstIndex + i) · x[i] / (1 − p), in place, for `count` elements. The same call
     /// on a gradient is the backward pass.
     public func apply(_ x: UnsafeMutablePointer<Float>, count: Int, firstIndex: Int) {
         if isIdentity { return }
-        for i in 0..<count {
-            x[i] = keeps(firstIndex + i) ? x[i] * scale : 0
+        apply(from: x, to: x, count: count, firstIndex: firstIndex)
+    }
+
+    /// y[i] ← mask · x[i] / (1 − p) into a separate buffer (or the same one). Runs across the slice
+    /// threads (`Parallel`); masks depend on indices only, so the split changes nothing.
+    public func apply(from x: UnsafePointer<Float>, to y: UnsafeMutablePointer<Float>, count: Int, firstIndex: Int) {
+        if isIdentity {
+            if UnsafePointer(y) != x { y.update(from: x, count: count) }
+            return
+        }
+        Parallel.forEachSlice(of: count, granularity: 64) { range in
+            applyRange(from: x, to: y, range, firstIndex: firstIndex)
         }
     }
 
-    /// y[i] ← mask · x[i] / (1 − p) into a separate buffer.
-    public func apply(from x: UnsafePointer<Float>, to y: UnsafeMutablePointer<Float>, count: Int, firstIndex: Int) {
-        if isIdentity { y.update(from: x, count: count); return }
-        for i in 0..<count {
+    /// `apply` over `range` on the calling thread, eight elements at a time.
+    private func applyRange(from x: UnsafePointer<Float>, to y: UnsafeMutablePointer<Float>, _ range: Range<Int>,
+                             firstIndex: Int) {
+        var i = range.lowerBound
+        while i + 8 <= range.upperBound {
+            let index = firstIndex + i
+            if UInt32(truncatingIfNeeded: index) <= UInt32.max - 7 {
+                let v = unsafeBitCast(VectorMath.load(x + i) * scale, to: SIMD8<UInt32>.self)
+                VectorMath.store(unsafeBitCast(v & keptBits8(index), to: SIMD8<Float>.self), y + i)
+            } else {
+                for k in i..<(i + 8) { y[k] = keeps(firstIndex + k) ? x[k] * scale : 0 }
+            }
+            i += 8
+        }
+        while i < range.upperBound {
             y[i] = keeps(firstIndex + i) ? x[i] * scale : 0
+            i += 1
         }
     }
 }

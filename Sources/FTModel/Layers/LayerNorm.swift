@@ -41,15 +41,49 @@ public enum LayerNorm {
     ///
     /// With x̂ = (x − mean)·rstd and g = dOutput·gamma:
     /// dx = rstd · (g − mean(g) − x̂ · mean(g · x̂)).
+    ///
+    /// Rows run across the slice threads (`Parallel`); each slice sums its own dGamma and dBeta,
+    /// added in slice order after.
     public static func backward(
         dInput: UnsafeMutablePointer<Float>, dGamma: UnsafeMutablePointer<Float>?,
         dBeta: UnsafeMutablePointer<Float>?, dOutput: UnsafePointer<Float>,
         input: UnsafePointer<Float>, mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
         gamma: UnsafePointer<Float>, rows N: Int, channels C: Int
     ) {
+        let slices = Parallel.sliceCount(of: N)
+        guard slices > 1 else {
+            backwardRows(0..<N, dInput: dInput, dGamma: dGamma, dBeta: dBeta, dOutput: dOutput, input: input,
+                         mean: mean, rstd: rstd, gamma: gamma, channels: C)
+            return
+        }
+        // Per slice: C partial dGamma then C partial dBeta (a few KB, on the stack).
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: slices * 2 * C) { partials in
+            let partial = partials.baseAddress!
+            partial.update(repeating: 0, count: slices * 2 * C)
+            Parallel.forEachSlice(of: N) { slice, rows in
+                let own = partial + slice * 2 * C
+                backwardRows(rows, dInput: dInput, dGamma: dGamma == nil ? nil : own,
+                             dBeta: dBeta == nil ? nil : own + C, dOutput: dOutput, input: input,
+                             mean: mean, rstd: rstd, gamma: gamma, channels: C)
+            }
+            for slice in 0..<slices {
+                let own = partial + slice * 2 * C
+                if let dGamma { VectorMath.add(dGamma, own, C) }
+                if let dBeta { VectorMath.add(dBeta, own + C, C) }
+            }
+        }
+    }
+
+    /// `backward` for `rows` of the batch, on the calling thread.
+    private static func backwardRows(
+        _ rows: Range<Int>, dInput: UnsafeMutablePointer<Float>, dGamma: UnsafeMutablePointer<Float>?,
+        dBeta: UnsafeMutablePointer<Float>?, dOutput: UnsafePointer<Float>,
+        input: UnsafePointer<Float>, mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>,
+        gamma: UnsafePointer<Float>, channels C: Int
+    ) {
         let invC = 1 / Float(C)
         let w = VectorMath.width, vectorEnd = C - C % w
-        for r in 0..<N {
+        for r in rows {
             let x = input + r * C
             let dy = dOutput + r * C
             let dx = dInput + r * C

@@ -22,6 +22,9 @@ public enum Linear {
     ///   branch joining); skipped when `dInput` is nil (the layer's input needs no gradient).
     /// - dWeight (O, I) += dOutputᵀ · input; dBias (O) += column sums of dOutput. Skipped when nil
     ///   (frozen weights).
+    ///
+    /// Runs across the slice threads (`Parallel`): dInput by rows, dWeight by output features,
+    /// dBias by columns.
     public static func backward(
         dInput: UnsafeMutablePointer<Float>?, accumulateInput: Bool = false,
         dWeight: UnsafeMutablePointer<Float>?, dBias: UnsafeMutablePointer<Float>?,
@@ -29,19 +32,21 @@ public enum Linear {
         rows N: Int, inputs I: Int, outputs O: Int
     ) {
         if let dInput {
-            BLAS.sgemm(transA: false, transB: false, m: N, n: I, k: O,
+            Parallel.sgemm(transA: false, transB: false, m: N, n: I, k: O,
                        a: dOutput, lda: O, b: weight, ldb: I,
                        beta: accumulateInput ? 1 : 0, c: dInput, ldc: I)
         }
         if let dWeight {
-            BLAS.sgemm(transA: true, transB: false, m: O, n: I, k: N,
+            Parallel.sgemm(transA: true, transB: false, m: O, n: I, k: N,
                        a: dOutput, lda: O, b: input, ldb: I,
                        beta: 1, c: dWeight, ldc: I)
         }
         if let dBias {
-            for r in 0..<N {
-                let row = dOutput + r * O
-                for o in 0..<O { dBias[o] += row[o] }
+            Parallel.forEachSlice(of: O, granularity: 16) { columns in
+                for r in 0..<N {
+                    let row = dOutput + r * O
+                    for o in columns { dBias[o] += row[o] }
+                }
             }
         }
     }

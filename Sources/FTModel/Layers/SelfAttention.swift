@@ -95,7 +95,8 @@ public enum SelfAttention {
     }
 
     /// dQKV (B, T, 3C) ← backward of `forward` given dContext (B, T, C). Overwrites dQKV.
-    /// `scratch` and, with dropout, `dropoutScratch` hold T·T floats each.
+    /// `scratch` and, with dropout, `dropoutScratch` hold B·T·T floats each (T·T per sequence
+    /// that runs at once: sequences run across the slice threads, `Parallel`).
     ///
     /// With P the probabilities, P' = dropout(P) and S the scaled scores:
     /// dV = P'ᵀ dO;  dP' = dO Vᵀ;  dP = dropout(dP') (same mask and scale);
@@ -110,44 +111,56 @@ public enum SelfAttention {
         let d = C / NH
         let scale = 1 / Float(d).squareRoot()
         let C3 = 3 * C
-        for b in 0..<B {
-            for h in 0..<NH {
-                let q = qkv + b * T * C3 + h * d
-                let k = q + C
-                let v = q + 2 * C
-                let dq = dQKV + b * T * C3 + h * d
-                let dk = dq + C
-                let dv = dq + 2 * C
-                let p = probabilities + (b * NH + h) * T * T
-                let dO = dContext + b * T * C + h * d
-                let dropping = dropout.map { !$0.isIdentity } ?? false
-                var weights = p
-                if dropping, let dropout, let dropoutScratch {
-                    dropout.apply(from: p, to: dropoutScratch, count: T * T, firstIndex: (b * NH + h) * T * T)
-                    weights = UnsafePointer(dropoutScratch)
+        let dropping = dropout.map { !$0.isIdentity } ?? false
+        Parallel.forEachSlice(of: B) { sequences in
+            // This slice's own T × T scratch (and dropout scratch).
+            let dP = scratch + sequences.lowerBound * T * T
+            let dropped = dropoutScratch.map { $0 + sequences.lowerBound * T * T }
+            for b in sequences {
+                for h in 0..<NH {
+                    let q = qkv + b * T * C3 + h * d
+                    let k = q + C
+                    let v = q + 2 * C
+                    let dq = dQKV + b * T * C3 + h * d
+                    let dk = dq + C
+                    let dv = dq + 2 * C
+                    let p = probabilities + (b * NH + h) * T * T
+                    let dO = dContext + b * T * C + h * d
+                    var weights = p
+                    if dropping, let dropout, let dropped {
+                        dropout.apply(from: p, to: dropped, count: T * T, firstIndex: (b * NH + h) * T * T)
+                        weights = UnsafePointer(dropped)
+                    }
+                    // dV (T, d) = P'ᵀ (T, T) · dO (T, d)
+                    BLAS.sgemm(transA: true, transB: false, m: T, n: d, k: T,
+                               a: weights, lda: T, b: dO, ldb: C, beta: 0, c: dv, ldc: C3)
+                    // dP' (T, T) = dO (T, d) · Vᵀ, then dP = dropout(dP')
+                    BLAS.sgemm(transA: false, transB: true, m: T, n: T, k: d,
+                               a: dO, lda: C, b: v, ldb: C3, beta: 0, c: dP, ldc: T)
+                    if dropping, let dropout { dropout.apply(dP, count: T * T, firstIndex: (b * NH + h) * T * T) }
+                    // softmax backward, in place: dS = P ⊙ (dP − Σ dP ⊙ P)
+                    for i in 0..<T { softmaxBackward(dP + i * T, probabilities: p + i * T, count: T) }
+                    // dQ (T, d) = dS (T, T) · K (T, d) · scale
+                    BLAS.sgemm(transA: false, transB: false, m: T, n: d, k: T, alpha: scale,
+                               a: dP, lda: T, b: k, ldb: C3, beta: 0, c: dq, ldc: C3)
+                    // dK (T, d) = dSᵀ · Q · scale
+                    BLAS.sgemm(transA: true, transB: false, m: T, n: d, k: T, alpha: scale,
+                               a: dP, lda: T, b: q, ldb: C3, beta: 0, c: dk, ldc: C3)
                 }
-                // dV (T, d) = P'ᵀ (T, T) · dO (T, d)
-                BLAS.sgemm(transA: true, transB: false, m: T, n: d, k: T,
-                           a: weights, lda: T, b: dO, ldb: C, beta: 0, c: dv, ldc: C3)
-                // dP' (T, T) = dO (T, d) · Vᵀ, then dP = dropout(dP')
-                BLAS.sgemm(transA: false, transB: true, m: T, n: T, k: d,
-                           a: dO, lda: C, b: v, ldb: C3, beta: 0, c: scratch, ldc: T)
-                if dropping, let dropout { dropout.apply(scratch, count: T * T, firstIndex: (b * NH + h) * T * T) }
-                // softmax backward, in place in scratch: dS = P ⊙ (dP − Σ dP ⊙ P)
-                for i in 0..<T {
-                    let pr = p + i * T
-                    let dr = scratch + i * T
-                    var dot: Float = 0
-                    for j in 0..<T { dot += pr[j] * dr[j] }
-                    for j in 0..<T { dr[j] = pr[j] * (dr[j] - dot) }
-                }
-                // dQ (T, d) = dS (T, T) · K (T, d) · scale
-                BLAS.sgemm(transA: false, transB: false, m: T, n: d, k: T, alpha: scale,
-                           a: scratch, lda: T, b: k, ldb: C3, beta: 0, c: dq, ldc: C3)
-                // dK (T, d) = dSᵀ · Q · scale
-                BLAS.sgemm(transA: true, transB: false, m: T, n: d, k: T, alpha: scale,
-                           a: scratch, lda: T, b: q, ldb: C3, beta: 0, c: dk, ldc: C3)
             }
         }
+    }
+
+    /// In place, one row: dS[j] ← P[j] · (dP[j] − Σₖ dP[k] · P[k]).
+    @inline(__always)
+    static func softmaxBackward(_ row: UnsafeMutablePointer<Float>, probabilities p: UnsafePointer<Float>, count T: Int) {
+        let dot = VectorMath.dot(p, row, T)
+        let w = VectorMath.width, vectorEnd = T - T % w
+        var j = 0
+        while j < vectorEnd {
+            VectorMath.store(VectorMath.load(p + j) * (VectorMath.load(row + j) - dot), row + j)
+            j += w
+        }
+        while j < T { row[j] = p[j] * (row[j] - dot); j += 1 }
     }
 }
