@@ -7,7 +7,10 @@ made) and `training_config.yaml` (the effective settings), and trains
 `BertForSequenceClassification` from the same pretrained directory with the same settings.
 
 Usage (throw-away venv with torch, transformers, accelerate, scikit-learn, pyyaml):
-  /tmp/refvenv/bin/python scripts/reference/hf_trainer_baseline.py runs/rotten_tomatoes [--threads 2]
+  /tmp/refvenv/bin/python scripts/reference/hf_trainer_baseline.py runs/rotten_tomatoes [--threads 2] [--attn sdpa]
+
+`--attn eager` (the default) is the attention fttrain matches numerically; `sdpa` is PyTorch's
+fastest CPU attention, for wall-time comparisons (scripts/bench_epoch.sh).
 """
 import argparse
 import json
@@ -50,6 +53,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("run_dir")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--attn", default="eager", choices=["eager", "sdpa"])
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     cfg = yaml.safe_load(open(os.path.join(args.run_dir, "training_config.yaml")))
@@ -66,7 +70,7 @@ def main():
     started = time.time()
     model = BertForSequenceClassification.from_pretrained(
         model_dir, num_labels=len(labels), id2label=dict(enumerate(labels)), label2id=label2id,
-        attn_implementation="eager")
+        attn_implementation=args.attn)
 
     def compute_metrics(pred):
         y_pred = np.argmax(pred.predictions, axis=-1)
@@ -97,7 +101,7 @@ def main():
         trainer = Trainer(model=model, args=targs, train_dataset=data["train"],
                           eval_dataset=data["validation"] if len(data["validation"]) else None,
                           data_collator=DataCollatorWithPadding(tokenizer), compute_metrics=compute_metrics)
-        trainer.train()
+        train_output = trainer.train()
         trained = time.time()
         result = {}
         for name in ("validation", "test"):
@@ -106,6 +110,8 @@ def main():
                 result.update(m)
     result["wall_seconds"] = time.time() - started
     result["train_seconds"] = trained - started
+    result["train_runtime"] = train_output.metrics["train_runtime"]  # trainer.train() alone
+    result["train_steps"] = train_output.global_step
     result["torch"] = torch.__version__
     print("RESULT", json.dumps(result, sort_keys=True))
 

@@ -75,12 +75,18 @@ public enum VectorMath {
         return s
     }
 
+    /// Lane-wise max(a, b) as a compare and blend (`pointwiseMax` is a generic call, not inlined).
+    @inlinable @inline(__always)
+    public static func maximum(_ a: Vector, _ b: Vector) -> Vector {
+        a.replacing(with: b, where: b .> a)
+    }
+
     /// max p[0..<n] (−∞ for n = 0).
     @inlinable @inline(__always)
     public static func max(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
         var acc = Vector(repeating: -.infinity)
         var i = 0
-        while i + width <= n { acc = pointwiseMax(acc, load(p + i)); i += width }
+        while i + width <= n { acc = maximum(acc, load(p + i)); i += width }
         var m = acc.max()
         while i < n { m = Swift.max(m, p[i]); i += 1 }
         return m

@@ -157,8 +157,9 @@ public final class BertModel: @unchecked Sendable {
 
         for l in 0..<config.numHiddenLayers {
             let p = "encoder.layer.\(l)."
+            // Training caches every head's probabilities; inference gives each slice one (T, T) scratch.
             let x = ws.hiddenIn(l) + o * C, y = ws.hiddenOut(l) + o * C, c = ws.cache(l).offset(tokens: o, channels: C,
-                intermediate: I, probabilities: firstRow * NH * T * T)
+                intermediate: I, probabilities: firstRow * (ws.training ? NH : 1) * T * T)
             Linear.forward(output: c.qkv, input: x, weight: store.value(p + "attention.self.query.weight"),
                            bias: store.value(p + "attention.self.query.bias"), rows: N, inputs: C, outputs: 3 * C)
             peft?.forward(.qkv, layer: l, input: x, output: c.qkv, firstToken: o, rows: N)
@@ -166,7 +167,7 @@ public final class BertModel: @unchecked Sendable {
                                   attentionMask: ws.attentionMask + o, batch: B, sequence: T, channels: C, heads: NH,
                                   dropout: dropout(.attentionProbabilities(l)),
                                   dropoutScratch: ws.droppedProbabilities + firstRow * T * T,
-                                  dropoutIndexOffset: firstRow * NH * T * T)
+                                  dropoutIndexOffset: firstRow * NH * T * T, keepProbabilities: ws.training)
             Linear.forward(output: c.residual1, input: c.context, weight: store.value(p + "attention.output.dense.weight"),
                            bias: store.value(p + "attention.output.dense.bias"), rows: N, inputs: C, outputs: C)
             peft?.forward(.attentionOutput, layer: l, input: c.context, output: c.residual1, firstToken: o, rows: N)

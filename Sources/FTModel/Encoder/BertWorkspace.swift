@@ -7,7 +7,7 @@ final class BertWorkspace {
     /// Per-layer forward cache (what backward needs, and says so).
     struct LayerCache {
         var qkv: UnsafeMutablePointer<Float>           // (N, 3C) fused projections
-        var probabilities: UnsafeMutablePointer<Float> // (B, NH, T, T) attention softmax
+        var probabilities: UnsafeMutablePointer<Float> // (B, NH, T, T) attention softmax; inference: (B, T, T) scratch
         var context: UnsafeMutablePointer<Float>       // (N, C) heads concatenated
         var residual1: UnsafeMutablePointer<Float>     // (N, C) attention output + input: LN1 input
         var mean1: UnsafeMutablePointer<Float>         // (N)
@@ -68,7 +68,7 @@ final class BertWorkspace {
         embeddingRstd = a.floats(N)
         hidden = (0..<(training ? config.numHiddenLayers + 1 : 2)).map { _ in a.floats(N * C) }
         layers = (0..<(training ? config.numHiddenLayers : 1)).map { _ in
-            LayerCache(qkv: a.floats(N * 3 * C), probabilities: a.floats(B * NH * T * T),
+            LayerCache(qkv: a.floats(N * 3 * C), probabilities: a.floats(B * (training ? NH : 1) * T * T),
                        context: a.floats(N * C), residual1: a.floats(N * C),
                        mean1: a.floats(N), rstd1: a.floats(N), hidden1: a.floats(N * C),
                        intermediate: a.floats(N * I), activated: a.floats(N * I),

@@ -32,8 +32,10 @@ public enum GELU {
             let full = lanes == VectorMath.width
             let x = full ? VectorMath.load(input + i) : VectorMath.loadPartial(input + i, count: lanes)
             let dy = full ? VectorMath.load(dOutput + i) : VectorMath.loadPartial(dOutput + i, count: lanes)
-            let cdf = 0.5 * (1 + erf(x * invSqrt2))
-            let pdf = invSqrt2Pi * VectorMath.exp(-0.5 * x * x)
+            // erf's own e^(−x²/2) serves the density too: one exp per element, not two.
+            let (erfValue, gaussian) = erfAndGaussian(x * invSqrt2)
+            let cdf = 0.5 * (1 + erfValue)
+            let pdf = invSqrt2Pi * gaussian
             storeLanes(dy * (cdf + x * pdf), dInput + i, lanes)
         }
     }
@@ -43,7 +45,11 @@ public enum GELU {
 
     /// erf(x) = sign(x) · (1 − t·(a1 + t·(a2 + t·(a3 + t·(a4 + t·a5)))) · e^(−x²)), t = 1 / (1 + p·|x|).
     @inline(__always)
-    static func erf(_ x: Vector) -> Vector {
+    static func erf(_ x: Vector) -> Vector { erfAndGaussian(x).erf }
+
+    /// erf(x) and the e^(−x²) it is computed from.
+    @inline(__always)
+    static func erfAndGaussian(_ x: Vector) -> (erf: Vector, gaussian: Vector) {
         let a = unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: Vector.self)
         let t = 1 / (1 + 0.3275911 * a)
         var r = Vector(repeating: 1.061405429)
@@ -51,10 +57,11 @@ public enum GELU {
         r = r * t + 1.421413741
         r = r * t - 0.284496736
         r = r * t + 0.254829592
-        let y = 1 - r * t * VectorMath.exp(-a * a)
+        let gaussian = VectorMath.exp(-a * a)
+        let y = 1 - r * t * gaussian
         // y ≥ 0: give it x's sign bit (a bit operation; a `SIMDMask` select runs lane by lane).
         let sign = unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x8000_0000
-        return unsafeBitCast(unsafeBitCast(y, to: SIMD8<UInt32>.self) | sign, to: Vector.self)
+        return (unsafeBitCast(unsafeBitCast(y, to: SIMD8<UInt32>.self) | sign, to: Vector.self), gaussian)
     }
 
     /// Calls `body(start, lanes)` for each block of 8 elements, the last one possibly partial,

@@ -23,11 +23,15 @@ public enum SelfAttention {
     /// Masked keys get probability exactly 0, which is what PyTorch's additive `float.min` mask
     /// gives after `exp` underflows. A row whose keys are all masked comes out uniform, again as
     /// in PyTorch (all scores collapse onto `float.min`).
+    ///
+    /// With `keepProbabilities` false (inference: no backward needs them), `probabilities` is one
+    /// (T, T) scratch that every head reuses while it is still in cache.
     public static func forward(
         context: UnsafeMutablePointer<Float>, probabilities: UnsafeMutablePointer<Float>,
         qkv: UnsafePointer<Float>, attentionMask: UnsafePointer<Int32>,
         batch B: Int, sequence T: Int, channels C: Int, heads NH: Int,
-        dropout: Dropout? = nil, dropoutScratch: UnsafeMutablePointer<Float>? = nil, dropoutIndexOffset: Int = 0
+        dropout: Dropout? = nil, dropoutScratch: UnsafeMutablePointer<Float>? = nil, dropoutIndexOffset: Int = 0,
+        keepProbabilities: Bool = true
     ) {
         let d = C / NH
         let scale = 1 / Float(d).squareRoot()
@@ -42,7 +46,7 @@ public enum SelfAttention {
                     let q = qkv + b * T * C3 + h * d
                     let k = q + C
                     let v = q + 2 * C
-                    let p = probabilities + (b * NH + h) * T * T  // (T, T)
+                    let p = keepProbabilities ? probabilities + (b * NH + h) * T * T : probabilities  // (T, T)
                     BLAS.sgemm(transA: false, transB: true, m: T, n: T, k: d, alpha: scale,
                                a: q, lda: C3, b: k, ldb: C3, beta: 0, c: p, ldc: T)
                     for i in 0..<T {
@@ -72,12 +76,23 @@ public enum SelfAttention {
     @inline(__always)
     static func maskedSoftmax(_ row: UnsafeMutablePointer<Float>, keep: UnsafePointer<Float>, count T: Int) {
         typealias V = VectorMath.Vector
-        let w = VectorMath.width
-        var maxValue = -Float.infinity
-        for j in 0..<T where keep[j] != 0 { maxValue = max(maxValue, row[j]) }
-        var sums = V.zero
+        let w = VectorMath.width, vectorEnd = T - T % w
+        // A masked key reads as −greatest finite (row · 0 + (0 − 1) · greatest), a kept one as
+        // itself, so one vector max covers the kept keys alone.
+        let greatest = Float.greatestFiniteMagnitude
+        var maxima = V(repeating: -greatest)
         var j = 0
-        while j + w <= T {
+        while j < vectorEnd {
+            let k = VectorMath.load(keep + j)
+            maxima = VectorMath.maximum(maxima, VectorMath.load(row + j) * k + (k - 1) * greatest)
+            j += w
+        }
+        var maxValue = -Float.infinity
+        for lane in 0..<w { maxValue = max(maxValue, maxima[lane]) }
+        while j < T { if keep[j] != 0 { maxValue = max(maxValue, row[j]) }; j += 1 }
+        var sums = V.zero
+        j = 0
+        while j < vectorEnd {
             let e = VectorMath.exp(VectorMath.load(row + j) - maxValue) * VectorMath.load(keep + j)
             VectorMath.store(e, row + j)
             sums += e
@@ -91,7 +106,9 @@ public enum SelfAttention {
             sums += e
         }
         let inv = 1 / sums.sum()
-        for j in 0..<T { row[j] *= inv }
+        j = 0
+        while j < vectorEnd { VectorMath.store(VectorMath.load(row + j) * inv, row + j); j += w }
+        while j < T { row[j] *= inv; j += 1 }
     }
 
     /// dQKV (B, T, 3C) ← backward of `forward` given dContext (B, T, C). Overwrites dQKV.
