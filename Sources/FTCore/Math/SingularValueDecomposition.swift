@@ -29,6 +29,7 @@ public struct SingularValueDecomposition: Sendable {
         var jobu = Int8(UInt8(ascii: "S")), jobvt = Int8(UInt8(ascii: "S"))
         var rowsT = Int32(n), columnsT = Int32(m), lda = Int32(n), ldu = Int32(n), ldvt = Int32(k)
         var info: Int32 = 0, lwork: Int32 = -1, query = 0.0
+        Parallel.pinBLASThreads()  // LAPACK runs on OpenBLAS's threads otherwise
         dgesvd_(&jobu, &jobvt, &rowsT, &columnsT, &a, &lda, &s, &uPrime, &ldu, &vtPrime, &ldvt, &query, &lwork, &info)
         lwork = Int32(query)
         var work = [Double](repeating: 0, count: max(Int(lwork), 1))

@@ -17,6 +17,10 @@ public enum Parallel {
     /// OpenBLAS stays single-threaded for the life of the process (set once, before any slice).
     private static let blasPinned: Void = { BLAS.threadCount = 1 }()
 
+    /// Makes OpenBLAS single-threaded now, before its first product (the first slice or thread
+    /// setting does it too): its own threads would spin beside fttrain's.
+    public static func pinBLASThreads() { _ = blasPinned }
+
     /// Threads used for slices of the work. Products are split across them by `sgemm`.
     public static var threadCount: Int {
         get { configuredThreads }

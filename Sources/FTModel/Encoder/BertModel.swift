@@ -27,6 +27,7 @@ public final class BertModel: @unchecked Sendable {
     /// `peft` adds adapter tensors (LoRA's A and B) after each layer's own.
     public init(config: BertConfig, numLabels: Int = 0, peft: PEFTSetup? = nil) throws {
         try config.validate()
+        Parallel.pinBLASThreads()
         self.config = config
         self.numLabels = numLabels
         let store = ParameterStore(layout: BertModel.layout(config: config, numLabels: numLabels, peft: peft))

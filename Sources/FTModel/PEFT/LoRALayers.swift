@@ -165,6 +165,7 @@ public final class LoRALayers: @unchecked Sendable {
 
     /// Backward of the branches of `projection` in `layer` over the whole batch (N rows), after the
     /// base product's backward: accumulates dA, dB (when trainable) and adds into `dInput`.
+    /// Its products are split across the slice threads (`Parallel.sgemm`).
     func backward(_ projection: BertProjection, layer l: Int, input: UnsafePointer<Float>,
                   dOutput: UnsafePointer<Float>, dInput: UnsafeMutablePointer<Float>, rows N: Int) {
         guard !isMerged, let du = lowRankGradient else { return }
@@ -176,11 +177,11 @@ public final class LoRALayers: @unchecked Sendable {
             let dy = dOutput + module.columnOffset(hidden: hidden)
             // dB (out, r) += s · dyᵀ · u
             if let dB = store.gradient(bName) {
-                BLAS.sgemm(transA: true, transB: false, m: outputs, n: r, k: N, alpha: scaling,
+                Parallel.sgemm(transA: true, transB: false, m: outputs, n: r, k: N, alpha: scaling,
                            a: dy, lda: width, b: u, ldb: r, beta: 1, c: dB, ldc: r)
             }
             // du (N, r) = s · dy · B
-            BLAS.sgemm(transA: false, transB: false, m: N, n: r, k: outputs, alpha: scaling,
+            Parallel.sgemm(transA: false, transB: false, m: N, n: r, k: outputs, alpha: scaling,
                        a: dy, lda: width, b: store.value(bName), ldb: r, beta: 0, c: du, ldc: r)
             let mask = dropout(layer: l, module: module)
             var x = input
@@ -190,15 +191,15 @@ public final class LoRALayers: @unchecked Sendable {
             }
             // dA (r, in) += duᵀ · x̃
             if let dA = store.gradient(aName) {
-                BLAS.sgemm(transA: true, transB: false, m: r, n: inputs, k: N,
+                Parallel.sgemm(transA: true, transB: false, m: r, n: inputs, k: N,
                            a: du, lda: r, b: x, ldb: inputs, beta: 1, c: dA, ldc: inputs)
             }
             // dx += dropout'(du · A)
             if mask.isIdentity {
-                BLAS.sgemm(transA: false, transB: false, m: N, n: inputs, k: r,
+                Parallel.sgemm(transA: false, transB: false, m: N, n: inputs, k: r,
                            a: du, lda: r, b: store.value(aName), ldb: inputs, beta: 1, c: dInput, ldc: inputs)
             } else if let scratch = inputGradient {
-                BLAS.sgemm(transA: false, transB: false, m: N, n: inputs, k: r,
+                Parallel.sgemm(transA: false, transB: false, m: N, n: inputs, k: r,
                            a: du, lda: r, b: store.value(aName), ldb: inputs, beta: 0, c: scratch, ldc: inputs)
                 mask.apply(scratch, count: N * inputs, firstIndex: 0)
                 VectorMath.add(dInput, scratch, N * inputs)
@@ -228,7 +229,7 @@ public final class LoRALayers: @unchecked Sendable {
         for (l, module) in branches {
             let (inputs, outputs) = module.dimensions(hidden: hidden, intermediate: intermediate)
             let weight = store.value(module.tensorPrefix(layer: l) + "weight")
-            BLAS.sgemm(transA: false, transB: false, m: outputs, n: inputs, k: r, alpha: sign * scaling,
+            Parallel.sgemm(transA: false, transB: false, m: outputs, n: inputs, k: r, alpha: sign * scaling,
                        a: store.value(Self.bName(layer: l, module: module)), lda: r,
                        b: store.value(Self.aName(layer: l, module: module)), ldb: inputs,
                        beta: 1, c: weight, ldc: inputs)
