@@ -24,7 +24,7 @@ struct EmbedCommand: ParsableCommand {
     @Option(name: .customLong("batch-size"), help: "Lines per forward pass.")
     var batchSize = 32
 
-    @Option(help: "Threads for fttrain's loops and OpenBLAS (default: OPENBLAS_NUM_THREADS, else all cores).")
+    @Option(help: "Threads fttrain computes on, each running single-threaded OpenBLAS (default: FTTRAIN_THREADS, OPENBLAS_NUM_THREADS, else all cores).")
     var threads: Int?
 
     @Flag(help: "Print the forward time per batch (median, ms) and samples/s as one JSON line on stderr.")

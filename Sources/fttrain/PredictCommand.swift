@@ -38,7 +38,7 @@ struct PredictCommand: ParsableCommand {
     @Option(name: .customLong("batch-size"), help: "Texts per forward pass.")
     var batchSize = 64
 
-    @Option(help: "Threads for fttrain's loops and OpenBLAS (default: OPENBLAS_NUM_THREADS, else all cores).")
+    @Option(help: "Threads fttrain computes on, each running single-threaded OpenBLAS (default: FTTRAIN_THREADS, OPENBLAS_NUM_THREADS, else all cores).")
     var threads: Int?
 
     func validate() throws {

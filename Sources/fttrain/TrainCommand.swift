@@ -26,7 +26,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "A YAML or JSON file of settings.")
     var config: String?
 
-    @Option(help: "Threads for fttrain's loops and OpenBLAS (default: OPENBLAS_NUM_THREADS, else all cores).")
+    @Option(help: "Threads fttrain computes on, each running single-threaded OpenBLAS (default: FTTRAIN_THREADS, OPENBLAS_NUM_THREADS, else all cores).")
     var threads: Int?
 
     @Option(name: .customLong("resume-from"),

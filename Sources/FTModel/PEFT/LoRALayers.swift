@@ -164,10 +164,11 @@ public final class LoRALayers: @unchecked Sendable {
     // MARK: - Backward
 
     /// Backward of the branches of `projection` in `layer` over the whole batch (N rows), after the
-    /// base product's backward: accumulates dA, dB (when trainable) and adds into `dInput`.
+    /// base product's backward: accumulates dA, dB (when trainable) and adds into `dInput`
+    /// (nil when nothing below needs the input's gradient).
     /// Its products are split across the slice threads (`Parallel.sgemm`).
     func backward(_ projection: BertProjection, layer l: Int, input: UnsafePointer<Float>,
-                  dOutput: UnsafePointer<Float>, dInput: UnsafeMutablePointer<Float>, rows N: Int) {
+                  dOutput: UnsafePointer<Float>, dInput: UnsafeMutablePointer<Float>?, rows N: Int) {
         guard !isMerged, let du = lowRankGradient else { return }
         let r = configuration.rank, width = projection.outputWidth(hidden: hidden, intermediate: intermediate)
         for module in projection.modules where targets[l].contains(module) {
@@ -195,6 +196,7 @@ public final class LoRALayers: @unchecked Sendable {
                            a: du, lda: r, b: x, ldb: inputs, beta: 1, c: dA, ldc: inputs)
             }
             // dx += dropout'(du · A)
+            guard let dInput else { continue }
             if mask.isIdentity {
                 Parallel.sgemm(transA: false, transB: false, m: N, n: inputs, k: r,
                            a: du, lda: r, b: store.value(aName), ldb: inputs, beta: 1, c: dInput, ldc: inputs)

@@ -82,7 +82,7 @@ public final class PEFTModules: @unchecked Sendable {
 
     /// After the base product's backward, over the whole batch.
     func backward(_ projection: BertProjection, layer: Int, input: UnsafePointer<Float>,
-                  dOutput: UnsafePointer<Float>, dInput: UnsafeMutablePointer<Float>, rows: Int) {
+                  dOutput: UnsafePointer<Float>, dInput: UnsafeMutablePointer<Float>?, rows: Int) {
         lora?.backward(projection, layer: layer, input: input, dOutput: dOutput, dInput: dInput, rows: rows)
     }
 
