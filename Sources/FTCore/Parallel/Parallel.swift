@@ -12,8 +12,14 @@ import Foundation
 /// threaded product and at 180–194 GFLOP/s without one (OpenBLAS's own 2 threads: 195).
 public enum Parallel {
     nonisolated(unsafe) private static var configuredThreads: Int = defaultThreadCount()
-    /// True while slices run: a nested `forEachSlice` then runs inline on its caller's thread.
-    nonisolated(unsafe) private static var slicesRunning = false
+    /// Set on a thread while it runs a slice, so a nested `forEachSlice` runs inline there.
+    /// Thread-local: independent threads (in-process federated sites) each slice their own work.
+    private static let insideSliceKey: pthread_key_t = {
+        var key = pthread_key_t()
+        precondition(pthread_key_create(&key, nil) == 0, "pthread_key_create failed")
+        return key
+    }()
+    private static var insideSlice: Bool { pthread_getspecific(insideSliceKey) != nil }
     /// OpenBLAS stays single-threaded for the life of the process (set once, before any slice).
     private static let blasPinned: Void = { BLAS.threadCount = 1 }()
 
@@ -43,7 +49,7 @@ public enum Parallel {
     /// How many slices `forEachSlice(of: count, granularity:)` makes from here: 1 inside a slice.
     public static func sliceCount(of count: Int, granularity: Int = 1) -> Int {
         let units = (count + granularity - 1) / max(granularity, 1)
-        return slicesRunning ? min(1, units) : min(configuredThreads, units)
+        return insideSlice ? min(1, units) : min(configuredThreads, units)
     }
 
     /// Splits `0..<count` into at most `threadCount` contiguous, nearly equal ranges, each starting
@@ -64,13 +70,14 @@ public enum Parallel {
             return
         }
         let units = (count + g - 1) / g
-        slicesRunning = true
-        defer { slicesRunning = false }
+        let key = insideSliceKey
         withoutActuallyEscaping(body) { body in
             let box = UncheckedSendable(body)
             DispatchQueue.concurrentPerform(iterations: slices) { i in
                 let start = min(count, units * i / slices * g), end = min(count, units * (i + 1) / slices * g)
+                pthread_setspecific(key, UnsafeRawPointer(bitPattern: 1))
                 box.value(i, start..<end)
+                pthread_setspecific(key, nil)
             }
         }
     }

@@ -60,7 +60,7 @@ public struct Dropout: Sendable {
         return x
     }
 
-    /// The key's second word for indices whose high word is `high`.
+    /// The key's high word mixed with the high word of `index`.
     @inline(__always)
     private func highKey(_ index: Int) -> UInt32 {
         UInt32(truncatingIfNeeded: key >> 32) ^ (UInt32(truncatingIfNeeded: index >> 32) &* 0x9E37_79B9)
