@@ -118,6 +118,8 @@ public enum SelfAttention {
     /// With P the probabilities, P' = dropout(P) and S the scaled scores:
     /// dV = P'ᵀ dO;  dP' = dO Vᵀ;  dP = dropout(dP') (same mask and scale);
     /// dS = P ⊙ (dP − rowsum(dP ⊙ P));  dQ = dS K / √d;  dK = dSᵀ Q / √d.
+    /// Under dropout P ⊙ dP = P' ⊙ dP', so dS = P' ⊙ dP' − P · rowsum(P' ⊙ dP'): the mask is
+    /// applied once (to make P'), not a second time to dP'.
     public static func backward(
         dQKV: UnsafeMutablePointer<Float>, dContext: UnsafePointer<Float>,
         qkv: UnsafePointer<Float>, probabilities: UnsafePointer<Float>,
@@ -129,6 +131,7 @@ public enum SelfAttention {
         let scale = 1 / Float(d).squareRoot()
         let C3 = 3 * C
         let dropping = dropout.map { !$0.isIdentity } ?? false
+        precondition(!dropping || dropoutScratch != nil, "attention dropout needs its scratch")
         Parallel.forEachSlice(of: B) { sequences in
             // This slice's own T × T scratch (and dropout scratch).
             let dP = scratch + sequences.lowerBound * T * T
@@ -151,12 +154,15 @@ public enum SelfAttention {
                     // dV (T, d) = P'ᵀ (T, T) · dO (T, d)
                     BLAS.sgemm(transA: true, transB: false, m: T, n: d, k: T,
                                a: weights, lda: T, b: dO, ldb: C, beta: 0, c: dv, ldc: C3)
-                    // dP' (T, T) = dO (T, d) · Vᵀ, then dP = dropout(dP')
+                    // dP' (T, T) = dO (T, d) · Vᵀ
                     BLAS.sgemm(transA: false, transB: true, m: T, n: T, k: d,
                                a: dO, lda: C, b: v, ldb: C3, beta: 0, c: dP, ldc: T)
-                    if dropping, let dropout { dropout.apply(dP, count: T * T, firstIndex: (b * NH + h) * T * T) }
-                    // softmax backward, in place: dS = P ⊙ (dP − Σ dP ⊙ P)
-                    for i in 0..<T { softmaxBackward(dP + i * T, probabilities: p + i * T, count: T) }
+                    // softmax backward, in place: dS = P ⊙ (dP − Σ dP ⊙ P), through the dropout when there is one
+                    if dropping {
+                        for i in 0..<T { droppedSoftmaxBackward(dP + i * T, probabilities: p + i * T, dropped: weights + i * T, count: T) }
+                    } else {
+                        for i in 0..<T { softmaxBackward(dP + i * T, probabilities: p + i * T, count: T) }
+                    }
                     // dQ (T, d) = dS (T, T) · K (T, d) · scale
                     BLAS.sgemm(transA: false, transB: false, m: T, n: d, k: T, alpha: scale,
                                a: dP, lda: T, b: k, ldb: C3, beta: 0, c: dq, ldc: C3)
@@ -166,6 +172,20 @@ public enum SelfAttention {
                 }
             }
         }
+    }
+
+    /// In place, one row, given dP' and P' = dropout(P): dS[j] ← P'[j] · dP'[j] − P[j] · Σₖ P'[k] · dP'[k].
+    @inline(__always)
+    static func droppedSoftmaxBackward(_ row: UnsafeMutablePointer<Float>, probabilities p: UnsafePointer<Float>,
+                                       dropped: UnsafePointer<Float>, count T: Int) {
+        let dot = VectorMath.dot(dropped, row, T)
+        let w = VectorMath.width, vectorEnd = T - T % w
+        var j = 0
+        while j < vectorEnd {
+            VectorMath.store(VectorMath.load(dropped + j) * VectorMath.load(row + j) - VectorMath.load(p + j) * dot, row + j)
+            j += w
+        }
+        while j < T { row[j] = dropped[j] * row[j] - p[j] * dot; j += 1 }
     }
 
     /// In place, one row: dS[j] ← P[j] · (dP[j] − Σₖ dP[k] · P[k]).
