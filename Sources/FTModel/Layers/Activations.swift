@@ -18,25 +18,26 @@ public enum GELU {
     /// output (n) = x · ½ (1 + erf(x / √2)). `output` may alias `input`.
     /// Element-wise, so it runs across the slice threads (`Parallel`) with the same results.
     public static func forward(output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, count n: Int) {
-        forEachVector(n) { i, lanes in
-            let x = lanes < VectorMath.width ? VectorMath.loadPartial(input + i, count: lanes) : VectorMath.load(input + i)
-            let y = 0.5 * x * (1 + erf(x * invSqrt2))
-            storeLanes(y, output + i, lanes)
+        Parallel.forEachSlice(of: n, granularity: 64) { range in
+            forEachVector(range) { i, lanes in
+                let x = load(input + i, lanes)
+                store(0.5 * x * (1 + erf(x * invSqrt2)), output + i, lanes)
+            }
         }
     }
 
     /// dInput (n) = dOutput · (Φ(x) + x · φ(x)). Overwrites; may alias dOutput. Across the slice threads.
     public static func backward(dInput: UnsafeMutablePointer<Float>, dOutput: UnsafePointer<Float>,
                                 input: UnsafePointer<Float>, count n: Int) {
-        forEachVector(n) { i, lanes in
-            let full = lanes == VectorMath.width
-            let x = full ? VectorMath.load(input + i) : VectorMath.loadPartial(input + i, count: lanes)
-            let dy = full ? VectorMath.load(dOutput + i) : VectorMath.loadPartial(dOutput + i, count: lanes)
-            // erf's own e^(−x²/2) serves the density too: one exp per element, not two.
-            let (erfValue, gaussian) = erfAndGaussian(x * invSqrt2)
-            let cdf = 0.5 * (1 + erfValue)
-            let pdf = invSqrt2Pi * gaussian
-            storeLanes(dy * (cdf + x * pdf), dInput + i, lanes)
+        Parallel.forEachSlice(of: n, granularity: 64) { range in
+            forEachVector(range) { i, lanes in
+                let x = load(input + i, lanes), dy = load(dOutput + i, lanes)
+                // erf's own e^(−x²/2) serves the density too: one exp per element, not two.
+                let (erfValue, gaussian) = erfAndGaussian(x * invSqrt2)
+                let cdf = 0.5 * (1 + erfValue)
+                let pdf = invSqrt2Pi * gaussian
+                store(dy * (cdf + x * pdf), dInput + i, lanes)
+            }
         }
     }
 
@@ -64,23 +65,26 @@ public enum GELU {
         return (unsafeBitCast(unsafeBitCast(y, to: SIMD8<UInt32>.self) | sign, to: Vector.self), gaussian)
     }
 
-    /// Calls `body(start, lanes)` for each block of 8 elements, the last one possibly partial,
-    /// across the slice threads; the tail goes through the same vector code so every element is
-    /// computed alike.
-    /// Slices start at multiples of 64, so every slice but the last holds whole vectors.
+    /// Calls `body(start, lanes)` for each block of 8 elements of `range`, the last one possibly
+    /// partial; the tail goes through the same vector code so every element is computed alike.
+    /// Inlined with `body` into the loop (a closure call per block cost as much as the maths).
     @inline(__always)
-    static func forEachVector(_ n: Int, _ body: (Int, Int) -> Void) {
-        Parallel.forEachSlice(of: n, granularity: 64) { range in
-            var i = range.lowerBound
-            while i < range.upperBound {
-                body(i, min(VectorMath.width, range.upperBound - i))
-                i += VectorMath.width
-            }
+    static func forEachVector(_ range: Range<Int>, _ body: (Int, Int) -> Void) {
+        var i = range.lowerBound
+        while i + VectorMath.width <= range.upperBound {
+            body(i, VectorMath.width)
+            i += VectorMath.width
         }
+        if i < range.upperBound { body(i, range.upperBound - i) }
     }
 
     @inline(__always)
-    static func storeLanes(_ v: Vector, _ p: UnsafeMutablePointer<Float>, _ lanes: Int) {
+    static func load(_ p: UnsafePointer<Float>, _ lanes: Int) -> Vector {
+        lanes == VectorMath.width ? VectorMath.load(p) : VectorMath.loadPartial(p, count: lanes)
+    }
+
+    @inline(__always)
+    static func store(_ v: Vector, _ p: UnsafeMutablePointer<Float>, _ lanes: Int) {
         if lanes == VectorMath.width { VectorMath.store(v, p) } else { for k in 0..<lanes { p[k] = v[k] } }
     }
 }
