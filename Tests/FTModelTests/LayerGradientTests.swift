@@ -79,6 +79,22 @@ final class LayerGradientTests: XCTestCase {
         GradientCheck.check("Tanh", parameter: x.pointer, count: n, analytic: dx, loss: tanhLoss)
     }
 
+    /// The feed-forward's fused bias + GELU gives the very floats of a biased product then GELU,
+    /// and leaves the biased pre-activation for backward.
+    func testBiasedGELUEqualsProductBiasThenGELU() {
+        let rows = 37, inputs = 5, columns = 21  // odd widths: every row ends in a partial vector
+        let x = testValues(rows * inputs, seed: 31), w = testValues(columns * inputs, seed: 32)
+        let b = testValues(columns, seed: 33, scale: 2)
+        var withBias = [Float](repeating: 0, count: rows * columns), expected = withBias
+        Linear.forward(output: &withBias, input: x, weight: w, bias: b, rows: rows, inputs: inputs, outputs: columns)
+        GELU.forward(output: &expected, input: withBias, count: rows * columns)
+        var product = [Float](repeating: 0, count: rows * columns), fused = product
+        Linear.forward(output: &product, input: x, weight: w, bias: nil, rows: rows, inputs: inputs, outputs: columns)
+        GELU.forward(output: &fused, input: &product, bias: b, rows: rows, columns: columns)
+        XCTAssertEqual(fused, expected)
+        XCTAssertEqual(product, withBias)
+    }
+
     func testSoftmaxCrossEntropy() {
         let B = 4, L = 3
         let logits = TestTensor(testValues(B * L, seed: 11, scale: 2))

@@ -178,10 +178,12 @@ public final class BertModel: @unchecked Sendable {
                               gamma: store.value(p + "attention.output.LayerNorm.weight"),
                               beta: store.value(p + "attention.output.LayerNorm.bias"),
                               rows: N, channels: C, epsilon: config.layerNormEps)
+            // The intermediate bias joins in GELU's pass, not as rows copied in before the product.
             Linear.forward(output: c.intermediate, input: c.hidden1, weight: store.value(p + "intermediate.dense.weight"),
-                           bias: store.value(p + "intermediate.dense.bias"), rows: N, inputs: C, outputs: I)
+                           bias: nil, rows: N, inputs: C, outputs: I)
             peft?.forward(.intermediate, layer: l, input: c.hidden1, output: c.intermediate, firstToken: o, rows: N)
-            GELU.forward(output: c.activated, input: c.intermediate, count: N * I)
+            GELU.forward(output: c.activated, input: c.intermediate, bias: store.value(p + "intermediate.dense.bias"),
+                         rows: N, columns: I)
             Linear.forward(output: c.residual2, input: c.activated, weight: store.value(p + "output.dense.weight"),
                            bias: store.value(p + "output.dense.bias"), rows: N, inputs: I, outputs: C)
             peft?.forward(.output, layer: l, input: c.activated, output: c.residual2, firstToken: o, rows: N)

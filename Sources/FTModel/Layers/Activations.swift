@@ -26,6 +26,25 @@ public enum GELU {
         }
     }
 
+    /// The feed-forward's bias and GELU in one pass over `rows × columns`: x ← x + bias (kept in
+    /// `input`, which backward reads), output = GELU(x). The product before it then writes its
+    /// output without a bias row copied in first (`Linear.forward` with no bias), which saves a
+    /// pass over the widest activation; x + bias is the same float as the product's own
+    /// bias + x. Across the slice threads.
+    public static func forward(output: UnsafeMutablePointer<Float>, input: UnsafeMutablePointer<Float>,
+                               bias: UnsafePointer<Float>, rows: Int, columns: Int) {
+        Parallel.forEachSlice(of: rows) { range in
+            for r in range {
+                let x = input + r * columns, y = output + r * columns
+                forEachVector(0..<columns) { i, lanes in
+                    let v = load(x + i, lanes) + load(bias + i, lanes)
+                    store(v, x + i, lanes)
+                    store(0.5 * v * (1 + erf(v * invSqrt2)), y + i, lanes)
+                }
+            }
+        }
+    }
+
     /// dInput (n) = dOutput · (Φ(x) + x · φ(x)). Overwrites; may alias dOutput. Across the slice threads.
     public static func backward(dInput: UnsafeMutablePointer<Float>, dOutput: UnsafePointer<Float>,
                                 input: UnsafePointer<Float>, count n: Int) {
