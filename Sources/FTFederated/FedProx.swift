@@ -12,21 +12,18 @@ public struct FedProx {
 
     /// Remembers the current trainable values (the global adapter just applied) as the anchor.
     public mutating func anchor(at store: ParameterStore) {
-        anchor = [Float](repeating: 0, count: store.trainableCount)
-        for view in store.views {
-            guard let range = view.gradientRange else { continue }
-            for i in 0..<view.count { anchor[range.lowerBound + i] = store.value(view.name)[i] }
-        }
+        anchor = store.trainableValues()
     }
 
     /// gradient += μ · (value − anchor), for every trainable element.
     public func addProximalGradient(_ store: ParameterStore) {
         guard mu != 0, anchor.count == store.trainableCount else { return }
-        let gradients = store.gradients.baseAddress!
-        for view in store.views {
-            guard let range = view.gradientRange else { continue }
-            let values = store.value(view.name)
-            for i in 0..<view.count { gradients[range.lowerBound + i] += mu * (values[i] - anchor[range.lowerBound + i]) }
+        let gradients = store.gradients.baseAddress!, values = store.values.baseAddress!
+        for run in store.trainableRuns {
+            for i in 0..<run.count {
+                let g = run.gradientOffset + i
+                gradients[g] += mu * (values[run.valueOffset + i] - anchor[g])
+            }
         }
     }
 }

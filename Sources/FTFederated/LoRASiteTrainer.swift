@@ -16,7 +16,7 @@ public final class LoRASiteTrainer: SiteTrainer {
     private let world: TrainingWorld
     private let padTokenId: Int32
     private var fedProx: FedProx
-    /// Rounds trained, for the log.
+    /// The loss of the last local step, for the log.
     public private(set) var lastLoss: Float = .nan
 
     /// - Parameters:
@@ -73,16 +73,9 @@ public final class LoRASiteTrainer: SiteTrainer {
 
     /// The leader's trainable values (the adapter it just applied) to every rank of the site.
     private func broadcastTrainable() throws {
-        let views = model.store.trainableViews
-        var buffer: [Float] = []
-        buffer.reserveCapacity(model.store.trainableCount)
-        for view in views { buffer += model.store.valueArray(view.name) }
+        var buffer = model.store.trainableValues()
         try world.broadcastFromCoordinator(&buffer, count: buffer.count)
-        var offset = 0
-        for view in views {
-            buffer.withUnsafeBufferPointer { model.store.value(view.name).update(from: $0.baseAddress! + offset, count: view.count) }
-            offset += view.count
-        }
+        model.store.setTrainableValues(buffer)
     }
 
     /// Local epochs (or steps) on this site's shard, every site rank together.

@@ -44,4 +44,15 @@ final class ParameterStoreFreezingTests: XCTestCase {
         XCTAssertNotNil(store.gradient(spanning: ["a.weight", "a.bias", "b.weight"]))
         XCTAssertTrue(store.isFullyTrainable)
     }
+
+    /// The trainable values come out packed in gradient order and go back to their own places,
+    /// frozen tensors untouched.
+    func testTrainableValuesPackAndUnpackInGradientOrder() {
+        let store = ParameterStore(layout: [("a.weight", [2, 2]), ("a.bias", [2]), ("b.weight", [3])])
+        for i in 0..<store.count { store.values[i] = Float(i) }
+        store.setTrainable { $0 != "a.bias" }
+        XCTAssertEqual(store.trainableValues(), [0, 1, 2, 3, 6, 7, 8])
+        store.setTrainableValues([10, 11, 12, 13, 16, 17, 18])
+        XCTAssertEqual(Array(store.values), [10, 11, 12, 13, 4, 5, 16, 17, 18])
+    }
 }

@@ -152,6 +152,29 @@ public final class ParameterStore: @unchecked Sendable {
         return Array(UnsafeBufferPointer(start: g, count: view(name).count))
     }
 
+    /// The trainable values packed in gradient-buffer order (`trainableCount` of them, lined up
+    /// with `gradients`): what a data-parallel leader hands its ranks, what FedProx anchors to.
+    public func trainableValues() -> [Float] {
+        var packed = [Float](repeating: 0, count: trainableCount)
+        packed.withUnsafeMutableBufferPointer { p in
+            for run in trainableRuns {
+                (p.baseAddress! + run.gradientOffset).update(from: values.baseAddress! + run.valueOffset, count: run.count)
+            }
+        }
+        return packed
+    }
+
+    /// Sets the trainable values from `packed`, in `trainableValues()`'s order.
+    /// - Precondition: `packed.count == trainableCount`.
+    public func setTrainableValues(_ packed: [Float]) {
+        precondition(packed.count == trainableCount, "\(packed.count) values for \(trainableCount) trainable parameters")
+        packed.withUnsafeBufferPointer { p in
+            for run in trainableRuns {
+                (values.baseAddress! + run.valueOffset).update(from: p.baseAddress! + run.gradientOffset, count: run.count)
+            }
+        }
+    }
+
     public func zeroGradients() {
         gradients.update(repeating: 0)
     }
