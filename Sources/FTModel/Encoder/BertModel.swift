@@ -293,14 +293,14 @@ public final class BertModel: @unchecked Sendable {
                                    dropout: dropout(.attentionProbabilities(l)), dropoutScratch: ws.dDroppedScores)
             // QKV projection: dX = residual branch d(residual1) + dQKV · Wqkv — unless nothing below
             // trains (the lowest layer reached, over frozen embeddings): then only the weights' gradients.
-            let inputNeedsGradient = l > reach.lowestLayer || reach.embeddings
-            if inputNeedsGradient { dX.update(from: dRes, count: N * C) }
+            let dInput = l > reach.lowestLayer || reach.embeddings ? dX : nil
+            dInput?.update(from: dRes, count: N * C)
             let qkv = qkvGradients(layer: l)
-            Linear.backward(dInput: inputNeedsGradient ? dX : nil, accumulateInput: true, dWeight: qkv.weight, dBias: qkv.bias,
+            Linear.backward(dInput: dInput, accumulateInput: true, dWeight: qkv.weight, dBias: qkv.bias,
                             dOutput: ws.dQKV, input: x, weight: store.value(p + "attention.self.query.weight"),
                             rows: N, inputs: C, outputs: 3 * C)
             accumulatePartialBiases(qkv.partialBiases, dQKV: ws.dQKV, rows: N)
-            peft?.backward(.qkv, layer: l, input: x, dOutput: ws.dQKV, dInput: inputNeedsGradient ? dX : nil, rows: N)
+            peft?.backward(.qkv, layer: l, input: x, dOutput: ws.dQKV, dInput: dInput, rows: N)
             swap(&dX, &dY)
             gradientsReady?(gradientOffset(from: p + "attention.self.query.weight"))
         }

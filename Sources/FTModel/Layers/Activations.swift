@@ -86,7 +86,6 @@ public enum GELU {
 
     /// Calls `body(start, lanes)` for each block of 8 elements of `range`, the last one possibly
     /// partial; the tail goes through the same vector code so every element is computed alike.
-    /// Inlined with `body` into the loop (a closure call per block cost as much as the maths).
     @inline(__always)
     static func forEachVector(_ range: Range<Int>, _ body: (Int, Int) -> Void) {
         var i = range.lowerBound

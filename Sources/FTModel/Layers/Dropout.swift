@@ -88,7 +88,6 @@ public struct Dropout: Sendable {
     /// x[i] ← mask(firstIndex + i) · x[i] / (1 − p), in place, for `count` elements. The same call
     /// on a gradient is the backward pass.
     public func apply(_ x: UnsafeMutablePointer<Float>, count: Int, firstIndex: Int) {
-        if isIdentity { return }
         apply(from: x, to: x, count: count, firstIndex: firstIndex)
     }
 

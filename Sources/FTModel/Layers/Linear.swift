@@ -33,13 +33,13 @@ public enum Linear {
     ) {
         if let dInput {
             Parallel.sgemm(transA: false, transB: false, m: N, n: I, k: O,
-                       a: dOutput, lda: O, b: weight, ldb: I,
-                       beta: accumulateInput ? 1 : 0, c: dInput, ldc: I)
+                           a: dOutput, lda: O, b: weight, ldb: I,
+                           beta: accumulateInput ? 1 : 0, c: dInput, ldc: I)
         }
         if let dWeight {
             Parallel.sgemm(transA: true, transB: false, m: O, n: I, k: N,
-                       a: dOutput, lda: O, b: input, ldb: I,
-                       beta: 1, c: dWeight, ldc: I)
+                           a: dOutput, lda: O, b: input, ldb: I,
+                           beta: 1, c: dWeight, ldc: I)
         }
         if let dBias {
             Parallel.forEachSlice(of: O, granularity: 16) { columns in

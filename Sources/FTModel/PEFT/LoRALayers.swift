@@ -179,11 +179,11 @@ public final class LoRALayers: @unchecked Sendable {
             // dB (out, r) += s · dyᵀ · u
             if let dB = store.gradient(bName) {
                 Parallel.sgemm(transA: true, transB: false, m: outputs, n: r, k: N, alpha: scaling,
-                           a: dy, lda: width, b: u, ldb: r, beta: 1, c: dB, ldc: r)
+                               a: dy, lda: width, b: u, ldb: r, beta: 1, c: dB, ldc: r)
             }
             // du (N, r) = s · dy · B
             Parallel.sgemm(transA: false, transB: false, m: N, n: r, k: outputs, alpha: scaling,
-                       a: dy, lda: width, b: store.value(bName), ldb: r, beta: 0, c: du, ldc: r)
+                           a: dy, lda: width, b: store.value(bName), ldb: r, beta: 0, c: du, ldc: r)
             let mask = dropout(layer: l, module: module)
             var x = input
             if !mask.isIdentity, let scratch = droppedInput {
@@ -193,16 +193,16 @@ public final class LoRALayers: @unchecked Sendable {
             // dA (r, in) += duᵀ · x̃
             if let dA = store.gradient(aName) {
                 Parallel.sgemm(transA: true, transB: false, m: r, n: inputs, k: N,
-                           a: du, lda: r, b: x, ldb: inputs, beta: 1, c: dA, ldc: inputs)
+                               a: du, lda: r, b: x, ldb: inputs, beta: 1, c: dA, ldc: inputs)
             }
             // dx += dropout'(du · A)
             guard let dInput else { continue }
             if mask.isIdentity {
                 Parallel.sgemm(transA: false, transB: false, m: N, n: inputs, k: r,
-                           a: du, lda: r, b: store.value(aName), ldb: inputs, beta: 1, c: dInput, ldc: inputs)
+                               a: du, lda: r, b: store.value(aName), ldb: inputs, beta: 1, c: dInput, ldc: inputs)
             } else if let scratch = inputGradient {
                 Parallel.sgemm(transA: false, transB: false, m: N, n: inputs, k: r,
-                           a: du, lda: r, b: store.value(aName), ldb: inputs, beta: 0, c: scratch, ldc: inputs)
+                               a: du, lda: r, b: store.value(aName), ldb: inputs, beta: 0, c: scratch, ldc: inputs)
                 mask.apply(scratch, count: N * inputs, firstIndex: 0)
                 VectorMath.add(dInput, scratch, N * inputs)
             }
@@ -232,9 +232,9 @@ public final class LoRALayers: @unchecked Sendable {
             let (inputs, outputs) = module.dimensions(hidden: hidden, intermediate: intermediate)
             let weight = store.value(module.tensorPrefix(layer: l) + "weight")
             Parallel.sgemm(transA: false, transB: false, m: outputs, n: inputs, k: r, alpha: sign * scaling,
-                       a: store.value(Self.bName(layer: l, module: module)), lda: r,
-                       b: store.value(Self.aName(layer: l, module: module)), ldb: inputs,
-                       beta: 1, c: weight, ldc: inputs)
+                           a: store.value(Self.bName(layer: l, module: module)), lda: r,
+                           b: store.value(Self.aName(layer: l, module: module)), ldb: inputs,
+                           beta: 1, c: weight, ldc: inputs)
         }
     }
 }
