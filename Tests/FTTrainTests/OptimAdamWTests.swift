@@ -56,6 +56,35 @@ final class OptimAdamWTests: XCTestCase {
         }
     }
 
+    /// The eight-wide body and the scalar tail give the same bits: the same buffer stepped in one
+    /// call (vectors plus a tail) and element by element (tail only), for both lerp forms.
+    func testVectorBodyEqualsScalarTail() {
+        let n = 43  // five vectors and a tail of three
+        for lerpWeight: Float in [0.1, 0.7] {
+            let scalars = AdamW.Scalars(decayFactor: 0.999, lerpWeight: lerpWeight, beta2: 0.999, oneMinusBeta2: 0.001,
+                                        biasCorrection2Sqrt: 0.0447, epsilon: 1e-8, negativeStepSize: -0.013)
+            let g = testValues(n, seed: 41, scale: 3)
+            var p1 = testValues(n, seed: 42), m1 = testValues(n, seed: 43, scale: 0.1)
+            var v1 = testValues(n, seed: 44).map { $0 * $0 }
+            var p2 = p1, m2 = m1, v2 = v1
+            AdamW.update(&p1, g, &m1, &v1, count: n, scalars, decay: true)
+            for i in 0..<n {
+                p2.withUnsafeMutableBufferPointer { p in m2.withUnsafeMutableBufferPointer { m in
+                    v2.withUnsafeMutableBufferPointer { v in
+                        g.withUnsafeBufferPointer { g in
+                            AdamW.update(p.baseAddress! + i, g.baseAddress! + i, m.baseAddress! + i, v.baseAddress! + i,
+                                         count: 1, scalars, decay: true)
+                        }
+                    }
+                } }
+            }
+            XCTAssertEqual(p1, p2, "p, lerp weight \(lerpWeight)")
+            XCTAssertEqual(m1, m2, "m, lerp weight \(lerpWeight)")
+            XCTAssertEqual(v1, v2, "v, lerp weight \(lerpWeight)")
+            XCTAssertNotEqual(p1, testValues(n, seed: 42))
+        }
+    }
+
     // MARK: - Against PyTorch
 
     /// Six steps on two tensors (decayed and not; zero gradients, gradients far below ε, lr 0)

@@ -211,7 +211,9 @@ public final class AdamW: @unchecked Sendable {
         var negativeStepSize: Float     // −lr / (1 − β1ᵗ)
     }
 
-    /// The update of `n` consecutive elements (see the type's comment for the formula).
+    /// The update of `n` consecutive elements (see the type's comment for the formula), eight at
+    /// a time: every operation is element-wise and IEEE-rounded (`vsqrtps`, `vdivps`, `vfmadd`),
+    /// so the vector body and the scalar tail give the same bits as one scalar loop.
     @inline(__always)
     static func update(_ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ m: UnsafeMutablePointer<Float>,
                        _ v: UnsafeMutablePointer<Float>, count n: Int, _ s: Scalars, decay: Bool) {
@@ -220,7 +222,24 @@ public final class AdamW: @unchecked Sendable {
         let smallWeight = abs(s.lerpWeight) < 0.5
         let lerpCoefficient = smallWeight ? s.lerpWeight : s.lerpWeight - 1
         let decayFactor: Float = decay ? s.decayFactor : 1  // x·1 = x exactly: no decay
-        for i in 0..<n {
+        typealias V = VectorMath.Vector
+        let vDecay = V(repeating: decayFactor), vLerp = V(repeating: lerpCoefficient)
+        let vBeta2 = V(repeating: s.beta2), vOneMinusBeta2 = V(repeating: s.oneMinusBeta2)
+        let vCorrection = V(repeating: s.biasCorrection2Sqrt), vEpsilon = V(repeating: s.epsilon)
+        let vStep = V(repeating: s.negativeStepSize)
+        var i = 0
+        while i + VectorMath.width <= n {
+            let gi = VectorMath.load(g + i), mi = VectorMath.load(m + i)
+            let pi = VectorMath.load(p + i) * vDecay
+            let m1 = (smallWeight ? mi : gi).addingProduct(vLerp, gi - mi)
+            let v1 = (VectorMath.load(v + i) * vBeta2).addingProduct(vOneMinusBeta2 * gi, gi)
+            let denom = v1.squareRoot() / vCorrection + vEpsilon
+            VectorMath.store(pi + (vStep * m1) / denom, p + i)
+            VectorMath.store(m1, m + i)
+            VectorMath.store(v1, v + i)
+            i += VectorMath.width
+        }
+        while i < n {
             let gi = g[i], mi = m[i]
             let pi = p[i] * decayFactor                                      // p.mul_(1 − lr·λ)
             let m1 = (smallWeight ? mi : gi).addingProduct(lerpCoefficient, gi - mi)   // exp_avg.lerp_(g, 1 − β1)
@@ -229,6 +248,7 @@ public final class AdamW: @unchecked Sendable {
             p[i] = pi + (s.negativeStepSize * m1) / denom                               // addcdiv_(m, denom, −step)
             m[i] = m1
             v[i] = v1
+            i += 1
         }
     }
 }
