@@ -80,7 +80,7 @@ final class LayerGradientTests: XCTestCase {
     }
 
     /// The feed-forward's fused bias + GELU gives the very floats of a biased product then GELU,
-    /// and leaves the biased pre-activation for backward.
+    /// leaves the product as it was, and its backward equals GELU's backward at the biased input.
     func testBiasedGELUEqualsProductBiasThenGELU() {
         let rows = 37, inputs = 5, columns = 21  // odd widths: every row ends in a partial vector
         let x = testValues(rows * inputs, seed: 31), w = testValues(columns * inputs, seed: 32)
@@ -90,9 +90,17 @@ final class LayerGradientTests: XCTestCase {
         GELU.forward(output: &expected, input: withBias, count: rows * columns)
         var product = [Float](repeating: 0, count: rows * columns), fused = product
         Linear.forward(output: &product, input: x, weight: w, bias: nil, rows: rows, inputs: inputs, outputs: columns)
-        GELU.forward(output: &fused, input: &product, bias: b, rows: rows, columns: columns)
+        let productBefore = product
+        GELU.forward(output: &fused, input: product, bias: b, rows: rows, columns: columns)
         XCTAssertEqual(fused, expected)
-        XCTAssertEqual(product, withBias)
+        XCTAssertEqual(product, productBefore)
+
+        let dOutput = testValues(rows * columns, seed: 34)
+        var dExpected = [Float](repeating: 0, count: rows * columns), dFused = dExpected
+        GELU.backward(dInput: &dExpected, dOutput: dOutput, input: withBias, count: rows * columns)
+        GELU.backward(dInput: &dFused, dOutput: dOutput, input: product, bias: b, rows: rows, columns: columns)
+        XCTAssertEqual(dFused, dExpected)
+        XCTAssertNotEqual(dFused, dOutput)
     }
 
     func testSoftmaxCrossEntropy() {

@@ -269,7 +269,8 @@ public final class BertModel: @unchecked Sendable {
                             dBias: store.gradient(p + "output.dense.bias"), dOutput: dFeedForward, input: c.activated,
                             weight: store.value(p + "output.dense.weight"), rows: N, inputs: I, outputs: C)
             peft?.backward(.output, layer: l, input: c.activated, dOutput: dFeedForward, dInput: ws.dIntermediate, rows: N)
-            GELU.backward(dInput: ws.dIntermediate, dOutput: ws.dIntermediate, input: c.intermediate, count: N * I)
+            GELU.backward(dInput: ws.dIntermediate, dOutput: ws.dIntermediate, input: c.intermediate,
+                          bias: store.value(p + "intermediate.dense.bias"), rows: N, columns: I)
             // FFN in: d(hidden1) = residual branch (already in dRes) + dIntermediate · Wi
             Linear.backward(dInput: dRes, accumulateInput: true, dWeight: store.gradient(p + "intermediate.dense.weight"),
                             dBias: store.gradient(p + "intermediate.dense.bias"), dOutput: ws.dIntermediate,

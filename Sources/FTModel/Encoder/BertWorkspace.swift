@@ -13,7 +13,7 @@ final class BertWorkspace {
         var mean1: UnsafeMutablePointer<Float>         // (N)
         var rstd1: UnsafeMutablePointer<Float>         // (N)
         var hidden1: UnsafeMutablePointer<Float>       // (N, C) LN1 output
-        var intermediate: UnsafeMutablePointer<Float>  // (N, I) before GELU
+        var intermediate: UnsafeMutablePointer<Float>  // (N, I) before the bias and GELU
         var activated: UnsafeMutablePointer<Float>     // (N, I) after GELU
         var residual2: UnsafeMutablePointer<Float>     // (N, C) FFN output + hidden1: LN2 input
         var mean2: UnsafeMutablePointer<Float>         // (N)

@@ -26,19 +26,19 @@ public enum GELU {
         }
     }
 
-    /// The feed-forward's bias and GELU in one pass over `rows × columns`: x ← x + bias (kept in
-    /// `input`, which backward reads), output = GELU(x). The product before it then writes its
-    /// output without a bias row copied in first (`Linear.forward` with no bias), which saves a
-    /// pass over the widest activation; x + bias is the same float as the product's own
-    /// bias + x. Across the slice threads.
-    public static func forward(output: UnsafeMutablePointer<Float>, input: UnsafeMutablePointer<Float>,
+    /// The feed-forward's bias and GELU in one pass over `rows × columns`:
+    /// output = GELU(input + bias). The product before it then writes its output without a bias
+    /// row copied in first (`Linear.forward` with no bias), which saves a pass over the widest
+    /// activation; `input` is left as it is (backward adds the bias again, see
+    /// `backward(dInput:dOutput:input:bias:rows:columns:)`), which saves writing it back.
+    /// x + bias is the same float as the product's own bias + x. Across the slice threads.
+    public static func forward(output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>,
                                bias: UnsafePointer<Float>, rows: Int, columns: Int) {
         Parallel.forEachSlice(of: rows) { range in
             for r in range {
                 let x = input + r * columns, y = output + r * columns
                 forEachVector(0..<columns) { i, lanes in
                     let v = load(x + i, lanes) + load(bias + i, lanes)
-                    store(v, x + i, lanes)
                     store(0.5 * v * (1 + erf(v * invSqrt2)), y + i, lanes)
                 }
             }
@@ -50,14 +50,33 @@ public enum GELU {
                                 input: UnsafePointer<Float>, count n: Int) {
         Parallel.forEachSlice(of: n, granularity: 64) { range in
             forEachVector(range) { i, lanes in
-                let x = load(input + i, lanes), dy = load(dOutput + i, lanes)
-                // erf's own e^(−x²/2) serves the density too: one exp per element, not two.
-                let (erfValue, gaussian) = erfAndGaussian(x * invSqrt2)
-                let cdf = 0.5 * (1 + erfValue)
-                let pdf = invSqrt2Pi * gaussian
-                store(dy * (cdf + x * pdf), dInput + i, lanes)
+                store(derivative(load(input + i, lanes)) * load(dOutput + i, lanes), dInput + i, lanes)
             }
         }
+    }
+
+    /// Backward of the biased `forward`: the derivative at `input + bias` (rows × columns).
+    /// Overwrites; may alias dOutput. Across the slice threads.
+    public static func backward(dInput: UnsafeMutablePointer<Float>, dOutput: UnsafePointer<Float>,
+                                input: UnsafePointer<Float>, bias: UnsafePointer<Float>, rows: Int, columns: Int) {
+        Parallel.forEachSlice(of: rows) { range in
+            for r in range {
+                let offset = r * columns
+                forEachVector(0..<columns) { i, lanes in
+                    let x = load(input + offset + i, lanes) + load(bias + i, lanes)
+                    store(derivative(x) * load(dOutput + offset + i, lanes), dInput + offset + i, lanes)
+                }
+            }
+        }
+    }
+
+    /// GELU′(x) = Φ(x) + x · φ(x); erf's own e^(−x²/2) serves the density too: one exp, not two.
+    @inline(__always)
+    static func derivative(_ x: Vector) -> Vector {
+        let (erfValue, gaussian) = erfAndGaussian(x * invSqrt2)
+        let cdf = 0.5 * (1 + erfValue)
+        let pdf = invSqrt2Pi * gaussian
+        return cdf + x * pdf
     }
 
     static let invSqrt2: Float = 0.70710678118654752
@@ -67,18 +86,20 @@ public enum GELU {
     @inline(__always)
     static func erf(_ x: Vector) -> Vector { erfAndGaussian(x).erf }
 
-    /// erf(x) and the e^(−x²) it is computed from.
+    /// erf(x) and the e^(−x²) it is computed from, in fused multiply-adds where PyTorch's
+    /// `Vectorized<float>::erf` uses them (the denominator, Horner's rule, and 1 − (e·t)·r).
     @inline(__always)
     static func erfAndGaussian(_ x: Vector) -> (erf: Vector, gaussian: Vector) {
+        typealias M = VectorMath
         let a = unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: Vector.self)
-        let t = 1 / (1 + 0.3275911 * a)
-        var r = Vector(repeating: 1.061405429)
-        r = r * t - 1.453152027
-        r = r * t + 1.421413741
-        r = r * t - 0.284496736
-        r = r * t + 0.254829592
-        let gaussian = VectorMath.exp(-a * a)
-        let y = 1 - r * t * gaussian
+        let one = Vector(repeating: 1)
+        let t = one / M.fma(Vector(repeating: 0.3275911), a, one)
+        var r = M.fma(Vector(repeating: 1.061405429), t, Vector(repeating: -1.453152027))
+        r = M.fma(r, t, Vector(repeating: 1.421413741))
+        r = M.fma(r, t, Vector(repeating: -0.284496736))
+        r = M.fma(r, t, Vector(repeating: 0.254829592))
+        let gaussian = M.exp(-(a * a))
+        let y = M.fma(-(gaussian * t), r, one)
         // y ≥ 0: give it x's sign bit (a bit operation; a `SIMDMask` select runs lane by lane).
         let sign = unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x8000_0000
         return (unsafeBitCast(unsafeBitCast(y, to: SIMD8<UInt32>.self) | sign, to: Vector.self), gaussian)
