@@ -74,16 +74,25 @@ public struct Dropout: Sendable {
     }
 
     /// The bits that survive `keeps` for elements `index ..< index + 8`, whose low words must not
-    /// wrap around: all ones for a kept lane, zero for a dropped one. (Arithmetic, not a
-    /// `SIMDMask` comparison, which Swift lowers to a lane-by-lane loop.)
+    /// wrap around: all ones for a kept lane, zero for a dropped one.
     @inline(__always)
     func keptBits8(_ index: Int) -> SIMD8<UInt32> {
-        let low = (SIMD8<UInt32>(0, 1, 2, 3, 4, 5, 6, 7) &+ UInt32(truncatingIfNeeded: index)) ^ UInt32(truncatingIfNeeded: key)
-        let draw = Dropout.hash32(Dropout.hash32(low) ^ highKey(index)) &>> 8  // < 2²⁴
+        keptBits8(lowWords: Dropout.lanes &+ UInt32(truncatingIfNeeded: index), highKey: highKey(index))
+    }
+
+    /// `keptBits8` from the eight indices' low words and their (shared) high word's key, which
+    /// a loop keeps in registers instead of rebuilding them per block. (Arithmetic, not a
+    /// `SIMDMask` comparison, which Swift lowers to a lane-by-lane loop.)
+    @inline(__always)
+    func keptBits8(lowWords: SIMD8<UInt32>, highKey: UInt32) -> SIMD8<UInt32> {
+        let low = lowWords ^ UInt32(truncatingIfNeeded: key)
+        let draw = Dropout.hash32(Dropout.hash32(low) ^ highKey) &>> 8  // < 2²⁴
         // draw − threshold is negative exactly for dropped lanes; its sign spread over the lane.
         let dropped = (unsafeBitCast(draw, to: SIMD8<Int32>.self) &- threshold) &>> 31
         return ~unsafeBitCast(dropped, to: SIMD8<UInt32>.self)
     }
+
+    static let lanes = SIMD8<UInt32>(0, 1, 2, 3, 4, 5, 6, 7)
 
     /// x[i] ← mask(firstIndex + i) · x[i] / (1 − p), in place, for `count` elements. The same call
     /// on a gradient is the backward pass.
@@ -103,19 +112,29 @@ public struct Dropout: Sendable {
         }
     }
 
-    /// `apply` over `range` on the calling thread, eight elements at a time.
+    /// `apply` over `range` on the calling thread, eight elements at a time. Blocks whose low
+    /// index words would wrap around 2³² go element by element (`keptBits8` needs one high word).
     private func applyRange(from x: UnsafePointer<Float>, to y: UnsafeMutablePointer<Float>, _ range: Range<Int>,
                              firstIndex: Int) {
         var i = range.lowerBound
         while i + 8 <= range.upperBound {
             let index = firstIndex + i
-            if UInt32(truncatingIfNeeded: index) <= UInt32.max - 7 {
-                let v = unsafeBitCast(VectorMath.load(x + i) * scale, to: SIMD8<UInt32>.self)
-                VectorMath.store(unsafeBitCast(v & keptBits8(index), to: SIMD8<Float>.self), y + i)
-            } else {
+            let lowStart = UInt32(truncatingIfNeeded: index)
+            guard lowStart <= UInt32.max - 7 else {
                 for k in i..<(i + 8) { y[k] = keeps(firstIndex + k) ? x[k] * scale : 0 }
+                i += 8
+                continue
             }
-            i += 8
+            // Up to the wrap, the high word is fixed and the low words advance by 8 per block.
+            let runEnd = min(range.upperBound, i + Int(UInt32.max - lowStart) + 1)
+            let high = highKey(index)
+            var low = Dropout.lanes &+ lowStart
+            while i + 8 <= runEnd {
+                let v = unsafeBitCast(VectorMath.load(x + i) * scale, to: SIMD8<UInt32>.self)
+                VectorMath.store(unsafeBitCast(v & keptBits8(lowWords: low, highKey: high), to: SIMD8<Float>.self), y + i)
+                low &+= 8
+                i += 8
+            }
         }
         while i < range.upperBound {
             y[i] = keeps(firstIndex + i) ? x[i] * scale : 0
