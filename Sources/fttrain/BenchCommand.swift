@@ -47,6 +47,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Under mpirun: average only the word-embedding rows the batches used.")
     var sparseEmbeddings: Bool = true
 
+    @Flag(help: "Compute every token's row of the last layer, as PyTorch does (by default only the first token's, which is all the logits read).")
+    var allTokens = false
+
     func validate() throws {
         if let batch, batch < 1 { throw ValidationError("--batch must be positive, got \(batch)") }
         if seq < 1 { throw ValidationError("--seq must be positive, got \(seq)") }
@@ -100,7 +103,10 @@ struct BenchCommand: ParsableCommand {
         var record: [String: Any] = ["mode": mode.rawValue, "threads": Parallel.threadCount, "world": world.size,
                                      "batch_per_rank": B, "seq": T, "params": network.store.count,
                                      "trainable": network.store.trainableCount]
-        let flops = BenchFLOPs(config: config, batch: B, sequence: T, labels: labels, lora: mode == .lora)
+        let firstTokenOnly = !allTokens && network.computesFirstTokensOnly
+        let flops = BenchFLOPs(config: config, batch: B, sequence: T, labels: labels, lora: mode == .lora,
+                               firstTokenOnly: firstTokenOnly)
+        record["first_token_only"] = firstTokenOnly
         var times: [Double] = [], waits: [Double] = []
         var lastLoss: Float = 0
         switch mode {
@@ -108,12 +114,14 @@ struct BenchCommand: ParsableCommand {
             for i in 0..<(warmup + steps) {
                 let started = DispatchTime.now().uptimeNanoseconds
                 _ = try network.forward(inputIds: batchInput.inputIds, tokenTypeIds: batchInput.tokenTypeIds,
-                                        attentionMask: batchInput.attentionMask, batch: B, sequence: T, training: false)
+                                        attentionMask: batchInput.attentionMask, batch: B, sequence: T, training: false,
+                                        firstTokenOnly: !allTokens)
                 if i >= warmup { times.append(Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9) }
             }
             let median = Self.median(times)
             record["gflop_per_step"] = flops.forward / 1e9
-            record["gflops_achieved"] = flops.forward / 1e9 / median
+            record["gflop_computed_per_step"] = flops.computedForward / 1e9
+            record["gflops_achieved"] = flops.computedForward / 1e9 / median
             record["samples_per_s"] = Double(B) / median
             record["step_ms_median"] = median * 1e3
         case .sgemm:
@@ -124,6 +132,7 @@ struct BenchCommand: ParsableCommand {
             let optimizer = AdamW(store: network.store, weightDecay: 0.01, decaying: network.store.trainableViews)
             let stepper = try ClassificationStep(model: network, optimizer: optimizer, schedule: schedule, maxGradNorm: 0,
                                                  accumulationScaling: .meanOfMicroBatchMeans)
+            stepper.firstTokenOnly = !allTokens
             if world.size > 1 {
                 let synchronizer = makeGradientSynchronizer(world: world, store: network.store, overlap: overlap,
                                                             bucketCapMB: bucketCapMb, sparseEmbeddings: sparseEmbeddings)
@@ -143,7 +152,8 @@ struct BenchCommand: ParsableCommand {
             }
             let median = Self.median(times)
             record["gflop_per_step_per_rank"] = flops.trainingStep / 1e9
-            record["gflops_achieved_total"] = Double(world.size) * flops.trainingStep / 1e9 / median
+            record["gflop_computed_per_step_per_rank"] = flops.computedTrainingStep / 1e9
+            record["gflops_achieved_total"] = Double(world.size) * flops.computedTrainingStep / 1e9 / median
             record["samples_per_s"] = Double(world.size * B) / median
             record["step_ms_median"] = median * 1e3
             record["last_loss"] = Double(lastLoss)
@@ -206,11 +216,17 @@ struct BenchCommand: ParsableCommand {
 /// Matrix-product FLOPs of a step, counted exactly as the anchor's `analytic_flops` does (an FMA
 /// is 2 FLOP; encoder linears over all tokens, QKᵀ and PV, pooler and head on the [CLS] rows;
 /// embeddings, norms, softmax, GELU and AdamW ignored), so GFLOP/s figures compare directly.
+/// `computed…` is what fttrain runs: with `firstTokenOnly`, the last layer's rows other than the
+/// first are not computed (only their keys and values), counted by the same rules.
 struct BenchFLOPs {
+    /// The anchor's count of a forward pass and of a training step.
     let forward: Double
     let trainingStep: Double
+    /// The same, less what the first-token last layer does not compute.
+    let computedForward: Double
+    let computedTrainingStep: Double
 
-    init(config: BertConfig, batch B: Int, sequence T: Int, labels: Int, lora: Bool = false) {
+    init(config: BertConfig, batch B: Int, sequence T: Int, labels: Int, lora: Bool = false, firstTokenOnly: Bool = false) {
         let H = Double(config.hiddenSize), I = Double(config.intermediateSize), L = Double(config.numHiddenLayers)
         let tokens = Double(B * T)
         let linearParameters = L * (4 * H * H + 2 * H * I)
@@ -218,13 +234,19 @@ struct BenchFLOPs {
         let attention = L * 2 * (2 * Double(B) * Double(T) * Double(T) * H)
         let head = 2 * (H * H + H * Double(labels)) * Double(B)
         forward = linear + attention + head
+        // The last layer for first tokens: query, key and value for every token, the rest for B rows.
+        let skippedLinear = firstTokenOnly ? 2 * (H * H + 2 * H * I) * (tokens - Double(B)) : 0
+        let skippedAttention = firstTokenOnly ? 2 * (2 * Double(B) * Double(T) * H) * (Double(T) - 1) : 0
+        computedForward = forward - skippedLinear - skippedAttention
         if lora {
             // The anchor's count: r 8 on query and value; frozen linears get no weight gradients.
             let r = 8.0
             let loraForward = L * 2 * 2 * (H * r + r * H) * tokens
             trainingStep = 3 * forward - linear + 3 * loraForward
+            computedTrainingStep = 3 * computedForward - (linear - skippedLinear) + 3 * loraForward
         } else {
             trainingStep = 3 * forward  // forward, input gradients, weight gradients
+            computedTrainingStep = 3 * computedForward
         }
     }
 }

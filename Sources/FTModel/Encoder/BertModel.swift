@@ -22,6 +22,8 @@ public final class BertModel: @unchecked Sendable {
     /// Seed of the last forward's dropout masks (0 and unused in inference).
     private var lastDropoutSeed: UInt64 = 0
     private var lastTraining = false
+    /// Whether the last forward ran its last layer for first tokens only (`forward(firstTokenOnly:)`).
+    private var lastFirstTokenOnly = false
 
     /// A model with all parameters zero; call `load` or `initializeRandomly` next.
     /// `peft` adds adapter tensors (LoRA's A and B) after each layer's own.
@@ -106,9 +108,14 @@ public final class BertModel: @unchecked Sendable {
     /// With `training`, every layer's activations are kept for `backward` and dropout is on, its
     /// masks drawn from `dropoutSeed` (one per step from the trainer's seeded RNG; the same seed
     /// gives the same masks).
+    ///
+    /// `firstTokenOnly` says the caller reads only the pooled output and logits (and, in
+    /// `backward`, gives no `dLastHiddenState`): the last layer then computes each sequence's
+    /// first row only, when `computesFirstTokensOnly` allows it (see `BertModel+FirstTokens`).
+    /// `lastHiddenState` then holds each sequence's first row; its other rows are unspecified.
     public func forward(inputIds: UnsafePointer<Int32>, tokenTypeIds: UnsafePointer<Int32>,
                         attentionMask: UnsafePointer<Int32>, batch B: Int, sequence T: Int,
-                        training: Bool, dropoutSeed: UInt64 = 0) throws -> Outputs {
+                        training: Bool, dropoutSeed: UInt64 = 0, firstTokenOnly: Bool = false) throws -> Outputs {
         guard T <= config.maxPositionEmbeddings else {
             throw ModelError.badInput("sequence length \(T) exceeds max_position_embeddings \(config.maxPositionEmbeddings)")
         }
@@ -126,6 +133,7 @@ public final class BertModel: @unchecked Sendable {
         lastSequence = T
         lastTraining = training
         lastDropoutSeed = dropoutSeed
+        lastFirstTokenOnly = firstTokenOnly && computesFirstTokensOnly
         ws.inputIds.update(from: inputIds, count: N)
         ws.tokenTypeIds.update(from: tokenTypeIds, count: N)
         ws.attentionMask.update(from: attentionMask, count: N)
@@ -157,6 +165,10 @@ public final class BertModel: @unchecked Sendable {
         dropout(.embeddings).apply(ws.hiddenIn(0) + o * C, count: N * C, firstIndex: o * C)
 
         for l in 0..<config.numHiddenLayers {
+            if lastFirstTokenOnly && l == config.numHiddenLayers - 1 {
+                forwardLastLayerFirstTokens(ws, firstRow: firstRow, batch: B, sequence: T)
+                break
+            }
             let p = "encoder.layer.\(l)."
             // Training caches every head's probabilities; inference gives each slice one (T, T) scratch.
             let x = ws.hiddenIn(l) + o * C, y = ws.hiddenOut(l) + o * C, c = ws.cache(l).offset(tokens: o, channels: C,
@@ -224,9 +236,11 @@ public final class BertModel: @unchecked Sendable {
     /// continues (PyTorch DDP's buckets).
     public func backward(dLogits: UnsafePointer<Float>? = nil, dPooled: UnsafePointer<Float>? = nil,
                          dLastHiddenState: UnsafePointer<Float>? = nil, gradientsReady: ((Int) -> Void)? = nil) {
-        guard let ws = workspace, ws.training else {
+        guard let ws = workspace, ws.training, lastTraining else {
             preconditionFailure("backward needs a preceding forward(training: true)")
         }
+        precondition(!lastFirstTokenOnly || dLastHiddenState == nil,
+                     "a forward for first tokens only has no gradient for the other rows of the last hidden state")
         let B = lastBatch, T = lastSequence, N = B * T
         let C = config.hiddenSize, I = config.intermediateSize, NH = config.numAttentionHeads
 
@@ -255,6 +269,15 @@ public final class BertModel: @unchecked Sendable {
         let reach = backwardReach()
         for l in stride(from: config.numHiddenLayers - 1, through: reach.lowestLayer, by: -1) {
             let p = "encoder.layer.\(l)."
+            // Unless nothing below trains (the lowest layer reached, over frozen embeddings), the
+            // layer's input needs a gradient.
+            let inputGradient = l > reach.lowestLayer || reach.embeddings
+            if lastFirstTokenOnly && l == config.numHiddenLayers - 1 {
+                backwardLastLayerFirstTokens(ws, batch: B, sequence: T, dY: dY, dX: dX, inputGradient: inputGradient)
+                swap(&dX, &dY)
+                gradientsReady?(gradientOffset(from: p + "attention.self.query.weight"))
+                continue
+            }
             let x = ws.hiddenIn(l), c = ws.cache(l)
             let dRes = ws.dResidual
             // LN2: dY → d(residual2)
@@ -292,16 +315,9 @@ public final class BertModel: @unchecked Sendable {
             SelfAttention.backward(dQKV: ws.dQKV, dContext: ws.dContext, qkv: c.qkv, probabilities: c.probabilities,
                                    scratch: ws.dScores, batch: B, sequence: T, channels: C, heads: NH,
                                    dropout: dropout(.attentionProbabilities(l)), dropoutScratch: ws.dDroppedScores)
-            // QKV projection: dX = residual branch d(residual1) + dQKV · Wqkv — unless nothing below
-            // trains (the lowest layer reached, over frozen embeddings): then only the weights' gradients.
-            let dInput = l > reach.lowestLayer || reach.embeddings ? dX : nil
-            dInput?.update(from: dRes, count: N * C)
-            let qkv = qkvGradients(layer: l)
-            Linear.backward(dInput: dInput, accumulateInput: true, dWeight: qkv.weight, dBias: qkv.bias,
-                            dOutput: ws.dQKV, input: x, weight: store.value(p + "attention.self.query.weight"),
-                            rows: N, inputs: C, outputs: 3 * C)
-            accumulatePartialBiases(qkv.partialBiases, dQKV: ws.dQKV, rows: N)
-            peft?.backward(.qkv, layer: l, input: x, dOutput: ws.dQKV, dInput: dInput, rows: N)
+            // QKV projection: dX = residual branch d(residual1) + dQKV · Wqkv (or only the weights' gradients).
+            if inputGradient { dX.update(from: dRes, count: N * C) }
+            backwardQKV(layer: l, input: x, dQKV: ws.dQKV, dInput: inputGradient ? dX : nil, rows: N)
             swap(&dX, &dY)
             gradientsReady?(gradientOffset(from: p + "attention.self.query.weight"))
         }
@@ -325,6 +341,20 @@ public final class BertModel: @unchecked Sendable {
     }
 
     // MARK: - Helpers
+
+    /// Backward of layer `l`'s fused query/key/value product (and its LoRA branches) over `rows`
+    /// tokens: dInput += dQKV · Wqkv when given (it holds the residual branch's gradient), and
+    /// the trainable weights' and biases' gradients.
+    func backwardQKV(layer l: Int, input x: UnsafePointer<Float>, dQKV: UnsafePointer<Float>,
+                     dInput: UnsafeMutablePointer<Float>?, rows N: Int) {
+        let C = config.hiddenSize
+        let qkv = qkvGradients(layer: l)
+        Linear.backward(dInput: dInput, accumulateInput: true, dWeight: qkv.weight, dBias: qkv.bias,
+                        dOutput: dQKV, input: x, weight: store.value("encoder.layer.\(l).attention.self.query.weight"),
+                        rows: N, inputs: C, outputs: 3 * C)
+        accumulatePartialBiases(qkv.partialBiases, dQKV: dQKV, rows: N)
+        peft?.backward(.qkv, layer: l, input: x, dOutput: dQKV, dInput: dInput, rows: N)
+    }
 
     /// The gradient-buffer offset of the first trainable tensor at or after `name` in the layout
     /// (the end of the buffer when there is none): from there on, gradients belong to `name`'s

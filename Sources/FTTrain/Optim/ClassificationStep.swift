@@ -90,6 +90,10 @@ public final class ClassificationStep {
     /// Called with the model's store once the gradient is complete (averaged across ranks) and
     /// before clipping: a place for extra loss terms' gradients (FedProx's proximal term).
     public var adjustGradients: ((ParameterStore) -> Void)?
+    /// The loss reads only the logits, so the last layer computes each sequence's first row only
+    /// (`BertModel.forward(firstTokenOnly:)`: same logits and gradients up to float rounding, 14%
+    /// fewer FLOPs for all-MiniLM-L6-v2 at 128 tokens). False computes every row, as PyTorch does.
+    public var firstTokenOnly = true
     /// `gradientSynchronizer`'s readiness callback, made once rather than per step.
     private var gradientsReady: ((Int) -> Void)?
     /// (L) per-class loss weights, or nil.
@@ -186,7 +190,7 @@ public final class ClassificationStep {
             let seed = dropoutSeed &+ UInt64(k) &* 0x9E37_79B9_7F4A_7C15
             let out = try model.forward(inputIds: batch.inputIds, tokenTypeIds: batch.tokenTypeIds,
                                         attentionMask: batch.attentionMask, batch: B, sequence: T, training: true,
-                                        dropoutSeed: seed)
+                                        dropoutSeed: seed, firstTokenOnly: firstTokenOnly)
             // dLogits = ∂(mean loss)/∂logits, already divided by B (or by Σ of the target weights).
             let loss = SoftmaxCrossEntropy.forward(logits: out.logits!, labels: batch.labels, classWeights: classWeights,
                                                    batch: B, classes: L, dLogits: dLogits)

@@ -50,7 +50,7 @@ public struct Predictions: Sendable {
             let B = batch.batchSize
             let out = try model.forward(inputIds: batch.inputIds, tokenTypeIds: batch.tokenTypeIds,
                                         attentionMask: batch.attentionMask, batch: B, sequence: batch.sequenceLength,
-                                        training: false)
+                                        training: false, firstTokenOnly: true)  // only the logits are read
             batchLosses[j] = rowProbabilities.withUnsafeMutableBufferPointer { p in
                 SoftmaxCrossEntropy.forward(logits: out.logits!, labels: batch.labels, batch: B, classes: K,
                                             probabilities: p.baseAddress!)
