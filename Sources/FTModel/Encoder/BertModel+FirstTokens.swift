@@ -6,7 +6,7 @@ import FTCore
 /// classification head's logits, and their gradients, depend on the other rows of the last layer
 /// only through its keys and values. With `forward(firstTokenOnly: true)` the last layer computes
 /// its fused query/key/value product for every token, then attention for the first query only,
-/// and the output projection, layer norms and feed-forward block on one row per sequence: 14% of
+/// and the output projection, layer norms and feed-forward block on one row per sequence: 13% of
 /// an all-MiniLM-L6-v2 pass at 128 tokens is not computed at all. Dropout masks use the indices
 /// of the full pass, so the logits and gradients are the full pass's up to float rounding
 /// (`FirstTokenLayerTests`).
