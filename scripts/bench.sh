@@ -12,7 +12,7 @@
 #   env STEPS (timed steps, default 10), WARMUP (default 3), ROWS (default "full1 full2 lora infer ddp full1-all infer-all").
 #
 # PyTorch runs in a throw-away virtual environment: $TORCH_VENV if set, else .cache/bench-venv,
-# created on first use (pip install torch transformers peft safetensors; ~3 GB of wheels).
+# created on first use (scripts/bench_setup.sh).
 # These machines are shared: run it when nothing else is, and read the ratios.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,15 +22,8 @@ rows=${ROWS:-"full1 full2 lora infer ddp full1-all infer-all"}
 model=$PWD/.cache/models/all-MiniLM-L6-v2
 anchor=../shared/anchors/torch_bench.py
 [ -f "$anchor" ] || { echo "bench: $anchor not found" >&2; exit 1; }
-scripts/fetch_assets.sh >/dev/null
-build_log=$(swift build -c release --product fttrain 2>&1) || { echo "$build_log" >&2; echo "bench: build failed" >&2; exit 1; }
-binary=$PWD/.build/release/fttrain
-venv=${TORCH_VENV:-.cache/bench-venv}
-if ! "$venv/bin/python" -c "import torch, transformers, peft" 2>/dev/null; then
-    echo "bench: creating $venv (torch, transformers, peft)" >&2
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet torch transformers peft safetensors
-fi
+source scripts/bench_setup.sh
+bench_setup bench  # sets binary, venv
 mpirun_command=(mpirun --allow-run-as-root --oversubscribe -x OPENBLAS_NUM_THREADS=1)
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT

@@ -5,7 +5,7 @@
 #   scripts/bench_embed.sh [--threads N] [--batch N] [--seq N] [--batches N]
 #
 # PyTorch runs in a throw-away virtual environment: $TORCH_VENV if set, else .cache/bench-venv,
-# created on first use (pip install torch transformers; ~3 GB of wheels).
+# created on first use (scripts/bench_setup.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
@@ -22,14 +22,8 @@ done
 model=.cache/models/all-MiniLM-L6-v2
 anchor=../shared/anchors/torch_bench.py
 [ -f "$anchor" ] || { echo "bench_embed: $anchor not found" >&2; exit 1; }
-scripts/fetch_assets.sh >/dev/null
-build_log=$(swift build -c release --product fttrain 2>&1) || { echo "$build_log" >&2; echo "bench_embed: build failed" >&2; exit 1; }
-venv=${TORCH_VENV:-.cache/bench-venv}
-if ! "$venv/bin/python" -c "import torch, transformers" 2>/dev/null; then
-    echo "bench_embed: creating $venv (torch, transformers)" >&2
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet torch transformers safetensors
-fi
+source scripts/bench_setup.sh
+bench_setup bench_embed  # sets binary, venv
 
 # Random vocabulary words, long enough that every line truncates to exactly `seq` tokens.
 input=$(mktemp)
@@ -43,9 +37,9 @@ for _ in range(lines):
     print(" ".join(rng.choice(words) for _ in range(seq + 20)))
 PY
 
-ft_json=$(./.build/release/fttrain embed --model-dir "$model" --max-length "$seq" --batch-size "$batch" \
+ft_json=$("$binary" embed --model-dir "$model" --max-length "$seq" --batch-size "$batch" \
     --threads "$threads" --timing <"$input" 2>&1 >/dev/null | tail -1)
-ft_kb=$(/usr/bin/time -f "%M" ./.build/release/fttrain embed --model-dir "$model" --max-length "$seq" \
+ft_kb=$(/usr/bin/time -f "%M" "$binary" embed --model-dir "$model" --max-length "$seq" \
     --batch-size "$batch" --threads "$threads" <"$input" 2>&1 >/dev/null | tail -1)
 pt_out=$( { /usr/bin/time -f "PEAK_KB %M" "$venv/bin/python" "$anchor" --model-dir "$model" --mode infer \
     --threads "$threads" --batch "$batch" --seq "$seq" --steps "$batches"; } 2>&1)

@@ -12,17 +12,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
 threads=${THREADS:-2}
-scripts/fetch_assets.sh >/dev/null
-build_log=$(swift build -c release --product fttrain 2>&1) || { echo "$build_log" >&2; echo "bench_epoch: build failed" >&2; exit 1; }
-venv=${TORCH_VENV:-.cache/bench-venv}
-if ! "$venv/bin/python" -c "import torch, transformers, accelerate, sklearn, yaml" 2>/dev/null; then
-    echo "bench_epoch: installing torch, transformers, accelerate, scikit-learn, pyyaml into $venv" >&2
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet torch transformers peft safetensors accelerate scikit-learn pyyaml
-fi
+source scripts/bench_setup.sh
+bench_setup bench_epoch  # sets binary, venv
 out=runs/bench_epoch
 rm -rf "$out"
-./.build/release/fttrain train --config examples/rotten_tomatoes.yaml --threads "$threads" --output-dir "$out" \
+"$binary" train --config examples/rotten_tomatoes.yaml --threads "$threads" --output-dir "$out" \
     --eval-strategy no --save-strategy no --load-best-model-at-end false >"$out.log" 2>&1 \
     || { cat "$out.log" >&2; echo "bench_epoch: fttrain train failed" >&2; exit 1; }
 torch_out=$(OMP_NUM_THREADS=$threads "$venv/bin/python" scripts/reference/hf_trainer_baseline.py "$out" \
