@@ -61,6 +61,16 @@ final class FirstTokenLayerTests: XCTestCase {
         }
     }
 
+    /// Inference on its own workspace, where every layer shares one cache: batch slices run their
+    /// layers unsynchronised, so one slice's first-token rows must not land in another's rows.
+    func testInferenceSlicesKeepToTheirOwnRows() throws {
+        let full = try run(model(), firstTokenOnly: false, training: false, threads: 4)
+        for _ in 0..<20 {
+            let first = try run(model(), firstTokenOnly: true, training: false, threads: 4)
+            assertClose(first.logits, full.logits, atol: 1e-6, rtol: 1e-5, "inference logits, 4 threads")
+        }
+    }
+
     /// Finite differences of the logits' loss through the first-token layer, with dropout.
     func testFirstTokenGradientCheck() throws {
         var config = BertConfig(vocabSize: 11, hiddenSize: 8, numHiddenLayers: 1, numAttentionHeads: 2,

@@ -11,9 +11,9 @@ import FTCore
 /// of the full pass, so the logits and gradients are the full pass's up to float rounding
 /// (`FirstTokenLayerTests`).
 ///
-/// The compact rows live in the layer cache at the sequence's index instead of its first
-/// token's (sequence `g`'s row is row `g` of `residual1`, `hidden1`, …), and its probabilities at
-/// `(g, head)` of a `(B, NH, T)` block.
+/// In training the compact rows live in the layer cache at the sequence's index instead of its
+/// first token's (sequence `g`'s row is row `g` of `residual1`, `hidden1`, …), and its
+/// probabilities at `(g, head)` of a `(B, NH, T)` block; in inference, at the slice's own rows.
 extension BertModel {
     /// Whether the last layer can run for first tokens only: no adapter is attached to anything
     /// of that layer after its query/key/value product (bottleneck adapters, or LoRA on the
@@ -35,7 +35,10 @@ extension BertModel {
         let x = ws.hiddenIn(l) + o * C, y = ws.hiddenOut(l) + o * C
         let full = ws.cache(l).offset(tokens: o, channels: C, intermediate: I,
                                       probabilities: firstRow * (ws.training ? NH : 1) * T * T)
-        let first = ws.cache(l).offset(tokens: firstRow, channels: C, intermediate: I,
+        // Training keeps one cache per layer: the compact rows go at the sequence index, where
+        // backward reads them as one (B, C) block. Inference shares one cache between layers,
+        // and slices run their layers unsynchronised: each keeps to its own token rows.
+        let first = ws.cache(l).offset(tokens: ws.training ? firstRow : o, channels: C, intermediate: I,
                                        probabilities: ws.training ? firstRow * NH * T : 0)
         Linear.forward(output: full.qkv, input: x, weight: store.value(p + "attention.self.query.weight"),
                        bias: store.value(p + "attention.self.query.bias"), rows: B * T, inputs: C, outputs: 3 * C)

@@ -21,36 +21,18 @@ extension SelfAttention {
         let d = C / NH
         let scale = 1 / Float(d).squareRoot()
         let C3 = 3 * C
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: T) { keep in
-            for b in 0..<B {
-                let mask = attentionMask + b * T
-                for j in 0..<T { keep[j] = mask[j] != 0 ? 1 : 0 }
-                let anyKey = keep.contains(1)
-                for h in 0..<NH {
-                    let q = qkv + b * T * C3 + h * d
-                    let k = q + C
-                    let v = q + 2 * C
-                    let p = keepProbabilities ? probabilities + (b * NH + h) * T : probabilities  // (T)
-                    // scores (1, T) = q₀ (1, d) · Kᵀ / √d
-                    BLAS.sgemm(transA: false, transB: true, m: 1, n: T, k: d, alpha: scale,
-                               a: q, lda: C3, b: k, ldb: C3, beta: 0, c: p, ldc: T)
-                    if anyKey {
-                        maskedSoftmax(p, keep: keep.baseAddress!, count: T)
-                    } else {
-                        p.update(repeating: 1 / Float(T), count: T)
-                    }
-                    var weights = UnsafePointer(p)
-                    if let dropout, !dropout.isIdentity, let dropoutScratch {
-                        dropout.apply(from: p, to: dropoutScratch, count: T,
-                                      firstIndex: dropoutIndexOffset + (b * NH + h) * T * T)
-                        weights = UnsafePointer(dropoutScratch)
-                    }
-                    // context row (1, d) = P' (1, T) · V (T, d)
-                    BLAS.sgemm(transA: false, transB: false, m: 1, n: d, k: T,
-                               a: weights, lda: T, b: v, ldb: C3,
-                               beta: 0, c: context + b * C + h * d, ldc: C)
-                }
-            }
+        forEachHead(qkv: qkv, attentionMask: attentionMask, batch: B, sequence: T, channels: C, heads: NH) { b, h, head in
+            let p = keepProbabilities ? probabilities + (b * NH + h) * T : probabilities  // (T)
+            // scores (1, T) = q₀ (1, d) · Kᵀ / √d
+            BLAS.sgemm(transA: false, transB: true, m: 1, n: T, k: d, alpha: scale,
+                       a: head.q, lda: C3, b: head.k, ldb: C3, beta: 0, c: p, ldc: T)
+            head.softmax(p, count: T)
+            let weights = dropped(p, count: T, dropout: dropout, scratch: dropoutScratch,
+                                  firstIndex: dropoutIndexOffset + (b * NH + h) * T * T)
+            // context row (1, d) = P' (1, T) · V (T, d)
+            BLAS.sgemm(transA: false, transB: false, m: 1, n: d, k: T,
+                       a: weights, lda: T, b: head.v, ldb: C3,
+                       beta: 0, c: context + b * C + h * d, ldc: C)
         }
     }
 
@@ -69,7 +51,7 @@ extension SelfAttention {
         let dropping = dropout.map { !$0.isIdentity } ?? false
         Parallel.forEachSlice(of: B) { sequences in
             withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * T) { buffer in
-                let dP = buffer.baseAddress!, dropped = dP + T
+                let dP = buffer.baseAddress!, droppedRow = dP + T
                 for b in sequences {
                     for t in 1..<max(T, 1) { (dQKV + (b * T + t) * C3).update(repeating: 0, count: C) }
                     for h in 0..<NH {
@@ -81,11 +63,8 @@ extension SelfAttention {
                         let dv = dq + 2 * C
                         let p = probabilities + (b * NH + h) * T
                         let dO = dContext + b * C + h * d
-                        var weights = p
-                        if dropping, let dropout {
-                            dropout.apply(from: p, to: dropped, count: T, firstIndex: (b * NH + h) * T * T)
-                            weights = UnsafePointer(dropped)
-                        }
+                        let weights = self.dropped(p, count: T, dropout: dropout, scratch: droppedRow,
+                                                   firstIndex: (b * NH + h) * T * T)
                         // dV (T, d) = P'ᵀ (T, 1) · dO (1, d)
                         BLAS.sgemm(transA: true, transB: false, m: T, n: d, k: 1,
                                    a: weights, lda: T, b: dO, ldb: C, beta: 0, c: dv, ldc: C3)

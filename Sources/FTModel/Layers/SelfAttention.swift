@@ -36,40 +36,63 @@ public enum SelfAttention {
         let d = C / NH
         let scale = 1 / Float(d).squareRoot()
         let C3 = 3 * C
+        forEachHead(qkv: qkv, attentionMask: attentionMask, batch: B, sequence: T, channels: C, heads: NH) { b, h, head in
+            let p = keepProbabilities ? probabilities + (b * NH + h) * T * T : probabilities  // (T, T)
+            BLAS.sgemm(transA: false, transB: true, m: T, n: T, k: d, alpha: scale,
+                       a: head.q, lda: C3, b: head.k, ldb: C3, beta: 0, c: p, ldc: T)
+            for i in 0..<T { head.softmax(p + i * T, count: T) }
+            let weights = dropped(p, count: T * T, dropout: dropout, scratch: dropoutScratch.map { $0 + b * T * T },
+                                  firstIndex: dropoutIndexOffset + (b * NH + h) * T * T)
+            BLAS.sgemm(transA: false, transB: false, m: T, n: d, k: T,
+                       a: weights, lda: T, b: head.v, ldb: C3,
+                       beta: 0, c: context + b * T * C + h * d, ldc: C)
+        }
+    }
+
+    /// One head of one sequence, as the forward passes see it.
+    struct Head {
+        /// The head's Q, K and V: strided (T, d) matrices inside qkv (leading dimension 3C).
+        let q, k, v: UnsafePointer<Float>
+        /// (T) 1 for keys to attend, 0 for padding: multiplying by it gives padding exactly 0.
+        let keep: UnsafePointer<Float>
+        /// False when every key is padding.
+        let anyKey: Bool
+
+        /// One row of scores → probabilities, in place: the softmax over the kept keys, or
+        /// uniform when no key is kept (as PyTorch's, where all scores collapse onto float.min).
+        @inline(__always)
+        func softmax(_ row: UnsafeMutablePointer<Float>, count T: Int) {
+            if anyKey { maskedSoftmax(row, keep: keep, count: T) } else { row.update(repeating: 1 / Float(T), count: T) }
+        }
+    }
+
+    /// Calls `body(b, h, head)` for every sequence `b` and head `h` of qkv (B, T, 3C), in order.
+    @inline(__always)
+    static func forEachHead(qkv: UnsafePointer<Float>, attentionMask: UnsafePointer<Int32>,
+                            batch B: Int, sequence T: Int, channels C: Int, heads NH: Int,
+                            _ body: (Int, Int, Head) -> Void) {
+        let d = C / NH, C3 = 3 * C
         withUnsafeTemporaryAllocation(of: Float.self, capacity: T) { keep in
             for b in 0..<B {
                 let mask = attentionMask + b * T
-                // 1 for keys to attend, 0 for padding: multiplying by it gives padding exactly 0.
                 for j in 0..<T { keep[j] = mask[j] != 0 ? 1 : 0 }
                 let anyKey = keep.contains(1)
                 for h in 0..<NH {
                     let q = qkv + b * T * C3 + h * d
-                    let k = q + C
-                    let v = q + 2 * C
-                    let p = keepProbabilities ? probabilities + (b * NH + h) * T * T : probabilities  // (T, T)
-                    BLAS.sgemm(transA: false, transB: true, m: T, n: T, k: d, alpha: scale,
-                               a: q, lda: C3, b: k, ldb: C3, beta: 0, c: p, ldc: T)
-                    for i in 0..<T {
-                        let row = p + i * T
-                        guard anyKey else {
-                            row.update(repeating: 1 / Float(T), count: T)
-                            continue
-                        }
-                        maskedSoftmax(row, keep: keep.baseAddress!, count: T)
-                    }
-                    var weights = UnsafePointer(p)
-                    if let dropout, !dropout.isIdentity, let dropoutScratch {
-                        let dropped = dropoutScratch + b * T * T
-                        dropout.apply(from: p, to: dropped, count: T * T,
-                                      firstIndex: dropoutIndexOffset + (b * NH + h) * T * T)
-                        weights = UnsafePointer(dropped)
-                    }
-                    BLAS.sgemm(transA: false, transB: false, m: T, n: d, k: T,
-                               a: weights, lda: T, b: v, ldb: C3,
-                               beta: 0, c: context + b * T * C + h * d, ldc: C)
+                    body(b, h, Head(q: q, k: q + C, v: q + 2 * C, keep: UnsafePointer(keep.baseAddress!), anyKey: anyKey))
                 }
             }
         }
+    }
+
+    /// `probabilities` after `dropout` (in `scratch`, from global index `firstIndex`), or
+    /// `probabilities` themselves when there is no dropout.
+    @inline(__always)
+    static func dropped(_ probabilities: UnsafePointer<Float>, count: Int, dropout: Dropout?,
+                        scratch: UnsafeMutablePointer<Float>?, firstIndex: Int) -> UnsafePointer<Float> {
+        guard let dropout, !dropout.isIdentity, let scratch else { return probabilities }
+        dropout.apply(from: probabilities, to: scratch, count: count, firstIndex: firstIndex)
+        return UnsafePointer(scratch)
     }
 
     /// In place: row[j] ← keep[j] · e^(row[j] − max) / Σ, the max and sum over kept keys only.
@@ -135,7 +158,7 @@ public enum SelfAttention {
         Parallel.forEachSlice(of: B) { sequences in
             // This slice's own T × T scratch (and dropout scratch).
             let dP = scratch + sequences.lowerBound * T * T
-            let dropped = dropoutScratch.map { $0 + sequences.lowerBound * T * T }
+            let droppedScratch = dropoutScratch.map { $0 + sequences.lowerBound * T * T }
             for b in sequences {
                 for h in 0..<NH {
                     let q = qkv + b * T * C3 + h * d
@@ -146,11 +169,8 @@ public enum SelfAttention {
                     let dv = dq + 2 * C
                     let p = probabilities + (b * NH + h) * T * T
                     let dO = dContext + b * T * C + h * d
-                    var weights = p
-                    if dropping, let dropout, let dropped {
-                        dropout.apply(from: p, to: dropped, count: T * T, firstIndex: (b * NH + h) * T * T)
-                        weights = UnsafePointer(dropped)
-                    }
+                    let weights = self.dropped(p, count: T * T, dropout: dropout, scratch: droppedScratch,
+                                               firstIndex: (b * NH + h) * T * T)
                     // dV (T, d) = P'ᵀ (T, T) · dO (T, d)
                     BLAS.sgemm(transA: true, transB: false, m: T, n: d, k: T,
                                a: weights, lda: T, b: dO, ldb: C, beta: 0, c: dv, ldc: C3)
