@@ -51,6 +51,19 @@ final class BenchCommandTests: XCTestCase {
         XCTAssertGreaterThan(try XCTUnwrap(sgemm["gflops_achieved"] as? Double), 0)
     }
 
+    /// By default the last layer runs for first tokens only and the JSON counts the FLOPs it
+    /// skips; `--all-tokens` runs every row, with the same loss up to rounding.
+    func testAllTokensComputesTheWholeLastLayer() throws {
+        let arguments = ["--mode", "full", "--batch", "3", "--seq", "8", "--steps", "2", "--warmup", "0", "--threads", "1"]
+        let first = try json(arguments), all = try json(arguments + ["--all-tokens"])
+        XCTAssertEqual(first["first_token_only"] as? Bool, true)
+        XCTAssertEqual(all["first_token_only"] as? Bool, false)
+        let nominal = try XCTUnwrap(first["gflop_per_step_per_rank"] as? Double)
+        XCTAssertLessThan(try XCTUnwrap(first["gflop_computed_per_step_per_rank"] as? Double), nominal)
+        XCTAssertEqual(try XCTUnwrap(all["gflop_computed_per_step_per_rank"] as? Double), nominal, accuracy: 1e-12)
+        XCTAssertEqual(try XCTUnwrap(first["last_loss"] as? Double), try XCTUnwrap(all["last_loss"] as? Double), accuracy: 1e-5)
+    }
+
     func testBadShapesAreRejected() throws {
         let long = try FTTrainProcess.run(["bench", "--model-dir", model, "--seq", "100000", "--steps", "1"])
         XCTAssertNotEqual(long.status, 0)
