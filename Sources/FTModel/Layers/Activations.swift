@@ -86,8 +86,9 @@ public enum GELU {
     @inline(__always)
     static func erf(_ x: Vector) -> Vector { erfAndGaussian(x).erf }
 
-    /// erf(x) and the e^(−x²) it is computed from, in fused multiply-adds where PyTorch's
-    /// `Vectorized<float>::erf` uses them (the denominator, Horner's rule, and 1 − (e·t)·r).
+    /// erf(x) and the e^(−x²) it is computed from, with fused multiply-adds where PyTorch's AVX2
+    /// `Vectorized<float>::erf` has them (the denominator, Horner's rule, and 1 − (e·t)·r); its
+    /// e^(−x²) is Sleef's (1 ulp), ours `VectorMath.exp` (2 ulp).
     @inline(__always)
     static func erfAndGaussian(_ x: Vector) -> (erf: Vector, gaussian: Vector) {
         typealias M = VectorMath
