@@ -33,8 +33,9 @@ public enum VectorMath {
     }
 
     /// e^x, Cephes' `expf` scheme: x = n·ln2 + r with |r| ≤ ln2/2, a degree-6 polynomial for e^r
-    /// (Horner's rule in fused multiply-adds), then 2^n through the exponent bits. Relative error ≤ 2 ulp for x in [−87.3, 88.7];
-    /// inputs are clamped to that range (so e^−∞ gives ≈1e−38, not 0: mask explicitly).
+    /// (Horner's rule in fused multiply-adds), then 2^n through the exponent bits. Relative error
+    /// ≤ 2 ulp for x in [−87.3, 88.7]; inputs are clamped to that range (so e^−∞ gives ≈1e−38,
+    /// not 0: mask explicitly).
     @inlinable @inline(__always)
     public static func exp(_ x: Vector) -> Vector {
         let low = Vector(repeating: -87.33654), high = Vector(repeating: 88.72283)

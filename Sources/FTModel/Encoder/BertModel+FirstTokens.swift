@@ -26,23 +26,20 @@ extension BertModel {
         return lora.targets[last].allSatisfy { $0.projection == .qkv }
     }
 
-    /// The last layer's forward for batch rows `firstRow ..< firstRow + B`; writes each
-    /// sequence's first row of the last hidden state (the other rows are left as they are).
-    func forwardLastLayerFirstTokens(_ ws: BertWorkspace, firstRow: Int, batch B: Int, sequence T: Int) {
+    /// The last layer's forward for batch rows `firstRow ..< firstRow + B` after its fused
+    /// query/key/value product (in `full.qkv`, `full` being the slice's view of the layer cache);
+    /// writes each sequence's first row of the last hidden state (the others are left as they are).
+    func forwardLastLayerFirstTokens(_ ws: BertWorkspace, slice full: BertWorkspace.LayerCache, firstRow: Int,
+                                     batch B: Int, sequence T: Int) {
         let C = config.hiddenSize, I = config.intermediateSize, NH = config.numAttentionHeads
         let l = config.numHiddenLayers - 1, p = "encoder.layer.\(l)."
         let o = firstRow * T
         let x = ws.hiddenIn(l) + o * C, y = ws.hiddenOut(l) + o * C
-        let full = ws.cache(l).offset(tokens: o, channels: C, intermediate: I,
-                                      probabilities: firstRow * (ws.training ? NH : 1) * T * T)
         // Training keeps one cache per layer: the compact rows go at the sequence index, where
         // backward reads them as one (B, C) block. Inference shares one cache between layers,
         // and slices run their layers unsynchronised: each keeps to its own token rows.
         let first = ws.cache(l).offset(tokens: ws.training ? firstRow : o, channels: C, intermediate: I,
                                        probabilities: ws.training ? firstRow * NH * T : 0)
-        Linear.forward(output: full.qkv, input: x, weight: store.value(p + "attention.self.query.weight"),
-                       bias: store.value(p + "attention.self.query.bias"), rows: B * T, inputs: C, outputs: 3 * C)
-        peft?.forward(.qkv, layer: l, input: x, output: full.qkv, firstToken: o, rows: B * T)
         SelfAttention.forwardFirstQuery(context: first.context,
                                         probabilities: ws.training ? first.probabilities : full.probabilities,
                                         qkv: full.qkv, attentionMask: ws.attentionMask + o,

@@ -165,10 +165,6 @@ public final class BertModel: @unchecked Sendable {
         dropout(.embeddings).apply(ws.hiddenIn(0) + o * C, count: N * C, firstIndex: o * C)
 
         for l in 0..<config.numHiddenLayers {
-            if lastFirstTokenOnly && l == config.numHiddenLayers - 1 {
-                forwardLastLayerFirstTokens(ws, firstRow: firstRow, batch: B, sequence: T)
-                break
-            }
             let p = "encoder.layer.\(l)."
             // Training caches every head's probabilities; inference gives each slice one (T, T) scratch.
             let x = ws.hiddenIn(l) + o * C, y = ws.hiddenOut(l) + o * C, c = ws.cache(l).offset(tokens: o, channels: C,
@@ -176,6 +172,10 @@ public final class BertModel: @unchecked Sendable {
             Linear.forward(output: c.qkv, input: x, weight: store.value(p + "attention.self.query.weight"),
                            bias: store.value(p + "attention.self.query.bias"), rows: N, inputs: C, outputs: 3 * C)
             peft?.forward(.qkv, layer: l, input: x, output: c.qkv, firstToken: o, rows: N)
+            if lastFirstTokenOnly && l == config.numHiddenLayers - 1 {
+                forwardLastLayerFirstTokens(ws, slice: c, firstRow: firstRow, batch: B, sequence: T)
+                break
+            }
             SelfAttention.forward(context: c.context, probabilities: c.probabilities, qkv: c.qkv,
                                   attentionMask: ws.attentionMask + o, batch: B, sequence: T, channels: C, heads: NH,
                                   dropout: dropout(.attentionProbabilities(l)),
