@@ -12,7 +12,7 @@ public final class FederatedCoordinatorRun {
     public let configuration: FederatedConfiguration
     private let channel: MessageChannel
     private let output: URL
-    private let model: BertModel
+    private let model: any SequenceModel
     private let validation: EncodedDataset?, test: EncodedDataset?
     private let padTokenId: Int32
     private let baseModel: URL
@@ -25,10 +25,11 @@ public final class FederatedCoordinatorRun {
         output = URL(fileURLWithPath: outputDir, isDirectory: true)
         baseModel = URL(fileURLWithPath: modelDir, isDirectory: true)
         let tokenizer = try BertTokenizer.load(modelDirectory: baseModel)
-        model = try BertModel.load(modelDirectory: baseModel, numLabels: configuration.labels.count, seed: c.rngSeed, peft: c.peftSetup)
+        model = try ModelRegistry.load(modelDirectory: baseModel, numLabels: configuration.labels.count, seed: c.rngSeed,
+                                       peft: c.peftSetup)
         try PEFTTraining.prepare(model: model, configuration: c, log: try TrainingLog(path: nil, quiet: true))
         padTokenId = tokenizer.padTokenId
-        let maxLength = min(c.maxLength, model.config.maxPositionEmbeddings)
+        let maxLength = min(c.maxLength, model.maxSequenceLength)
         func encode(_ path: String?) throws -> EncodedDataset? {
             try path.map { try FederatedData.encode(path: $0, labels: configuration.labels, configuration: c, tokenizer: tokenizer,
                                                     maxLength: maxLength) }

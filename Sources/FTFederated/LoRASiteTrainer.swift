@@ -10,7 +10,7 @@ import Foundation
 /// communicator): its leader, which talks to the coordinator, hands each round's adapter to the
 /// other ranks, which follow in `follow()`.
 public final class LoRASiteTrainer: SiteTrainer {
-    public let model: BertModel
+    public let model: any SequenceModel
     public let dataset: EncodedDataset
     private let configuration: TrainingConfiguration
     private let world: TrainingWorld
@@ -30,11 +30,14 @@ public final class LoRASiteTrainer: SiteTrainer {
         guard let modelDirectory = c.modelDir else { throw FederationError(description: "model_dir is required") }
         let base = URL(fileURLWithPath: modelDirectory, isDirectory: true)
         let tokenizer = try BertTokenizer.load(modelDirectory: base)
-        model = try BertModel.load(modelDirectory: base, numLabels: labels.count, seed: c.rngSeed, peft: c.peftSetup)
+        model = try ModelRegistry.load(modelDirectory: base, numLabels: labels.count, seed: c.rngSeed, peft: c.peftSetup)
         try PEFTTraining.prepare(model: model, configuration: c, log: try TrainingLog(path: nil, quiet: true))
-        if freezeA { model.setTrainable { c.isTrainable($0) && !$0.hasSuffix(".lora_A.weight") } }
+        if freezeA {
+            let names = model.tensorNames
+            model.setTrainable { c.isTrainable($0, names: names) && !$0.hasSuffix(".lora_A.weight") }
+        }
         dataset = try FederatedData.encode(path: trainFile, labels: labels, configuration: c, tokenizer: tokenizer,
-                                           maxLength: min(c.maxLength, model.config.maxPositionEmbeddings))
+                                           maxLength: min(c.maxLength, model.maxSequenceLength))
         configuration = c
         self.world = world
         fedProx = FedProx(mu: Float(proximalMu))

@@ -6,7 +6,7 @@ import FTModel
 /// whatever else the setup trains).
 public enum ModelAdapterBridge {
     /// The model's trainable tensors (its adapter), with `examples` as the update's weight.
-    public static func extract(from model: BertModel, examples: Int) throws -> AdapterUpdate {
+    public static func extract(from model: any SequenceModel, examples: Int) throws -> AdapterUpdate {
         guard let lora = model.peft?.setup.lora else {
             throw FederationError(description: "federated training sends LoRA adapters: set peft: lora")
         }
@@ -14,7 +14,7 @@ public enum ModelAdapterBridge {
         var modules: [String: LoRAFactors] = [:], dense: [String: [Float]] = [:]
         // The trained tensors, and every LoRA factor even when frozen (FFA-LoRA's A).
         for view in store.views where view.isTrainable || PEFTModules.isAdapterTensor(view.name) {
-            let saved = PEFTAdapter.savedName(view.name, lora: lora)
+            let saved = PEFTAdapter.savedName(view.name, lora: lora, names: model.tensorNames)
             if saved.hasSuffix(".lora_B.weight") { continue }  // taken with its A
             if saved.hasSuffix(".lora_A.weight") {
                 let bName = String(view.name.dropLast(".lora_A.weight".count)) + ".lora_B.weight"
@@ -33,7 +33,7 @@ public enum ModelAdapterBridge {
     }
 
     /// Copies an adapter into the model; every tensor must have its place and shape.
-    public static func apply(_ update: AdapterUpdate, to model: BertModel) throws {
+    public static func apply(_ update: AdapterUpdate, to model: any SequenceModel) throws {
         let store = model.store
         func copy(_ saved: String, _ values: [Float]) throws {
             guard let name = PEFTAdapter.storeName(saved), store.contains(name), store.view(name).count == values.count else {

@@ -81,21 +81,21 @@ struct BenchCommand: ParsableCommand {
         let labels = 3
         // The anchor's LoRA: PEFT's LoraConfig(r=8, lora_alpha=16, target_modules=["query", "value"]), head trained.
         let lora = mode == .lora ? PEFTSetup(lora: LoRAConfiguration(rank: 8, alpha: 16)) : nil
-        let network = try BertModel.load(modelDirectory: model.url, numLabels: labels, seed: 0, peft: lora)
+        let network = try ModelRegistry.load(modelDirectory: model.url, numLabels: labels, seed: 0, peft: lora)
         if let lora, let layers = network.peft?.lora {
             var initializer = SeededRNG(seed: 0, stream: 0x4C6F_5241)
             layers.initialize(rng: &initializer)
-            network.setTrainable(lora.isTrainable)
+            let names = network.tensorNames
+            network.setTrainable { lora.isTrainable($0, names: names) }
         }
-        let config = network.config
-        let B = batch ?? (mode == .infer ? 64 : 32), T = seq
-        guard T <= config.maxPositionEmbeddings else {
-            throw ValidationError("--seq \(T) exceeds the model's max_position_embeddings \(config.maxPositionEmbeddings)")
+        let B = batch ?? (mode == .infer ? 64 : 32), T = seq, vocabulary = network.vocabularySize
+        guard T <= network.maxSequenceLength else {
+            throw ValidationError("--seq \(T) exceeds the model's max_position_embeddings \(network.maxSequenceLength)")
         }
         // The anchor's inputs: ids in 1000 ..< vocab, no padding, labels in 0 ..< 3, a seed per rank.
         var rng = SeededRNG(seed: 1234 &+ UInt64(world.rank))
-        let low = min(1000, config.vocabSize - 1)
-        let ids = (0..<(B * T)).map { _ in Int32(low + Int(rng.next(upperBound: UInt64(config.vocabSize - low)))) }
+        let low = min(1000, vocabulary - 1)
+        let ids = (0..<(B * T)).map { _ in Int32(low + Int(rng.next(upperBound: UInt64(vocabulary - low)))) }
         let batchInput = ClassificationStep.Batch(
             inputIds: ids, tokenTypeIds: [Int32](repeating: 0, count: B * T), attentionMask: [Int32](repeating: 1, count: B * T),
             labels: (0..<B).map { _ in Int32(rng.next(upperBound: UInt64(labels))) }, sequenceLength: T)
@@ -104,8 +104,9 @@ struct BenchCommand: ParsableCommand {
                                      "batch_per_rank": B, "seq": T, "params": network.store.count,
                                      "trainable": network.store.trainableCount]
         let firstTokenOnly = !allTokens && network.computesFirstTokensOnly
-        let flops = BenchFLOPs(config: config, batch: B, sequence: T, labels: labels, lora: mode == .lora,
-                               firstTokenOnly: firstTokenOnly)
+        // The anchor's count (every row) and what fttrain computes.
+        let anchorFLOPs = network.flops(batch: B, sequence: T, firstTokenOnly: false)
+        let computedFLOPs = network.flops(batch: B, sequence: T, firstTokenOnly: firstTokenOnly)
         record["first_token_only"] = firstTokenOnly
         var times: [Double] = [], waits: [Double] = []
         var lastLoss: Float = 0
@@ -115,13 +116,13 @@ struct BenchCommand: ParsableCommand {
                 let started = DispatchTime.now().uptimeNanoseconds
                 _ = try network.forward(inputIds: batchInput.inputIds, tokenTypeIds: batchInput.tokenTypeIds,
                                         attentionMask: batchInput.attentionMask, batch: B, sequence: T, training: false,
-                                        firstTokenOnly: !allTokens)
+                                        dropoutSeed: 0, firstTokenOnly: !allTokens)
                 if i >= warmup { times.append(Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9) }
             }
             let median = Self.median(times)
-            record["gflop_per_step"] = flops.forward / 1e9
-            record["gflop_computed_per_step"] = flops.computedForward / 1e9
-            record["gflops_achieved"] = flops.computedForward / 1e9 / median
+            record["gflop_per_step"] = anchorFLOPs.forward / 1e9
+            record["gflop_computed_per_step"] = computedFLOPs.forward / 1e9
+            record["gflops_achieved"] = computedFLOPs.forward / 1e9 / median
             record["samples_per_s"] = Double(B) / median
             record["step_ms_median"] = median * 1e3
         case .sgemm:
@@ -151,9 +152,9 @@ struct BenchCommand: ParsableCommand {
                 lastLoss = result.loss
             }
             let median = Self.median(times)
-            record["gflop_per_step_per_rank"] = flops.trainingStep / 1e9
-            record["gflop_computed_per_step_per_rank"] = flops.computedTrainingStep / 1e9
-            record["gflops_achieved_total"] = Double(world.size) * flops.computedTrainingStep / 1e9 / median
+            record["gflop_per_step_per_rank"] = anchorFLOPs.trainingStep / 1e9
+            record["gflop_computed_per_step_per_rank"] = computedFLOPs.trainingStep / 1e9
+            record["gflops_achieved_total"] = Double(world.size) * computedFLOPs.trainingStep / 1e9 / median
             record["samples_per_s"] = Double(world.size * B) / median
             record["step_ms_median"] = median * 1e3
             record["last_loss"] = Double(lastLoss)
@@ -210,43 +211,5 @@ struct BenchCommand: ParsableCommand {
               let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
               let kilobytes = line.split(separator: " ").dropFirst().first.flatMap({ Double($0) }) else { return 0 }
         return kilobytes * 1024 / 1e6
-    }
-}
-
-/// Matrix-product FLOPs of a step, counted exactly as the anchor's `analytic_flops` does (an FMA
-/// is 2 FLOP; encoder linears over all tokens, QKᵀ and PV, pooler and head on the [CLS] rows;
-/// embeddings, norms, softmax, GELU and AdamW ignored), so GFLOP/s figures compare directly.
-/// `computed…` is what fttrain runs: with `firstTokenOnly`, the last layer's rows other than the
-/// first are not computed (only their keys and values), counted by the same rules.
-struct BenchFLOPs {
-    /// The anchor's count of a forward pass and of a training step.
-    let forward: Double
-    let trainingStep: Double
-    /// The same, less what the first-token last layer does not compute.
-    let computedForward: Double
-    let computedTrainingStep: Double
-
-    init(config: BertConfig, batch B: Int, sequence T: Int, labels: Int, lora: Bool = false, firstTokenOnly: Bool = false) {
-        let H = Double(config.hiddenSize), I = Double(config.intermediateSize), L = Double(config.numHiddenLayers)
-        let tokens = Double(B * T)
-        let linearParameters = L * (4 * H * H + 2 * H * I)
-        let linear = 2 * linearParameters * tokens
-        let attention = L * 2 * (2 * Double(B) * Double(T) * Double(T) * H)
-        let head = 2 * (H * H + H * Double(labels)) * Double(B)
-        forward = linear + attention + head
-        // The last layer for first tokens: query, key and value for every token, the rest for B rows.
-        let skippedLinear = firstTokenOnly ? 2 * (H * H + 2 * H * I) * (tokens - Double(B)) : 0
-        let skippedAttention = firstTokenOnly ? 2 * (2 * Double(B) * Double(T) * H) * (Double(T) - 1) : 0
-        computedForward = forward - skippedLinear - skippedAttention
-        if lora {
-            // The anchor's count: r 8 on query and value; frozen linears get no weight gradients.
-            let r = 8.0
-            let loraForward = L * 2 * 2 * (H * r + r * H) * tokens
-            trainingStep = 3 * forward - linear + 3 * loraForward
-            computedTrainingStep = 3 * computedForward - (linear - skippedLinear) + 3 * loraForward
-        } else {
-            trainingStep = 3 * forward  // forward, input gradients, weight gradients
-            computedTrainingStep = 3 * computedForward
-        }
     }
 }

@@ -39,15 +39,14 @@ struct EmbedCommand: ParsableCommand {
     func run() throws {
         if let threads { Parallel.threadCount = threads }
         let tokenizer = try BertTokenizer.load(modelDirectory: model.url)
-        let encoder = try BertModel.load(modelDirectory: model.url)
-        let limit = min(maxLength ?? sentenceTransformersMaxLength() ?? encoder.config.maxPositionEmbeddings,
-                        encoder.config.maxPositionEmbeddings)
+        let encoder = try ModelRegistry.load(modelDirectory: model.url)
+        let limit = min(maxLength ?? sentenceTransformersMaxLength() ?? encoder.maxSequenceLength, encoder.maxSequenceLength)
         let lines = try readStandardInputLines()
         let encodings = lines.map { tokenizer.encode($0, maxLength: limit) }
         // Batches of similar length waste little on padding (sentence-transformers sorts too);
         // results go back in input order.
         let order = encodings.indices.sorted { encodings[$0].inputIds.count > encodings[$1].inputIds.count }
-        let C = encoder.config.hiddenSize
+        let C = encoder.hiddenSize
         var embeddings = [[Float]](repeating: [], count: lines.count)
         var pooled = [Float](repeating: 0, count: batchSize * C)
         var batchSeconds: [Double] = []
@@ -58,7 +57,7 @@ struct EmbedCommand: ParsableCommand {
             let started = DispatchTime.now().uptimeNanoseconds
             let outputs = try encoder.forward(inputIds: batch.inputIds, tokenTypeIds: batch.tokenTypeIds,
                                               attentionMask: batch.attentionMask, batch: B, sequence: T,
-                                              training: false)
+                                              training: false, dropoutSeed: 0, firstTokenOnly: false)  // every token is pooled
             pooled.withUnsafeMutableBufferPointer { out in
                 pooling.pool(output: out.baseAddress!, lastHidden: outputs.lastHiddenState,
                              attentionMask: batch.attentionMask, batch: B, sequence: T, channels: C,

@@ -54,11 +54,11 @@ struct PredictCommand: ParsableCommand {
             throw CLIError("\(model.path)/config.json has no id2label: not a fine-tuned classifier")
         }
         let tokenizer = try BertTokenizer.load(modelDirectory: model.url)
-        let classifier = try BertModel.load(modelDirectory: model.url, numLabels: labels.count)
+        let classifier = try ModelRegistry.load(modelDirectory: model.url, numLabels: labels.count)
         let texts = try readTexts()
         let dataset = EncodedDataset.encode(texts: texts.map(\.text), pairs: texts.map(\.pair),
                                             labels: [Int32](repeating: 0, count: texts.count), tokenizer: tokenizer,
-                                            maxLength: min(maxLength, classifier.config.maxPositionEmbeddings))
+                                            maxLength: min(maxLength, classifier.maxSequenceLength))
         let predictions = try Predictions.compute(model: classifier, dataset: dataset, batchSize: batchSize,
                                                   padTokenId: tokenizer.padTokenId)
         var output = ""
@@ -87,7 +87,7 @@ struct PredictCommand: ParsableCommand {
         let texts = try readTexts()
         let dataset = EncodedDataset.encode(texts: texts.map(\.text), pairs: texts.map(\.pair),
                                             labels: [Int32](repeating: 0, count: texts.count), tokenizer: tokenizer,
-                                            maxLength: min(maxLength, set.model.config.maxPositionEmbeddings))
+                                            maxLength: min(maxLength, set.model.maxSequenceLength))
         var results: [(name: String, labels: [String], predictions: Predictions)] = []
         for name in set.names {
             try set.activate(name)

@@ -7,13 +7,13 @@ import XCTest
 /// Bottleneck adapters after the feed-forward block: a fresh adapter is the identity, the
 /// backward passes a finite-difference check, and the adapters can be trained alone.
 final class BottleneckAdapterTests: XCTestCase {
-    let config = BertConfig(vocabSize: 11, hiddenSize: 8, numHiddenLayers: 2, numAttentionHeads: 2,
+    let config = EncoderConfig(vocabSize: 11, hiddenSize: 8, numHiddenLayers: 2, numAttentionHeads: 2,
                             intermediateSize: 12, maxPositionEmbeddings: 6)
     let ids: [Int32] = [2, 5, 7, 1, 3, 9, 0, 0], types: [Int32] = [0, 0, 1, 1, 0, 0, 0, 0]
     let mask: [Int32] = [1, 1, 1, 1, 1, 1, 0, 0]
 
-    func model(bottleneck: BottleneckConfiguration?) throws -> BertModel {
-        let model = try BertModel(config: config, numLabels: 3, peft: bottleneck.map { PEFTSetup(bottleneck: $0) })
+    func model(bottleneck: BottleneckConfiguration?) throws -> EncoderModel {
+        let model = try EncoderModel(config: config, numLabels: 3, peft: bottleneck.map { PEFTSetup(bottleneck: $0) })
         var rng = SeededRNG(seed: 3)
         model.initializeRandomly(rng: &rng, standardDeviation: 0.5, only: Set(model.baseTensorNames))
         var adapterRNG = SeededRNG(seed: 4)
@@ -21,7 +21,7 @@ final class BottleneckAdapterTests: XCTestCase {
         return model
     }
 
-    func outputs(_ model: BertModel, training: Bool = false) throws -> [Float] {
+    func outputs(_ model: EncoderModel, training: Bool = false) throws -> [Float] {
         let out = try model.forward(inputIds: ids, tokenTypeIds: types, attentionMask: mask, batch: 2, sequence: 4,
                                     training: training, dropoutSeed: 7)
         return Array(UnsafeBufferPointer(start: out.lastHiddenState, count: 2 * 4 * 8))
@@ -73,14 +73,14 @@ final class BottleneckAdapterTests: XCTestCase {
                                                   subdirectory: "Fixtures"))
         let file = try SafeTensorsFile(path: url.path)
         XCTAssertEqual(file.metadata["format_version"], "1")
-        let config = try JSONDecoder().decode(BertConfig.self, from: XCTUnwrap(file.metadata["config"]?.data(using: .utf8)))
+        let config = try JSONDecoder().decode(EncoderConfig.self, from: XCTUnwrap(file.metadata["config"]?.data(using: .utf8)))
         let bottleneck = BottleneckConfiguration(reductionFactor: 4)
-        let model = try BertModel(config: config, numLabels: 3, peft: PEFTSetup(bottleneck: bottleneck))
+        let model = try EncoderModel(config: config, numLabels: 3, peft: PEFTSetup(bottleneck: bottleneck))
         XCTAssertEqual(try model.load(from: file), [])
         for view in model.store.views where BottleneckAdapters.isAdapterTensor(view.name) {
             try file.copyFloats("bert." + view.name, into: UnsafeMutableBufferPointer(start: model.store.value(view.name), count: view.count))
         }
-        model.setTrainable(bottleneck.isTrainable)
+        model.setTrainable { bottleneck.isTrainable($0) }
         let ids = try file.int64s("input.input_ids").map(Int32.init), types = try file.int64s("input.token_type_ids").map(Int32.init)
         let mask = try file.int64s("input.attention_mask").map(Int32.init), labels = try file.int64s("input.labels").map(Int32.init)
         let out = try model.forward(inputIds: ids, tokenTypeIds: types, attentionMask: mask, batch: 3, sequence: 7, training: true)

@@ -48,11 +48,11 @@ final class DropoutTests: XCTestCase {
 
     /// Training with dropout changes the outputs, reproducibly for one seed; inference has none.
     func testModelDropoutIsSeededAndOffInInference() throws {
-        var config = BertConfig(vocabSize: 20, hiddenSize: 8, numHiddenLayers: 2, numAttentionHeads: 2,
+        var config = EncoderConfig(vocabSize: 20, hiddenSize: 8, numHiddenLayers: 2, numAttentionHeads: 2,
                                 intermediateSize: 16, maxPositionEmbeddings: 8)
         config.hiddenDropoutProb = 0.3
         config.attentionProbsDropoutProb = 0.3
-        let model = try BertModel(config: config, numLabels: 2)
+        let model = try EncoderModel(config: config, numLabels: 2)
         var rng = SeededRNG(seed: 1)
         model.initializeRandomly(rng: &rng, standardDeviation: 0.5)
         let ids: [Int32] = [1, 5, 9, 3, 2, 0], types = [Int32](repeating: 0, count: 6), mask: [Int32] = [1, 1, 1, 1, 1, 0]
@@ -71,12 +71,12 @@ final class DropoutTests: XCTestCase {
 
     /// Backward through every dropout site, checked by finite differences with fixed masks.
     func testModelGradientWithDropout() throws {
-        var config = BertConfig(vocabSize: 11, hiddenSize: 8, numHiddenLayers: 1, numAttentionHeads: 2,
+        var config = EncoderConfig(vocabSize: 11, hiddenSize: 8, numHiddenLayers: 1, numAttentionHeads: 2,
                                 intermediateSize: 12, maxPositionEmbeddings: 6)
         config.hiddenDropoutProb = 0.2
         config.attentionProbsDropoutProb = 0.2
         config.classifierDropout = 0.3
-        let model = try BertModel(config: config, numLabels: 3)
+        let model = try EncoderModel(config: config, numLabels: 3)
         var rng = SeededRNG(seed: 4)
         model.initializeRandomly(rng: &rng, standardDeviation: 0.5)
         let ids: [Int32] = [2, 5, 7, 1, 3, 9, 4, 0], types = [Int32](repeating: 0, count: 8)

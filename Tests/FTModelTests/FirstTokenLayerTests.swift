@@ -8,23 +8,23 @@ import XCTest
 final class FirstTokenLayerTests: XCTestCase {
     static let B = 6, T = 16, labels = 3
 
-    static var config: BertConfig {
-        var config = BertConfig(vocabSize: 50, hiddenSize: 32, numHiddenLayers: 2, numAttentionHeads: 4,
+    static var config: EncoderConfig {
+        var config = EncoderConfig(vocabSize: 50, hiddenSize: 32, numHiddenLayers: 2, numAttentionHeads: 4,
                                 intermediateSize: 64, maxPositionEmbeddings: 16)
         config.hiddenDropoutProb = 0.1
         config.attentionProbsDropoutProb = 0.1
         return config
     }
 
-    func model(lora: LoRAConfiguration? = nil) throws -> BertModel {
-        let model = try BertModel(config: Self.config, numLabels: Self.labels, peft: lora.map { PEFTSetup(lora: $0) })
+    func model(lora: LoRAConfiguration? = nil) throws -> EncoderModel {
+        let model = try EncoderModel(config: Self.config, numLabels: Self.labels, peft: lora.map { PEFTSetup(lora: $0) })
         var rng = SeededRNG(seed: 3)
         model.initializeRandomly(rng: &rng, standardDeviation: 0.2)
         return model
     }
 
     /// Logits of a forward, and the gradients of a backward from `dLogits` when training.
-    func run(_ model: BertModel, firstTokenOnly: Bool, training: Bool, threads: Int) throws -> (logits: [Float], gradients: [Float]) {
+    func run(_ model: EncoderModel, firstTokenOnly: Bool, training: Bool, threads: Int) throws -> (logits: [Float], gradients: [Float]) {
         let saved = Parallel.threadCount
         Parallel.threadCount = threads
         defer { Parallel.threadCount = saved }
@@ -73,11 +73,11 @@ final class FirstTokenLayerTests: XCTestCase {
 
     /// Finite differences of the logits' loss through the first-token layer, with dropout.
     func testFirstTokenGradientCheck() throws {
-        var config = BertConfig(vocabSize: 11, hiddenSize: 8, numHiddenLayers: 1, numAttentionHeads: 2,
+        var config = EncoderConfig(vocabSize: 11, hiddenSize: 8, numHiddenLayers: 1, numAttentionHeads: 2,
                             intermediateSize: 12, maxPositionEmbeddings: 6)
         config.hiddenDropoutProb = 0.2
         config.attentionProbsDropoutProb = 0.2
-        let model = try BertModel(config: config, numLabels: 3)
+        let model = try EncoderModel(config: config, numLabels: 3)
         var rng = SeededRNG(seed: 4)
         model.initializeRandomly(rng: &rng, standardDeviation: 0.5)
         let ids: [Int32] = [2, 5, 7, 1, 3, 9, 4, 0], types = [Int32](repeating: 0, count: 8)

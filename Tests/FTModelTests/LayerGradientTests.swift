@@ -156,13 +156,13 @@ final class LayerGradientTests: XCTestCase {
         var out = [Float](repeating: 0, count: B * T * C)
         let proj = LossProjection(count: out.count, seed: 17)
         func loss() -> Double {
-            BertEmbeddingSum.forward(output: &out, inputIds: ids, tokenTypeIds: types, word: word.pointer,
+            EmbeddingSum.forward(output: &out, inputIds: ids, tokenTypeIds: types, word: word.pointer,
                                      position: pos.pointer, tokenType: type.pointer, batch: B, sequence: T, channels: C)
             return proj.loss(out)
         }
         var dw = [Float](repeating: 0, count: word.count), dp = [Float](repeating: 0, count: pos.count)
         var dt = [Float](repeating: 0, count: type.count)
-        BertEmbeddingSum.backward(dWord: &dw, dPosition: &dp, dTokenType: &dt, dOutput: proj.weights,
+        EmbeddingSum.backward(dWord: &dw, dPosition: &dp, dTokenType: &dt, dOutput: proj.weights,
                                   inputIds: ids, tokenTypeIds: types, batch: B, sequence: T, channels: C)
         GradientCheck.check("dWord", parameter: word.pointer, count: word.count, analytic: dw, loss: loss)
         GradientCheck.check("dPosition", parameter: pos.pointer, count: pos.count, analytic: dp, loss: loss)
@@ -171,9 +171,9 @@ final class LayerGradientTests: XCTestCase {
 
     /// The whole encoder + pooler + head, through every backward path (logits, pooled, all tokens).
     func testWholeModel() throws {
-        let config = BertConfig(vocabSize: 11, hiddenSize: 8, numHiddenLayers: 2, numAttentionHeads: 2,
+        let config = EncoderConfig(vocabSize: 11, hiddenSize: 8, numHiddenLayers: 2, numAttentionHeads: 2,
                                 intermediateSize: 12, maxPositionEmbeddings: 6)
-        let model = try BertModel(config: config, numLabels: 3)
+        let model = try EncoderModel(config: config, numLabels: 3)
         var rng = SeededRNG(seed: 3)
         model.initializeRandomly(rng: &rng, standardDeviation: 0.5)
         for view in model.store.views where view.name.hasSuffix("bias") || view.name.contains("LayerNorm") {
@@ -189,7 +189,7 @@ final class LayerGradientTests: XCTestCase {
         func loss() -> Double {
             let out = try! model.forward(inputIds: ids, tokenTypeIds: types, attentionMask: mask,
                                          batch: B, sequence: T, training: true)
-            return hiddenProjection.loss(out.lastHiddenState) + pooledProjection.loss(out.pooled)
+            return hiddenProjection.loss(out.lastHiddenState) + pooledProjection.loss(out.pooled!)
                 + logitProjection.loss(out.logits!)
         }
         _ = loss()
@@ -207,7 +207,7 @@ final class LayerGradientTests: XCTestCase {
 /// feature splits of the products, per-slice layer-norm sums) changes no result beyond rounding.
 final class ThreadedStepTests: XCTestCase {
     func testTwoThreadsGiveTheOneThreadStep() throws {
-        var config = BertConfig(vocabSize: 50, hiddenSize: 32, numHiddenLayers: 2, numAttentionHeads: 4,
+        var config = EncoderConfig(vocabSize: 50, hiddenSize: 32, numHiddenLayers: 2, numAttentionHeads: 4,
                                 intermediateSize: 64, maxPositionEmbeddings: 16)
         config.hiddenDropoutProb = 0.1
         config.attentionProbsDropoutProb = 0.1
@@ -221,7 +221,7 @@ final class ThreadedStepTests: XCTestCase {
             let saved = Parallel.threadCount
             Parallel.threadCount = threads
             defer { Parallel.threadCount = saved }
-            let model = try BertModel(config: config, numLabels: 3)
+            let model = try EncoderModel(config: config, numLabels: 3)
             var weightsRNG = SeededRNG(seed: 3)
             model.initializeRandomly(rng: &weightsRNG, standardDeviation: 0.2)
             let out = try model.forward(inputIds: ids, tokenTypeIds: types, attentionMask: mask, batch: B, sequence: T,

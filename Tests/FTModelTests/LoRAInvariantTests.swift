@@ -8,25 +8,25 @@ import XCTest
 /// unmerged; frozen weights get no gradient; and the LoRA backward (dropout included) passes a
 /// finite-difference check.
 final class LoRAInvariantTests: XCTestCase {
-    let config = BertConfig(vocabSize: 11, hiddenSize: 8, numHiddenLayers: 2, numAttentionHeads: 2,
+    let config = EncoderConfig(vocabSize: 11, hiddenSize: 8, numHiddenLayers: 2, numAttentionHeads: 2,
                             intermediateSize: 12, maxPositionEmbeddings: 6)
     let ids: [Int32] = [2, 5, 7, 1, 3, 9, 0, 0], types: [Int32] = [0, 0, 1, 1, 0, 0, 0, 0]
     let mask: [Int32] = [1, 1, 1, 1, 1, 1, 0, 0]
 
     /// A random model with a head; with `lora`, PEFT-initialised branches (B = 0) on the same base.
-    func model(lora: LoRAConfiguration?, seed: UInt64 = 3) throws -> BertModel {
-        let model = try BertModel(config: config, numLabels: 3, peft: lora.map { PEFTSetup(lora: $0) })
+    func model(lora: LoRAConfiguration?, seed: UInt64 = 3) throws -> EncoderModel {
+        let model = try EncoderModel(config: config, numLabels: 3, peft: lora.map { PEFTSetup(lora: $0) })
         var rng = SeededRNG(seed: seed)
         model.initializeRandomly(rng: &rng, standardDeviation: 0.5, only: Set(model.baseTensorNames))
         if let layers = model.peft?.lora {
             var loraRNG = SeededRNG(seed: 99)
             layers.initialize(rng: &loraRNG)
-            model.setTrainable(layers.configuration.isTrainable)
+            model.setTrainable { layers.configuration.isTrainable($0) }
         }
         return model
     }
 
-    func outputs(_ model: BertModel, training: Bool = false) throws -> [Float] {
+    func outputs(_ model: EncoderModel, training: Bool = false) throws -> [Float] {
         let out = try model.forward(inputIds: ids, tokenTypeIds: types, attentionMask: mask, batch: 2, sequence: 4,
                                     training: training, dropoutSeed: 7)
         return Array(UnsafeBufferPointer(start: out.lastHiddenState, count: 2 * 4 * 8))
@@ -138,11 +138,11 @@ final class LoRAInvariantTests: XCTestCase {
 /// LoRA on `dense` reaches the pooler too, as in PEFT: its branch trains, merges and passes finite differences.
 final class LoRAPoolerTests: XCTestCase {
     func testDenseTargetWrapsThePooler() throws {
-        let config = BertConfig(vocabSize: 11, hiddenSize: 8, numHiddenLayers: 2, numAttentionHeads: 2,
+        let config = EncoderConfig(vocabSize: 11, hiddenSize: 8, numHiddenLayers: 2, numAttentionHeads: 2,
                                 intermediateSize: 12, maxPositionEmbeddings: 6)
         let lora = LoRAConfiguration(rank: 2, alpha: 2, dropout: 0.2, targetModules: ["dense"], bias: .loraOnly)
         XCTAssertEqual(lora.problems, [])
-        let model = try BertModel(config: config, numLabels: 3, peft: PEFTSetup(lora: lora))
+        let model = try EncoderModel(config: config, numLabels: 3, peft: PEFTSetup(lora: lora))
         XCTAssertEqual(model.peft?.lora?.targets.map(\.count), [3, 3, 1], "attention.output, intermediate, output dense; the pooler")
         XCTAssertEqual(model.store.view("pooler.dense.lora_B.weight").shape, [8, 2])
         XCTAssertEqual(PEFTAdapter.savedName("pooler.dense.lora_A.weight", lora: lora),
@@ -154,14 +154,14 @@ final class LoRAPoolerTests: XCTestCase {
             let p = model.store.value(view.name)
             for i in 0..<view.count { p[i] = 0.4 * rng.nextNormal() }
         }
-        model.setTrainable(lora.isTrainable)
+        model.setTrainable { lora.isTrainable($0) }
         XCTAssertNotNil(model.store.gradient("pooler.dense.bias"))
         let ids: [Int32] = [2, 5, 7, 1, 3, 9, 0, 0], types = [Int32](repeating: 0, count: 8), mask: [Int32] = [1, 1, 1, 1, 1, 1, 0, 0]
         let logitProjection = LossProjection(count: 6, seed: 41), pooledProjection = LossProjection(count: 16, seed: 42)
         func loss(training: Bool = true) -> Double {
             let out = try! model.forward(inputIds: ids, tokenTypeIds: types, attentionMask: mask, batch: 2, sequence: 4,
                                          training: training, dropoutSeed: 5)
-            return logitProjection.loss(out.logits!) + pooledProjection.loss(out.pooled)
+            return logitProjection.loss(out.logits!) + pooledProjection.loss(out.pooled!)
         }
         _ = loss()
         model.store.zeroGradients()

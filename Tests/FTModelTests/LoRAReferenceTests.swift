@@ -19,7 +19,7 @@ final class LoRAReferenceTests: XCTestCase {
         let file: SafeTensorsFile
         let adapter: PEFTAdapter
         let adapterDirectory: URL
-        let config: BertConfig
+        let config: EncoderConfig
         let ids: [Int32], types: [Int32], mask: [Int32], labels: [Int32]
         let batch: Int, sequence: Int
     }
@@ -28,7 +28,7 @@ final class LoRAReferenceTests: XCTestCase {
         let fixtures = try XCTUnwrap(Bundle.module.url(forResource: "Fixtures", withExtension: nil), "fixtures missing")
         let file = try SafeTensorsFile(path: fixtures.appendingPathComponent("lora_tiny_reference.safetensors").path)
         XCTAssertEqual(file.metadata["format_version"], referenceFormat, "reference format changed: regenerate and update the test")
-        let config = try JSONDecoder().decode(BertConfig.self, from: XCTUnwrap(file.metadata["config"]?.data(using: .utf8)))
+        let config = try JSONDecoder().decode(EncoderConfig.self, from: XCTUnwrap(file.metadata["config"]?.data(using: .utf8)))
         let directory = fixtures.appendingPathComponent("lora_tiny_adapter")
         let shape = try XCTUnwrap(file.info("input.input_ids")).shape
         return Reference(file: file, adapter: try PEFTAdapter.read(directory: directory), adapterDirectory: directory,
@@ -40,16 +40,16 @@ final class LoRAReferenceTests: XCTestCase {
     }
 
     /// The base model of the reference with `lora` attached and the adapter loaded, frozen PEFT's way.
-    static func model(_ r: Reference, lora: LoRAConfiguration? = nil) throws -> BertModel {
+    static func model(_ r: Reference, lora: LoRAConfiguration? = nil) throws -> EncoderModel {
         let lora = try XCTUnwrap(lora ?? r.adapter.lora)
-        let model = try BertModel(config: r.config, numLabels: 3, peft: PEFTSetup(lora: lora))
+        let model = try EncoderModel(config: r.config, numLabels: 3, peft: PEFTSetup(lora: lora))
         XCTAssertEqual(try model.load(from: r.file), [])
         try r.adapter.apply(to: model, source: r.adapterDirectory.path)
-        model.setTrainable(lora.isTrainable)
+        model.setTrainable { lora.isTrainable($0) }
         return model
     }
 
-    func logits(_ model: BertModel, _ r: Reference, training: Bool = false) throws -> [Float] {
+    func logits(_ model: EncoderModel, _ r: Reference, training: Bool = false) throws -> [Float] {
         let out = try model.forward(inputIds: r.ids, tokenTypeIds: r.types, attentionMask: r.mask,
                                     batch: r.batch, sequence: r.sequence, training: training)
         return Array(UnsafeBufferPointer(start: try XCTUnwrap(out.logits), count: r.batch * 3))
@@ -104,7 +104,7 @@ final class LoRAReferenceTests: XCTestCase {
         XCTAssertEqual(rslora.scaling, 4, "alpha / sqrt(r) = 8 / 2")
         assertClose(try logits(Self.model(r, lora: rslora), r), try r.file.floats("output.rslora_logits"),
                     atol: 1e-5, rtol: 1e-5, "rslora logits")
-        let base = try BertModel(config: r.config, numLabels: 3)
+        let base = try EncoderModel(config: r.config, numLabels: 3)
         try base.load(from: r.file)
         assertClose(try logits(base, r), try r.file.floats("output.base_logits"), atol: 1e-5, rtol: 1e-5, "base logits")
     }

@@ -20,9 +20,9 @@ final class PyTorchReferenceTests: XCTestCase {
         XCTAssertEqual(file.metadata["format_version"], Self.referenceFormat,
                        "reference file format changed: regenerate it and update the test")
         let configJSON = try XCTUnwrap(file.metadata["config"]?.data(using: .utf8))
-        let config = try JSONDecoder().decode(BertConfig.self, from: configJSON)
+        let config = try JSONDecoder().decode(EncoderConfig.self, from: configJSON)
         let labels = try file.int64s("input.labels").map(Int32.init)
-        let model = try BertModel(config: config, numLabels: 3)
+        let model = try EncoderModel(config: config, numLabels: 3)
         let missing = try model.load(from: file)  // names carry the "bert." prefix here
         XCTAssertEqual(missing, [], "the reference has a classifier head")
 

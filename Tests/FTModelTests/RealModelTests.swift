@@ -21,7 +21,7 @@ final class RealModelTests: XCTestCase {
         let tokenizer = try BertTokenizer.load(modelDirectory: directory)
         let encoding = tokenizer.encode("A man is eating food.")
         XCTAssertEqual(encoding.inputIds, [101, 1037, 2158, 2003, 5983, 2833, 1012, 102])
-        let model = try BertModel.load(modelDirectory: directory)
+        let model = try EncoderModel.load(modelDirectory: directory)
         XCTAssertEqual(model.store.count, 22_713_728 - 512, "the file's parameters less the I64 position_ids buffer")
         let embedding = try embed(model, tokenizer.padBatch([encoding]))
         assertClose(Array(embedding[0..<5]), [0.03324, 0.00441, -0.00628, 0.04838, -0.1387], atol: 6e-6, rtol: 0,
@@ -34,7 +34,7 @@ final class RealModelTests: XCTestCase {
         let fixture = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
         XCTAssertGreaterThanOrEqual(fixture.cases.count, 30)
         let tokenizer = try BertTokenizer.load(modelDirectory: directory)
-        let model = try BertModel.load(modelDirectory: directory)
+        let model = try EncoderModel.load(modelDirectory: directory)
         let encodings = fixture.cases.map { tokenizer.encode($0.text) }
         for (encoding, expected) in zip(encodings, fixture.cases) {
             XCTAssertEqual(encoding.inputIds, expected.ids, "ids of \(expected.text.debugDescription)")
@@ -48,7 +48,7 @@ final class RealModelTests: XCTestCase {
         }
     }
 
-    private func embed(_ model: BertModel,
+    private func embed(_ model: EncoderModel,
                        _ batch: (inputIds: [Int32], tokenTypeIds: [Int32], attentionMask: [Int32], sequenceLength: Int)) throws -> [Float] {
         let T = batch.sequenceLength, B = batch.inputIds.count / T, C = model.config.hiddenSize
         let out = try model.forward(inputIds: batch.inputIds, tokenTypeIds: batch.tokenTypeIds,

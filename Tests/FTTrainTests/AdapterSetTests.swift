@@ -17,7 +17,7 @@ final class AdapterSetTests: XCTestCase {
         var adapters: [(name: String, directory: URL)] = []
         for (k, bias) in [LoRABias.none, .all].enumerated() {
             let lora = LoRAConfiguration(rank: 2, alpha: 4, targetModules: ["query", "value", "output.dense"], bias: bias)
-            let model = try BertModel.load(modelDirectory: base, numLabels: 3, seed: UInt64(10 + k), peft: PEFTSetup(lora: lora))
+            let model = try EncoderModel.load(modelDirectory: base, numLabels: 3, seed: UInt64(10 + k), peft: PEFTSetup(lora: lora))
             var rng = SeededRNG(seed: UInt64(20 + k))
             for view in model.store.views where lora.isTrainable(view.name) {
                 let p = model.store.value(view.name)
@@ -29,8 +29,9 @@ final class AdapterSetTests: XCTestCase {
         }
         let ids: [Int32] = [2, 5, 6, 7, 3, 2, 6, 3, 0, 0], types = [Int32](repeating: 0, count: 10)
         let mask: [Int32] = [1, 1, 1, 1, 1, 1, 1, 1, 0, 0]
-        func logits(_ model: BertModel) throws -> [Float] {
-            let out = try model.forward(inputIds: ids, tokenTypeIds: types, attentionMask: mask, batch: 2, sequence: 5, training: false)
+        func logits(_ model: any SequenceModel) throws -> [Float] {
+            let out = try model.forward(inputIds: ids, tokenTypeIds: types, attentionMask: mask, batch: 2, sequence: 5, training: false,
+                                        dropoutSeed: 0, firstTokenOnly: false)
             return Array(UnsafeBufferPointer(start: out.logits!, count: 6))
         }
         let set = try AdapterSet(baseModelDirectory: base, adapters: adapters)

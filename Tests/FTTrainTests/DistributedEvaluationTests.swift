@@ -22,7 +22,7 @@ final class DistributedEvaluationTests: XCTestCase {
         XCTAssertEqual(dataset.count, 23)
         let names = ["fresh", "rotten", "plot"]
         let modelDirectory = fixture.modelDirectory
-        let model: @Sendable () throws -> BertModel = { try BertModel.load(modelDirectory: modelDirectory, numLabels: 3, seed: 9) }
+        let model: @Sendable () throws -> EncoderModel = { try EncoderModel.load(modelDirectory: modelDirectory, numLabels: 3, seed: 9) }
 
         let padTokenId = tokenizer.padTokenId
         let single = try Predictions.compute(model: model(), dataset: dataset, batchSize: 4, padTokenId: tokenizer.padTokenId)

@@ -212,11 +212,11 @@ final class OptimAdamWTests: XCTestCase {
 
     /// For BERT: every weight matrix and embedding decays; no bias or layer norm does.
     func testBertDecayGroups() throws {
-        let config = try JSONDecoder().decode(BertConfig.self, from: Data("""
+        let config = try JSONDecoder().decode(EncoderConfig.self, from: Data("""
             {"vocab_size": 11, "hidden_size": 8, "num_hidden_layers": 2, "num_attention_heads": 2,
              "intermediate_size": 16, "max_position_embeddings": 6}
             """.utf8))
-        let model = try BertModel(config: config, numLabels: 3)
+        let model = try EncoderModel(config: config, numLabels: 3)
         let decayed = Set(WeightDecayMask.huggingFace(model.store).map(\.name))
         var expected: Set<String> = ["embeddings.word_embeddings.weight", "embeddings.position_embeddings.weight",
                                      "embeddings.token_type_embeddings.weight", "pooler.dense.weight", "classifier.weight"]

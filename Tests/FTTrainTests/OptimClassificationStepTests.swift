@@ -9,13 +9,13 @@ import XCTest
 /// with one backward pass over the concatenated batch (tolerance `atol 1e-7, rtol 1e-5`: fp32
 /// summation order only).
 final class OptimClassificationStepTests: XCTestCase {
-    private let config = BertConfig(vocabSize: 23, hiddenSize: 8, numHiddenLayers: 1, numAttentionHeads: 2,
+    private let config = EncoderConfig(vocabSize: 23, hiddenSize: 8, numHiddenLayers: 1, numAttentionHeads: 2,
                                     intermediateSize: 16, hiddenDropoutProb: 0, attentionProbsDropoutProb: 0,
                                     maxPositionEmbeddings: 8)
     private let frozen = LearningRateSchedule(type: .constant, baseLearningRate: 0, trainingSteps: 1)
 
-    private func makeModel() throws -> BertModel {
-        let model = try BertModel(config: config, numLabels: 3)
+    private func makeModel() throws -> EncoderModel {
+        let model = try EncoderModel(config: config, numLabels: 3)
         var rng = SeededRNG(seed: 11)
         model.initializeRandomly(rng: &rng, standardDeviation: 0.3)
         return model
@@ -27,7 +27,7 @@ final class OptimClassificationStepTests: XCTestCase {
                                                   attentionMask: [1, 1, 0, 0, 1, 1, 1, 1], labels: [1, 2], sequenceLength: 4)
 
     /// d(mean loss over all 4 rows) by one forward/backward, and that loss.
-    private func fullBatchGradient(_ model: BertModel, classWeights: [Float]? = nil) throws -> (loss: Float, gradient: [Float]) {
+    private func fullBatchGradient(_ model: EncoderModel, classWeights: [Float]? = nil) throws -> (loss: Float, gradient: [Float]) {
         let ids = first.inputIds + second.inputIds, types = first.tokenTypeIds + second.tokenTypeIds
         let mask = first.attentionMask + second.attentionMask, labels = first.labels + second.labels
         let out = try model.forward(inputIds: ids, tokenTypeIds: types, attentionMask: mask, batch: 4, sequence: 4, training: true)
@@ -113,7 +113,7 @@ final class OptimClassificationStepTests: XCTestCase {
         dropoutConfig.hiddenDropoutProb = 0.2
         dropoutConfig.attentionProbsDropoutProb = 0.1
         func run(seed: UInt64) throws -> [Float] {
-            let model = try BertModel(config: dropoutConfig, numLabels: 3)
+            let model = try EncoderModel(config: dropoutConfig, numLabels: 3)
             var rng = SeededRNG(seed: 11)
             model.initializeRandomly(rng: &rng, standardDeviation: 0.3)
             let schedule = LearningRateSchedule(type: .constant, baseLearningRate: 1e-2, trainingSteps: 1)
@@ -139,7 +139,7 @@ final class OptimClassificationStepTests: XCTestCase {
         XCTAssertThrowsError(try driver.step([]))
         XCTAssertEqual(driver.optimizer.stepCount, 0, "no step was taken")
 
-        let bare = try BertModel(config: config)
+        let bare = try EncoderModel(config: config)
         XCTAssertThrowsError(try ClassificationStep(model: bare, schedule: frozen, weightDecay: 0))
         XCTAssertThrowsError(try ClassificationStep(model: model, schedule: frozen, weightDecay: 0, classWeights: [1, 2]))
     }

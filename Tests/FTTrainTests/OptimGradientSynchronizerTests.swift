@@ -44,7 +44,7 @@ final class OptimGradientSynchronizerTests: XCTestCase {
     }
 
     func testModelBucketsFollowTheBackwardOrder() throws {
-        let model = try BertModel(config: config, numLabels: 3)
+        let model = try EncoderModel(config: config, numLabels: 3)
         let buckets = GradientBuckets(store: model.store, capacity: 200, firstCapacity: 20)
         XCTAssertEqual(buckets.ranges.first?.upperBound, model.store.count, "the head's gradients go first")
         XCTAssertEqual(buckets.ranges.last?.lowerBound, 0, "the embeddings' go last")
@@ -55,7 +55,7 @@ final class OptimGradientSynchronizerTests: XCTestCase {
 
     // MARK: - Synchronizers
 
-    private let config = BertConfig(vocabSize: 23, hiddenSize: 8, numHiddenLayers: 3, numAttentionHeads: 2,
+    private let config = EncoderConfig(vocabSize: 23, hiddenSize: 8, numHiddenLayers: 3, numAttentionHeads: 2,
                                     intermediateSize: 16, hiddenDropoutProb: 0, attentionProbsDropoutProb: 0,
                                     maxPositionEmbeddings: 8)
     private let batches = [
@@ -68,7 +68,7 @@ final class OptimGradientSynchronizerTests: XCTestCase {
     ]
 
     private func makeStepper(world: BucketRecordingWorld, overlapped: Bool) throws -> (ClassificationStep, GradientBuckets) {
-        let model = try BertModel(config: config, numLabels: 3)
+        let model = try EncoderModel(config: config, numLabels: 3)
         var rng = SeededRNG(seed: 11)
         model.initializeRandomly(rng: &rng, standardDeviation: 0.3)
         let schedule = LearningRateSchedule(type: .constant, baseLearningRate: 1e-2, trainingSteps: 10)
@@ -149,7 +149,7 @@ final class OptimGradientSynchronizerTests: XCTestCase {
     func testSparseRowsEqualTheDenseAverage() throws {
         let sparseWorld = BucketRecordingWorld(), denseWorld = BucketRecordingWorld()
         let (dense, _) = try makeStepper(world: denseWorld, overlapped: false)
-        let sparseModel = try BertModel(config: config, numLabels: 3)
+        let sparseModel = try EncoderModel(config: config, numLabels: 3)
         sparseModel.store.values.baseAddress!.update(from: dense.model.store.values.baseAddress!, count: sparseModel.store.count)
         let sparse = try ClassificationStep(model: sparseModel, schedule: dense.schedule, weightDecay: 0.01, maxGradNorm: 1,
                                             accumulationScaling: .meanOfMicroBatchMeans)

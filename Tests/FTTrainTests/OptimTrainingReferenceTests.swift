@@ -25,14 +25,14 @@ final class OptimTrainingReferenceTests: XCTestCase {
         let file = try OptimFixtures.open("training_reference")
         XCTAssertEqual(file.metadata["format_version"], Self.referenceFormat,
                        "reference file format changed: regenerate it and update the test")
-        let config = try JSONDecoder().decode(BertConfig.self, from: try XCTUnwrap(file.metadata["config"]?.data(using: .utf8)))
+        let config = try JSONDecoder().decode(EncoderConfig.self, from: try XCTUnwrap(file.metadata["config"]?.data(using: .utf8)))
         let training = try XCTUnwrap(JSONSerialization.jsonObject(
             with: try XCTUnwrap(file.metadata["training"]?.data(using: .utf8))) as? [String: Any])
         let steps = try XCTUnwrap(training["steps"] as? Int)
         let accumulation = try XCTUnwrap(training["gradient_accumulation_steps"] as? Int)
         XCTAssertEqual(training["accumulation_scaling"] as? String, "sum_of_micro_batch_means")
 
-        let model = try BertModel(config: config, numLabels: 3)
+        let model = try EncoderModel(config: config, numLabels: 3)
         XCTAssertEqual(try model.load(from: file), [], "the reference has a classifier head")
         let schedule = LearningRateSchedule(
             type: try XCTUnwrap(SchedulerType(rawValue: try XCTUnwrap(training["lr_scheduler_type"] as? String))),

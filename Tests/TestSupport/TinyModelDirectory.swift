@@ -14,7 +14,7 @@ public enum TinyModelDirectory {
         try (vocabulary.joined(separator: "\n") + "\n").write(to: directory.appendingPathComponent("vocab.txt"),
                                                              atomically: true, encoding: .utf8)
         let config: [String: Any] = [
-            "model_type": "bert", "architectures": ["BertModel"], "vocab_size": vocabulary.count,
+            "model_type": "bert", "architectures": ["EncoderModel"], "vocab_size": vocabulary.count,
             "hidden_size": hiddenSize, "num_hidden_layers": layers, "num_attention_heads": heads,
             "intermediate_size": hiddenSize * 2, "hidden_act": "gelu", "hidden_dropout_prob": 0.1,
             "attention_probs_dropout_prob": 0.1, "max_position_embeddings": 64, "type_vocab_size": 2,
@@ -22,7 +22,7 @@ public enum TinyModelDirectory {
         ]
         try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys])
             .write(to: directory.appendingPathComponent("config.json"))
-        let model = try BertModel(config: BertConfig.load(path: directory.appendingPathComponent("config.json").path))
+        let model = try EncoderModel(config: EncoderConfig.load(path: directory.appendingPathComponent("config.json").path))
         var rng = SeededRNG(seed: seed)
         model.initializeRandomly(rng: &rng)
         var writer = SafeTensorsWriter()

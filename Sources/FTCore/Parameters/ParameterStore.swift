@@ -19,6 +19,9 @@ public final class ParameterStore: @unchecked Sendable {
     public private(set) var gradients: UnsafeMutableBufferPointer<Float>
     /// Views in layout order, each with its gradient offset when trainable.
     public private(set) var views: [TensorView]
+    /// Counts `setTrainable` calls: pointers into `gradients` taken before a change of it are stale
+    /// (a model's typed views are rebuilt when it moves).
+    public private(set) var generation = 0
     private let index: [String: Int]
 
     /// Allocates zero-filled buffers for the given `(name, shape)` list, in that order, every
@@ -75,6 +78,12 @@ public final class ParameterStore: @unchecked Sendable {
         gradients.deallocate()
         gradients = .allocate(capacity: packed)
         gradients.initialize(repeating: 0)
+        generation += 1
+    }
+
+    /// The value and gradient pointers of `name`, for typed views built once (no lookups in passes).
+    public func slot(_ name: String) -> TensorSlot {
+        TensorSlot(value: value(name), gradient: gradient(name))
     }
 
     /// Maximal stretches that are contiguous in both buffers: `count` values from `valueOffset`

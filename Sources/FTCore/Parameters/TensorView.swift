@@ -27,3 +27,16 @@ public struct TensorView: Sendable, Hashable {
     /// True when the tensor is trained (it has gradient storage).
     public var isTrainable: Bool { gradientOffset != nil }
 }
+
+/// One tensor's value pointer and gradient pointer (nil when it is frozen), taken from a
+/// `ParameterStore` once, so forward and backward passes look nothing up by name. Valid while the
+/// store lives and until its next `setTrainable` (`ParameterStore.generation`).
+public struct TensorSlot: @unchecked Sendable {
+    public let value: UnsafeMutablePointer<Float>
+    public let gradient: UnsafeMutablePointer<Float>?
+
+    public init(value: UnsafeMutablePointer<Float>, gradient: UnsafeMutablePointer<Float>?) {
+        self.value = value
+        self.gradient = gradient
+    }
+}

@@ -1,10 +1,11 @@
-/// BERT's input embeddings before their layer norm: word + absolute position + token type.
-/// Position ids are `0 ..< T` for every row (BERT's `position_ids` buffer, right padding).
-public enum BertEmbeddingSum {
-    /// output (B, T, C) = word[ids] + position[t] + tokenType[typeIds].
+/// An encoder's input embeddings before their layer norm: word + absolute position (+ token
+/// type, for families that have them). Position ids are `0 ..< T` for every row (BERT's
+/// `position_ids` buffer, right padding).
+public enum EmbeddingSum {
+    /// output (B, T, C) = word[ids] + position[t] (+ tokenType[typeIds] when `tokenType` is given).
     public static func forward(
         output: UnsafeMutablePointer<Float>, inputIds: UnsafePointer<Int32>, tokenTypeIds: UnsafePointer<Int32>,
-        word: UnsafePointer<Float>, position: UnsafePointer<Float>, tokenType: UnsafePointer<Float>,
+        word: UnsafePointer<Float>, position: UnsafePointer<Float>, tokenType: UnsafePointer<Float>?,
         batch B: Int, sequence T: Int, channels C: Int
     ) {
         for b in 0..<B {
@@ -13,13 +14,17 @@ public enum BertEmbeddingSum {
                 let out = output + n * C
                 let w = word + Int(inputIds[n]) * C
                 let p = position + t * C
-                let y = tokenType + Int(tokenTypeIds[n]) * C
-                for i in 0..<C { out[i] = w[i] + p[i] + y[i] }
+                if let tokenType {
+                    let y = tokenType + Int(tokenTypeIds[n]) * C
+                    for i in 0..<C { out[i] = w[i] + p[i] + y[i] }
+                } else {
+                    for i in 0..<C { out[i] = w[i] + p[i] }
+                }
             }
         }
     }
 
-    /// Scatter-adds dOutput (B, T, C) into the three tables' gradients (any may be nil: frozen).
+    /// Scatter-adds dOutput (B, T, C) into the tables' gradients (any may be nil: frozen or absent).
     public static func backward(
         dWord: UnsafeMutablePointer<Float>?, dPosition: UnsafeMutablePointer<Float>?,
         dTokenType: UnsafeMutablePointer<Float>?, dOutput: UnsafePointer<Float>,

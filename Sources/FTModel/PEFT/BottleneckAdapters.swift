@@ -14,16 +14,16 @@ public struct BottleneckConfiguration: Sendable, Equatable {
     }
 
     /// Whether store tensor `name` is trained: the adapters and the modules to save.
-    public func isTrainable(_ name: String) -> Bool {
+    public func isTrainable(_ name: String, names: EncoderTensorNames = EncoderFamily.bert.names) -> Bool {
         BottleneckAdapters.isAdapterTensor(name)
-            || modulesToSave.contains { LoRAConfiguration.matches($0, moduleName: LoRAConfiguration.moduleName(ofTensor: name)) }
+            || modulesToSave.contains { LoRAConfiguration.matches($0, moduleName: names.moduleName(ofTensor: name)) }
     }
 
     /// The bottleneck width for hidden size `C`: `C / reductionFactor`, at least 1.
     public func width(hidden C: Int) -> Int { max(1, C / max(reductionFactor, 1)) }
 }
 
-/// Bottleneck adapters on a `BertModel`: in every layer, the feed-forward output (after its
+/// Bottleneck adapters on a `EncoderModel`: in every layer, the feed-forward output (after its
 /// dropout, before the residual connection and LayerNorm) goes through
 ///
 ///     h ← h + up(relu(down(h)))        down: (m, C) + (m),  up: (C, m) + (C),  m = C / reduction factor
@@ -37,6 +37,8 @@ public final class BottleneckAdapters: @unchecked Sendable {
     let hidden: Int
     let width: Int
     let store: ParameterStore
+    /// Store names per layer, built once.
+    private let tensorNames: [(downWeight: String, downBias: String, upWeight: String, upBias: String)]
 
     // Caches for `capacity` tokens, per layer: the adapter input h (N, C) and relu(down(h)) (N, m).
     private var arena = ScratchArena()
@@ -49,9 +51,10 @@ public final class BottleneckAdapters: @unchecked Sendable {
 
     static let prefix = "output.adapter."
 
-    /// Store names of layer `l`'s four tensors.
-    public static func names(layer l: Int) -> (downWeight: String, downBias: String, upWeight: String, upBias: String) {
-        let p = "encoder.layer.\(l)." + prefix
+    /// Store names of layer `l`'s four tensors (`layerPrefix`: the family's, `encoder.layer.`).
+    public static func names(layer l: Int, layerPrefix: String = EncoderFamily.bert.names.layerPrefix)
+        -> (downWeight: String, downBias: String, upWeight: String, upBias: String) {
+        let p = layerPrefix + "\(l)." + prefix
         return (p + "down.weight", p + "down.bias", p + "up.weight", p + "up.bias")
     }
 
@@ -59,27 +62,28 @@ public final class BottleneckAdapters: @unchecked Sendable {
     public static func isAdapterTensor(_ name: String) -> Bool { name.contains("." + prefix) }
 
     /// The adapter tensors of a model of `config`, per layer.
-    static func layout(config: BertConfig, bottleneck: BottleneckConfiguration) -> [[(name: String, shape: [Int])]] {
+    static func layout(config: EncoderConfig, bottleneck: BottleneckConfiguration) -> [[(name: String, shape: [Int])]] {
         let C = config.hiddenSize, m = bottleneck.width(hidden: C)
         return (0..<config.numHiddenLayers).map { l in
-            let n = names(layer: l)
+            let n = names(layer: l, layerPrefix: config.family.names.layerPrefix)
             return [(n.downWeight, [m, C]), (n.downBias, [m]), (n.upWeight, [C, m]), (n.upBias, [C])]
         }
     }
 
-    init(configuration: BottleneckConfiguration, config: BertConfig, store: ParameterStore) {
+    init(configuration: BottleneckConfiguration, config: EncoderConfig, store: ParameterStore) {
         self.configuration = configuration
         self.store = store
         layers = config.numHiddenLayers
         hidden = config.hiddenSize
         width = configuration.width(hidden: config.hiddenSize)
+        tensorNames = (0..<config.numHiddenLayers).map { Self.names(layer: $0, layerPrefix: config.family.names.layerPrefix) }
     }
 
     /// Down-projections like `nn.Linear`'s default, up-projections and biases zero: the identity.
     public func initialize(rng: inout SeededRNG) {
         let bound = 1 / Float(hidden).squareRoot()
         for l in 0..<layers {
-            let n = Self.names(layer: l)
+            let n = tensorNames[l]
             let down = store.value(n.downWeight)
             for i in 0..<(width * hidden) { down[i] = (2 * rng.nextUniform() - 1) * bound }
             store.value(n.downBias).update(repeating: 0, count: width)
@@ -102,7 +106,7 @@ public final class BottleneckAdapters: @unchecked Sendable {
 
     /// h ← h + up(relu(down(h))) on rows `firstToken ..< firstToken + N` (`branch` points at them).
     func forward(layer l: Int, branch h: UnsafeMutablePointer<Float>, firstToken o: Int, rows N: Int) {
-        let C = hidden, m = width, n = Self.names(layer: l)
+        let C = hidden, m = width, n = tensorNames[l]
         let x = inputs[l] + o * C, a = activations[l] + o * m
         x.update(from: h, count: N * C)  // kept for backward (dDown needs h)
         Linear.forward(output: a, input: x, weight: store.value(n.downWeight), bias: store.value(n.downBias),
@@ -118,7 +122,7 @@ public final class BottleneckAdapters: @unchecked Sendable {
     /// accumulates the adapter's parameter gradients and returns the gradient of its input
     /// (a workspace buffer, valid until the next call): dh = dOutput + downᵀ-path.
     func backward(layer l: Int, dOutput g: UnsafePointer<Float>, rows N: Int) -> UnsafeMutablePointer<Float> {
-        let C = hidden, m = width, n = Self.names(layer: l)
+        let C = hidden, m = width, n = tensorNames[l]
         let dh = dInput!, da = dActivation!, a = activations[l]
         // up: dUp += gᵀ · a, dUpBias += Σ g, da = g · up
         Linear.backward(dInput: da, dWeight: store.gradient(n.upWeight), dBias: store.gradient(n.upBias),

@@ -63,9 +63,11 @@ public struct LoRAConfiguration: Sendable, Equatable {
         targetModules.contains { Self.matches($0, moduleName: moduleName) }
     }
 
-    /// Whether `moduleName` is one of the modules to save.
+    /// Whether `moduleName` is one of the modules to save. PEFT matches these by a plain suffix,
+    /// without the dot `target_modules` needs (`_set_trainable`: `key.endswith(target_key)`), so
+    /// `classifier` also saves DistilBERT's `pre_classifier`.
     public func saves(moduleName: String) -> Bool {
-        modulesToSave.contains { Self.matches($0, moduleName: moduleName) }
+        modulesToSave.contains { moduleName.hasSuffix($0) }
     }
 
     /// Problems with the values, one message each naming PEFT's key; empty when valid.
@@ -75,15 +77,21 @@ public struct LoRAConfiguration: Sendable, Equatable {
         if !(alpha > 0 && alpha.isFinite) { problems.append("`lora_alpha` must be > 0, found \(alpha)") }
         if !(dropout >= 0 && dropout < 1) { problems.append("`lora_dropout` must be in [0, 1), found \(dropout)") }
         if targetModules.isEmpty { problems.append("`target_modules` names no module") }
-        let wrappable = BertLinearModule.allCases.map { $0.fullName(layer: 0) }
+        // A target must name a linear module of some family; the model then checks its own (`PEFTModules`).
+        let wrappable = ModelRegistry.encoderFamilies.flatMap { family in
+            EncoderLinearModule.allCases.map { $0.fullName(layer: 0, names: family.names) }
+        }
         for target in targetModules {
             if Self.matches(target, moduleName: "classifier") {
                 problems.append("`target_modules` entry `\(target)` reaches the classification head, which is trained whole (modules_to_save), not with LoRA")
             } else if !wrappable.contains(where: { Self.matches(target, moduleName: $0) }) {
-                problems.append("`target_modules` entry `\(target)` matches no linear module of BERT (query, key, value, attention.output.dense, intermediate.dense, output.dense, pooler.dense)")
+                problems.append("`target_modules` entry `\(target)` matches no linear module of BERT (query, key, value, attention.output.dense, intermediate.dense, output.dense, pooler.dense) nor of DistilBERT (q_lin, k_lin, v_lin, out_lin, lin1, lin2, pre_classifier)")
             }
         }
-        for target in modulesToSave where ["query", "key", "value"].contains(where: { Self.matches(target, moduleName: "bert.encoder.layer.0.attention.self." + $0) }) {
+        let fusedParts = ModelRegistry.encoderFamilies.flatMap { family in
+            [EncoderLinearModule.query, .key, .value].map { $0.fullName(layer: 0, names: family.names) }
+        }
+        for target in modulesToSave where fusedParts.contains(where: { Self.matches(target, moduleName: $0) }) {
             problems.append("`modules_to_save` entry `\(target)` names one part of the fused query/key/value product; fttrain trains them together only")
         }
         return problems

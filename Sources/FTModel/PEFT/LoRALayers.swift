@@ -1,6 +1,6 @@
 import FTCore
 
-/// The low-rank branches of a LoRA setup on a `BertModel`: their tensors' names, their
+/// The low-rank branches of a LoRA setup on a `EncoderModel`: their tensors' names, their
 /// initialisation, their forward and backward passes, and merging into the base weights.
 ///
 /// The A and B matrices live in the model's own `ParameterStore`, right after the tensors of the
@@ -15,14 +15,15 @@ import FTCore
 /// reference: PEFT `lora/layer.py` `Linear.forward` (`lora_B(lora_A(dropout(x))) * scaling`).
 public final class LoRALayers: @unchecked Sendable {
     public let configuration: LoRAConfiguration
-    /// The targeted modules of each layer, in `BertLinearModule` order; entry `numHiddenLayers`
+    /// The targeted modules of each layer, in `EncoderLinearModule` order; entry `numHiddenLayers`
     /// holds the pooler when it is targeted.
-    public let targets: [[BertLinearModule]]
+    public let targets: [[EncoderLinearModule]]
     /// True while `B A · s` is added into the base weights (`merge()`); the branches are then off.
     public private(set) var isMerged = false
     let hidden: Int
     let intermediate: Int
     let store: ParameterStore
+    let names: EncoderTensorNames
     private let scaling: Float
     /// Store names of A and B per [layer][module.rawValue], built once: no strings in the passes.
     private let aNames: [[String]]
@@ -45,32 +46,33 @@ public final class LoRALayers: @unchecked Sendable {
     private var scratchStride = 0
 
     /// The LoRA tensors of a model of `config`: `(name, shape)` per layer, A then B per targeted
-    /// module in `BertLinearModule` order, then (entry `numHiddenLayers`) the pooler's.
-    public static func layout(config: BertConfig, lora: LoRAConfiguration) -> [[(name: String, shape: [Int])]] {
-        (0...config.numHiddenLayers).map { l in
-            targetedModules(layer: l, layers: config.numHiddenLayers, lora: lora).flatMap { module -> [(name: String, shape: [Int])] in
+    /// module in `EncoderLinearModule` order, then (entry `numHiddenLayers`) the pooler's.
+    public static func layout(config: EncoderConfig, lora: LoRAConfiguration) -> [[(name: String, shape: [Int])]] {
+        let names = config.family.names
+        return (0...config.numHiddenLayers).map { l in
+            targetedModules(layer: l, layers: config.numHiddenLayers, lora: lora, names: names).flatMap { module -> [(name: String, shape: [Int])] in
                 let (inputs, outputs) = module.dimensions(hidden: config.hiddenSize, intermediate: config.intermediateSize)
-                return [(aName(layer: l, module: module), [lora.rank, inputs]),
-                        (bName(layer: l, module: module), [outputs, lora.rank])]
+                return [(aName(layer: l, module: module, names: names), [lora.rank, inputs]),
+                        (bName(layer: l, module: module, names: names), [outputs, lora.rank])]
             }
         }
     }
 
     /// The targeted modules of layer `layer`, or of the pooler for `layer == numHiddenLayers`.
-    static func targetedModules(layer: Int, layers: Int, lora: LoRAConfiguration) -> [BertLinearModule] {
-        let candidates = layer == layers ? [.pooler] : BertLinearModule.layerModules
-        return candidates.filter { lora.targets(moduleName: $0.fullName(layer: layer)) }
+    static func targetedModules(layer: Int, layers: Int, lora: LoRAConfiguration, names: EncoderTensorNames) -> [EncoderLinearModule] {
+        let candidates = layer == layers ? [.pooler] : EncoderLinearModule.layerModules
+        return candidates.filter { lora.targets(moduleName: $0.fullName(layer: layer, names: names)) }
     }
 
     /// Store name of the A matrix of `module` in `layer`: `encoder.layer.0.attention.self.query.lora_A.weight`
     /// (`pooler.dense.lora_A.weight` for the pooler).
-    public static func aName(layer: Int, module: BertLinearModule) -> String {
-        module.tensorPrefix(layer: layer) + "lora_A.weight"
+    public static func aName(layer: Int, module: EncoderLinearModule, names: EncoderTensorNames = EncoderFamily.bert.names) -> String {
+        module.tensorPrefix(layer: layer, names: names) + "lora_A.weight"
     }
 
     /// Store name of the B matrix.
-    public static func bName(layer: Int, module: BertLinearModule) -> String {
-        module.tensorPrefix(layer: layer) + "lora_B.weight"
+    public static func bName(layer: Int, module: EncoderLinearModule, names: EncoderTensorNames = EncoderFamily.bert.names) -> String {
+        module.tensorPrefix(layer: layer, names: names) + "lora_B.weight"
     }
 
     /// True for the names of LoRA tensors (not part of the base model).
@@ -78,20 +80,22 @@ public final class LoRALayers: @unchecked Sendable {
         name.hasSuffix(".lora_A.weight") || name.hasSuffix(".lora_B.weight")
     }
 
-    init(configuration: LoRAConfiguration, config: BertConfig, store: ParameterStore) {
+    init(configuration: LoRAConfiguration, config: EncoderConfig, store: ParameterStore) {
         self.configuration = configuration
         self.store = store
+        names = config.family.names
         hidden = config.hiddenSize
         intermediate = config.intermediateSize
         scaling = configuration.scaling
         let layers = config.numHiddenLayers
-        targets = (0...layers).map { Self.targetedModules(layer: $0, layers: layers, lora: configuration) }
-        aNames = (0...layers).map { l in BertLinearModule.allCases.map { Self.aName(layer: l, module: $0) } }
-        bNames = (0...layers).map { l in BertLinearModule.allCases.map { Self.bName(layer: l, module: $0) } }
+        let names = config.family.names
+        targets = (0...layers).map { Self.targetedModules(layer: $0, layers: layers, lora: configuration, names: names) }
+        aNames = (0...layers).map { l in EncoderLinearModule.allCases.map { Self.aName(layer: l, module: $0, names: names) } }
+        bNames = (0...layers).map { l in EncoderLinearModule.allCases.map { Self.bName(layer: l, module: $0, names: names) } }
     }
 
     /// Every (layer, module) with a branch, layer by layer.
-    public var branches: [(layer: Int, module: BertLinearModule)] {
+    public var branches: [(layer: Int, module: EncoderLinearModule)] {
         targets.enumerated().flatMap { l, modules in modules.map { (l, $0) } }
     }
 
@@ -99,11 +103,11 @@ public final class LoRALayers: @unchecked Sendable {
     /// U(−1/√in, 1/√in) (`nn.Linear`'s default), B zero — so the model starts as the base model.
     public func initialize(rng: inout SeededRNG) {
         for (l, module) in branches {
-            let a = store.view(Self.aName(layer: l, module: module))
+            let a = store.view(aNames[l][module.rawValue])
             let bound = 1 / Float(a.shape[1]).squareRoot()
             let p = store.value(a.name)
             for i in 0..<a.count { p[i] = (2 * rng.nextUniform() - 1) * bound }
-            let b = store.view(Self.bName(layer: l, module: module))
+            let b = store.view(bNames[l][module.rawValue])
             store.value(b.name).update(repeating: 0, count: b.count)
         }
     }
@@ -120,7 +124,7 @@ public final class LoRALayers: @unchecked Sendable {
         arena = ScratchArena()  // the old plan goes first
         capacity = tokens
         scratchStride = widestInput
-        lowRank = targets.map { modules in BertLinearModule.allCases.map { arena.floats(modules.contains($0) ? tokens * r : 0) } }
+        lowRank = targets.map { modules in EncoderLinearModule.allCases.map { arena.floats(modules.contains($0) ? tokens * r : 0) } }
         lowRankGradient = arena.floats(tokens * r)
         droppedInput = configuration.dropout > 0 ? arena.floats(tokens * widestInput) : nil
         droppedPoolerInput = configuration.dropout > 0 && targets.joined().contains(.pooler) ? arena.floats(tokens * widestInput) : nil
@@ -128,7 +132,7 @@ public final class LoRALayers: @unchecked Sendable {
     }
 
     /// The mask of the branch's dropout for this pass (identity in inference).
-    private func dropout(layer: Int, module: BertLinearModule) -> Dropout {
+    private func dropout(layer: Int, module: EncoderLinearModule) -> Dropout {
         guard training, configuration.dropout > 0 else { return Dropout(probability: 0, key: 0) }
         return Dropout(probability: configuration.dropout,
                        key: Dropout.key(seed: dropoutSeed, site: 50_000 + 10 * UInt64(layer) + UInt64(module.rawValue)))
@@ -136,7 +140,7 @@ public final class LoRALayers: @unchecked Sendable {
 
     /// Adds the branches of `projection` in `layer` to its output rows `firstToken ..< firstToken + N`:
     /// `input (N, in)` and `output (N, width)` point at those rows (for the pooler: sequences).
-    func forward(_ projection: BertProjection, layer l: Int, input: UnsafePointer<Float>,
+    func forward(_ projection: EncoderProjection, layer l: Int, input: UnsafePointer<Float>,
                  output: UnsafeMutablePointer<Float>, firstToken o: Int, rows N: Int) {
         guard !isMerged else { return }
         let r = configuration.rank, width = projection.outputWidth(hidden: hidden, intermediate: intermediate)
@@ -167,7 +171,7 @@ public final class LoRALayers: @unchecked Sendable {
     /// base product's backward: accumulates dA, dB (when trainable) and adds into `dInput`
     /// (nil when nothing below needs the input's gradient).
     /// Its products are split across the slice threads (`Parallel.sgemm`).
-    func backward(_ projection: BertProjection, layer l: Int, input: UnsafePointer<Float>,
+    func backward(_ projection: EncoderProjection, layer l: Int, input: UnsafePointer<Float>,
                   dOutput: UnsafePointer<Float>, dInput: UnsafeMutablePointer<Float>?, rows N: Int) {
         guard !isMerged, let du = lowRankGradient else { return }
         let r = configuration.rank, width = projection.outputWidth(hidden: hidden, intermediate: intermediate)
@@ -230,10 +234,10 @@ public final class LoRALayers: @unchecked Sendable {
         let r = configuration.rank
         for (l, module) in branches {
             let (inputs, outputs) = module.dimensions(hidden: hidden, intermediate: intermediate)
-            let weight = store.value(module.tensorPrefix(layer: l) + "weight")
+            let weight = store.value(module.tensorPrefix(layer: l, names: names) + "weight")
             Parallel.sgemm(transA: false, transB: false, m: outputs, n: inputs, k: r, alpha: sign * scaling,
-                           a: store.value(Self.bName(layer: l, module: module)), lda: r,
-                           b: store.value(Self.aName(layer: l, module: module)), ldb: inputs,
+                           a: store.value(bNames[l][module.rawValue]), lda: r,
+                           b: store.value(aNames[l][module.rawValue]), ldb: inputs,
                            beta: 1, c: weight, ldc: inputs)
         }
     }

@@ -29,17 +29,19 @@ public struct PEFTAdapter: Sendable {
 
     // MARK: - Names
 
-    /// The name PEFT gives store tensor `name` in `adapter_model.safetensors`.
-    public static func savedName(_ name: String, lora: LoRAConfiguration?) -> String {
-        if name.hasPrefix("classifier.") { return prefix + name }
-        if let lora, name.hasSuffix(".bias") && lora.wrapsModule(ofTensor: name) {
-            return prefix + "bert." + String(name.dropLast(".bias".count)) + ".base_layer.bias"
+    /// The name PEFT gives store tensor `name` in `adapter_model.safetensors`, for a model of the
+    /// family whose names are `names`.
+    public static func savedName(_ name: String, lora: LoRAConfiguration?,
+                                 names: EncoderTensorNames = EncoderFamily.bert.names) -> String {
+        if let lora, name.hasSuffix(".bias") && lora.wrapsModule(ofTensor: name, names: names) {
+            return prefix + names.checkpointName(String(name.dropLast(".bias".count)) + ".base_layer.bias")
         }
-        return prefix + "bert." + name
+        return prefix + names.checkpointName(name)
     }
 
     /// The store name of a tensor saved by PEFT, or nil for copies PEFT also writes and fttrain
     /// does not need (`classifier.original_module.*`, the frozen original of a saved module).
+    /// Store names never begin with a family's base prefix, so any registered one is removed.
     public static func storeName(_ saved: String) -> String? {
         guard saved.hasPrefix(prefix) else { return saved }
         var name = String(saved.dropFirst(prefix.count))
@@ -47,7 +49,9 @@ public struct PEFTAdapter: Sendable {
         for wrapper in [".modules_to_save.default.", ".modules_to_save.", ".base_layer."] {
             name = name.replacingOccurrences(of: wrapper, with: ".")
         }
-        if name.hasPrefix("bert.") { name.removeFirst("bert.".count) }
+        if let family = ModelRegistry.encoderFamilies.first(where: { name.hasPrefix($0.names.basePrefix) }) {
+            name.removeFirst(family.names.basePrefix.count)
+        }
         return name
     }
 
@@ -130,12 +134,12 @@ public struct PEFTAdapter: Sendable {
     /// with `adapter.setup`).
     /// - Throws: `ModelError` for a tensor the model has no place for or of another shape, or for
     ///   a LoRA tensor of the model the adapter lacks.
-    public func apply(to model: BertModel, source: String) throws {
+    public func apply(to model: any SequenceModel, source: String) throws {
         let store = model.store
         var loaded = Set<String>()
         for tensor in tensors {
             guard store.contains(tensor.name) else {
-                throw ModelError.badInput("\(source): adapter tensor \(Self.savedName(tensor.name, lora: lora)) has no place in the model")
+                throw ModelError.badInput("\(source): adapter tensor \(Self.savedName(tensor.name, lora: lora, names: model.tensorNames)) has no place in the model")
             }
             let view = store.view(tensor.name)
             guard view.shape == tensor.shape else {
@@ -145,7 +149,7 @@ public struct PEFTAdapter: Sendable {
             loaded.insert(tensor.name)
         }
         for name in store.views.map(\.name) where PEFTModules.isAdapterTensor(name) && !loaded.contains(name) {
-            throw ModelError.missingTensor(file: source, tensor: Self.savedName(name, lora: lora))
+            throw ModelError.missingTensor(file: source, tensor: Self.savedName(name, lora: lora, names: model.tensorNames))
         }
     }
 
@@ -155,7 +159,7 @@ public struct PEFTAdapter: Sendable {
     /// config and every tensor the setup trains (A, B, biases per `bias`, the modules to save),
     /// staged beside the destination and renamed into place. `extraFiles` (name → bytes) are
     /// written alongside.
-    public static func write(model: BertModel, to destination: URL, baseModelName: String?,
+    public static func write(model: any SequenceModel, to destination: URL, baseModelName: String?,
                              extraFiles: [String: Data] = [:]) throws {
         guard let setup = model.peft?.setup else { throw ModelError.badInput("the model has no adapter to save") }
         precondition(!(model.peft?.lora?.isMerged ?? false), "unmerge the adapter before saving it")
@@ -167,8 +171,8 @@ public struct PEFTAdapter: Sendable {
         try fileManager.createDirectory(at: staging, withIntermediateDirectories: true)
         do {
             var writer = SafeTensorsWriter(metadata: ["format": "pt"])
-            for view in model.store.views where setup.isTrainable(view.name) {
-                try writer.add(savedName(view.name, lora: lora), shape: view.shape,
+            for view in model.store.views where setup.isTrainable(view.name, names: model.tensorNames) {
+                try writer.add(savedName(view.name, lora: lora, names: model.tensorNames), shape: view.shape,
                                floats: UnsafeBufferPointer(start: model.store.value(view.name), count: view.count))
             }
             try writer.write(toPath: staging.appendingPathComponent(weightsFile).path)

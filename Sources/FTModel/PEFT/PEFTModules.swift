@@ -1,6 +1,6 @@
 import FTCore
 
-/// What a parameter-efficient setup adds to a `BertModel`.
+/// What a parameter-efficient setup adds to a `EncoderModel`.
 public struct PEFTSetup: Sendable, Equatable {
     /// Low-rank branches on chosen linear modules (PEFT's LoRA), or nil.
     public var lora: LoRAConfiguration?
@@ -14,10 +14,10 @@ public struct PEFTSetup: Sendable, Equatable {
 }
 
 extension PEFTSetup {
-    /// Whether store tensor `name` is trained under this setup.
-    public func isTrainable(_ name: String) -> Bool {
-        if let lora { return lora.isTrainable(name) }
-        if let bottleneck { return bottleneck.isTrainable(name) }
+    /// Whether store tensor `name` is trained under this setup, for a model of the family whose names are `names`.
+    public func isTrainable(_ name: String, names: EncoderTensorNames = EncoderFamily.bert.names) -> Bool {
+        if let lora { return lora.isTrainable(name, names: names) }
+        if let bottleneck { return bottleneck.isTrainable(name, names: names) }
         return true
     }
 
@@ -35,7 +35,7 @@ extension PEFTSetup {
     }
 }
 
-/// The parameter-efficient modules attached to one `BertModel`; the model calls them at fixed
+/// The parameter-efficient modules attached to one `EncoderModel`; the model calls them at fixed
 /// points of its forward and backward passes (after each linear product of a layer).
 public final class PEFTModules: @unchecked Sendable {
     public let setup: PEFTSetup
@@ -44,15 +44,21 @@ public final class PEFTModules: @unchecked Sendable {
     /// The bottleneck adapters, when the setup has them.
     public let bottleneck: BottleneckAdapters?
 
-    init(setup: PEFTSetup, config: BertConfig, store: ParameterStore) {
+    /// - Throws: `ModelError.badConfig` when LoRA's `target_modules` match no module of the family.
+    init(setup: PEFTSetup, config: EncoderConfig, store: ParameterStore) throws {
         self.setup = setup
         lora = setup.lora.map { LoRALayers(configuration: $0, config: config, store: store) }
+        if let lora, lora.branches.isEmpty {
+            let modules = EncoderLinearModule.allCases.map { $0.name(in: config.family.names) }
+            throw ModelError.badConfig("lora_target_modules", "\(lora.configuration.targetModules) match no linear module of \(config.family.name) "
+                                       + "(\(modules.joined(separator: ", ")))")
+        }
         bottleneck = setup.bottleneck.map { BottleneckAdapters(configuration: $0, config: config, store: store) }
     }
 
     /// The extra tensors of `setup` for each layer of a model of `config`, in buffer order, and
     /// (entry `numHiddenLayers`) those that follow the pooler.
-    static func layout(setup: PEFTSetup, config: BertConfig) -> [[(name: String, shape: [Int])]] {
+    static func layout(setup: PEFTSetup, config: EncoderConfig) -> [[(name: String, shape: [Int])]] {
         var perLayer = [[(name: String, shape: [Int])]](repeating: [], count: config.numHiddenLayers + 1)
         if let lora = setup.lora {
             for (l, tensors) in LoRALayers.layout(config: config, lora: lora).enumerated() { perLayer[l] += tensors }
@@ -75,13 +81,13 @@ public final class PEFTModules: @unchecked Sendable {
     }
 
     /// After the base product `projection` of `layer` for rows `firstToken ..< firstToken + rows`.
-    func forward(_ projection: BertProjection, layer: Int, input: UnsafePointer<Float>,
+    func forward(_ projection: EncoderProjection, layer: Int, input: UnsafePointer<Float>,
                  output: UnsafeMutablePointer<Float>, firstToken: Int, rows: Int) {
         lora?.forward(projection, layer: layer, input: input, output: output, firstToken: firstToken, rows: rows)
     }
 
     /// After the base product's backward, over the whole batch.
-    func backward(_ projection: BertProjection, layer: Int, input: UnsafePointer<Float>,
+    func backward(_ projection: EncoderProjection, layer: Int, input: UnsafePointer<Float>,
                   dOutput: UnsafePointer<Float>, dInput: UnsafeMutablePointer<Float>?, rows: Int) {
         lora?.backward(projection, layer: layer, input: input, dOutput: dOutput, dInput: dInput, rows: rows)
     }

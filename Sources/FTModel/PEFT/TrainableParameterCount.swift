@@ -31,12 +31,12 @@ public struct TrainableParameterCount: Sendable, Equatable {
     }
 }
 
-extension BertModel {
+extension EncoderModel {
     /// The model's trainable and total parameter counts, PEFT's way.
     public var trainableParameterCount: TrainableParameterCount {
         var all = store.count
         if let lora = peft?.lora?.configuration {
-            for view in store.views where lora.saves(moduleName: LoRAConfiguration.moduleName(ofTensor: view.name)) {
+            for view in store.views where lora.saves(moduleName: config.family.names.moduleName(ofTensor: view.name)) {
                 all += view.count
             }
         }

@@ -4,7 +4,7 @@ import Foundation
 
 /// Everything a checkpoint holds, as the trainer hands it over at a step boundary.
 public struct CheckpointContents {
-    public var model: BertModel
+    public var model: any SequenceModel
     public var labels: [String]
     public var baseModelDirectory: URL
     public var optimizer: AdamW

@@ -44,8 +44,8 @@ public struct ResumedCheckpoint {
     }
 
     /// Copies the checkpoint's model into `model.store`.
-    public func restoreModel(_ model: BertModel) throws {
-        try Self.loadWeights(of: directory, into: model.store)
+    public func restoreModel(_ model: any SequenceModel) throws {
+        try Self.loadWeights(of: directory, into: model.store, names: model.tensorNames)
     }
 
     /// Restores AdamW's step count and moments.
@@ -65,7 +65,7 @@ public struct ResumedCheckpoint {
     /// The best model's parameters (for `load_best_model_at_end`): from the best checkpoint under
     /// `output` when it is there and complete, else from this checkpoint's `best_model.safetensors`;
     /// nil when no best was recorded.
-    public func bestParameters(output: URL, store: ParameterStore) throws -> [Float]? {
+    public func bestParameters(output: URL, store: ParameterStore, names: EncoderTensorNames) throws -> [Float]? {
         guard trainerState.bestGlobalStep != nil else { return nil }
         var values = [Float](repeating: 0, count: store.count)
         let own = directory.appendingPathComponent(CheckpointDirectory.bestModelName)
@@ -80,19 +80,19 @@ public struct ResumedCheckpoint {
         let scratch = ParameterStore(layout: store.views.map { ($0.name, $0.shape) })
         // An adapter checkpoint holds the trained tensors only: the rest are the current (frozen) values.
         scratch.values.baseAddress!.update(from: store.values.baseAddress!, count: store.count)
-        try Self.loadWeights(of: best, into: scratch)
+        try Self.loadWeights(of: best, into: scratch, names: names)
         values.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: scratch.values.baseAddress!, count: store.count) }
         return values
     }
 
-    /// Reads a `HuggingFaceExport` model file into `store`: encoder tensors carry the `bert.`
-    /// prefix, the head's do not.
+    /// Reads a `HuggingFaceExport` model file into `store`: encoder tensors carry the family's
+    /// base prefix (`bert.`), the head's do not.
     /// Reads a checkpoint's weights into `store`: its adapter tensors when it holds an adapter
     /// (the store's other values are left as they are), else its whole model.
-    static func loadWeights(of checkpoint: URL, into store: ParameterStore) throws {
+    static func loadWeights(of checkpoint: URL, into store: ParameterStore, names: EncoderTensorNames) throws {
         let adapterFile = checkpoint.appendingPathComponent(CheckpointDirectory.adapterWeightsName)
         guard FileManager.default.fileExists(atPath: adapterFile.path) else {
-            return try loadModel(checkpoint.appendingPathComponent(CheckpointDirectory.modelName), into: store)
+            return try loadModel(checkpoint.appendingPathComponent(CheckpointDirectory.modelName), into: store, names: names)
         }
         let adapter = try PEFTAdapter.read(directory: checkpoint)
         for tensor in adapter.tensors {
@@ -103,11 +103,11 @@ public struct ResumedCheckpoint {
         }
     }
 
-    static func loadModel(_ url: URL, into store: ParameterStore) throws {
+    static func loadModel(_ url: URL, into store: ParameterStore, names: EncoderTensorNames) throws {
         let file = try SafeTensorsFile(path: url.path)
         for view in store.views {
-            let name = view.name.hasPrefix("classifier.") ? view.name : "bert." + view.name
-            try file.copyFloats(name, into: UnsafeMutableBufferPointer(start: store.value(view.name), count: view.count))
+            try file.copyFloats(names.checkpointName(view.name),
+                                into: UnsafeMutableBufferPointer(start: store.value(view.name), count: view.count))
         }
     }
 }

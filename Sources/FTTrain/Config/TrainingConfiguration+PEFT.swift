@@ -24,19 +24,23 @@ extension TrainingConfiguration {
         }
     }
 
+    /// The dropout overrides the model is built with (`hidden_dropout_prob`, … ; nil keeps the model's).
+    public var modelOverrides: ModelOverrides {
+        ModelOverrides(hiddenDropout: hiddenDropoutProb.map(Float.init), attentionDropout: attentionProbsDropoutProb.map(Float.init),
+                       classifierDropout: classifierDropout.map(Float.init))
+    }
+
     /// The layers `freeze_layers` names (empty when unset or malformed; validation reports the latter).
     public var frozenLayers: Set<Int> {
         freezeLayers.flatMap(LayerSelection.parse) ?? []
     }
 
-    /// Whether tensor `name` (store name) is trained: the PEFT method's rule, then the freezing keys.
-    public func isTrainable(_ name: String) -> Bool {
-        if let setup = peftSetup, !setup.isTrainable(name) { return false }
-        if freezeEmbeddings && name.hasPrefix("embeddings.") { return false }
-        if name.hasPrefix("encoder.layer.") {
-            let rest = name.dropFirst("encoder.layer.".count)
-            if let dot = rest.firstIndex(of: "."), let layer = Int(rest[..<dot]), frozenLayers.contains(layer) { return false }
-        }
+    /// Whether tensor `name` (store name of a model whose family names are `names`) is trained:
+    /// the PEFT method's rule, then the freezing keys.
+    public func isTrainable(_ name: String, names: EncoderTensorNames = EncoderFamily.bert.names) -> Bool {
+        if let setup = peftSetup, !setup.isTrainable(name, names: names) { return false }
+        if freezeEmbeddings && names.isEmbeddingTensor(name) { return false }
+        if let layer = names.layer(ofTensor: name), frozenLayers.contains(layer) { return false }
         return true
     }
 

@@ -5,8 +5,8 @@ import Foundation
 /// Writes a fine-tuned classifier as a Hugging Face model directory that
 /// `AutoModelForSequenceClassification.from_pretrained` loads and that fttrain loads back:
 /// `config.json` (the base config plus `architectures`, `id2label`, `label2id`), `model.safetensors`
-/// (encoder tensors with the `bert.` prefix, `classifier.*` without, as `BertForSequenceClassification`
-/// names them) and the tokenizer files of the base model.
+/// (encoder tensors with the family's prefix, `bert.`, the head's without, as
+/// `BertForSequenceClassification` names them) and the tokenizer files of the base model.
 ///
 /// The directory is built beside the destination and renamed into place, so a crash never leaves a
 /// half-written model under the final name.
@@ -14,7 +14,7 @@ public enum HuggingFaceExport {
     /// Tokenizer files copied from the base model when present.
     static let tokenizerFiles = ["vocab.txt", "tokenizer_config.json", "special_tokens_map.json", "tokenizer.json"]
 
-    public static func write(model: BertModel, labels: [String], baseModelDirectory: URL, to destination: URL) throws {
+    public static func write(model: any SequenceModel, labels: [String], baseModelDirectory: URL, to destination: URL) throws {
         precondition(model.numLabels == labels.count, "one label name per class")
         let fileManager = FileManager.default
         let staging = destination.deletingLastPathComponent()
@@ -27,8 +27,7 @@ public enum HuggingFaceExport {
             // Adapter tensors are not part of a plain model: merge LoRA into the weights first.
             precondition(model.peft?.lora.map(\.isMerged) ?? true, "merge the LoRA branches before exporting")
             for view in model.store.views where !PEFTModules.isAdapterTensor(view.name) {
-                let name = view.name.hasPrefix("classifier.") ? view.name : "bert." + view.name
-                try writer.add(name, shape: view.shape,
+                try writer.add(model.tensorNames.checkpointName(view.name), shape: view.shape,
                                floats: UnsafeBufferPointer(start: model.store.value(view.name), count: view.count))
             }
             try writer.write(toPath: staging.appendingPathComponent("model.safetensors").path)
@@ -47,21 +46,14 @@ public enum HuggingFaceExport {
     }
 
     /// The base `config.json` with the classification keys set; unknown keys of the base are kept.
-    static func writeConfig(model: BertModel, labels: [String], base: URL, to url: URL) throws {
+    static func writeConfig(model: any SequenceModel, labels: [String], base: URL, to url: URL) throws {
         let basePath = base.appendingPathComponent("config.json").path
         guard let data = FileManager.default.contents(atPath: basePath),
-              var object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+              let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw ModelError.badConfig(basePath, "cannot read the base model's config.json")
         }
-        object["architectures"] = ["BertForSequenceClassification"]
-        object["id2label"] = Dictionary(uniqueKeysWithValues: labels.enumerated().map { (String($0.offset), $0.element) })
-        object["label2id"] = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($0.element, $0.offset) })
-        object["problem_type"] = "single_label_classification"
-        object["hidden_dropout_prob"] = Double(model.config.hiddenDropoutProb)
-        object["attention_probs_dropout_prob"] = Double(model.config.attentionProbsDropoutProb)
-        object["classifier_dropout"] = model.config.classifierDropout.map { Double($0) } ?? NSNull()
-        object.removeValue(forKey: "_name_or_path")
-        let json = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+        let exported = model.exportConfig(base: object, labels: labels)
+        let json = try JSONSerialization.data(withJSONObject: exported, options: [.prettyPrinted, .sortedKeys])
         try json.write(to: url)
     }
 

@@ -21,7 +21,7 @@ public enum GradientAccumulationScaling: Sendable, Equatable {
     case meanOfMicroBatchMeans
 }
 
-/// One optimizer step of sequence classification over a `BertModel` with a head, Hugging Face
+/// One optimizer step of sequence classification over a `EncoderModel` with a head, Hugging Face
 /// `Trainer`-style: zero gradients; per micro-batch `forward(training: true)`, softmax
 /// cross-entropy (optionally class-weighted), `backward`; then clip by global norm, AdamW at the
 /// scheduled learning rate, and advance the schedule (its position is `optimizer.stepCount`).
@@ -73,7 +73,7 @@ public final class ClassificationStep {
         public var synchronizationSeconds: Double = 0
     }
 
-    public let model: BertModel
+    public let model: any SequenceModel
     public let optimizer: AdamW
     public let schedule: LearningRateSchedule
     /// HF `max_grad_norm`; ≤ 0 turns clipping off (the norm is still measured and reported).
@@ -91,7 +91,7 @@ public final class ClassificationStep {
     /// before clipping: a place for extra loss terms' gradients (FedProx's proximal term).
     public var adjustGradients: ((ParameterStore) -> Void)?
     /// The loss reads only the logits, so the last layer computes each sequence's first row only
-    /// (`BertModel.forward(firstTokenOnly:)`: same logits and gradients up to float rounding, 13%
+    /// (`SequenceModel.forward(firstTokenOnly:)`: same logits and gradients up to float rounding, 13%
     /// fewer FLOPs for all-MiniLM-L6-v2 at 128 tokens). False computes every row, as PyTorch does.
     public var firstTokenOnly = true
     /// `gradientSynchronizer`'s readiness callback, made once rather than per step.
@@ -107,7 +107,7 @@ public final class ClassificationStep {
     ///     are frozen; see `init(model:schedule:weightDecay:…)` for Hugging Face's decay groups).
     ///   - classWeights: per-class weights of the loss (`nn.CrossEntropyLoss(weight=…)`), `numLabels` of them.
     /// - Throws: `OptimizerError.badBatch` when the model has no head or the weights do not fit.
-    public init(model: BertModel, optimizer: AdamW, schedule: LearningRateSchedule, maxGradNorm: Double = 1.0,
+    public init(model: any SequenceModel, optimizer: AdamW, schedule: LearningRateSchedule, maxGradNorm: Double = 1.0,
                 classWeights: [Float]? = nil,
                 accumulationScaling: GradientAccumulationScaling = .sumOfMicroBatchMeans) throws {
         guard model.numLabels > 0 else { throw OptimizerError.badBatch("the model has no classification head") }
@@ -137,7 +137,7 @@ public final class ClassificationStep {
 
     /// A step driver with a fresh `AdamW` over the whole model using Hugging Face's decay groups
     /// (`WeightDecayMask.huggingFace`: no decay on biases and layer norms).
-    public convenience init(model: BertModel, schedule: LearningRateSchedule, weightDecay: Double,
+    public convenience init(model: any SequenceModel, schedule: LearningRateSchedule, weightDecay: Double,
                             beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8,
                             maxGradNorm: Double = 1.0, classWeights: [Float]? = nil,
                             accumulationScaling: GradientAccumulationScaling = .sumOfMicroBatchMeans) throws {
@@ -200,7 +200,7 @@ public final class ClassificationStep {
             // Only the last micro-batch's backward completes the gradient: communication starts there.
             let last = k == K - 1
             if last { gradientSynchronizer?.beginStep() }
-            model.backward(dLogits: dLogits, gradientsReady: last ? gradientsReady : nil)  // accumulates into store.gradients
+            model.backward(dLogits: dLogits, dPooled: nil, dLastHiddenState: nil, gradientsReady: last ? gradientsReady : nil)  // accumulates into store.gradients
             lossSum += Double(loss)
             loggedLoss += loss * lossScale  // HF: tr_loss += (loss / K or loss), float32
         }

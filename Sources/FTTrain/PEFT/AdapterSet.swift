@@ -9,7 +9,7 @@ import Foundation
 /// The adapters must be of one kind and shape (`PEFTSetup.sharesModel`) and have the same number
 /// of classes, since they share one model.
 public final class AdapterSet {
-    public let model: BertModel
+    public let model: any SequenceModel
     /// Adapter names, in the order given.
     public let names: [String]
     /// The active adapter's name.
@@ -43,8 +43,8 @@ public final class AdapterSet {
             classes = head.shape.first
             adapters[name] = (adapter, directory)
         }
-        model = try BertModel.load(modelDirectory: baseModelDirectory, numLabels: classes ?? 0,
-                                   peft: adapters[first.name]!.adapter.setup)
+        model = try ModelRegistry.load(modelDirectory: baseModelDirectory, numLabels: classes ?? 0,
+                                       peft: adapters[first.name]!.adapter.setup)
         names = list.map(\.name)
         self.adapters = adapters
         active = first.name

@@ -12,8 +12,8 @@ public enum PEFTTraining {
     /// Initialises the LoRA branches (PEFT's way, seeded by `seed`) and freezes what the
     /// configuration does not train, then logs PEFT's trainable-parameter line.
     /// - Throws: `ConfigurationError` when `freeze_layers` names layers the model lacks.
-    public static func prepare(model: BertModel, configuration c: TrainingConfiguration, log: TrainingLog) throws {
-        let problems = c.peftProblems(numHiddenLayers: model.config.numHiddenLayers)
+    public static func prepare(model: any SequenceModel, configuration c: TrainingConfiguration, log: TrainingLog) throws {
+        let problems = c.peftProblems(numHiddenLayers: model.layerCount)
         guard problems.isEmpty else {
             throw ConfigurationError(source: nil, problems: problems.map {
                 ConfigurationProblem(kind: .invalidValue, key: "freeze_layers", message: $0)
@@ -31,7 +31,8 @@ public enum PEFTTraining {
             }
         }
         if c.peft != .none || c.freezeEmbeddings || !c.frozenLayers.isEmpty {
-            model.setTrainable(c.isTrainable)
+            let names = model.tensorNames
+            model.setTrainable { c.isTrainable($0, names: names) }
         }
         log.message(model.trainableParameterCount.description)
     }
@@ -40,7 +41,7 @@ public enum PEFTTraining {
     /// `merge_and_unload`) and, for a LoRA or adapter run, `adapter/` beside it (PEFT's format,
     /// head included, and `labels.json`). Bottleneck adapters do not merge into a plain model, so
     /// an adapter run has `adapter/` only. The model is left unmerged.
-    public static func writeOutputs(model: BertModel, labels: [String], baseModelDirectory: URL, output: URL,
+    public static func writeOutputs(model: any SequenceModel, labels: [String], baseModelDirectory: URL, output: URL,
                                     log: TrainingLog) throws {
         let modelDirectory = output.appendingPathComponent("model")
         guard model.peft != nil else {

@@ -25,7 +25,7 @@ public struct Predictions: Sendable {
 
     /// Runs `model` over `dataset`. Examples are grouped into batches of `batchSize` after
     /// sorting by length, so padding costs little; results come back in dataset order.
-    public static func compute(model: BertModel, dataset: EncodedDataset, batchSize: Int, padTokenId: Int32) throws -> Predictions {
+    public static func compute(model: any SequenceModel, dataset: EncodedDataset, batchSize: Int, padTokenId: Int32) throws -> Predictions {
         try compute(model: model, dataset: dataset, batchSize: batchSize, padTokenId: padTokenId, world: SingleProcessWorld())
     }
 
@@ -35,7 +35,7 @@ public struct Predictions: Sendable {
     /// padded or duplicated — in the same batch as in one process, and the loss is summed in the
     /// same order; so every rank returns exactly the single-process predictions and loss
     /// (given the same kernels and thread count per forward).
-    public static func compute(model: BertModel, dataset: EncodedDataset, batchSize: Int, padTokenId: Int32,
+    public static func compute(model: any SequenceModel, dataset: EncodedDataset, batchSize: Int, padTokenId: Int32,
                                world: TrainingWorld) throws -> Predictions {
         let K = model.numLabels
         precondition(K > 0, "a classification head is needed")
@@ -50,7 +50,7 @@ public struct Predictions: Sendable {
             let B = batch.batchSize
             let out = try model.forward(inputIds: batch.inputIds, tokenTypeIds: batch.tokenTypeIds,
                                         attentionMask: batch.attentionMask, batch: B, sequence: batch.sequenceLength,
-                                        training: false, firstTokenOnly: true)  // only the logits are read
+                                        training: false, dropoutSeed: 0, firstTokenOnly: true)  // only the logits are read
             batchLosses[j] = rowProbabilities.withUnsafeMutableBufferPointer { p in
                 SoftmaxCrossEntropy.forward(logits: out.logits!, labels: batch.labels, batch: B, classes: K,
                                             probabilities: p.baseAddress!)

@@ -60,18 +60,14 @@ public final class TrainingRun {
 
         // Model: the pretrained encoder, a new head seeded from `seed`, dropout overrides applied.
         let tokenizer = try BertTokenizer.load(modelDirectory: baseModel)
-        let model = try BertModel.load(modelDirectory: baseModel, numLabels: labels.count, seed: c.rngSeed,
-                                       peft: c.peftSetup) { config in
-            if let p = c.hiddenDropoutProb { config.hiddenDropoutProb = Float(p) }
-            if let p = c.attentionProbsDropoutProb { config.attentionProbsDropoutProb = Float(p) }
-            if let p = c.classifierDropout { config.classifierDropout = Float(p) }
-        }
-        guard tokenizer.vocabularySize <= model.config.vocabSize else {
+        let model = try ModelRegistry.load(modelDirectory: baseModel, numLabels: labels.count, seed: c.rngSeed,
+                                           peft: c.peftSetup, overrides: c.modelOverrides)
+        guard tokenizer.vocabularySize <= model.vocabularySize else {
             throw ModelError.badConfig(baseModel.appendingPathComponent("vocab.txt").path,
-                                       "\(tokenizer.vocabularySize) tokens, more than config.json's vocab_size \(model.config.vocabSize)")
+                                       "\(tokenizer.vocabularySize) tokens, more than config.json's vocab_size \(model.vocabularySize)")
         }
         try PEFTTraining.prepare(model: model, configuration: c, log: log)  // LoRA branches, frozen tensors
-        let maxLength = min(c.maxLength, model.config.maxPositionEmbeddings)
+        let maxLength = min(c.maxLength, model.maxSequenceLength)
         func encode(_ examples: [EncodedExample]) -> EncodedDataset {
             EncodedDataset.encode(texts: examples.map(\.text), pairs: examples.map(\.textPair),
                                   labels: examples.map { Int32($0.labelId) }, sources: examples.map(\.location.description),
@@ -186,7 +182,7 @@ public final class TrainingRun {
             patienceCounter = state.earlyStoppingPatienceCounter
             bestCheckpoint = state.bestModelCheckpoint
             if let value = state.bestMetric, let bestStep = state.bestGlobalStep {
-                best = (value, bestStep, c.loadBestModelAtEnd ? try resumed.bestParameters(output: output, store: model.store) ?? [] : [])
+                best = (value, bestStep, c.loadBestModelAtEnd ? try resumed.bestParameters(output: output, store: model.store, names: model.tensorNames) ?? [] : [])
             }
             // The dropout stream continues where this rank left it; with another number of ranks,
             // where such a run would be: one draw per step.
@@ -361,7 +357,7 @@ public final class TrainingRun {
 
     /// Predictions and metrics of `model` on `dataset`, with keys prefixed `prefix`; collective
     /// (every rank evaluates its share and gets the same result).
-    func evaluate(model: BertModel, dataset: EncodedDataset, labels: [String], prefix: String, padTokenId: Int32) throws
+    func evaluate(model: any SequenceModel, dataset: EncodedDataset, labels: [String], prefix: String, padTokenId: Int32) throws
         -> (ClassificationMetrics, Predictions, [String: Double]) {
         let predictions = try Predictions.compute(model: model, dataset: dataset, batchSize: configuration.perDeviceEvalBatchSize,
                                                   padTokenId: padTokenId, world: world)

@@ -1,7 +1,14 @@
 import Foundation
 
-/// The subset of a Hugging Face `config.json` that a BERT encoder needs, with the same key names.
-public struct BertConfig: Codable, Sendable, Equatable {
+/// The sizes and settings of an encoder of the BERT shape, whatever its family: the subset of a
+/// Hugging Face BERT `config.json` that the encoder needs, under BERT's key names. Other families
+/// map their own keys onto it in their family file (DistilBERT's `dim` is `hiddenSize`).
+/// Decoding (`Codable`) reads BERT's keys, as reference files store them.
+public struct EncoderConfig: Codable, Sendable, Equatable {
+    /// The family whose names and head the model uses (not part of BERT's keys).
+    public var family: EncoderFamily = .bert
+    /// Learned position embeddings (BERT), or DistilBERT's fixed sinusoids (`sinusoidal_pos_embds`).
+    public var positionEncoding: PositionEncoding = .learned
     public var vocabSize: Int
     public var hiddenSize: Int
     public var numHiddenLayers: Int
@@ -28,6 +35,14 @@ public struct BertConfig: Codable, Sendable, Equatable {
         case maxPositionEmbeddings = "max_position_embeddings", typeVocabSize = "type_vocab_size"
         case layerNormEps = "layer_norm_eps", positionEmbeddingType = "position_embedding_type"
         case modelType = "model_type", padTokenId = "pad_token_id"
+    }
+
+    /// How positions enter the embeddings.
+    public enum PositionEncoding: String, Sendable, Equatable {
+        /// A trained table `(max_position_embeddings, C)`.
+        case learned
+        /// A fixed table of sinusoids (Vaswani et al.), not trained: DistilBERT's `sinusoidal_pos_embds`.
+        case sinusoidal
     }
 
     public init(vocabSize: Int, hiddenSize: Int, numHiddenLayers: Int, numAttentionHeads: Int,
@@ -57,7 +72,7 @@ public struct BertConfig: Codable, Sendable, Equatable {
         numHiddenLayers = try c.decode(Int.self, forKey: .numHiddenLayers)
         numAttentionHeads = try c.decode(Int.self, forKey: .numAttentionHeads)
         intermediateSize = try c.decode(Int.self, forKey: .intermediateSize)
-        // Defaults are Hugging Face's BertConfig defaults.
+        // Defaults are Hugging Face's EncoderConfig defaults.
         hiddenAct = try c.decodeIfPresent(String.self, forKey: .hiddenAct) ?? "gelu"
         hiddenDropoutProb = try c.decodeIfPresent(Float.self, forKey: .hiddenDropoutProb) ?? 0.1
         attentionProbsDropoutProb = try c.decodeIfPresent(Float.self, forKey: .attentionProbsDropoutProb) ?? 0.1
@@ -70,52 +85,52 @@ public struct BertConfig: Codable, Sendable, Equatable {
         padTokenId = try c.decodeIfPresent(Int.self, forKey: .padTokenId)
     }
 
-    /// Reads and validates `config.json`; errors name the file and the offending key.
-    public static func load(path: String) throws -> BertConfig {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ModelError.missingFile(path)
-        }
-        let config: BertConfig
-        do {
-            config = try JSONDecoder().decode(BertConfig.self, from: data)
-        } catch let DecodingError.keyNotFound(key, _) {
-            throw ModelError.badConfig(path, "missing key \"\(key.stringValue)\"")
-        } catch let DecodingError.typeMismatch(_, context) {
-            throw ModelError.badConfig(path, "wrong type for \"\(context.codingPath.map(\.stringValue).joined(separator: "."))\"")
-        } catch {
-            throw ModelError.badConfig(path, "not a valid JSON config (\(error))")
-        }
+    /// Reads and validates `config.json`: the registry picks the family from `model_type` (or
+    /// `architectures`) and the family reads its keys; errors name the file and the offending key.
+    public static func load(path: String) throws -> EncoderConfig {
+        let config = try ModelRegistry.encoderFamily(configPath: path).config
         try config.validate(source: path)
         return config
     }
 
-    /// Rejects what this encoder cannot compute exactly, naming the key.
+    /// Rejects what this encoder cannot compute exactly, naming the key (with the family's
+    /// spelling of it where the family renames it).
     public func validate(source: String = "config") throws {
         func fail(_ reason: String) -> ModelError { .badConfig(source, reason) }
-        if let modelType, !["bert", "sentence-bert"].contains(modelType) {
-            throw fail("model_type \"\(modelType)\" is not supported (only BERT-architecture encoders)")
-        }
         guard hiddenAct == "gelu" else {
-            throw fail("hidden_act \"\(hiddenAct)\" is not supported (only \"gelu\", the exact erf form)")
+            throw fail("\(key("hidden_act")) \"\(hiddenAct)\" is not supported (only \"gelu\", the exact erf form)")
         }
         if let p = positionEmbeddingType, p != "absolute" {
             throw fail("position_embedding_type \"\(p)\" is not supported (only \"absolute\")")
         }
-        for (key, value) in [("vocab_size", vocabSize), ("hidden_size", hiddenSize),
-                             ("num_hidden_layers", numHiddenLayers), ("num_attention_heads", numAttentionHeads),
-                             ("intermediate_size", intermediateSize),
-                             ("max_position_embeddings", maxPositionEmbeddings),
-                             ("type_vocab_size", typeVocabSize)] where value <= 0 {
-            throw fail("\(key) must be positive, got \(value)")
+        for (name, value) in [("vocab_size", vocabSize), ("hidden_size", hiddenSize),
+                              ("num_hidden_layers", numHiddenLayers), ("num_attention_heads", numAttentionHeads),
+                              ("intermediate_size", intermediateSize),
+                              ("max_position_embeddings", maxPositionEmbeddings)] where value <= 0 {
+            throw fail("\(key(name)) must be positive, got \(value)")
+        }
+        guard family.names.tokenTypeEmbeddings == nil || typeVocabSize > 0 else {
+            throw fail("type_vocab_size must be positive, got \(typeVocabSize)")
         }
         guard hiddenSize % numAttentionHeads == 0 else {
-            throw fail("hidden_size \(hiddenSize) is not a multiple of num_attention_heads \(numAttentionHeads)")
+            throw fail("\(key("hidden_size")) \(hiddenSize) is not a multiple of \(key("num_attention_heads")) \(numAttentionHeads)")
         }
         guard layerNormEps > 0 else { throw fail("layer_norm_eps must be positive") }
-        for (key, p) in [("hidden_dropout_prob", hiddenDropoutProb),
-                         ("attention_probs_dropout_prob", attentionProbsDropoutProb),
-                         ("classifier_dropout", classifierDropout ?? 0)] where !(0..<1).contains(p) {
-            throw fail("\(key) must be in [0, 1), got \(p)")
+        for (name, p) in [("hidden_dropout_prob", hiddenDropoutProb),
+                          ("attention_probs_dropout_prob", attentionProbsDropoutProb),
+                          ("classifier_dropout", classifierDropout ?? 0)] where !(0..<1).contains(p) {
+            throw fail("\(key(name)) must be in [0, 1), got \(p)")
         }
+        // Far beyond any real encoder; the weights decide the rest (`EncoderModel.load` compares them).
+        let limit = 1 << 31
+        for (name, value) in [("vocab_size", vocabSize), ("hidden_size", hiddenSize), ("intermediate_size", intermediateSize),
+                              ("max_position_embeddings", maxPositionEmbeddings), ("type_vocab_size", typeVocabSize)]
+            where value > limit {
+            throw fail("\(key(name)) \(value) is absurdly large (more than 2^31)")
+        }
+        guard numHiddenLayers <= 4096 else { throw fail("\(key("num_hidden_layers")) \(numHiddenLayers) is absurdly large (more than 4096)") }
     }
+
+    /// The family's name of BERT's config key `bertKey` (DistilBERT calls `hidden_size` `dim`).
+    func key(_ bertKey: String) -> String { family.configKeys[bertKey] ?? bertKey }
 }

@@ -3,7 +3,7 @@ import FTCore
 /// Every activation buffer of one forward/backward pass, planned once for a maximum batch shape
 /// and reused each step. Training keeps one cache per layer for backward; inference reuses a
 /// single layer cache and ping-pongs two hidden-state buffers.
-final class BertWorkspace {
+final class EncoderWorkspace {
     /// Per-layer forward cache (what backward needs, and says so).
     struct LayerCache {
         var qkv: UnsafeMutablePointer<Float>           // (N, 3C) fused projections
@@ -54,7 +54,7 @@ final class BertWorkspace {
     let dPooled: UnsafeMutablePointer<Float>        // (B, C)
     let dCls: UnsafeMutablePointer<Float>           // (B, C)
 
-    init(config: BertConfig, labels: Int, maxBatch B: Int, maxSequence T: Int, training: Bool) {
+    init(config: EncoderConfig, labels: Int, maxBatch B: Int, maxSequence T: Int, training: Bool) {
         maxBatch = B
         maxSequence = T
         self.training = training
@@ -103,7 +103,7 @@ final class BertWorkspace {
     func cache(_ l: Int) -> LayerCache { training ? layers[l] : layers[0] }
 }
 
-extension BertWorkspace.LayerCache {
+extension EncoderWorkspace.LayerCache {
     /// The same cache seen from token `tokens` on (and probability row block `probabilities`):
     /// what one batch slice of a parallel forward writes.
     func offset(tokens o: Int, channels C: Int, intermediate I: Int, probabilities p: Int) -> Self {

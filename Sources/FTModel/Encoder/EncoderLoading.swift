@@ -1,0 +1,111 @@
+import FTCore
+import Foundation
+
+extension EncoderModel {
+    /// Fills the parameters from a safetensors file of Hugging Face names, with or without the
+    /// family's base prefix (a `EncoderModel` vs a `BertFor...` checkpoint). Old BERT checkpoints'
+    /// LayerNorm `gamma`/`beta` names are accepted too. Tensors the model does not use
+    /// (`position_ids`, pre-training heads) are ignored. When the model has a head and the file has
+    /// none, the head keeps its values: the caller initialises it, as `from_pretrained` does for a
+    /// new head. Adapter tensors (LoRA's A and B) are not base weights and are left alone, and so
+    /// is a fixed table the file lacks (DistilBERT's sinusoids, computed at construction).
+    /// - Returns: the names of model tensors that were not in the file (only ever head tensors).
+    @discardableResult
+    public func load(from file: SafeTensorsFile) throws -> [String] {
+        let names = config.family.names
+        var notFound: [String] = []
+        for view in store.views where !PEFTModules.isAdapterTensor(view.name) {
+            guard let stored = Self.storedName(for: view.name, in: file, names: names) else {
+                if names.isHeadTensor(view.name) { notFound.append(view.name); continue }
+                if fixedTensors.contains(view.name) { continue }
+                throw ModelError.missingTensor(file: file.path, tensor: view.name)
+            }
+            let info = file.info(stored)!
+            guard info.shape == view.shape else {
+                throw ModelError.shapeMismatch(file: file.path, tensor: stored, expected: view.shape, found: info.shape)
+            }
+            try file.copyFloats(stored, into: UnsafeMutableBufferPointer(start: store.value(view.name), count: view.count))
+        }
+        return notFound
+    }
+
+    /// The name under which `file` holds store tensor `name`, if it does.
+    static func storedName(for name: String, in file: SafeTensorsFile, names: EncoderTensorNames) -> String? {
+        var candidates = [name, names.basePrefix + name]
+        if name.hasSuffix("LayerNorm.weight") {
+            let old = String(name.dropLast("weight".count)) + "gamma"
+            candidates += [old, names.basePrefix + old]
+        } else if name.hasSuffix("LayerNorm.bias") {
+            let old = String(name.dropLast("bias".count)) + "beta"
+            candidates += [old, names.basePrefix + old]
+        }
+        return candidates.first { file.info($0) != nil }
+    }
+
+    /// Loads `config.json` and `model.safetensors` from a Hugging Face model directory; the family
+    /// comes from `config.json` (`ModelRegistry`).
+    /// A new head (`numLabels > 0` and no head tensors in the file) is initialised with `seed`.
+    /// `adjust` changes the config before the model is built (dropout overrides, as Hugging Face's
+    /// `from_pretrained(..., hidden_dropout_prob=...)`); the result is validated again. `peft` adds
+    /// adapter tensors, left zero (`LoRALayers.initialize` or an adapter file fills them).
+    ///
+    /// The config's sizes are compared with the weights' shapes before anything is allocated, so a
+    /// `config.json` that disagrees with its weights is an error naming the key and the tensor.
+    public static func load(modelDirectory: URL, numLabels: Int = 0, seed: UInt64 = 42, peft: PEFTSetup? = nil,
+                            adjust: (inout EncoderConfig) -> Void = { _ in }) throws -> EncoderModel {
+        let configPath = modelDirectory.appendingPathComponent("config.json").path
+        let weightsPath = modelDirectory.appendingPathComponent("model.safetensors").path
+        var config = try ModelRegistry.encoderFamily(configPath: configPath).config
+        guard FileManager.default.fileExists(atPath: weightsPath) else { throw ModelError.missingFile(weightsPath) }
+        let file = try SafeTensorsFile(path: weightsPath)
+        try checkSizes(of: config, against: file, configPath: configPath)
+        try config.validate(source: configPath)
+        adjust(&config)
+        try config.validate(source: configPath)
+        let model = try EncoderModel(config: config, numLabels: numLabels, peft: peft)
+        let newTensors = try model.load(from: file)
+        if !newTensors.isEmpty {
+            var rng = SeededRNG(seed: seed)
+            model.initializeRandomly(rng: &rng, only: Set(newTensors))
+        }
+        return model
+    }
+
+    /// Compares every size `config.json` gives with the shape of the tensor it sizes (the layer
+    /// count with the layers present), naming the key and the tensor where they disagree.
+    static func checkSizes(of config: EncoderConfig, against file: SafeTensorsFile, configPath: String) throws {
+        let names = config.family.names
+        func shape(_ name: String) throws -> [Int] {
+            guard let stored = storedName(for: name, in: file, names: names), let info = file.info(stored) else {
+                throw ModelError.missingTensor(file: file.path, tensor: name)
+            }
+            return info.shape
+        }
+        func expect(_ key: String, _ value: Int, tensor: String, dimension: Int) throws {
+            let found = try shape(tensor)
+            guard found.count > dimension, found[dimension] == value else {
+                throw ModelError.badConfig(configPath, "\(config.key(key)) \(value) disagrees with \(file.path): "
+                                           + "\(tensor) has shape \(found)")
+            }
+        }
+        try expect("vocab_size", config.vocabSize, tensor: names.wordEmbeddings, dimension: 0)
+        try expect("hidden_size", config.hiddenSize, tensor: names.wordEmbeddings, dimension: 1)
+        if config.positionEncoding == .learned || storedName(for: names.positionEmbeddings, in: file, names: names) != nil {
+            try expect("max_position_embeddings", config.maxPositionEmbeddings, tensor: names.positionEmbeddings, dimension: 0)
+        }
+        if let tokenTypes = names.tokenTypeEmbeddings {
+            try expect("type_vocab_size", config.typeVocabSize, tensor: tokenTypes, dimension: 0)
+        }
+        // The layers present: 0 ..< L must be there, L must not.
+        let query = names.layerModules[0] + ".weight"
+        let layers = config.numHiddenLayers
+        guard layers > 0, storedName(for: names.layer(layers - 1) + query, in: file, names: names) != nil,
+              storedName(for: names.layer(layers) + query, in: file, names: names) == nil else {
+            var present = 0
+            while present < 100_000 && storedName(for: names.layer(present) + query, in: file, names: names) != nil { present += 1 }
+            throw ModelError.badConfig(configPath, "\(config.key("num_hidden_layers")) \(layers) disagrees with \(file.path), "
+                                       + "which holds \(present) layer\(present == 1 ? "" : "s") (\(names.layer(0))…)")
+        }
+        try expect("intermediate_size", config.intermediateSize, tensor: names.layer(0) + names.layerModules[4] + ".weight", dimension: 0)
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+
+/// Which family reads a model directory, picked from its `config.json` as Hugging Face's `Auto*`
+/// classes pick: `model_type` first, else the class named in `architectures`.
+public enum ModelRegistry {
+    /// The encoder families fttrain computes; a new family is one entry here.
+    public static let encoderFamilies: [EncoderFamily] = [.bert, .distilBERT]
+
+    /// The family of a parsed `config.json`.
+    /// - Throws: `ModelError.badConfig` naming `model_type` (or `architectures`) when no family
+    ///   reads it, with the supported ones listed.
+    public static func encoderFamily(of json: ConfigJSON) throws -> EncoderFamily {
+        let supported = encoderFamilies.flatMap(\.modelTypes).joined(separator: ", ")
+        if let modelType = try json.string("model_type", default: nil) {
+            guard let family = encoderFamilies.first(where: { $0.modelTypes.contains(modelType) }) else {
+                throw ModelError.badConfig(json.path, "model_type \"\(modelType)\" is not supported (supported: \(supported))")
+            }
+            return family
+        }
+        if let architectures = json.object["architectures"] as? [String], let first = architectures.first {
+            guard let family = encoderFamilies.first(where: { first.hasPrefix($0.baseArchitecture.dropLast("Model".count)) }) else {
+                throw ModelError.badConfig(json.path, "architectures \(architectures) names no supported family (supported model types: \(supported))")
+            }
+            return family
+        }
+        return .bert  // older BERT configs carry neither key
+    }
+
+    /// Reads `config.json` at `configPath` and picks its family.
+    /// - Throws: `ModelError` naming the file: missing, not a JSON object, an unknown family, a bad key.
+    public static func encoderFamily(configPath: String) throws -> (family: EncoderFamily, config: EncoderConfig) {
+        let json = try readConfigJSON(path: configPath)
+        let family = try encoderFamily(of: json)
+        return (family, try family.readConfig(json))
+    }
+
+    /// The JSON object of a `config.json`.
+    public static func readConfigJSON(path: String) throws -> ConfigJSON {
+        guard let data = FileManager.default.contents(atPath: path) else { throw ModelError.missingFile(path) }
+        let parsed: Any
+        do {
+            parsed = try JSONSerialization.jsonObject(with: data)
+        } catch {
+            throw ModelError.badConfig(path, "not a valid JSON config (\(error.localizedDescription))")
+        }
+        guard let object = parsed as? [String: Any] else { throw ModelError.badConfig(path, "not a JSON object") }
+        return ConfigJSON(path: path, object: object)
+    }
+}
+
+/// Settings a run changes in the pretrained config before the model is built, as Hugging Face's
+/// `from_pretrained(..., hidden_dropout_prob=...)` does; nil keeps the config's value.
+public struct ModelOverrides: Sendable, Equatable {
+    /// Dropout on hidden states (BERT's `hidden_dropout_prob`, DistilBERT's `dropout`).
+    public var hiddenDropout: Float?
+    /// Dropout on attention probabilities.
+    public var attentionDropout: Float?
+    /// Dropout before the classifier.
+    public var classifierDropout: Float?
+
+    public init(hiddenDropout: Float? = nil, attentionDropout: Float? = nil, classifierDropout: Float? = nil) {
+        self.hiddenDropout = hiddenDropout
+        self.attentionDropout = attentionDropout
+        self.classifierDropout = classifierDropout
+    }
+}
+
+extension ModelRegistry {
+    /// Loads the model of a Hugging Face model directory (`config.json`, `model.safetensors`)
+    /// with a sequence-classification head of `numLabels` classes (0: none); a head the weights
+    /// lack is initialised from `seed`. `peft` adds adapter tensors (zero until initialised or loaded).
+    /// - Throws: `ModelError` naming the file and the problem (unknown family, a size that
+    ///   disagrees with the weights, a missing or misshapen tensor).
+    public static func load(modelDirectory: URL, numLabels: Int = 0, seed: UInt64 = 42, peft: PEFTSetup? = nil,
+                            overrides: ModelOverrides = ModelOverrides()) throws -> any SequenceModel {
+        try EncoderModel.load(modelDirectory: modelDirectory, numLabels: numLabels, seed: seed, peft: peft) { config in
+            if let p = overrides.hiddenDropout { config.hiddenDropoutProb = p }
+            if let p = overrides.attentionDropout { config.attentionProbsDropoutProb = p }
+            if let p = overrides.classifierDropout { config.classifierDropout = p }
+        }
+    }
+}
