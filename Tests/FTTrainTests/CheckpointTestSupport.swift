@@ -1,3 +1,4 @@
+import FTModel
 import FTTrain
 import Foundation
 import TestSupport
@@ -12,10 +13,10 @@ struct CheckpointFixture {
     static let words = ["good", "great", "fine", "bad", "awful", "dull", "the", "movie", "film", "was", "is", "a",
                         "story", "about", "man", "woman", "who", "finds", "city", ".", ",", "!"]
 
-    init(rows: Int = 90) throws {
+    init(rows: Int = 90, family: EncoderFamily = .bert) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("fttrain-ckpt-\(UUID().uuidString)")
         modelDirectory = directory.appendingPathComponent("model")
-        try TinyModelDirectory.write(to: modelDirectory, words: Self.words)
+        try TinyModelDirectory.write(to: modelDirectory, words: Self.words, family: family)
         let positive = ["good", "great", "fine"], negative = ["bad", "awful", "dull"], nouns = ["movie", "film", "story"]
         var lines = ["label,text"]
         for i in 0..<rows {
