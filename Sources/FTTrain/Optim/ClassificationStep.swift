@@ -21,12 +21,12 @@ public enum GradientAccumulationScaling: Sendable, Equatable {
     case meanOfMicroBatchMeans
 }
 
-/// One optimizer step of sequence classification over a `EncoderModel` with a head, Hugging Face
-/// `Trainer`-style: zero gradients; per micro-batch `forward(training: true)`, softmax
-/// cross-entropy (optionally class-weighted), `backward`; then clip by global norm, AdamW at the
-/// scheduled learning rate, and advance the schedule (its position is `optimizer.stepCount`).
+/// One optimizer step over a model with a head, Hugging Face `Trainer`-style: zero gradients; per
+/// micro-batch `forward(training: true)`, the task's loss (`TaskObjective`: softmax cross-entropy,
+/// optionally class-weighted, for sequence classification), `backward`; then clip by global norm,
+/// AdamW at the scheduled learning rate, and advance the schedule (its position is `optimizer.stepCount`).
 ///
-/// Allocation: the only buffer it owns, `dLogits (B, L)`, grows when a batch is larger than any
+/// Allocation: the only buffer it owns, `dLogits` (the head's outputs' gradient), grows when a batch is larger than any
 /// before; the model's workspace likewise. Steady-state steps allocate nothing large.
 public final class ClassificationStep {
     /// One micro-batch, row-major `(B, T)` (dynamic padding: each micro-batch its own T).
@@ -37,12 +37,12 @@ public final class ClassificationStep {
         public var tokenTypeIds: [Int32]
         /// (B, T), 1 = attend, 0 = padding.
         public var attentionMask: [Int32]
-        /// (B) class ids in `0 ..< numLabels`.
+        /// The task's targets: (B) class ids in `0 ..< numLabels` for sequence classification.
         public var labels: [Int32]
         /// T.
         public var sequenceLength: Int
         /// B.
-        public var batchSize: Int { labels.count }
+        public var batchSize: Int { sequenceLength > 0 ? inputIds.count / sequenceLength : 0 }
 
         public init(inputIds: [Int32], tokenTypeIds: [Int32], attentionMask: [Int32], labels: [Int32],
                     sequenceLength: Int) {
@@ -74,6 +74,8 @@ public final class ClassificationStep {
     }
 
     public let model: any SequenceModel
+    /// The head's loss.
+    public let objective: any TaskObjective
     public let optimizer: AdamW
     public let schedule: LearningRateSchedule
     /// HF `max_grad_norm`; ≤ 0 turns clipping off (the norm is still measured and reported).
@@ -96,9 +98,7 @@ public final class ClassificationStep {
     public var firstTokenOnly = true
     /// `gradientSynchronizer`'s readiness callback, made once rather than per step.
     private var gradientsReady: ((Int) -> Void)?
-    /// (L) per-class loss weights, or nil.
-    private let classWeights: UnsafeMutablePointer<Float>?
-    /// (B, L) gradient of the loss with respect to the logits, grown on demand.
+    /// Gradient of the loss with respect to the head's outputs, grown on demand.
     private var dLogits: UnsafeMutablePointer<Float>
     private var dLogitsCapacity: Int
 
@@ -107,30 +107,31 @@ public final class ClassificationStep {
     ///     are frozen; see `init(model:schedule:weightDecay:…)` for Hugging Face's decay groups).
     ///   - classWeights: per-class weights of the loss (`nn.CrossEntropyLoss(weight=…)`), `numLabels` of them.
     /// - Throws: `OptimizerError.badBatch` when the model has no head or the weights do not fit.
-    public init(model: any SequenceModel, optimizer: AdamW, schedule: LearningRateSchedule, maxGradNorm: Double = 1.0,
-                classWeights: [Float]? = nil,
-                accumulationScaling: GradientAccumulationScaling = .sumOfMicroBatchMeans) throws {
+    public convenience init(model: any SequenceModel, optimizer: AdamW, schedule: LearningRateSchedule, maxGradNorm: Double = 1.0,
+                            classWeights: [Float]? = nil,
+                            accumulationScaling: GradientAccumulationScaling = .sumOfMicroBatchMeans) throws {
         guard model.numLabels > 0 else { throw OptimizerError.badBatch("the model has no classification head") }
+        let objective: SequenceClassificationObjective
+        do {
+            objective = try SequenceClassificationObjective(classes: model.numLabels, classWeights: classWeights)
+        } catch {
+            throw OptimizerError.badBatch("\(error)")
+        }
+        try self.init(model: model, objective: objective, optimizer: optimizer, schedule: schedule,
+                      maxGradNorm: maxGradNorm, accumulationScaling: accumulationScaling)
+    }
+
+    /// A step driver for any task head: `objective` turns the model's outputs into the loss.
+    public init(model: any SequenceModel, objective: any TaskObjective, optimizer: AdamW, schedule: LearningRateSchedule,
+                maxGradNorm: Double = 1.0, accumulationScaling: GradientAccumulationScaling = .sumOfMicroBatchMeans) throws {
         precondition(optimizer.parameterCount == model.store.trainableCount,
                      "the optimizer covers \(optimizer.parameterCount) elements, the model trains \(model.store.trainableCount)")
-        if let classWeights {
-            guard classWeights.count == model.numLabels else {
-                throw OptimizerError.badBatch("\(classWeights.count) class weights for \(model.numLabels) classes")
-            }
-            guard classWeights.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
-                throw OptimizerError.badBatch("class weights must be finite and >= 0")
-            }
-        }
         self.model = model
+        self.objective = objective
         self.optimizer = optimizer
         self.schedule = schedule
         self.maxGradNorm = maxGradNorm
         self.accumulationScaling = accumulationScaling
-        self.classWeights = classWeights.map { weights in
-            let p = UnsafeMutablePointer<Float>.allocate(capacity: weights.count)
-            p.initialize(from: weights, count: weights.count)
-            return p
-        }
         dLogitsCapacity = 0
         dLogits = .allocate(capacity: 1)
     }
@@ -149,7 +150,6 @@ public final class ClassificationStep {
 
     deinit {
         dLogits.deallocate()
-        classWeights?.deallocate()
     }
 
     /// The learning rate the next step will use.
@@ -166,14 +166,13 @@ public final class ClassificationStep {
     /// - Throws: `OptimizerError.badBatch` for a malformed batch (checked for all micro-batches
     ///   before any work), `ModelError` from the model's forward; then no optimizer step is taken.
     public func step(_ microBatches: [Batch], dropoutSeed: UInt64 = 0) throws -> Result {
-        let L = model.numLabels
         guard !microBatches.isEmpty else { throw OptimizerError.badBatch("no micro-batches") }
-        for (k, batch) in microBatches.enumerated() { try validate(batch, index: k, classes: L) }
-        var maxRows = 0
-        for batch in microBatches { maxRows = max(maxRows, batch.batchSize) }
-        if maxRows * L > dLogitsCapacity {
+        for (k, batch) in microBatches.enumerated() { try validate(batch, index: k) }
+        var maxOutputs = 0
+        for batch in microBatches { maxOutputs = max(maxOutputs, objective.outputCount(batch: batch.batchSize, sequence: batch.sequenceLength)) }
+        if maxOutputs > dLogitsCapacity {
             dLogits.deallocate()
-            dLogitsCapacity = maxRows * L
+            dLogitsCapacity = maxOutputs
             dLogits = .allocate(capacity: dLogitsCapacity)
         }
 
@@ -191,11 +190,10 @@ public final class ClassificationStep {
             let out = try model.forward(inputIds: batch.inputIds, tokenTypeIds: batch.tokenTypeIds,
                                         attentionMask: batch.attentionMask, batch: B, sequence: T, training: true,
                                         dropoutSeed: seed, firstTokenOnly: firstTokenOnly)
-            // dLogits = ∂(mean loss)/∂logits, already divided by B (or by Σ of the target weights).
-            let loss = SoftmaxCrossEntropy.forward(logits: out.logits!, labels: batch.labels, classWeights: classWeights,
-                                                   batch: B, classes: L, dLogits: dLogits)
+            // dLogits = ∂(mean loss)/∂outputs, already divided by the task's denominator (B, or Σ of the target weights).
+            let loss = objective.loss(outputs: out.logits!, targets: batch.labels, batch: B, sequence: T, dOutputs: dLogits)
             if lossScale != 1 {
-                for i in 0..<(B * L) { dLogits[i] *= lossScale }  // ∂(loss / K)/∂logits
+                for i in 0..<objective.outputCount(batch: B, sequence: T) { dLogits[i] *= lossScale }  // ∂(loss / K)/∂outputs
             }
             // Only the last micro-batch's backward completes the gradient: communication starts there.
             let last = k == K - 1
@@ -218,15 +216,20 @@ public final class ClassificationStep {
                       synchronizationSeconds: synchronizationSeconds)
     }
 
-    private func validate(_ batch: Batch, index k: Int, classes L: Int) throws {
+    private func validate(_ batch: Batch, index k: Int) throws {
         let B = batch.batchSize, T = batch.sequenceLength
         guard B > 0, T > 0 else { throw OptimizerError.badBatch("micro-batch \(k) is empty (B = \(B), T = \(T))") }
         guard batch.inputIds.count == B * T, batch.tokenTypeIds.count == B * T, batch.attentionMask.count == B * T else {
             throw OptimizerError.badBatch(
                 "micro-batch \(k): \(batch.inputIds.count) ids, \(batch.tokenTypeIds.count) token types, \(batch.attentionMask.count) mask values for B × T = \(B) × \(T)")
         }
-        if let bad = batch.labels.first(where: { $0 < 0 || Int($0) >= L }) {
-            throw OptimizerError.badBatch("micro-batch \(k): label \(bad) outside 0..<\(L)")
+        guard batch.labels.count == objective.targetCount(batch: B, sequence: T) else {
+            throw OptimizerError.badBatch("micro-batch \(k): \(batch.labels.count) targets, the head needs \(objective.targetCount(batch: B, sequence: T))")
+        }
+        do {
+            try objective.validate(targets: batch.labels, batch: B, sequence: T)
+        } catch {
+            throw OptimizerError.badBatch("micro-batch \(k): \(error)")
         }
     }
 }
