@@ -19,6 +19,7 @@ public struct BestModelTracker {
     /// `load_best_model_at_end`: the best parameters are kept (and saved with checkpoints).
     public let keepsParameters: Bool
 
+    /// The best evaluation so far (HF `best_metric`, `best_global_step`); nil before the first.
     public private(set) var best: Best?
     /// The checkpoint directory name (`checkpoint-N`) holding the best model, once one was saved at its step.
     public private(set) var checkpoint: String?

@@ -16,6 +16,7 @@ public final class EpochBatches {
         public var samples: Int { microBatches.reduce(0) { $0 + $1.batchSize } }
     }
 
+    /// Batch size, accumulation, ranks and micro-batches per epoch of the steps drawn.
     public let plan: TrainingPlan
     private let dataset: EncodedDataset
     private let rank: Int
