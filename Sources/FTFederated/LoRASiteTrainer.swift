@@ -83,11 +83,9 @@ public final class LoRASiteTrainer: SiteTrainer {
 
     /// Local epochs (or steps) on this site's shard, every site rank together.
     private func trainRound(_ round: Int) throws {
-        let c = configuration, B = c.perDeviceTrainBatchSize, ranks = world.size
-        let perEpoch = (EpochOrder.shardSize(count: dataset.count, ranks: ranks) + B - 1) / B
-        let steps = c.maxSteps > 0 ? c.maxSteps : max(1, Int((c.numTrainEpochs * Double(perEpoch)).rounded(.up)))
-        let schedule = LearningRateSchedule(type: .constant, baseLearningRate: c.learningRate, trainingSteps: steps)
-        let stepper = try ClassificationStep(model: model, schedule: schedule, weightDecay: c.weightDecay, beta1: c.adamBeta1,
+        let c = configuration, ranks = world.size
+        let plan = try TrainingPlan.localRound(configuration: c, trainExamples: dataset.count, ranks: ranks)
+        let stepper = try ClassificationStep(model: model, schedule: plan.schedule, weightDecay: c.weightDecay, beta1: c.adamBeta1,
                                              beta2: c.adamBeta2, epsilon: c.adamEpsilon, maxGradNorm: c.maxGradNorm,
                                              accumulationScaling: .meanOfMicroBatchMeans)
         if ranks > 1 {
@@ -99,21 +97,15 @@ public final class LoRASiteTrainer: SiteTrainer {
             let proximal = fedProx
             stepper.adjustGradients = { proximal.addProximalGradient($0) }
         }
-        var dropoutSeeds = SeededRNG(seed: c.rngSeed ^ UInt64(round) &* 0x9E37_79B9, stream: 0xD0 &+ UInt64(world.rank))
-        var padded = PaddedBatch()
-        var done = 0, epoch = 0
-        while done < steps {
-            let order = EpochOrder.shard(EpochOrder.permutation(count: dataset.count, seed: c.rngSeed, epoch: round * 1000 + epoch),
-                                         rank: world.rank, ranks: ranks)
-            for start in stride(from: 0, to: order.count, by: B) where done < steps {
-                padded.fill(from: dataset, indices: order[start..<min(start + B, order.count)], padTokenId: padTokenId)
-                let batch = ClassificationStep.Batch(inputIds: padded.inputIds, tokenTypeIds: padded.tokenTypeIds,
-                                                     attentionMask: padded.attentionMask, labels: padded.labels,
-                                                     sequenceLength: padded.sequenceLength)
-                lastLoss = try stepper.step([batch], dropoutSeed: dropoutSeeds.next()).loss
-                done += 1
+        // Every round has its own dropout stream and permutations (epoch indices round × 1000 + e).
+        var progress = TrainingProgress(dropout: SeededRNG(seed: c.rngSeed ^ UInt64(round) &* 0x9E37_79B9, stream: 0xD0 &+ UInt64(world.rank)))
+        let batches = EpochBatches(dataset: dataset, plan: plan, rank: world.rank, seed: c.rngSeed, padTokenId: padTokenId)
+        while progress.step < plan.totalSteps {
+            for update in batches.updates(epoch: round * 1000 + progress.epoch) {
+                lastLoss = try progress.advance(through: update, stepper: stepper).loss
+                if progress.step >= plan.totalSteps { break }
             }
-            epoch += 1
+            progress.endEpoch()
         }
     }
 }

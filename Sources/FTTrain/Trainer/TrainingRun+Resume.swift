@@ -1,3 +1,4 @@
+import FTCore
 import Foundation
 
 extension TrainingRun {
@@ -25,6 +26,33 @@ extension TrainingRun {
             throw failure ?? CheckpointError.corrupt(directory: directory.path, reason: "another rank could not read it")
         }
         return checkpoint
+    }
+
+    /// The run's plan, from the configuration, the training set's size and the world; a resumed
+    /// run keeps its checkpoint's global batch (through the accumulation, on another number of
+    /// ranks), schedule and total steps.
+    func makePlan(trainExamples: Int, parameterCount: Int, resumed: ResumedCheckpoint?, log: TrainingLog) throws -> TrainingPlan {
+        guard let resumed else { return try TrainingPlan(configuration: configuration, trainExamples: trainExamples, ranks: world.size) }
+        let accumulation = try resumedAccumulation(resumed.trainerState, trainExamples: trainExamples,
+                                                   parameterCount: parameterCount, log: log)
+        return try TrainingPlan(configuration: configuration, trainExamples: trainExamples, ranks: world.size, accumulation: accumulation)
+            .continuing(resumed.scheduler, totalSteps: resumed.trainerState.maxSteps, note: log.message)
+    }
+
+    /// Where the loop starts: step 0, or the checkpoint's model, optimizer, log and progress.
+    func startingProgress(_ resumed: ResumedCheckpoint?, stepper: ClassificationStep, output: URL, log: TrainingLog) throws -> TrainingProgress {
+        let c = configuration
+        let dropout = SeededRNG(seed: c.rngSeed, stream: 0xD0 &+ UInt64(world.rank))
+        let rules = BestModelTracker(configuration: c)
+        guard let resumed else { return TrainingProgress(dropout: dropout, bestModel: rules) }
+        try resumed.restoreModel(stepper.model)
+        try resumed.restoreOptimizer(stepper.optimizer)
+        log.restore(history: resumed.logHistory)
+        let progress = try TrainingProgress(restoring: resumed.trainerState, rank: resumed.rankState, freshDropout: dropout, rules: rules) {
+            try resumed.bestParameters(output: output, store: stepper.model.store, names: stepper.model.tensorNames) ?? []
+        }
+        log.message("resumed from \(resumed.directory.path) at step \(progress.step) (epoch \(progress.epoch), step \(progress.updateInEpoch) of it)")
+        return progress
     }
 
     /// The gradient accumulation that keeps the checkpoint's global batch on this world (the
