@@ -38,6 +38,7 @@ public final class LoRASiteTrainer: SiteTrainer {
         }
         dataset = try FederatedData.encode(path: trainFile, labels: labels, configuration: c, tokenizer: tokenizer,
                                            maxLength: min(c.maxLength, model.maxSequenceLength))
+        guard dataset.count > 0 else { throw FederationError(description: "\(trainFile): the site has no training examples") }
         configuration = c
         self.world = world
         fedProx = FedProx(mu: Float(proximalMu))
