@@ -10,9 +10,8 @@ final class TrainingLoop {
     private let plan: TrainingPlan
     private let stepper: ClassificationStep
     private let batches: EpochBatches
-    private let validation: EncodedDataset
-    private let labels: [String]
-    private let padTokenId: Int32
+    /// The task: its validation split, metrics and labels.
+    private let task: any FineTuningTask
     private let log: TrainingLog
     private let output: URL
     private let baseModel: URL
@@ -22,15 +21,13 @@ final class TrainingLoop {
     /// The step of the newest checkpoint (written or resumed from): never written twice.
     private var lastSaved: Int
 
-    init(run: TrainingRun, plan: TrainingPlan, stepper: ClassificationStep, batches: EpochBatches, validation: EncodedDataset,
-         labels: [String], padTokenId: Int32, log: TrainingLog, output: URL, baseModel: URL, resumedAt: Int?) {
+    init(run: TrainingRun, plan: TrainingPlan, stepper: ClassificationStep, batches: EpochBatches, task: any FineTuningTask,
+         log: TrainingLog, output: URL, baseModel: URL, resumedAt: Int?) {
         self.run = run
         self.plan = plan
         self.stepper = stepper
         self.batches = batches
-        self.validation = validation
-        self.labels = labels
-        self.padTokenId = padTokenId
+        self.task = task
         self.log = log
         self.output = output
         self.baseModel = baseModel
@@ -121,9 +118,9 @@ final class TrainingLoop {
 
     /// Evaluates on the validation split (every rank its share); returns whether the metric is a new best.
     private func evaluate(_ progress: inout TrainingProgress) throws -> Bool {
-        guard validation.count > 0 else { return false }
-        let (_, _, values) = try run.evaluate(model: stepper.model, dataset: validation, labels: labels, prefix: "eval_",
-                                              padTokenId: padTokenId)
+        guard task.validation.count > 0 else { return false }
+        let values = try task.evaluate(model: stepper.model, dataset: task.validation, prefix: "eval_",
+                                       batchSize: run.configuration.perDeviceEvalBatchSize, world: run.world).metrics
         let step = progress.step
         var record: [String: Any] = values
         record["step"] = step
@@ -145,7 +142,7 @@ final class TrainingLoop {
         let states = progress.checkpoint(plan: plan, rank: run.world.rank, seed: c.seed, parameterCount: model.store.count,
                                          logHistory: TrainingLog.records(log.history))
         let written = try checkpoints.save(CheckpointContents(
-            model: model, labels: labels, baseModelDirectory: baseModel, optimizer: stepper.optimizer, schedule: plan.schedule,
+            model: model, labels: task.labels, baseModelDirectory: baseModel, optimizer: stepper.optimizer, schedule: plan.schedule,
             trainerState: states.trainer, rankState: states.rank, logHistory: log.history,
             // The best model travels with the checkpoint when no checkpoint of its step holds it.
             bestParameters: progress.bestModel.parametersWithoutCheckpoint))

@@ -52,11 +52,11 @@ public final class TrainingRun {
                               : try TrainingLog(path: nil, quiet: true)
         let runStarted = Date()
 
-        // Data: read, clean, de-duplicate, split, label ids, imbalance handling.
-        let data = try TextClassificationData.prepare(dataOptions(trainPath: trainPath))
+        // Data: read, clean, de-duplicate, split, label ids, imbalance handling (the task's reader).
+        let data = try SequenceClassificationTask.read(dataOptions(trainPath: trainPath))
         data.logLines.forEach(log.message)
         let labels = data.labelSet.labels
-        if coordinator { try writeSplits(data, to: output.appendingPathComponent("data")) }
+        if coordinator { try data.writeSplits(to: output.appendingPathComponent("data")) }
 
         // Model: the pretrained encoder, a new head seeded from `seed`, dropout overrides applied.
         let tokenizer = try BertTokenizer.load(modelDirectory: baseModel)
@@ -67,13 +67,8 @@ public final class TrainingRun {
                                        "\(tokenizer.vocabularySize) tokens, more than config.json's vocab_size \(model.vocabularySize)")
         }
         try PEFTTraining.prepare(model: model, configuration: c, log: log)  // LoRA branches, frozen tensors
-        let maxLength = min(c.maxLength, model.maxSequenceLength)
-        func encode(_ examples: [EncodedExample]) -> EncodedDataset {
-            EncodedDataset.encode(texts: examples.map(\.text), pairs: examples.map(\.textPair),
-                                  labels: examples.map { Int32($0.labelId) }, sources: examples.map(\.location.description),
-                                  tokenizer: tokenizer, maxLength: maxLength)
-        }
-        let train = encode(data.train), validation = encode(data.validation), test = encode(data.test)
+        let task = try SequenceClassificationTask(data: data, tokenizer: tokenizer, maxLength: min(c.maxLength, model.maxSequenceLength))
+        let train = task.train
         guard train.count > 0 else { throw ModelError.badInput("\(trainPath): no training examples left after preparation") }
 
         try startInAgreement(model.store, labels: labels, trainExamples: train.count)
@@ -82,10 +77,10 @@ public final class TrainingRun {
         // Face's Trainer counts them over this rank's shard (a resumed run's as its checkpoint has them).
         let resumed = try c.resumeFromCheckpoint.map { try openCheckpoint($0, output: output, log: log) }
         let plan = try makePlan(trainExamples: train.count, parameterCount: model.store.count, resumed: resumed, log: log)
-        let stepper = try ClassificationStep(model: model, schedule: plan.schedule, weightDecay: c.weightDecay,
-                                             beta1: c.adamBeta1, beta2: c.adamBeta2, epsilon: c.adamEpsilon,
-                                             maxGradNorm: c.maxGradNorm, classWeights: data.classWeights,
-                                             accumulationScaling: .meanOfMicroBatchMeans)
+        let optimizer = AdamW(store: model.store, beta1: c.adamBeta1, beta2: c.adamBeta2, epsilon: c.adamEpsilon,
+                              weightDecay: c.weightDecay, decaying: WeightDecayMask.huggingFace(model.store))
+        let stepper = try ClassificationStep(model: model, objective: task.objective, optimizer: optimizer, schedule: plan.schedule,
+                                             maxGradNorm: c.maxGradNorm, accumulationScaling: .meanOfMicroBatchMeans)
         log.message("model: \(modelPath), \(model.store.count) parameters, \(labels.count) labels \(labels)")
         if plan.ranks > 1 {
             stepper.gradientSynchronizer = makeGradientSynchronizer(world: world, store: model.store, overlap: c.ddpOverlapAllreduce,
@@ -97,9 +92,8 @@ public final class TrainingRun {
         var progress = try startingProgress(resumed, stepper: stepper, output: output, log: log)
         let batches = EpochBatches(dataset: train, plan: plan, rank: world.rank, seed: c.rngSeed, padTokenId: tokenizer.padTokenId,
                                    groupByLength: c.groupByLength)
-        let loop = TrainingLoop(run: self, plan: plan, stepper: stepper, batches: batches, validation: validation, labels: labels,
-                                padTokenId: tokenizer.padTokenId, log: log, output: output, baseModel: baseModel,
-                                resumedAt: resumed?.trainerState.globalStep)
+        let loop = TrainingLoop(run: self, plan: plan, stepper: stepper, batches: batches, task: task, log: log, output: output,
+                                baseModel: baseModel, resumedAt: resumed?.trainerState.globalStep)
         try loop.train(&progress)
         log.message("trained \(progress.step) steps in \(String(format: "%.1f", Date().timeIntervalSince(runStarted))) s")
         loop.restoreBestModel(progress)
@@ -108,23 +102,17 @@ public final class TrainingRun {
         var metrics: [String: Double] = ["train_loss": progress.trainLossSum / Double(max(progress.trainSamples, 1)),
                                          "train_steps": Double(progress.step), "epoch": Double(progress.step) / Double(plan.updatesPerEpoch),
                                          "train_runtime": Date().timeIntervalSince(runStarted)]
-        var reported: (ClassificationMetrics, Predictions, EncodedDataset)?
-        for (dataset, prefix) in [(validation, "eval_"), (test, "test_")] where dataset.count > 0 {
-            let (result, predictions, values) = try evaluate(model: model, dataset: dataset, labels: labels, prefix: prefix,
-                                                                padTokenId: tokenizer.padTokenId)
-            metrics.merge(values) { $1 }
-            reported = (result, predictions, dataset)
+        // The reports are of the test split when there is one, else of validation.
+        var reported: TaskEvaluation?
+        for (dataset, prefix) in [(task.validation, "eval_"), (task.test, "test_")] where dataset.count > 0 {
+            let evaluation = try task.evaluate(model: model, dataset: dataset, prefix: prefix, batchSize: c.perDeviceEvalBatchSize,
+                                               world: world)
+            metrics.merge(evaluation.metrics) { $1 }
+            reported = evaluation
         }
         guard coordinator else { return [:] }
         try writeJSON(metrics, to: output.appendingPathComponent("metrics.json"))
-        if let (result, predictions, dataset) = reported {
-            let report = result.classificationReport(digits: 4)
-            try report.write(to: output.appendingPathComponent("classification_report.txt"), atomically: true, encoding: .utf8)
-            try result.confusionMatrixCSV().write(to: output.appendingPathComponent("confusion_matrix.csv"), atomically: true, encoding: .utf8)
-            try writeErrors(predictions: predictions, dataset: dataset, labels: labels,
-                            to: output.appendingPathComponent("errors.jsonl"))
-            log.message("\n" + report)
-        }
+        if let reported { log.message(try reported.writeReports(output)) }
         try PEFTTraining.writeOutputs(model: model, labels: labels, baseModelDirectory: baseModel, output: output, log: log)
         return metrics
     }
@@ -157,53 +145,6 @@ public final class TrainingRun {
             read: c.readOptions,
             ratios: SplitRatios(train: r[0], validation: r[1], test: r[2]), seed: c.rngSeed,
             deduplicate: c.deduplicate, oversample: c.oversample, classWeighting: weighting)
-    }
-
-    /// Predictions and metrics of `model` on `dataset`, with keys prefixed `prefix`; collective
-    /// (every rank evaluates its share and gets the same result).
-    func evaluate(model: any SequenceModel, dataset: EncodedDataset, labels: [String], prefix: String, padTokenId: Int32) throws
-        -> (ClassificationMetrics, Predictions, [String: Double]) {
-        let predictions = try Predictions.compute(model: model, dataset: dataset, batchSize: configuration.perDeviceEvalBatchSize,
-                                                  padTokenId: padTokenId, world: world)
-        let metrics = try ClassificationMetrics.compute(labels: dataset.labels.map(Int.init), predictions: predictions.predictedClasses,
-                                                        probabilities: predictions.probabilities, classNames: labels,
-                                                        loss: predictions.loss)
-        return (metrics, predictions, metrics.dictionary(prefix: prefix))
-    }
-
-    /// Misclassified examples, one JSON object per line: text (and pair), true and predicted
-    /// label, the probability of every label, and where the example came from.
-    func writeErrors(predictions: Predictions, dataset: EncodedDataset, labels: [String], to url: URL) throws {
-        var lines = Data()
-        for (i, predicted) in predictions.predictedClasses.enumerated() where predicted != Int(dataset.labels[i]) {
-            var record: [String: Any] = [
-                "text": dataset.texts[i], "label": labels[Int(dataset.labels[i])], "predicted": labels[predicted],
-                "probabilities": Dictionary(uniqueKeysWithValues: labels.enumerated().map {
-                    ($0.element, Double(predictions.probabilities[i * labels.count + $0.offset]))
-                }),
-            ]
-            if let pair = dataset.pairs[i] { record["text_pair"] = pair }
-            if !dataset.sources.isEmpty { record["source"] = dataset.sources[i] }
-            lines.append(try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys, .withoutEscapingSlashes]))
-            lines.append(0x0A)
-        }
-        try lines.write(to: url, options: .atomic)
-    }
-
-    /// Each split as JSON lines: `text`, `text_pair` (when used), `label`, `source`.
-    func writeSplits(_ data: PreparedData, to directory: URL) throws {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        for (name, examples) in [("train", data.train), ("validation", data.validation), ("test", data.test)] {
-            var lines = Data()
-            for example in examples {
-                var record: [String: Any] = ["text": example.text, "label": data.labelSet.label(for: example.labelId),
-                                             "source": example.location.description]
-                if let pair = example.textPair { record["text_pair"] = pair }
-                lines.append(try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys, .withoutEscapingSlashes]))
-                lines.append(0x0A)
-            }
-            try lines.write(to: directory.appendingPathComponent("\(name).jsonl"), options: .atomic)
-        }
     }
 
     func writeJSON(_ values: [String: Double], to url: URL) throws {
