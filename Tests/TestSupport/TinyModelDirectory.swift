@@ -19,7 +19,7 @@ public enum TinyModelDirectory {
             "dropout": 0.1, "attention_dropout": 0.1, "seq_classif_dropout": 0.2, "max_position_embeddings": 64,
             "sinusoidal_pos_embds": false, "pad_token_id": 0,
         ] : [
-            "model_type": "bert", "architectures": ["EncoderModel"], "vocab_size": vocabulary.count,
+            "model_type": "bert", "architectures": ["BertModel"], "vocab_size": vocabulary.count,
             "hidden_size": hiddenSize, "num_hidden_layers": layers, "num_attention_heads": heads,
             "intermediate_size": hiddenSize * 2, "hidden_act": "gelu", "hidden_dropout_prob": 0.1,
             "attention_probs_dropout_prob": 0.1, "max_position_embeddings": 64, "type_vocab_size": 2,

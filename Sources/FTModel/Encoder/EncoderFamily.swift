@@ -14,7 +14,7 @@ public struct EncoderFamily: Sendable, CustomStringConvertible {
     public let modelTypes: [String]
     /// Hugging Face's class of a sequence classifier of this family (`BertForSequenceClassification`).
     public let sequenceClassificationArchitecture: String
-    /// Hugging Face's class of the bare encoder (`EncoderModel`).
+    /// Hugging Face's class of the bare encoder (`BertModel`).
     public let baseArchitecture: String
     /// The names of its tensors.
     public let names: EncoderTensorNames

@@ -3,7 +3,7 @@ import Foundation
 
 extension EncoderModel {
     /// Fills the parameters from a safetensors file of Hugging Face names, with or without the
-    /// family's base prefix (a `EncoderModel` vs a `BertFor...` checkpoint). Old BERT checkpoints'
+    /// family's base prefix (a `BertModel` vs a `BertFor...` checkpoint). Old BERT checkpoints'
     /// LayerNorm `gamma`/`beta` names are accepted too. Tensors the model does not use
     /// (`position_ids`, pre-training heads) are ignored. When the model has a head and the file has
     /// none, the head keeps its values: the caller initialises it, as `from_pretrained` does for a

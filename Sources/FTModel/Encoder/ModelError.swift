@@ -13,7 +13,7 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
         case .badConfig(let path, let reason):
             return "\(path): \(reason)"
         case .missingTensor(let file, let tensor):
-            return "\(file): tensor \"\(tensor)\" is missing (looked for it with and without the \"bert.\" prefix)"
+            return "\(file): tensor \"\(tensor)\" is missing (looked for it with and without the family's prefix, such as \"bert.\")"
         case .shapeMismatch(let file, let tensor, let expected, let found):
             return "\(file): tensor \"\(tensor)\" has shape \(found), the config implies \(expected)"
         case .badInput(let reason):

@@ -17,8 +17,11 @@ public enum ModelRegistry {
             }
             return family
         }
-        if let architectures = json.object["architectures"] as? [String], let first = architectures.first {
-            guard let family = encoderFamilies.first(where: { first.hasPrefix($0.baseArchitecture.dropLast("Model".count)) }) else {
+        if let architectures = json.object["architectures"] as? [String], let architecture = architectures.first {
+            // `BertForMaskedLM`, `DistilBertModel`: the class name begins with the family's stem;
+            // the longest stem wins (`DistilBert` over `Bert`).
+            let matching = encoderFamilies.filter { architecture.hasPrefix($0.baseArchitecture.dropLast("Model".count)) }
+            guard let family = matching.max(by: { $0.baseArchitecture.count < $1.baseArchitecture.count }) else {
                 throw ModelError.badConfig(json.path, "architectures \(architectures) names no supported family (supported model types: \(supported))")
             }
             return family

@@ -23,7 +23,7 @@ public struct BottleneckConfiguration: Sendable, Equatable {
     public func width(hidden C: Int) -> Int { max(1, C / max(reductionFactor, 1)) }
 }
 
-/// Bottleneck adapters on a `EncoderModel`: in every layer, the feed-forward output (after its
+/// Bottleneck adapters on an `EncoderModel`: in every layer, the feed-forward output (after its
 /// dropout, before the residual connection and LayerNorm) goes through
 ///
 ///     h ← h + up(relu(down(h)))        down: (m, C) + (m),  up: (C, m) + (C),  m = C / reduction factor

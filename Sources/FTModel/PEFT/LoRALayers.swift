@@ -1,6 +1,6 @@
 import FTCore
 
-/// The low-rank branches of a LoRA setup on a `EncoderModel`: their tensors' names, their
+/// The low-rank branches of a LoRA setup on an `EncoderModel`: their tensors' names, their
 /// initialisation, their forward and backward passes, and merging into the base weights.
 ///
 /// The A and B matrices live in the model's own `ParameterStore`, right after the tensors of the

@@ -1,6 +1,6 @@
 import FTCore
 
-/// What a parameter-efficient setup adds to a `EncoderModel`.
+/// What a parameter-efficient setup adds to an `EncoderModel`.
 public struct PEFTSetup: Sendable, Equatable {
     /// Low-rank branches on chosen linear modules (PEFT's LoRA), or nil.
     public var lora: LoRAConfiguration?

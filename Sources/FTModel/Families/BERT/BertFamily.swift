@@ -1,14 +1,14 @@
 import Foundation
 
 extension EncoderFamily {
-    /// BERT (`EncoderModel`, `BertForSequenceClassification`), and sentence-transformers' BERT models.
+    /// BERT (`BertModel`, `BertForSequenceClassification`), and sentence-transformers' BERT models.
     ///
     /// Embeddings: word + learned position + token type, LayerNorm, dropout. Head: the pooler
     /// `tanh(pooler.dense(h₀))` (part of the bare model), dropout (`classifier_dropout`, falling
     /// back to `hidden_dropout_prob`), `classifier`.
     public static let bert = EncoderFamily(
         name: "bert", modelTypes: ["bert", "sentence-bert"],
-        sequenceClassificationArchitecture: "BertForSequenceClassification", baseArchitecture: "EncoderModel",
+        sequenceClassificationArchitecture: "BertForSequenceClassification", baseArchitecture: "BertModel",
         names: EncoderTensorNames(
             basePrefix: "bert.",
             wordEmbeddings: "embeddings.word_embeddings.weight",
@@ -28,7 +28,7 @@ extension EncoderFamily {
             object["classifier_dropout"] = config.classifierDropout.map { Double($0) } ?? NSNull()
         })
 
-    /// BERT's keys, with Hugging Face's `EncoderConfig` defaults for the optional ones.
+    /// BERT's keys, with Hugging Face's `BertConfig` defaults for the optional ones.
     @Sendable static func readBertConfig(_ json: ConfigJSON) throws -> EncoderConfig {
         var config = EncoderConfig(
             vocabSize: try json.int("vocab_size"), hiddenSize: try json.int("hidden_size"),
