@@ -33,7 +33,8 @@ final class ModelConfigSizeTests: XCTestCase {
                 continue
             }
             guard child.exitedNormally else {
-                XCTFail("\(key) = 10^12: BertModel.load crashed (signal \(child.status)); output tail: \(child.output.suffix(600))")
+                let fatal = child.output.split(separator: "\n").first { $0.contains("Fatal error") || $0.contains("Crash") } ?? "no message"
+                XCTFail("\(key) = 10^12: BertModel.load crashed (signal \(child.status)): \(fatal.prefix(300))")
                 continue
             }
             guard let line = child.output.split(separator: "\n").first(where: { $0.hasPrefix(Self.marker) }) else {
@@ -109,7 +110,8 @@ final class ModelConfigSizeTests: XCTestCase {
 
     /// A copy of the tiny model whose config.json sets `key` to `value`.
     private func modelDirectory(key: String, value: Int) throws -> URL {
-        let directory = scratch.appendingPathComponent("\(key)-\(value)")
+        // Not named after the key: the error message must name it, not the path.
+        let directory = scratch.appendingPathComponent("model-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         for name in ["model.safetensors", "vocab.txt"] {
             try FileManager.default.copyItem(at: scratch.appendingPathComponent("tiny/" + name), to: directory.appendingPathComponent(name))

@@ -206,7 +206,7 @@ public struct FuzzReport: CustomStringConvertible {
 }
 
 /// Runs a loader over mutated inputs. Each input is written to `fileName` in a scratch directory and
-/// `load` is called with that path: it must return (the input loaded) or throw an error whose
+/// `load` is called with that path (and the case number): it must return (the input loaded) or throw an error whose
 /// description is non-empty and names the file (its path or its name, or one of `alsoAccepted`).
 /// A trap ends the test process, which is a failure by itself; the input that caused it is still
 /// in the scratch directory (printed before the run starts). A case slower than `caseLimit` seconds
@@ -216,15 +216,20 @@ public enum Fuzz {
     public static func run(_ name: String, cases: Int, fileName: String,
                            alsoAccepted: [String] = [], caseLimit: Double = 2, hardLimit: Double = 20,
                            budget: Double = 12, prepare: (URL) throws -> Void = { _ in },
-                           next: () -> [UInt8], load: @escaping @Sendable (String) throws -> Void) throws -> FuzzReport {
+                           next: () -> [UInt8], load: @escaping @Sendable (_ path: String, _ index: Int) throws -> Void) throws -> FuzzReport {
         let directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("fttrain-fuzz-\(name)-\(ProcessInfo.processInfo.processIdentifier)")
+                        // No dots: a message naming only the directory must not pass for one naming the file.
+            .appendingPathComponent("fttrain-fuzz-\(name.replacingOccurrences(of: ".", with: "_"))-\(ProcessInfo.processInfo.processIdentifier)")
         try? FileManager.default.removeItem(at: directory)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try prepare(directory)
         let file = directory.appendingPathComponent(fileName)
         print("fuzz \(name): scratch file \(file.path) (after a crash it holds the input that caused it)")
         var report = FuzzReport(name: name)
+        // FTTRAIN_FUZZ_SCALE=10 tries ten times the cases with ten times the budget (a deeper search
+        // than the suite's default run can afford).
+        let scale = ProcessInfo.processInfo.environment["FTTRAIN_FUZZ_SCALE"].flatMap(Double.init) ?? 1
+        let cases = Int(Double(cases) * scale), budget = budget * scale
         let start = Date()
         let names = [file.path, fileName] + alsoAccepted
         for index in 0..<cases {
@@ -232,7 +237,7 @@ public enum Fuzz {
             let input = next()
             try Data(input).write(to: file)
             let caseStart = Date()
-            let outcome = runWithTimeout(hardLimit) { try load(file.path) }
+            let outcome = runWithTimeout(hardLimit) { try load(file.path, index) }
             let elapsed = Date().timeIntervalSince(caseStart)
             report.tried += 1
             report.slowest = max(report.slowest, elapsed)
