@@ -187,8 +187,12 @@ final class FuzzTests: XCTestCase {
         let names = ["full.yaml", "minimal.yaml", "wrong_types.yaml", "unknown_keys.yaml", "duplicate_keys.yaml", "list_at_top.yaml"]
         var seeds = try names.map { try Array(Data(contentsOf: fixture("config/" + $0))) }
         seeds.append(Array("a: &x [1, 2]\nsplit_ratios: *x\nclass_weights: !!map {a: 1}\nseed: !!str 3\nlearning_rate: .inf\n".utf8))
+        // Short files, so that one mutation changes a value rather than breaking the structure.
+        seeds += ["seed: 7\n", "max_steps: 1000\nlogging_steps: 10\n", "class_weights: balanced\nlearning_rate: 3.0e-5\n",
+                  "lora_target_modules: [query, value]\nfreeze_layers: \"0-1\"\n"].map { Array($0.utf8) }
         var mutator = Mutator(seed: 61, seeds: seeds, dictionary: [": ", "- ", "&a ", "*a", "!!str ", "!!binary ", "{", "[", "? ",
-                                                                   "|\n", ">\n", "---\n", "...\n", "%YAML 1.1\n", "null", "~", ".nan"],
+                                                                   "|\n", ">\n", "---\n", "...\n", "%YAML 1.1\n", "null", "~", ".nan",
+                                                                   ":", "1:30", ":59:59:59:59:59:59:59:59:59:59"],
                               text: true)
         try fuzzTrainingConfig(name: "config.yaml", seed: 61, mutator: &mutator)
     }
@@ -202,7 +206,7 @@ final class FuzzTests: XCTestCase {
     }
 
     private func fuzzTrainingConfig(name: String, seed: UInt64, mutator: inout Mutator) throws {
-        let report = try Fuzz.run(name, cases: 2000, fileName: name, budget: name.hasSuffix("yaml") ? 6 : 5, next: { mutator.next() }) { path, _ in
+        let report = try Fuzz.run("training-" + name, cases: 2000, fileName: name, budget: name.hasSuffix("yaml") ? 6 : 5, next: { mutator.next() }) { path, _ in
             let configuration = try TrainingConfiguration.load(path: path)
             // What `train` does next with it: validation (whose errors are the merged settings', not the file's) and the saved copy.
             _ = configuration.validationProblems()
@@ -247,6 +251,31 @@ final class FuzzTests: XCTestCase {
         _ = tokenizer.convertIdsToTokens(encoding.inputIds + [-1, 1 << 30])
         _ = tokenizer.tokenize(text)
         _ = tokenizer.padBatch([encoding, tokenizer.encode("")], padTo: 12)
+    }
+
+    // MARK: - Regressions (inputs the fuzzer or a reading of the parsers found)
+
+    /// YAML 1.1 reads a plain `1:30` as a base-60 integer (90), and Yams multiplies its parts without
+    /// overflow checks: an integer setting of `999999999999999999:0` (or of 11 or more parts) trapped
+    /// inside Yams. It must be a type error naming the file and the key, and a string setting must
+    /// keep such text as it is.
+    func testRegressionYAMLBase60IntegerOverflow() throws {
+        let directory = scratch.appendingPathComponent("base60")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let path = directory.appendingPathComponent("config.yaml").path
+        for value in ["999999999999999999:0", "1:1:1:1:1:1:1:1:1:1:1", "-153722867280912931:0", "+9223372036854775807:1",
+                      "--153722867280912930:-8", "1_000_000_000_000_000_000:0"] {
+            try "seed: \(value)\nmax_steps: 7\n".write(toFile: path, atomically: true, encoding: .utf8)
+            XCTAssertThrowsError(try TrainingConfiguration.load(path: path), value) { error in
+                let message = String(describing: error)
+                XCTAssertTrue(message.contains(path) && message.contains("seed"), message)
+            }
+        }
+        // In range, base 60 is still read as YAML 1.1 says (Yams' own behaviour, kept).
+        try "seed: 1:30\nfreeze_layers: 999999999999999999:0\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let loaded = try TrainingConfiguration.load(path: path)
+        XCTAssertEqual(loaded.seed, 90)
+        XCTAssertEqual(loaded.freezeLayers, "999999999999999999:0")
     }
 
     // MARK: - Inputs a mutator rarely builds
