@@ -278,6 +278,27 @@ final class FuzzTests: XCTestCase {
         XCTAssertEqual(loaded.freezeLayers, "999999999999999999:0")
     }
 
+    /// `freeze_layers: "0-1000000000000"` built the set of its layers one by one: validation ran for
+    /// hours and exhausted memory. Now any index above `LayerSelection.maximumIndex` is invalid.
+    func testRegressionHugeFreezeLayersRangeFailsValidationQuickly() throws {
+        let path = scratch.appendingPathComponent("freeze.yaml").path
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        for value in ["0-1000000000000", "0-9223372036854775807", "10000", "1,5-10000"] {
+            try "freeze_layers: \"\(value)\"\n".write(toFile: path, atomically: true, encoding: .utf8)
+            let configuration = try TrainingConfiguration.load(path: path)
+            let start = Date()
+            let outcome = Fuzz.runWithTimeout(10) {
+                let problems = configuration.validationProblems()
+                XCTAssertTrue(problems.contains { $0.key == "freeze_layers" }, "\(value): \(problems)")
+                XCTAssertTrue(configuration.frozenLayers.isEmpty)
+            }
+            XCTAssertNotNil(outcome, "\(value): validation did not finish within 10 s")
+            XCTAssertLessThan(Date().timeIntervalSince(start), 1, value)
+            if outcome == nil { return }  // it keeps running; do not start another
+        }
+        XCTAssertEqual(LayerSelection.parse("0-2,9999"), [0, 1, 2, 9999])
+    }
+
     // MARK: - Inputs a mutator rarely builds
 
     /// Nesting far deeper than any mutation reaches (a recursive parser overflows its stack on it),
