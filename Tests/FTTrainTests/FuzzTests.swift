@@ -164,7 +164,7 @@ final class FuzzTests: XCTestCase {
     /// loaded, and in turn (by case number) one of the other readers, whose errors must name the file too.
     private static func readEveryWay(_ path: String, pairColumn: String, index: Int) throws {
         let names = [path]
-        switch index % 3 {
+        switch index % 4 {
         case 0:
             try Fuzz.alsoRun("DataReader.read (pair, all cleaning, skip bad rows)", names: names) {
                 let options = DataReadOptions(columns: DataColumns(textPair: pairColumn), cleaning: .all, skipBadRows: true)
@@ -172,6 +172,13 @@ final class FuzzTests: XCTestCase {
             }
         case 1:
             try Fuzz.alsoRun("DataReader.readTexts", names: names) { _ = try DataReader.readTexts(path, cleaning: .all) }
+        case 2:
+            // What `train` does with it: split, label set, oversampling, balanced class weights.
+            try Fuzz.alsoRun("TextClassificationData.prepare", names: names) {
+                let options = DataPreparationOptions(trainPath: path, read: DataReadOptions(skipBadRows: true), deduplicate: true,
+                                                     oversample: true, classWeighting: .balanced)
+                _ = try TextClassificationData.prepare(options)
+            }
         default:
             try Fuzz.alsoRun("DataTable.read", names: names) {
                 let table = try DataTable.read(path)
@@ -297,6 +304,18 @@ final class FuzzTests: XCTestCase {
             if outcome == nil { return }  // it keeps running; do not start another
         }
         XCTAssertEqual(LayerSelection.parse("0-2,9999"), [0, 1, 2, 9999])
+    }
+
+    /// A training file too small for the three-way split failed with "invalid split: 2 examples
+    /// cannot fill 3 splits", naming no file (found by the CSV fuzz run through `prepare`).
+    func testRegressionSplitErrorNamesTheTrainingFile() throws {
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        let path = scratch.appendingPathComponent("two.csv").path
+        try "text,label\na,x\nb,y\n".write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try TextClassificationData.prepare(DataPreparationOptions(trainPath: path))) { error in
+            XCTAssertEqual(error as? DataError, .invalidSplit("\(path): 2 examples cannot fill 3 splits with ratios 0.8/0.1/0.1"))
+            XCTAssertTrue(String(describing: error).contains(path))
+        }
     }
 
     // MARK: - Inputs a mutator rarely builds
