@@ -318,6 +318,36 @@ final class FuzzTests: XCTestCase {
         }
     }
 
+    /// Inputs larger than the mutator builds, on the parsers' super-linear paths: the edit distance
+    /// behind "did you mean" for unknown configuration keys, and HTML stripping of tags or comments
+    /// that never close. Each must take well under the 2 s a fuzz case may.
+    func testLargeInputsOnSlowPathsAreQuick() throws {
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        func timed(_ what: String, _ body: @escaping @Sendable () throws -> Void) {
+            let start = Date()
+            let outcome = Fuzz.runWithTimeout(60, body)
+            let elapsed = Date().timeIntervalSince(start)
+            print("\(what): \(String(format: "%.3f", elapsed)) s")
+            XCTAssertNotNil(outcome, "\(what): no result after 60 s")
+            XCTAssertLessThan(elapsed, 2, what)
+        }
+        let longKey = scratch.appendingPathComponent("long-key.yaml").path
+        try (String(repeating: "learning_rate", count: 20_000) + ": 1\n").write(toFile: longKey, atomically: true, encoding: .utf8)
+        timed("a 260 kB unknown key") { XCTAssertThrowsError(try TrainingConfiguration.load(path: longKey)) }
+        let manyKeys = scratch.appendingPathComponent("many-keys.yaml").path
+        try (0..<3000).map { "per_device_train_batch_size_\($0): 1\n" }.joined().write(toFile: manyKeys, atomically: true, encoding: .utf8)
+        timed("3000 unknown keys") { XCTAssertThrowsError(try TrainingConfiguration.load(path: manyKeys)) }
+        for (name, field) in [("unclosed tags", String(repeating: "<a", count: 100_000)),
+                              ("unclosed comments", String(repeating: "<!--", count: 50_000)),
+                              ("unclosed quoted attributes", String(repeating: "<a b=\"", count: 30_000))] {
+            let path = scratch.appendingPathComponent("html.csv").path
+            try "text,label\n\"\(field)\",x\n".write(toFile: path, atomically: true, encoding: .utf8)
+            timed("HTML stripping of \(name)") {
+                _ = try DataReader.read(path, options: DataReadOptions(cleaning: .all))
+            }
+        }
+    }
+
     // MARK: - Inputs a mutator rarely builds
 
     /// Nesting far deeper than any mutation reaches (a recursive parser overflows its stack on it),
