@@ -57,29 +57,28 @@ extension TrainingConfiguration {
         }
     }
 
-    /// `node` with every plain scalar that Yams would read as an out-of-range YAML 1.1 base-60 integer
-    /// (`999999999999999999:0`) marked as quoted text.
+    /// `node` with every top-level plain scalar that Yams would read as an out-of-range YAML 1.1
+    /// base-60 integer (`999999999999999999:0`) marked as quoted text.
     ///
     /// Yams reads a plain scalar with colons as a base-60 integer when an integer is asked for, and
     /// multiplies its parts without overflow checks: such a value (or any of 11 or more parts, whose
     /// place value 60^11 overflows) trapped inside Yams instead of failing. Quoted, the scalar is
     /// still the same text for a string setting, and an integer setting reports the usual type error
-    /// naming the key. In-range base-60 values (`1:30` = 90) are left to Yams, as before.
+    /// naming the key. In-range base-60 values (`1:30` = 90) are left to Yams, as before. Only the
+    /// top level is looked at: every integer setting is a top-level value (lists and maps hold
+    /// numbers as `Double`, which does not trap), and walking the whole tree would expand YAML
+    /// aliases, exponentially for an alias bomb.
     static func quotingOverflowingBase60(_ node: Node) -> Node {
-        switch node {
-        case .scalar(var scalar):
-            guard scalar.style == .plain || scalar.style == .any, base60Overflows(scalar.string) else { return node }
+        guard case .mapping(let mapping) = node else { return node }
+        var changed = false
+        let pairs = mapping.map { pair -> (Node, Node) in
+            guard case .scalar(var scalar) = pair.value, scalar.style == .plain || scalar.style == .any,
+                  base60Overflows(scalar.string) else { return (pair.key, pair.value) }
             scalar.style = .singleQuoted
-            return .scalar(scalar)
-        case .mapping(var mapping):
-            let pairs = mapping.map { (quotingOverflowingBase60($0.key), quotingOverflowingBase60($0.value)) }
-            mapping = Node.Mapping(pairs, mapping.tag, mapping.style, mapping.mark)
-            return .mapping(mapping)
-        case .sequence(let sequence):
-            return .sequence(Node.Sequence(sequence.map(quotingOverflowingBase60), sequence.tag, sequence.style, sequence.mark))
-        case .alias:
-            return node
+            changed = true
+            return (pair.key, .scalar(scalar))
         }
+        return changed ? .mapping(Node.Mapping(pairs, mapping.tag, mapping.style, mapping.mark)) : node
     }
 
     /// Whether Yams' integer reading of `text` (`FixedWidthInteger.private_construct` and
