@@ -10,7 +10,8 @@ import XCTest
 /// thousands of mutated inputs each, every one must load or fail with an error that names the file.
 /// A trap ends the run (the input is left in the scratch file the test prints); a case slower than
 /// 2 s is a hang. The seeds are fixed and so is the RNG, so every run tries the same inputs.
-/// Each format has a time budget (stopping early prints it), so the class stays under a minute.
+/// Each format has a time budget (stopping early prints it; 45 s in all), so the class stays under a
+/// minute even on a loaded machine; `FTTRAIN_FUZZ_SCALE=5` multiplies cases and budgets for a deeper run.
 final class FuzzTests: XCTestCase {
     // MARK: - safetensors
 
@@ -38,7 +39,7 @@ final class FuzzTests: XCTestCase {
             }
         }
         let tiny = try tinyModelDirectory()
-        let report = try Fuzz.run("safetensors", cases: 4000, fileName: "model.safetensors", budget: 12, prepare: { dir in
+        let report = try Fuzz.run("safetensors", cases: 4000, fileName: "model.safetensors", budget: 10, prepare: { dir in
             try FileManager.default.copyItem(at: tiny.appendingPathComponent("config.json"), to: dir.appendingPathComponent("config.json"))
         }, next: next) { path, _ in
             let file = try SafeTensorsFile(path: path)
@@ -97,7 +98,7 @@ final class FuzzTests: XCTestCase {
                                                                    "\"layer_norm_eps\"", "\"classifier_dropout\"", "\"model_type\"",
                                                                    "null", "true", "\"gelu\"", "[]", "{}"], text: true)
         let report = try Fuzz.run("config.json", cases: 2500, fileName: "config.json", alsoAccepted: ["model.safetensors"],
-                                  budget: 6, prepare: { dir in
+                                  budget: 5, prepare: { dir in
             try FileManager.default.copyItem(at: tiny.appendingPathComponent("model.safetensors"), to: dir.appendingPathComponent("model.safetensors"))
         }, next: { mutator.next() }) { path, _ in
             let config = try BertConfig.load(path: path)
@@ -135,7 +136,7 @@ final class FuzzTests: XCTestCase {
             seeds.append(try rottenTomatoesPrefix())
         }
         var mutator = Mutator(seed: seed, seeds: seeds, dictionary: ["text", "label", "source", "\"\"", d, "&amp;", "<script>"], text: true)
-        let report = try Fuzz.run(name, cases: 2500, fileName: "data.\(name)", budget: name == "csv" ? 6 : 5, next: { mutator.next() }) { path, index in
+        let report = try Fuzz.run(name, cases: 2500, fileName: "data.\(name)", budget: name == "csv" ? 5 : 4, next: { mutator.next() }) { path, index in
             try Self.readEveryWay(path, pairColumn: "source", index: index)
         }
         Fuzz.check(report)
@@ -154,7 +155,7 @@ final class FuzzTests: XCTestCase {
         ]
         var mutator = Mutator(seed: 51, seeds: seeds, dictionary: ["\"text\"", "\"label\"", "\"source\"", "null", "true", "[]", "{}",
                                                                    "\\u", "\\ud800", ": ", ", "], text: true)
-        let report = try Fuzz.run("jsonl", cases: 2500, fileName: "data.jsonl", budget: 6, next: { mutator.next() }) { path, index in
+        let report = try Fuzz.run("jsonl", cases: 2500, fileName: "data.jsonl", budget: 5, next: { mutator.next() }) { path, index in
             try Self.readEveryWay(path, pairColumn: "source", index: index)
         }
         Fuzz.check(report)
@@ -213,7 +214,7 @@ final class FuzzTests: XCTestCase {
     }
 
     private func fuzzTrainingConfig(name: String, seed: UInt64, mutator: inout Mutator) throws {
-        let report = try Fuzz.run("training-" + name, cases: 2000, fileName: name, budget: name.hasSuffix("yaml") ? 6 : 5, next: { mutator.next() }) { path, _ in
+        let report = try Fuzz.run("training-" + name, cases: 2000, fileName: name, budget: name.hasSuffix("yaml") ? 5 : 4, next: { mutator.next() }) { path, _ in
             let configuration = try TrainingConfiguration.load(path: path)
             // What `train` does next with it: validation (whose errors are the merged settings', not the file's) and the saved copy.
             _ = configuration.validationProblems()
@@ -231,7 +232,7 @@ final class FuzzTests: XCTestCase {
         let excerpt = (realLines[0..<110] + realLines[1996..<2300] + realLines[29500..<29700]).joined(separator: "\n") + "\n"
         let seeds = [tiny, excerpt, "[PAD]\r\n[UNK]\r\n[CLS]\r\n[SEP]\r\nun\r\n##aff\r\n##able\r\n##\r\n#\r\n\r\né\r\ne\u{301}\r\n"].map { Array($0.utf8) }
         var mutator = Mutator(seed: 81, seeds: seeds, dictionary: ["[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]", "##", "\n##", "\n"], text: true)
-        let report = try Fuzz.run("vocab.txt", cases: 2500, fileName: "vocab.txt", budget: 6, next: { mutator.next() }) { path, _ in
+        let report = try Fuzz.run("vocab.txt", cases: 2500, fileName: "vocab.txt", budget: 5, next: { mutator.next() }) { path, _ in
             let tokenizer = try BertTokenizer.load(modelDirectory: URL(fileURLWithPath: path).deletingLastPathComponent())
             Self.exercise(tokenizer)
         }
@@ -243,7 +244,7 @@ final class FuzzTests: XCTestCase {
         let seeds = [real, Array(#"{"do_lower_case": false, "strip_accents": true, "tokenize_chinese_chars": false}"#.utf8)]
         var mutator = Mutator(seed: 91, seeds: seeds, dictionary: ["null", "true", "false", "0", "\"do_lower_case\""], text: true)
         let tiny = try tinyModelDirectory()
-        let report = try Fuzz.run("tokenizer_config.json", cases: 1000, fileName: "tokenizer_config.json", budget: 3, prepare: { dir in
+        let report = try Fuzz.run("tokenizer_config.json", cases: 1000, fileName: "tokenizer_config.json", budget: 2, prepare: { dir in
             try FileManager.default.copyItem(at: tiny.appendingPathComponent("vocab.txt"), to: dir.appendingPathComponent("vocab.txt"))
         }, next: { mutator.next() }) { path, _ in
             Self.exercise(try BertTokenizer.load(modelDirectory: URL(fileURLWithPath: path).deletingLastPathComponent()))
