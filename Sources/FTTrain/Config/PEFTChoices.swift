@@ -51,14 +51,21 @@ extension ModuleNameList: ConfigurationValue {
 
 /// Which encoder layers `freeze_layers` names: `0-3`, `0,2`, `0-1,4`.
 public enum LayerSelection {
-    /// The layer indices of `text`, or nil when it is not a list of indices and ranges.
+    /// Indices above this are rejected: no encoder has 10,000 layers, and the set of a range is built
+    /// element by element, so `0-1000000000000` ran for hours and exhausted memory (found by reading
+    /// the parsers for the fuzz tests) instead of failing validation.
+    public static let maximumIndex = 9_999
+
+    /// The layer indices of `text`, or nil when it is not a list of indices and ranges (each at most
+    /// ``maximumIndex``).
     public static func parse(_ text: String) -> Set<Int>? {
         var layers = Set<Int>()
         for item in text.split(separator: ",", omittingEmptySubsequences: false) {
             let part = item.trimmingCharacters(in: .whitespaces)
             let bounds = part.split(separator: "-", omittingEmptySubsequences: false)
             guard (1...2).contains(bounds.count), let low = Int(bounds[0].trimmingCharacters(in: .whitespaces)),
-                  let high = Int(bounds[bounds.count - 1].trimmingCharacters(in: .whitespaces)), 0 <= low, low <= high
+                  let high = Int(bounds[bounds.count - 1].trimmingCharacters(in: .whitespaces)), 0 <= low, low <= high,
+                  high <= maximumIndex
             else { return nil }
             layers.formUnion(low...high)
         }

@@ -19,7 +19,10 @@ extension TrainingConfiguration: Codable {
                 kind: .malformed, key: nil, message: "expected a mapping of setting names to values at the top level")])
         }
         self.init()
-        var problems = container.allKeys.map(\.stringValue).sorted().compactMap(Self.unknownKeyProblem)
+        // "Did you mean" costs an edit distance against every known key: only the first few unknown
+        // keys get one, so a file of thousands of foreign keys (3000 took 30 s) is still read at once.
+        let unknown = container.allKeys.map(\.stringValue).filter { ConfigurationKey.named($0) == nil }.sorted()
+        var problems = unknown.enumerated().compactMap { Self.unknownKeyProblem($1, suggest: $0 < Self.suggestedUnknownKeys) }
         for key in ConfigurationKey.all where container.contains(key.codingKey) {
             do {
                 try key.decode(&self, container)
@@ -38,10 +41,13 @@ extension TrainingConfiguration: Codable {
         for key in ConfigurationKey.all { try key.encode(self, &container) }
     }
 
-    /// nil for a known key; otherwise the problem, with a suggestion when one is close.
-    static func unknownKeyProblem(_ name: String) -> ConfigurationProblem? {
+    /// How many unknown keys of one file get a "did you mean" suggestion.
+    static let suggestedUnknownKeys = 20
+
+    /// nil for a known key; otherwise the problem, with a suggestion when one is close (and `suggest`).
+    static func unknownKeyProblem(_ name: String, suggest: Bool = true) -> ConfigurationProblem? {
         guard ConfigurationKey.named(name) == nil else { return nil }
-        let suggestion = KeySuggestion.suggestion(for: name, among: ConfigurationKey.all.map(\.name))
+        let suggestion = suggest ? KeySuggestion.suggestion(for: name, among: ConfigurationKey.all.map(\.name)) : nil
         var message = "unknown key `\(name)`"
         if let suggestion {
             message += "; did you mean `\(suggestion)`?"

@@ -33,7 +33,8 @@ extension TrainingConfiguration {
         }
         guard let node else { return TrainingConfiguration() }
         do {
-            return try YAMLDecoder().decode(TrainingConfiguration.self, from: node, userInfo: [.configurationSource: source])
+            return try YAMLDecoder().decode(TrainingConfiguration.self, from: quotingOverflowingBase60(node),
+                                            userInfo: [.configurationSource: source])
         } catch let error as ConfigurationError {
             throw error
         } catch {
@@ -54,6 +55,58 @@ extension TrainingConfiguration {
         } catch {
             throw malformed(source, "not valid JSON: \(error)")
         }
+    }
+
+    /// `node` with every top-level plain scalar that Yams would read as an out-of-range YAML 1.1
+    /// base-60 integer (`999999999999999999:0`) marked as quoted text.
+    ///
+    /// Yams reads a plain scalar with colons as a base-60 integer when an integer is asked for, and
+    /// multiplies its parts without overflow checks: such a value (or any of 11 or more parts, whose
+    /// place value 60^11 overflows) trapped inside Yams instead of failing. Quoted, the scalar is
+    /// still the same text for a string setting, and an integer setting reports the usual type error
+    /// naming the key. In-range base-60 values (`1:30` = 90) are left to Yams, as before. Only the
+    /// top level is looked at: every integer setting is a top-level value (lists and maps hold
+    /// numbers as `Double`, which does not trap), and walking the whole tree would expand YAML
+    /// aliases, exponentially for an alias bomb.
+    static func quotingOverflowingBase60(_ node: Node) -> Node {
+        guard case .mapping(let mapping) = node else { return node }
+        var changed = false
+        let pairs = mapping.map { pair -> (Node, Node) in
+            guard case .scalar(var scalar) = pair.value, scalar.style == .plain || scalar.style == .any,
+                  base60Overflows(scalar.string) else { return (pair.key, pair.value) }
+            scalar.style = .singleQuoted
+            changed = true
+            return (pair.key, .scalar(scalar))
+        }
+        return changed ? .mapping(Node.Mapping(pairs, mapping.tag, mapping.style, mapping.mark)) : node
+    }
+
+    /// Whether Yams' integer reading of `text` (`FixedWidthInteger.private_construct` and
+    /// `String.sexagesimal()` in Yams' Constructor.swift, step for step) would overflow `Int`.
+    static func base60Overflows(_ text: String) -> Bool {
+        guard text.contains(":") else { return false }
+        let withSign = text.replacingOccurrences(of: "_", with: "")
+        let negative = withSign.hasPrefix("-")
+        let unsigned = withSign.dropFirst(negative || withSign.hasPrefix("+") ? 1 : 0)
+        // A leading 0 (after the sign) makes Yams read octal, hex or binary instead, which fails cleanly.
+        guard !unsigned.hasPrefix("0") else { return false }
+        var digits = Substring(withSign)
+        var sign = 1
+        if digits.hasPrefix("-") { sign = -1; digits = digits.dropFirst() } else if digits.hasPrefix("+") { digits = digits.dropFirst() }
+        var parts: [Int] = []
+        for part in digits.components(separatedBy: ":") {
+            guard let value = Int(part, radix: 10) else { return false }  // not a number: Yams returns nil
+            parts.append(value)
+        }
+        var base = 1, value = 0
+        for part in parts.reversed() {
+            let (product, o1) = part.multipliedReportingOverflow(by: base)
+            let (sum, o2) = value.addingReportingOverflow(product)
+            let (nextBase, o3) = base.multipliedReportingOverflow(by: 60)
+            if o1 || o2 || o3 { return true }
+            (value, base) = (sum, nextBase)
+        }
+        return sign.multipliedReportingOverflow(by: value).overflow
     }
 
     /// What a `train` command does with its inputs: the file's values (or the defaults when there

@@ -51,7 +51,7 @@ extension TrainingConfiguration {
             problems.append(ConfigurationProblem(kind: .invalidValue, key: key, message: message))
         }
         if let freezeLayers, LayerSelection.parse(freezeLayers) == nil {
-            invalid("freeze_layers", "`freeze_layers` must list layer indices and ranges such as 0-3 or 0,2, found `\(freezeLayers)`")
+            invalid("freeze_layers", "`freeze_layers` must list layer indices (at most \(LayerSelection.maximumIndex)) and ranges such as 0-3 or 0,2, found `\(freezeLayers)`")
         }
         if peft == .none && modulesToSave != nil {
             invalid("modules_to_save", "`modules_to_save` has no effect unless `peft` is lora or adapter")

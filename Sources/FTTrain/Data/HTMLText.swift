@@ -27,19 +27,35 @@ public enum HTMLText {
 
     private static func isLetter(_ b: UInt8) -> Bool { (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A }
 
+    /// Where the last possible tag and comment ends are: a `<` after the last `>` (or a `<!--` after
+    /// the last `-->`) cannot open a tag, and looking for its end anyway scanned to the end of the text
+    /// from every such `<`, quadratic in the text (100,000 unclosed `<a` took minutes).
+    private struct Closings {
+        let lastGreater: Int
+        let lastCommentEnd: Int
+
+        init(_ b: [UInt8]) {
+            lastGreater = b.lastIndex(of: UInt8(ascii: ">")) ?? -1
+            var j = b.count - 1
+            while j >= 2 && !(b[j] == UInt8(ascii: ">") && b[j - 1] == UInt8(ascii: "-") && b[j - 2] == UInt8(ascii: "-")) { j -= 1 }
+            lastCommentEnd = j >= 2 ? j : -1
+        }
+    }
+
     private static func removeTags(_ b: [UInt8]) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(b.count)
         var i = 0
         let n = b.count
+        let closings = Closings(b)
         while i < n {
-            guard b[i] == UInt8(ascii: "<"), i + 1 < n, let end = tagEnd(b, from: i) else {
+            guard b[i] == UInt8(ascii: "<"), i + 1 < n, let end = tagEnd(b, from: i, closings) else {
                 out.append(b[i]); i += 1; continue
             }
             let name = tagName(b, from: i)
             if name == "script" || name == "style", !(i + 1 < n && b[i + 1] == UInt8(ascii: "/")) {
                 // Skip the element's contents up to its closing tag (or the end of the text).
-                i = closingTagEnd(b, name: name, from: end + 1) ?? n
+                i = closingTagEnd(b, name: name, from: end + 1, closings) ?? n
                 continue
             }
             if lineBreakingTags.contains(name) { out.append(0x20) }
@@ -49,10 +65,12 @@ public enum HTMLText {
     }
 
     /// Index of the `>` that closes a tag starting at `start`, or nil when `start` is no tag.
-    private static func tagEnd(_ b: [UInt8], from start: Int) -> Int? {
+    private static func tagEnd(_ b: [UInt8], from start: Int, _ closings: Closings) -> Int? {
         let n = b.count
+        guard start < closings.lastGreater else { return nil }
         let next = b[start + 1]
         if next == UInt8(ascii: "!"), start + 3 < n, b[start + 2] == UInt8(ascii: "-"), b[start + 3] == UInt8(ascii: "-") {
+            guard start + 4 <= closings.lastCommentEnd - 2 else { return nil }
             var j = start + 4
             while j + 2 < n {
                 if b[j] == UInt8(ascii: "-"), b[j + 1] == UInt8(ascii: "-"), b[j + 2] == UInt8(ascii: ">") { return j + 2 }
@@ -92,10 +110,10 @@ public enum HTMLText {
         return String(decoding: name, as: UTF8.self)
     }
 
-    private static func closingTagEnd(_ b: [UInt8], name: String, from start: Int) -> Int? {
+    private static func closingTagEnd(_ b: [UInt8], name: String, from start: Int, _ closings: Closings) -> Int? {
         var j = start
-        while j + 1 < b.count {
-            if b[j] == UInt8(ascii: "<"), b[j + 1] == UInt8(ascii: "/"), tagName(b, from: j) == name, let end = tagEnd(b, from: j) {
+        while j + 1 < b.count && j < closings.lastGreater {
+            if b[j] == UInt8(ascii: "<"), b[j + 1] == UInt8(ascii: "/"), tagName(b, from: j) == name, let end = tagEnd(b, from: j, closings) {
                 return end + 1
             }
             j += 1

@@ -113,7 +113,14 @@ public enum TextClassificationData {
                                    validation: try options.validationPath.map(load) ?? [],
                                    test: try options.testPath.map(load) ?? [])
         } else {
-            splits = try StratifiedSplit.split(try load(options.trainPath), ratios: options.ratios, seed: options.seed)
+            let examples = try load(options.trainPath)
+            do {
+                splits = try StratifiedSplit.split(examples, ratios: options.ratios, seed: options.seed)
+            } catch DataError.invalidSplit(let reason) {
+                // The split's reasons ("2 examples cannot fill 3 splits") name no file, and every data
+                // error should say which file it is about (the fuzz tests found this one).
+                throw DataError.invalidSplit("\(options.trainPath): \(reason)")
+            }
         }
 
         let labelSet = LabelSet(training: splits.train)
