@@ -49,8 +49,8 @@ final class FuzzTests: XCTestCase {
             }
             // And the model loader on top of it (the config is the tiny model's own, so it fits).
             let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
-            try Fuzz.alsoRun("BertModel.load", names: [path, "model.safetensors"]) {
-                _ = try BertModel.load(modelDirectory: directory)
+            try Fuzz.alsoRun("EncoderModel.load", names: [path, "model.safetensors"]) {
+                _ = try EncoderModel.load(modelDirectory: directory)
             }
         }
         Fuzz.check(report)
@@ -101,7 +101,7 @@ final class FuzzTests: XCTestCase {
                                   budget: 5, prepare: { dir in
             try FileManager.default.copyItem(at: tiny.appendingPathComponent("model.safetensors"), to: dir.appendingPathComponent("model.safetensors"))
         }, next: { mutator.next() }) { path, _ in
-            let config = try BertConfig.load(path: path)
+            let config = try EncoderConfig.load(path: path)
             // Building a model allocates what the config asks for: only small ones are built here.
             // (Huge sizes are ModelConfigSizeTests' subject.)
             let c = config
@@ -109,7 +109,7 @@ final class FuzzTests: XCTestCase {
             let parameters = (Double(c.vocabSize) + Double(c.maxPositionEmbeddings) + Double(c.typeVocabSize)) * h
                 + layers * (4 * h * h + 2 * h * Double(c.intermediateSize))
             guard parameters < 2e6, c.numHiddenLayers <= 64 else { return }
-            _ = try BertModel.load(modelDirectory: URL(fileURLWithPath: path).deletingLastPathComponent())
+            _ = try EncoderModel.load(modelDirectory: URL(fileURLWithPath: path).deletingLastPathComponent())
         }
         Fuzz.check(report)
     }
@@ -393,7 +393,7 @@ final class FuzzTests: XCTestCase {
             try check("safetensors header of deep \(name)", "model.safetensors", Self.littleEndian(UInt64(header.count)) + header) {
                 _ = try SafeTensorsFile(path: $0)
             }
-            try check("config.json of deep \(name)", "config.json", Array(text.utf8)) { _ = try BertConfig.load(path: $0) }
+            try check("config.json of deep \(name)", "config.json", Array(text.utf8)) { _ = try EncoderConfig.load(path: $0) }
             try check("JSONL of deep \(name)", "data.jsonl", Array(("{\"text\": \"a\", \"label\": 1, \"x\": " + text + "}\n").utf8)) {
                 _ = try DataReader.read($0)
             }

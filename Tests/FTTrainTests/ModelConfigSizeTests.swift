@@ -8,7 +8,7 @@ import Glibc
 #endif
 
 /// `config.json` sizes that the weights cannot back must fail quickly, naming the key, when
-/// `BertModel.load(modelDirectory:)` reads the directory: a size of 10^12 (which a loader that
+/// `EncoderModel.load(modelDirectory:)` reads the directory: a size of 10^12 (which a loader that
 /// allocates first would try to allocate, or loop over, before looking at the file) and a size that
 /// merely disagrees with the safetensors shapes.
 ///
@@ -29,12 +29,12 @@ final class ModelConfigSizeTests: XCTestCase {
             let child = try runChild(directory: directory, timeout: 30)
             let elapsed = Date().timeIntervalSince(start)
             guard let child else {
-                XCTFail("\(key) = 10^12: BertModel.load did not finish within 30 s (killed)")
+                XCTFail("\(key) = 10^12: EncoderModel.load did not finish within 30 s (killed)")
                 continue
             }
             guard child.exitedNormally else {
                 let fatal = child.output.split(separator: "\n").first { $0.contains("Fatal error") || $0.contains("Crash") } ?? "no message"
-                XCTFail("\(key) = 10^12: BertModel.load crashed (signal \(child.status)): \(fatal.prefix(300))")
+                XCTFail("\(key) = 10^12: EncoderModel.load crashed (signal \(child.status)): \(fatal.prefix(300))")
                 continue
             }
             guard let line = child.output.split(separator: "\n").first(where: { $0.hasPrefix(Self.marker) }) else {
@@ -42,7 +42,7 @@ final class ModelConfigSizeTests: XCTestCase {
                 continue
             }
             let result = line.dropFirst(Self.marker.count)
-            XCTAssertTrue(result.hasPrefix("error: "), "\(key) = 10^12: BertModel.load succeeded")
+            XCTAssertTrue(result.hasPrefix("error: "), "\(key) = 10^12: EncoderModel.load succeeded")
             XCTAssertTrue(result.contains(key), "\(key) = 10^12: the error does not name the key: \(result)")
             XCTAssertTrue(result.contains("config.json"), "\(key) = 10^12: the error does not name config.json: \(result)")
             // Spawning the (debug) test binary takes about a second of this.
@@ -56,7 +56,7 @@ final class ModelConfigSizeTests: XCTestCase {
             let written = try baseConfig()[key] as! Int
             let directory = try modelDirectory(key: key, value: written + 1)
             let start = Date()
-            XCTAssertThrowsError(try BertModel.load(modelDirectory: directory), "\(key) = \(written + 1)") { error in
+            XCTAssertThrowsError(try EncoderModel.load(modelDirectory: directory), "\(key) = \(written + 1)") { error in
                 let message = String(describing: error)
                 XCTAssertTrue(message.contains(key), "\(key) = \(written + 1) (weights have \(written)): the error does not name the key: \(message)")
                 XCTAssertTrue(message.contains("config.json") || message.contains("model.safetensors"),
@@ -77,7 +77,7 @@ final class ModelConfigSizeTests: XCTestCase {
         #endif
         let result: String
         do {
-            _ = try BertModel.load(modelDirectory: URL(fileURLWithPath: path))
+            _ = try EncoderModel.load(modelDirectory: URL(fileURLWithPath: path))
             result = "loaded"
         } catch {
             result = "error: " + String(describing: error).replacingOccurrences(of: "\n", with: " ")
