@@ -65,20 +65,25 @@ public struct FederatedConfiguration: Sendable {
         let known: Set<String> = ["rounds", "aggregation", "server_learning_rate", "site_fraction", "min_sites", "round_deadline",
                                   "seed", "federation_id", "secure_aggregation", "dp", "labels", "fedprox_mu"]
         for key in federation.keys { if let k = key.string, !known.contains(k) { throw fail("unknown key federation.\(k) (known: \(known.sorted().joined(separator: ", ")))") } }
+        // Integers as plain decimal text: Yams' own `Node.int` reads `1:2:3` as base 60 and traps
+        // on overflow in its unchecked arithmetic (the fuzz tests found it in the training config).
+        func decimal(_ node: Node) -> Int? { node.string.flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
         func value<T>(_ key: String, _ convert: (Node) -> T?, _ what: String) throws -> T? {
             guard let node = federation[key] else { return nil }
             guard let v = convert(node) else { throw fail("federation.\(key) must be \(what)") }
             return v
         }
-        guard let rounds = try value("rounds", { $0.int }, "an integer") else { throw fail("federation.rounds is required") }
+        guard let rounds = try value("rounds", decimal, "an integer") else { throw fail("federation.rounds is required") }
         let modeName = try value("aggregation", { $0.string }, "fedavg, ffa or svd") ?? "fedavg"
         guard let mode = AggregationMode(rawValue: modeName) else { throw fail("federation.aggregation must be fedavg, ffa or svd, not \(modeName)") }
         var settings = FederationSettings(rounds: rounds, mode: mode)
         settings.serverLearningRate = try value("server_learning_rate", { $0.float }, "a number") ?? 1
         settings.siteFraction = try value("site_fraction", { $0.float }, "a number") ?? 1
-        settings.minimumSites = try value("min_sites", { $0.int }, "an integer") ?? 1
+        settings.minimumSites = try value("min_sites", decimal, "an integer") ?? 1
         settings.roundDeadline = try value("round_deadline", { $0.float }, "a number of seconds") ?? 1800
-        settings.seed = UInt64(try value("seed", { $0.int }, "an integer") ?? training.seed)
+        let seed = try value("seed", decimal, "an integer") ?? training.seed
+        guard let unsignedSeed = UInt64(exactly: seed) else { throw fail("federation.seed (or seed) must be a non-negative integer, found \(seed)") }
+        settings.seed = unsignedSeed
         settings.federationID = try value("federation_id", { $0.string }, "a string") ?? "fttrain"
         settings.secureAggregation = try value("secure_aggregation", { $0.bool }, "true or false") ?? false
         settings.proximalMu = try value("fedprox_mu", { $0.float }, "a number >= 0") ?? 0
@@ -99,8 +104,8 @@ public struct FederatedConfiguration: Sendable {
             guard let publicKey = m["public_key"]?.string else { throw fail("site \(name) needs its public_key (fttrain federated-keygen prints it)") }
             let ranks: [Int]
             switch m["ranks"] {
-            case .sequence(let items)?: ranks = items.compactMap(\.int)
-            case let node?: ranks = node.int.map { [$0] } ?? []
+            case .sequence(let items)?: ranks = items.compactMap(decimal)
+            case let node?: ranks = decimal(node).map { [$0] } ?? []
             case nil: ranks = []
             }
             guard !ranks.isEmpty else { throw fail("site \(name) needs its ranks (a list of MPI ranks)") }

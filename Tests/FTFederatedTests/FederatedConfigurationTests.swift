@@ -61,6 +61,9 @@ final class FederatedConfigurationTests: XCTestCase {
         expect(yaml(federation: "rounds: 5\n  roundz: 3"), "unknown key federation.roundz")
         expect(yaml(federation: "rounds: 5"), "federation.labels is required")
         expect(yaml(federation: "rounds: 5\n  labels: [a, a]"), "distinct")
+        // Found by reading after the fuzz tests: these trapped instead of failing.
+        expect(yaml(federation: "rounds: 5\n  labels: [a, b]\n  seed: -1"), "non-negative")
+        expect(yaml(federation: "rounds: 1:2:3:4:5:6:7:8:9:10:11:12\n  labels: [a, b]"), "federation.rounds must be an integer")
         expect(yaml(extra: "lerning_rate: 1\n"), "lerning_rate")
         expect(yaml().replacingOccurrences(of: keys[1].publicKey, with: "bm90IGEga2V5"), "site-2")
         expect("model_dir: x\n", "no `federation:` section")
