@@ -120,7 +120,8 @@ public struct EncoderTensorNames: Sendable, Equatable {
 
     /// Whether store tensor `name` is an embedding table or the embeddings' layer norm.
     public func isEmbeddingTensor(_ name: String) -> Bool {
-        name.hasPrefix(embeddingNorm.split(separator: ".").first.map { String($0) + "." } ?? "embeddings.")
+        // The module of the tables and their norm: `embeddings.` in every family so far.
+        name.hasPrefix(String(wordEmbeddings.prefix { $0 != "." }) + ".")
     }
 
     /// Prefix of layer `l`'s store names.
