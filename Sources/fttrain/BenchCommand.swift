@@ -1,7 +1,7 @@
 import ArgumentParser
 import FTCore
 import FTDist
-import FTFederated
+import FTDistTraining
 import FTModel
 import FTTrain
 import Foundation
