@@ -72,7 +72,7 @@ let package = Package(
 
         // MARK: - Tests
         .target(name: "TestSupport", dependencies: ["FTCore", "FTModel"], path: "Tests/TestSupport"),
-        .testTarget(name: "FTTrainTests", dependencies: ["FTTrain", "TestSupport"],
+        .testTarget(name: "FTTrainTests", dependencies: ["FTTrain", "FTDist", "FTDistTraining", "TestSupport"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "FTDistTests", dependencies: ["FTDist", "TestSupport"]),
         .testTarget(name: "FTCoreTests", dependencies: ["FTCore", "TestSupport"]),
