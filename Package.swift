@@ -70,6 +70,11 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // MARK: - MPI test tool (not a shipped product): ring all-reduce vs MPI_Allreduce under mpirun
+        .executableTarget(name: "fttrain-dist-check", dependencies: [
+            "FTDist", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
         // MARK: - Tests
         .target(name: "TestSupport", dependencies: ["FTCore", "FTModel"], path: "Tests/TestSupport"),
         .testTarget(name: "FTTrainTests", dependencies: ["FTTrain", "FTDist", "FTDistTraining", "TestSupport"],
