@@ -96,7 +96,7 @@ public final class LoRASiteTrainer: SiteTrainer {
             let proximal = fedProx
             stepper.adjustGradients = { proximal.addProximalGradient($0) }
         }
-        var dropoutSeeds = SeededRNG(seed: c.rngSeed ^ UInt64(round) &* 0x9E37_79B9, stream: 0xD0 &+ UInt64(world.rank))
+        var dropoutSeeds = SeededRNG(seed: RandomStreams.siteRoundSeed(c.rngSeed, round: round), stream: RandomStreams.dropout(rank: world.rank))
         var padded = PaddedBatch()
         var done = 0, epoch = 0
         while done < steps {

@@ -170,7 +170,7 @@ public final class TrainingRun {
 
         // The loop: a seeded permutation per epoch, micro-batches of `batchSize` with dynamic
         // padding, `accumulation` of them per optimizer step.
-        var dropoutSeeds = SeededRNG(seed: c.rngSeed, stream: 0xD0 &+ UInt64(world.rank))
+        var dropoutSeeds = SeededRNG(seed: c.rngSeed, stream: RandomStreams.dropout(rank: world.rank))
         var step = 0, epoch = 0, firstUpdate = 0
         var window = (loss: 0.0, steps: 0, samples: 0, started: Date(), synchronization: 0.0)
         var trainLossSum = 0.0, trainSamples = 0
