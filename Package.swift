@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "FTModel", targets: ["FTModel"]),
         .library(name: "FTTrain", targets: ["FTTrain"]),
         .library(name: "FTDist", targets: ["FTDist"]),
+        .library(name: "FTDistTraining", targets: ["FTDistTraining"]),
         .library(name: "FTFederated", targets: ["FTFederated"]),
     ],
     dependencies: [
@@ -56,19 +57,27 @@ let package = Package(
         .target(name: "FTDist", dependencies: ["FTCore", "CMPI"],
                 swiftSettings: kernelSettings),
 
+        // MARK: - Distributed training: FTDist's communicators as FTTrain's `TrainingWorld`
+        .target(name: "FTDistTraining", dependencies: ["FTTrain", "FTDist"]),
+
         // MARK: - Federated: site partitions, aggregation of LoRA updates
-        .target(name: "FTFederated", dependencies: ["FTCore", "FTTrain", "FTDist", .product(name: "Crypto", package: "swift-crypto"),
+        .target(name: "FTFederated", dependencies: ["FTCore", "FTTrain", "FTDist", "FTDistTraining", .product(name: "Crypto", package: "swift-crypto"),
                                                   .product(name: "Yams", package: "Yams")]),
 
         // MARK: - Command-line tool
         .executableTarget(name: "fttrain", dependencies: [
-            "FTCore", "FTModel", "FTTrain", "FTDist", "FTFederated", "CMPI",
+            "FTCore", "FTModel", "FTTrain", "FTDist", "FTDistTraining", "FTFederated", "CMPI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // MARK: - MPI test tool (not a shipped product): ring all-reduce vs MPI_Allreduce under mpirun
+        .executableTarget(name: "fttrain-dist-check", dependencies: [
+            "FTDist", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // MARK: - Tests
         .target(name: "TestSupport", dependencies: ["FTCore", "FTModel"], path: "Tests/TestSupport"),
-        .testTarget(name: "FTTrainTests", dependencies: ["FTTrain", "TestSupport"],
+        .testTarget(name: "FTTrainTests", dependencies: ["FTTrain", "FTDist", "FTDistTraining", "TestSupport"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "FTDistTests", dependencies: ["FTDist", "TestSupport"]),
         .testTarget(name: "FTCoreTests", dependencies: ["FTCore", "TestSupport"]),

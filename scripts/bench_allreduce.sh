@@ -20,7 +20,9 @@ counts="${COUNTS:-250000 2500000 22500000}"
 ranks_list="${RANKS:-2 4 8}"
 
 swift build -c release --product fttrain >/dev/null
+swift build -c release --product fttrain-dist-check >/dev/null
 binary=".build/release/fttrain"
+dist_check=".build/release/fttrain-dist-check"
 mpirun_command=(mpirun --allow-run-as-root --oversubscribe -x OPENBLAS_NUM_THREADS=1)
 tuned=(--mca coll_tuned_use_dynamic_rules 1 --mca coll_tuned_allreduce_algorithm 5)
 
@@ -29,8 +31,8 @@ field() { sed -n "s/.*\"$1\": *\([0-9.]*\).*/\1/p"; }
 printf '%-5s %-7s %9s %9s %9s %10s %10s %10s %11s %11s\n' ranks MB ring_ms mpi_ms ring5_ms ring_GB/s mpi_GB/s ring5_GB/s mpi/ring ring5/ring
 for ranks in $ranks_list; do
     for count in $counts; do
-        default_json="$("${mpirun_command[@]}" -np "$ranks" "$binary" dist-check --mode bench --count "$count" --iterations "$iterations" | grep '^{')"
-        tuned_json="$("${mpirun_command[@]}" -np "$ranks" "${tuned[@]}" "$binary" dist-check --mode bench --count "$count" --iterations "$iterations" | grep '^{')"
+        default_json="$("${mpirun_command[@]}" -np "$ranks" "$dist_check" --mode bench --count "$count" --iterations "$iterations" | grep '^{')"
+        tuned_json="$("${mpirun_command[@]}" -np "$ranks" "${tuned[@]}" "$dist_check" --mode bench --count "$count" --iterations "$iterations" | grep '^{')"
         ring_ms="$(field ring_ms_median <<<"$default_json")"
         default_ms="$(field mpi_allreduce_ms_median <<<"$default_json")"
         tuned_ms="$(field mpi_allreduce_ms_median <<<"$tuned_json")"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Real-MPI checks of the distributed layer: `fttrain dist-check --mode verify` under mpirun at
+# Real-MPI checks of the distributed layer: `fttrain-dist-check --mode verify` under mpirun at
 # 2, 3 and 4 ranks (ring all-reduce == MPI_Allreduce == exact sums; error paths throw, never hang),
 # plus a singleton run without mpirun and a small bench smoke run, data-parallel training, a killed
 # or hung rank, and checkpoint/resume faults (scripts/mpi_resume_check.sh).
@@ -14,12 +14,13 @@ if [[ "${1:-}" == "--release" ]]; then configuration=release; fi
 timeout_seconds="${TIMEOUT:-300}"
 
 echo "== swift build -c $configuration"
-if ! swift build -c "$configuration" --product fttrain; then
+if ! swift build -c "$configuration" --product fttrain || ! swift build -c "$configuration" --product fttrain-dist-check; then
     echo "build failed"
     echo "0 passed, 1 failed"
     exit 1
 fi
 binary=".build/$configuration/fttrain"
+dist_check=".build/$configuration/fttrain-dist-check"
 export OPENBLAS_NUM_THREADS=1
 mpirun_command=(mpirun --allow-run-as-root --oversubscribe -x OPENBLAS_NUM_THREADS=1)
 
@@ -42,11 +43,11 @@ run() {  # run NAME COMMAND...
     rm -f "$log"
 }
 
-run "singleton (no mpirun)" env -u OMPI_COMM_WORLD_SIZE "$binary" dist-check --mode verify
+run "singleton (no mpirun)" env -u OMPI_COMM_WORLD_SIZE "$dist_check" --mode verify
 for ranks in 2 3 4; do
-    run "verify np=$ranks" "${mpirun_command[@]}" -np "$ranks" "$binary" dist-check --mode verify
+    run "verify np=$ranks" "${mpirun_command[@]}" -np "$ranks" "$dist_check" --mode verify
 done
-run "bench smoke np=2" bash -c "${mpirun_command[*]} -np 2 $binary dist-check --mode bench --count 100003 --iterations 3 \
+run "bench smoke np=2" bash -c "${mpirun_command[*]} -np 2 $dist_check --mode bench --count 100003 --iterations 3 \
     | grep -q '\"ring_ms_median\"'"
 
 run "fttrain bench np=2 (overlapped all-reduce) prints totals" bash -c "${mpirun_command[*]} -np 2 $binary bench \

@@ -3,11 +3,11 @@
 # mpirun starts one rank in each through scripts/netns_rsh_agent.sh (`ip netns exec`, no ssh), and
 # all MPI traffic (out-of-band and the TCP BTL) goes over the veth link. Checks, in order:
 #   1. placement: rank 0 runs in namespace A and rank 1 in namespace B;
-#   2. `fttrain dist-check --mode verify` across the two hosts (its ok lines, exit 0);
+#   2. `fttrain-dist-check --mode verify` across the two hosts (its ok lines, exit 0);
 #   3. data-parallel training across the two hosts, 2 ranks x batch 4, trains like 1 process x batch 8
 #      (the comparison of scripts/mpi_train_check.sh: per-step losses and grad norms within 1e-5
 #      relative, final metrics equal at the printed decimals);
-#   4. cluster/launch.sh across the two hosts (BLAS threads exported to each rank, dist-check verify);
+#   4. cluster/launch.sh across the two hosts (BLAS threads exported to each rank, fttrain-dist-check verify);
 #   5. the MPI traffic went over the veth link (its byte counters).
 # The namespaces (and with them the veth pair) are deleted by an EXIT trap, also on failure, timeout
 # or interrupt. Needs root (or CAP_SYS_ADMIN) and iproute2: without them it FAILS, it does not skip.
@@ -30,11 +30,12 @@ pass() { passed=$((passed + 1)); echo "PASS $1"; }
 fail() { failed=$((failed + 1)); echo "FAIL $1"; }
 finish() { echo "$passed passed, $failed failed"; [[ $failed -eq 0 && $passed -gt 0 ]]; exit $?; }
 
-echo "== swift build -c $configuration --product fttrain"
-if ! swift build -c "$configuration" --product fttrain; then
+echo "== swift build -c $configuration --product fttrain, fttrain-dist-check"
+if ! swift build -c "$configuration" --product fttrain || ! swift build -c "$configuration" --product fttrain-dist-check; then
     fail "build"; finish
 fi
 binary="$repo/.build/$configuration/fttrain"
+dist_check="$repo/.build/$configuration/fttrain-dist-check"
 agent="$repo/scripts/netns_rsh_agent.sh"
 [[ -x $agent ]] || { fail "agent $agent is missing or not executable"; finish; }
 
@@ -117,7 +118,7 @@ run "placement: rank 0 in $ns_a, rank 1 in $ns_b" \
 
 # 2. The distributed layer across hosts.
 run "dist-check verify across 2 hosts" 'grep -q "^ok" "$log"' \
-    "${mpirun_command[@]}" "$binary" dist-check --mode verify
+    "${mpirun_command[@]}" "$dist_check" --mode verify
 
 # 3. Data-parallel training across hosts == one process: scripts/mpi_train_check.sh with this
 #    script's two-host mpirun as its launcher.
@@ -133,7 +134,7 @@ launch_command=(timeout --kill-after=10 "$timeout_seconds" ip netns exec "$ns_a"
     --mpirun-arg --mca --mpirun-arg btl --mpirun-arg tcp,self --)
 run "cluster/launch.sh across 2 hosts (2 BLAS threads per rank, dist-check verify)" \
     'grep -qx "rank 0 $ns_a threads 2" "$log" && grep -qx "rank 1 $ns_b threads 2" "$log" && grep -q "^dist-check verify: .* 0 failed" "$log"' \
-    "${launch_command[@]}" /bin/sh -c 'echo "rank $OMPI_COMM_WORLD_RANK $(ip netns identify $$) threads $OPENBLAS_NUM_THREADS"; exec "$0" dist-check --mode verify' "$binary"
+    "${launch_command[@]}" /bin/sh -c 'echo "rank $OMPI_COMM_WORLD_RANK $(ip netns identify $$) threads $OPENBLAS_NUM_THREADS"; exec "$0" --mode verify' "$dist_check"
 
 # The ranks had no path to each other but the veth link: its counters show the traffic it carried.
 tx_bytes="$(ip netns exec "$ns_a" cat /sys/class/net/veth0/statistics/tx_bytes 2>/dev/null)"

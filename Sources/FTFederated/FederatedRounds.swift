@@ -104,7 +104,7 @@ public enum SiteSampler {
     public static func sample(sites: Int, fraction: Double, minimum: Int, seed: UInt64, round: Int) -> [Int] {
         let wanted = min(sites, max(minimum, Int((fraction * Double(sites)).rounded())))
         var order = Array(0..<sites)
-        var rng = SeededRNG(seed: seed, stream: 0xFED0_0000 &+ UInt64(round))
+        var rng = SeededRNG(seed: seed, stream: RandomStreams.federatedRound(round))
         SitePartition.shuffle(&order, &rng)
         return order.prefix(wanted).sorted()
     }

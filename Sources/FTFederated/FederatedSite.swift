@@ -34,7 +34,7 @@ public final class FederatedSite {
         self.keyAgreement = keyAgreement
         self.peers = peers
         self.trainer = trainer
-        noise = SeededRNG(seed: noiseSeed)
+        noise = SeededRNG(seed: noiseSeed, stream: RandomStreams.base)
     }
 
     /// Takes part in the rounds the coordinator announces, until it says stop (so a resumed

@@ -99,7 +99,8 @@ public final class LoRASiteTrainer: SiteTrainer {
             stepper.adjustGradients = { proximal.addProximalGradient($0) }
         }
         // Every round has its own dropout stream and permutations (epoch indices round × 1000 + e).
-        var progress = TrainingProgress(dropout: SeededRNG(seed: c.rngSeed ^ UInt64(round) &* 0x9E37_79B9, stream: 0xD0 &+ UInt64(world.rank)))
+        var progress = TrainingProgress(dropout: SeededRNG(seed: RandomStreams.siteRoundSeed(c.rngSeed, round: round),
+                                                           stream: RandomStreams.dropout(rank: world.rank)))
         let batches = EpochBatches(dataset: dataset, plan: plan, rank: world.rank, seed: c.rngSeed, padTokenId: padTokenId)
         while progress.step < plan.totalSteps {
             for update in batches.updates(epoch: round * 1000 + progress.epoch) {

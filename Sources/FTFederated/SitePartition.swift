@@ -26,7 +26,7 @@ public enum SitePartition {
         guard table.rows.count >= sites else {
             throw PartitionError(description: "\(table.path) has \(table.rows.count) rows, fewer than the \(sites) sites")
         }
-        var rng = SeededRNG(seed: seed, stream: 0x9A27)
+        var rng = SeededRNG(seed: seed, stream: RandomStreams.sitePartition)
         let assignment: [[Int]]
         switch strategy {
         case .byColumn(let column):

@@ -16,10 +16,9 @@ public enum SitePartitionWriter {
                 throw SitePartition.PartitionError(description: "\(directory.path) already holds \(clash): choose an empty --output-dir")
             }
         }
-        let staging = directory.deletingLastPathComponent()
-            .appendingPathComponent(".\(directory.lastPathComponent).partition-\(ProcessInfo.processInfo.processIdentifier)")
-        try? manager.removeItem(at: staging)
-        try manager.createDirectory(at: staging, withIntermediateDirectories: true)
+        let staged = StagedDirectory(destination: directory, marker: "partition")
+        let staging = staged.url
+        try staged.create()
         do {
             var summary: [[String: Any]] = []
             for (site, rows) in assignment.enumerated() {
@@ -33,13 +32,10 @@ public enum SitePartitionWriter {
                                            "seed": seed, "per_site": summary]
             try JSONSerialization.data(withJSONObject: manifest, options: [.prettyPrinted, .sortedKeys])
                 .write(to: staging.appendingPathComponent("partition.json"))
-            try manager.createDirectory(at: directory, withIntermediateDirectories: true)
-            for name in names + ["partition.json"] {
-                try manager.moveItem(at: staging.appendingPathComponent(name), to: directory.appendingPathComponent(name))
-            }
-            try manager.removeItem(at: staging)
+            // Into the directory as it is: other files there stay.
+            try staged.commitFiles(names + ["partition.json"])
         } catch {
-            try? manager.removeItem(at: staging)
+            staged.discard()
             throw error
         }
         return names.map { directory.appendingPathComponent($0) }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import FTCore
 import FTDist
-import FTFederated
+import FTDistTraining
 import FTModel
 import FTTrain
 import Foundation
@@ -83,7 +83,7 @@ struct BenchCommand: ParsableCommand {
         let lora = mode == .lora ? PEFTSetup(lora: LoRAConfiguration(rank: 8, alpha: 16)) : nil
         let network = try ModelRegistry.load(modelDirectory: model.url, numLabels: labels, seed: 0, peft: lora)
         if let lora, let layers = network.peft?.lora {
-            var initializer = SeededRNG(seed: 0, stream: 0x4C6F_5241)
+            var initializer = SeededRNG(seed: 0, stream: RandomStreams.loraInitialization)
             layers.initialize(rng: &initializer)
             let names = network.tensorNames
             network.setTrainable { lora.isTrainable($0, names: names) }
@@ -93,7 +93,7 @@ struct BenchCommand: ParsableCommand {
             throw ValidationError("--seq \(T) exceeds the model's max_position_embeddings \(network.maxSequenceLength)")
         }
         // The anchor's inputs: ids in 1000 ..< vocab, no padding, labels in 0 ..< 3, a seed per rank.
-        var rng = SeededRNG(seed: 1234 &+ UInt64(world.rank))
+        var rng = SeededRNG(seed: 1234 &+ UInt64(world.rank), stream: RandomStreams.base)
         let low = min(1000, vocabulary - 1)
         let ids = (0..<(B * T)).map { _ in Int32(low + Int(rng.next(upperBound: UInt64(vocabulary - low)))) }
         let batchInput = ClassificationStep.Batch(

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FTDist
+import FTDistTraining
 import FTFederated
 import FTTrain
 import Foundation

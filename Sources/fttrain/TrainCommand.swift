@@ -1,7 +1,7 @@
 import ArgumentParser
 import FTCore
 import FTDist
-import FTFederated
+import FTDistTraining
 import FTTrain
 import Foundation
 

@@ -83,10 +83,10 @@ final class CheckpointResumeTests: XCTestCase {
     /// writes its state, and the resumed two-rank run equals the uninterrupted one bit for bit.
     func testTwoRankResumeIsBitwiseAndEveryRankSavesItsState() throws {
         let whole = try fixture.configuration("whole2") { $0.perDeviceTrainBatchSize = 2 }
-        _ = try ThreadedWorld.run(size: 2) { world in try TrainingRun(configuration: whole, world: world).run() }
+        _ = try InProcessWorlds.run(size: 2) { world in try TrainingRun(configuration: whole, world: world).run() }
 
         let split = try fixture.configuration("split2") { $0.perDeviceTrainBatchSize = 2 }
-        let outcomes = try ThreadedWorld.run(size: 2) { world -> String in
+        let outcomes = try InProcessWorlds.run(size: 2) { world -> String in
             let run = TrainingRun(configuration: split, world: world)
             if world.rank == 1 { run.stopRequested = StopAtStep(7).callAsFunction } else { run.stopRequested = { nil } }
             do { try run.run(); return "finished" } catch let interrupted as TrainingInterrupted { return "stopped at \(interrupted.step)" }
@@ -101,7 +101,7 @@ final class CheckpointResumeTests: XCTestCase {
         XCTAssertNotEqual(ranks[0].dropoutGenerator, ranks[1].dropoutGenerator, "each rank has its own dropout stream")
 
         let resume = resumed(split)
-        _ = try ThreadedWorld.run(size: 2) { world in try TrainingRun(configuration: resume, world: world).run() }
+        _ = try InProcessWorlds.run(size: 2) { world in try TrainingRun(configuration: resume, world: world).run() }
         try assertSameRun(fixture.output("whole2"), fixture.output("split2"))
     }
 
@@ -120,16 +120,16 @@ final class CheckpointResumeTests: XCTestCase {
             }
         }
         let whole = try settings("whole4")
-        _ = try ThreadedWorld.run(size: 4) { world in try TrainingRun(configuration: whole, world: world).run() }
+        _ = try InProcessWorlds.run(size: 4) { world in try TrainingRun(configuration: whole, world: world).run() }
         let split = try settings("split4")
-        _ = try ThreadedWorld.run(size: 4) { world -> Bool in
+        _ = try InProcessWorlds.run(size: 4) { world -> Bool in
             let run = TrainingRun(configuration: split, world: world)
             run.stopRequested = StopAtStep(6).callAsFunction
             XCTAssertThrowsError(try run.run())
             return true
         }
         let resume = resumed(split)
-        _ = try ThreadedWorld.run(size: 2) { world in try TrainingRun(configuration: resume, world: world).run() }
+        _ = try InProcessWorlds.run(size: 2) { world in try TrainingRun(configuration: resume, world: world).run() }
 
         let expected = try logRecords(fixture.output("whole4")), actual = try logRecords(fixture.output("split4"))
         XCTAssertEqual(expected.train.count, 22)

@@ -88,7 +88,7 @@ final class DistilBertTrainingTests: XCTestCase {
         }
         try TrainingRun(configuration: try settings("one", batch: 4)).run()
         let two = try settings("two", batch: 2)
-        _ = try ThreadedWorld.run(size: 2) { world in try TrainingRun(configuration: two, world: world).run() }
+        _ = try InProcessWorlds.run(size: 2) { world in try TrainingRun(configuration: two, world: world).run() }
         let a = try logRecords(fixture.output("one")).train, b = try logRecords(fixture.output("two")).train
         XCTAssertEqual(a.count, 22)
         XCTAssertEqual(a.count, b.count)

@@ -31,7 +31,7 @@ final class DistributedEvaluationTests: XCTestCase {
             .dictionary(prefix: "eval_")
         XCTAssertFalse(single.probabilities.contains(0), "every row computed")
         for ranks in [2, 3] {
-            let results = try ThreadedWorld.run(size: ranks) { world -> Predictions in
+            let results = try InProcessWorlds.run(size: ranks) { world -> Predictions in
                 try Predictions.compute(model: model(), dataset: dataset, batchSize: 4, padTokenId: padTokenId, world: world)
             }
             for (rank, result) in results.enumerated() {

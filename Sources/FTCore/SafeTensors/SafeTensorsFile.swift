@@ -232,14 +232,15 @@ public final class SafeTensorsFile: @unchecked Sendable {
         }
         let root: HeaderJSONValue
         do {
-            var parser = HeaderJSONParser(bytes: headerBytes)
-            root = try parser.parseDocument()
-        } catch let e as HeaderJSONParser.Failure {
-            throw fail("header is not valid JSON: \(e.message) at header offset \(e.offset)")
+            // The header's size is bounded by the 100 MB limit; typical headers are a few KB.
+            root = try StrictJSON.parse(headerBytes, options: .init(maximumDepth: 128, loneSurrogates: .reject, endName: "end of header"))
+        } catch {
+            throw fail("header is not valid JSON: \(error.message) at header offset \(error.offset)")
         }
-        guard case .object(let members) = root else {
-            throw fail("header is not a JSON object (found \(root.typeName))")
+        guard case .object(let objectMembers) = root else {
+            throw fail("header is not a JSON object (found \(root.kind))")
         }
+        let members = objectMembers.map { ($0.key, $0.value) }
 
         // Entries.
         var meta: [String: String] = [:]
@@ -464,27 +465,27 @@ public final class SafeTensorsFile: @unchecked Sendable {
             return [:]
         case .object(let members):
             var result: [String: String] = [:]
-            for (k, v) in members {
+            for (k, v) in members.map({ ($0.key, $0.value) }) {
                 guard result[k] == nil else { throw fail("__metadata__ has duplicate key '\(k)'", nil) }
                 guard case .string(let s) = v else {
-                    throw fail("__metadata__ values must be strings, but key '\(k)' has a \(v.typeName)", nil)
+                    throw fail("__metadata__ values must be strings, but key '\(k)' has a \(v.kind)", nil)
                 }
                 result[k] = s
             }
             return result
         default:
-            throw fail("__metadata__ must be a JSON object of strings, found \(value.typeName)", nil)
+            throw fail("__metadata__ must be a JSON object of strings, found \(value.kind)", nil)
         }
     }
 
     private static func parseEntry(name: String, _ value: HeaderJSONValue, fail: (String, String?) -> SafeTensorsError) throws -> SafeTensorInfo {
         func bad(_ reason: String) -> SafeTensorsError { fail(reason, name) }
-        guard case .object(let fields) = value else {
-            throw bad("tensor entry must be a JSON object with dtype, shape and data_offsets, found \(value.typeName)")
+        guard case .object(let fieldMembers) = value else {
+            throw bad("tensor entry must be a JSON object with dtype, shape and data_offsets, found \(value.kind)")
         }
         var dtypeValue: HeaderJSONValue?, shapeValue: HeaderJSONValue?, offsetsValue: HeaderJSONValue?
         var seen = Set<String>()
-        for (k, v) in fields {
+        for (k, v) in fieldMembers.map({ ($0.key, $0.value) }) {
             guard seen.insert(k).inserted else { throw bad("field '\(k)' appears more than once") }
             switch k {
             case "dtype": dtypeValue = v
@@ -496,7 +497,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
 
         guard let dtypeValue else { throw bad("missing field 'dtype'") }
         guard case .string(let dtypeString) = dtypeValue else {
-            throw bad("field 'dtype' must be a string, found \(dtypeValue.typeName)")
+            throw bad("field 'dtype' must be a string, found \(dtypeValue.kind)")
         }
         guard let dtype = SafeTensorsDType(rawValue: dtypeString) else {
             throw bad("unknown or unsupported dtype '\(dtypeString)' (supported: \(SafeTensorsDType.supportedList))")
@@ -504,7 +505,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
 
         guard let shapeValue else { throw bad("missing field 'shape'") }
         guard case .array(let dims) = shapeValue else {
-            throw bad("field 'shape' must be an array of non-negative integers, found \(shapeValue.typeName)")
+            throw bad("field 'shape' must be an array of non-negative integers, found \(shapeValue.kind)")
         }
         var shape: [Int] = []
         shape.reserveCapacity(dims.count)
@@ -553,28 +554,12 @@ public final class SafeTensorsFile: @unchecked Sendable {
 
 // MARK: - Header JSON
 
-/// A parsed JSON value. Numbers keep their source text so integers of any size
-/// are converted exactly (no NSNumber/Double round trip, no bool-as-number).
-/// Object members keep their order and duplicates, so duplicate names can be reported.
-fileprivate enum HeaderJSONValue {
-    case object([(String, HeaderJSONValue)])
-    case array([HeaderJSONValue])
-    case string(String)
-    case number(String)
-    case bool(Bool)
-    case null
+/// The header is parsed by `StrictJSON` (members in order, duplicates kept, so duplicate names can
+/// be reported; numbers as their source text, so integers of any size convert exactly, with no
+/// NSNumber/Double round trip and no bool-as-number).
+fileprivate typealias HeaderJSONValue = StrictJSON.Value
 
-    var typeName: String {
-        switch self {
-        case .object: return "object"
-        case .array: return "array"
-        case .string: return "string"
-        case .number: return "number"
-        case .bool: return "boolean"
-        case .null: return "null"
-        }
-    }
-
+fileprivate extension StrictJSON.Value {
     /// A short rendering for error messages.
     var description: String {
         switch self {
@@ -595,208 +580,5 @@ fileprivate enum HeaderJSONValue {
               !text.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }) else { return .notInteger }
         if let v = Int(text) { return .value(v) }
         return .outOfRange(text)
-    }
-}
-
-/// A small strict RFC 8259 parser for the header (whose size is bounded by the
-/// 100 MB header limit; typical headers are a few KB).
-fileprivate struct HeaderJSONParser {
-    struct Failure: Error {
-        let message: String
-        let offset: Int
-    }
-
-    private let bytes: UnsafeRawBufferPointer
-    private var pos = 0
-    private var depth = 0
-    private static let maxDepth = 128
-
-    init(bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
-
-    /// Parses one value surrounded by optional whitespace (safetensors pads headers with spaces).
-    mutating func parseDocument() throws -> HeaderJSONValue {
-        skipWhitespace()
-        let value = try parseValue()
-        skipWhitespace()
-        guard pos == bytes.count else { throw failure("unexpected data after the JSON value") }
-        return value
-    }
-
-    private func failure(_ message: String) -> Failure { Failure(message: message, offset: pos) }
-
-    private var peek: UInt8? { pos < bytes.count ? bytes[pos] : nil }
-
-    private mutating func skipWhitespace() {
-        while pos < bytes.count {
-            switch bytes[pos] {
-            case 0x20, 0x09, 0x0A, 0x0D: pos += 1
-            default: return
-            }
-        }
-    }
-
-    private mutating func expect(_ byte: UInt8, _ what: String) throws {
-        guard peek == byte else {
-            throw failure(peek == nil ? "unexpected end of header, expected \(what)" : "expected \(what)")
-        }
-        pos += 1
-    }
-
-    private mutating func parseValue() throws -> HeaderJSONValue {
-        guard let c = peek else { throw failure("unexpected end of header") }
-        switch c {
-        case UInt8(ascii: "{"): return try parseObject()
-        case UInt8(ascii: "["): return try parseArray()
-        case UInt8(ascii: "\""): return .string(try parseString())
-        case UInt8(ascii: "t"): try parseLiteral("true"); return .bool(true)
-        case UInt8(ascii: "f"): try parseLiteral("false"); return .bool(false)
-        case UInt8(ascii: "n"): try parseLiteral("null"); return .null
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try parseNumber())
-        default: throw failure("unexpected character '\(Unicode.Scalar(c))'")
-        }
-    }
-
-    private mutating func enter() throws {
-        depth += 1
-        guard depth <= Self.maxDepth else { throw failure("nesting deeper than \(Self.maxDepth) levels") }
-    }
-
-    private mutating func parseObject() throws -> HeaderJSONValue {
-        try enter()
-        defer { depth -= 1 }
-        pos += 1  // {
-        var members: [(String, HeaderJSONValue)] = []
-        skipWhitespace()
-        if peek == UInt8(ascii: "}") { pos += 1; return .object(members) }
-        while true {
-            skipWhitespace()
-            guard peek == UInt8(ascii: "\"") else { throw failure("expected a string key") }
-            let key = try parseString()
-            skipWhitespace()
-            try expect(UInt8(ascii: ":"), "':'")
-            skipWhitespace()
-            members.append((key, try parseValue()))
-            skipWhitespace()
-            if peek == UInt8(ascii: ",") { pos += 1; continue }
-            try expect(UInt8(ascii: "}"), "',' or '}'")
-            return .object(members)
-        }
-    }
-
-    private mutating func parseArray() throws -> HeaderJSONValue {
-        try enter()
-        defer { depth -= 1 }
-        pos += 1  // [
-        var elements: [HeaderJSONValue] = []
-        skipWhitespace()
-        if peek == UInt8(ascii: "]") { pos += 1; return .array(elements) }
-        while true {
-            skipWhitespace()
-            elements.append(try parseValue())
-            skipWhitespace()
-            if peek == UInt8(ascii: ",") { pos += 1; continue }
-            try expect(UInt8(ascii: "]"), "',' or ']'")
-            return .array(elements)
-        }
-    }
-
-    private mutating func parseLiteral(_ word: StaticString) throws {
-        let n = word.utf8CodeUnitCount
-        guard pos + n <= bytes.count else { throw failure("invalid literal") }
-        for i in 0..<n where bytes[pos + i] != word.utf8Start[i] { throw failure("invalid literal") }
-        pos += n
-    }
-
-    private mutating func parseNumber() throws -> String {
-        let start = pos
-        func digit(_ c: UInt8?) -> Bool { c.map { $0 >= 0x30 && $0 <= 0x39 } ?? false }
-        if peek == UInt8(ascii: "-") { pos += 1 }
-        if peek == UInt8(ascii: "0") {
-            pos += 1
-        } else if digit(peek) {
-            while digit(peek) { pos += 1 }
-        } else {
-            throw failure("invalid number")
-        }
-        if peek == UInt8(ascii: ".") {
-            pos += 1
-            guard digit(peek) else { throw failure("invalid number: digit expected after '.'") }
-            while digit(peek) { pos += 1 }
-        }
-        if peek == UInt8(ascii: "e") || peek == UInt8(ascii: "E") {
-            pos += 1
-            if peek == UInt8(ascii: "+") || peek == UInt8(ascii: "-") { pos += 1 }
-            guard digit(peek) else { throw failure("invalid number: digit expected in exponent") }
-            while digit(peek) { pos += 1 }
-        }
-        return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start ..< pos]), as: UTF8.self)
-    }
-
-    private mutating func parseHex4() throws -> UInt32 {
-        guard pos + 4 <= bytes.count else { throw failure("truncated \\u escape") }
-        var v: UInt32 = 0
-        for _ in 0..<4 {
-            let c = bytes[pos]
-            let d: UInt32
-            switch c {
-            case 0x30...0x39: d = UInt32(c - 0x30)
-            case 0x41...0x46: d = UInt32(c - 0x41 + 10)
-            case 0x61...0x66: d = UInt32(c - 0x61 + 10)
-            default: throw failure("invalid hex digit in \\u escape")
-            }
-            v = v << 4 | d
-            pos += 1
-        }
-        return v
-    }
-
-    private mutating func parseString() throws -> String {
-        pos += 1  // opening quote
-        var out: [UInt8] = []
-        while true {
-            guard let c = peek else { throw failure("unterminated string") }
-            switch c {
-            case UInt8(ascii: "\""):
-                pos += 1
-                // Input was validated as UTF-8 and escapes produce valid scalars.
-                return String(decoding: out, as: UTF8.self)
-            case UInt8(ascii: "\\"):
-                pos += 1
-                guard let e = peek else { throw failure("unterminated escape") }
-                pos += 1
-                switch e {
-                case UInt8(ascii: "\""): out.append(0x22)
-                case UInt8(ascii: "\\"): out.append(0x5C)
-                case UInt8(ascii: "/"): out.append(0x2F)
-                case UInt8(ascii: "b"): out.append(0x08)
-                case UInt8(ascii: "f"): out.append(0x0C)
-                case UInt8(ascii: "n"): out.append(0x0A)
-                case UInt8(ascii: "r"): out.append(0x0D)
-                case UInt8(ascii: "t"): out.append(0x09)
-                case UInt8(ascii: "u"):
-                    var code = try parseHex4()
-                    if (0xD800...0xDBFF).contains(code) {
-                        guard pos + 2 <= bytes.count, bytes[pos] == UInt8(ascii: "\\"), bytes[pos + 1] == UInt8(ascii: "u") else {
-                            throw failure("unpaired surrogate in \\u escape")
-                        }
-                        pos += 2
-                        let low = try parseHex4()
-                        guard (0xDC00...0xDFFF).contains(low) else { throw failure("unpaired surrogate in \\u escape") }
-                        code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
-                    } else if (0xDC00...0xDFFF).contains(code) {
-                        throw failure("unpaired surrogate in \\u escape")
-                    }
-                    out.append(contentsOf: UTF8.encode(Unicode.Scalar(code)!)!)
-                default:
-                    pos -= 1
-                    throw failure("invalid escape '\\\(Unicode.Scalar(e))'")
-                }
-            case 0x00..<0x20:
-                throw failure("unescaped control character in string")
-            default:
-                out.append(c)
-                pos += 1
-            }
-        }
     }
 }

@@ -65,7 +65,7 @@ extension EncoderModel {
         let model = try EncoderModel(config: config, numLabels: numLabels, peft: peft)
         let newTensors = try model.load(from: file)
         if !newTensors.isEmpty {
-            var rng = SeededRNG(seed: seed)
+            var rng = SeededRNG(seed: seed, stream: RandomStreams.base)
             model.initializeRandomly(rng: &rng, only: Set(newTensors))
         }
         return model

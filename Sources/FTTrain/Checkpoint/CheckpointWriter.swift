@@ -48,13 +48,15 @@ public final class CheckpointWriter {
         let step = contents.trainerState.globalStep
         let name = CheckpointDirectory.name(step: step)
         let final = output.appendingPathComponent(name, isDirectory: true)
-        let staging = output.appendingPathComponent(".\(name).partial", isDirectory: true)
+        // `.checkpoint-<step>.partial`: one name every rank finds.
+        let staged = StagedDirectory(destination: final, unique: false)
+        let staging = staged.url
         let fileManager = FileManager.default
         let coordinator = world.isCoordinator
         var failure: Error?
         func agree(_ what: String) throws {
             if try world.allRanksSucceeded(failure == nil) { return }
-            if coordinator { try? fileManager.removeItem(at: staging) }
+            if coordinator { staged.discard() }
             throw failure ?? CheckpointError.writeFailed("another rank failed while \(what) \(staging.path)")
         }
 
@@ -77,7 +79,7 @@ public final class CheckpointWriter {
 
         do {
             let data = try Self.encoder.encode(contents.rankState)
-            try DurableFile.save(data, to: staging.appendingPathComponent(CheckpointDirectory.rankStateName(world.rank)))
+            try staged.write(data, to: CheckpointDirectory.rankStateName(world.rank), durable: true)
         } catch {
             failure = CheckpointError.writeFailed("rank \(world.rank) cannot write its state into \(staging.path) "
                                                   + "(output_dir must be a directory every rank sees): \(error)")
@@ -91,15 +93,12 @@ public final class CheckpointWriter {
                 for rank in 0..<world.size where !fileManager.fileExists(atPath: staging.appendingPathComponent(CheckpointDirectory.rankStateName(rank)).path) {
                     throw CheckpointError.writeFailed("rank \(rank)'s \(CheckpointDirectory.rankStateName(rank)) did not arrive in \(staging.path)")
                 }
-                try DurableFile.syncContents(of: staging)
+                try staged.syncContents()
                 try CheckpointDirectory.writeManifest(in: staging)
-                try DurableFile.save(Data("global_step \(step)\n".utf8), to: staging.appendingPathComponent(CheckpointDirectory.markerName))
-                try DurableFile.sync(staging, isDirectory: true)
+                try staged.write(Data("global_step \(step)\n".utf8), to: CheckpointDirectory.markerName, durable: true)
                 // A directory of that name can only be a leftover of an interrupted future (a run
-                // resumed from an earlier checkpoint): replace it.
-                if fileManager.fileExists(atPath: final.path) { try fileManager.removeItem(at: final) }
-                try fileManager.moveItem(at: staging, to: final)
-                try DurableFile.sync(output, isDirectory: true)
+                // resumed from an earlier checkpoint): the commit replaces it.
+                try staged.commit(durable: true)
                 removed = try Self.rotate(in: output, limit: totalLimit, keeping: [name, contents.trainerState.bestModelCheckpoint].compactMap { $0 })
             } catch { failure = error }
         }

@@ -1,3 +1,4 @@
+import FTCore
 import Foundation
 
 /// A data file's rows with every column, for tools that rearrange rows without interpreting them
@@ -88,25 +89,22 @@ public struct DataTable: Sendable {
     private static func readJSONLines(_ bytes: UnsafeBufferPointer<UInt8>, from first: Int, path: String) throws -> DataTable {
         var parsed: [(line: Int, object: JSONObject, raw: String)] = []
         var keys: [String] = [], seen = Set<String>(), bad: [BadRow] = []
-        var start = first, line = 1
-        while start < bytes.count {
-            var end = start
-            while end < bytes.count && bytes[end] != 0x0A { end += 1 }
-            let next = end + 1
-            if end > start && bytes[end - 1] == 0x0D { end -= 1 }  // CRLF
-            defer { start = next; line += 1 }
-            if ByteScanning.isBlank(bytes, from: start, to: end) { continue }
-            let slice = UnsafeBufferPointer(rebasing: bytes[start..<end])
-            do {
-                guard case .object(let object) = try JSONLineParser.parse(slice) else {
-                    bad.append(BadRow(location: SourceLocation(file: path, line: line), reason: "expected a JSON object"))
-                    continue
-                }
-                for key in object.keys where seen.insert(key).inserted { keys.append(key) }
-                parsed.append((line, object, String(decoding: slice, as: UTF8.self)))
+        JSONLines.forEachLine(in: bytes, from: first) { record in
+            let line = record.number
+            let value: StrictJSON.Value
+            do throws(JSONLineError) {
+                value = try record.parse()
             } catch {
-                bad.append(BadRow(location: SourceLocation(file: path, line: line), reason: "invalid JSON at column \(error.column): \(error.message)"))
+                bad.append(BadRow(location: SourceLocation(file: path, line: line), reason: error.reason))
+                return
             }
+            guard case .object(let members) = value else {
+                bad.append(BadRow(location: SourceLocation(file: path, line: line), reason: "expected a JSON object"))
+                return
+            }
+            let object = JSONObject(members)
+            for key in object.keys where seen.insert(key).inserted { keys.append(key) }
+            parsed.append((line, object, String(decoding: record.bytes, as: UTF8.self)))
         }
         if !bad.isEmpty { throw DataError.badRows(bad) }
         if parsed.isEmpty { throw DataError.noDataRows(path: path, skipped: 0) }

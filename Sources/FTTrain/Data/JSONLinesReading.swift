@@ -1,3 +1,5 @@
+import FTCore
+
 /// Reads JSON Lines: one object per line, blank lines ignored, the configured keys looked up in each.
 ///
 /// Labels may be JSON strings or integers; an integer is normalised to its decimal text (`1` → `"1"`),
@@ -5,7 +7,7 @@
 /// column that once held a missing value). Other numbers, booleans, arrays and objects are bad rows.
 enum JSONLinesReading {
     static func read(_ bytes: UnsafeBufferPointer<UInt8>, path: String, into builder: inout ExampleBuilder) throws {
-        var start = ByteScanning.bomLength(bytes)
+        let start = ByteScanning.bomLength(bytes)
         if let first = (start..<bytes.count).first(where: { !ByteScanning.isBlank(bytes, from: $0, to: $0 + 1) }),
            bytes[first] == UInt8(ascii: "[") {
             throw DataError.notJSONLines(path: path)
@@ -15,26 +17,20 @@ enum JSONLinesReading {
         // misconfiguration (reported with the keys that exist), not thousands of bad rows.
         var seenKeys = Set<String>()
         var keyOrder: [String] = []
-        var line = 1
-        while start < bytes.count {
-            var end = start
-            while end < bytes.count && bytes[end] != 0x0A { end += 1 }
-            let next = end + 1
-            if end > start && bytes[end - 1] == 0x0D { end -= 1 }  // CRLF
-            defer { start = next; line += 1 }
-            if ByteScanning.isBlank(bytes, from: start, to: end) { continue }
-
-            let value: JSONValue
-            do {
-                value = try JSONLineParser.parse(UnsafeBufferPointer(rebasing: bytes[start..<end]))
+        try JSONLines.forEachLine(in: bytes, from: start) { record in
+            let line = record.number
+            let value: StrictJSON.Value
+            do throws(JSONLineError) {
+                value = try record.parse()
             } catch {
-                builder.reject(line: line, "invalid JSON at column \(error.column): \(error.message)")
-                continue
+                builder.reject(line: line, error.reason)
+                return
             }
-            guard case .object(let object) = value else {
+            guard case .object(let members) = value else {
                 builder.reject(line: line, "expected a JSON object, found \(value.typeName)")
-                continue
+                return
             }
+            let object = JSONObject(members)
             for key in object.keys where seenKeys.insert(key).inserted { keyOrder.append(key) }
             do {
                 let text = try string(object, columns.text)

@@ -14,7 +14,7 @@ public enum RandomOversampling {
         var members = [[Int]](repeating: [], count: classes.count)
         for (index, example) in examples.enumerated() { members[classes.id(for: example.label)!].append(index) }
         let majority = members.map(\.count).max() ?? 0
-        var rng = SeededRNG(seed: seed)
+        var rng = SeededRNG(seed: seed, stream: RandomStreams.base)
         var result = examples
         result.reserveCapacity(majority * classes.count)
         var added: [String: Int] = [:]

@@ -182,7 +182,7 @@ public enum StratifiedSplit {
         for (index, example) in examples.enumerated() { members[classes.id(for: example.label)!].append(index) }
         let plan = try allocate(classCounts: members.map(\.count), ratios: ratios)
 
-        var rng = SeededRNG(seed: seed)
+        var rng = SeededRNG(seed: seed, stream: RandomStreams.base)
         var splits = DatasetSplits(train: [], validation: [], test: [])
         for (c, counts) in plan.enumerated() {
             var indices = members[c]

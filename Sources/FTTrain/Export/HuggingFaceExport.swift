@@ -17,11 +17,8 @@ public enum HuggingFaceExport {
     public static func write(model: any SequenceModel, labels: [String], baseModelDirectory: URL, to destination: URL) throws {
         precondition(model.numLabels == labels.count, "one label name per class")
         let fileManager = FileManager.default
-        let staging = destination.deletingLastPathComponent()
-            .appendingPathComponent(".\(destination.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)")
-        try? fileManager.removeItem(at: staging)
-        try fileManager.createDirectory(at: staging, withIntermediateDirectories: true)
-        do {
+        try StagedDirectory.write(destination) { staged in
+            let staging = staged.url
             try writeConfig(model: model, labels: labels, base: baseModelDirectory, to: staging.appendingPathComponent("config.json"))
             var writer = SafeTensorsWriter(metadata: ["format": "pt"])
             // Adapter tensors are not part of a plain model: merge LoRA into the weights first.
@@ -37,11 +34,6 @@ public enum HuggingFaceExport {
                     try fileManager.copyItem(at: source, to: staging.appendingPathComponent(file))
                 }
             }
-            if fileManager.fileExists(atPath: destination.path) { try fileManager.removeItem(at: destination) }
-            try fileManager.moveItem(at: staging, to: destination)
-        } catch {
-            try? fileManager.removeItem(at: staging)
-            throw error
         }
     }
 

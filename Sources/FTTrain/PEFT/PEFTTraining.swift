@@ -20,11 +20,11 @@ public enum PEFTTraining {
             })
         }
         if let adapters = model.peft?.bottleneck {
-            var rng = SeededRNG(seed: c.rngSeed, stream: 0xADA9_7E55)  // the adapters' own stream
+            var rng = SeededRNG(seed: c.rngSeed, stream: RandomStreams.adapterInitialization)
             adapters.initialize(rng: &rng)
         }
         if let layers = model.peft?.lora {
-            var rng = SeededRNG(seed: c.rngSeed, stream: 0x4C6F_5241)  // "LoRA": its own stream, apart from the head's
+            var rng = SeededRNG(seed: c.rngSeed, stream: RandomStreams.loraInitialization)
             layers.initialize(rng: &rng)
             if !layers.configuration.saves(moduleName: "classifier") {
                 log.message("warning: modules_to_save does not include classifier: the new head stays at its random initialisation and is not saved with the adapter")

@@ -77,7 +77,7 @@ public struct PaddedBatch {
 /// can be replayed on resume without replaying the ones before it.
 public enum EpochOrder {
     public static func permutation(count: Int, seed: UInt64, epoch: Int) -> [Int] {
-        var rng = SeededRNG(seed: seed, stream: 0x5A17_0000 &+ UInt64(epoch))
+        var rng = SeededRNG(seed: seed, stream: RandomStreams.epochPermutation(epoch: epoch))
         var order = Array(0..<count)
         // Fisher–Yates with an unbiased bounded draw.
         for i in stride(from: count - 1, to: 0, by: -1) {

@@ -42,7 +42,7 @@ extension TrainingRun {
     /// Where the loop starts: step 0, or the checkpoint's model, optimizer, log and progress.
     func startingProgress(_ resumed: ResumedCheckpoint?, stepper: ClassificationStep, output: URL, log: TrainingLog) throws -> TrainingProgress {
         let c = configuration
-        let dropout = SeededRNG(seed: c.rngSeed, stream: 0xD0 &+ UInt64(world.rank))
+        let dropout = SeededRNG(seed: c.rngSeed, stream: RandomStreams.dropout(rank: world.rank))
         let rules = BestModelTracker(configuration: c)
         guard let resumed else { return TrainingProgress(dropout: dropout, bestModel: rules) }
         try resumed.restoreModel(stepper.model)

@@ -2,7 +2,8 @@ import ArgumentParser
 import FTDist
 import Foundation
 
-/// `fttrain dist-check` (hidden): checks and times the ring all-reduce under `mpirun`.
+/// `fttrain-dist-check`: checks and times the ring all-reduce under `mpirun`. A test tool of its
+/// own executable target, not a subcommand of the shipped `fttrain`.
 ///
 /// - `--mode verify`: rank-dependent integer-valued data (sums are exact in Float) through
 ///   `RingAllReduce` and `MPI_Allreduce` (the oracle) for lengths 0, 1, size−1, a prime and
@@ -13,11 +14,11 @@ import Foundation
 /// - `--mode bench`: times `--iterations` runs of each (interleaved) at `--count` floats; rank 0
 ///   prints one JSON line. Each iteration's time is the slowest rank's.
 /// Used by `scripts/mpi_test.sh` and `scripts/bench_allreduce.sh`.
+@main
 struct DistCheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "dist-check",
-        abstract: "Verify or time the ring all-reduce against MPI_Allreduce (run under mpirun).",
-        shouldDisplay: false)
+        commandName: "fttrain-dist-check",
+        abstract: "Verify or time the ring all-reduce against MPI_Allreduce (run under mpirun).")
 
     enum Mode: String, ExpressibleByArgument, CaseIterable { case verify, bench }
 
@@ -98,7 +99,7 @@ struct DistCheckCommand: ParsableCommand {
     }
 }
 
-/// The checks of `dist-check --mode verify`. Every check ends with an agreement over all ranks
+/// The checks of `fttrain-dist-check --mode verify`. Every check ends with an agreement over all ranks
 /// (`MPI_Allreduce` of a failure flag), so all ranks count the same failures.
 private struct DistVerifier {
     let world: MPICommunicator
