@@ -1,3 +1,4 @@
+import FTCore
 import FTTrain
 import Foundation
 

@@ -157,36 +157,25 @@ public struct PEFTAdapter: Sendable {
 
     /// Writes the adapter of `model` (LoRA unmerged, or bottleneck adapters) as PEFT does: the
     /// config and every tensor the setup trains (A, B, biases per `bias`, the modules to save),
-    /// staged beside the destination and renamed into place. `extraFiles` (name → bytes) are
+    /// staged beside the destination and renamed into place (`StagedDirectory`). `extraFiles` (name → bytes) are
     /// written alongside.
     public static func write(model: any SequenceModel, to destination: URL, baseModelName: String?,
                              extraFiles: [String: Data] = [:]) throws {
         guard let setup = model.peft?.setup else { throw ModelError.badInput("the model has no adapter to save") }
         precondition(!(model.peft?.lora?.isMerged ?? false), "unmerge the adapter before saving it")
         let lora = setup.lora
-        let fileManager = FileManager.default
-        let staging = destination.deletingLastPathComponent()
-            .appendingPathComponent(".\(destination.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)")
-        try? fileManager.removeItem(at: staging)
-        try fileManager.createDirectory(at: staging, withIntermediateDirectories: true)
-        do {
+        try StagedDirectory.write(destination) { staged in
             var writer = SafeTensorsWriter(metadata: ["format": "pt"])
             for view in model.store.views where setup.isTrainable(view.name, names: model.tensorNames) {
                 try writer.add(savedName(view.name, lora: lora, names: model.tensorNames), shape: view.shape,
                                floats: UnsafeBufferPointer(start: model.store.value(view.name), count: view.count))
             }
-            try writer.write(toPath: staging.appendingPathComponent(weightsFile).path)
+            try writer.write(toPath: staged.file(weightsFile).path)
             let config = lora.map { configObject($0, baseModelName: baseModelName) }
                 ?? bottleneckConfigObject(setup.bottleneck ?? BottleneckConfiguration(), baseModelName: baseModelName)
-            let json = try JSONSerialization.data(withJSONObject: config,
-                                                  options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-            try json.write(to: staging.appendingPathComponent(configFile))
-            for (name, data) in extraFiles { try data.write(to: staging.appendingPathComponent(name)) }
-            if fileManager.fileExists(atPath: destination.path) { try fileManager.removeItem(at: destination) }
-            try fileManager.moveItem(at: staging, to: destination)
-        } catch {
-            try? fileManager.removeItem(at: staging)
-            throw error
+            try staged.write(try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]),
+                             to: configFile)
+            for (name, data) in extraFiles { try staged.write(data, to: name) }
         }
     }
 

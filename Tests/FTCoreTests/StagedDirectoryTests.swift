@@ -1,4 +1,4 @@
-import FTTrain
+import FTCore
 import Foundation
 import XCTest
 
