@@ -41,7 +41,7 @@ public enum SitePartition {
     private static func values(_ table: DataTable, column: String) throws -> [String] {
         let index = try table.columnIndex(column)
         return try table.rows.map { row in
-            guard let value = row.values[index] else {
+            guard let value = row.value(at: index) else {
                 throw PartitionError(description: "\(table.path):\(row.line): no value for column \"\(column)\"")
             }
             return value

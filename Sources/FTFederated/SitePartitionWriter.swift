@@ -26,7 +26,7 @@ public enum SitePartitionWriter {
                 let selected = rows.map { table.rows[$0] }
                 try table.serialized(selected).write(to: staging.appendingPathComponent(names[site]), atomically: false, encoding: .utf8)
                 var counts: [String: Int] = [:]
-                if let labelIndex { for row in selected { counts[row.values[labelIndex] ?? "", default: 0] += 1 } }
+                if let labelIndex { for row in selected { counts[row.value(at: labelIndex) ?? "", default: 0] += 1 } }
                 summary.append(["site": site + 1, "file": names[site], "rows": rows.count, "labels": counts])
             }
             let manifest: [String: Any] = ["input": table.path, "sites": assignment.count, "strategy": strategy,

@@ -9,11 +9,25 @@ public struct DataTable: Sendable {
     public struct Row: Sendable {
         /// 1-based line of the row's start in the file.
         public let line: Int
-        /// CSV/TSV: one value per header column. JSON Lines: the scalar value (string, number
-        /// literal or boolean) of each header key, nil where the row lacks it or holds a structure.
-        public let values: [String?]
+        /// CSV/TSV: one value per header column.
+        let fields: [String]
+        /// JSON Lines: the scalar values (string, number literal or boolean) of the keys the row
+        /// has, by header index. Kept sparse: a file whose rows each bring new keys would
+        /// otherwise hold rows × keys values.
+        let scalars: [Int: String]
         /// JSON Lines: the row's line as read (written back verbatim). Empty for CSV/TSV.
         public let raw: String
+        /// The header's width when the row was read.
+        let columns: Int
+
+        /// Every header column's value (`value(at:)` of each), made on demand.
+        public var values: [String?] { (0..<columns).map(value(at:)) }
+
+        /// The value of header column `column`: nil where a JSON Lines row lacks the key or holds
+        /// a structure there.
+        public func value(at column: Int) -> String? {
+            raw.isEmpty ? (fields.indices.contains(column) ? fields[column] : nil) : scalars[column]
+        }
     }
 
     public let path: String
@@ -62,7 +76,7 @@ public struct DataTable: Sendable {
                 return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
             }
             var text = header.map(field).joined(separator: String(delimiter)) + "\n"
-            for row in rows { text += row.values.map { field($0 ?? "") }.joined(separator: String(delimiter)) + "\n" }
+            for row in rows { text += row.fields.map(field).joined(separator: String(delimiter)) + "\n" }
             return text
         }
     }
@@ -79,7 +93,7 @@ public struct DataTable: Sendable {
                 bad.append(BadRow(location: SourceLocation(file: path, line: line), reason: "expected \(header.count) fields (as in the header), found \(fields.count)"))
                 continue
             }
-            rows.append(Row(line: line, values: fields.map { parser.string($0) }, raw: ""))
+            rows.append(Row(line: line, fields: fields.map { parser.string($0) }, scalars: [:], raw: "", columns: header.count))
         }
         if !bad.isEmpty { throw DataError.badRows(bad) }
         if rows.isEmpty { throw DataError.noDataRows(path: path, skipped: 0) }
@@ -88,7 +102,7 @@ public struct DataTable: Sendable {
 
     private static func readJSONLines(_ bytes: UnsafeBufferPointer<UInt8>, from first: Int, path: String) throws -> DataTable {
         var parsed: [(line: Int, object: JSONObject, raw: String)] = []
-        var keys: [String] = [], seen = Set<String>(), bad: [BadRow] = []
+        var keys: [String] = [], index: [String: Int] = [:], bad: [BadRow] = []
         JSONLines.forEachLine(in: bytes, from: first) { record in
             let line = record.number
             let value: StrictJSON.Value
@@ -103,20 +117,25 @@ public struct DataTable: Sendable {
                 return
             }
             let object = JSONObject(members)
-            for key in object.keys where seen.insert(key).inserted { keys.append(key) }
+            for key in object.keys where index[key] == nil {
+                index[key] = keys.count
+                keys.append(key)
+            }
             parsed.append((line, object, String(decoding: record.bytes, as: UTF8.self)))
         }
         if !bad.isEmpty { throw DataError.badRows(bad) }
         if parsed.isEmpty { throw DataError.noDataRows(path: path, skipped: 0) }
         let rows = parsed.map { row in
-            Row(line: row.line, values: keys.map { key -> String? in
-                switch row.object.values[key] {
-                case .string(let text)?: return text
-                case .number(let literal)?: return literal
-                case .bool(let flag)?: return flag ? "true" : "false"
-                default: return nil
+            var scalars: [Int: String] = [:]
+            for (key, value) in row.object.values {
+                switch value {
+                case .string(let text): scalars[index[key]!] = text
+                case .number(let literal): scalars[index[key]!] = literal
+                case .bool(let flag): scalars[index[key]!] = flag ? "true" : "false"
+                default: break
                 }
-            }, raw: row.raw)
+            }
+            return Row(line: row.line, fields: [], scalars: scalars, raw: row.raw, columns: keys.count)
         }
         return DataTable(path: path, format: .jsonl, header: keys, rows: rows)
     }
