@@ -39,11 +39,15 @@ let package = Package(
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c",
                        providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
 
-        // MARK: - Core: buffers, BLAS, RNG, safetensors
-        .target(name: "FTCore", dependencies: ["CBLAS"],
+        // MARK: - Kernels: BLAS, vector math, slice threads, layers, optimizer and all-reduce loops
+        .target(name: "FTKernels", dependencies: ["CBLAS"],
                 swiftSettings: kernelSettings),
 
-        // MARK: - Model: tokenizer, layers, encoder
+        // MARK: - Core: buffers, RNG, safetensors (re-exports FTKernels)
+        .target(name: "FTCore", dependencies: ["FTKernels", "CBLAS"],
+                swiftSettings: kernelSettings),
+
+        // MARK: - Model: tokenizer, encoder, PEFT (the layers' kernels are in FTKernels)
         .target(name: "FTModel", dependencies: ["FTCore"],
                 swiftSettings: kernelSettings),
 

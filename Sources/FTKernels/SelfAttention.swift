@@ -3,7 +3,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import FTCore
 
 /// Multi-head scaled dot-product self-attention with a key padding mask, as BERT's
 /// `BertSelfAttention` computes it (eager path):
