@@ -17,7 +17,9 @@ public struct Dropout: Sendable {
 
     /// Dropout with probability p in [0, 1) and mask key `key` (`Dropout.key(seed:site:)`).
     public init(probability: Float, key: UInt64) {
-        precondition((0..<1).contains(probability), "dropout probability must be in [0, 1)")
+        // fatalError, not precondition: this target is built -Ounchecked, which drops preconditions,
+        // and the probability comes from a configuration file.
+        if !(0..<1).contains(probability) { fatalError("dropout probability must be in [0, 1)") }
         self.probability = probability
         self.key = key
         threshold = Int32((Double(probability) * 16_777_216).rounded())
