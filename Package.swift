@@ -1,10 +1,10 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-/// Settings of the targets with numeric kernels: no overflow or bounds checks in release, and on
-/// x86-64 the AVX2/FMA instruction set (Haswell's, which every x86 server CPU since 2015 has), so a
-/// SIMD8<Float> is one 256-bit register rather than two SSE halves and 32-bit lane multiplies (the
-/// dropout mask hash) are one instruction.
+/// Settings of FTKernels, the one target of numeric kernels: no overflow or bounds checks in
+/// release, and on x86-64 the AVX2/FMA instruction set (Haswell's, which every x86 server CPU since
+/// 2015 has), so a SIMD8<Float> is one 256-bit register rather than two SSE halves and 32-bit lane
+/// multiplies (the dropout mask hash) are one instruction.
 #if arch(x86_64)
 let kernelSettings: [SwiftSetting] = [
     .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
@@ -12,6 +12,18 @@ let kernelSettings: [SwiftSetting] = [
 ]
 #else
 let kernelSettings: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+#endif
+
+/// Settings of the targets around the kernels (FTCore, FTModel, FTTrain, FTDist): checked, because
+/// they parse untrusted files (safetensors headers, CSV, JSONL, YAML configs, vocabularies) and
+/// orchestrate; a bad offset or count there must trap, not read past a buffer. They keep Haswell's
+/// instruction set on x86-64: they inline FTKernels' `@inlinable` SIMD helpers (`VectorMath`),
+/// which without AVX2/FMA would split each SIMD8<Float> into SSE halves and turn each fused
+/// multiply-add into a libm call per lane.
+#if arch(x86_64)
+let checkedSettings: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
+#else
+let checkedSettings: [SwiftSetting] = []
 #endif
 
 let package = Package(
@@ -40,22 +52,26 @@ let package = Package(
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c",
                        providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
 
-        // MARK: - Core: buffers, BLAS, RNG, safetensors
-        .target(name: "FTCore", dependencies: ["CBLAS"],
+        // MARK: - Kernels: BLAS, vector math, slice threads, layers, optimizer and all-reduce loops
+        .target(name: "FTKernels", dependencies: ["CBLAS"],
                 swiftSettings: kernelSettings),
 
-        // MARK: - Model: tokenizer, layers, encoder
+        // MARK: - Core: buffers, RNG, safetensors (re-exports FTKernels)
+        .target(name: "FTCore", dependencies: ["FTKernels", "CBLAS"],
+                swiftSettings: checkedSettings),
+
+        // MARK: - Model: tokenizer, encoder, PEFT (the layers' kernels are in FTKernels)
         .target(name: "FTModel", dependencies: ["FTCore"],
-                swiftSettings: kernelSettings),
+                swiftSettings: checkedSettings),
 
         // MARK: - Training: data, optimizer, schedules, metrics, configuration
         .target(name: "FTTrain", dependencies: ["FTModel", .product(name: "Yams", package: "Yams"),
                                                 .product(name: "Crypto", package: "swift-crypto")],
-                swiftSettings: kernelSettings),
+                swiftSettings: checkedSettings),
 
         // MARK: - Distributed: communicators (in-process, MPI) and the ring all-reduce
         .target(name: "FTDist", dependencies: ["FTCore", "CMPI"],
-                swiftSettings: kernelSettings),
+                swiftSettings: checkedSettings),
 
         // MARK: - Distributed training: FTDist's communicators as FTTrain's `TrainingWorld`
         .target(name: "FTDistTraining", dependencies: ["FTTrain", "FTDist"]),

@@ -91,8 +91,7 @@ public final class RingAllReduce {
         try reduce(buffer, count: count, operation: "allReduceAverage")
         let n = communicator.size
         guard n > 1 else { return }
-        let divisor = Float(n)
-        for i in 0 ..< count { buffer[i] /= divisor }
+        AllReduceKernel.divide(buffer, by: Float(n), count: count)
     }
 
     /// Collective, in place: every rank's `buffer` becomes the element-wise sum over all ranks.
@@ -149,10 +148,7 @@ public final class RingAllReduce {
         // With bf16 the other ranks will hold the owned chunk rounded to bf16; match them.
         if compression == .bf16 {
             let owned = wrap(r + 1)
-            let start = buffer + chunkOffset(owned)
-            for i in 0 ..< chunkLength(owned) {
-                start[i] = HalfPrecision.float(fromBF16Bits: HalfPrecision.bf16Bits(from: start[i]))
-            }
+            AllReduceKernel.roundToBF16(buffer + chunkOffset(owned), count: chunkLength(owned))
         }
         // All-gather: step s sends chunk r+1−s, receives (stores) chunk r−s.
         for step in 0 ..< n - 1 {
@@ -185,12 +181,10 @@ public final class RingAllReduce {
                 let landing = accumulate ? receiveScratch.bindMemory(to: Float.self, capacity: scratchCapacity) : destination
                 try transfer(send: UnsafePointer(source), sendCount: sendCount, to: next,
                              receive: landing, receiveCount: receiveCount, from: previous, tag: tag)
-                if accumulate {
-                    for i in 0 ..< receiveCount { destination[i] += landing[i] }
-                }
+                if accumulate { AllReduceKernel.add(destination, landing, count: receiveCount) }
             case .bf16:
                 let packedOut = sendScratch.bindMemory(to: UInt16.self, capacity: scratchCapacity)
-                for i in 0 ..< sendCount { packedOut[i] = HalfPrecision.bf16Bits(from: source[i]) }
+                AllReduceKernel.packBF16(source, into: packedOut, count: sendCount)
                 // Two bf16 values per float slot on the wire (bytes are moved, never interpreted).
                 let sendSlots = (sendCount + 1) / 2, receiveSlots = (receiveCount + 1) / 2
                 try transfer(send: UnsafePointer(sendScratch.bindMemory(to: Float.self, capacity: (scratchCapacity + 1) / 2)),
@@ -199,9 +193,9 @@ public final class RingAllReduce {
                              receiveCount: receiveSlots, from: previous, tag: tag)
                 let packedIn = receiveScratch.bindMemory(to: UInt16.self, capacity: scratchCapacity)
                 if accumulate {
-                    for i in 0 ..< receiveCount { destination[i] += HalfPrecision.float(fromBF16Bits: packedIn[i]) }
+                    AllReduceKernel.addBF16(packedIn, into: destination, count: receiveCount)
                 } else {
-                    for i in 0 ..< receiveCount { destination[i] = HalfPrecision.float(fromBF16Bits: packedIn[i]) }
+                    AllReduceKernel.unpackBF16(packedIn, into: destination, count: receiveCount)
                 }
             }
             offset += segment

@@ -1,4 +1,5 @@
 import FTCore
+@testable import FTKernels
 @testable import FTModel
 import TestSupport
 import XCTest

@@ -61,19 +61,19 @@ final class OptimAdamWTests: XCTestCase {
     func testVectorBodyEqualsScalarTail() {
         let n = 43  // five vectors and a tail of three
         for lerpWeight: Float in [0.1, 0.7] {
-            let scalars = AdamW.Scalars(decayFactor: 0.999, lerpWeight: lerpWeight, beta2: 0.999, oneMinusBeta2: 0.001,
-                                        biasCorrection2Sqrt: 0.0447, epsilon: 1e-8, negativeStepSize: -0.013)
+            let scalars = AdamWKernel.Scalars(decayFactor: 0.999, lerpWeight: lerpWeight, beta2: 0.999, oneMinusBeta2: 0.001,
+                                              biasCorrection2Sqrt: 0.0447, epsilon: 1e-8, negativeStepSize: -0.013)
             let g = testValues(n, seed: 41, scale: 3)
             var p1 = testValues(n, seed: 42), m1 = testValues(n, seed: 43, scale: 0.1)
             var v1 = testValues(n, seed: 44).map { $0 * $0 }
             var p2 = p1, m2 = m1, v2 = v1
-            AdamW.update(&p1, g, &m1, &v1, count: n, scalars, decay: true)
+            AdamWKernel.update(&p1, g, &m1, &v1, count: n, scalars, decay: true)
             for i in 0..<n {
                 p2.withUnsafeMutableBufferPointer { p in m2.withUnsafeMutableBufferPointer { m in
                     v2.withUnsafeMutableBufferPointer { v in
                         g.withUnsafeBufferPointer { g in
-                            AdamW.update(p.baseAddress! + i, g.baseAddress! + i, m.baseAddress! + i, v.baseAddress! + i,
-                                         count: 1, scalars, decay: true)
+                            AdamWKernel.update(p.baseAddress! + i, g.baseAddress! + i, m.baseAddress! + i, v.baseAddress! + i,
+                                               count: 1, scalars, decay: true)
                         }
                     }
                 } }

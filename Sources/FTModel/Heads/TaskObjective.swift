@@ -1,3 +1,5 @@
+import FTCore
+
 /// A task head's loss: how the model's outputs for a batch and the batch's targets give the loss
 /// and the gradient of the outputs, which is all the step driver needs of a task
 /// (`ClassificationStep`). Sequence classification is one objective; token classification (a

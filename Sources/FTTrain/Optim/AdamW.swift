@@ -31,6 +31,8 @@ import FTCore
 ///
 /// The state is the step count and the two moment buffers (`exp_avg`, `exp_avg_sq`), exposed
 /// for checkpoints: `stepCount`, `firstMoment`, `secondMoment`, `loadState`.
+/// The element loop itself is `AdamWKernel.update` (FTKernels, built without checks); this class
+/// keeps the state, the validation and the split into runs and segments, all checked.
 /// Not thread-safe: one owner steps it (the buffers are shared only with `Parallel` slices
 /// inside `step`, which touch disjoint elements, so results do not depend on the thread count).
 public final class AdamW: @unchecked Sendable {
@@ -146,7 +148,7 @@ public final class AdamW: @unchecked Sendable {
         // Scalars exactly as torch forms them (Python floats, then one rounding to float32).
         let biasCorrection1 = 1 - pow(beta1, t)
         let biasCorrection2 = 1 - pow(beta2, t)
-        let scalars = Scalars(
+        let scalars = AdamWKernel.Scalars(
             decayFactor: Float(1 - lr * weightDecay),
             lerpWeight: Float(1 - beta1),
             beta2: Float(beta2),
@@ -168,8 +170,8 @@ public final class AdamW: @unchecked Sendable {
                     let lo = max(runLow, segment.range.lowerBound)
                     let hi = min(runHigh, segment.range.upperBound)
                     guard lo < hi else { continue }
-                    AdamW.update(p + run.valueOffset + (lo - run.gradientOffset), g + lo, m + lo, v + lo, count: hi - lo, scalars,
-                                 decay: decays && segment.decays)
+                    AdamWKernel.update(p + run.valueOffset + (lo - run.gradientOffset), g + lo, m + lo, v + lo, count: hi - lo, scalars,
+                                       decay: decays && segment.decays)
                 }
             }
         }
@@ -196,59 +198,5 @@ public final class AdamW: @unchecked Sendable {
         stepCount = 0
         firstMoment.update(repeating: 0)
         secondMoment.update(repeating: 0)
-    }
-
-    // MARK: - Kernel
-
-    /// The float32 scalars of one step.
-    struct Scalars {
-        var decayFactor: Float          // 1 − lr·λ
-        var lerpWeight: Float           // 1 − β1
-        var beta2: Float                // β2
-        var oneMinusBeta2: Float        // 1 − β2
-        var biasCorrection2Sqrt: Float  // √(1 − β2ᵗ)
-        var epsilon: Float              // ε
-        var negativeStepSize: Float     // −lr / (1 − β1ᵗ)
-    }
-
-    /// The update of `n` consecutive elements (see the type's comment for the formula), eight at
-    /// a time: every operation is element-wise and IEEE-rounded (`vsqrtps`, `vdivps`, `vfmadd`),
-    /// so the vector body and the scalar tail give the same bits as one scalar loop.
-    @inline(__always)
-    static func update(_ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ m: UnsafeMutablePointer<Float>,
-                       _ v: UnsafeMutablePointer<Float>, count n: Int, _ s: Scalars, decay: Bool) {
-        // ATen's lerp picks its form by |weight| < 0.5 (precision near each end):
-        // weight small: fma(w, g − m, m); else: fma(w − 1, g − m, g).
-        let smallWeight = abs(s.lerpWeight) < 0.5
-        let lerpCoefficient = smallWeight ? s.lerpWeight : s.lerpWeight - 1
-        let decayFactor: Float = decay ? s.decayFactor : 1  // x·1 = x exactly: no decay
-        typealias V = VectorMath.Vector
-        let vDecay = V(repeating: decayFactor), vLerp = V(repeating: lerpCoefficient)
-        let vBeta2 = V(repeating: s.beta2), vOneMinusBeta2 = V(repeating: s.oneMinusBeta2)
-        let vCorrection = V(repeating: s.biasCorrection2Sqrt), vEpsilon = V(repeating: s.epsilon)
-        let vStep = V(repeating: s.negativeStepSize)
-        var i = 0
-        while i + VectorMath.width <= n {
-            let gi = VectorMath.load(g + i), mi = VectorMath.load(m + i)
-            let pi = VectorMath.load(p + i) * vDecay
-            let m1 = (smallWeight ? mi : gi).addingProduct(vLerp, gi - mi)
-            let v1 = (VectorMath.load(v + i) * vBeta2).addingProduct(vOneMinusBeta2 * gi, gi)
-            let denom = v1.squareRoot() / vCorrection + vEpsilon
-            VectorMath.store(pi + (vStep * m1) / denom, p + i)
-            VectorMath.store(m1, m + i)
-            VectorMath.store(v1, v + i)
-            i += VectorMath.width
-        }
-        while i < n {
-            let gi = g[i], mi = m[i]
-            let pi = p[i] * decayFactor                                      // p.mul_(1 − lr·λ)
-            let m1 = (smallWeight ? mi : gi).addingProduct(lerpCoefficient, gi - mi)   // exp_avg.lerp_(g, 1 − β1)
-            let v1 = (v[i] * s.beta2).addingProduct(s.oneMinusBeta2 * gi, gi)         // v·β2 + (1 − β2)·g·g
-            let denom = v1.squareRoot() / s.biasCorrection2Sqrt + s.epsilon             // √v / √bc2 + ε
-            p[i] = pi + (s.negativeStepSize * m1) / denom                               // addcdiv_(m, denom, −step)
-            m[i] = m1
-            v[i] = v1
-            i += 1
-        }
     }
 }

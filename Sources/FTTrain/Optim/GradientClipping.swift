@@ -22,13 +22,7 @@ public enum GradientClipping {
     /// ‖g‖₂ of the whole buffer, as a Float (torch's `total_norm`, HF's logged `grad_norm`).
     public static func globalNorm(_ gradients: UnsafeBufferPointer<Float>) -> Float {
         guard let g = gradients.baseAddress else { return 0 }
-        var sum: Double = 0
-        var start = 0
-        while start < gradients.count {
-            let n = min(blockSize, gradients.count - start)
-            sum += Double(VectorMath.dot(g + start, g + start, n))
-            start += n
-        }
+        let sum = GradientNormKernel.sumOfSquares(g, count: gradients.count, blockSize: blockSize)
         return Float(sum.squareRoot())
     }
 
@@ -42,7 +36,7 @@ public enum GradientClipping {
         let coefficient = clipCoefficient(totalNorm: total, maxNorm: maxNorm)
         if let g = gradients.baseAddress {
             // The multiply by exactly 1.0 when not clipping changes nothing; skipping it saves a pass.
-            if coefficient != 1 { scale(g, by: coefficient, count: gradients.count) }
+            if coefficient != 1 { GradientNormKernel.scale(g, by: coefficient, count: gradients.count) }
         }
         return total
     }
@@ -51,11 +45,5 @@ public enum GradientClipping {
     public static func clipCoefficient(totalNorm: Float, maxNorm: Double) -> Float {
         let coefficient = (1 / (totalNorm + Float(1e-6))) * Float(maxNorm)
         return coefficient > 1 ? 1 : coefficient
-    }
-
-    /// g ← g · c over `n` elements.
-    @inline(__always)
-    static func scale(_ g: UnsafeMutablePointer<Float>, by c: Float, count n: Int) {
-        for i in 0..<n { g[i] *= c }
     }
 }

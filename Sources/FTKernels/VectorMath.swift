@@ -4,14 +4,18 @@
 /// Reductions use 8 partial sums, so their rounding differs from a sequential loop by float
 /// re-association only (covered by the 1e-5 tolerances of the reference tests).
 public enum VectorMath {
+    /// Eight floats: one AVX register.
     public typealias Vector = SIMD8<Float>
+    /// Lanes of `Vector`.
     public static var width: Int { 8 }
 
+    /// The `width` floats at `p` (no alignment needed).
     @inlinable @inline(__always)
     public static func load(_ p: UnsafePointer<Float>) -> Vector {
         UnsafeRawPointer(p).loadUnaligned(as: Vector.self)
     }
 
+    /// Writes `v` to the `width` floats at `p` (no alignment needed).
     @inlinable @inline(__always)
     public static func store(_ v: Vector, _ p: UnsafeMutablePointer<Float>) {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: Vector.self)

@@ -1,5 +1,3 @@
-import FTCore
-
 /// Fully connected layer kernels, PyTorch's `nn.Linear`: `y = x · Wᵀ + b` with W stored `(out, in)`.
 /// reference: https://pytorch.org/docs/stable/generated/torch.nn.Linear.html
 public enum Linear {

@@ -1,5 +1,3 @@
-import FTCore
-
 /// Self-attention for the first query of each sequence only: what the last layer computes when
 /// only the first token's output is read (the pooler and a classification head). Keys and values
 /// still come from every token; the masks, scale and dropout indices are those of the full

@@ -16,7 +16,10 @@ public enum Parallel {
     /// Thread-local: independent threads (in-process federated sites) each slice their own work.
     private static let insideSliceKey: pthread_key_t = {
         var key = pthread_key_t()
-        precondition(pthread_key_create(&key, nil) == 0, "pthread_key_create failed")
+        // Not inside a `precondition`: this target is built -Ounchecked, where a precondition's
+        // condition is not even evaluated, so the key was never created (key 0 was used instead).
+        let status = pthread_key_create(&key, nil)
+        if status != 0 { fatalError("pthread_key_create failed (\(status))") }
         return key
     }()
     private static var insideSlice: Bool { pthread_getspecific(insideSliceKey) != nil }

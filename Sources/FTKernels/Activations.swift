@@ -1,4 +1,3 @@
-import FTCore
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -131,6 +130,7 @@ public enum GELU {
 
 /// Hyperbolic tangent (BERT's pooler activation).
 public enum Tanh {
+    /// output (n) = tanh(input) (libm's `tanhf`). `output` may alias `input`.
     public static func forward(output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, count n: Int) {
         for i in 0..<n { output[i] = tanhf(input[i]) }
     }

@@ -3,7 +3,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import FTCore
 
 /// Multi-head scaled dot-product self-attention with a key padding mask, as BERT's
 /// `BertSelfAttention` computes it (eager path):
@@ -154,7 +153,8 @@ public enum SelfAttention {
         let scale = 1 / Float(d).squareRoot()
         let C3 = 3 * C
         let dropping = dropout.map { !$0.isIdentity } ?? false
-        precondition(!dropping || dropoutScratch != nil, "attention dropout needs its scratch")
+        // fatalError, not precondition: kept in this -Ounchecked target (a nil scratch would be read).
+        if dropping && dropoutScratch == nil { fatalError("attention dropout needs its scratch") }
         Parallel.forEachSlice(of: B) { sequences in
             // This slice's own T × T scratch (and dropout scratch).
             let dP = scratch + sequences.lowerBound * T * T

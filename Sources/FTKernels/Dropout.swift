@@ -1,5 +1,3 @@
-import FTCore
-
 /// Inverted dropout (PyTorch's `nn.Dropout`): in training, each element is zeroed with
 /// probability p and the survivors are scaled by 1 / (1 − p).
 ///
@@ -9,6 +7,7 @@ import FTCore
 /// - the mask of an element does not depend on how a batch is split across threads;
 /// - a step is reproduced exactly from its key (checkpoints store one seed, not masks).
 public struct Dropout: Sendable {
+    /// p, the probability that an element is zeroed.
     public let probability: Float
     /// Per call site and step: `Dropout.key(seed:site:)`.
     public let key: UInt64
@@ -16,8 +15,11 @@ public struct Dropout: Sendable {
     private let threshold: Int32
     private let scale: Float
 
+    /// Dropout with probability p in [0, 1) and mask key `key` (`Dropout.key(seed:site:)`).
     public init(probability: Float, key: UInt64) {
-        precondition((0..<1).contains(probability), "dropout probability must be in [0, 1)")
+        // fatalError, not precondition: this target is built -Ounchecked, which drops preconditions,
+        // and the probability comes from a configuration file.
+        if !(0..<1).contains(probability) { fatalError("dropout probability must be in [0, 1)") }
         self.probability = probability
         self.key = key
         threshold = Int32((Double(probability) * 16_777_216).rounded())

@@ -1,5 +1,3 @@
-import FTCore
-
 /// Layer normalisation over the last dimension, PyTorch's `nn.LayerNorm` (biased variance).
 /// reference: https://pytorch.org/docs/stable/generated/torch.nn.LayerNorm.html
 public enum LayerNorm {
