@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# fttrain against PyTorch (../shared/anchors/torch_bench.py) on all-MiniLM-L6-v2, in one run, same
+# fttrain against PyTorch (scripts/anchors/torch_bench.py, the semantics of ../shared/anchors/torch_bench.py) on all-MiniLM-L6-v2, in one run, same
 # shapes, threads and step semantics (random ids, every position attended, dropout on, AdamW,
 # warm-up steps then the median step). Prints a table: samples/s of both, the ratio, peak memory,
 # and the GFLOP/s achieved next to OpenBLAS's sgemm peak measured in the same run.
@@ -20,7 +20,7 @@ export PATH="/opt/swift/usr/bin:$PATH"
 steps=${STEPS:-10} warmup=${WARMUP:-3}
 rows=${ROWS:-"full1 full2 lora infer ddp full1-all infer-all"}
 model=$PWD/.cache/models/all-MiniLM-L6-v2
-anchor=../shared/anchors/torch_bench.py
+anchor=scripts/anchors/torch_bench.py
 [ -f "$anchor" ] || { echo "bench: $anchor not found" >&2; exit 1; }
 source scripts/bench_setup.sh
 bench_setup bench  # sets binary, venv

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Inference speed of `fttrain embed` against PyTorch (../shared/anchors/torch_bench.py --mode infer)
+# Inference speed of `fttrain embed` against PyTorch (scripts/anchors/torch_bench.py --mode infer)
 # on the same model, shapes and threads, in one run, printed side by side.
 #
 #   scripts/bench_embed.sh [--threads N] [--batch N] [--seq N] [--batches N]
@@ -20,7 +20,7 @@ while (($#)); do
     esac
 done
 model=.cache/models/all-MiniLM-L6-v2
-anchor=../shared/anchors/torch_bench.py
+anchor=scripts/anchors/torch_bench.py
 [ -f "$anchor" ] || { echo "bench_embed: $anchor not found" >&2; exit 1; }
 source scripts/bench_setup.sh
 bench_setup bench_embed  # sets binary, venv
