@@ -6,12 +6,12 @@ import PackageDescription
 /// 2015 has), so a SIMD8<Float> is one 256-bit register rather than two SSE halves and 32-bit lane
 /// multiplies (the dropout mask hash) are one instruction.
 #if arch(x86_64)
-let kernelSettings: [SwiftSetting] = [
-    .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
-    .unsafeFlags(["-target-cpu", "haswell"]),
-]
+    let kernelSettings: [SwiftSetting] = [
+        .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
+        .unsafeFlags(["-target-cpu", "haswell"]),
+    ]
 #else
-let kernelSettings: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+    let kernelSettings: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
 #endif
 
 /// Settings of the targets around the kernels (FTCore, FTModel, FTTrain, FTDist): checked, because
@@ -21,9 +21,9 @@ let kernelSettings: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(config
 /// which without AVX2/FMA would split each SIMD8<Float> into SSE halves and turn each fused
 /// multiply-add into a libm call per lane.
 #if arch(x86_64)
-let checkedSettings: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
+    let checkedSettings: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
 #else
-let checkedSettings: [SwiftSetting] = []
+    let checkedSettings: [SwiftSetting] = []
 #endif
 
 let package = Package(
@@ -47,60 +47,81 @@ let package = Package(
     ],
     targets: [
         // MARK: - System libraries (pkg-config)
-        .systemLibrary(name: "CBLAS", pkgConfig: "openblas",
-                       providers: [.apt(["libopenblas-dev"])]),
-        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c",
-                       providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
+        .systemLibrary(
+            name: "CBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(
+            name: "CMPI", pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
 
         // MARK: - Kernels: BLAS, vector math, slice threads, layers, optimizer and all-reduce loops
-        .target(name: "FTKernels", dependencies: ["CBLAS"],
-                swiftSettings: kernelSettings),
+        .target(
+            name: "FTKernels", dependencies: ["CBLAS"],
+            swiftSettings: kernelSettings),
 
         // MARK: - Core: buffers, RNG, safetensors (re-exports FTKernels)
-        .target(name: "FTCore", dependencies: ["FTKernels", "CBLAS"],
-                swiftSettings: checkedSettings),
+        .target(
+            name: "FTCore", dependencies: ["FTKernels", "CBLAS"],
+            swiftSettings: checkedSettings),
 
         // MARK: - Model: tokenizer, encoder, PEFT (the layers' kernels are in FTKernels)
-        .target(name: "FTModel", dependencies: ["FTCore"],
-                swiftSettings: checkedSettings),
+        .target(
+            name: "FTModel", dependencies: ["FTCore"],
+            swiftSettings: checkedSettings),
 
         // MARK: - Training: data, optimizer, schedules, metrics, configuration
-        .target(name: "FTTrain", dependencies: ["FTModel", .product(name: "Yams", package: "Yams"),
-                                                .product(name: "Crypto", package: "swift-crypto")],
-                swiftSettings: checkedSettings),
+        .target(
+            name: "FTTrain",
+            dependencies: [
+                "FTModel", .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: checkedSettings),
 
         // MARK: - Distributed: communicators (in-process, MPI) and the ring all-reduce
-        .target(name: "FTDist", dependencies: ["FTCore", "CMPI"],
-                swiftSettings: checkedSettings),
+        .target(
+            name: "FTDist", dependencies: ["FTCore", "CMPI"],
+            swiftSettings: checkedSettings),
 
         // MARK: - Distributed training: FTDist's communicators as FTTrain's `TrainingWorld`
         .target(name: "FTDistTraining", dependencies: ["FTTrain", "FTDist"]),
 
         // MARK: - Federated: site partitions, aggregation of LoRA updates
-        .target(name: "FTFederated", dependencies: ["FTCore", "FTTrain", "FTDist", "FTDistTraining", .product(name: "Crypto", package: "swift-crypto"),
-                                                  .product(name: "Yams", package: "Yams")]),
+        .target(
+            name: "FTFederated",
+            dependencies: [
+                "FTCore", "FTTrain", "FTDist", "FTDistTraining", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
+            ]),
 
         // MARK: - Command-line tool
-        .executableTarget(name: "fttrain", dependencies: [
-            "FTCore", "FTModel", "FTTrain", "FTDist", "FTDistTraining", "FTFederated", "CMPI",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        .executableTarget(
+            name: "fttrain",
+            dependencies: [
+                "FTCore", "FTModel", "FTTrain", "FTDist", "FTDistTraining", "FTFederated", "CMPI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
 
         // MARK: - MPI test tool (not a shipped product): ring all-reduce vs MPI_Allreduce under mpirun
-        .executableTarget(name: "fttrain-dist-check", dependencies: [
-            "FTDist", .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        .executableTarget(
+            name: "fttrain-dist-check",
+            dependencies: [
+                "FTDist", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
 
         // MARK: - Tests
         .target(name: "TestSupport", dependencies: ["FTCore", "FTModel"], path: "Tests/TestSupport"),
-        .testTarget(name: "FTTrainTests", dependencies: ["FTTrain", "FTDist", "FTDistTraining", "TestSupport"],
-                    resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "FTTrainTests", dependencies: ["FTTrain", "FTDist", "FTDistTraining", "TestSupport"],
+            resources: [.copy("Fixtures")]),
         .testTarget(name: "FTDistTests", dependencies: ["FTDist", "TestSupport"]),
         .testTarget(name: "FTCoreTests", dependencies: ["FTCore", "TestSupport"]),
-        .testTarget(name: "FTModelTests", dependencies: ["FTModel", "TestSupport"],
-                    resources: [.copy("Fixtures")]),
-        .testTarget(name: "FTFederatedTests", dependencies: ["FTFederated", "FTDist", "TestSupport"],
-                    resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "FTModelTests", dependencies: ["FTModel", "TestSupport"],
+            resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "FTFederatedTests", dependencies: ["FTFederated", "FTDist", "TestSupport"],
+            resources: [.copy("Fixtures")]),
         .testTarget(name: "fttrainTests", dependencies: ["TestSupport"]),
     ]
 )

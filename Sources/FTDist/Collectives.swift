@@ -23,19 +23,20 @@ extension Communicator {
         let previous = (rank - 1 + size) % size
         var outgoing = [Float](repeating: 0, count: 4)
         var incoming = [Float](repeating: 0, count: 4)
-        for step in 0 ..< size - 1 {
+        for step in 0..<size - 1 {
             let sendIndex = ((rank - step) % size + size) % size
             let receiveIndex = ((rank - step - 1) % size + size) % size
-            for k in 0 ..< 4 { outgoing[k] = Float((values[sendIndex] >> (16 * UInt64(k))) & 0xFFFF) }
+            for k in 0..<4 { outgoing[k] = Float((values[sendIndex] >> (16 * UInt64(k))) & 0xFFFF) }
             try outgoing.withUnsafeBufferPointer { out in
                 try incoming.withUnsafeMutableBufferPointer { into in
-                    try sendReceive(send: out.baseAddress!, sendCount: 4, to: next,
-                                    receive: into.baseAddress!, receiveCount: 4, from: previous,
-                                    tag: CollectiveTag.allGather)
+                    try sendReceive(
+                        send: out.baseAddress!, sendCount: 4, to: next,
+                        receive: into.baseAddress!, receiveCount: 4, from: previous,
+                        tag: CollectiveTag.allGather)
                 }
             }
             var decoded: UInt64 = 0
-            for k in 0 ..< 4 { decoded |= UInt64(incoming[k]) << (16 * UInt64(k)) }
+            for k in 0..<4 { decoded |= UInt64(incoming[k]) << (16 * UInt64(k)) }
             values[receiveIndex] = decoded
         }
         return values
@@ -54,8 +55,9 @@ extension Communicator {
         let values = try allGatherValues(value)
         guard let firstDiffering = values.firstIndex(where: { $0 != values[0] }) else { return }
         let listing = values.enumerated().map { "rank \($0.offset): \($0.element)" }.joined(separator: ", ")
-        throw CommunicatorError(.mismatch, peer: firstDiffering, operation: "checkSameValue",
-                                message: "\(what) differs across ranks (\(listing)); seen on rank \(rank)")
+        throw CommunicatorError(
+            .mismatch, peer: firstDiffering, operation: "checkSameValue",
+            message: "\(what) differs across ranks (\(listing)); seen on rank \(rank)")
     }
 
     /// Collective: copies `count` floats from `root`'s `buffer` into every other rank's `buffer`.
@@ -63,15 +65,18 @@ extension Communicator {
     /// A pipelined chain in rank order starting at `root` (root → root+1 → … → root−1), sent in
     /// segments of `segmentSize` floats so each hop forwards a segment while the next arrives. All
     /// ranks must pass the same `count`; with a mismatch the transport reports a size error.
-    public func broadcast(_ buffer: UnsafeMutablePointer<Float>, count: Int, root: Int,
-                          segmentSize: Int = 256 * 1024) throws {
-        guard (0 ..< size).contains(root) else {
-            throw CommunicatorError(.invalidArgument, peer: root, operation: "broadcast",
-                                    message: "root \(root) is outside 0..<\(size)")
+    public func broadcast(
+        _ buffer: UnsafeMutablePointer<Float>, count: Int, root: Int,
+        segmentSize: Int = 256 * 1024
+    ) throws {
+        guard (0..<size).contains(root) else {
+            throw CommunicatorError(
+                .invalidArgument, peer: root, operation: "broadcast",
+                message: "root \(root) is outside 0..<\(size)")
         }
         precondition(segmentSize > 0 && count >= 0)
         guard size > 1, count > 0 else { return }
-        let position = (rank - root + size) % size      // 0 at the root, size−1 at the chain's end
+        let position = (rank - root + size) % size  // 0 at the root, size−1 at the chain's end
         let next = (rank + 1) % size
         let previous = (rank - 1 + size) % size
         var offset = 0

@@ -15,9 +15,10 @@ public protocol Communicator: AnyObject, Sendable {
     /// Receives exactly `count` floats from `peer`.
     func receive(_ buffer: UnsafeMutablePointer<Float>, count: Int, from peer: Int, tag: Int) throws
     /// Sends to `destination` and receives from `source` at once (no deadlock in a ring).
-    func sendReceive(send sendBuffer: UnsafePointer<Float>, sendCount: Int, to destination: Int,
-                     receive receiveBuffer: UnsafeMutablePointer<Float>, receiveCount: Int, from source: Int,
-                     tag: Int) throws
+    func sendReceive(
+        send sendBuffer: UnsafePointer<Float>, sendCount: Int, to destination: Int,
+        receive receiveBuffer: UnsafeMutablePointer<Float>, receiveCount: Int, from source: Int,
+        tag: Int) throws
     /// The float count of the oldest message from `peer` with `tag` that has arrived, or nil when
     /// none has; never blocks (for waiting on several peers with a deadline). A message longer
     /// than the transport's largest piece reports its first piece.

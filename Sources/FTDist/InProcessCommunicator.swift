@@ -27,21 +27,25 @@ public final class InProcessCommunicator: Communicator, @unchecked Sendable {
     public static func makeWorld(size: Int, receiveTimeout: TimeInterval = 60) -> [InProcessCommunicator] {
         precondition(size >= 1, "a world needs at least one rank")
         let world = InProcessWorld(size: size)
-        return (0 ..< size).map { InProcessCommunicator(rank: $0, world: world, receiveTimeout: receiveTimeout) }
+        return (0..<size).map { InProcessCommunicator(rank: $0, world: world, receiveTimeout: receiveTimeout) }
     }
 
     /// Runs `body` once per rank, each on its own thread, waits for all, and returns the results in
     /// rank order. If any rank throws, the world is aborted (blocked ranks wake with `.aborted`)
     /// and the first error thrown is rethrown.
-    public static func run<T: Sendable>(size: Int, receiveTimeout: TimeInterval = 60,
-                                        _ body: @Sendable (InProcessCommunicator) throws -> T) throws -> [T] {
+    public static func run<T: Sendable>(
+        size: Int, receiveTimeout: TimeInterval = 60,
+        _ body: @Sendable (InProcessCommunicator) throws -> T
+    ) throws -> [T] {
         let communicators = makeWorld(size: size, receiveTimeout: receiveTimeout)
         return try run(communicators, body)
     }
 
     /// Runs `body` on one thread per communicator of an existing world (see `run(size:...)`).
-    public static func run<T: Sendable>(_ communicators: [InProcessCommunicator],
-                                        _ body: @Sendable (InProcessCommunicator) throws -> T) throws -> [T] {
+    public static func run<T: Sendable>(
+        _ communicators: [InProcessCommunicator],
+        _ body: @Sendable (InProcessCommunicator) throws -> T
+    ) throws -> [T] {
         let collector = ResultCollector<T>(count: communicators.count)
         try withoutActuallyEscaping(body) { escapableBody in
             // Safe: every thread has run `body` before this closure returns (collector.waitAll()),
@@ -76,13 +80,16 @@ public final class InProcessCommunicator: Communicator, @unchecked Sendable {
 
     public func receive(_ buffer: UnsafeMutablePointer<Float>, count: Int, from peer: Int, tag: Int) throws {
         try check(peer: peer, count: count, operation: "receive")
-        try world.inboxes[rank].take(from: peer, tag: tag, into: buffer, count: count,
-                                     timeout: receiveTimeout, receiver: rank)
+        try world.inboxes[rank].take(
+            from: peer, tag: tag, into: buffer, count: count,
+            timeout: receiveTimeout, receiver: rank)
     }
 
-    public func sendReceive(send sendBuffer: UnsafePointer<Float>, sendCount: Int, to destination: Int,
-                            receive receiveBuffer: UnsafeMutablePointer<Float>, receiveCount: Int,
-                            from source: Int, tag: Int) throws {
+    public func sendReceive(
+        send sendBuffer: UnsafePointer<Float>, sendCount: Int, to destination: Int,
+        receive receiveBuffer: UnsafeMutablePointer<Float>, receiveCount: Int,
+        from source: Int, tag: Int
+    ) throws {
         // Sends are buffered, so sending first cannot block on the peer.
         try send(sendBuffer, count: sendCount, to: destination, tag: tag)
         try receive(receiveBuffer, count: receiveCount, from: source, tag: tag)
@@ -98,13 +105,15 @@ public final class InProcessCommunicator: Communicator, @unchecked Sendable {
     }
 
     private func check(peer: Int, count: Int, operation: String) throws {
-        guard (0 ..< size).contains(peer) else {
-            throw CommunicatorError(.invalidArgument, peer: peer, operation: operation,
-                                    message: "rank \(rank): peer \(peer) is outside 0..<\(size)")
+        guard (0..<size).contains(peer) else {
+            throw CommunicatorError(
+                .invalidArgument, peer: peer, operation: operation,
+                message: "rank \(rank): peer \(peer) is outside 0..<\(size)")
         }
         guard count >= 0 else {
-            throw CommunicatorError(.invalidArgument, peer: peer, operation: operation,
-                                    message: "rank \(rank): negative count \(count)")
+            throw CommunicatorError(
+                .invalidArgument, peer: peer, operation: operation,
+                message: "rank \(rank): negative count \(count)")
         }
     }
 }
@@ -123,7 +132,7 @@ final class InProcessWorld: @unchecked Sendable {
 
     init(size: Int) {
         self.size = size
-        self.inboxes = (0 ..< size).map { _ in Inbox() }
+        self.inboxes = (0..<size).map { _ in Inbox() }
     }
 
     /// Wakes every blocked receive and barrier; they throw `.aborted` with `reason`.
@@ -155,8 +164,9 @@ final class InProcessWorld: @unchecked Sendable {
                 throw CommunicatorError(.aborted, operation: "barrier", message: "rank \(rank): \(abortReason)")
             }
             if !barrierCondition.wait(until: deadline) && barrierGeneration == generation {
-                throw CommunicatorError(.timeout, operation: "barrier",
-                                        message: "rank \(rank) waited \(timeout) s; \(barrierArrived) of \(size) ranks arrived")
+                throw CommunicatorError(
+                    .timeout, operation: "barrier",
+                    message: "rank \(rank) waited \(timeout) s; \(barrierArrived) of \(size) ranks arrived")
             }
         }
     }
@@ -165,8 +175,14 @@ final class InProcessWorld: @unchecked Sendable {
 /// The messages addressed to one rank: a FIFO queue per (source, tag), plus a small pool of
 /// message buffers so steady-state traffic (the ring's fixed-size segments) allocates nothing.
 final class Inbox: @unchecked Sendable {
-    struct Key: Hashable { var source: Int; var tag: Int }
-    struct Message { var storage: UnsafeMutableBufferPointer<Float>; var count: Int }
+    struct Key: Hashable {
+        var source: Int
+        var tag: Int
+    }
+    struct Message {
+        var storage: UnsafeMutableBufferPointer<Float>
+        var count: Int
+    }
 
     private let condition = NSCondition()
     private var queues: [Key: [Message]] = [:]
@@ -211,8 +227,10 @@ final class Inbox: @unchecked Sendable {
     }
 
     /// Waits for the oldest message from (`source`, `tag`) and copies it into `buffer`.
-    func take(from source: Int, tag: Int, into buffer: UnsafeMutablePointer<Float>, count: Int,
-              timeout: TimeInterval, receiver: Int) throws {
+    func take(
+        from source: Int, tag: Int, into buffer: UnsafeMutablePointer<Float>, count: Int,
+        timeout: TimeInterval, receiver: Int
+    ) throws {
         let key = Key(source: source, tag: tag)
         let deadline = Date(timeIntervalSinceNow: timeout)
         condition.lock()
@@ -225,14 +243,16 @@ final class Inbox: @unchecked Sendable {
             }
             if let abortReason {
                 condition.unlock()
-                throw CommunicatorError(.aborted, peer: source, operation: "receive",
-                                        message: "rank \(receiver): \(abortReason)")
+                throw CommunicatorError(
+                    .aborted, peer: source, operation: "receive",
+                    message: "rank \(receiver): \(abortReason)")
             }
             if !condition.wait(until: deadline), queues[key]?.isEmpty ?? true {
                 condition.unlock()
-                throw CommunicatorError(.timeout, peer: source, operation: "receive",
-                                        message: "rank \(receiver) timed out after \(timeout) s waiting for "
-                                            + "\(count) floats from rank \(source) (tag \(tag))")
+                throw CommunicatorError(
+                    .timeout, peer: source, operation: "receive",
+                    message: "rank \(receiver) timed out after \(timeout) s waiting for "
+                        + "\(count) floats from rank \(source) (tag \(tag))")
             }
         }
         condition.unlock()
@@ -240,9 +260,10 @@ final class Inbox: @unchecked Sendable {
         let received = message!
         defer { recycle(received.storage) }
         guard received.count == count else {
-            throw CommunicatorError(.sizeMismatch, peer: source, operation: "receive",
-                                    message: "rank \(receiver) expected \(count) floats from rank \(source) "
-                                        + "(tag \(tag)) but the message holds \(received.count)")
+            throw CommunicatorError(
+                .sizeMismatch, peer: source, operation: "receive",
+                message: "rank \(receiver) expected \(count) floats from rank \(source) "
+                    + "(tag \(tag)) but the message holds \(received.count)")
         }
         if count > 0 { buffer.update(from: received.storage.baseAddress!, count: count) }
     }

@@ -30,9 +30,10 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     /// - Parameter maxElementsPerMessage: piece size for long messages, in `1 ... Int32.max`;
     ///   smaller values exist to test the splitting path.
     public init(handle: MPI_Comm, maxElementsPerMessage: Int = Int(Int32.max)) throws {
-        guard (1 ... Int(Int32.max)).contains(maxElementsPerMessage) else {
-            throw MPIError.invalid("MPICommunicator.init",
-                                   "maxElementsPerMessage \(maxElementsPerMessage) not in 1...\(Int32.max)")
+        guard (1...Int(Int32.max)).contains(maxElementsPerMessage) else {
+            throw MPIError.invalid(
+                "MPICommunicator.init",
+                "maxElementsPerMessage \(maxElementsPerMessage) not in 1...\(Int32.max)")
         }
         try MPIError.check(MPI_Comm_set_errhandler(handle, ft_mpi_errors_return()), "MPI_Comm_set_errhandler")
         var rank: Int32 = 0
@@ -62,8 +63,9 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         var finalized: Int32 = 0
         try MPIError.check(MPI_Finalized(&finalized), "MPI_Finalized")
         if finalized != 0 {
-            throw CommunicatorError(.transport, operation: "MPICommunicator.initialize",
-                                    message: "MPI has already been finalized in this process and cannot be initialized again")
+            throw CommunicatorError(
+                .transport, operation: "MPICommunicator.initialize",
+                message: "MPI has already been finalized in this process and cannot be initialized again")
         }
         var initialized: Int32 = 0
         try MPIError.check(MPI_Initialized(&initialized), "MPI_Initialized")
@@ -73,8 +75,9 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
             // MPI_Init_thread may abort instead of returning on failure: the handler is not set yet.
             try MPIError.check(MPI_Init_thread(nil, nil, required, &provided), "MPI_Init_thread")
             if provided < required {
-                throw CommunicatorError(.transport, operation: "MPI_Init_thread",
-                                        message: "MPI thread support level \(provided) is below MPI_THREAD_SERIALIZED (\(required))")
+                throw CommunicatorError(
+                    .transport, operation: "MPI_Init_thread",
+                    message: "MPI thread support level \(provided) is below MPI_THREAD_SERIALIZED (\(required))")
             }
         }
         let created = try MPICommunicator(handle: ft_mpi_comm_world())
@@ -148,8 +151,10 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
             var requests: [MPI_Request?] = []
             for piece in Self.pieces(count, maxElementsPerMessage) {
                 requests.append(nil)
-                try MPIError.check(MPI_Isend(buffer + piece.offset, Int32(piece.count), ft_mpi_float(), Int32(peer), tag32,
-                                             handle, &requests[requests.count - 1]), "MPI_Isend", peer: peer)
+                try MPIError.check(
+                    MPI_Isend(
+                        buffer + piece.offset, Int32(piece.count), ft_mpi_float(), Int32(peer), tag32,
+                        handle, &requests[requests.count - 1]), "MPI_Isend", peer: peer)
             }
             var statuses = [MPI_Status](repeating: MPI_Status(), count: requests.count)
             try waitAll(&requests, &statuses, operation, peer: peer)
@@ -158,8 +163,9 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         var offset = 0
         repeat {  // a zero count still sends one (empty) message, matching the receive
             let piece = min(maxElementsPerMessage, count - offset)
-            try MPIError.check(MPI_Send(buffer + offset, Int32(piece), ft_mpi_float(), Int32(peer), tag32, handle),
-                               operation, peer: peer)
+            try MPIError.check(
+                MPI_Send(buffer + offset, Int32(piece), ft_mpi_float(), Int32(peer), tag32, handle),
+                operation, peer: peer)
             offset += piece
         } while offset < count
     }
@@ -172,8 +178,10 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
             let pieces = Self.pieces(count, maxElementsPerMessage)
             var requests = [MPI_Request?](repeating: nil, count: pieces.count)
             for (index, piece) in pieces.enumerated() {
-                try MPIError.check(MPI_Irecv(buffer + piece.offset, Int32(piece.count), ft_mpi_float(), Int32(peer), tag32,
-                                             handle, &requests[index]), "MPI_Irecv", peer: peer)
+                try MPIError.check(
+                    MPI_Irecv(
+                        buffer + piece.offset, Int32(piece.count), ft_mpi_float(), Int32(peer), tag32,
+                        handle, &requests[index]), "MPI_Irecv", peer: peer)
             }
             var statuses = [MPI_Status](repeating: MPI_Status(), count: requests.count)
             try waitAll(&requests, &statuses, operation, peer: peer)
@@ -186,25 +194,29 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         repeat {
             let piece = min(maxElementsPerMessage, count - offset)
             var status = MPI_Status()
-            try MPIError.check(MPI_Recv(buffer + offset, Int32(piece), ft_mpi_float(), Int32(peer), tag32, handle, &status),
-                               operation, peer: peer)
+            try MPIError.check(
+                MPI_Recv(buffer + offset, Int32(piece), ft_mpi_float(), Int32(peer), tag32, handle, &status),
+                operation, peer: peer)
             try checkReceived(status, expected: piece, operation, peer: peer, offset: offset)
             offset += piece
         } while offset < count
     }
 
-    public func sendReceive(send sendBuffer: UnsafePointer<Float>, sendCount: Int, to destination: Int,
-                            receive receiveBuffer: UnsafeMutablePointer<Float>, receiveCount: Int, from source: Int,
-                            tag: Int) throws {
+    public func sendReceive(
+        send sendBuffer: UnsafePointer<Float>, sendCount: Int, to destination: Int,
+        receive receiveBuffer: UnsafeMutablePointer<Float>, receiveCount: Int, from source: Int,
+        tag: Int
+    ) throws {
         let operation = "MPI_Sendrecv"
         try validate(operation, count: sendCount, peer: destination, tag: tag)
         try validate(operation, count: receiveCount, peer: source, tag: tag)
         let tag32 = Int32(tag)
         if timeout == nil && sendCount <= maxElementsPerMessage && receiveCount <= maxElementsPerMessage {
             var status = MPI_Status()
-            let code = MPI_Sendrecv(sendBuffer, Int32(sendCount), ft_mpi_float(), Int32(destination), tag32,
-                                    receiveBuffer, Int32(receiveCount), ft_mpi_float(), Int32(source), tag32,
-                                    handle, &status)
+            let code = MPI_Sendrecv(
+                sendBuffer, Int32(sendCount), ft_mpi_float(), Int32(destination), tag32,
+                receiveBuffer, Int32(receiveCount), ft_mpi_float(), Int32(source), tag32,
+                handle, &status)
             try MPIError.check(code, "\(operation) (to \(destination), from \(source))", peer: source)
             try checkReceived(status, expected: receiveCount, operation, peer: source, offset: 0)
             return
@@ -217,14 +229,18 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         var requests = [MPI_Request?](repeating: nil, count: receivePieces.count + sendPieces.count)
         var statuses = [MPI_Status](repeating: MPI_Status(), count: requests.count)
         for (index, piece) in receivePieces.enumerated() {
-            try MPIError.check(MPI_Irecv(receiveBuffer + piece.offset, Int32(piece.count), ft_mpi_float(),
-                                         Int32(source), tag32, handle, &requests[index]),
-                               "MPI_Irecv", peer: source)
+            try MPIError.check(
+                MPI_Irecv(
+                    receiveBuffer + piece.offset, Int32(piece.count), ft_mpi_float(),
+                    Int32(source), tag32, handle, &requests[index]),
+                "MPI_Irecv", peer: source)
         }
         for (index, piece) in sendPieces.enumerated() {
-            try MPIError.check(MPI_Isend(sendBuffer + piece.offset, Int32(piece.count), ft_mpi_float(),
-                                         Int32(destination), tag32, handle, &requests[receivePieces.count + index]),
-                               "MPI_Isend", peer: destination)
+            try MPIError.check(
+                MPI_Isend(
+                    sendBuffer + piece.offset, Int32(piece.count), ft_mpi_float(),
+                    Int32(destination), tag32, handle, &requests[receivePieces.count + index]),
+                "MPI_Isend", peer: destination)
         }
         try waitAll(&requests, &statuses, "\(operation) (to \(destination), from \(source))", peer: source)
         for (index, piece) in receivePieces.enumerated() {
@@ -258,8 +274,10 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     /// Waits for every request; with a `timeout`, polls (`MPI_Testall`, which also drives MPI's
     /// progress) until the deadline and then throws `.timeout` naming `peer` — a rank that stopped
     /// answering ends the job with a message instead of hanging it.
-    private func waitAll(_ requests: inout [MPI_Request?], _ statuses: inout [MPI_Status], _ operation: String,
-                         peer: Int?) throws {
+    private func waitAll(
+        _ requests: inout [MPI_Request?], _ statuses: inout [MPI_Status], _ operation: String,
+        peer: Int?
+    ) throws {
         guard let timeout else {
             try MPIError.check(MPI_Waitall(Int32(requests.count), &requests, &statuses), "MPI_Waitall (\(operation))", peer: peer)
             return
@@ -268,16 +286,18 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         var polls = 0
         while true {
             var done: Int32 = 0
-            try MPIError.check(MPI_Testall(Int32(requests.count), &requests, &done, &statuses), "MPI_Testall (\(operation))",
-                               peer: peer)
+            try MPIError.check(
+                MPI_Testall(Int32(requests.count), &requests, &done, &statuses), "MPI_Testall (\(operation))",
+                peer: peer)
             if done != 0 { return }
             polls += 1
             // Spin first (shared memory answers within microseconds), then back off to spare the core.
             if polls > 2000 { usleep(100) }
             if ft_mpi_wtime() > deadline {
                 let who = peer.map { "rank \($0)" } ?? "a rank"
-                throw CommunicatorError(.timeout, peer: peer, operation: operation,
-                                        message: "\(who) did not answer within \(timeout) s (ddp_timeout); it may have died or hung")
+                throw CommunicatorError(
+                    .timeout, peer: peer, operation: operation,
+                    message: "\(who) did not answer within \(timeout) s (ddp_timeout); it may have died or hung")
             }
         }
     }
@@ -292,9 +312,11 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         try validateCount("MPI_Allreduce", count)
         if size == 1 || count == 0 { return }
         for piece in Self.pieces(count, maxElementsPerMessage) {
-            try MPIError.check(MPI_Allreduce(ft_mpi_in_place(), buffer + piece.offset, Int32(piece.count),
-                                             ft_mpi_float(), ft_mpi_sum(), handle),
-                               "MPI_Allreduce")
+            try MPIError.check(
+                MPI_Allreduce(
+                    ft_mpi_in_place(), buffer + piece.offset, Int32(piece.count),
+                    ft_mpi_float(), ft_mpi_sum(), handle),
+                "MPI_Allreduce")
         }
     }
 
@@ -305,11 +327,12 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     public func allReduceMPI(_ value: Int64, operation: IntegerReduction) throws -> Int64 {
         if size == 1 { return value }
         var result = value
-        let op: MPI_Op = switch operation {
-        case .sum: ft_mpi_sum()
-        case .min: ft_mpi_min()
-        case .max: ft_mpi_max()
-        }
+        let op: MPI_Op =
+            switch operation {
+            case .sum: ft_mpi_sum()
+            case .min: ft_mpi_min()
+            case .max: ft_mpi_max()
+            }
         try MPIError.check(MPI_Allreduce(ft_mpi_in_place(), &result, 1, ft_mpi_int64(), op, handle), "MPI_Allreduce")
         return result
     }
@@ -318,13 +341,14 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     /// initial parameters. One rank: returns at once.
     public func broadcastMPI(_ buffer: UnsafeMutablePointer<Float>, count: Int, root: Int = 0) throws {
         try validateCount("MPI_Bcast", count)
-        guard (0 ..< size).contains(root) else {
+        guard (0..<size).contains(root) else {
             throw MPIError.invalid("MPI_Bcast", "root \(root) not in 0..<\(size)", peer: root)
         }
         if size == 1 || count == 0 { return }
         for piece in Self.pieces(count, maxElementsPerMessage) {
-            try MPIError.check(MPI_Bcast(buffer + piece.offset, Int32(piece.count), ft_mpi_float(), Int32(root), handle),
-                               "MPI_Bcast", peer: root)
+            try MPIError.check(
+                MPI_Bcast(buffer + piece.offset, Int32(piece.count), ft_mpi_float(), Int32(root), handle),
+                "MPI_Bcast", peer: root)
         }
     }
 
@@ -344,10 +368,10 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
 
     private func validate(_ operation: String, count: Int, peer: Int, tag: Int) throws {
         try validateCount(operation, count)
-        guard (0 ..< size).contains(peer) else {
+        guard (0..<size).contains(peer) else {
             throw MPIError.invalid(operation, "peer \(peer) not in 0..<\(size)", peer: peer)
         }
-        guard (0 ... tagUpperBound).contains(tag) else {
+        guard (0...tagUpperBound).contains(tag) else {
             throw MPIError.invalid(operation, "tag \(tag) not in 0...\(tagUpperBound)", peer: peer)
         }
     }
@@ -357,9 +381,10 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         var received: Int32 = 0
         try MPIError.check(MPI_Get_count(&status, ft_mpi_float(), &received), "MPI_Get_count", peer: peer)
         if Int(received) != expected {
-            throw CommunicatorError(.sizeMismatch, peer: peer, operation: operation,
-                                    message: "expected \(offset + expected) floats, received \(offset + Int(received)) "
-                                        + "(ranks passed different lengths)")
+            throw CommunicatorError(
+                .sizeMismatch, peer: peer, operation: operation,
+                message: "expected \(offset + expected) floats, received \(offset + Int(received)) "
+                    + "(ranks passed different lengths)")
         }
     }
 }

@@ -20,8 +20,9 @@ public enum MPIError {
 
     /// The error thrown for a failed MPI call.
     public static func error(code: Int32, operation: String, peer: Int? = nil) -> CommunicatorError {
-        CommunicatorError(.transport, peer: peer, operation: operation,
-                          message: "\(string(for: code)) [MPI error code \(code)]")
+        CommunicatorError(
+            .transport, peer: peer, operation: operation,
+            message: "\(string(for: code)) [MPI error code \(code)]")
     }
 
     /// Throws `error(code:operation:peer:)` unless `code` is `MPI_SUCCESS`.

@@ -67,8 +67,10 @@ public final class RingAllReduce {
     ///   - maximumCount: the largest `count` expected, so scratch is allocated once here
     ///     (it grows later only if a larger call needs more, up to one segment).
     ///   - segmentSize: floats per message; smaller pipelines more finely, larger has less overhead.
-    public init(communicator: any Communicator, maximumCount: Int = 0, segmentSize: Int = 256 * 1024,
-                compression: Compression = .none, checksLengths: Bool = true) {
+    public init(
+        communicator: any Communicator, maximumCount: Int = 0, segmentSize: Int = 256 * 1024,
+        compression: Compression = .none, checksLengths: Bool = true
+    ) {
         precondition(segmentSize > 0, "segmentSize must be positive")
         self.communicator = communicator
         self.segmentSize = segmentSize
@@ -120,7 +122,7 @@ public final class RingAllReduce {
     private func reduce(_ buffer: UnsafeMutablePointer<Float>, count: Int, operation: String) throws {
         precondition(count >= 0, "\(operation): negative count")
         let n = communicator.size
-        guard n > 1 else { return }                          // one rank: nothing to combine
+        guard n > 1 else { return }  // one rank: nothing to combine
         if checksLengths {
             do {
                 try communicator.checkSameValue(UInt64(count), what: "\(operation) length")
@@ -133,17 +135,18 @@ public final class RingAllReduce {
         let r = communicator.rank
         reserve(count: count)
 
-        let base = count / n, extra = count % n             // leftover elements go to the first chunks
+        let base = count / n, extra = count % n  // leftover elements go to the first chunks
         @inline(__always) func chunkOffset(_ c: Int) -> Int { c * base + min(c, extra) }
         @inline(__always) func chunkLength(_ c: Int) -> Int { base + (c < extra ? 1 : 0) }
         @inline(__always) func wrap(_ c: Int) -> Int { ((c % n) + n) % n }
 
         // Reduce-scatter: step s sends chunk r−s, receives and adds chunk r−s−1.
-        for step in 0 ..< n - 1 {
+        for step in 0..<n - 1 {
             let sendChunk = wrap(r - step), receiveChunk = wrap(r - step - 1)
-            try exchange(send: buffer + chunkOffset(sendChunk), sendLength: chunkLength(sendChunk),
-                         receive: buffer + chunkOffset(receiveChunk), receiveLength: chunkLength(receiveChunk),
-                         accumulate: true)
+            try exchange(
+                send: buffer + chunkOffset(sendChunk), sendLength: chunkLength(sendChunk),
+                receive: buffer + chunkOffset(receiveChunk), receiveLength: chunkLength(receiveChunk),
+                accumulate: true)
         }
         // With bf16 the other ranks will hold the owned chunk rounded to bf16; match them.
         if compression == .bf16 {
@@ -151,11 +154,12 @@ public final class RingAllReduce {
             AllReduceKernel.roundToBF16(buffer + chunkOffset(owned), count: chunkLength(owned))
         }
         // All-gather: step s sends chunk r+1−s, receives (stores) chunk r−s.
-        for step in 0 ..< n - 1 {
+        for step in 0..<n - 1 {
             let sendChunk = wrap(r + 1 - step), receiveChunk = wrap(r - step)
-            try exchange(send: buffer + chunkOffset(sendChunk), sendLength: chunkLength(sendChunk),
-                         receive: buffer + chunkOffset(receiveChunk), receiveLength: chunkLength(receiveChunk),
-                         accumulate: false)
+            try exchange(
+                send: buffer + chunkOffset(sendChunk), sendLength: chunkLength(sendChunk),
+                receive: buffer + chunkOffset(receiveChunk), receiveLength: chunkLength(receiveChunk),
+                accumulate: false)
         }
     }
 
@@ -163,9 +167,11 @@ public final class RingAllReduce {
     /// `receiveLength` floats from the previous one, adding them in (`accumulate`) or storing them.
     /// The two lengths differ by at most one, and the neighbours agree on every segment's length
     /// because they compute the same chunk boundaries, so empty segments are simply skipped.
-    private func exchange(send: UnsafeMutablePointer<Float>, sendLength: Int,
-                          receive: UnsafeMutablePointer<Float>, receiveLength: Int,
-                          accumulate: Bool) throws {
+    private func exchange(
+        send: UnsafeMutablePointer<Float>, sendLength: Int,
+        receive: UnsafeMutablePointer<Float>, receiveLength: Int,
+        accumulate: Bool
+    ) throws {
         let n = communicator.size, r = communicator.rank
         let next = (r + 1) % n, previous = (r - 1 + n) % n
         let tag = CollectiveTag.allReduce
@@ -179,18 +185,20 @@ public final class RingAllReduce {
             case .none:
                 // Accumulating receives land in scratch and are added; stores go straight in place.
                 let landing = accumulate ? receiveScratch.bindMemory(to: Float.self, capacity: scratchCapacity) : destination
-                try transfer(send: UnsafePointer(source), sendCount: sendCount, to: next,
-                             receive: landing, receiveCount: receiveCount, from: previous, tag: tag)
+                try transfer(
+                    send: UnsafePointer(source), sendCount: sendCount, to: next,
+                    receive: landing, receiveCount: receiveCount, from: previous, tag: tag)
                 if accumulate { AllReduceKernel.add(destination, landing, count: receiveCount) }
             case .bf16:
                 let packedOut = sendScratch.bindMemory(to: UInt16.self, capacity: scratchCapacity)
                 AllReduceKernel.packBF16(source, into: packedOut, count: sendCount)
                 // Two bf16 values per float slot on the wire (bytes are moved, never interpreted).
                 let sendSlots = (sendCount + 1) / 2, receiveSlots = (receiveCount + 1) / 2
-                try transfer(send: UnsafePointer(sendScratch.bindMemory(to: Float.self, capacity: (scratchCapacity + 1) / 2)),
-                             sendCount: sendSlots, to: next,
-                             receive: receiveScratch.bindMemory(to: Float.self, capacity: scratchCapacity),
-                             receiveCount: receiveSlots, from: previous, tag: tag)
+                try transfer(
+                    send: UnsafePointer(sendScratch.bindMemory(to: Float.self, capacity: (scratchCapacity + 1) / 2)),
+                    sendCount: sendSlots, to: next,
+                    receive: receiveScratch.bindMemory(to: Float.self, capacity: scratchCapacity),
+                    receiveCount: receiveSlots, from: previous, tag: tag)
                 let packedIn = receiveScratch.bindMemory(to: UInt16.self, capacity: scratchCapacity)
                 if accumulate {
                     AllReduceKernel.addBF16(packedIn, into: destination, count: receiveCount)
@@ -204,12 +212,15 @@ public final class RingAllReduce {
 
     /// `sendReceive` when both sides have data, otherwise the one call that does.
     @inline(__always)
-    private func transfer(send: UnsafePointer<Float>, sendCount: Int, to next: Int,
-                          receive: UnsafeMutablePointer<Float>, receiveCount: Int, from previous: Int,
-                          tag: Int) throws {
+    private func transfer(
+        send: UnsafePointer<Float>, sendCount: Int, to next: Int,
+        receive: UnsafeMutablePointer<Float>, receiveCount: Int, from previous: Int,
+        tag: Int
+    ) throws {
         if sendCount > 0 && receiveCount > 0 {
-            try communicator.sendReceive(send: send, sendCount: sendCount, to: next,
-                                         receive: receive, receiveCount: receiveCount, from: previous, tag: tag)
+            try communicator.sendReceive(
+                send: send, sendCount: sendCount, to: next,
+                receive: receive, receiveCount: receiveCount, from: previous, tag: tag)
         } else if sendCount > 0 {
             try communicator.send(send, count: sendCount, to: next, tag: tag)
         } else if receiveCount > 0 {
@@ -227,8 +238,9 @@ public final class RingAllReduce {
         sendScratch.deallocate()
         // Room for `needed` floats (the bf16 path uses half of it, rounded up to whole slots).
         receiveScratch = .allocate(byteCount: (needed + 1) * MemoryLayout<Float>.stride, alignment: 64)
-        sendScratch = .allocate(byteCount: compression == .bf16 ? (needed + 1) * MemoryLayout<UInt16>.stride : 0,
-                                alignment: 64)
+        sendScratch = .allocate(
+            byteCount: compression == .bf16 ? (needed + 1) * MemoryLayout<UInt16>.stride : 0,
+            alignment: 64)
         scratchCapacity = needed
     }
 }

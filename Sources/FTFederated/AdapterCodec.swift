@@ -43,8 +43,9 @@ public enum AdapterCodec {
                 guard info.shape.count == 2, bInfo.shape.count == 2, info.shape[0] == bInfo.shape[1] else {
                     throw DecodingError(description: "\(source): \(module) has A \(info.shape) and B \(bInfo.shape), not (r, in) and (out, r)")
                 }
-                modules[module] = LoRAFactors(a: try file.floats(name), b: try file.floats(module + ".lora_B.weight"),
-                                              rank: info.shape[0], inFeatures: info.shape[1], outFeatures: bInfo.shape[0])
+                modules[module] = LoRAFactors(
+                    a: try file.floats(name), b: try file.floats(module + ".lora_B.weight"),
+                    rank: info.shape[0], inFeatures: info.shape[1], outFeatures: bInfo.shape[0])
             } else if name.hasSuffix(".lora_B.weight") {
                 guard file.contains(String(name.dropLast(".lora_B.weight".count)) + ".lora_A.weight") else {
                     throw DecodingError(description: "\(source): \(name) has no lora_A")

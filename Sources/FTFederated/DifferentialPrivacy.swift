@@ -79,7 +79,8 @@ public struct PrivacyAccountant: Sendable {
         // log A_α = log Σ_i C(α, i) q^i (1−q)^(α−i) exp((i² − i) / 2σ²), summed in log space.
         var logA = -Double.infinity
         for i in 0...alpha {
-            let term = logBinomial(alpha, i) + Double(i) * Foundation.log(q) + Double(alpha - i) * Foundation.log(1 - q)
+            let term =
+                logBinomial(alpha, i) + Double(i) * Foundation.log(q) + Double(alpha - i) * Foundation.log(1 - q)
                 + Double(i * i - i) / (2 * sigma * sigma)
             logA = logAdd(logA, term)
         }

@@ -45,7 +45,8 @@ public struct FederatedConfiguration: Sendable {
 
     public static func load(path: String) throws -> FederatedConfiguration {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw FederationError(description: "\(path): " + (FileManager.default.fileExists(atPath: path) ? "cannot read the file" : "file not found"))
+            throw FederationError(
+                description: "\(path): " + (FileManager.default.fileExists(atPath: path) ? "cannot read the file" : "file not found"))
         }
         return try decode(yaml: text, source: path)
     }
@@ -62,9 +63,13 @@ public struct FederatedConfiguration: Sendable {
         let training = try TrainingConfiguration.decode(yaml: try Yams.serialize(node: .mapping(rest)), source: source)
 
         guard case .mapping(let federation) = federationNode else { throw fail("`federation` must be a mapping") }
-        let known: Set<String> = ["rounds", "aggregation", "server_learning_rate", "site_fraction", "min_sites", "round_deadline",
-                                  "seed", "federation_id", "secure_aggregation", "dp", "labels", "fedprox_mu"]
-        for key in federation.keys { if let k = key.string, !known.contains(k) { throw fail("unknown key federation.\(k) (known: \(known.sorted().joined(separator: ", ")))") } }
+        let known: Set<String> = [
+            "rounds", "aggregation", "server_learning_rate", "site_fraction", "min_sites", "round_deadline",
+            "seed", "federation_id", "secure_aggregation", "dp", "labels", "fedprox_mu",
+        ]
+        for key in federation.keys {
+            if let k = key.string, !known.contains(k) { throw fail("unknown key federation.\(k) (known: \(known.sorted().joined(separator: ", ")))") }
+        }
         // Integers as plain decimal text: Yams' own `Node.int` reads `1:2:3` as base 60 and traps
         // on overflow in its unchecked arithmetic (the fuzz tests found it in the training config).
         func decimal(_ node: Node) -> Int? { node.string.flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
@@ -101,7 +106,9 @@ public struct FederatedConfiguration: Sendable {
             for key in m.keys { if let k = key.string, !siteKeys.contains(k) { throw fail("unknown key sites[\(i)].\(k)") } }
             guard let name = m["name"]?.string, !name.isEmpty else { throw fail("sites[\(i)] needs a name") }
             guard let trainFile = m["train_file"]?.string else { throw fail("site \(name) needs a train_file") }
-            guard let publicKey = m["public_key"]?.string else { throw fail("site \(name) needs its public_key (fttrain federated-keygen prints it)") }
+            guard let publicKey = m["public_key"]?.string else {
+                throw fail("site \(name) needs its public_key (fttrain federated-keygen prints it)")
+            }
             let ranks: [Int]
             switch m["ranks"] {
             case .sequence(let items)?: ranks = items.compactMap(decimal)
@@ -109,8 +116,9 @@ public struct FederatedConfiguration: Sendable {
             case nil: ranks = []
             }
             guard !ranks.isEmpty else { throw fail("site \(name) needs its ranks (a list of MPI ranks)") }
-            return Site(name: name, ranks: ranks, trainFile: trainFile, publicKey: publicKey,
-                        keyAgreementKey: m["key_agreement_key"]?.string, privateKeyFile: m["private_key_file"]?.string)
+            return Site(
+                name: name, ranks: ranks, trainFile: trainFile, publicKey: publicKey,
+                keyAgreementKey: m["key_agreement_key"]?.string, privateKeyFile: m["private_key_file"]?.string)
         }
         guard case .sequence(let labelNodes)? = federation["labels"], !labelNodes.isEmpty else {
             throw fail("federation.labels is required: the classes in id order, e.g. [fresh, rotten, plot]")

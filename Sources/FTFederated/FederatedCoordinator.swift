@@ -24,8 +24,10 @@ public final class FederatedCoordinator {
     }
 
     /// Runs rounds `startRound ..< settings.rounds` from `initial`; returns the final global adapter.
-    public func run(initial: AdapterUpdate, startRound: Int = 0,
-                    onRound: (RoundRecord, AdapterUpdate) throws -> Void = { _, _ in }) throws -> AdapterUpdate {
+    public func run(
+        initial: AdapterUpdate, startRound: Int = 0,
+        onRound: (RoundRecord, AdapterUpdate) throws -> Void = { _, _ in }
+    ) throws -> AdapterUpdate {
         var global = initial
         for round in startRound..<settings.rounds {
             let (next, record) = try runRound(round, global: global)
@@ -38,15 +40,19 @@ public final class FederatedCoordinator {
 
     func runRound(_ round: Int, global: AdapterUpdate) throws -> (AdapterUpdate, RoundRecord) {
         let sentBefore = channel.bytesSent, receivedBefore = channel.bytesReceived
-        let sampled = SiteSampler.sample(sites: sites.count, fraction: settings.siteFraction, minimum: settings.minimumSites,
-                                         seed: settings.seed, round: round)
+        let sampled = SiteSampler.sample(
+            sites: sites.count, fraction: settings.siteFraction, minimum: settings.minimumSites,
+            seed: settings.seed, round: round)
         // 1. The global adapter to the sampled sites; the others are told to sit this round out.
         let participants = sampled.map(String.init).joined(separator: ",")
         for (index, site) in sites.enumerated() {
             let chosen = sampled.contains(index)
-            let message = try AdapterCodec.encode(chosen ? global : AdapterUpdate(modules: [:], examples: 0),
-                                                  metadata: ["kind": chosen ? "train" : "idle", "round": String(round),
-                                                             "participants": participants])
+            let message = try AdapterCodec.encode(
+                chosen ? global : AdapterUpdate(modules: [:], examples: 0),
+                metadata: [
+                    "kind": chosen ? "train" : "idle", "round": String(round),
+                    "participants": participants,
+                ])
             try channel.send(message, to: site.rank, tag: RoundTag.control)
         }
 
@@ -80,8 +86,9 @@ public final class FederatedCoordinator {
         let reported = payloads.keys.sorted()
         guard reported.count >= settings.minimumSites else {
             let why = missing.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: "; ")
-            throw FederationError(description: "round \(round): \(reported.count) of \(sampled.count) sampled sites sent a usable update, "
-                                  + "fewer than min_sites \(settings.minimumSites) (\(why))")
+            throw FederationError(
+                description: "round \(round): \(reported.count) of \(sampled.count) sampled sites sent a usable update, "
+                    + "fewer than min_sites \(settings.minimumSites) (\(why))")
         }
 
         // 3. Aggregate.
@@ -93,7 +100,9 @@ public final class FederatedCoordinator {
             var sum = [Double](repeating: 0, count: vector.count)
             for index in reported {
                 let update = try SafeTensorsFile(bytes: payloads[index]!, name: "update from \(sites[index].name)").floats("update")
-                guard update.count == vector.count else { throw AggregationError.mismatch("\(sites[index].name) sent \(update.count) values, not \(vector.count)") }
+                guard update.count == vector.count else {
+                    throw AggregationError.mismatch("\(sites[index].name) sent \(update.count) values, not \(vector.count)")
+                }
                 for i in sum.indices { sum[i] += Double(update[i]) }
             }
             mean = sum.map { $0 / Double(reported.count) }
@@ -123,10 +132,11 @@ public final class FederatedCoordinator {
         func perSite(_ after: [Int: Int], _ before: [Int: Int]) -> [String: Int] {
             Dictionary(uniqueKeysWithValues: sites.map { ($0.name, after[$0.rank, default: 0] - before[$0.rank, default: 0]) })
         }
-        let record = RoundRecord(round: round, sampled: sampled.map { sites[$0].name }, reported: reported.map { sites[$0].name },
-                                 missing: missing, bytesSent: perSite(channel.bytesReceived, receivedBefore),
-                                 bytesReceived: perSite(channel.bytesSent, sentBefore), mode: settings.mode.rawValue,
-                                 epsilon: epsilon)
+        let record = RoundRecord(
+            round: round, sampled: sampled.map { sites[$0].name }, reported: reported.map { sites[$0].name },
+            missing: missing, bytesSent: perSite(channel.bytesReceived, receivedBefore),
+            bytesReceived: perSite(channel.bytesSent, sentBefore), mode: settings.mode.rawValue,
+            epsilon: epsilon)
         return (next, record)
     }
 
@@ -153,18 +163,23 @@ public final class FederatedCoordinator {
         }
         var total = SecureAggregation.sum(vectors)
         // Every sampled site learns who dropped; reporters answer with their masks for those.
-        let notice = try AdapterCodec.encode(AdapterUpdate(modules: [:], examples: 0),
-                                             metadata: ["kind": "dropped", "dropped": dropped.map(String.init).joined(separator: ",")])
+        let notice = try AdapterCodec.encode(
+            AdapterUpdate(modules: [:], examples: 0),
+            metadata: ["kind": "dropped", "dropped": dropped.map(String.init).joined(separator: ",")])
         for index in sampled { try channel.send(notice, to: sites[index].rank, tag: RoundTag.dropped(round)) }
         if !dropped.isEmpty {
             for index in reported {
-                guard let message = try channel.receive(from: sites[index].rank, tag: RoundTag.correction(round),
-                                                        timeout: settings.roundDeadline) else {
+                guard
+                    let message = try channel.receive(
+                        from: sites[index].rank, tag: RoundTag.correction(round),
+                        timeout: settings.roundDeadline)
+                else {
                     throw FederationError(description: "round \(round): \(sites[index].name) sent no mask correction for the sites that dropped out")
                 }
                 let payload = try Envelope.open(message, site: sites[index].name, round: round, registry: registry)
-                let correction = try Self.words(SafeTensorsFile(bytes: payload, name: "correction from \(sites[index].name)"),
-                                                "correction", count: count + 1, site: sites[index].name)
+                let correction = try Self.words(
+                    SafeTensorsFile(bytes: payload, name: "correction from \(sites[index].name)"),
+                    "correction", count: count + 1, site: sites[index].name)
                 for i in total.indices { total[i] = total[i] &- correction[i] }
             }
         }

@@ -21,18 +21,24 @@ public final class FederatedCoordinatorRun {
         self.configuration = configuration
         self.channel = channel
         let c = configuration.training
-        guard let outputDir = c.outputDir, let modelDir = c.modelDir else { throw FederationError(description: "output_dir and model_dir are required") }
+        guard let outputDir = c.outputDir, let modelDir = c.modelDir else {
+            throw FederationError(description: "output_dir and model_dir are required")
+        }
         output = URL(fileURLWithPath: outputDir, isDirectory: true)
         baseModel = URL(fileURLWithPath: modelDir, isDirectory: true)
         let tokenizer = try BertTokenizer.load(modelDirectory: baseModel)
-        model = try ModelRegistry.load(modelDirectory: baseModel, numLabels: configuration.labels.count, seed: c.rngSeed,
-                                       peft: c.peftSetup)
+        model = try ModelRegistry.load(
+            modelDirectory: baseModel, numLabels: configuration.labels.count, seed: c.rngSeed,
+            peft: c.peftSetup)
         try PEFTTraining.prepare(model: model, configuration: c, log: try TrainingLog(path: nil, quiet: true))
         padTokenId = tokenizer.padTokenId
         let maxLength = min(c.maxLength, model.maxSequenceLength)
         func encode(_ path: String?) throws -> EncodedDataset? {
-            try path.map { try FederatedData.encode(path: $0, labels: configuration.labels, configuration: c, tokenizer: tokenizer,
-                                                    maxLength: maxLength) }
+            try path.map {
+                try FederatedData.encode(
+                    path: $0, labels: configuration.labels, configuration: c, tokenizer: tokenizer,
+                    maxLength: maxLength)
+            }
         }
         validation = try encode(c.validationFile)
         test = try encode(c.testFile)
@@ -44,9 +50,11 @@ public final class FederatedCoordinatorRun {
         try manager.createDirectory(at: output, withIntermediateDirectories: true)
         var global = try ModelAdapterBridge.extract(from: model, examples: 0)
         var startRound = 0
-        let coordinator = FederatedCoordinator(channel: channel, sites: configuration.sites.enumerated().map {
-            SiteDescriptor(name: $0.element.name, rank: $0.element.ranks.min()!, keyAgreementKey: $0.element.keyAgreementKey)
-        }, settings: configuration.settings, registry: registry)
+        let coordinator = FederatedCoordinator(
+            channel: channel,
+            sites: configuration.sites.enumerated().map {
+                SiteDescriptor(name: $0.element.name, rank: $0.element.ranks.min()!, keyAgreementKey: $0.element.keyAgreementKey)
+            }, settings: configuration.settings, registry: registry)
         if resume, let state = try FederationState.load(from: output) {
             global = state.global
             startRound = state.completedRounds
@@ -69,11 +77,15 @@ public final class FederatedCoordinatorRun {
             try handle.seekToEnd()
             try handle.write(contentsOf: try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys]) + Data([0x0A]))
             try handle.close()
-            try FederationState(completedRounds: record.round + 1, global: next, rdp: coordinator.accountant.rdp,
-                                privacyRounds: coordinator.accountant.rounds).save(to: output)
+            try FederationState(
+                completedRounds: record.round + 1, global: next, rdp: coordinator.accountant.rdp,
+                privacyRounds: coordinator.accountant.rounds
+            ).save(to: output)
             let score = (line["eval_f1_macro"] as? Double).map { String(format: ", eval_f1_macro %.4f", $0) } ?? ""
-            log("round \(record.round): \(record.reported.count) of \(record.sampled.count) sites reported\(score)"
-                + (record.missing.isEmpty ? "" : "; missing: " + record.missing.map { "\($0.key) (\($0.value))" }.sorted().joined(separator: ", ")))
+            log(
+                "round \(record.round): \(record.reported.count) of \(record.sampled.count) sites reported\(score)"
+                    + (record.missing.isEmpty
+                        ? "" : "; missing: " + record.missing.map { "\($0.key) (\($0.value))" }.sorted().joined(separator: ", ")))
         }
         var metrics = try lastEvaluation ?? evaluate(global, dataset: validation, prefix: "eval_")
         metrics.merge(try evaluate(global, dataset: test, prefix: "test_")) { $1 }
@@ -84,8 +96,9 @@ public final class FederatedCoordinatorRun {
         try JSONSerialization.data(withJSONObject: metrics, options: [.prettyPrinted, .sortedKeys])
             .write(to: output.appendingPathComponent("metrics.json"), options: .atomic)
         try ModelAdapterBridge.apply(global, to: model)
-        try PEFTAdapter.write(model: model, to: output.appendingPathComponent("adapter"), baseModelName: baseModel.path,
-                              extraFiles: [PEFTTraining.labelsFile: try PEFTTraining.labelsJSON(configuration.labels)])
+        try PEFTAdapter.write(
+            model: model, to: output.appendingPathComponent("adapter"), baseModelName: baseModel.path,
+            extraFiles: [PEFTTraining.labelsFile: try PEFTTraining.labelsJSON(configuration.labels)])
         log("global adapter written to \(output.appendingPathComponent("adapter").path)")
         return metrics
     }
@@ -94,11 +107,13 @@ public final class FederatedCoordinatorRun {
     private func evaluate(_ adapter: AdapterUpdate, dataset: EncodedDataset?, prefix: String) throws -> [String: Double] {
         guard let dataset, dataset.count > 0 else { return [:] }
         try ModelAdapterBridge.apply(adapter, to: model)
-        let predictions = try Predictions.compute(model: model, dataset: dataset, batchSize: configuration.training.perDeviceEvalBatchSize,
-                                                  padTokenId: padTokenId)
-        let metrics = try ClassificationMetrics.compute(labels: dataset.labels.map(Int.init), predictions: predictions.predictedClasses,
-                                                        probabilities: predictions.probabilities, classNames: configuration.labels,
-                                                        loss: predictions.loss)
+        let predictions = try Predictions.compute(
+            model: model, dataset: dataset, batchSize: configuration.training.perDeviceEvalBatchSize,
+            padTokenId: padTokenId)
+        let metrics = try ClassificationMetrics.compute(
+            labels: dataset.labels.map(Int.init), predictions: predictions.predictedClasses,
+            probabilities: predictions.probabilities, classNames: configuration.labels,
+            loss: predictions.loss)
         return metrics.dictionary(prefix: prefix)
     }
 }
@@ -127,7 +142,8 @@ struct FederationState {
         let statePath = output.appendingPathComponent(stateFile)
         guard let data = FileManager.default.contents(atPath: statePath.path) else { return nil }
         guard let state = try JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let completed = state["completed_rounds"] as? Int else {
+            let completed = state["completed_rounds"] as? Int
+        else {
             throw FederationError(description: "\(statePath.path) is not a federation state")
         }
         let adapterPath = output.appendingPathComponent(adapterFile).path
@@ -136,9 +152,12 @@ struct FederationState {
         }
         let (global, metadata) = try AdapterCodec.decode([UInt8](bytes), source: adapterPath)
         guard metadata["round"].flatMap(Int.init) == completed else {
-            throw FederationError(description: "\(adapterPath) is of round \(metadata["round"] ?? "?"), the state says \(completed) rounds: the last save was interrupted")
+            throw FederationError(
+                description:
+                    "\(adapterPath) is of round \(metadata["round"] ?? "?"), the state says \(completed) rounds: the last save was interrupted")
         }
-        return FederationState(completedRounds: completed, global: global, rdp: (state["rdp"] as? [Double]) ?? [],
-                               privacyRounds: (state["privacy_rounds"] as? Int) ?? 0)
+        return FederationState(
+            completedRounds: completed, global: global, rdp: (state["rdp"] as? [Double]) ?? [],
+            privacyRounds: (state["privacy_rounds"] as? Int) ?? 0)
     }
 }

@@ -6,8 +6,10 @@ import FTTrain
 enum FederatedData {
     /// - Throws: `DataError` for the file, `FederationError` naming the row of a label the
     ///   federation does not know.
-    static func encode(path: String, labels: [String], configuration c: TrainingConfiguration, tokenizer: BertTokenizer,
-                       maxLength: Int) throws -> EncodedDataset {
+    static func encode(
+        path: String, labels: [String], configuration c: TrainingConfiguration, tokenizer: BertTokenizer,
+        maxLength: Int
+    ) throws -> EncodedDataset {
         let loaded = try DataReader.read(path, options: c.readOptions)
         let ids = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($0.element, Int32($0.offset)) })
         let classes = try loaded.examples.map { example -> Int32 in
@@ -16,7 +18,8 @@ enum FederatedData {
             }
             return id
         }
-        return EncodedDataset.encode(texts: loaded.examples.map(\.text), pairs: loaded.examples.map(\.textPair), labels: classes,
-                                     tokenizer: tokenizer, maxLength: maxLength)
+        return EncodedDataset.encode(
+            texts: loaded.examples.map(\.text), pairs: loaded.examples.map(\.textPair), labels: classes,
+            tokenizer: tokenizer, maxLength: maxLength)
     }
 }

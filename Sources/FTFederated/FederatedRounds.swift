@@ -61,8 +61,10 @@ public struct RoundRecord: Sendable {
     public var epsilon: Double?
 
     public var json: [String: Any] {
-        var record: [String: Any] = ["round": round, "sampled": sampled, "reported": reported, "missing": missing,
-                                     "bytes_sent": bytesSent, "bytes_received": bytesReceived, "aggregation": mode]
+        var record: [String: Any] = [
+            "round": round, "sampled": sampled, "reported": reported, "missing": missing,
+            "bytes_sent": bytesSent, "bytes_received": bytesReceived, "aggregation": mode,
+        ]
         if let epsilon { record["epsilon"] = epsilon }
         return record
     }

@@ -22,10 +22,12 @@ public final class FederatedSite {
     /// Length of this round's masked vector (the correction has the same layout).
     private var maskedCount = 0
 
-    public init(channel: MessageChannel, index: Int, settings: FederationSettings, coordinator: Int = 0,
-                signer: UpdateSigner, keyAgreement: Curve25519.KeyAgreement.PrivateKey? = nil,
-                peers: [Int: Curve25519.KeyAgreement.PublicKey] = [:], trainer: SiteTrainer,
-                noiseSeed: UInt64 = UInt64.random(in: .min ... .max)) {
+    public init(
+        channel: MessageChannel, index: Int, settings: FederationSettings, coordinator: Int = 0,
+        signer: UpdateSigner, keyAgreement: Curve25519.KeyAgreement.PrivateKey? = nil,
+        peers: [Int: Curve25519.KeyAgreement.PublicKey] = [:], trainer: SiteTrainer,
+        noiseSeed: UInt64 = UInt64.random(in: .min ... .max)
+    ) {
         self.channel = channel
         self.index = index
         self.settings = settings
@@ -56,8 +58,9 @@ public final class FederatedSite {
             do {
                 payload = try update(from: global, round: round, participants: participants)
             } catch {
-                payload = try AdapterCodec.encode(AdapterUpdate(modules: [:], examples: 0),
-                                                  metadata: ["kind": "failed", "reason": "\(error)"])
+                payload = try AdapterCodec.encode(
+                    AdapterUpdate(modules: [:], examples: 0),
+                    metadata: ["kind": "failed", "reason": "\(error)"])
             }
             try channel.send(try Envelope.seal(payload, signer: signer, round: round), to: coordinator, tag: RoundTag.update(round))
             if settings.secureAggregation { try correctMasks(round: round, participants: participants) }
@@ -76,8 +79,10 @@ public final class FederatedSite {
             // DP-FedAvg: every site counts once, its change bounded by the clip, plus its share of the noise.
             weight = 1
             GaussianMechanism.clip(&delta, maxNorm: privacy.clip)
-            GaussianMechanism.addNoise(&delta, standardDeviation: GaussianMechanism.perSiteStandardDeviation(
-                noiseMultiplier: privacy.noiseMultiplier, clip: privacy.clip, sites: max(participants.count, 1)), rng: &noise)
+            GaussianMechanism.addNoise(
+                &delta,
+                standardDeviation: GaussianMechanism.perSiteStandardDeviation(
+                    noiseMultiplier: privacy.noiseMultiplier, clip: privacy.clip, sites: max(participants.count, 1)), rng: &noise)
         }
         var writer = SafeTensorsWriter(metadata: ["kind": "update", "examples": String(local.examples), "format": "pt"])
         if settings.secureAggregation {
@@ -99,20 +104,23 @@ public final class FederatedSite {
         guard !dropped.isEmpty, !dropped.contains(index), maskedCount > 0 else { return }
         let count = maskedCount
         // The masks with dropped peers alone: this site's mask restricted to them.
-        let correction = try SecureAggregation.mask(count: count, site: index, privateKey: keyAgreement!,
-                                                    peers: peers.filter { dropped.contains($0.key) },
-                                                    context: maskContext(round))
+        let correction = try SecureAggregation.mask(
+            count: count, site: index, privateKey: keyAgreement!,
+            peers: peers.filter { dropped.contains($0.key) },
+            context: maskContext(round))
         var writer = SafeTensorsWriter(metadata: ["kind": "correction"])
         try writer.add("correction", shape: [count], int64s: correction.map { Int64(bitPattern: $0) })
-        try channel.send(try Envelope.seal(writer.serialized(), signer: signer, round: round), to: coordinator,
-                         tag: RoundTag.correction(round))
+        try channel.send(
+            try Envelope.seal(writer.serialized(), signer: signer, round: round), to: coordinator,
+            tag: RoundTag.correction(round))
     }
 
     private func mask(count: Int, round: Int, among participants: [Int]) throws -> [UInt64] {
         guard let keyAgreement else { throw FederationError(description: "secure aggregation needs this site's key-agreement key") }
         maskedCount = count
-        return try SecureAggregation.mask(count: count, site: index, privateKey: keyAgreement,
-                                          peers: peers.filter { participants.contains($0.key) }, context: maskContext(round))
+        return try SecureAggregation.mask(
+            count: count, site: index, privateKey: keyAgreement,
+            peers: peers.filter { participants.contains($0.key) }, context: maskContext(round))
     }
 
     private func maskContext(_ round: Int) -> String { "\(settings.federationID) round \(round)" }

@@ -76,8 +76,10 @@ public enum LoRAAggregation {
     /// The new global adapter from the sites' `updates` and the current `global` one:
     /// `global + serverLearningRate · (aggregate − global)` (1 takes the aggregate as it is).
     /// The SVD mode applies the server step to the products and factorises at `global`'s ranks.
-    public static func aggregate(_ updates: [AdapterUpdate], global: AdapterUpdate, mode: AggregationMode,
-                                 serverLearningRate: Double = 1) throws -> AdapterUpdate {
+    public static func aggregate(
+        _ updates: [AdapterUpdate], global: AdapterUpdate, mode: AggregationMode,
+        serverLearningRate: Double = 1
+    ) throws -> AdapterUpdate {
         guard !updates.isEmpty else { throw AggregationError.noUpdates }
         let total = updates.reduce(0) { $0 + $1.examples }
         guard total > 0, updates.allSatisfy({ $0.examples >= 0 }) else {
@@ -91,7 +93,8 @@ public enum LoRAAggregation {
             let factors = try updates.map { update -> LoRAFactors in
                 guard let f = update.modules[name] else { throw AggregationError.mismatch("a site sent no \(name)") }
                 guard f.inFeatures == current.inFeatures, f.outFeatures == current.outFeatures else {
-                    throw AggregationError.mismatch("\(name) is (\(f.outFeatures), \(f.inFeatures)) at a site, (\(current.outFeatures), \(current.inFeatures)) globally")
+                    throw AggregationError.mismatch(
+                        "\(name) is (\(f.outFeatures), \(f.inFeatures)) at a site, (\(current.outFeatures), \(current.inFeatures)) globally")
                 }
                 if mode != .svd, f.rank != current.rank {
                     throw AggregationError.mismatch("\(name) has rank \(f.rank) at a site, \(current.rank) globally (only the svd mode mixes ranks)")
@@ -100,15 +103,17 @@ public enum LoRAAggregation {
             }
             switch mode {
             case .fedavg:
-                result.modules[name] = LoRAFactors(a: step(current.a, average(factors.map(\.a), weights), eta),
-                                                   b: step(current.b, average(factors.map(\.b), weights), eta),
-                                                   rank: current.rank, inFeatures: current.inFeatures, outFeatures: current.outFeatures)
+                result.modules[name] = LoRAFactors(
+                    a: step(current.a, average(factors.map(\.a), weights), eta),
+                    b: step(current.b, average(factors.map(\.b), weights), eta),
+                    rank: current.rank, inFeatures: current.inFeatures, outFeatures: current.outFeatures)
             case .ffa:
                 if factors.contains(where: { $0.a != current.a }) {
                     throw AggregationError.mismatch("\(name): a site changed the frozen A (FFA-LoRA trains B only)")
                 }
-                result.modules[name] = LoRAFactors(a: current.a, b: step(current.b, average(factors.map(\.b), weights), eta),
-                                                   rank: current.rank, inFeatures: current.inFeatures, outFeatures: current.outFeatures)
+                result.modules[name] = LoRAFactors(
+                    a: current.a, b: step(current.b, average(factors.map(\.b), weights), eta),
+                    rank: current.rank, inFeatures: current.inFeatures, outFeatures: current.outFeatures)
             case .svd:
                 var mean = [Double](repeating: 0, count: current.outFeatures * current.inFeatures)
                 for (f, w) in zip(factors, weights) {
@@ -118,8 +123,9 @@ public enum LoRAAggregation {
                     let old = current.product
                     for i in mean.indices { mean[i] = old[i] + eta * (mean[i] - old[i]) }
                 }
-                result.modules[name] = try factorize(mean, rank: current.rank, inFeatures: current.inFeatures,
-                                                     outFeatures: current.outFeatures)
+                result.modules[name] = try factorize(
+                    mean, rank: current.rank, inFeatures: current.inFeatures,
+                    outFeatures: current.outFeatures)
             }
         }
         for (name, current) in global.dense {

@@ -24,8 +24,10 @@ public final class LoRASiteTrainer: SiteTrainer {
     ///   - trainFile: the site's data, read only here.
     ///   - freezeA: FFA-LoRA: the A factors keep the global values and only B (and the head) train.
     ///   - proximalMu: FedProx's μ (0: plain local training).
-    public init(configuration c: TrainingConfiguration, labels: [String], trainFile: String, world: TrainingWorld,
-                freezeA: Bool = false, proximalMu: Double = 0) throws {
+    public init(
+        configuration c: TrainingConfiguration, labels: [String], trainFile: String, world: TrainingWorld,
+        freezeA: Bool = false, proximalMu: Double = 0
+    ) throws {
         guard c.peft == .lora else { throw FederationError(description: "federated training needs peft: lora (only LoRA deltas travel)") }
         guard let modelDirectory = c.modelDir else { throw FederationError(description: "model_dir is required") }
         let base = URL(fileURLWithPath: modelDirectory, isDirectory: true)
@@ -36,8 +38,9 @@ public final class LoRASiteTrainer: SiteTrainer {
             let names = model.tensorNames
             model.setTrainable { c.isTrainable($0, names: names) && !$0.hasSuffix(".lora_A.weight") }
         }
-        dataset = try FederatedData.encode(path: trainFile, labels: labels, configuration: c, tokenizer: tokenizer,
-                                           maxLength: min(c.maxLength, model.maxSequenceLength))
+        dataset = try FederatedData.encode(
+            path: trainFile, labels: labels, configuration: c, tokenizer: tokenizer,
+            maxLength: min(c.maxLength, model.maxSequenceLength))
         guard dataset.count > 0 else { throw FederationError(description: "\(trainFile): the site has no training examples") }
         configuration = c
         self.world = world
@@ -86,12 +89,14 @@ public final class LoRASiteTrainer: SiteTrainer {
     private func trainRound(_ round: Int) throws {
         let c = configuration, ranks = world.size
         let plan = try TrainingPlan.localRound(configuration: c, trainExamples: dataset.count, ranks: ranks)
-        let stepper = try ClassificationStep(model: model, schedule: plan.schedule, weightDecay: c.weightDecay, beta1: c.adamBeta1,
-                                             beta2: c.adamBeta2, epsilon: c.adamEpsilon, maxGradNorm: c.maxGradNorm,
-                                             accumulationScaling: .meanOfMicroBatchMeans)
+        let stepper = try ClassificationStep(
+            model: model, schedule: plan.schedule, weightDecay: c.weightDecay, beta1: c.adamBeta1,
+            beta2: c.adamBeta2, epsilon: c.adamEpsilon, maxGradNorm: c.maxGradNorm,
+            accumulationScaling: .meanOfMicroBatchMeans)
         if ranks > 1 {
-            stepper.gradientSynchronizer = makeGradientSynchronizer(world: world, store: model.store, overlap: c.ddpOverlapAllreduce,
-                                                                    bucketCapMB: c.ddpBucketCapMB, sparseEmbeddings: c.ddpSparseEmbeddings)
+            stepper.gradientSynchronizer = makeGradientSynchronizer(
+                world: world, store: model.store, overlap: c.ddpOverlapAllreduce,
+                bucketCapMB: c.ddpBucketCapMB, sparseEmbeddings: c.ddpSparseEmbeddings)
         }
         if fedProx.mu != 0 {
             fedProx.anchor(at: model.store)
@@ -99,8 +104,10 @@ public final class LoRASiteTrainer: SiteTrainer {
             stepper.adjustGradients = { proximal.addProximalGradient($0) }
         }
         // Every round has its own dropout stream and permutations (epoch indices round × 1000 + e).
-        var progress = TrainingProgress(dropout: SeededRNG(seed: RandomStreams.siteRoundSeed(c.rngSeed, round: round),
-                                                           stream: RandomStreams.dropout(rank: world.rank)))
+        var progress = TrainingProgress(
+            dropout: SeededRNG(
+                seed: RandomStreams.siteRoundSeed(c.rngSeed, round: round),
+                stream: RandomStreams.dropout(rank: world.rank)))
         let batches = EpochBatches(dataset: dataset, plan: plan, rank: world.rank, seed: c.rngSeed, padTokenId: padTokenId)
         while progress.step < plan.totalSteps {
             for update in batches.updates(epoch: round * 1000 + progress.epoch) {

@@ -26,8 +26,9 @@ public final class MessageChannel {
     public func poll(from peer: Int, tag: Int) throws -> [UInt8]? {
         guard let count = try communicator.probe(from: peer, tag: tag) else { return nil }
         guard count == 2 else {
-            throw CommunicatorError(.sizeMismatch, peer: peer, operation: "message header",
-                                    message: "expected a 2-float length header from rank \(peer) (tag \(tag)), found \(count) floats")
+            throw CommunicatorError(
+                .sizeMismatch, peer: peer, operation: "message header",
+                message: "expected a 2-float length header from rank \(peer) (tag \(tag)), found \(count) floats")
         }
         return try receiveWaiting(from: peer, tag: tag)
     }

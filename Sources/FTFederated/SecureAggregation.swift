@@ -49,15 +49,18 @@ public enum SecureAggregation {
     ///   - peers: every other site of the round and its (authenticated) public key.
     ///   - context: what binds the masks to this round (federation id and round number), so
     ///     masks are never reused.
-    public static func mask(count: Int, site: Int, privateKey: Curve25519.KeyAgreement.PrivateKey,
-                            peers: [Int: Curve25519.KeyAgreement.PublicKey], context: String) throws -> [UInt64] {
+    public static func mask(
+        count: Int, site: Int, privateKey: Curve25519.KeyAgreement.PrivateKey,
+        peers: [Int: Curve25519.KeyAgreement.PublicKey], context: String
+    ) throws -> [UInt64] {
         var mask = [UInt64](repeating: 0, count: count)
         for (peer, publicKey) in peers.sorted(by: { $0.key < $1.key }) where peer != site {
             let secret = try privateKey.sharedSecretFromKeyAgreement(with: publicKey)
             let low = min(site, peer), high = max(site, peer)
-            let key = secret.hkdfDerivedSymmetricKey(using: SHA256.self, salt: Data(context.utf8),
-                                                     sharedInfo: Data("fttrain secure aggregation \(low)-\(high)".utf8),
-                                                     outputByteCount: 32)
+            let key = secret.hkdfDerivedSymmetricKey(
+                using: SHA256.self, salt: Data(context.utf8),
+                sharedInfo: Data("fttrain secure aggregation \(low)-\(high)".utf8),
+                outputByteCount: 32)
             let stream = try keystream(key: key, count: count)
             if site < peer {
                 for i in 0..<count { mask[i] = mask[i] &+ stream[i] }

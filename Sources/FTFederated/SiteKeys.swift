@@ -23,8 +23,10 @@ public struct SiteKeys {
         guard !FileManager.default.fileExists(atPath: path) else {
             throw FederationError(description: "\(path) exists: a key file is never overwritten")
         }
-        let record = ["site": site, "signing_private_key": signing.rawRepresentation.base64EncodedString(),
-                      "key_agreement_private_key": keyAgreement.rawRepresentation.base64EncodedString()]
+        let record = [
+            "site": site, "signing_private_key": signing.rawRepresentation.base64EncodedString(),
+            "key_agreement_private_key": keyAgreement.rawRepresentation.base64EncodedString(),
+        ]
         let data = try JSONSerialization.data(withJSONObject: record, options: [.prettyPrinted, .sortedKeys])
         guard FileManager.default.createFile(atPath: path, contents: data, attributes: [.posixPermissions: 0o600]) else {
             throw FederationError(description: "cannot create \(path)")
@@ -34,16 +36,18 @@ public struct SiteKeys {
     /// Reads a key file; the site it names must be `site`.
     public static func load(path: String, site: String) throws -> SiteKeys {
         guard let data = FileManager.default.contents(atPath: path),
-              let record = try? JSONSerialization.jsonObject(with: data) as? [String: String] else {
+            let record = try? JSONSerialization.jsonObject(with: data) as? [String: String]
+        else {
             throw FederationError(description: "\(path): not a readable fttrain key file")
         }
         guard record["site"] == site else {
             throw FederationError(description: "\(path) holds the keys of \(record["site"] ?? "no site"), not of \(site)")
         }
         guard let s = record["signing_private_key"].flatMap({ Data(base64Encoded: $0) }),
-              let k = record["key_agreement_private_key"].flatMap({ Data(base64Encoded: $0) }),
-              let signing = try? Curve25519.Signing.PrivateKey(rawRepresentation: s),
-              let agreement = try? Curve25519.KeyAgreement.PrivateKey(rawRepresentation: k) else {
+            let k = record["key_agreement_private_key"].flatMap({ Data(base64Encoded: $0) }),
+            let signing = try? Curve25519.Signing.PrivateKey(rawRepresentation: s),
+            let agreement = try? Curve25519.KeyAgreement.PrivateKey(rawRepresentation: k)
+        else {
             throw FederationError(description: "\(path): malformed private keys")
         }
         return SiteKeys(site: site, signing: signing, keyAgreement: agreement)

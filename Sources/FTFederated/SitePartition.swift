@@ -72,8 +72,10 @@ public enum SitePartition {
         return result
     }
 
-    private static func dirichlet(_ table: DataTable, alpha: Double, labelColumn: String, sites: Int,
-                                  rng: inout SeededRNG) throws -> [[Int]] {
+    private static func dirichlet(
+        _ table: DataTable, alpha: Double, labelColumn: String, sites: Int,
+        rng: inout SeededRNG
+    ) throws -> [[Int]] {
         let labels = try values(table, column: labelColumn)
         var byLabel: [String: [Int]] = [:]
         for (row, label) in labels.enumerated() { byLabel[label, default: []].append(row) }

@@ -6,8 +6,10 @@ import Foundation
 /// directory that is renamed into place last, so a failure leaves no half-written set.
 public enum SitePartitionWriter {
     /// - Returns: the site files, in site order.
-    public static func write(_ table: DataTable, assignment: [[Int]], labelIndex: Int?, to directory: URL,
-                             strategy: String, seed: UInt64) throws -> [URL] {
+    public static func write(
+        _ table: DataTable, assignment: [[Int]], labelIndex: Int?, to directory: URL,
+        strategy: String, seed: UInt64
+    ) throws -> [URL] {
         let manager = FileManager.default
         let ext = table.format == .jsonl ? "jsonl" : table.format == .tsv ? "tsv" : "csv"
         let names = assignment.indices.map { "site-\($0 + 1).\(ext)" }
@@ -29,8 +31,10 @@ public enum SitePartitionWriter {
                 if let labelIndex { for row in selected { counts[row.value(at: labelIndex) ?? "", default: 0] += 1 } }
                 summary.append(["site": site + 1, "file": names[site], "rows": rows.count, "labels": counts])
             }
-            let manifest: [String: Any] = ["input": table.path, "sites": assignment.count, "strategy": strategy,
-                                           "seed": seed, "per_site": summary]
+            let manifest: [String: Any] = [
+                "input": table.path, "sites": assignment.count, "strategy": strategy,
+                "seed": seed, "per_site": summary,
+            ]
             try JSONSerialization.data(withJSONObject: manifest, options: [.prettyPrinted, .sortedKeys])
                 .write(to: staging.appendingPathComponent("partition.json"))
             // Into the directory as it is: other files there stay.

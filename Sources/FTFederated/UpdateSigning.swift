@@ -28,7 +28,8 @@ public struct SiteRegistry {
         var keys: [String: Curve25519.Signing.PublicKey] = [:]
         for (site, text) in publicKeys {
             guard let raw = Data(base64Encoded: text),
-                  let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else { throw Rejection.malformedKey(site: site) }
+                let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw)
+            else { throw Rejection.malformedKey(site: site) }
             keys[site] = key
         }
         self.keys = keys

@@ -78,12 +78,14 @@ public struct UpdateVector: Sendable {
                 let a = moved(g.a, take(g.a.count)), b = moved(g.b, take(g.b.count))
                 result.modules[name] = LoRAFactors(a: a, b: b, rank: g.rank, inFeatures: g.inFeatures, outFeatures: g.outFeatures)
             case .ffa:
-                result.modules[name] = LoRAFactors(a: g.a, b: moved(g.b, take(g.b.count)), rank: g.rank,
-                                                   inFeatures: g.inFeatures, outFeatures: g.outFeatures)
+                result.modules[name] = LoRAFactors(
+                    a: g.a, b: moved(g.b, take(g.b.count)), rank: g.rank,
+                    inFeatures: g.inFeatures, outFeatures: g.outFeatures)
             case .svd:
                 let product = zip(g.product, take(g.outFeatures * g.inFeatures)).map { $0 + eta * $1 }
-                result.modules[name] = try LoRAAggregation.factorize(product, rank: g.rank, inFeatures: g.inFeatures,
-                                                                     outFeatures: g.outFeatures)
+                result.modules[name] = try LoRAAggregation.factorize(
+                    product, rank: g.rank, inFeatures: g.inFeatures,
+                    outFeatures: g.outFeatures)
             }
         }
         for name in denseNames {

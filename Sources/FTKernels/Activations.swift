@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// GELU in its erf form, `x · Φ(x)` (PyTorch's default `approximate='none'`, which BERT's
@@ -31,8 +31,10 @@ public enum GELU {
     /// activation; `input` is left as it is (backward adds the bias again, see
     /// `backward(dInput:dOutput:input:bias:rows:columns:)`), which saves writing it back.
     /// x + bias is the same float as the product's own bias + x. Across the slice threads.
-    public static func forward(output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>,
-                               bias: UnsafePointer<Float>, rows: Int, columns: Int) {
+    public static func forward(
+        output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>,
+        bias: UnsafePointer<Float>, rows: Int, columns: Int
+    ) {
         Parallel.forEachSlice(of: rows) { range in
             for r in range {
                 let x = input + r * columns, y = output + r * columns
@@ -45,8 +47,10 @@ public enum GELU {
     }
 
     /// dInput (n) = dOutput · (Φ(x) + x · φ(x)). Overwrites; may alias dOutput. Across the slice threads.
-    public static func backward(dInput: UnsafeMutablePointer<Float>, dOutput: UnsafePointer<Float>,
-                                input: UnsafePointer<Float>, count n: Int) {
+    public static func backward(
+        dInput: UnsafeMutablePointer<Float>, dOutput: UnsafePointer<Float>,
+        input: UnsafePointer<Float>, count n: Int
+    ) {
         Parallel.forEachSlice(of: n, granularity: 64) { range in
             forEachVector(range) { i, lanes in
                 store(derivative(load(input + i, lanes)) * load(dOutput + i, lanes), dInput + i, lanes)
@@ -56,8 +60,10 @@ public enum GELU {
 
     /// Backward of the biased `forward`: the derivative at `input + bias` (rows × columns).
     /// Overwrites; may alias dOutput. Across the slice threads.
-    public static func backward(dInput: UnsafeMutablePointer<Float>, dOutput: UnsafePointer<Float>,
-                                input: UnsafePointer<Float>, bias: UnsafePointer<Float>, rows: Int, columns: Int) {
+    public static func backward(
+        dInput: UnsafeMutablePointer<Float>, dOutput: UnsafePointer<Float>,
+        input: UnsafePointer<Float>, bias: UnsafePointer<Float>, rows: Int, columns: Int
+    ) {
         Parallel.forEachSlice(of: rows) { range in
             for r in range {
                 let offset = r * columns
@@ -136,8 +142,10 @@ public enum Tanh {
     }
 
     /// dInput = dOutput · (1 − y²) from the forward *output* y. Overwrites; may alias dOutput.
-    public static func backward(dInput: UnsafeMutablePointer<Float>, dOutput: UnsafePointer<Float>,
-                                output: UnsafePointer<Float>, count n: Int) {
+    public static func backward(
+        dInput: UnsafeMutablePointer<Float>, dOutput: UnsafePointer<Float>,
+        output: UnsafePointer<Float>, count n: Int
+    ) {
         for i in 0..<n { dInput[i] = dOutput[i] * (1 - output[i] * output[i]) }
     }
 }

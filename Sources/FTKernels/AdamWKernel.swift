@@ -20,8 +20,10 @@ public enum AdamWKernel {
         public var negativeStepSize: Float
 
         /// The scalars as given (no rounding or checks here).
-        public init(decayFactor: Float, lerpWeight: Float, beta2: Float, oneMinusBeta2: Float,
-                    biasCorrection2Sqrt: Float, epsilon: Float, negativeStepSize: Float) {
+        public init(
+            decayFactor: Float, lerpWeight: Float, beta2: Float, oneMinusBeta2: Float,
+            biasCorrection2Sqrt: Float, epsilon: Float, negativeStepSize: Float
+        ) {
             self.decayFactor = decayFactor
             self.lerpWeight = lerpWeight
             self.beta2 = beta2
@@ -37,8 +39,10 @@ public enum AdamWKernel {
     /// operation is element-wise and IEEE-rounded (`vsqrtps`, `vdivps`, `vfmadd`), so the vector
     /// body and the scalar tail give the same bits as one scalar loop.
     /// Unchecked: the caller guarantees `n` elements behind every pointer.
-    public static func update(_ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ m: UnsafeMutablePointer<Float>,
-                              _ v: UnsafeMutablePointer<Float>, count n: Int, _ s: Scalars, decay: Bool) {
+    public static func update(
+        _ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ m: UnsafeMutablePointer<Float>,
+        _ v: UnsafeMutablePointer<Float>, count n: Int, _ s: Scalars, decay: Bool
+    ) {
         // ATen's lerp picks its form by |weight| < 0.5 (precision near each end):
         // weight small: fma(w, g − m, m); else: fma(w − 1, g − m, g).
         let smallWeight = abs(s.lerpWeight) < 0.5
@@ -63,11 +67,11 @@ public enum AdamWKernel {
         }
         while i < n {
             let gi = g[i], mi = m[i]
-            let pi = p[i] * decayFactor                                      // p.mul_(1 − lr·λ)
-            let m1 = (smallWeight ? mi : gi).addingProduct(lerpCoefficient, gi - mi)   // exp_avg.lerp_(g, 1 − β1)
-            let v1 = (v[i] * s.beta2).addingProduct(s.oneMinusBeta2 * gi, gi)         // v·β2 + (1 − β2)·g·g
-            let denom = v1.squareRoot() / s.biasCorrection2Sqrt + s.epsilon             // √v / √bc2 + ε
-            p[i] = pi + (s.negativeStepSize * m1) / denom                               // addcdiv_(m, denom, −step)
+            let pi = p[i] * decayFactor  // p.mul_(1 − lr·λ)
+            let m1 = (smallWeight ? mi : gi).addingProduct(lerpCoefficient, gi - mi)  // exp_avg.lerp_(g, 1 − β1)
+            let v1 = (v[i] * s.beta2).addingProduct(s.oneMinusBeta2 * gi, gi)  // v·β2 + (1 − β2)·g·g
+            let denom = v1.squareRoot() / s.biasCorrection2Sqrt + s.epsilon  // √v / √bc2 + ε
+            p[i] = pi + (s.negativeStepSize * m1) / denom  // addcdiv_(m, denom, −step)
             m[i] = m1
             v[i] = v1
             i += 1

@@ -51,14 +51,22 @@ public struct Dropout: Sendable {
     @inline(__always)
     static func hash32(_ v: UInt32) -> UInt32 {
         var x = v
-        x ^= x >> 16; x &*= 0x7FEB_352D; x ^= x >> 15; x &*= 0x846C_A68B; x ^= x >> 16
+        x ^= x >> 16
+        x &*= 0x7FEB_352D
+        x ^= x >> 15
+        x &*= 0x846C_A68B
+        x ^= x >> 16
         return x
     }
 
     @inline(__always)
     static func hash32(_ v: SIMD8<UInt32>) -> SIMD8<UInt32> {
         var x = v
-        x ^= x &>> 16; x &*= 0x7FEB_352D; x ^= x &>> 15; x &*= 0x846C_A68B; x ^= x &>> 16
+        x ^= x &>> 16
+        x &*= 0x7FEB_352D
+        x ^= x &>> 15
+        x &*= 0x846C_A68B
+        x ^= x &>> 16
         return x
     }
 
@@ -116,8 +124,10 @@ public struct Dropout: Sendable {
 
     /// `apply` over `range` on the calling thread, eight elements at a time. Blocks whose low
     /// index words would wrap around 2³² go element by element (`keptBits8` needs one high word).
-    private func applyRange(from x: UnsafePointer<Float>, to y: UnsafeMutablePointer<Float>, _ range: Range<Int>,
-                             firstIndex: Int) {
+    private func applyRange(
+        from x: UnsafePointer<Float>, to y: UnsafeMutablePointer<Float>, _ range: Range<Int>,
+        firstIndex: Int
+    ) {
         var i = range.lowerBound
         while i + 8 <= range.upperBound {
             let index = firstIndex + i

@@ -25,16 +25,16 @@ public enum HalfPrecision {
         let exponent = Int((x >> 23) & 0xFF)
         let mantissa = x & 0x7F_FFFF
 
-        if exponent == 0xFF {                       // infinity or NaN
+        if exponent == 0xFF {  // infinity or NaN
             if mantissa == 0 { return sign | 0x7C00 }
             return sign | 0x7E00 | UInt16(truncatingIfNeeded: mantissa >> 13)
         }
-        let e = exponent - 127 + 15                 // re-biased exponent
-        if e >= 0x1F { return sign | 0x7C00 }       // overflow → infinity
+        let e = exponent - 127 + 15  // re-biased exponent
+        if e >= 0x1F { return sign | 0x7C00 }  // overflow → infinity
         if e <= 0 {
             // Result is an F16 subnormal (or zero): m_h = m × 2^(e-14), m has the implicit 1.
-            let shift = 14 - e                      // ≥ 14
-            if shift > 24 { return sign }           // below half the smallest subnormal → ±0
+            let shift = 14 - e  // ≥ 14
+            if shift > 24 { return sign }  // below half the smallest subnormal → ±0
             let m = mantissa | 0x80_0000
             var h = m >> UInt32(shift)
             let remainder = m & ((1 << UInt32(shift)) - 1)
@@ -56,13 +56,13 @@ public enum HalfPrecision {
         let sign = UInt32(bits & 0x8000) << 16
         let exponent = UInt32((bits >> 10) & 0x1F)
         var mantissa = UInt32(bits & 0x3FF)
-        if exponent == 0x1F {                       // infinity or NaN
+        if exponent == 0x1F {  // infinity or NaN
             return Float(bitPattern: sign | 0x7F80_0000 | (mantissa << 13))
         }
         if exponent == 0 {
             if mantissa == 0 { return Float(bitPattern: sign) }
             // Subnormal: mantissa × 2^-24. Normalise so the leading 1 sits at bit 10.
-            var e: UInt32 = 113                     // 127 - 15 + 1
+            var e: UInt32 = 113  // 127 - 15 + 1
             while mantissa & 0x400 == 0 {
                 mantissa <<= 1
                 e -= 1
@@ -78,7 +78,7 @@ public enum HalfPrecision {
     @inlinable
     public static func bf16Bits(from value: Float) -> UInt16 {
         let x = value.bitPattern
-        if x & 0x7FFF_FFFF > 0x7F80_0000 {          // NaN: truncate and force the quiet bit
+        if x & 0x7FFF_FFFF > 0x7F80_0000 {  // NaN: truncate and force the quiet bit
             return UInt16(truncatingIfNeeded: x >> 16) | 0x0040
         }
         // Adding 0x7FFF (+1 when the kept LSB is odd) rounds to nearest even;
@@ -98,8 +98,10 @@ public enum HalfPrecision {
     /// Converts `source` to F16 bit patterns, element by element, into `destination`
     /// (which must have the same count).
     @inlinable
-    public static func convertToF16(_ source: UnsafeBufferPointer<Float>,
-                                    into destination: UnsafeMutableBufferPointer<UInt16>) {
+    public static func convertToF16(
+        _ source: UnsafeBufferPointer<Float>,
+        into destination: UnsafeMutableBufferPointer<UInt16>
+    ) {
         precondition(source.count == destination.count, "HalfPrecision.convertToF16: count mismatch")
         for i in 0..<source.count { destination[i] = f16Bits(from: source[i]) }
     }
@@ -107,24 +109,30 @@ public enum HalfPrecision {
     /// Converts `source` to BF16 bit patterns, element by element, into `destination`
     /// (which must have the same count).
     @inlinable
-    public static func convertToBF16(_ source: UnsafeBufferPointer<Float>,
-                                     into destination: UnsafeMutableBufferPointer<UInt16>) {
+    public static func convertToBF16(
+        _ source: UnsafeBufferPointer<Float>,
+        into destination: UnsafeMutableBufferPointer<UInt16>
+    ) {
         precondition(source.count == destination.count, "HalfPrecision.convertToBF16: count mismatch")
         for i in 0..<source.count { destination[i] = bf16Bits(from: source[i]) }
     }
 
     /// Widens F16 bit patterns in `source` into `destination` (same count).
     @inlinable
-    public static func convertFromF16(_ source: UnsafeBufferPointer<UInt16>,
-                                      into destination: UnsafeMutableBufferPointer<Float>) {
+    public static func convertFromF16(
+        _ source: UnsafeBufferPointer<UInt16>,
+        into destination: UnsafeMutableBufferPointer<Float>
+    ) {
         precondition(source.count == destination.count, "HalfPrecision.convertFromF16: count mismatch")
         for i in 0..<source.count { destination[i] = float(fromF16Bits: source[i]) }
     }
 
     /// Widens BF16 bit patterns in `source` into `destination` (same count).
     @inlinable
-    public static func convertFromBF16(_ source: UnsafeBufferPointer<UInt16>,
-                                       into destination: UnsafeMutableBufferPointer<Float>) {
+    public static func convertFromBF16(
+        _ source: UnsafeBufferPointer<UInt16>,
+        into destination: UnsafeMutableBufferPointer<Float>
+    ) {
         precondition(source.count == destination.count, "HalfPrecision.convertFromBF16: count mismatch")
         for i in 0..<source.count { destination[i] = float(fromBF16Bits: source[i]) }
     }

@@ -19,16 +19,27 @@ public enum LayerNorm {
             let m = VectorMath.sum(x, C) * invC
             var squares = V.zero
             var i = 0
-            while i < vectorEnd { let d = VectorMath.load(x + i) - m; squares += d * d; i += w }
+            while i < vectorEnd {
+                let d = VectorMath.load(x + i) - m
+                squares += d * d
+                i += w
+            }
             var sq = squares.sum()
-            while i < C { let d = x[i] - m; sq += d * d; i += 1 }
+            while i < C {
+                let d = x[i] - m
+                sq += d * d
+                i += 1
+            }
             let s = 1 / (sq * invC + epsilon).squareRoot()
             i = 0
             while i < vectorEnd {
                 VectorMath.store((VectorMath.load(x + i) - m) * s * VectorMath.load(gamma + i) + VectorMath.load(beta + i), y + i)
                 i += w
             }
-            while i < C { y[i] = (x[i] - m) * s * gamma[i] + beta[i]; i += 1 }
+            while i < C {
+                y[i] = (x[i] - m) * s * gamma[i] + beta[i]
+                i += 1
+            }
             mean?[r] = m
             rstd?[r] = s
         }
@@ -50,8 +61,9 @@ public enum LayerNorm {
     ) {
         let slices = Parallel.sliceCount(of: N)
         guard slices > 1 else {
-            backwardRows(0..<N, dInput: dInput, dGamma: dGamma, dBeta: dBeta, dOutput: dOutput, input: input,
-                         mean: mean, rstd: rstd, gamma: gamma, channels: C)
+            backwardRows(
+                0..<N, dInput: dInput, dGamma: dGamma, dBeta: dBeta, dOutput: dOutput, input: input,
+                mean: mean, rstd: rstd, gamma: gamma, channels: C)
             return
         }
         // Per slice: C partial dGamma then C partial dBeta (a few KB, on the stack).
@@ -60,9 +72,10 @@ public enum LayerNorm {
             partial.update(repeating: 0, count: slices * 2 * C)
             Parallel.forEachSlice(of: N) { slice, rows in
                 let own = partial + slice * 2 * C
-                backwardRows(rows, dInput: dInput, dGamma: dGamma == nil ? nil : own,
-                             dBeta: dBeta == nil ? nil : own + C, dOutput: dOutput, input: input,
-                             mean: mean, rstd: rstd, gamma: gamma, channels: C)
+                backwardRows(
+                    rows, dInput: dInput, dGamma: dGamma == nil ? nil : own,
+                    dBeta: dBeta == nil ? nil : own + C, dOutput: dOutput, input: input,
+                    mean: mean, rstd: rstd, gamma: gamma, channels: C)
             }
             for slice in 0..<slices {
                 let own = partial + slice * 2 * C

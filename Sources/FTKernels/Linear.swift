@@ -10,9 +10,10 @@ public enum Linear {
         if let bias {
             for r in 0..<N { (output + r * O).update(from: bias, count: O) }
         }
-        BLAS.sgemm(transA: false, transB: true, m: N, n: O, k: I,
-                   a: input, lda: I, b: weight, ldb: I,
-                   beta: bias == nil ? 0 : 1, c: output, ldc: O)
+        BLAS.sgemm(
+            transA: false, transB: true, m: N, n: O, k: I,
+            a: input, lda: I, b: weight, ldb: I,
+            beta: bias == nil ? 0 : 1, c: output, ldc: O)
     }
 
     /// Backward of `forward`, given dOutput (N, O):
@@ -30,14 +31,16 @@ public enum Linear {
         rows N: Int, inputs I: Int, outputs O: Int
     ) {
         if let dInput {
-            Parallel.sgemm(transA: false, transB: false, m: N, n: I, k: O,
-                           a: dOutput, lda: O, b: weight, ldb: I,
-                           beta: accumulateInput ? 1 : 0, c: dInput, ldc: I)
+            Parallel.sgemm(
+                transA: false, transB: false, m: N, n: I, k: O,
+                a: dOutput, lda: O, b: weight, ldb: I,
+                beta: accumulateInput ? 1 : 0, c: dInput, ldc: I)
         }
         if let dWeight {
-            Parallel.sgemm(transA: true, transB: false, m: O, n: I, k: N,
-                           a: dOutput, lda: O, b: input, ldb: I,
-                           beta: 1, c: dWeight, ldc: I)
+            Parallel.sgemm(
+                transA: true, transB: false, m: O, n: I, k: N,
+                a: dOutput, lda: O, b: input, ldb: I,
+                beta: 1, c: dWeight, ldc: I)
         }
         if let dBias {
             Parallel.forEachSlice(of: O, granularity: 16) { columns in

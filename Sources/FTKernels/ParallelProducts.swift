@@ -13,16 +13,18 @@ extension Parallel {
         let block = 16
         if m >= n || sliceCount(of: n, granularity: block) < 2 {
             forEachSlice(of: m, granularity: block) { rows in
-                BLAS.sgemm(transA: transA, transB: transB, m: rows.count, n: n, k: k, alpha: alpha,
-                           a: transA ? a + rows.lowerBound : a + rows.lowerBound * lda, lda: lda,
-                           b: b, ldb: ldb, beta: beta, c: c + rows.lowerBound * ldc, ldc: ldc)
+                BLAS.sgemm(
+                    transA: transA, transB: transB, m: rows.count, n: n, k: k, alpha: alpha,
+                    a: transA ? a + rows.lowerBound : a + rows.lowerBound * lda, lda: lda,
+                    b: b, ldb: ldb, beta: beta, c: c + rows.lowerBound * ldc, ldc: ldc)
             }
         } else {
             forEachSlice(of: n, granularity: block) { columns in
-                BLAS.sgemm(transA: transA, transB: transB, m: m, n: columns.count, k: k, alpha: alpha,
-                           a: a, lda: lda,
-                           b: transB ? b + columns.lowerBound * ldb : b + columns.lowerBound, ldb: ldb,
-                           beta: beta, c: c + columns.lowerBound, ldc: ldc)
+                BLAS.sgemm(
+                    transA: transA, transB: transB, m: m, n: columns.count, k: k, alpha: alpha,
+                    a: a, lda: lda,
+                    b: transB ? b + columns.lowerBound * ldb : b + columns.lowerBound, ldb: ldb,
+                    beta: beta, c: c + columns.lowerBound, ldc: ldc)
             }
         }
     }

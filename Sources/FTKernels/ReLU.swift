@@ -7,8 +7,10 @@ public enum ReLU {
 
     /// dInput = dOutput where the forward *output* was positive, else 0 (PyTorch's `threshold_backward`
     /// gives 0 at exactly 0). Overwrites; may alias dOutput.
-    public static func backward(dInput: UnsafeMutablePointer<Float>, dOutput: UnsafePointer<Float>,
-                                output: UnsafePointer<Float>, count n: Int) {
+    public static func backward(
+        dInput: UnsafeMutablePointer<Float>, dOutput: UnsafePointer<Float>,
+        output: UnsafePointer<Float>, count n: Int
+    ) {
         for i in 0..<n { dInput[i] = output[i] > 0 ? dOutput[i] : 0 }
     }
 }

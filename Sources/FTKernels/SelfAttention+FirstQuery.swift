@@ -22,15 +22,18 @@ extension SelfAttention {
         forEachHead(qkv: qkv, attentionMask: attentionMask, batch: B, sequence: T, channels: C, heads: NH) { b, h, head in
             let p = keepProbabilities ? probabilities + (b * NH + h) * T : probabilities  // (T)
             // scores (1, T) = q₀ (1, d) · Kᵀ / √d
-            BLAS.sgemm(transA: false, transB: true, m: 1, n: T, k: d, alpha: scale,
-                       a: head.q, lda: C3, b: head.k, ldb: C3, beta: 0, c: p, ldc: T)
+            BLAS.sgemm(
+                transA: false, transB: true, m: 1, n: T, k: d, alpha: scale,
+                a: head.q, lda: C3, b: head.k, ldb: C3, beta: 0, c: p, ldc: T)
             head.softmax(p, count: T)
-            let weights = dropped(p, count: T, dropout: dropout, scratch: dropoutScratch,
-                                  firstIndex: dropoutIndexOffset + (b * NH + h) * T * T)
+            let weights = dropped(
+                p, count: T, dropout: dropout, scratch: dropoutScratch,
+                firstIndex: dropoutIndexOffset + (b * NH + h) * T * T)
             // context row (1, d) = P' (1, T) · V (T, d)
-            BLAS.sgemm(transA: false, transB: false, m: 1, n: d, k: T,
-                       a: weights, lda: T, b: head.v, ldb: C3,
-                       beta: 0, c: context + b * C + h * d, ldc: C)
+            BLAS.sgemm(
+                transA: false, transB: false, m: 1, n: d, k: T,
+                a: weights, lda: T, b: head.v, ldb: C3,
+                beta: 0, c: context + b * C + h * d, ldc: C)
         }
     }
 
@@ -61,25 +64,30 @@ extension SelfAttention {
                         let dv = dq + 2 * C
                         let p = probabilities + (b * NH + h) * T
                         let dO = dContext + b * C + h * d
-                        let weights = self.dropped(p, count: T, dropout: dropout, scratch: droppedRow,
-                                                   firstIndex: (b * NH + h) * T * T)
+                        let weights = self.dropped(
+                            p, count: T, dropout: dropout, scratch: droppedRow,
+                            firstIndex: (b * NH + h) * T * T)
                         // dV (T, d) = P'ᵀ (T, 1) · dO (1, d)
-                        BLAS.sgemm(transA: true, transB: false, m: T, n: d, k: 1,
-                                   a: weights, lda: T, b: dO, ldb: C, beta: 0, c: dv, ldc: C3)
+                        BLAS.sgemm(
+                            transA: true, transB: false, m: T, n: d, k: 1,
+                            a: weights, lda: T, b: dO, ldb: C, beta: 0, c: dv, ldc: C3)
                         // dP' (1, T) = dO (1, d) · Vᵀ
-                        BLAS.sgemm(transA: false, transB: true, m: 1, n: T, k: d,
-                                   a: dO, lda: C, b: v, ldb: C3, beta: 0, c: dP, ldc: T)
+                        BLAS.sgemm(
+                            transA: false, transB: true, m: 1, n: T, k: d,
+                            a: dO, lda: C, b: v, ldb: C3, beta: 0, c: dP, ldc: T)
                         if dropping {
                             droppedSoftmaxBackward(dP, probabilities: p, dropped: weights, count: T)
                         } else {
                             softmaxBackward(dP, probabilities: p, count: T)
                         }
                         // dQ₀ (1, d) = dS (1, T) · K (T, d) / √d
-                        BLAS.sgemm(transA: false, transB: false, m: 1, n: d, k: T, alpha: scale,
-                                   a: dP, lda: T, b: k, ldb: C3, beta: 0, c: dq, ldc: C3)
+                        BLAS.sgemm(
+                            transA: false, transB: false, m: 1, n: d, k: T, alpha: scale,
+                            a: dP, lda: T, b: k, ldb: C3, beta: 0, c: dq, ldc: C3)
                         // dK (T, d) = dSᵀ (T, 1) · q₀ (1, d) / √d
-                        BLAS.sgemm(transA: true, transB: false, m: T, n: d, k: 1, alpha: scale,
-                                   a: dP, lda: T, b: q, ldb: C3, beta: 0, c: dk, ldc: C3)
+                        BLAS.sgemm(
+                            transA: true, transB: false, m: T, n: d, k: 1, alpha: scale,
+                            a: dP, lda: T, b: q, ldb: C3, beta: 0, c: dk, ldc: C3)
                     }
                 }
             }

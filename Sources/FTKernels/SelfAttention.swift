@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Multi-head scaled dot-product self-attention with a key padding mask, as BERT's
@@ -37,14 +37,17 @@ public enum SelfAttention {
         let C3 = 3 * C
         forEachHead(qkv: qkv, attentionMask: attentionMask, batch: B, sequence: T, channels: C, heads: NH) { b, h, head in
             let p = keepProbabilities ? probabilities + (b * NH + h) * T * T : probabilities  // (T, T)
-            BLAS.sgemm(transA: false, transB: true, m: T, n: T, k: d, alpha: scale,
-                       a: head.q, lda: C3, b: head.k, ldb: C3, beta: 0, c: p, ldc: T)
+            BLAS.sgemm(
+                transA: false, transB: true, m: T, n: T, k: d, alpha: scale,
+                a: head.q, lda: C3, b: head.k, ldb: C3, beta: 0, c: p, ldc: T)
             for i in 0..<T { head.softmax(p + i * T, count: T) }
-            let weights = dropped(p, count: T * T, dropout: dropout, scratch: dropoutScratch.map { $0 + b * T * T },
-                                  firstIndex: dropoutIndexOffset + (b * NH + h) * T * T)
-            BLAS.sgemm(transA: false, transB: false, m: T, n: d, k: T,
-                       a: weights, lda: T, b: head.v, ldb: C3,
-                       beta: 0, c: context + b * T * C + h * d, ldc: C)
+            let weights = dropped(
+                p, count: T * T, dropout: dropout, scratch: dropoutScratch.map { $0 + b * T * T },
+                firstIndex: dropoutIndexOffset + (b * NH + h) * T * T)
+            BLAS.sgemm(
+                transA: false, transB: false, m: T, n: d, k: T,
+                a: weights, lda: T, b: head.v, ldb: C3,
+                beta: 0, c: context + b * T * C + h * d, ldc: C)
         }
     }
 
@@ -67,9 +70,11 @@ public enum SelfAttention {
 
     /// Calls `body(b, h, head)` for every sequence `b` and head `h` of qkv (B, T, 3C), in order.
     @inline(__always)
-    static func forEachHead(qkv: UnsafePointer<Float>, attentionMask: UnsafePointer<Int32>,
-                            batch B: Int, sequence T: Int, channels C: Int, heads NH: Int,
-                            _ body: (Int, Int, Head) -> Void) {
+    static func forEachHead(
+        qkv: UnsafePointer<Float>, attentionMask: UnsafePointer<Int32>,
+        batch B: Int, sequence T: Int, channels C: Int, heads NH: Int,
+        _ body: (Int, Int, Head) -> Void
+    ) {
         let d = C / NH, C3 = 3 * C
         withUnsafeTemporaryAllocation(of: Float.self, capacity: T) { keep in
             for b in 0..<B {
@@ -87,8 +92,10 @@ public enum SelfAttention {
     /// `probabilities` after `dropout` (in `scratch`, from global index `firstIndex`), or
     /// `probabilities` themselves when there is no dropout.
     @inline(__always)
-    static func dropped(_ probabilities: UnsafePointer<Float>, count: Int, dropout: Dropout?,
-                        scratch: UnsafeMutablePointer<Float>?, firstIndex: Int) -> UnsafePointer<Float> {
+    static func dropped(
+        _ probabilities: UnsafePointer<Float>, count: Int, dropout: Dropout?,
+        scratch: UnsafeMutablePointer<Float>?, firstIndex: Int
+    ) -> UnsafePointer<Float> {
         guard let dropout, !dropout.isIdentity, let scratch else { return probabilities }
         dropout.apply(from: probabilities, to: scratch, count: count, firstIndex: firstIndex)
         return UnsafePointer(scratch)
@@ -111,7 +118,10 @@ public enum SelfAttention {
         }
         var maxValue = -Float.infinity
         for lane in 0..<w { maxValue = max(maxValue, maxima[lane]) }
-        while j < T { if keep[j] != 0 { maxValue = max(maxValue, row[j]) }; j += 1 }
+        while j < T {
+            if keep[j] != 0 { maxValue = max(maxValue, row[j]) }
+            j += 1
+        }
         var sums = V.zero
         j = 0
         while j < vectorEnd {
@@ -122,15 +132,22 @@ public enum SelfAttention {
         }
         if j < T {
             let lanes = T - j
-            let e = VectorMath.exp(VectorMath.loadPartial(row + j, count: lanes) - maxValue)
+            let e =
+                VectorMath.exp(VectorMath.loadPartial(row + j, count: lanes) - maxValue)
                 * VectorMath.loadPartial(keep + j, count: lanes)
             for k in 0..<lanes { row[j + k] = e[k] }
             sums += e
         }
         let inv = 1 / sums.sum()
         j = 0
-        while j < vectorEnd { VectorMath.store(VectorMath.load(row + j) * inv, row + j); j += w }
-        while j < T { row[j] *= inv; j += 1 }
+        while j < vectorEnd {
+            VectorMath.store(VectorMath.load(row + j) * inv, row + j)
+            j += w
+        }
+        while j < T {
+            row[j] *= inv
+            j += 1
+        }
     }
 
     /// dQKV (B, T, 3C) ← backward of `forward` given dContext (B, T, C). Overwrites dQKV.
@@ -169,14 +186,17 @@ public enum SelfAttention {
                     let dv = dq + 2 * C
                     let p = probabilities + (b * NH + h) * T * T
                     let dO = dContext + b * T * C + h * d
-                    let weights = self.dropped(p, count: T * T, dropout: dropout, scratch: droppedScratch,
-                                               firstIndex: (b * NH + h) * T * T)
+                    let weights = self.dropped(
+                        p, count: T * T, dropout: dropout, scratch: droppedScratch,
+                        firstIndex: (b * NH + h) * T * T)
                     // dV (T, d) = P'ᵀ (T, T) · dO (T, d)
-                    BLAS.sgemm(transA: true, transB: false, m: T, n: d, k: T,
-                               a: weights, lda: T, b: dO, ldb: C, beta: 0, c: dv, ldc: C3)
+                    BLAS.sgemm(
+                        transA: true, transB: false, m: T, n: d, k: T,
+                        a: weights, lda: T, b: dO, ldb: C, beta: 0, c: dv, ldc: C3)
                     // dP' (T, T) = dO (T, d) · Vᵀ
-                    BLAS.sgemm(transA: false, transB: true, m: T, n: T, k: d,
-                               a: dO, lda: C, b: v, ldb: C3, beta: 0, c: dP, ldc: T)
+                    BLAS.sgemm(
+                        transA: false, transB: true, m: T, n: T, k: d,
+                        a: dO, lda: C, b: v, ldb: C3, beta: 0, c: dP, ldc: T)
                     // softmax backward, in place: dS = P ⊙ (dP − Σ dP ⊙ P), through the dropout when there is one
                     if dropping {
                         for i in 0..<T { droppedSoftmaxBackward(dP + i * T, probabilities: p + i * T, dropped: weights + i * T, count: T) }
@@ -184,11 +204,13 @@ public enum SelfAttention {
                         for i in 0..<T { softmaxBackward(dP + i * T, probabilities: p + i * T, count: T) }
                     }
                     // dQ (T, d) = dS (T, T) · K (T, d) · scale
-                    BLAS.sgemm(transA: false, transB: false, m: T, n: d, k: T, alpha: scale,
-                               a: dP, lda: T, b: k, ldb: C3, beta: 0, c: dq, ldc: C3)
+                    BLAS.sgemm(
+                        transA: false, transB: false, m: T, n: d, k: T, alpha: scale,
+                        a: dP, lda: T, b: k, ldb: C3, beta: 0, c: dq, ldc: C3)
                     // dK (T, d) = dSᵀ · Q · scale
-                    BLAS.sgemm(transA: true, transB: false, m: T, n: d, k: T, alpha: scale,
-                               a: dP, lda: T, b: q, ldb: C3, beta: 0, c: dk, ldc: C3)
+                    BLAS.sgemm(
+                        transA: true, transB: false, m: T, n: d, k: T, alpha: scale,
+                        a: dP, lda: T, b: q, ldb: C3, beta: 0, c: dk, ldc: C3)
                 }
             }
         }
@@ -196,8 +218,10 @@ public enum SelfAttention {
 
     /// In place, one row, given dP' and P' = dropout(P): dS[j] ← P'[j] · dP'[j] − P[j] · Σₖ P'[k] · dP'[k].
     @inline(__always)
-    static func droppedSoftmaxBackward(_ row: UnsafeMutablePointer<Float>, probabilities p: UnsafePointer<Float>,
-                                       dropped: UnsafePointer<Float>, count T: Int) {
+    static func droppedSoftmaxBackward(
+        _ row: UnsafeMutablePointer<Float>, probabilities p: UnsafePointer<Float>,
+        dropped: UnsafePointer<Float>, count T: Int
+    ) {
         let dot = VectorMath.dot(dropped, row, T)
         let w = VectorMath.width, vectorEnd = T - T % w
         var j = 0
@@ -205,7 +229,10 @@ public enum SelfAttention {
             VectorMath.store(VectorMath.load(dropped + j) * VectorMath.load(row + j) - VectorMath.load(p + j) * dot, row + j)
             j += w
         }
-        while j < T { row[j] = dropped[j] * row[j] - p[j] * dot; j += 1 }
+        while j < T {
+            row[j] = dropped[j] * row[j] - p[j] * dot
+            j += 1
+        }
     }
 
     /// In place, one row: dS[j] ← P[j] · (dP[j] − Σₖ dP[k] · P[k]).
@@ -218,6 +245,9 @@ public enum SelfAttention {
             VectorMath.store(VectorMath.load(p + j) * (VectorMath.load(row + j) - dot), row + j)
             j += w
         }
-        while j < T { row[j] = p[j] * (row[j] - dot); j += 1 }
+        while j < T {
+            row[j] = p[j] * (row[j] - dot)
+            j += 1
+        }
     }
 }

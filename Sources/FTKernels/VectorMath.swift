@@ -62,7 +62,7 @@ public enum VectorMath {
         y = fma(y, r, Vector(repeating: 5.0000001201e-1))
         y = fma(y, z, r) + 1
         let nBits = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000  // n as an integer
-        let scale = unsafeBitCast((nBits &+ 127) &<< 23, to: Vector.self)     // 2ⁿ
+        let scale = unsafeBitCast((nBits &+ 127) &<< 23, to: Vector.self)  // 2ⁿ
         return y * scale
     }
 
@@ -71,9 +71,15 @@ public enum VectorMath {
     public static func sum(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
         var acc = Vector.zero
         var i = 0
-        while i + width <= n { acc += load(p + i); i += width }
+        while i + width <= n {
+            acc += load(p + i)
+            i += width
+        }
         var s = acc.sum()
-        while i < n { s += p[i]; i += 1 }
+        while i < n {
+            s += p[i]
+            i += 1
+        }
         return s
     }
 
@@ -82,9 +88,15 @@ public enum VectorMath {
     public static func dot(_ p: UnsafePointer<Float>, _ q: UnsafePointer<Float>, _ n: Int) -> Float {
         var acc = Vector.zero
         var i = 0
-        while i + width <= n { acc += load(p + i) * load(q + i); i += width }
+        while i + width <= n {
+            acc += load(p + i) * load(q + i)
+            i += width
+        }
         var s = acc.sum()
-        while i < n { s += p[i] * q[i]; i += 1 }
+        while i < n {
+            s += p[i] * q[i]
+            i += 1
+        }
         return s
     }
 
@@ -99,9 +111,15 @@ public enum VectorMath {
     public static func max(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
         var acc = Vector(repeating: -.infinity)
         var i = 0
-        while i + width <= n { acc = maximum(acc, load(p + i)); i += width }
+        while i + width <= n {
+            acc = maximum(acc, load(p + i))
+            i += width
+        }
         var m = acc.max()
-        while i < n { m = Swift.max(m, p[i]); i += 1 }
+        while i < n {
+            m = Swift.max(m, p[i])
+            i += 1
+        }
         return m
     }
 
@@ -109,7 +127,13 @@ public enum VectorMath {
     @inlinable @inline(__always)
     public static func add(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int) {
         var i = 0
-        while i + width <= n { store(load(y + i) + load(x + i), y + i); i += width }
-        while i < n { y[i] += x[i]; i += 1 }
+        while i + width <= n {
+            store(load(y + i) + load(x + i), y + i)
+            i += width
+        }
+        while i < n {
+            y[i] += x[i]
+            i += 1
+        }
     }
 }

@@ -58,14 +58,17 @@ struct DistCheckCommand: ParsableCommand {
         let count = self.count ?? 22_700_000
         let buffer = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
         defer { buffer.deallocate() }
-        for i in 0 ..< count { buffer[i] = Float((i &+ world.rank) % 7) }
+        for i in 0..<count { buffer[i] = Float((i &+ world.rank) % 7) }
         let ring = RingAllReduce(communicator: world, maximumCount: count)
         let ringBody = { try ring.allReduceSum(buffer, count: count) }
         let mpiBody = { try world.allReduceSumMPI(buffer, count: count) }
-        for _ in 0 ..< warmup { try ringBody(); try mpiBody() }
+        for _ in 0..<warmup {
+            try ringBody()
+            try mpiBody()
+        }
         // Interleaved, so that load from other processes falls on both methods alike.
         var ringTimes: [Double] = [], mpiTimes: [Double] = []
-        for _ in 0 ..< iterations {
+        for _ in 0..<iterations {
             ringTimes.append(try timeOnce(world, ringBody))
             mpiTimes.append(try timeOnce(world, mpiBody))
         }
@@ -73,12 +76,13 @@ struct DistCheckCommand: ParsableCommand {
             let ringMedian = median(ringTimes) * 1000
             let mpiMedian = median(mpiTimes) * 1000
             func fixed(_ value: Double) -> String { String(format: "%.3f", value) }
-            print("{\"size\": \(world.size), \"count\": \(count), \"bytes\": \(count * MemoryLayout<Float>.size), "
-                  + "\"iterations\": \(iterations), \"ring_ms_median\": \(fixed(ringMedian)), "
-                  + "\"mpi_allreduce_ms_median\": \(fixed(mpiMedian)), "
-                  + "\"ring_ms_min\": \(fixed(ringTimes.min()! * 1000)), "
-                  + "\"mpi_allreduce_ms_min\": \(fixed(mpiTimes.min()! * 1000)), "
-                  + "\"mpi_over_ring\": \(fixed(mpiMedian / ringMedian))}")
+            print(
+                "{\"size\": \(world.size), \"count\": \(count), \"bytes\": \(count * MemoryLayout<Float>.size), "
+                    + "\"iterations\": \(iterations), \"ring_ms_median\": \(fixed(ringMedian)), "
+                    + "\"mpi_allreduce_ms_median\": \(fixed(mpiMedian)), "
+                    + "\"ring_ms_min\": \(fixed(ringTimes.min()! * 1000)), "
+                    + "\"mpi_allreduce_ms_min\": \(fixed(mpiTimes.min()! * 1000)), "
+                    + "\"mpi_over_ring\": \(fixed(mpiMedian / ringMedian))}")
         }
         return 0
     }
@@ -126,12 +130,14 @@ private struct DistVerifier {
         for (label, communicator) in [("", world), (" pieces=1000", pieced)] {
             let ring = RingAllReduce(communicator: communicator)
             for n in lengths where label.isEmpty || n > 1000 {
-                try record("allReduceSum n=\(n) ranks=\(size)\(label) == MPI_Allreduce == expected",
-                           checkSum(ring, communicator, count: n))
+                try record(
+                    "allReduceSum n=\(n) ranks=\(size)\(label) == MPI_Allreduce == expected",
+                    checkSum(ring, communicator, count: n))
                 try record("allReduceAverage n=\(n) ranks=\(size)\(label)", checkAverage(ring, count: n))
             }
-            try record("broadcast n=1_000_003 root=\(size - 1)\(label) == MPI_Bcast",
-                       checkBroadcast(communicator, count: 1_000_003, root: size - 1))
+            try record(
+                "broadcast n=1_000_003 root=\(size - 1)\(label) == MPI_Bcast",
+                checkBroadcast(communicator, count: 1_000_003, root: size - 1))
         }
         try record("send to peer \(size) throws invalidArgument", checkBadPeer())
         try record("MPI_Allreduce singleton/size agrees with OMPI_COMM_WORLD_SIZE", checkWorldSize())
@@ -154,22 +160,25 @@ private struct DistVerifier {
 
     private func filled(_ count: Int) -> UnsafeMutablePointer<Float> {
         let buffer = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
-        for i in 0 ..< count { buffer[i] = Self.value(i, rank: world.rank) }
+        for i in 0..<count { buffer[i] = Self.value(i, rank: world.rank) }
         return buffer
     }
 
     private func checkSum(_ ring: RingAllReduce, _ communicator: MPICommunicator, count: Int) -> String? {
         let ringBuffer = filled(count), mpiBuffer = filled(count)
-        defer { ringBuffer.deallocate(); mpiBuffer.deallocate() }
+        defer {
+            ringBuffer.deallocate()
+            mpiBuffer.deallocate()
+        }
         do {
             try ring.allReduceSum(ringBuffer, count: count)
             try communicator.allReduceSumMPI(mpiBuffer, count: count)
         } catch {
             return "threw \(error)"
         }
-        for i in 0 ..< count {
+        for i in 0..<count {
             var expected: Float = 0
-            for r in 0 ..< world.size { expected += Self.value(i, rank: r) }
+            for r in 0..<world.size { expected += Self.value(i, rank: r) }
             if ringBuffer[i] != mpiBuffer[i] || ringBuffer[i] != expected {
                 return "index \(i): ring \(ringBuffer[i]), MPI_Allreduce \(mpiBuffer[i]), expected \(expected)"
             }
@@ -181,9 +190,9 @@ private struct DistVerifier {
         let buffer = filled(count)
         defer { buffer.deallocate() }
         do { try ring.allReduceAverage(buffer, count: count) } catch { return "threw \(error)" }
-        for i in 0 ..< count {
+        for i in 0..<count {
             var sum: Float = 0
-            for r in 0 ..< world.size { sum += Self.value(i, rank: r) }
+            for r in 0..<world.size { sum += Self.value(i, rank: r) }
             let expected = sum / Float(world.size)
             // Average = exact integer sum scaled once: within one rounding of sum / size.
             if abs(buffer[i] - expected) > 1e-6 * max(1, abs(expected)) {
@@ -195,14 +204,17 @@ private struct DistVerifier {
 
     private func checkBroadcast(_ communicator: MPICommunicator, count: Int, root: Int) -> String? {
         let chain = filled(count), mpi = filled(count)
-        defer { chain.deallocate(); mpi.deallocate() }
+        defer {
+            chain.deallocate()
+            mpi.deallocate()
+        }
         do {
             try communicator.broadcast(chain, count: count, root: root)
             try communicator.broadcastMPI(mpi, count: count, root: root)
         } catch {
             return "threw \(error)"
         }
-        for i in 0 ..< count where chain[i] != mpi[i] || chain[i] != Self.value(i, rank: root) {
+        for i in 0..<count where chain[i] != mpi[i] || chain[i] != Self.value(i, rank: root) {
             return "index \(i): broadcast \(chain[i]), MPI_Bcast \(mpi[i]), root's \(Self.value(i, rank: root))"
         }
         return nil

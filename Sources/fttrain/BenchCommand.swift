@@ -20,7 +20,10 @@ struct BenchCommand: ParsableCommand {
 
     @OptionGroup var model: ModelDirectoryOption
 
-    @Option(help: "full (fine-tuning step) | lora (LoRA r 8, alpha 16, on query and value, as the anchor) | infer (forward only) | sgemm (OpenBLAS's peak on --seq-sized square matrices, e.g. --seq 2048).")
+    @Option(
+        help:
+            "full (fine-tuning step) | lora (LoRA r 8, alpha 16, on query and value, as the anchor) | infer (forward only) | sgemm (OpenBLAS's peak on --seq-sized square matrices, e.g. --seq 2048)."
+    )
     var mode: Mode = .full
 
     @Option(help: "Examples per rank (default 32 for full, 64 for infer).")
@@ -35,7 +38,8 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Untimed warm-up steps.")
     var warmup: Int = 3
 
-    @Option(help: "Threads fttrain computes on, each running single-threaded OpenBLAS (default: FTTRAIN_THREADS, OPENBLAS_NUM_THREADS, else all cores).")
+    @Option(
+        help: "Threads fttrain computes on, each running single-threaded OpenBLAS (default: FTTRAIN_THREADS, OPENBLAS_NUM_THREADS, else all cores).")
     var threads: Int?
 
     @Option(help: "Under mpirun: overlap the all-reduce with backward (true) or run it after backward (false).")
@@ -100,9 +104,11 @@ struct BenchCommand: ParsableCommand {
             inputIds: ids, tokenTypeIds: [Int32](repeating: 0, count: B * T), attentionMask: [Int32](repeating: 1, count: B * T),
             labels: (0..<B).map { _ in Int32(rng.next(upperBound: UInt64(labels))) }, sequenceLength: T)
 
-        var record: [String: Any] = ["mode": mode.rawValue, "threads": Parallel.threadCount, "world": world.size,
-                                     "batch_per_rank": B, "seq": T, "params": network.store.count,
-                                     "trainable": network.store.trainableCount]
+        var record: [String: Any] = [
+            "mode": mode.rawValue, "threads": Parallel.threadCount, "world": world.size,
+            "batch_per_rank": B, "seq": T, "params": network.store.count,
+            "trainable": network.store.trainableCount,
+        ]
         let firstTokenOnly = !allTokens && network.computesFirstTokensOnly
         // The anchor's count (every row) and what fttrain computes.
         let anchorFLOPs = network.flops(batch: B, sequence: T, firstTokenOnly: false)
@@ -114,9 +120,10 @@ struct BenchCommand: ParsableCommand {
         case .infer:
             for i in 0..<(warmup + steps) {
                 let started = DispatchTime.now().uptimeNanoseconds
-                _ = try network.forward(inputIds: batchInput.inputIds, tokenTypeIds: batchInput.tokenTypeIds,
-                                        attentionMask: batchInput.attentionMask, batch: B, sequence: T, training: false,
-                                        dropoutSeed: 0, firstTokenOnly: !allTokens)
+                _ = try network.forward(
+                    inputIds: batchInput.inputIds, tokenTypeIds: batchInput.tokenTypeIds,
+                    attentionMask: batchInput.attentionMask, batch: B, sequence: T, training: false,
+                    dropoutSeed: 0, firstTokenOnly: !allTokens)
                 if i >= warmup { times.append(Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9) }
             }
             let median = Self.median(times)
@@ -131,12 +138,14 @@ struct BenchCommand: ParsableCommand {
             let schedule = LearningRateSchedule(type: .constant, baseLearningRate: 2e-5, trainingSteps: warmup + steps)
             // torch.optim.AdamW's defaults: weight decay 0.01 on every parameter.
             let optimizer = AdamW(store: network.store, weightDecay: 0.01, decaying: network.store.trainableViews)
-            let stepper = try ClassificationStep(model: network, optimizer: optimizer, schedule: schedule, maxGradNorm: 0,
-                                                 accumulationScaling: .meanOfMicroBatchMeans)
+            let stepper = try ClassificationStep(
+                model: network, optimizer: optimizer, schedule: schedule, maxGradNorm: 0,
+                accumulationScaling: .meanOfMicroBatchMeans)
             stepper.firstTokenOnly = !allTokens
             if world.size > 1 {
-                let synchronizer = makeGradientSynchronizer(world: world, store: network.store, overlap: overlap,
-                                                            bucketCapMB: bucketCapMb, sparseEmbeddings: sparseEmbeddings)
+                let synchronizer = makeGradientSynchronizer(
+                    world: world, store: network.store, overlap: overlap,
+                    bucketCapMB: bucketCapMb, sparseEmbeddings: sparseEmbeddings)
                 stepper.gradientSynchronizer = synchronizer
                 record["overlap"] = overlap
                 record["buckets"] = synchronizer.buckets.ranges.count
@@ -183,8 +192,16 @@ struct BenchCommand: ParsableCommand {
     private func measureMatrixProduct(size n: Int) throws {
         let a = UnsafeMutablePointer<Float>.allocate(capacity: n * n), b = UnsafeMutablePointer<Float>.allocate(capacity: n * n)
         let c = UnsafeMutablePointer<Float>.allocate(capacity: n * n)
-        defer { a.deallocate(); b.deallocate(); c.deallocate() }
-        for i in 0..<(n * n) { a[i] = Float(i % 13) * 0.01; b[i] = Float(i % 7) * 0.01; c[i] = 0 }
+        defer {
+            a.deallocate()
+            b.deallocate()
+            c.deallocate()
+        }
+        for i in 0..<(n * n) {
+            a[i] = Float(i % 13) * 0.01
+            b[i] = Float(i % 7) * 0.01
+            c[i] = 0
+        }
         BLAS.threadCount = Parallel.threadCount
         var times: [Double] = []
         for i in 0..<(warmup + steps) {
@@ -193,8 +210,10 @@ struct BenchCommand: ParsableCommand {
             if i >= warmup { times.append(Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9) }
         }
         let median = Self.median(times), flop = 2 * Double(n) * Double(n) * Double(n)
-        let record: [String: Any] = ["mode": "sgemm", "size": n, "threads": Parallel.threadCount, "steps": times.count,
-                                     "step_ms_median": median * 1e3, "gflops_achieved": flop / 1e9 / median]
+        let record: [String: Any] = [
+            "mode": "sgemm", "size": n, "threads": Parallel.threadCount, "steps": times.count,
+            "step_ms_median": median * 1e3, "gflops_achieved": flop / 1e9 / median,
+        ]
         let data = try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys])
         print(String(decoding: data, as: UTF8.self))
     }
@@ -208,8 +227,9 @@ struct BenchCommand: ParsableCommand {
     /// VmHWM from /proc/self/status, in MB (10^6 bytes, as `/usr/bin/time` reports kB).
     private static func peakResidentMegabytes() -> Double {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-              let kilobytes = line.split(separator: " ").dropFirst().first.flatMap({ Double($0) }) else { return 0 }
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+            let kilobytes = line.split(separator: " ").dropFirst().first.flatMap({ Double($0) })
+        else { return 0 }
         return kilobytes * 1024 / 1e6
     }
 }

@@ -28,19 +28,26 @@ struct DiffWeightsCommand: ParsableCommand {
     }
 
     func run() throws {
-        let comparison = try SafeTensorsComparison(SafeTensorsFile(path: Self.file(candidate)),
-                                                   SafeTensorsFile(path: Self.file(reference)),
-                                                   relativeTolerance: rtol, absoluteTolerance: atol)
+        let comparison = try SafeTensorsComparison(
+            SafeTensorsFile(path: Self.file(candidate)),
+            SafeTensorsFile(path: Self.file(reference)),
+            relativeTolerance: rtol, absoluteTolerance: atol)
         let worst = comparison.entries.sorted { $0.maxAbsoluteDifference > $1.maxAbsoluteDifference }
         for entry in worst.prefix(5) where entry.maxAbsoluteDifference > 0 || entry.problem != nil {
-            print("  \(entry.name): " + (entry.problem ?? String(format: "max |a-b| %.3g, max rel %.3g, %d outside",
-                                                                 entry.maxAbsoluteDifference, entry.maxRelativeDifference,
-                                                                 entry.mismatches)))
+            print(
+                "  \(entry.name): "
+                    + (entry.problem
+                        ?? String(
+                            format: "max |a-b| %.3g, max rel %.3g, %d outside",
+                            entry.maxAbsoluteDifference, entry.maxRelativeDifference,
+                            entry.mismatches)))
         }
         let bad = comparison.entries.filter { !$0.isWithinTolerance }.count
-        print(String(format: "%@: %d tensors, max |a-b| %.3g, max rel %.3g, %d outside rtol %g atol %g",
-                     bad == 0 ? "same" : "DIFFERENT", comparison.entries.count, comparison.maxAbsoluteDifference,
-                     comparison.maxRelativeDifference, bad, rtol, atol))
+        print(
+            String(
+                format: "%@: %d tensors, max |a-b| %.3g, max rel %.3g, %d outside rtol %g atol %g",
+                bad == 0 ? "same" : "DIFFERENT", comparison.entries.count, comparison.maxAbsoluteDifference,
+                comparison.maxRelativeDifference, bad, rtol, atol))
         if bad > 0 { throw ExitCode.failure }
     }
 

@@ -17,14 +17,18 @@ struct EmbedCommand: ParsableCommand {
     @Flag(help: "L2-normalise each embedding.")
     var normalize = false
 
-    @Option(name: .customLong("max-length"),
-            help: "Tokens per line incl. [CLS]/[SEP]; longer lines are truncated (default: max_seq_length of sentence_bert_config.json, else max_position_embeddings).")
+    @Option(
+        name: .customLong("max-length"),
+        help:
+            "Tokens per line incl. [CLS]/[SEP]; longer lines are truncated (default: max_seq_length of sentence_bert_config.json, else max_position_embeddings)."
+    )
     var maxLength: Int?
 
     @Option(name: .customLong("batch-size"), help: "Lines per forward pass.")
     var batchSize = 32
 
-    @Option(help: "Threads fttrain computes on, each running single-threaded OpenBLAS (default: FTTRAIN_THREADS, OPENBLAS_NUM_THREADS, else all cores).")
+    @Option(
+        help: "Threads fttrain computes on, each running single-threaded OpenBLAS (default: FTTRAIN_THREADS, OPENBLAS_NUM_THREADS, else all cores).")
     var threads: Int?
 
     @Flag(help: "Print the forward time per batch (median, ms) and samples/s as one JSON line on stderr.")
@@ -55,13 +59,15 @@ struct EmbedCommand: ParsableCommand {
             let batch = tokenizer.padBatch(members.map { encodings[$0] })
             let B = members.count, T = batch.sequenceLength
             let started = DispatchTime.now().uptimeNanoseconds
-            let outputs = try encoder.forward(inputIds: batch.inputIds, tokenTypeIds: batch.tokenTypeIds,
-                                              attentionMask: batch.attentionMask, batch: B, sequence: T,
-                                              training: false, dropoutSeed: 0, firstTokenOnly: false)  // every token is pooled
+            let outputs = try encoder.forward(
+                inputIds: batch.inputIds, tokenTypeIds: batch.tokenTypeIds,
+                attentionMask: batch.attentionMask, batch: B, sequence: T,
+                training: false, dropoutSeed: 0, firstTokenOnly: false)  // every token is pooled
             pooled.withUnsafeMutableBufferPointer { out in
-                pooling.pool(output: out.baseAddress!, lastHidden: outputs.lastHiddenState,
-                             attentionMask: batch.attentionMask, batch: B, sequence: T, channels: C,
-                             normalize: normalize)
+                pooling.pool(
+                    output: out.baseAddress!, lastHidden: outputs.lastHiddenState,
+                    attentionMask: batch.attentionMask, batch: B, sequence: T, channels: C,
+                    normalize: normalize)
             }
             batchSeconds.append(Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
             for (row, index) in members.enumerated() {
@@ -71,12 +77,16 @@ struct EmbedCommand: ParsableCommand {
         var output = ""
         for embedding in embeddings {
             output += "[" + embedding.map { "\($0)" }.joined(separator: ", ") + "]\n"
-            if output.utf8.count > 1 << 16 { print(output, terminator: ""); output = "" }
+            if output.utf8.count > 1 << 16 {
+                print(output, terminator: "")
+                output = ""
+            }
         }
         print(output, terminator: "")
         if timing, !batchSeconds.isEmpty {
             let median = batchSeconds.sorted()[batchSeconds.count / 2]
-            let report = "{\"batches\": \(batchSeconds.count), \"batch_size\": \(batchSize), \"threads\": \(Parallel.threadCount), "
+            let report =
+                "{\"batches\": \(batchSeconds.count), \"batch_size\": \(batchSize), \"threads\": \(Parallel.threadCount), "
                 + "\"batch_ms_median\": \(median * 1000), \"samples_per_s\": \(Double(batchSize) / median)}\n"
             FileHandle.standardError.write(report.data(using: .utf8)!)
         }
@@ -86,7 +96,8 @@ struct EmbedCommand: ParsableCommand {
     private func sentenceTransformersMaxLength() -> Int? {
         let url = model.url.appendingPathComponent("sentence_bert_config.json")
         guard let data = try? Data(contentsOf: url),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { return nil }
         return object["max_seq_length"] as? Int
     }
 }

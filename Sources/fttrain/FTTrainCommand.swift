@@ -6,7 +6,10 @@ struct FTTrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fttrain",
         abstract: "Fine-tune and run BERT-family encoders on CPUs.",
-        subcommands: [TrainCommand.self, PredictCommand.self, TokenizeCommand.self, EmbedCommand.self, BenchCommand.self, PartitionCommand.self, FederatedCommand.self, FederatedKeygenCommand.self,
-                      DiffWeightsCommand.self]
+        subcommands: [
+            TrainCommand.self, PredictCommand.self, TokenizeCommand.self, EmbedCommand.self, BenchCommand.self, PartitionCommand.self,
+            FederatedCommand.self, FederatedKeygenCommand.self,
+            DiffWeightsCommand.self,
+        ]
     )
 }

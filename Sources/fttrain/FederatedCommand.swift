@@ -37,7 +37,8 @@ struct FederatedCommand: ParsableCommand {
         do {
             world.timeout = Double(federation.training.ddpTimeout)
             guard world.size == federation.worldSize else {
-                throw FederationError(description: "\(config) needs \(federation.worldSize) ranks (1 coordinator + the sites' ranks), mpirun started \(world.size)")
+                throw FederationError(
+                    description: "\(config) needs \(federation.worldSize) ranks (1 coordinator + the sites' ranks), mpirun started \(world.size)")
             }
             let siteIndex = federation.sites.firstIndex { $0.ranks.contains(world.rank) }
             let siteCommunicator = try world.split(color: siteIndex.map { $0 + 1 } ?? 0, key: world.rank)
@@ -57,12 +58,15 @@ struct FederatedCommand: ParsableCommand {
         }
     }
 
-    private func runSite(_ federation: FederatedConfiguration, index: Int, world: MPICommunicator, site: MPICommunicator,
-                         channel: MessageChannel) throws {
+    private func runSite(
+        _ federation: FederatedConfiguration, index: Int, world: MPICommunicator, site: MPICommunicator,
+        channel: MessageChannel
+    ) throws {
         let description = federation.sites[index]
-        let trainer = try LoRASiteTrainer(configuration: federation.training, labels: federation.labels,
-                                          trainFile: description.trainFile, world: CommunicatorWorld(communicator: site),
-                                          freezeA: federation.settings.mode == .ffa, proximalMu: federation.settings.proximalMu)
+        let trainer = try LoRASiteTrainer(
+            configuration: federation.training, labels: federation.labels,
+            trainFile: description.trainFile, world: CommunicatorWorld(communicator: site),
+            freezeA: federation.settings.mode == .ffa, proximalMu: federation.settings.proximalMu)
         guard site.rank == 0 else { return try trainer.follow() }
         guard let keyFile = description.privateKeyFile else {
             throw FederationError(description: "site \(description.name) needs private_key_file to sign its updates")
@@ -72,9 +76,10 @@ struct FederatedCommand: ParsableCommand {
         for (i, other) in federation.sites.enumerated() {
             if let key = other.keyAgreementKey { peers[i] = try FederatedKeys.keyAgreementPublicKey(key, site: other.name) }
         }
-        let participant = FederatedSite(channel: channel, index: index, settings: federation.settings,
-                                        signer: UpdateSigner(site: description.name, privateKey: keys.signing),
-                                        keyAgreement: keys.keyAgreement, peers: peers, trainer: trainer)
+        let participant = FederatedSite(
+            channel: channel, index: index, settings: federation.settings,
+            signer: UpdateSigner(site: description.name, privateKey: keys.signing),
+            keyAgreement: keys.keyAgreement, peers: peers, trainer: trainer)
         try participant.run()
         try trainer.releaseFollowers()
     }

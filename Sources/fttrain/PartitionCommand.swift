@@ -49,9 +49,10 @@ struct PartitionCommand: ParsableCommand {
         let strategy: SitePartition.Strategy = by.map { .byColumn($0) } ?? .dirichlet(alpha: dirichlet!, labelColumn: labelColumn)
         let assignment = try SitePartition.assign(table, sites: sites, strategy: strategy, seed: seed)
         let labelIndex = table.header.firstIndex(of: labelColumn)
-        let written = try SitePartitionWriter.write(table, assignment: assignment, labelIndex: labelIndex,
-                                                    to: URL(fileURLWithPath: outputDir, isDirectory: true),
-                                                    strategy: by.map { "by \($0)" } ?? "dirichlet \(dirichlet!)", seed: seed)
+        let written = try SitePartitionWriter.write(
+            table, assignment: assignment, labelIndex: labelIndex,
+            to: URL(fileURLWithPath: outputDir, isDirectory: true),
+            strategy: by.map { "by \($0)" } ?? "dirichlet \(dirichlet!)", seed: seed)
         for (site, rows) in assignment.enumerated() {
             print("site-\(site + 1): \(rows.count) rows -> \(written[site].path)")
         }

@@ -31,14 +31,18 @@ struct PredictCommand: ParsableCommand {
     @Option(name: .customLong("max-length"), help: "Tokens per text including [CLS]/[SEP].")
     var maxLength = 128
 
-    @Option(name: .customLong("adapter"), help: ArgumentHelp("An adapter directory (LoRA in PEFT's format, or fttrain's bottleneck adapters), as DIR or NAME=DIR; repeat for several.",
-                                                             valueName: "[name=]dir"))
+    @Option(
+        name: .customLong("adapter"),
+        help: ArgumentHelp(
+            "An adapter directory (LoRA in PEFT's format, or fttrain's bottleneck adapters), as DIR or NAME=DIR; repeat for several.",
+            valueName: "[name=]dir"))
     var adapters: [String] = []
 
     @Option(name: .customLong("batch-size"), help: "Texts per forward pass.")
     var batchSize = 64
 
-    @Option(help: "Threads fttrain computes on, each running single-threaded OpenBLAS (default: FTTRAIN_THREADS, OPENBLAS_NUM_THREADS, else all cores).")
+    @Option(
+        help: "Threads fttrain computes on, each running single-threaded OpenBLAS (default: FTTRAIN_THREADS, OPENBLAS_NUM_THREADS, else all cores).")
     var threads: Int?
 
     func validate() throws {
@@ -56,16 +60,21 @@ struct PredictCommand: ParsableCommand {
         let tokenizer = try BertTokenizer.load(modelDirectory: model.url)
         let classifier = try ModelRegistry.load(modelDirectory: model.url, numLabels: labels.count)
         let texts = try readTexts()
-        let dataset = EncodedDataset.encode(texts: texts.map(\.text), pairs: texts.map(\.pair),
-                                            labels: [Int32](repeating: 0, count: texts.count), tokenizer: tokenizer,
-                                            maxLength: min(maxLength, classifier.maxSequenceLength))
-        let predictions = try Predictions.compute(model: classifier, dataset: dataset, batchSize: batchSize,
-                                                  padTokenId: tokenizer.padTokenId)
+        let dataset = EncodedDataset.encode(
+            texts: texts.map(\.text), pairs: texts.map(\.pair),
+            labels: [Int32](repeating: 0, count: texts.count), tokenizer: tokenizer,
+            maxLength: min(maxLength, classifier.maxSequenceLength))
+        let predictions = try Predictions.compute(
+            model: classifier, dataset: dataset, batchSize: batchSize,
+            padTokenId: tokenizer.padTokenId)
         var output = ""
         for (i, predicted) in predictions.predictedClasses.enumerated() {
             let probabilities = labels.enumerated().map { "\(jsonString($0.element)): \(predictions.probabilities[i * labels.count + $0.offset])" }
             output += "{\"label\": \(jsonString(labels[predicted])), \"probabilities\": {\(probabilities.joined(separator: ", "))}}\n"
-            if output.utf8.count > 1 << 16 { print(output, terminator: ""); output = "" }
+            if output.utf8.count > 1 << 16 {
+                print(output, terminator: "")
+                output = ""
+            }
         }
         print(output, terminator: "")
     }
@@ -85,25 +94,33 @@ struct PredictCommand: ParsableCommand {
         let set = try AdapterSet(baseModelDirectory: model.url, adapters: named)
         let tokenizer = try BertTokenizer.load(modelDirectory: model.url)
         let texts = try readTexts()
-        let dataset = EncodedDataset.encode(texts: texts.map(\.text), pairs: texts.map(\.pair),
-                                            labels: [Int32](repeating: 0, count: texts.count), tokenizer: tokenizer,
-                                            maxLength: min(maxLength, set.model.maxSequenceLength))
+        let dataset = EncodedDataset.encode(
+            texts: texts.map(\.text), pairs: texts.map(\.pair),
+            labels: [Int32](repeating: 0, count: texts.count), tokenizer: tokenizer,
+            maxLength: min(maxLength, set.model.maxSequenceLength))
         var results: [(name: String, labels: [String], predictions: Predictions)] = []
         for name in set.names {
             try set.activate(name)
-            let predictions = try Predictions.compute(model: set.model, dataset: dataset, batchSize: batchSize,
-                                                      padTokenId: tokenizer.padTokenId)
+            let predictions = try Predictions.compute(
+                model: set.model, dataset: dataset, batchSize: batchSize,
+                padTokenId: tokenizer.padTokenId)
             results.append((name, try set.labels(of: name, baseModelDirectory: model.url), predictions))
         }
         var output = ""
         for i in 0..<texts.count {
             for (name, labels, predictions) in results {
                 let predicted = predictions.predictedClasses[i]
-                let probabilities = labels.enumerated().map { "\(jsonString($0.element)): \(predictions.probabilities[i * labels.count + $0.offset])" }
+                let probabilities = labels.enumerated().map {
+                    "\(jsonString($0.element)): \(predictions.probabilities[i * labels.count + $0.offset])"
+                }
                 let adapterKey = results.count > 1 ? "\"adapter\": \(jsonString(name)), " : ""
-                output += "{\(adapterKey)\"label\": \(jsonString(labels[predicted])), \"probabilities\": {\(probabilities.joined(separator: ", "))}}\n"
+                output +=
+                    "{\(adapterKey)\"label\": \(jsonString(labels[predicted])), \"probabilities\": {\(probabilities.joined(separator: ", "))}}\n"
             }
-            if output.utf8.count > 1 << 16 { print(output, terminator: ""); output = "" }
+            if output.utf8.count > 1 << 16 {
+                print(output, terminator: "")
+                output = ""
+            }
         }
         print(output, terminator: "")
     }

@@ -22,7 +22,10 @@ struct TokenizeCommand: ParsableCommand {
         for line in try readStandardInputLines() {
             let ids = tokenizer.encode(line, maxLength: maxLength).inputIds
             output += "[" + ids.map(String.init).joined(separator: ", ") + "]\n"
-            if output.utf8.count > 1 << 16 { print(output, terminator: ""); output = "" }
+            if output.utf8.count > 1 << 16 {
+                print(output, terminator: "")
+                output = ""
+            }
         }
         print(output, terminator: "")
     }

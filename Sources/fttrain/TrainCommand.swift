@@ -26,11 +26,13 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "A YAML or JSON file of settings.")
     var config: String?
 
-    @Option(help: "Threads fttrain computes on, each running single-threaded OpenBLAS (default: FTTRAIN_THREADS, OPENBLAS_NUM_THREADS, else all cores).")
+    @Option(
+        help: "Threads fttrain computes on, each running single-threaded OpenBLAS (default: FTTRAIN_THREADS, OPENBLAS_NUM_THREADS, else all cores).")
     var threads: Int?
 
-    @Option(name: .customLong("resume-from"),
-            help: "Continue from a checkpoint: latest (the newest complete one in output_dir) or its directory (the setting resume_from_checkpoint).")
+    @Option(
+        name: .customLong("resume-from"),
+        help: "Continue from a checkpoint: latest (the newest complete one in output_dir) or its directory (the setting resume_from_checkpoint).")
     var resumeFrom: String?
 
     /// Every other flag is a setting (`--learning-rate 3e-5`), checked by the configuration.

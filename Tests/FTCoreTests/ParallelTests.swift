@@ -13,7 +13,9 @@ final class ParallelTests: XCTestCase {
         let lock = NSLock()
         var seen: [(Int, Range<Int>)] = []
         Parallel.forEachSlice(of: 1000, granularity: 64) { index, range in
-            lock.lock(); seen.append((index, range)); lock.unlock()
+            lock.lock()
+            seen.append((index, range))
+            lock.unlock()
         }
         seen.sort { $0.0 < $1.0 }
         XCTAssertEqual(seen.map(\.0), [0, 1, 2])
@@ -36,7 +38,9 @@ final class ParallelTests: XCTestCase {
                 XCTAssertEqual(range, 0..<100)
                 XCTAssertEqual(index, 0)
             }
-            lock.lock(); inner.append(count); lock.unlock()
+            lock.lock()
+            inner.append(count)
+            lock.unlock()
         }
         XCTAssertEqual(inner, [1, 1])
         XCTAssertEqual(Parallel.sliceCount(of: 100), 2, "outside slices again")
@@ -54,10 +58,12 @@ final class ParallelTests: XCTestCase {
                     let a = testValues((transA ? k : m) * lda, seed: 1), b = testValues((transB ? n : k) * ldb, seed: 2)
                     let start = testValues(m * ldc, seed: 3)
                     var whole = start, split = start
-                    BLAS.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.5, a: a, lda: lda,
-                               b: b, ldb: ldb, beta: 1, c: &whole, ldc: ldc)
-                    Parallel.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.5, a: a, lda: lda,
-                                   b: b, ldb: ldb, beta: 1, c: &split, ldc: ldc)
+                    BLAS.sgemm(
+                        transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.5, a: a, lda: lda,
+                        b: b, ldb: ldb, beta: 1, c: &whole, ldc: ldc)
+                    Parallel.sgemm(
+                        transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.5, a: a, lda: lda,
+                        b: b, ldb: ldb, beta: 1, c: &split, ldc: ldc)
                     assertClose(split, whole, atol: 1e-6, rtol: 1e-6, "\(m)x\(n)x\(k) transA \(transA) transB \(transB)")
                     for i in 0..<m { XCTAssertEqual(split[i * ldc + n], start[i * ldc + n], "padding column untouched") }
                 }

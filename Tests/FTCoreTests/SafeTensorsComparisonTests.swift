@@ -32,8 +32,9 @@ final class SafeTensorsComparisonTests: XCTestCase {
         let reshaped = try write([("w", [1, 2], [1, 2]), ("only", [1], [0])])
         let missing = try write([("w", [2], [1, 2])])
         let nan = try write([("w", [2], [1, .nan]), ("only", [1], [0])])
-        XCTAssertEqual(try SafeTensorsComparison(reshaped, reference, relativeTolerance: 1).entries.first { $0.name == "w" }?.problem,
-                       "shape [1, 2] vs [2]")
+        XCTAssertEqual(
+            try SafeTensorsComparison(reshaped, reference, relativeTolerance: 1).entries.first { $0.name == "w" }?.problem,
+            "shape [1, 2] vs [2]")
         let comparison = try SafeTensorsComparison(missing, reference, relativeTolerance: 1)
         XCTAssertFalse(comparison.isWithinTolerance)
         XCTAssertEqual(comparison.entries.first { $0.name == "only" }?.problem, "only in \(reference.path)")

@@ -28,8 +28,8 @@ import FTCore
 // (Its header happens to be 808 bytes, already a multiple of 8, so the second
 // file below covers the space padding.)
 private let referenceAllDTypesBase64 = """
-KAMAAAAAAAB7Il9fbWV0YWRhdGFfXyI6eyJmb3JtYXQiOiJwdCJ9LCJpZHMiOnsiZHR5cGUiOiJJNjQiLCJzaGFwZSI6WzEsNF0sImRhdGFfb2Zmc2V0cyI6WzAsMzJdfSwiZG91YmxlIjp7ImR0eXBlIjoiRjY0Iiwic2hhcGUiOlsyXSwiZGF0YV9vZmZzZXRzIjpbMzIsNDhdfSwiZW1wdHkiOnsiZHR5cGUiOiJGMzIiLCJzaGFwZSI6WzIsMF0sImRhdGFfb2Zmc2V0cyI6WzQ4LDQ4XX0sImVuYy7DqS9cInFcIiI6eyJkdHlwZSI6IkYzMiIsInNoYXBlIjpbMV0sImRhdGFfb2Zmc2V0cyI6WzQ4LDUyXX0sInNjYWxhciI6eyJkdHlwZSI6IkYzMiIsInNoYXBlIjpbXSwiZGF0YV9vZmZzZXRzIjpbNTIsNTZdfSwid2VpZ2h0Ijp7ImR0eXBlIjoiRjMyIiwic2hhcGUiOlsyLDNdLCJkYXRhX29mZnNldHMiOls1Niw4MF19LCJpMzIiOnsiZHR5cGUiOiJJMzIiLCJzaGFwZSI6WzJdLCJkYXRhX29mZnNldHMiOls4MCw4OF19LCJicmFpbiI6eyJkdHlwZSI6IkJGMTYiLCJzaGFwZSI6WzVdLCJkYXRhX29mZnNldHMiOls4OCw5OF19LCJoYWxmIjp7ImR0eXBlIjoiRjE2Iiwic2hhcGUiOls2XSwiZGF0YV9vZmZzZXRzIjpbOTgsMTEwXX0sImkxNiI6eyJkdHlwZSI6IkkxNiIsInNoYXBlIjpbMl0sImRhdGFfb2Zmc2V0cyI6WzExMCwxMTRdfSwiaTgiOnsiZHR5cGUiOiJJOCIsInNoYXBlIjpbMl0sImRhdGFfb2Zmc2V0cyI6WzExNCwxMTZdfSwidTgiOnsiZHR5cGUiOiJVOCIsInNoYXBlIjpbMl0sImRhdGFfb2Zmc2V0cyI6WzExNiwxMThdfSwibWFzayI6eyJkdHlwZSI6IkJPT0wiLCJzaGFwZSI6WzNdLCJkYXRhX29mZnNldHMiOlsxMTgsMTIxXX19AAAAAAAAAAABAAAAAAAAAP7/////////AQAAAAAAIAAAAAAAAADgPwAAAAAAAPS/AAAAPwAA4EAAAIA/AAAgwAAAUEDNzMw9AOB/RwAAAID5////////f4A/SUABgGJ/gH8APFQ1/3sBAPeBAHwAgAUAgH8A/wEAAQ==
-"""
+    KAMAAAAAAAB7Il9fbWV0YWRhdGFfXyI6eyJmb3JtYXQiOiJwdCJ9LCJpZHMiOnsiZHR5cGUiOiJJNjQiLCJzaGFwZSI6WzEsNF0sImRhdGFfb2Zmc2V0cyI6WzAsMzJdfSwiZG91YmxlIjp7ImR0eXBlIjoiRjY0Iiwic2hhcGUiOlsyXSwiZGF0YV9vZmZzZXRzIjpbMzIsNDhdfSwiZW1wdHkiOnsiZHR5cGUiOiJGMzIiLCJzaGFwZSI6WzIsMF0sImRhdGFfb2Zmc2V0cyI6WzQ4LDQ4XX0sImVuYy7DqS9cInFcIiI6eyJkdHlwZSI6IkYzMiIsInNoYXBlIjpbMV0sImRhdGFfb2Zmc2V0cyI6WzQ4LDUyXX0sInNjYWxhciI6eyJkdHlwZSI6IkYzMiIsInNoYXBlIjpbXSwiZGF0YV9vZmZzZXRzIjpbNTIsNTZdfSwid2VpZ2h0Ijp7ImR0eXBlIjoiRjMyIiwic2hhcGUiOlsyLDNdLCJkYXRhX29mZnNldHMiOls1Niw4MF19LCJpMzIiOnsiZHR5cGUiOiJJMzIiLCJzaGFwZSI6WzJdLCJkYXRhX29mZnNldHMiOls4MCw4OF19LCJicmFpbiI6eyJkdHlwZSI6IkJGMTYiLCJzaGFwZSI6WzVdLCJkYXRhX29mZnNldHMiOls4OCw5OF19LCJoYWxmIjp7ImR0eXBlIjoiRjE2Iiwic2hhcGUiOls2XSwiZGF0YV9vZmZzZXRzIjpbOTgsMTEwXX0sImkxNiI6eyJkdHlwZSI6IkkxNiIsInNoYXBlIjpbMl0sImRhdGFfb2Zmc2V0cyI6WzExMCwxMTRdfSwiaTgiOnsiZHR5cGUiOiJJOCIsInNoYXBlIjpbMl0sImRhdGFfb2Zmc2V0cyI6WzExNCwxMTZdfSwidTgiOnsiZHR5cGUiOiJVOCIsInNoYXBlIjpbMl0sImRhdGFfb2Zmc2V0cyI6WzExNiwxMThdfSwibWFzayI6eyJkdHlwZSI6IkJPT0wiLCJzaGFwZSI6WzNdLCJkYXRhX29mZnNldHMiOlsxMTgsMTIxXX19AAAAAAAAAAABAAAAAAAAAP7/////////AQAAAAAAIAAAAAAAAADgPwAAAAAAAPS/AAAAPwAA4EAAAIA/AAAgwAAAUEDNzMw9AOB/RwAAAID5////////f4A/SUABgGJ/gH8APFQ1/3sBAPeBAHwAgAUAgH8A/wEAAQ==
+    """
 
 //     b = save({"b": torch.tensor([1.5], dtype=torch.float16),
 //               "a": torch.tensor([-2.0], dtype=torch.bfloat16)})
@@ -37,8 +37,8 @@ KAMAAAAAAAB7Il9fbWV0YWRhdGFfXyI6eyJmb3JtYXQiOiJwdCJ9LCJpZHMiOnsiZHR5cGUiOiJJNjQi
 //
 // Header: {"a":{"dtype":"BF16",...},"b":{"dtype":"F16",...}} + 4 spaces (112 bytes).
 private let referencePaddedBase64 = """
-cAAAAAAAAAB7ImEiOnsiZHR5cGUiOiJCRjE2Iiwic2hhcGUiOlsxXSwiZGF0YV9vZmZzZXRzIjpbMCwyXX0sImIiOnsiZHR5cGUiOiJGMTYiLCJzaGFwZSI6WzFdLCJkYXRhX29mZnNldHMiOlsyLDRdfX0gICAgAMAAPg==
-"""
+    cAAAAAAAAAB7ImEiOnsiZHR5cGUiOiJCRjE2Iiwic2hhcGUiOlsxXSwiZGF0YV9vZmZzZXRzIjpbMCwyXX0sImIiOnsiZHR5cGUiOiJGMTYiLCJzaGFwZSI6WzFdLCJkYXRhX29mZnNldHMiOlsyLDRdfX0gICAgAMAAPg==
+    """
 
 /// 1e-40 as a Float (a subnormal), written by bits to avoid the literal-underflow warning.
 private let tinySubnormal = Float(bitPattern: 0x0001_16C2)
@@ -125,8 +125,10 @@ final class SafeTensorsTests: XCTestCase {
 
     /// Opens `bytes` as a file and asserts a SafeTensorsError that names the file, the
     /// given tensor (or none), and contains every string in `mentions`.
-    private func assertRejects(_ bytes: [UInt8], tensor: String?, mentions: [String],
-                               file: StaticString = #filePath, line: UInt = #line) throws {
+    private func assertRejects(
+        _ bytes: [UInt8], tensor: String?, mentions: [String],
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         let path = try writeBytes(bytes, name: "corrupt")
         do {
             let f = try SafeTensorsFile(path: path)
@@ -144,8 +146,10 @@ final class SafeTensorsTests: XCTestCase {
         }
     }
 
-    private func assertWriterRejects(tensor: String, mentions: [String], file: StaticString = #filePath, line: UInt = #line,
-                                     _ body: () throws -> Void) {
+    private func assertWriterRejects(
+        tensor: String, mentions: [String], file: StaticString = #filePath, line: UInt = #line,
+        _ body: () throws -> Void
+    ) {
         XCTAssertThrowsError(try body(), file: file, line: line) { error in
             guard let e = error as? SafeTensorsError else { return XCTFail("\(error)", file: file, line: line) }
             XCTAssertEqual(e.tensor, tensor, file: file, line: line)
@@ -209,7 +213,8 @@ final class SafeTensorsTests: XCTestCase {
                 if !f.isNaN { XCTAssertEqual(f, sign * .infinity) }
                 continue
             }
-            let expected = exponent == 0
+            let expected =
+                exponent == 0
                 ? sign * mantissa * ulp
                 : sign * (1024 + mantissa) * Float(sign: .plus, exponent: exponent - 25, significand: 1)
             XCTAssertEqual(f, expected, "0x\(String(raw, radix: 16))")
@@ -230,11 +235,14 @@ final class SafeTensorsTests: XCTestCase {
         var rng = SystemRandomNumberGenerator()
         for _ in 0..<20_000 {
             // Finite floats spanning the F16 range (including subnormals) and beyond.
-            let f = Float(sign: Bool.random(using: &rng) ? .minus : .plus,
-                          exponent: Int.random(in: -27...17, using: &rng),
-                          significand: Float.random(in: 1..<2, using: &rng))
-            for (narrow, widen) in [(HalfPrecision.f16Bits(from:), HalfPrecision.float(fromF16Bits:)),
-                                    (HalfPrecision.bf16Bits(from:), HalfPrecision.float(fromBF16Bits:))] {
+            let f = Float(
+                sign: Bool.random(using: &rng) ? .minus : .plus,
+                exponent: Int.random(in: -27...17, using: &rng),
+                significand: Float.random(in: 1..<2, using: &rng))
+            for (narrow, widen) in [
+                (HalfPrecision.f16Bits(from:), HalfPrecision.float(fromF16Bits:)),
+                (HalfPrecision.bf16Bits(from:), HalfPrecision.float(fromBF16Bits:)),
+            ] {
                 let h = narrow(f)
                 let value = widen(h)
                 if value.isInfinite { continue }  // overflow is covered by the known patterns
@@ -284,15 +292,15 @@ final class SafeTensorsTests: XCTestCase {
         let f16 = try f.floats("f16")
         XCTAssertEqual(f16[0], 1.0)
         XCTAssertEqual(f16[3], 65504)
-        XCTAssertEqual(f16[4], .infinity)       // 65520 overflows
+        XCTAssertEqual(f16[4], .infinity)  // 65520 overflows
         XCTAssertEqual(f16[6], Float(sign: .plus, exponent: -24, significand: 1))  // 6e-8 -> smallest subnormal
-        XCTAssertEqual(f16[8], 0)               // 1e-40 underflows
+        XCTAssertEqual(f16[8], 0)  // 1e-40 underflows
         XCTAssertTrue(f16[11].isNaN)
         XCTAssertEqual(f16[12].bitPattern, 0x8000_0000)
         let bf16 = try f.floats("bf16")
-        XCTAssertEqual(bf16[4], 65536)          // 65520 rounds to 65536 in BF16
+        XCTAssertEqual(bf16[4], 65536)  // 65520 rounds to 65536 in BF16
         XCTAssertEqual(bf16[8].bitPattern, HalfPrecision.float(fromBF16Bits: HalfPrecision.bf16Bits(from: tinySubnormal)).bitPattern)
-        XCTAssertNotEqual(bf16[8], 0)           // BF16 keeps Float's subnormal range
+        XCTAssertNotEqual(bf16[8], 0)  // BF16 keeps Float's subnormal range
 
         XCTAssertEqual(try f.int64s("i64"), [.min, -1, 0, .max])
         XCTAssertEqual(try f.int64s("i32"), [-1, Int64(Int32.min), 7])
@@ -469,7 +477,8 @@ final class SafeTensorsTests: XCTestCase {
         let f = try SafeTensorsFile(path: try writeBytes(rawFile(header: validHeader, data: twelveBytes)))
         XCTAssertEqual(f.tensors.map(\.name), ["a", "b"])
         // Trailing spaces, whitespace between tokens, unknown fields and key order are fine.
-        let loose = "{ \"b\" : {\"data_offsets\":[8,12], \"shape\":[1],\"dtype\":\"F32\", \"extra\": {\"x\": [1, 2.5e3, null, true]}},\n\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}   "
+        let loose =
+            "{ \"b\" : {\"data_offsets\":[8,12], \"shape\":[1],\"dtype\":\"F32\", \"extra\": {\"x\": [1, 2.5e3, null, true]}},\n\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}   "
         let g = try SafeTensorsFile(path: try writeBytes(rawFile(header: loose, data: twelveBytes)))
         XCTAssertEqual(g.tensors.map(\.name), ["a", "b"])
     }
@@ -482,11 +491,13 @@ final class SafeTensorsTests: XCTestCase {
     func testTruncatedFile() throws {
         let full = rawFile(header: validHeader, data: twelveBytes)
         let expectedSize = full.count
-        try assertRejects(Array(full.dropLast()), tensor: "b",
-                          mentions: ["truncated", "at least \(expectedSize) bytes", "has \(expectedSize - 1) bytes"])
+        try assertRejects(
+            Array(full.dropLast()), tensor: "b",
+            mentions: ["truncated", "at least \(expectedSize) bytes", "has \(expectedSize - 1) bytes"])
         // Cut in the middle of the first tensor: the first tensor that does not fit is named.
-        try assertRejects(Array(full.dropLast(10)), tensor: "a",
-                          mentions: ["truncated", "at least \(expectedSize) bytes", "has \(expectedSize - 10) bytes"])
+        try assertRejects(
+            Array(full.dropLast(10)), tensor: "a",
+            mentions: ["truncated", "at least \(expectedSize) bytes", "has \(expectedSize - 10) bytes"])
         // Cut right after the header: no data at all.
         try assertRejects(Array(full.dropLast(12)), tensor: "a", mentions: ["truncated"])
         // Cut inside the header: the declared length no longer fits.
@@ -497,8 +508,9 @@ final class SafeTensorsTests: XCTestCase {
         try w.add("emb", shape: [4, 3], floats: (0..<12).map(Float.init))
         try w.add("pos", shape: [1, 4], int64s: [0, 1, 2, 3])
         let bytes = w.serialized()
-        try assertRejects(Array(bytes.dropLast()), tensor: "emb",
-                          mentions: ["truncated", "at least \(bytes.count) bytes", "has \(bytes.count - 1) bytes"])
+        try assertRejects(
+            Array(bytes.dropLast()), tensor: "emb",
+            mentions: ["truncated", "at least \(bytes.count) bytes", "has \(bytes.count - 1) bytes"])
     }
 
     func testOffsetsBeyondInt32AreHandled() throws {
@@ -517,19 +529,24 @@ final class SafeTensorsTests: XCTestCase {
         let data = twelveBytes
         let n = UInt64(validHeader.utf8.count)
         // Larger than the file.
-        try assertRejects(rawFile(header: validHeader, data: data, declaredLength: n + 100), tensor: nil,
-                          mentions: ["header length \(n + 100) exceeds"])
+        try assertRejects(
+            rawFile(header: validHeader, data: data, declaredLength: n + 100), tensor: nil,
+            mentions: ["header length \(n + 100) exceeds"])
         // Absurd (> 100 MB).
-        try assertRejects(rawFile(header: validHeader, data: data, declaredLength: 200_000_000), tensor: nil,
-                          mentions: ["header length 200000000", "absurd"])
-        try assertRejects(rawFile(header: validHeader, data: data, declaredLength: .max), tensor: nil,
-                          mentions: ["absurd"])
+        try assertRejects(
+            rawFile(header: validHeader, data: data, declaredLength: 200_000_000), tensor: nil,
+            mentions: ["header length 200000000", "absurd"])
+        try assertRejects(
+            rawFile(header: validHeader, data: data, declaredLength: .max), tensor: nil,
+            mentions: ["absurd"])
         // Smaller: the header loses its closing brace.
-        try assertRejects(rawFile(header: validHeader, data: data, declaredLength: n - 1), tensor: nil,
-                          mentions: ["not valid JSON"])
+        try assertRejects(
+            rawFile(header: validHeader, data: data, declaredLength: n - 1), tensor: nil,
+            mentions: ["not valid JSON"])
         // Larger but inside the file: data bytes become part of the "header".
-        try assertRejects(rawFile(header: validHeader, data: data, declaredLength: n + 4), tensor: nil,
-                          mentions: ["not valid JSON"])
+        try assertRejects(
+            rawFile(header: validHeader, data: data, declaredLength: n + 4), tensor: nil,
+            mentions: ["not valid JSON"])
         try assertRejects(rawFile(header: "{}", declaredLength: 0), tensor: nil, mentions: ["too small"])
     }
 
@@ -543,57 +560,75 @@ final class SafeTensorsTests: XCTestCase {
         try assertRejects(rawFile(header: #"{"a\ud800":1}"#), tensor: nil, mentions: ["not valid JSON", "surrogate"])
         try assertRejects(rawFile(header: #"[1, 2]"#), tensor: nil, mentions: ["not a JSON object", "array"])
         try assertRejects(rawFile(header: #""str""#), tensor: nil, mentions: ["not a JSON object"])
-        try assertRejects(rawFile(header: String(repeating: "[", count: 500) + String(repeating: "]", count: 500)),
-                          tensor: nil, mentions: ["not valid JSON", "nesting"])
+        try assertRejects(
+            rawFile(header: String(repeating: "[", count: 500) + String(repeating: "]", count: 500)),
+            tensor: nil, mentions: ["not valid JSON", "nesting"])
     }
 
     func testMissingAndMistypedFields() throws {
-        try assertRejects(rawFile(header: #"{"w":{"shape":[1],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]),
-                          tensor: "w", mentions: ["missing field 'dtype'"])
-        try assertRejects(rawFile(header: #"{"w":{"dtype":"F32","data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]),
-                          tensor: "w", mentions: ["missing field 'shape'"])
-        try assertRejects(rawFile(header: #"{"w":{"dtype":"F32","shape":[1]}}"#, data: [0, 0, 0, 0]),
-                          tensor: "w", mentions: ["missing field 'data_offsets'"])
+        try assertRejects(
+            rawFile(header: #"{"w":{"shape":[1],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]),
+            tensor: "w", mentions: ["missing field 'dtype'"])
+        try assertRejects(
+            rawFile(header: #"{"w":{"dtype":"F32","data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]),
+            tensor: "w", mentions: ["missing field 'shape'"])
+        try assertRejects(
+            rawFile(header: #"{"w":{"dtype":"F32","shape":[1]}}"#, data: [0, 0, 0, 0]),
+            tensor: "w", mentions: ["missing field 'data_offsets'"])
         try assertRejects(rawFile(header: #"{"w":[1,2]}"#), tensor: "w", mentions: ["must be a JSON object"])
-        try assertRejects(rawFile(header: #"{"w":{"dtype":32,"shape":[1],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]),
-                          tensor: "w", mentions: ["'dtype' must be a string", "number"])
-        try assertRejects(rawFile(header: #"{"w":{"dtype":"F32","shape":"1","data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]),
-                          tensor: "w", mentions: ["'shape' must be an array"])
-        try assertRejects(rawFile(header: #"{"w":{"dtype":"F32","shape":[1.5],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]),
-                          tensor: "w", mentions: ["shape[0] must be a non-negative integer", "1.5"])
-        try assertRejects(rawFile(header: #"{"w":{"dtype":"F32","shape":[true],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]),
-                          tensor: "w", mentions: ["shape[0] must be a non-negative integer"])
-        try assertRejects(rawFile(header: #"{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4,8]}}"#, data: [0, 0, 0, 0]),
-                          tensor: "w", mentions: ["'data_offsets' must be an array of two"])
-        try assertRejects(rawFile(header: #"{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,"4"]}}"#, data: [0, 0, 0, 0]),
-                          tensor: "w", mentions: ["data_offsets end must be a non-negative integer"])
-        try assertRejects(rawFile(header: #"{"w":{"dtype":"F32","dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]),
-                          tensor: "w", mentions: ["'dtype' appears more than once"])
+        try assertRejects(
+            rawFile(header: #"{"w":{"dtype":32,"shape":[1],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]),
+            tensor: "w", mentions: ["'dtype' must be a string", "number"])
+        try assertRejects(
+            rawFile(header: #"{"w":{"dtype":"F32","shape":"1","data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]),
+            tensor: "w", mentions: ["'shape' must be an array"])
+        try assertRejects(
+            rawFile(header: #"{"w":{"dtype":"F32","shape":[1.5],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]),
+            tensor: "w", mentions: ["shape[0] must be a non-negative integer", "1.5"])
+        try assertRejects(
+            rawFile(header: #"{"w":{"dtype":"F32","shape":[true],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]),
+            tensor: "w", mentions: ["shape[0] must be a non-negative integer"])
+        try assertRejects(
+            rawFile(header: #"{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4,8]}}"#, data: [0, 0, 0, 0]),
+            tensor: "w", mentions: ["'data_offsets' must be an array of two"])
+        try assertRejects(
+            rawFile(header: #"{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,"4"]}}"#, data: [0, 0, 0, 0]),
+            tensor: "w", mentions: ["data_offsets end must be a non-negative integer"])
+        try assertRejects(
+            rawFile(header: #"{"w":{"dtype":"F32","dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]),
+            tensor: "w", mentions: ["'dtype' appears more than once"])
         try assertRejects(rawFile(header: #"{"__metadata__":{"k":1}}"#), tensor: nil, mentions: ["__metadata__", "'k'", "strings"])
         try assertRejects(rawFile(header: #"{"__metadata__":[]}"#), tensor: nil, mentions: ["__metadata__ must be a JSON object"])
     }
 
     func testUnknownDType() throws {
-        try assertRejects(rawFile(header: #"{"w":{"dtype":"Q4","shape":[1],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]),
-                          tensor: "w", mentions: ["unknown or unsupported dtype 'Q4'", "F32"])
-        try assertRejects(rawFile(header: #"{"w":{"dtype":"f32","shape":[1],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]),
-                          tensor: "w", mentions: ["dtype 'f32'"])
+        try assertRejects(
+            rawFile(header: #"{"w":{"dtype":"Q4","shape":[1],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]),
+            tensor: "w", mentions: ["unknown or unsupported dtype 'Q4'", "F32"])
+        try assertRejects(
+            rawFile(header: #"{"w":{"dtype":"f32","shape":[1],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]),
+            tensor: "w", mentions: ["dtype 'f32'"])
     }
 
     func testNegativeDimensionAndReversedOffsets() throws {
-        try assertRejects(rawFile(header: #"{"w":{"dtype":"F32","shape":[2,-1],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]),
-                          tensor: "w", mentions: ["shape[1] is -1", "non-negative"])
-        try assertRejects(rawFile(header: #"{"w":{"dtype":"F32","shape":[1],"data_offsets":[-4,0]}}"#, data: [0, 0, 0, 0]),
-                          tensor: "w", mentions: ["data_offsets begin is -4"])
-        try assertRejects(rawFile(header: #"{"w":{"dtype":"F32","shape":[1],"data_offsets":[4,0]}}"#, data: [0, 0, 0, 0]),
-                          tensor: "w", mentions: ["[4, 0]", "begin is greater than end"])
+        try assertRejects(
+            rawFile(header: #"{"w":{"dtype":"F32","shape":[2,-1],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]),
+            tensor: "w", mentions: ["shape[1] is -1", "non-negative"])
+        try assertRejects(
+            rawFile(header: #"{"w":{"dtype":"F32","shape":[1],"data_offsets":[-4,0]}}"#, data: [0, 0, 0, 0]),
+            tensor: "w", mentions: ["data_offsets begin is -4"])
+        try assertRejects(
+            rawFile(header: #"{"w":{"dtype":"F32","shape":[1],"data_offsets":[4,0]}}"#, data: [0, 0, 0, 0]),
+            tensor: "w", mentions: ["[4, 0]", "begin is greater than end"])
     }
 
     func testSizeDoesNotMatchShape() throws {
-        try assertRejects(rawFile(header: #"{"w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,20]}}"#, data: [UInt8](repeating: 0, count: 20)),
-                          tensor: "w", mentions: ["span 20 bytes", "[2, 3]", "F32", "needs 24 bytes"])
-        try assertRejects(rawFile(header: #"{"w":{"dtype":"BF16","shape":[],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]),
-                          tensor: "w", mentions: ["span 4 bytes", "needs 2 bytes"])
+        try assertRejects(
+            rawFile(header: #"{"w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,20]}}"#, data: [UInt8](repeating: 0, count: 20)),
+            tensor: "w", mentions: ["span 20 bytes", "[2, 3]", "F32", "needs 24 bytes"])
+        try assertRejects(
+            rawFile(header: #"{"w":{"dtype":"BF16","shape":[],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]),
+            tensor: "w", mentions: ["span 4 bytes", "needs 2 bytes"])
     }
 
     func testOverlappingOffsets() throws {
@@ -606,13 +641,16 @@ final class SafeTensorsTests: XCTestCase {
 
     func testGapsAndUncoveredBytesAreRejectedLikeTheReference() throws {
         let gap = #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}"#
-        try assertRejects(rawFile(header: gap, data: twelveBytes), tensor: "b",
-                          mentions: ["contiguous and cover the whole buffer", "gap of 4", "'a'"])
+        try assertRejects(
+            rawFile(header: gap, data: twelveBytes), tensor: "b",
+            mentions: ["contiguous and cover the whole buffer", "gap of 4", "'a'"])
         let leading = #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#
-        try assertRejects(rawFile(header: leading, data: [UInt8](repeating: 0, count: 8)), tensor: "a",
-                          mentions: ["gap of 4", "start of the data buffer"])
-        try assertRejects(rawFile(header: validHeader, data: twelveBytes + [0, 0]), tensor: nil,
-                          mentions: ["contiguous and cover the whole buffer", "'b'", "2 trailing bytes"])
+        try assertRejects(
+            rawFile(header: leading, data: [UInt8](repeating: 0, count: 8)), tensor: "a",
+            mentions: ["gap of 4", "start of the data buffer"])
+        try assertRejects(
+            rawFile(header: validHeader, data: twelveBytes + [0, 0]), tensor: nil,
+            mentions: ["contiguous and cover the whole buffer", "'b'", "2 trailing bytes"])
         try assertRejects(rawFile(header: "{}", data: [0]), tensor: nil, mentions: ["no tensors", "1 trailing bytes"])
     }
 

@@ -17,10 +17,11 @@ final class StagedDirectoryTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: destination.path), ["b.txt"], "the commit replaced the old directory")
 
         struct Failure: Error {}
-        XCTAssertThrowsError(try StagedDirectory.write(destination) { staged in
-            try staged.write(Data("3".utf8), to: "c.txt")
-            throw Failure()
-        })
+        XCTAssertThrowsError(
+            try StagedDirectory.write(destination) { staged in
+                try staged.write(Data("3".utf8), to: "c.txt")
+                throw Failure()
+            })
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root.path), ["model"], "no staging directory is left")
         XCTAssertEqual(try String(contentsOf: destination.appendingPathComponent("b.txt"), encoding: .utf8), "2")
 

@@ -9,15 +9,20 @@ final class StrictJSONTests: XCTestCase {
     }
 
     private func error(_ text: String, _ options: StrictJSON.Options = StrictJSON.Options()) -> StrictJSON.SyntaxError? {
-        do { _ = try parse(text, options); return nil } catch { return error as? StrictJSON.SyntaxError }
+        do {
+            _ = try parse(text, options)
+            return nil
+        } catch { return error as? StrictJSON.SyntaxError }
     }
 
     func testMembersKeepOrderAndDuplicatesNumbersKeepTheirText() throws {
-        XCTAssertEqual(try parse(#" {"b": 1.50, "a": [true, null, "x"], "b": -0e3} "#), .object([
-            .init(key: "b", value: .number("1.50")),
-            .init(key: "a", value: .array([.bool(true), .null, .string("x")])),
-            .init(key: "b", value: .number("-0e3")),
-        ]))
+        XCTAssertEqual(
+            try parse(#" {"b": 1.50, "a": [true, null, "x"], "b": -0e3} "#),
+            .object([
+                .init(key: "b", value: .number("1.50")),
+                .init(key: "a", value: .array([.bool(true), .null, .string("x")])),
+                .init(key: "b", value: .number("-0e3")),
+            ]))
     }
 
     func testStrictness() {

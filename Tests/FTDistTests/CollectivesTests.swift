@@ -3,15 +3,15 @@ import XCTest
 
 final class CollectivesTests: XCTestCase {
     func testBroadcastFromEveryRoot() throws {
-        for size in 1 ... 5 {
-            for root in 0 ..< size {
+        for size in 1...5 {
+            for root in 0..<size {
                 let count = 1000
                 let results = try InProcessCommunicator.run(size: size, receiveTimeout: 5) { comm -> Bool in
-                    var data = (0 ..< count).map { Float(comm.rank == root ? $0 * 3 + root : -1) }
+                    var data = (0..<count).map { Float(comm.rank == root ? $0 * 3 + root : -1) }
                     try data.withUnsafeMutableBufferPointer {
                         try comm.broadcast($0.baseAddress!, count: count, root: root, segmentSize: 64)
                     }
-                    return (0 ..< count).allSatisfy { data[$0] == Float($0 * 3 + root) }
+                    return (0..<count).allSatisfy { data[$0] == Float($0 * 3 + root) }
                 }
                 XCTAssertEqual(results, Array(repeating: true, count: size), "size \(size), root \(root)")
             }

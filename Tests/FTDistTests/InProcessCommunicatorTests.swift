@@ -17,7 +17,7 @@ final class InProcessCommunicatorTests: XCTestCase {
             var first = [Float](repeating: 0, count: 3), second = first
             try comm.receive(&first, count: 3, from: 0, tag: 7)
             try comm.receive(&second, count: 3, from: 0, tag: 7)
-            return first + second                                 // FIFO order per (source, tag)
+            return first + second  // FIFO order per (source, tag)
         }
         XCTAssertEqual(received[1], [1, 2, 3, 9, 9, 9])
     }
@@ -40,8 +40,9 @@ final class InProcessCommunicatorTests: XCTestCase {
     func testSendReceiveRingDoesNotDeadlock() throws {
         let results = try InProcessCommunicator.run(size: 5, receiveTimeout: 5) { comm -> Float in
             var incoming: [Float] = [0]
-            try comm.sendReceive(send: [Float(comm.rank)], sendCount: 1, to: (comm.rank + 1) % 5,
-                                 receive: &incoming, receiveCount: 1, from: (comm.rank + 4) % 5, tag: 0)
+            try comm.sendReceive(
+                send: [Float(comm.rank)], sendCount: 1, to: (comm.rank + 1) % 5,
+                receive: &incoming, receiveCount: 1, from: (comm.rank + 4) % 5, tag: 0)
             return incoming[0]
         }
         XCTAssertEqual(results, [4, 0, 1, 2, 3])
@@ -49,12 +50,14 @@ final class InProcessCommunicatorTests: XCTestCase {
 
     func testReceiveTimeoutThrowsNamingThePeer() throws {
         let start = Date()
-        XCTAssertThrowsError(try InProcessCommunicator.run(size: 2, receiveTimeout: 0.2) { comm in
-            if comm.rank == 0 {
-                var buffer: [Float] = [0]
-                try comm.receive(&buffer, count: 1, from: 1, tag: 3)   // rank 1 never sends
+        XCTAssertThrowsError(
+            try InProcessCommunicator.run(size: 2, receiveTimeout: 0.2) { comm in
+                if comm.rank == 0 {
+                    var buffer: [Float] = [0]
+                    try comm.receive(&buffer, count: 1, from: 1, tag: 3)  // rank 1 never sends
+                }
             }
-        }) { error in
+        ) { error in
             let error = error as? CommunicatorError
             XCTAssertEqual(error?.kind, .timeout)
             XCTAssertEqual(error?.peer, 1)
@@ -64,14 +67,16 @@ final class InProcessCommunicatorTests: XCTestCase {
     }
 
     func testLengthMismatchOnReceiveThrows() throws {
-        XCTAssertThrowsError(try InProcessCommunicator.run(size: 2, receiveTimeout: 5) { comm in
-            if comm.rank == 0 {
-                try comm.send([1, 2, 3], count: 3, to: 1, tag: 0)
-            } else {
-                var buffer: [Float] = [0, 0]
-                try comm.receive(&buffer, count: 2, from: 0, tag: 0)
+        XCTAssertThrowsError(
+            try InProcessCommunicator.run(size: 2, receiveTimeout: 5) { comm in
+                if comm.rank == 0 {
+                    try comm.send([1, 2, 3], count: 3, to: 1, tag: 0)
+                } else {
+                    var buffer: [Float] = [0, 0]
+                    try comm.receive(&buffer, count: 2, from: 0, tag: 0)
+                }
             }
-        }) { error in
+        ) { error in
             XCTAssertEqual((error as? CommunicatorError)?.kind, .sizeMismatch)
             XCTAssertEqual((error as? CommunicatorError)?.peer, 0)
         }
@@ -79,15 +84,17 @@ final class InProcessCommunicatorTests: XCTestCase {
 
     func testFailingRankAbortsOthersAndItsErrorIsRethrown() throws {
         let start = Date()
-        XCTAssertThrowsError(try InProcessCommunicator.run(size: 3, receiveTimeout: 30) { comm in
-            if comm.rank == 1 { throw Planned() }
-            if comm.rank == 0 {
-                var buffer: [Float] = [0]
-                try comm.receive(&buffer, count: 1, from: 1, tag: 0)  // would wait 30 s without abort
-            } else {
-                try comm.barrier()
+        XCTAssertThrowsError(
+            try InProcessCommunicator.run(size: 3, receiveTimeout: 30) { comm in
+                if comm.rank == 1 { throw Planned() }
+                if comm.rank == 0 {
+                    var buffer: [Float] = [0]
+                    try comm.receive(&buffer, count: 1, from: 1, tag: 0)  // would wait 30 s without abort
+                } else {
+                    try comm.barrier()
+                }
             }
-        }) { error in
+        ) { error in
             XCTAssertEqual(error as? Planned, Planned())
         }
         XCTAssertLessThan(Date().timeIntervalSince(start), 5)
@@ -97,10 +104,10 @@ final class InProcessCommunicatorTests: XCTestCase {
         let counter = Counter()
         let seen = try InProcessCommunicator.run(size: 4, receiveTimeout: 5) { comm -> [Int] in
             var observed: [Int] = []
-            for _ in 0 ..< 3 {
+            for _ in 0..<3 {
                 counter.increment()
                 try comm.barrier()
-                observed.append(counter.value)                    // everyone has incremented
+                observed.append(counter.value)  // everyone has incremented
                 try comm.barrier()
             }
             return observed
@@ -119,6 +126,14 @@ final class InProcessCommunicatorTests: XCTestCase {
 final class Counter: @unchecked Sendable {
     private let lock = NSLock()
     private var count = 0
-    func increment() { lock.lock(); count += 1; lock.unlock() }
-    var value: Int { lock.lock(); defer { lock.unlock() }; return count }
+    func increment() {
+        lock.lock()
+        count += 1
+        lock.unlock()
+    }
+    var value: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return count
+    }
 }

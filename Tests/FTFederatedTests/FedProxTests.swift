@@ -10,9 +10,9 @@ final class FedProxTests: XCTestCase {
         for (i, v) in [1, 2, 3, 0.5, -1, 4, 0].enumerated() { store.values[i] = Float(v) }
         var prox = FedProx(mu: 0.1)
         prox.anchor(at: store)
-        store.values[3] = 1.5   // a moved by +1
-        store.values[6] = -2    // b moved by −2
-        store.values[0] = 9     // frozen: no gradient to touch
+        store.values[3] = 1.5  // a moved by +1
+        store.values[6] = -2  // b moved by −2
+        store.values[0] = 9  // frozen: no gradient to touch
         store.zeroGradients()
         prox.addProximalGradient(store)
         XCTAssertEqual(Array(store.gradients), [0.1, 0, 0, -0.2])

@@ -7,8 +7,10 @@ import XCTest
 final class FederatedConfigurationTests: XCTestCase {
     private let keys = (0..<3).map { SiteKeys(site: "site-\($0 + 1)") }
 
-    private func yaml(federation: String = "rounds: 5\n  aggregation: svd\n  min_sites: 2\n  round_deadline: 60\n  labels: [a, b]",
-                      ranks: [String] = ["[1, 2]", "3", "[4]"], extra: String = "") -> String {
+    private func yaml(
+        federation: String = "rounds: 5\n  aggregation: svd\n  min_sites: 2\n  round_deadline: 60\n  labels: [a, b]",
+        ranks: [String] = ["[1, 2]", "3", "[4]"], extra: String = ""
+    ) -> String {
         var text = """
             model_dir: /models/minilm
             output_dir: runs/fed
@@ -41,7 +43,8 @@ final class FederatedConfigurationTests: XCTestCase {
         XCTAssertEqual(c.worldSize, 5)
         XCTAssertNil(c.settings.privacy)
         let private_ = try FederatedConfiguration.decode(
-            yaml: yaml(federation: "rounds: 2\n  labels: [a, b]\n  secure_aggregation: true\n  dp: {clip: 0.5, noise_multiplier: 1.2}"), source: "fed.yaml")
+            yaml: yaml(federation: "rounds: 2\n  labels: [a, b]\n  secure_aggregation: true\n  dp: {clip: 0.5, noise_multiplier: 1.2}"),
+            source: "fed.yaml")
         XCTAssertTrue(private_.settings.secureAggregation)
         XCTAssertEqual(private_.settings.privacy?.clip, 0.5)
         XCTAssertEqual(private_.settings.privacy?.delta, 1e-5)

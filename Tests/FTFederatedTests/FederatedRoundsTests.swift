@@ -28,8 +28,9 @@ final class FederatedRoundsTests: XCTestCase {
             var local = global
             local.examples = examples
             for (name, f) in global.modules {
-                local.modules[name] = LoRAFactors(a: freezeA ? f.a : f.a.map { $0 + shift }, b: f.b.map { $0 + 2 * shift },
-                                                  rank: f.rank, inFeatures: f.inFeatures, outFeatures: f.outFeatures)
+                local.modules[name] = LoRAFactors(
+                    a: freezeA ? f.a : f.a.map { $0 + shift }, b: f.b.map { $0 + 2 * shift },
+                    rank: f.rank, inFeatures: f.inFeatures, outFeatures: f.outFeatures)
             }
             for (name, values) in global.dense { local.dense[name] = values.map { $0 - shift } }
             return local
@@ -37,8 +38,10 @@ final class FederatedRoundsTests: XCTestCase {
     }
 
     private let global = AdapterUpdate(
-        modules: ["base_model.model.bert.encoder.layer.0.attention.self.query":
-                    LoRAFactors(a: (0..<8).map { Float($0) * 0.1 }, b: (0..<6).map { Float($0) * -0.05 }, rank: 2, inFeatures: 4, outFeatures: 3)],
+        modules: [
+            "base_model.model.bert.encoder.layer.0.attention.self.query":
+                LoRAFactors(a: (0..<8).map { Float($0) * 0.1 }, b: (0..<6).map { Float($0) * -0.05 }, rank: 2, inFeatures: 4, outFeatures: 3)
+        ],
         dense: ["base_model.model.classifier.modules_to_save.default.weight": [0.5, -0.5, 1]], examples: 0)
 
     private struct Federation: @unchecked Sendable {
@@ -50,7 +53,8 @@ final class FederatedRoundsTests: XCTestCase {
 
         var sites: [SiteDescriptor] { (0..<trainers.count).map { SiteDescriptor(name: "site-\($0 + 1)", rank: $0 + 1) } }
         var registry: SiteRegistry {
-            try! SiteRegistry(publicKeys: Dictionary(uniqueKeysWithValues: (0..<trainers.count).map { ("site-\($0 + 1)", signingKeys[$0].publicKeyBase64) }))
+            try! SiteRegistry(
+                publicKeys: Dictionary(uniqueKeysWithValues: (0..<trainers.count).map { ("site-\($0 + 1)", signingKeys[$0].publicKeyBase64) }))
         }
     }
 
@@ -58,8 +62,12 @@ final class FederatedRoundsTests: XCTestCase {
         var settings = FederationSettings(rounds: rounds, mode: mode)
         settings.roundDeadline = 5
         settings.minimumSites = 2
-        return Federation(settings: settings, trainers: [ShiftTrainer(shift: 1, examples: 10), ShiftTrainer(shift: 2, examples: 30),
-                                                         ShiftTrainer(shift: 4, examples: 60)])
+        return Federation(
+            settings: settings,
+            trainers: [
+                ShiftTrainer(shift: 1, examples: 10), ShiftTrainer(shift: 2, examples: 30),
+                ShiftTrainer(shift: 4, examples: 60),
+            ])
     }
 
     /// Runs the federation; returns the coordinator's final adapter, its round records and the bytes each site sent.
@@ -69,8 +77,9 @@ final class FederatedRoundsTests: XCTestCase {
             communicator -> (AdapterUpdate?, [RoundRecord], Int) in
             let channel = MessageChannel(communicator: communicator)
             if communicator.rank == 0 {
-                let coordinator = FederatedCoordinator(channel: channel, sites: federation.sites, settings: federation.settings,
-                                                       registry: federation.registry)
+                let coordinator = FederatedCoordinator(
+                    channel: channel, sites: federation.sites, settings: federation.settings,
+                    registry: federation.registry)
                 var records: [RoundRecord] = []
                 let final = try coordinator.run(initial: initial) { record, _ in records.append(record) }
                 return (final, records, 0)
@@ -78,10 +87,11 @@ final class FederatedRoundsTests: XCTestCase {
             let index = communicator.rank - 1
             let key = federation.forgeSite == index ? Curve25519.Signing.PrivateKey() : federation.signingKeys[index].privateKey
             let peers = Dictionary(uniqueKeysWithValues: federation.agreementKeys.enumerated().map { ($0.offset, $0.element.publicKey) })
-            let site = FederatedSite(channel: channel, index: index, settings: federation.settings,
-                                     signer: UpdateSigner(site: "site-\(index + 1)", privateKey: key),
-                                     keyAgreement: federation.agreementKeys[index], peers: peers,
-                                     trainer: federation.trainers[index], noiseSeed: 7 + UInt64(index))
+            let site = FederatedSite(
+                channel: channel, index: index, settings: federation.settings,
+                signer: UpdateSigner(site: "site-\(index + 1)", privateKey: key),
+                keyAgreement: federation.agreementKeys[index], peers: peers,
+                trainer: federation.trainers[index], noiseSeed: 7 + UInt64(index))
             try site.run()
             return (nil, [], channel.bytesSent[0, default: 0])
         }
@@ -120,9 +130,13 @@ final class FederatedRoundsTests: XCTestCase {
                 let payload = try AdapterCodec.encode(local, metadata: ["kind": "update"])
                 sent += 8 + (64 + payload.count + 3) / 4 * 4
                 let names = try SafeTensorsFile(bytes: payload, name: "x").tensors.map(\.name).sorted()
-                XCTAssertEqual(names, ["base_model.model.bert.encoder.layer.0.attention.self.query.lora_A.weight",
-                                       "base_model.model.bert.encoder.layer.0.attention.self.query.lora_B.weight",
-                                       "base_model.model.classifier.modules_to_save.default.weight"])
+                XCTAssertEqual(
+                    names,
+                    [
+                        "base_model.model.bert.encoder.layer.0.attention.self.query.lora_A.weight",
+                        "base_model.model.bert.encoder.layer.0.attention.self.query.lora_B.weight",
+                        "base_model.model.classifier.modules_to_save.default.weight",
+                    ])
                 start = try expectedFedAvg(start, federation.trainers)
             }
             XCTAssertEqual(bytes[index], sent, "site \(index + 1)")
@@ -132,8 +146,8 @@ final class FederatedRoundsTests: XCTestCase {
 
     func testASlowOrFailingSiteIsLeftOutAndTooFewStopsTheFederation() throws {
         var federation = makeFederation()
-        federation.trainers[2].sleepInRound = [0: 1.5]   // misses round 0's 1 s deadline, in time for round 1
-        federation.trainers[1].failInRound = [1]          // reports a failure in round 1
+        federation.trainers[2].sleepInRound = [0: 1.5]  // misses round 0's 1 s deadline, in time for round 1
+        federation.trainers[1].failInRound = [1]  // reports a failure in round 1
         federation.settings.roundDeadline = 1
         let (final, records, _) = try run(federation)
         XCTAssertEqual(records[0].reported, ["site-1", "site-2"])

@@ -6,7 +6,6 @@ import XCTest
 final class LoRAAggregationTests: XCTestCase {
     private var rng = SeededRNG(seed: 21)
 
-
     private func factors(rank: Int, inFeatures: Int = 7, outFeatures: Int = 5, a: [Float]? = nil) -> LoRAFactors {
         var copy = rng
         defer { rng = copy }
@@ -23,8 +22,10 @@ final class LoRAAggregationTests: XCTestCase {
 
     func testFedAvgAveragesFactorsByExamples() throws {
         let f1 = factors(rank: 2), f2 = factors(rank: 2), g = factors(rank: 2)
-        let updates = [AdapterUpdate(modules: ["q"], factors: [f1], dense: ["head": [1, 2]], examples: 1),
-                       AdapterUpdate(modules: ["q"], factors: [f2], dense: ["head": [5, 6]], examples: 3)]
+        let updates = [
+            AdapterUpdate(modules: ["q"], factors: [f1], dense: ["head": [1, 2]], examples: 1),
+            AdapterUpdate(modules: ["q"], factors: [f2], dense: ["head": [5, 6]], examples: 3),
+        ]
         let global = AdapterUpdate(modules: ["q"], factors: [g], dense: ["head": [0, 0]], examples: 0)
         let result = try LoRAAggregation.aggregate(updates, global: global, mode: .fedavg)
         let q = try XCTUnwrap(result.modules["q"])
@@ -47,8 +48,11 @@ final class LoRAAggregationTests: XCTestCase {
         assertClose(v.product, zip(f1.product, f2.product).map { 0.25 * $0 + 0.75 * $1 }, 1e-5, "B·A is the mean of the updates")
         var moved = f2
         moved.a[0] += 1
-        XCTAssertThrowsError(try LoRAAggregation.aggregate([AdapterUpdate(modules: ["v"], factors: [moved], examples: 1)],
-                                                           global: global, mode: .ffa)) {
+        XCTAssertThrowsError(
+            try LoRAAggregation.aggregate(
+                [AdapterUpdate(modules: ["v"], factors: [moved], examples: 1)],
+                global: global, mode: .ffa)
+        ) {
             XCTAssertTrue("\($0)".contains("frozen A"), "\($0)")
         }
     }
@@ -59,11 +63,14 @@ final class LoRAAggregationTests: XCTestCase {
         let f1 = factors(rank: 2), f2 = factors(rank: 3)
         let updates = [AdapterUpdate(modules: ["o"], factors: [f1], examples: 1), AdapterUpdate(modules: ["o"], factors: [f2], examples: 1)]
         let mean = zip(f1.product, f2.product).map { ($0 + $1) / 2 }
-        let exact = try LoRAAggregation.aggregate(updates, global: AdapterUpdate(modules: ["o"], factors: [factors(rank: 5)], examples: 0), mode: .svd)
+        let exact = try LoRAAggregation.aggregate(
+            updates, global: AdapterUpdate(modules: ["o"], factors: [factors(rank: 5)], examples: 0), mode: .svd)
         assertClose(try XCTUnwrap(exact.modules["o"]).product, mean, 1e-5, "rank 5 holds the mean of the products")
 
-        let truncated = try XCTUnwrap(try LoRAAggregation.aggregate(
-            updates, global: AdapterUpdate(modules: ["o"], factors: [factors(rank: 2)], examples: 0), mode: .svd).modules["o"])
+        let truncated = try XCTUnwrap(
+            try LoRAAggregation.aggregate(
+                updates, global: AdapterUpdate(modules: ["o"], factors: [factors(rank: 2)], examples: 0), mode: .svd
+            ).modules["o"])
         let svd = try SingularValueDecomposition(mean, rows: 5, columns: 7)
         let residual = zip(truncated.product, mean).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot()
         let dropped = svd.singularValues.dropFirst(2).map { $0 * $0 }.reduce(0, +).squareRoot()
@@ -74,8 +81,9 @@ final class LoRAAggregationTests: XCTestCase {
     func testServerLearningRateMovesPartWay() throws {
         let g = factors(rank: 2), f = factors(rank: 2)
         let global = AdapterUpdate(modules: ["q"], factors: [g], dense: ["h": [0]], examples: 0)
-        let half = try LoRAAggregation.aggregate([AdapterUpdate(modules: ["q"], factors: [f], dense: ["h": [2]], examples: 5)],
-                                                 global: global, mode: .fedavg, serverLearningRate: 0.5)
+        let half = try LoRAAggregation.aggregate(
+            [AdapterUpdate(modules: ["q"], factors: [f], dense: ["h": [2]], examples: 5)],
+            global: global, mode: .fedavg, serverLearningRate: 0.5)
         assertClose(half.modules["q"]!.a.map(Double.init), zip(g.a, f.a).map { (Double($0) + Double($1)) / 2 }, 1e-6, "halfway")
         XCTAssertEqual(half.dense["h"], [1])
     }
@@ -85,8 +93,11 @@ final class LoRAAggregationTests: XCTestCase {
         XCTAssertThrowsError(try LoRAAggregation.aggregate([], global: global, mode: .fedavg)) {
             XCTAssertEqual($0 as? AggregationError, .noUpdates)
         }
-        XCTAssertThrowsError(try LoRAAggregation.aggregate([AdapterUpdate(modules: ["q"], factors: [factors(rank: 3)], examples: 1)],
-                                                           global: global, mode: .fedavg)) {
+        XCTAssertThrowsError(
+            try LoRAAggregation.aggregate(
+                [AdapterUpdate(modules: ["q"], factors: [factors(rank: 3)], examples: 1)],
+                global: global, mode: .fedavg)
+        ) {
             XCTAssertTrue("\($0)".contains("rank 3"), "\($0)")
         }
         XCTAssertThrowsError(try LoRAAggregation.aggregate([AdapterUpdate(modules: [:], examples: 1)], global: global, mode: .svd)) {
@@ -100,15 +111,21 @@ final class LoRAAggregationTests: XCTestCase {
             let svd = try SingularValueDecomposition(matrix, rows: m, columns: n)
             let k = min(m, n)
             var rebuilt = [Double](repeating: 0, count: m * n)
-            for i in 0..<m { for j in 0..<n { for r in 0..<k {
-                rebuilt[i * n + j] += svd.u[i * k + r] * svd.singularValues[r] * svd.vt[r * n + j]
-            } } }
+            for i in 0..<m {
+                for j in 0..<n {
+                    for r in 0..<k {
+                        rebuilt[i * n + j] += svd.u[i * k + r] * svd.singularValues[r] * svd.vt[r * n + j]
+                    }
+                }
+            }
             assertClose(rebuilt, matrix, 1e-10, "U S Vᵀ = A for \(m)x\(n)")
             XCTAssertEqual(svd.singularValues, svd.singularValues.sorted(by: >))
-            for r in 0..<k { for t in 0..<k {
-                let dot = (0..<m).map { svd.u[$0 * k + r] * svd.u[$0 * k + t] }.reduce(0, +)
-                XCTAssertEqual(dot, r == t ? 1 : 0, accuracy: 1e-10)
-            } }
+            for r in 0..<k {
+                for t in 0..<k {
+                    let dot = (0..<m).map { svd.u[$0 * k + r] * svd.u[$0 * k + t] }.reduce(0, +)
+                    XCTAssertEqual(dot, r == t ? 1 : 0, accuracy: 1e-10)
+                }
+            }
         }
     }
 }

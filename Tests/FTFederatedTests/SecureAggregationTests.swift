@@ -18,8 +18,11 @@ final class SecureAggregationTests: XCTestCase {
         let keys = (0..<sites).map { _ in Curve25519.KeyAgreement.PrivateKey() }
         let publicKeys = Dictionary(uniqueKeysWithValues: keys.enumerated().map { ($0.offset, $0.element.publicKey) })
         let masked = try (0..<sites).map { site in
-            try SecureAggregation.masked(values[site], mask: SecureAggregation.mask(count: count, site: site, privateKey: keys[site],
-                                                                                    peers: publicKeys, context: "fed-1 round 3"))
+            try SecureAggregation.masked(
+                values[site],
+                mask: SecureAggregation.mask(
+                    count: count, site: site, privateKey: keys[site],
+                    peers: publicKeys, context: "fed-1 round 3"))
         }
         let secured = SecureAggregation.decode(SecureAggregation.sum(masked))
         let plainEncoded = SecureAggregation.decode(SecureAggregation.sum(try values.map(SecureAggregation.encode)))
@@ -67,8 +70,9 @@ final class SecureAggregationTests: XCTestCase {
             XCTAssertEqual($0 as? SiteRegistry.Rejection, .unknownSite("court"))
         }
         let forger = UpdateSigner(site: "hospital", privateKey: Curve25519.Signing.PrivateKey())
-        XCTAssertThrowsError(try registry.verify(payload, signature: try forger.sign(payload, round: 4), site: "hospital", round: 4),
-                             "signed with a key the registry does not hold")
+        XCTAssertThrowsError(
+            try registry.verify(payload, signature: try forger.sign(payload, round: 4), site: "hospital", round: 4),
+            "signed with a key the registry does not hold")
         XCTAssertThrowsError(try SiteRegistry(publicKeys: ["x": "not base64!"])) {
             XCTAssertEqual($0 as? SiteRegistry.Rejection, .malformedKey(site: "x"))
         }

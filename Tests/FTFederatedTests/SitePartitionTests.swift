@@ -107,8 +107,11 @@ final class SitePartitionTests: XCTestCase {
         }
         let all = try files.flatMap { try DataTable.read($0.path).rows.map { $0.values[1]! } }
         XCTAssertTrue(all.contains("odd, \"quoted\"\nline"), "a quoted field with a comma, quotes and a newline survives")
-        XCTAssertThrowsError(try SitePartitionWriter.write(table, assignment: sites, labelIndex: 0, to: output,
-                                                           strategy: "by movie", seed: 5)) {
+        XCTAssertThrowsError(
+            try SitePartitionWriter.write(
+                table, assignment: sites, labelIndex: 0, to: output,
+                strategy: "by movie", seed: 5)
+        ) {
             XCTAssertTrue("\($0)".contains("already holds partition.json"), "\($0)")
         }
         let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: output.appendingPathComponent("partition.json"))) as? [String: Any]

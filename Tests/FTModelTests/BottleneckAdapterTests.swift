@@ -7,8 +7,9 @@ import XCTest
 /// Bottleneck adapters after the feed-forward block: a fresh adapter is the identity, the
 /// backward passes a finite-difference check, and the adapters can be trained alone.
 final class BottleneckAdapterTests: XCTestCase {
-    let config = EncoderConfig(vocabSize: 11, hiddenSize: 8, numHiddenLayers: 2, numAttentionHeads: 2,
-                            intermediateSize: 12, maxPositionEmbeddings: 6)
+    let config = EncoderConfig(
+        vocabSize: 11, hiddenSize: 8, numHiddenLayers: 2, numAttentionHeads: 2,
+        intermediateSize: 12, maxPositionEmbeddings: 6)
     let ids: [Int32] = [2, 5, 7, 1, 3, 9, 0, 0], types: [Int32] = [0, 0, 1, 1, 0, 0, 0, 0]
     let mask: [Int32] = [1, 1, 1, 1, 1, 1, 0, 0]
 
@@ -22,8 +23,9 @@ final class BottleneckAdapterTests: XCTestCase {
     }
 
     func outputs(_ model: EncoderModel, training: Bool = false) throws -> [Float] {
-        let out = try model.forward(inputIds: ids, tokenTypeIds: types, attentionMask: mask, batch: 2, sequence: 4,
-                                    training: training, dropoutSeed: 7)
+        let out = try model.forward(
+            inputIds: ids, tokenTypeIds: types, attentionMask: mask, batch: 2, sequence: 4,
+            training: training, dropoutSeed: 7)
         return Array(UnsafeBufferPointer(start: out.lastHiddenState, count: 2 * 4 * 8))
             + Array(UnsafeBufferPointer(start: out.logits!, count: 2 * 3))
     }
@@ -50,18 +52,21 @@ final class BottleneckAdapterTests: XCTestCase {
         let hiddenProjection = LossProjection(count: 2 * 4 * 8, seed: 31)
         let logitProjection = LossProjection(count: 2 * 3, seed: 32)
         func loss() -> Double {
-            let out = try! model.forward(inputIds: ids, tokenTypeIds: types, attentionMask: mask, batch: 2, sequence: 4,
-                                         training: true, dropoutSeed: 13)
+            let out = try! model.forward(
+                inputIds: ids, tokenTypeIds: types, attentionMask: mask, batch: 2, sequence: 4,
+                training: true, dropoutSeed: 13)
             return hiddenProjection.loss(out.lastHiddenState) + logitProjection.loss(out.logits!)
         }
         _ = loss()
         model.store.zeroGradients()
         model.backward(dLogits: logitProjection.weights, dLastHiddenState: hiddenProjection.weights)
-        XCTAssertTrue(model.store.gradientArray("encoder.layer.0.output.adapter.down.weight").contains { abs($0) > 1e-3 },
-                      "the adapters receive gradients")
+        XCTAssertTrue(
+            model.store.gradientArray("encoder.layer.0.output.adapter.down.weight").contains { abs($0) > 1e-3 },
+            "the adapters receive gradients")
         for view in model.store.trainableViews {
-            GradientCheck.check(view.name, parameter: model.store.value(view.name), count: view.count,
-                                analytic: model.store.gradientArray(view.name), h: 3e-3, loss: loss)
+            GradientCheck.check(
+                view.name, parameter: model.store.value(view.name), count: view.count,
+                analytic: model.store.gradientArray(view.name), h: 3e-3, loss: loss)
         }
     }
 
@@ -69,8 +74,10 @@ final class BottleneckAdapterTests: XCTestCase {
     /// into Hugging Face's BERT give the same logits and loss (atol 1e-5, rtol 1e-5) and the same
     /// gradients for the adapters and the head (atol 1e-5, rtol 1e-4).
     func testMatchesPyTorch() throws {
-        let url = try XCTUnwrap(Bundle.module.url(forResource: "bottleneck_tiny_reference", withExtension: "safetensors",
-                                                  subdirectory: "Fixtures"))
+        let url = try XCTUnwrap(
+            Bundle.module.url(
+                forResource: "bottleneck_tiny_reference", withExtension: "safetensors",
+                subdirectory: "Fixtures"))
         let file = try SafeTensorsFile(path: url.path)
         XCTAssertEqual(file.metadata["format_version"], "1")
         let config = try JSONDecoder().decode(EncoderConfig.self, from: XCTUnwrap(file.metadata["config"]?.data(using: .utf8)))

@@ -11,8 +11,9 @@ import XCTest
 /// Tolerances are BERT's (`PyTorchReferenceTests`).
 final class DistilBertReferenceTests: XCTestCase {
     static func fixture(_ name: String) throws -> SafeTensorsFile {
-        let url = try XCTUnwrap(Bundle.module.url(forResource: name, withExtension: "safetensors", subdirectory: "Fixtures"),
-                                "\(name) missing from the test bundle")
+        let url = try XCTUnwrap(
+            Bundle.module.url(forResource: name, withExtension: "safetensors", subdirectory: "Fixtures"),
+            "\(name) missing from the test bundle")
         let file = try SafeTensorsFile(path: url.path)
         XCTAssertEqual(file.metadata["format_version"], "1", "reference format changed: regenerate it and update the test")
         return file
@@ -34,8 +35,9 @@ final class DistilBertReferenceTests: XCTestCase {
 
     static func batch(_ file: SafeTensorsFile) throws -> Batch {
         let shape = try XCTUnwrap(file.info("input.input_ids")).shape
-        return Batch(ids: try file.int64s("input.input_ids").map(Int32.init), mask: try file.int64s("input.attention_mask").map(Int32.init),
-                     labels: try file.int64s("input.labels").map(Int32.init), B: shape[0], T: shape[1])
+        return Batch(
+            ids: try file.int64s("input.input_ids").map(Int32.init), mask: try file.int64s("input.attention_mask").map(Int32.init),
+            labels: try file.int64s("input.labels").map(Int32.init), B: shape[0], T: shape[1])
     }
 
     /// Logits and loss of a training forward; backward of the cross-entropy into the store.

@@ -49,8 +49,9 @@ final class DropoutTests: XCTestCase {
 
     /// Training with dropout changes the outputs, reproducibly for one seed; inference has none.
     func testModelDropoutIsSeededAndOffInInference() throws {
-        var config = EncoderConfig(vocabSize: 20, hiddenSize: 8, numHiddenLayers: 2, numAttentionHeads: 2,
-                                intermediateSize: 16, maxPositionEmbeddings: 8)
+        var config = EncoderConfig(
+            vocabSize: 20, hiddenSize: 8, numHiddenLayers: 2, numAttentionHeads: 2,
+            intermediateSize: 16, maxPositionEmbeddings: 8)
         config.hiddenDropoutProb = 0.3
         config.attentionProbsDropoutProb = 0.3
         let model = try EncoderModel(config: config, numLabels: 2)
@@ -58,8 +59,9 @@ final class DropoutTests: XCTestCase {
         model.initializeRandomly(rng: &rng, standardDeviation: 0.5)
         let ids: [Int32] = [1, 5, 9, 3, 2, 0], types = [Int32](repeating: 0, count: 6), mask: [Int32] = [1, 1, 1, 1, 1, 0]
         func logits(training: Bool, seed: UInt64) throws -> [Float] {
-            let out = try model.forward(inputIds: ids, tokenTypeIds: types, attentionMask: mask, batch: 2, sequence: 3,
-                                        training: training, dropoutSeed: seed)
+            let out = try model.forward(
+                inputIds: ids, tokenTypeIds: types, attentionMask: mask, batch: 2, sequence: 3,
+                training: training, dropoutSeed: seed)
             return Array(UnsafeBufferPointer(start: out.logits!, count: 4))
         }
         let eval = try logits(training: false, seed: 0)
@@ -72,8 +74,9 @@ final class DropoutTests: XCTestCase {
 
     /// Backward through every dropout site, checked by finite differences with fixed masks.
     func testModelGradientWithDropout() throws {
-        var config = EncoderConfig(vocabSize: 11, hiddenSize: 8, numHiddenLayers: 1, numAttentionHeads: 2,
-                                intermediateSize: 12, maxPositionEmbeddings: 6)
+        var config = EncoderConfig(
+            vocabSize: 11, hiddenSize: 8, numHiddenLayers: 1, numAttentionHeads: 2,
+            intermediateSize: 12, maxPositionEmbeddings: 6)
         config.hiddenDropoutProb = 0.2
         config.attentionProbsDropoutProb = 0.2
         config.classifierDropout = 0.3
@@ -85,16 +88,18 @@ final class DropoutTests: XCTestCase {
         let projection = LossProjection(count: 6, seed: 9)
         let hiddenProjection = LossProjection(count: 2 * 4 * 8, seed: 10)
         func loss() -> Double {
-            let out = try! model.forward(inputIds: ids, tokenTypeIds: types, attentionMask: mask, batch: 2, sequence: 4,
-                                         training: true, dropoutSeed: 123)
+            let out = try! model.forward(
+                inputIds: ids, tokenTypeIds: types, attentionMask: mask, batch: 2, sequence: 4,
+                training: true, dropoutSeed: 123)
             return projection.loss(out.logits!) + hiddenProjection.loss(out.lastHiddenState)
         }
         _ = loss()
         model.store.zeroGradients()
         model.backward(dLogits: projection.weights, dLastHiddenState: hiddenProjection.weights)
         for view in model.store.views {
-            GradientCheck.check(view.name, parameter: model.store.value(view.name), count: view.count,
-                                analytic: model.store.gradientArray(view.name), loss: loss)
+            GradientCheck.check(
+                view.name, parameter: model.store.value(view.name), count: view.count,
+                analytic: model.store.gradientArray(view.name), loss: loss)
         }
     }
 }

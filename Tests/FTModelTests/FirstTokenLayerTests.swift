@@ -9,8 +9,9 @@ final class FirstTokenLayerTests: XCTestCase {
     static let B = 6, T = 16, labels = 3
 
     static var config: EncoderConfig {
-        var config = EncoderConfig(vocabSize: 50, hiddenSize: 32, numHiddenLayers: 2, numAttentionHeads: 4,
-                                intermediateSize: 64, maxPositionEmbeddings: 16)
+        var config = EncoderConfig(
+            vocabSize: 50, hiddenSize: 32, numHiddenLayers: 2, numAttentionHeads: 4,
+            intermediateSize: 64, maxPositionEmbeddings: 16)
         config.hiddenDropoutProb = 0.1
         config.attentionProbsDropoutProb = 0.1
         return config
@@ -33,8 +34,9 @@ final class FirstTokenLayerTests: XCTestCase {
         let ids = (0..<(B * T)).map { _ in Int32(rng.next() % 50) }
         let types = [Int32](repeating: 0, count: B * T)
         let mask = (0..<(B * T)).map { Int32($0 % T < T - $0 / T ? 1 : 0) }  // sequence b has T − b tokens
-        let out = try model.forward(inputIds: ids, tokenTypeIds: types, attentionMask: mask, batch: B, sequence: T,
-                                    training: training, dropoutSeed: 42, firstTokenOnly: firstTokenOnly)
+        let out = try model.forward(
+            inputIds: ids, tokenTypeIds: types, attentionMask: mask, batch: B, sequence: T,
+            training: training, dropoutSeed: 42, firstTokenOnly: firstTokenOnly)
         let logits = Array(UnsafeBufferPointer(start: out.logits!, count: B * Self.labels))
         guard training else { return (logits, []) }
         model.store.zeroGradients()
@@ -55,8 +57,10 @@ final class FirstTokenLayerTests: XCTestCase {
         }
         // The last layer's keys, values and feed-forward block all get gradients.
         _ = try run(model, firstTokenOnly: true, training: true, threads: 2)
-        for name in ["encoder.layer.1.attention.self.key.weight", "encoder.layer.1.attention.self.value.weight",
-                     "encoder.layer.1.intermediate.dense.weight", "encoder.layer.0.attention.self.query.weight"] {
+        for name in [
+            "encoder.layer.1.attention.self.key.weight", "encoder.layer.1.attention.self.value.weight",
+            "encoder.layer.1.intermediate.dense.weight", "encoder.layer.0.attention.self.query.weight",
+        ] {
             XCTAssertGreaterThan(model.store.gradientArray(name).map(abs).max() ?? 0, 1e-4, name)
         }
     }
@@ -73,8 +77,9 @@ final class FirstTokenLayerTests: XCTestCase {
 
     /// Finite differences of the logits' loss through the first-token layer, with dropout.
     func testFirstTokenGradientCheck() throws {
-        var config = EncoderConfig(vocabSize: 11, hiddenSize: 8, numHiddenLayers: 1, numAttentionHeads: 2,
-                            intermediateSize: 12, maxPositionEmbeddings: 6)
+        var config = EncoderConfig(
+            vocabSize: 11, hiddenSize: 8, numHiddenLayers: 1, numAttentionHeads: 2,
+            intermediateSize: 12, maxPositionEmbeddings: 6)
         config.hiddenDropoutProb = 0.2
         config.attentionProbsDropoutProb = 0.2
         let model = try EncoderModel(config: config, numLabels: 3)
@@ -84,16 +89,18 @@ final class FirstTokenLayerTests: XCTestCase {
         let mask: [Int32] = [1, 1, 1, 1, 1, 1, 1, 0]
         let projection = LossProjection(count: 6, seed: 9)
         func loss() -> Double {
-            let out = try! model.forward(inputIds: ids, tokenTypeIds: types, attentionMask: mask, batch: 2, sequence: 4,
-                                         training: true, dropoutSeed: 123, firstTokenOnly: true)
+            let out = try! model.forward(
+                inputIds: ids, tokenTypeIds: types, attentionMask: mask, batch: 2, sequence: 4,
+                training: true, dropoutSeed: 123, firstTokenOnly: true)
             return projection.loss(out.logits!)
         }
         _ = loss()
         model.store.zeroGradients()
         model.backward(dLogits: projection.weights)
         for view in model.store.views {
-            GradientCheck.check(view.name, parameter: model.store.value(view.name), count: view.count,
-                                analytic: model.store.gradientArray(view.name), loss: loss)
+            GradientCheck.check(
+                view.name, parameter: model.store.value(view.name), count: view.count,
+                analytic: model.store.gradientArray(view.name), loss: loss)
         }
     }
 

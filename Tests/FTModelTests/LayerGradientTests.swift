@@ -17,8 +17,9 @@ final class LayerGradientTests: XCTestCase {
         _ = loss()
         var dx = [Float](repeating: 0, count: N * I), dw = [Float](repeating: 0, count: O * I)
         var db = [Float](repeating: 0, count: O)
-        Linear.backward(dInput: &dx, dWeight: &dw, dBias: &db, dOutput: proj.weights, input: x.pointer, weight: w.pointer,
-                        rows: N, inputs: I, outputs: O)
+        Linear.backward(
+            dInput: &dx, dWeight: &dw, dBias: &db, dOutput: proj.weights, input: x.pointer, weight: w.pointer,
+            rows: N, inputs: I, outputs: O)
         GradientCheck.check("dInput", parameter: x.pointer, count: x.count, analytic: dx, loss: loss)
         GradientCheck.check("dWeight", parameter: w.pointer, count: w.count, analytic: dw, loss: loss)
         GradientCheck.check("dBias", parameter: b.pointer, count: b.count, analytic: db, loss: loss)
@@ -29,8 +30,9 @@ final class LayerGradientTests: XCTestCase {
         let x = testValues(N * I, seed: 1), w = testValues(O * I, seed: 2), dy = testValues(N * O, seed: 3)
         var dx = [Float](repeating: 1, count: N * I), dw = [Float](repeating: 1, count: O * I)
         var db = [Float](repeating: 1, count: O)
-        Linear.backward(dInput: &dx, accumulateInput: true, dWeight: &dw, dBias: &db, dOutput: dy, input: x,
-                        weight: w, rows: N, inputs: I, outputs: O)
+        Linear.backward(
+            dInput: &dx, accumulateInput: true, dWeight: &dw, dBias: &db, dOutput: dy, input: x,
+            weight: w, rows: N, inputs: I, outputs: O)
         let expectedDx = NaiveMath.matmul(transA: false, transB: false, m: N, n: I, k: O, a: dy, b: w).map { $0 + 1 }
         let expectedDw = NaiveMath.matmul(transA: true, transB: false, m: O, n: I, k: N, a: dy, b: x).map { $0 + 1 }
         assertClose(dx, expectedDx, atol: 1e-6, rtol: 1e-5, "dInput accumulated")
@@ -45,15 +47,17 @@ final class LayerGradientTests: XCTestCase {
         let y = TestTensor(zeros: N * C), mean = TestTensor(zeros: N), rstd = TestTensor(zeros: N)
         let proj = LossProjection(count: N * C, seed: 8)
         func loss() -> Double {
-            LayerNorm.forward(output: y.pointer, mean: mean.pointer, rstd: rstd.pointer, input: x.pointer, gamma: g.pointer,
-                              beta: beta.pointer, rows: N, channels: C, epsilon: 1e-12)
+            LayerNorm.forward(
+                output: y.pointer, mean: mean.pointer, rstd: rstd.pointer, input: x.pointer, gamma: g.pointer,
+                beta: beta.pointer, rows: N, channels: C, epsilon: 1e-12)
             return proj.loss(y.pointer)
         }
         _ = loss()
         var dx = [Float](repeating: 0, count: N * C), dg = [Float](repeating: 0, count: C)
         var db = [Float](repeating: 0, count: C)
-        LayerNorm.backward(dInput: &dx, dGamma: &dg, dBeta: &db, dOutput: proj.weights, input: x.pointer, mean: mean.pointer,
-                           rstd: rstd.pointer, gamma: g.pointer, rows: N, channels: C)
+        LayerNorm.backward(
+            dInput: &dx, dGamma: &dg, dBeta: &db, dOutput: proj.weights, input: x.pointer, mean: mean.pointer,
+            rstd: rstd.pointer, gamma: g.pointer, rows: N, channels: C)
         GradientCheck.check("dInput", parameter: x.pointer, count: x.count, analytic: dx, loss: loss)
         GradientCheck.check("dGamma", parameter: g.pointer, count: g.count, analytic: dg, loss: loss)
         GradientCheck.check("dBeta", parameter: beta.pointer, count: beta.count, analytic: db, loss: loss)
@@ -64,7 +68,10 @@ final class LayerGradientTests: XCTestCase {
         let x = TestTensor(testValues(n, seed: 9, scale: 3))
         let y = TestTensor(zeros: n)
         let proj = LossProjection(count: n, seed: 10)
-        func geluLoss() -> Double { GELU.forward(output: y.pointer, input: x.pointer, count: n); return proj.loss(y.pointer) }
+        func geluLoss() -> Double {
+            GELU.forward(output: y.pointer, input: x.pointer, count: n)
+            return proj.loss(y.pointer)
+        }
         var dx = [Float](repeating: 0, count: n)
         GELU.backward(dInput: &dx, dOutput: proj.weights, input: x.pointer, count: n)
         GradientCheck.check("GELU", parameter: x.pointer, count: n, analytic: dx, loss: geluLoss)
@@ -73,7 +80,10 @@ final class LayerGradientTests: XCTestCase {
         GELU.forward(output: &out, input: &one, count: 1)
         XCTAssertEqual(out[0], 0.8413447, accuracy: 1e-6)
 
-        func tanhLoss() -> Double { Tanh.forward(output: y.pointer, input: x.pointer, count: n); return proj.loss(y.pointer) }
+        func tanhLoss() -> Double {
+            Tanh.forward(output: y.pointer, input: x.pointer, count: n)
+            return proj.loss(y.pointer)
+        }
         _ = tanhLoss()
         Tanh.backward(dInput: &dx, dOutput: proj.weights, output: y.pointer, count: n)
         GradientCheck.check("Tanh", parameter: x.pointer, count: n, analytic: dx, loss: tanhLoss)
@@ -110,16 +120,18 @@ final class LayerGradientTests: XCTestCase {
         let weights: [Float] = [0.5, 2, 1]
         for classWeights in [nil, weights] {
             func loss() -> Double {
-                Double(classWeights.withOptionalPointer { w in
-                    SoftmaxCrossEntropy.forward(logits: logits.pointer, labels: labels, classWeights: w, batch: B, classes: L)
-                })
+                Double(
+                    classWeights.withOptionalPointer { w in
+                        SoftmaxCrossEntropy.forward(logits: logits.pointer, labels: labels, classWeights: w, batch: B, classes: L)
+                    })
             }
             var d = [Float](repeating: 0, count: B * L)
             _ = classWeights.withOptionalPointer { w in
                 SoftmaxCrossEntropy.forward(logits: logits.pointer, labels: labels, classWeights: w, batch: B, classes: L, dLogits: &d)
             }
-            GradientCheck.check("dLogits", parameter: logits.pointer, count: logits.count, analytic: d, h: 1e-2,
-                                atol: 1e-4, rtol: 1e-2, loss: loss)
+            GradientCheck.check(
+                "dLogits", parameter: logits.pointer, count: logits.count, analytic: d, h: 1e-2,
+                atol: 1e-4, rtol: 1e-2, loss: loss)
         }
     }
 
@@ -131,20 +143,26 @@ final class LayerGradientTests: XCTestCase {
         var probs = [Float](repeating: 0, count: B * NH * T * T)
         let proj = LossProjection(count: B * T * C, seed: 13)
         func loss() -> Double {
-            SelfAttention.forward(context: &context, probabilities: &probs, qkv: qkv.pointer, attentionMask: mask,
-                                  batch: B, sequence: T, channels: C, heads: NH)
+            SelfAttention.forward(
+                context: &context, probabilities: &probs, qkv: qkv.pointer, attentionMask: mask,
+                batch: B, sequence: T, channels: C, heads: NH)
             return proj.loss(context)
         }
         _ = loss()
         // Masked keys get exactly zero probability; each row sums to 1.
-        for b in 0..<B { for h in 0..<NH { for i in 0..<T {
-            let row = Array(probs[((b * NH + h) * T + i) * T ..< ((b * NH + h) * T + i + 1) * T])
-            XCTAssertEqual(row.reduce(0, +), 1, accuracy: 1e-6)
-            for j in 0..<T where mask[b * T + j] == 0 { XCTAssertEqual(row[j], 0) }
-        } } }
+        for b in 0..<B {
+            for h in 0..<NH {
+                for i in 0..<T {
+                    let row = Array(probs[((b * NH + h) * T + i) * T..<((b * NH + h) * T + i + 1) * T])
+                    XCTAssertEqual(row.reduce(0, +), 1, accuracy: 1e-6)
+                    for j in 0..<T where mask[b * T + j] == 0 { XCTAssertEqual(row[j], 0) }
+                }
+            }
+        }
         var dqkv = [Float](repeating: 0, count: qkv.count), scratch = [Float](repeating: 0, count: B * T * T)
-        SelfAttention.backward(dQKV: &dqkv, dContext: proj.weights, qkv: qkv.pointer, probabilities: probs, scratch: &scratch,
-                               batch: B, sequence: T, channels: C, heads: NH)
+        SelfAttention.backward(
+            dQKV: &dqkv, dContext: proj.weights, qkv: qkv.pointer, probabilities: probs, scratch: &scratch,
+            batch: B, sequence: T, channels: C, heads: NH)
         GradientCheck.check("dQKV", parameter: qkv.pointer, count: qkv.count, analytic: dqkv, loss: loss)
     }
 
@@ -156,14 +174,16 @@ final class LayerGradientTests: XCTestCase {
         var out = [Float](repeating: 0, count: B * T * C)
         let proj = LossProjection(count: out.count, seed: 17)
         func loss() -> Double {
-            EmbeddingSum.forward(output: &out, inputIds: ids, tokenTypeIds: types, word: word.pointer,
-                                     position: pos.pointer, tokenType: type.pointer, batch: B, sequence: T, channels: C)
+            EmbeddingSum.forward(
+                output: &out, inputIds: ids, tokenTypeIds: types, word: word.pointer,
+                position: pos.pointer, tokenType: type.pointer, batch: B, sequence: T, channels: C)
             return proj.loss(out)
         }
         var dw = [Float](repeating: 0, count: word.count), dp = [Float](repeating: 0, count: pos.count)
         var dt = [Float](repeating: 0, count: type.count)
-        EmbeddingSum.backward(dWord: &dw, dPosition: &dp, dTokenType: &dt, dOutput: proj.weights,
-                                  inputIds: ids, tokenTypeIds: types, batch: B, sequence: T, channels: C)
+        EmbeddingSum.backward(
+            dWord: &dw, dPosition: &dp, dTokenType: &dt, dOutput: proj.weights,
+            inputIds: ids, tokenTypeIds: types, batch: B, sequence: T, channels: C)
         GradientCheck.check("dWord", parameter: word.pointer, count: word.count, analytic: dw, loss: loss)
         GradientCheck.check("dPosition", parameter: pos.pointer, count: pos.count, analytic: dp, loss: loss)
         GradientCheck.check("dTokenType", parameter: type.pointer, count: type.count, analytic: dt, loss: loss)
@@ -171,8 +191,9 @@ final class LayerGradientTests: XCTestCase {
 
     /// The whole encoder + pooler + head, through every backward path (logits, pooled, all tokens).
     func testWholeModel() throws {
-        let config = EncoderConfig(vocabSize: 11, hiddenSize: 8, numHiddenLayers: 2, numAttentionHeads: 2,
-                                intermediateSize: 12, maxPositionEmbeddings: 6)
+        let config = EncoderConfig(
+            vocabSize: 11, hiddenSize: 8, numHiddenLayers: 2, numAttentionHeads: 2,
+            intermediateSize: 12, maxPositionEmbeddings: 6)
         let model = try EncoderModel(config: config, numLabels: 3)
         var rng = SeededRNG(seed: 3)
         model.initializeRandomly(rng: &rng, standardDeviation: 0.5)
@@ -187,18 +208,21 @@ final class LayerGradientTests: XCTestCase {
         let pooledProjection = LossProjection(count: B * C, seed: 22)
         let logitProjection = LossProjection(count: B * 3, seed: 23)
         func loss() -> Double {
-            let out = try! model.forward(inputIds: ids, tokenTypeIds: types, attentionMask: mask,
-                                         batch: B, sequence: T, training: true)
+            let out = try! model.forward(
+                inputIds: ids, tokenTypeIds: types, attentionMask: mask,
+                batch: B, sequence: T, training: true)
             return hiddenProjection.loss(out.lastHiddenState) + pooledProjection.loss(out.pooled!)
                 + logitProjection.loss(out.logits!)
         }
         _ = loss()
         model.store.zeroGradients()
-        model.backward(dLogits: logitProjection.weights, dPooled: pooledProjection.weights,
-                       dLastHiddenState: hiddenProjection.weights)
+        model.backward(
+            dLogits: logitProjection.weights, dPooled: pooledProjection.weights,
+            dLastHiddenState: hiddenProjection.weights)
         for view in model.store.views {
-            GradientCheck.check(view.name, parameter: model.store.value(view.name), count: view.count,
-                                analytic: model.store.gradientArray(view.name), loss: loss)
+            GradientCheck.check(
+                view.name, parameter: model.store.value(view.name), count: view.count,
+                analytic: model.store.gradientArray(view.name), loss: loss)
         }
     }
 }
@@ -207,8 +231,9 @@ final class LayerGradientTests: XCTestCase {
 /// feature splits of the products, per-slice layer-norm sums) changes no result beyond rounding.
 final class ThreadedStepTests: XCTestCase {
     func testTwoThreadsGiveTheOneThreadStep() throws {
-        var config = EncoderConfig(vocabSize: 50, hiddenSize: 32, numHiddenLayers: 2, numAttentionHeads: 4,
-                                intermediateSize: 64, maxPositionEmbeddings: 16)
+        var config = EncoderConfig(
+            vocabSize: 50, hiddenSize: 32, numHiddenLayers: 2, numAttentionHeads: 4,
+            intermediateSize: 64, maxPositionEmbeddings: 16)
         config.hiddenDropoutProb = 0.1
         config.attentionProbsDropoutProb = 0.1
         let B = 6, T = 16
@@ -224,8 +249,9 @@ final class ThreadedStepTests: XCTestCase {
             let model = try EncoderModel(config: config, numLabels: 3)
             var weightsRNG = SeededRNG(seed: 3)
             model.initializeRandomly(rng: &weightsRNG, standardDeviation: 0.2)
-            let out = try model.forward(inputIds: ids, tokenTypeIds: types, attentionMask: mask, batch: B, sequence: T,
-                                        training: true, dropoutSeed: 42)
+            let out = try model.forward(
+                inputIds: ids, tokenTypeIds: types, attentionMask: mask, batch: B, sequence: T,
+                training: true, dropoutSeed: 42)
             let logits = Array(UnsafeBufferPointer(start: out.logits!, count: B * 3))
             model.store.zeroGradients()
             model.backward(dLogits: dLogits, dLastHiddenState: dHidden)

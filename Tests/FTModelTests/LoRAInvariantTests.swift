@@ -8,8 +8,9 @@ import XCTest
 /// unmerged; frozen weights get no gradient; and the LoRA backward (dropout included) passes a
 /// finite-difference check.
 final class LoRAInvariantTests: XCTestCase {
-    let config = EncoderConfig(vocabSize: 11, hiddenSize: 8, numHiddenLayers: 2, numAttentionHeads: 2,
-                            intermediateSize: 12, maxPositionEmbeddings: 6)
+    let config = EncoderConfig(
+        vocabSize: 11, hiddenSize: 8, numHiddenLayers: 2, numAttentionHeads: 2,
+        intermediateSize: 12, maxPositionEmbeddings: 6)
     let ids: [Int32] = [2, 5, 7, 1, 3, 9, 0, 0], types: [Int32] = [0, 0, 1, 1, 0, 0, 0, 0]
     let mask: [Int32] = [1, 1, 1, 1, 1, 1, 0, 0]
 
@@ -27,8 +28,9 @@ final class LoRAInvariantTests: XCTestCase {
     }
 
     func outputs(_ model: EncoderModel, training: Bool = false) throws -> [Float] {
-        let out = try model.forward(inputIds: ids, tokenTypeIds: types, attentionMask: mask, batch: 2, sequence: 4,
-                                    training: training, dropoutSeed: 7)
+        let out = try model.forward(
+            inputIds: ids, tokenTypeIds: types, attentionMask: mask, batch: 2, sequence: 4,
+            training: training, dropoutSeed: 7)
         return Array(UnsafeBufferPointer(start: out.lastHiddenState, count: 2 * 4 * 8))
             + Array(UnsafeBufferPointer(start: out.logits!, count: 2 * 3))
     }
@@ -84,16 +86,18 @@ final class LoRAInvariantTests: XCTestCase {
         _ = try outputs(model, training: true)
         model.store.zeroGradients()
         model.backward(dLogits: [Float](repeating: 0.1, count: 6))
-        XCTAssertTrue(store.gradientArray("encoder.layer.0.attention.self.query.lora_A.weight").allSatisfy { $0 == 0 },
-                      "with B = 0 A gets no gradient, but B does")
+        XCTAssertTrue(
+            store.gradientArray("encoder.layer.0.attention.self.query.lora_A.weight").allSatisfy { $0 == 0 },
+            "with B = 0 A gets no gradient, but B does")
         XCTAssertTrue(store.gradientArray("encoder.layer.0.attention.self.query.lora_B.weight").contains { $0 != 0 })
     }
 
     /// Finite differences through every LoRA path: all six modules, dropout on the branch input,
     /// rsLoRA scaling, bias `lora_only` on part of the fused QKV product, all three upstream gradients.
     func testLoRABackwardPassesAGradientCheck() throws {
-        let lora = LoRAConfiguration(rank: 2, alpha: 3, dropout: 0.3, targetModules: ["key", "value", "output.dense", "intermediate.dense"],
-                                     useRSLoRA: true, bias: .loraOnly)
+        let lora = LoRAConfiguration(
+            rank: 2, alpha: 3, dropout: 0.3, targetModules: ["key", "value", "output.dense", "intermediate.dense"],
+            useRSLoRA: true, bias: .loraOnly)
         let model = try model(lora: lora)
         var rng = SeededRNG(seed: 8)
         for view in model.store.views where view.name.contains("lora_B") || view.name.hasSuffix("bias") {
@@ -105,8 +109,9 @@ final class LoRAInvariantTests: XCTestCase {
         let hiddenProjection = LossProjection(count: 2 * 4 * 8, seed: 21)
         let logitProjection = LossProjection(count: 2 * 3, seed: 23)
         func loss() -> Double {
-            let out = try! model.forward(inputIds: ids, tokenTypeIds: types, attentionMask: mask, batch: 2, sequence: 4,
-                                         training: true, dropoutSeed: 11)
+            let out = try! model.forward(
+                inputIds: ids, tokenTypeIds: types, attentionMask: mask, batch: 2, sequence: 4,
+                training: true, dropoutSeed: 11)
             return hiddenProjection.loss(out.lastHiddenState) + logitProjection.loss(out.logits!)
         }
         _ = loss()
@@ -114,8 +119,9 @@ final class LoRAInvariantTests: XCTestCase {
         model.backward(dLogits: logitProjection.weights, dLastHiddenState: hiddenProjection.weights)
         for view in model.store.trainableViews {
             // A smaller step than the default: the branches make this loss strongly curved.
-            GradientCheck.check(view.name, parameter: model.store.value(view.name), count: view.count,
-                                analytic: model.store.gradientArray(view.name), h: 3e-3, loss: loss)
+            GradientCheck.check(
+                view.name, parameter: model.store.value(view.name), count: view.count,
+                analytic: model.store.gradientArray(view.name), h: 3e-3, loss: loss)
         }
     }
 
@@ -138,15 +144,17 @@ final class LoRAInvariantTests: XCTestCase {
 /// LoRA on `dense` reaches the pooler too, as in PEFT: its branch trains, merges and passes finite differences.
 final class LoRAPoolerTests: XCTestCase {
     func testDenseTargetWrapsThePooler() throws {
-        let config = EncoderConfig(vocabSize: 11, hiddenSize: 8, numHiddenLayers: 2, numAttentionHeads: 2,
-                                intermediateSize: 12, maxPositionEmbeddings: 6)
+        let config = EncoderConfig(
+            vocabSize: 11, hiddenSize: 8, numHiddenLayers: 2, numAttentionHeads: 2,
+            intermediateSize: 12, maxPositionEmbeddings: 6)
         let lora = LoRAConfiguration(rank: 2, alpha: 2, dropout: 0.2, targetModules: ["dense"], bias: .loraOnly)
         XCTAssertEqual(lora.problems, [])
         let model = try EncoderModel(config: config, numLabels: 3, peft: PEFTSetup(lora: lora))
         XCTAssertEqual(model.peft?.lora?.targets.map(\.count), [3, 3, 1], "attention.output, intermediate, output dense; the pooler")
         XCTAssertEqual(model.store.view("pooler.dense.lora_B.weight").shape, [8, 2])
-        XCTAssertEqual(PEFTAdapter.savedName("pooler.dense.lora_A.weight", lora: lora),
-                       "base_model.model.bert.pooler.dense.lora_A.weight")
+        XCTAssertEqual(
+            PEFTAdapter.savedName("pooler.dense.lora_A.weight", lora: lora),
+            "base_model.model.bert.pooler.dense.lora_A.weight")
         XCTAssertEqual(PEFTAdapter.savedName("pooler.dense.bias", lora: lora), "base_model.model.bert.pooler.dense.base_layer.bias")
         var rng = SeededRNG(seed: 3)
         model.initializeRandomly(rng: &rng, standardDeviation: 0.5)
@@ -159,17 +167,21 @@ final class LoRAPoolerTests: XCTestCase {
         let ids: [Int32] = [2, 5, 7, 1, 3, 9, 0, 0], types = [Int32](repeating: 0, count: 8), mask: [Int32] = [1, 1, 1, 1, 1, 1, 0, 0]
         let logitProjection = LossProjection(count: 6, seed: 41), pooledProjection = LossProjection(count: 16, seed: 42)
         func loss(training: Bool = true) -> Double {
-            let out = try! model.forward(inputIds: ids, tokenTypeIds: types, attentionMask: mask, batch: 2, sequence: 4,
-                                         training: training, dropoutSeed: 5)
+            let out = try! model.forward(
+                inputIds: ids, tokenTypeIds: types, attentionMask: mask, batch: 2, sequence: 4,
+                training: training, dropoutSeed: 5)
             return logitProjection.loss(out.logits!) + pooledProjection.loss(out.pooled!)
         }
         _ = loss()
         model.store.zeroGradients()
         model.backward(dLogits: logitProjection.weights, dPooled: pooledProjection.weights)
-        for name in ["pooler.dense.lora_A.weight", "pooler.dense.lora_B.weight", "pooler.dense.bias",
-                     "encoder.layer.0.intermediate.dense.lora_A.weight"] {
-            GradientCheck.check(name, parameter: model.store.value(name), count: model.store.view(name).count,
-                                analytic: model.store.gradientArray(name), h: 3e-3, loss: { loss() })
+        for name in [
+            "pooler.dense.lora_A.weight", "pooler.dense.lora_B.weight", "pooler.dense.bias",
+            "encoder.layer.0.intermediate.dense.lora_A.weight",
+        ] {
+            GradientCheck.check(
+                name, parameter: model.store.value(name), count: model.store.view(name).count,
+                analytic: model.store.gradientArray(name), h: 3e-3, loss: { loss() })
         }
         let unmerged = loss(training: false)
         model.peft!.lora!.merge()

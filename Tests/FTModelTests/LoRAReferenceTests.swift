@@ -31,12 +31,13 @@ final class LoRAReferenceTests: XCTestCase {
         let config = try JSONDecoder().decode(EncoderConfig.self, from: XCTUnwrap(file.metadata["config"]?.data(using: .utf8)))
         let directory = fixtures.appendingPathComponent("lora_tiny_adapter")
         let shape = try XCTUnwrap(file.info("input.input_ids")).shape
-        return Reference(file: file, adapter: try PEFTAdapter.read(directory: directory), adapterDirectory: directory,
-                         config: config,
-                         ids: try file.int64s("input.input_ids").map(Int32.init),
-                         types: try file.int64s("input.token_type_ids").map(Int32.init),
-                         mask: try file.int64s("input.attention_mask").map(Int32.init),
-                         labels: try file.int64s("input.labels").map(Int32.init), batch: shape[0], sequence: shape[1])
+        return Reference(
+            file: file, adapter: try PEFTAdapter.read(directory: directory), adapterDirectory: directory,
+            config: config,
+            ids: try file.int64s("input.input_ids").map(Int32.init),
+            types: try file.int64s("input.token_type_ids").map(Int32.init),
+            mask: try file.int64s("input.attention_mask").map(Int32.init),
+            labels: try file.int64s("input.labels").map(Int32.init), batch: shape[0], sequence: shape[1])
     }
 
     /// The base model of the reference with `lora` attached and the adapter loaded, frozen PEFT's way.
@@ -50,8 +51,9 @@ final class LoRAReferenceTests: XCTestCase {
     }
 
     func logits(_ model: EncoderModel, _ r: Reference, training: Bool = false) throws -> [Float] {
-        let out = try model.forward(inputIds: r.ids, tokenTypeIds: r.types, attentionMask: r.mask,
-                                    batch: r.batch, sequence: r.sequence, training: training)
+        let out = try model.forward(
+            inputIds: r.ids, tokenTypeIds: r.types, attentionMask: r.mask,
+            batch: r.batch, sequence: r.sequence, training: training)
         return Array(UnsafeBufferPointer(start: try XCTUnwrap(out.logits), count: r.batch * 3))
     }
 
@@ -73,8 +75,9 @@ final class LoRAReferenceTests: XCTestCase {
         XCTAssertEqual(model.peft?.lora?.targets[2], [.pooler])
         XCTAssertEqual(model.trainableParameterCount.trainable, Int(r.file.metadata["trainable_params"] ?? ""))
         XCTAssertEqual(model.trainableParameterCount.all, Int(r.file.metadata["all_params"] ?? ""))
-        XCTAssertEqual(model.trainableParameterCount.description,
-                       "trainable params: 3,843 || all params: 25,414 || trainable%: 15.1216")
+        XCTAssertEqual(
+            model.trainableParameterCount.description,
+            "trainable params: 3,843 || all params: 25,414 || trainable%: 15.1216")
 
         let logits = try logits(model, r, training: true)
         assertClose(logits, try r.file.floats("output.logits"), atol: 1e-5, rtol: 1e-5, "logits")
@@ -91,8 +94,9 @@ final class LoRAReferenceTests: XCTestCase {
             assertClose(model.store.gradientArray(view.name), try r.file.floats(name), atol: 1e-5, rtol: 1e-4, name)
             checked += 1
         }
-        XCTAssertEqual(checked, r.file.tensors.filter { $0.name.hasPrefix("grad.") }.count,
-                       "every trainable tensor of PEFT is trainable here, and no other")
+        XCTAssertEqual(
+            checked, r.file.tensors.filter { $0.name.hasPrefix("grad.") }.count,
+            "every trainable tensor of PEFT is trainable here, and no other")
         XCTAssertNil(model.store.gradient("encoder.layer.0.attention.self.key.bias"), "key is not wrapped: its bias stays frozen")
         XCTAssertNotNil(model.store.gradient("encoder.layer.0.attention.self.value.bias"))
     }
@@ -102,8 +106,9 @@ final class LoRAReferenceTests: XCTestCase {
         var rslora = try XCTUnwrap(r.adapter.lora)
         rslora.useRSLoRA = true
         XCTAssertEqual(rslora.scaling, 4, "alpha / sqrt(r) = 8 / 2")
-        assertClose(try logits(Self.model(r, lora: rslora), r), try r.file.floats("output.rslora_logits"),
-                    atol: 1e-5, rtol: 1e-5, "rslora logits")
+        assertClose(
+            try logits(Self.model(r, lora: rslora), r), try r.file.floats("output.rslora_logits"),
+            atol: 1e-5, rtol: 1e-5, "rslora logits")
         let base = try EncoderModel(config: r.config, numLabels: 3)
         try base.load(from: r.file)
         assertClose(try logits(base, r), try r.file.floats("output.base_logits"), atol: 1e-5, rtol: 1e-5, "base logits")

@@ -28,8 +28,10 @@ final class ModelRegistryTests: XCTestCase {
     }
 
     func testDistilBertKeysAndTheirErrors() throws {
-        let good: [String: Any] = ["model_type": "distilbert", "vocab_size": 30, "dim": 16, "n_layers": 2, "n_heads": 4,
-                                   "hidden_dim": 20, "sinusoidal_pos_embds": true, "seq_classif_dropout": 0.3]
+        let good: [String: Any] = [
+            "model_type": "distilbert", "vocab_size": 30, "dim": 16, "n_layers": 2, "n_heads": 4,
+            "hidden_dim": 20, "sinusoidal_pos_embds": true, "seq_classif_dropout": 0.3,
+        ]
         let config = try EncoderFamily.distilBERT.readConfig(ConfigJSON(path: "c.json", object: good))
         XCTAssertEqual([config.hiddenSize, config.numHiddenLayers, config.numAttentionHeads, config.intermediateSize], [16, 2, 4, 20])
         XCTAssertEqual(config.positionEncoding, .sinusoidal)

@@ -14,11 +14,14 @@ final class PyTorchReferenceTests: XCTestCase {
     static let referenceFormat = "1"
 
     func testForwardAndBackwardMatchPyTorch() throws {
-        let url = try XCTUnwrap(Bundle.module.url(forResource: "bert_tiny_reference", withExtension: "safetensors",
-                                                  subdirectory: "Fixtures"), "reference file missing from the test bundle")
+        let url = try XCTUnwrap(
+            Bundle.module.url(
+                forResource: "bert_tiny_reference", withExtension: "safetensors",
+                subdirectory: "Fixtures"), "reference file missing from the test bundle")
         let file = try SafeTensorsFile(path: url.path)
-        XCTAssertEqual(file.metadata["format_version"], Self.referenceFormat,
-                       "reference file format changed: regenerate it and update the test")
+        XCTAssertEqual(
+            file.metadata["format_version"], Self.referenceFormat,
+            "reference file format changed: regenerate it and update the test")
         let configJSON = try XCTUnwrap(file.metadata["config"]?.data(using: .utf8))
         let config = try JSONDecoder().decode(EncoderConfig.self, from: configJSON)
         let labels = try file.int64s("input.labels").map(Int32.init)
@@ -33,8 +36,9 @@ final class PyTorchReferenceTests: XCTestCase {
         let (B, T, C) = (shape[0], shape[1], config.hiddenSize)
         XCTAssertTrue(mask.contains(0), "the reference must exercise padding")
 
-        let out = try model.forward(inputIds: ids, tokenTypeIds: types, attentionMask: mask,
-                                    batch: B, sequence: T, training: true)
+        let out = try model.forward(
+            inputIds: ids, tokenTypeIds: types, attentionMask: mask,
+            batch: B, sequence: T, training: true)
         let hidden = Array(UnsafeBufferPointer(start: out.lastHiddenState, count: B * T * C))
         let pooled = Array(UnsafeBufferPointer(start: out.pooled, count: B * C))
         let logits = Array(UnsafeBufferPointer(start: try XCTUnwrap(out.logits), count: B * 3))

@@ -12,7 +12,11 @@ import XCTest
 /// different summation order than PyTorch).
 final class RealModelTests: XCTestCase {
     struct Fixture: Decodable {
-        struct Case: Decodable { let text: String; let ids: [Int32]; let embedding: [Float] }
+        struct Case: Decodable {
+            let text: String
+            let ids: [Int32]
+            let embedding: [Float]
+        }
         let cases: [Case]
     }
 
@@ -24,8 +28,9 @@ final class RealModelTests: XCTestCase {
         let model = try EncoderModel.load(modelDirectory: directory)
         XCTAssertEqual(model.store.count, 22_713_728 - 512, "the file's parameters less the I64 position_ids buffer")
         let embedding = try embed(model, tokenizer.padBatch([encoding]))
-        assertClose(Array(embedding[0..<5]), [0.03324, 0.00441, -0.00628, 0.04838, -0.1387], atol: 6e-6, rtol: 0,
-                    "embedding of \"A man is eating food.\"")
+        assertClose(
+            Array(embedding[0..<5]), [0.03324, 0.00441, -0.00628, 0.04838, -0.1387], atol: 6e-6, rtol: 0,
+            "embedding of \"A man is eating food.\"")
     }
 
     func testSentencesMatchHuggingFace() throws {
@@ -43,19 +48,24 @@ final class RealModelTests: XCTestCase {
         let embeddings = try embed(model, tokenizer.padBatch(encodings))
         let C = model.config.hiddenSize
         for (row, expected) in fixture.cases.enumerated() {
-            assertClose(Array(embeddings[(row * C)..<((row + 1) * C)]), expected.embedding, atol: 2e-6, rtol: 0,
-                        "embedding of \(expected.text.debugDescription)")
+            assertClose(
+                Array(embeddings[(row * C)..<((row + 1) * C)]), expected.embedding, atol: 2e-6, rtol: 0,
+                "embedding of \(expected.text.debugDescription)")
         }
     }
 
-    private func embed(_ model: EncoderModel,
-                       _ batch: (inputIds: [Int32], tokenTypeIds: [Int32], attentionMask: [Int32], sequenceLength: Int)) throws -> [Float] {
+    private func embed(
+        _ model: EncoderModel,
+        _ batch: (inputIds: [Int32], tokenTypeIds: [Int32], attentionMask: [Int32], sequenceLength: Int)
+    ) throws -> [Float] {
         let T = batch.sequenceLength, B = batch.inputIds.count / T, C = model.config.hiddenSize
-        let out = try model.forward(inputIds: batch.inputIds, tokenTypeIds: batch.tokenTypeIds,
-                                    attentionMask: batch.attentionMask, batch: B, sequence: T, training: false)
+        let out = try model.forward(
+            inputIds: batch.inputIds, tokenTypeIds: batch.tokenTypeIds,
+            attentionMask: batch.attentionMask, batch: B, sequence: T, training: false)
         var pooled = [Float](repeating: 0, count: B * C)
-        SentencePooling.mean.pool(output: &pooled, lastHidden: out.lastHiddenState, attentionMask: batch.attentionMask,
-                                  batch: B, sequence: T, channels: C, normalize: true)
+        SentencePooling.mean.pool(
+            output: &pooled, lastHidden: out.lastHiddenState, attentionMask: batch.attentionMask,
+            batch: B, sequence: T, channels: C, normalize: true)
         return pooled
     }
 }

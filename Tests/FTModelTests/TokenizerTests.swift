@@ -17,8 +17,9 @@ final class TokenizerTests: XCTestCase {
     ]
 
     func tiny(doLowerCase: Bool = true, stripAccents: Bool? = nil, tokenizeChineseChars: Bool = true) throws -> BertTokenizer {
-        try BertTokenizer(vocabulary: Self.tinyVocabulary, doLowerCase: doLowerCase, stripAccents: stripAccents,
-                          tokenizeChineseChars: tokenizeChineseChars)
+        try BertTokenizer(
+            vocabulary: Self.tinyVocabulary, doLowerCase: doLowerCase, stripAccents: stripAccents,
+            tokenizeChineseChars: tokenizeChineseChars)
     }
 
     func testSpecialIdsAndVocabulary() throws {
@@ -279,10 +280,12 @@ final class TokenizerTests: XCTestCase {
     func realModelDirectory(file: StaticString = #filePath, line: UInt = #line) throws -> URL {
         let packageRoot = URL(fileURLWithPath: #filePath)
             .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let path = ProcessInfo.processInfo.environment["FTTRAIN_MODEL_DIR"]
+        let path =
+            ProcessInfo.processInfo.environment["FTTRAIN_MODEL_DIR"]
             ?? packageRoot.appendingPathComponent(".cache/models/all-MiniLM-L6-v2").path
         guard FileManager.default.fileExists(atPath: path + "/vocab.txt") else {
-            XCTFail("Model directory with vocab.txt not found at \(path): run scripts/fetch_assets.sh "
+            XCTFail(
+                "Model directory with vocab.txt not found at \(path): run scripts/fetch_assets.sh "
                     + "(or set FTTRAIN_MODEL_DIR)", file: file, line: line)
             throw CocoaError(.fileNoSuchFile)
         }
@@ -308,7 +311,8 @@ final class TokenizerTests: XCTestCase {
 
     func loadFixture() throws -> Fixture {
         guard let url = Bundle.module.url(forResource: "tokenizer_cases", withExtension: "json", subdirectory: "Fixtures") else {
-            XCTFail("Fixtures/tokenizer_cases.json missing from the test bundle; regenerate it with "
+            XCTFail(
+                "Fixtures/tokenizer_cases.json missing from the test bundle; regenerate it with "
                     + "scripts/reference/make_tokenizer_fixture.py")
             throw CocoaError(.fileNoSuchFile)
         }
@@ -353,7 +357,8 @@ final class TokenizerTests: XCTestCase {
                 var what = "text \(Self.escaped(c.text))"
                 if let p = c.pair { what += " pair \(Self.escaped(p))" }
                 if let m = c.max_length { what += " max_length \(m)" }
-                XCTFail("""
+                XCTFail(
+                    """
                     Mismatch for \(what)
                       expected tokens \(c.tokens.map(Self.escaped))
                       got tokens      \(tokenizer.convertIdsToTokens(got.inputIds).map(Self.escaped))
@@ -363,13 +368,15 @@ final class TokenizerTests: XCTestCase {
             }
             XCTAssertEqual(got.attentionMask, Array(repeating: 1, count: got.inputIds.count))
             if c.pair == nil && c.max_length == nil {
-                XCTAssertEqual(tokenizer.tokenize(c.text), Array(c.tokens.dropFirst().dropLast()),
-                               "tokens of \(Self.escaped(c.text))")
+                XCTAssertEqual(
+                    tokenizer.tokenize(c.text), Array(c.tokens.dropFirst().dropLast()),
+                    "tokens of \(Self.escaped(c.text))")
             }
         }
         let differ = fixture.cases.filter { !$0.slow_agrees }.count
-        print("tokenizer fixture: \(fixture.cases.count) cases, \(failures) mismatches; "
-              + "slow and fast HF tokenizers differ on \(differ) (versions \(fixture.versions))")
+        print(
+            "tokenizer fixture: \(fixture.cases.count) cases, \(failures) mismatches; "
+                + "slow and fast HF tokenizers differ on \(differ) (versions \(fixture.versions))")
     }
 
     /// The generated tables in BasicTokenizer.swift must be those probed from the fast tokenizer.
@@ -390,7 +397,10 @@ final class TokenizerTests: XCTestCase {
         for v in UInt32(0)...0x30000 {
             let inside = BasicTokenizer.isChineseCharacter(v)
             if inside, lo == nil { lo = v }
-            if !inside, let l = lo { probed.append([l, v - 1]); lo = nil }
+            if !inside, let l = lo {
+                probed.append([l, v - 1])
+                lo = nil
+            }
         }
         XCTAssertEqual(probed, chinese)
         // The predicates agree with the tables everywhere (including the ASCII fast paths).

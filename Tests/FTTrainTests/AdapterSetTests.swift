@@ -30,8 +30,9 @@ final class AdapterSetTests: XCTestCase {
         let ids: [Int32] = [2, 5, 6, 7, 3, 2, 6, 3, 0, 0], types = [Int32](repeating: 0, count: 10)
         let mask: [Int32] = [1, 1, 1, 1, 1, 1, 1, 1, 0, 0]
         func logits(_ model: any SequenceModel) throws -> [Float] {
-            let out = try model.forward(inputIds: ids, tokenTypeIds: types, attentionMask: mask, batch: 2, sequence: 5, training: false,
-                                        dropoutSeed: 0, firstTokenOnly: false)
+            let out = try model.forward(
+                inputIds: ids, tokenTypeIds: types, attentionMask: mask, batch: 2, sequence: 5, training: false,
+                dropoutSeed: 0, firstTokenOnly: false)
             return Array(UnsafeBufferPointer(start: out.logits!, count: 6))
         }
         let set = try AdapterSet(baseModelDirectory: base, adapters: adapters)

@@ -33,12 +33,15 @@ final class CheckpointIntegrityTests: XCTestCase {
         func checkpoint(_ step: Int) -> URL { output.appendingPathComponent("checkpoint-\(step)") }
         for step in [5, 10, 15, 20, 22] { try CheckpointDirectory.verify(checkpoint(step)) }
         let files = try FileManager.default.contentsOfDirectory(atPath: checkpoint(22).path).sorted()
-        for expected in ["DONE", "SHA256SUMS", "config.json", "log_history.jsonl", "model.safetensors", "optimizer.safetensors",
-                         "rng_state_0.json", "scheduler.json", "trainer_state.json", "vocab.txt"] {
+        for expected in [
+            "DONE", "SHA256SUMS", "config.json", "log_history.jsonl", "model.safetensors", "optimizer.safetensors",
+            "rng_state_0.json", "scheduler.json", "trainer_state.json", "vocab.txt",
+        ] {
             XCTAssertTrue(files.contains(expected), "checkpoint lacks \(expected): \(files)")
         }
-        XCTAssertFalse(try FileManager.default.contentsOfDirectory(atPath: output.path).contains { $0.hasPrefix(".checkpoint") },
-                       "no staging directory is left behind")
+        XCTAssertFalse(
+            try FileManager.default.contentsOfDirectory(atPath: output.path).contains { $0.hasPrefix(".checkpoint") },
+            "no staging directory is left behind")
         // The manifest is the standard tool's format and sums.
         let check = Process()
         check.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
@@ -100,7 +103,10 @@ final class CheckpointIntegrityTests: XCTestCase {
     /// A checkpoint of another seed cannot continue this run.
     func testIncompatibleCheckpointIsRefused() throws {
         _ = try trainWithCheckpoints()
-        var c = try fixture.configuration("run") { $0.evalStrategy = .no; $0.seed = 4 }
+        var c = try fixture.configuration("run") {
+            $0.evalStrategy = .no
+            $0.seed = 4
+        }
         c.resumeFromCheckpoint = "latest"
         XCTAssertThrowsError(try TrainingRun(configuration: c).run()) { error in
             XCTAssertTrue("\(error)".contains("seed 3") && "\(error)".contains("seed 4"), "\(error)")
@@ -119,14 +125,16 @@ final class CheckpointIntegrityTests: XCTestCase {
         }
         try TrainingRun(configuration: c).run()
         let output = fixture.output("rotate")
-        let state = try JSONDecoder().decode(TrainerState.self,
-                                             from: Data(contentsOf: output.appendingPathComponent("checkpoint-22/trainer_state.json")))
+        let state = try JSONDecoder().decode(
+            TrainerState.self,
+            from: Data(contentsOf: output.appendingPathComponent("checkpoint-22/trainer_state.json")))
         let best = try XCTUnwrap(state.bestModelCheckpoint)
         XCTAssertNotEqual(best, "checkpoint-22", "the test needs a best older than the newest checkpoint")
         XCTAssertEqual(CheckpointDirectory.list(in: output).map(\.url.lastPathComponent), [best, "checkpoint-22"])
-        XCTAssertEqual(try Data(contentsOf: output.appendingPathComponent("model/model.safetensors")),
-                       try Data(contentsOf: output.appendingPathComponent(best).appendingPathComponent("model.safetensors")),
-                       "the exported model is the best checkpoint's")
+        XCTAssertEqual(
+            try Data(contentsOf: output.appendingPathComponent("model/model.safetensors")),
+            try Data(contentsOf: output.appendingPathComponent(best).appendingPathComponent("model.safetensors")),
+            "the exported model is the best checkpoint's")
         let evalLosses = try logRecords(output).eval.map { $0[1] }
         XCTAssertEqual(state.bestMetric ?? .nan, evalLosses.max() ?? 0, accuracy: 1e-12)
     }

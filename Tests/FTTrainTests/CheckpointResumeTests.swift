@@ -39,9 +39,11 @@ final class CheckpointResumeTests: XCTestCase {
         }
         let output = fixture.output("split")
         XCTAssertEqual(CheckpointDirectory.list(in: output).map(\.step), [5, 10, 13])
-        XCTAssertFalse(FileManager.default.fileExists(atPath: output.appendingPathComponent("model").path),
-                       "an interrupted run exports no final model")
-        let state = try JSONDecoder().decode(TrainerState.self, from: Data(contentsOf: output.appendingPathComponent("checkpoint-13/trainer_state.json")))
+        XCTAssertFalse(
+            FileManager.default.fileExists(atPath: output.appendingPathComponent("model").path),
+            "an interrupted run exports no final model")
+        let state = try JSONDecoder().decode(
+            TrainerState.self, from: Data(contentsOf: output.appendingPathComponent("checkpoint-13/trainer_state.json")))
         XCTAssertEqual(state.globalStep, 13)
         XCTAssertEqual(state.cursor, TrainerState.DataCursor(epoch: 1, updateInEpoch: 4))
 
@@ -69,14 +71,16 @@ final class CheckpointResumeTests: XCTestCase {
         for file in ["adapter_model.safetensors", "adapter_config.json", "optimizer.safetensors", "trainer_state.json"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: checkpoint.appendingPathComponent(file).path), file)
         }
-        XCTAssertFalse(FileManager.default.fileExists(atPath: checkpoint.appendingPathComponent("model.safetensors").path),
-                       "the frozen base weights are not copied into every checkpoint")
+        XCTAssertFalse(
+            FileManager.default.fileExists(atPath: checkpoint.appendingPathComponent("model.safetensors").path),
+            "the frozen base weights are not copied into every checkpoint")
         var resume = split
         resume.resumeFromCheckpoint = "latest"
         try TrainingRun(configuration: resume).run()
         try assertSameRun(fixture.output("lora-whole"), fixture.output("lora-split"))
-        XCTAssertEqual(try Data(contentsOf: fixture.output("lora-whole").appendingPathComponent("adapter/adapter_model.safetensors")),
-                       try Data(contentsOf: fixture.output("lora-split").appendingPathComponent("adapter/adapter_model.safetensors")))
+        XCTAssertEqual(
+            try Data(contentsOf: fixture.output("lora-whole").appendingPathComponent("adapter/adapter_model.safetensors")),
+            try Data(contentsOf: fixture.output("lora-split").appendingPathComponent("adapter/adapter_model.safetensors")))
     }
 
     /// Two ranks (threads): rank 1 alone is asked to stop; both stop at the same step, every rank
@@ -89,7 +93,10 @@ final class CheckpointResumeTests: XCTestCase {
         let outcomes = try InProcessWorlds.run(size: 2) { world -> String in
             let run = TrainingRun(configuration: split, world: world)
             if world.rank == 1 { run.stopRequested = StopAtStep(7).callAsFunction } else { run.stopRequested = { nil } }
-            do { try run.run(); return "finished" } catch let interrupted as TrainingInterrupted { return "stopped at \(interrupted.step)" }
+            do {
+                try run.run()
+                return "finished"
+            } catch let interrupted as TrainingInterrupted { return "stopped at \(interrupted.step)" }
         }
         XCTAssertEqual(outcomes, ["stopped at 7", "stopped at 7"])
         let checkpoint = fixture.output("split2").appendingPathComponent("checkpoint-7")
@@ -166,7 +173,8 @@ final class CheckpointResumeTests: XCTestCase {
         let chosen = try CheckpointDirectory.resolve("latest", output: fixture.output("split")) { notes.append($0) }
         XCTAssertEqual(chosen.lastPathComponent, "checkpoint-10")
         XCTAssertEqual(notes.count, 1)
-        XCTAssertTrue(notes[0].contains("checkpoint-12") && notes[0].contains("optimizer.safetensors") && notes[0].contains("checkpoint-10"), notes[0])
+        XCTAssertTrue(
+            notes[0].contains("checkpoint-12") && notes[0].contains("optimizer.safetensors") && notes[0].contains("checkpoint-10"), notes[0])
 
         var resume = split
         resume.resumeFromCheckpoint = "latest"
@@ -195,7 +203,8 @@ final class CheckpointResumeTests: XCTestCase {
         let output = fixture.output("split")
         XCTAssertEqual(CheckpointDirectory.list(in: output).map(\.step), [9, 11])
         try FileManager.default.removeItem(at: output.appendingPathComponent("checkpoint-11/DONE"))
-        let state = try JSONDecoder().decode(TrainerState.self, from: Data(contentsOf: output.appendingPathComponent("checkpoint-9/trainer_state.json")))
+        let state = try JSONDecoder().decode(
+            TrainerState.self, from: Data(contentsOf: output.appendingPathComponent("checkpoint-9/trainer_state.json")))
         XCTAssertEqual(state.cursor, TrainerState.DataCursor(epoch: 1, updateInEpoch: 0))
         try TrainingRun(configuration: resumed(split)).run()
         let a = try logRecords(fixture.output("whole")), b = try logRecords(output)

@@ -10,8 +10,10 @@ struct CheckpointFixture {
     let modelDirectory: URL
     let trainFile: String
 
-    static let words = ["good", "great", "fine", "bad", "awful", "dull", "the", "movie", "film", "was", "is", "a",
-                        "story", "about", "man", "woman", "who", "finds", "city", ".", ",", "!"]
+    static let words = [
+        "good", "great", "fine", "bad", "awful", "dull", "the", "movie", "film", "was", "is", "a",
+        "story", "about", "man", "woman", "who", "finds", "city", ".", ",", "!",
+    ]
 
     init(rows: Int = 90, family: EncoderFamily = .bert) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("fttrain-ckpt-\(UUID().uuidString)")

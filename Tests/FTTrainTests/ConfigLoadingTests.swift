@@ -5,14 +5,17 @@ import XCTest
 
 /// Path of a file in Fixtures/config.
 func configFixture(_ name: String, _ ext: String, file: StaticString = #filePath, line: UInt = #line) throws -> String {
-    let url = try XCTUnwrap(Bundle.module.url(forResource: name, withExtension: ext, subdirectory: "Fixtures/config"),
-                            "missing fixture \(name).\(ext)", file: file, line: line)
+    let url = try XCTUnwrap(
+        Bundle.module.url(forResource: name, withExtension: ext, subdirectory: "Fixtures/config"),
+        "missing fixture \(name).\(ext)", file: file, line: line)
     return url.path
 }
 
 /// Runs `body`, which must throw a `ConfigurationError`, and returns it.
-func configurationError(file: StaticString = #filePath, line: UInt = #line,
-                        _ body: () throws -> Void) -> ConfigurationError? {
+func configurationError(
+    file: StaticString = #filePath, line: UInt = #line,
+    _ body: () throws -> Void
+) -> ConfigurationError? {
     do {
         try body()
         XCTFail("expected a ConfigurationError", file: file, line: line)
@@ -158,8 +161,9 @@ final class ConfigLoadingTests: XCTestCase {
     func testEveryPropertyHasExactlyOneKey() {
         let names = ConfigurationKey.all.map(\.name)
         XCTAssertEqual(Set(names).count, names.count, "duplicate key names")
-        XCTAssertEqual(names.count, Mirror(reflecting: TrainingConfiguration()).children.count,
-                       "ConfigurationKey.all must list every stored property")
+        XCTAssertEqual(
+            names.count, Mirror(reflecting: TrainingConfiguration()).children.count,
+            "ConfigurationKey.all must list every stored property")
         for key in ConfigurationKey.all {
             XCTAssertFalse(key.help.isEmpty, key.name)
             XCTAssertFalse(key.help.contains("\n"), "\(key.name): help must be one line")
@@ -214,15 +218,16 @@ final class ConfigLoadingTests: XCTestCase {
 
     func testYAMLCoreForms() throws {
         // `no` is a YAML 1.1 boolean, but eval_strategy reads it as the string HF uses.
-        let c = try TrainingConfiguration.decode(yaml: """
-            eval_strategy: no
-            save_strategy: "no"
-            learning_rate: 2e-5
-            num_train_epochs: 2
-            deduplicate: no
-            eval_steps: null
-            text_pair_column: ~
-            """)
+        let c = try TrainingConfiguration.decode(
+            yaml: """
+                eval_strategy: no
+                save_strategy: "no"
+                learning_rate: 2e-5
+                num_train_epochs: 2
+                deduplicate: no
+                eval_steps: null
+                text_pair_column: ~
+                """)
         XCTAssertEqual(c.evalStrategy, .no)
         XCTAssertEqual(c.saveStrategy, .no)
         XCTAssertEqual(c.learningRate, 2e-5)
@@ -266,8 +271,12 @@ final class ConfigLoadingTests: XCTestCase {
         guard let error = configurationError({ _ = try TrainingConfiguration.load(path: path) }) else { return }
         XCTAssertEqual(error.source, path)
         XCTAssertTrue(error.problems.allSatisfy { $0.kind == .wrongType })
-        XCTAssertEqual(Set(error.keys), ["learning_rate", "per_device_train_batch_size", "lr_scheduler_type",
-                                         "eval_steps", "group_by_length", "split_ratios", "seed"])
+        XCTAssertEqual(
+            Set(error.keys),
+            [
+                "learning_rate", "per_device_train_batch_size", "lr_scheduler_type",
+                "eval_steps", "group_by_length", "split_ratios", "seed",
+            ])
         let text = error.description
         XCTAssertTrue(text.contains("`learning_rate` must be a number, found `fast`"), text)
         XCTAssertTrue(text.contains("`per_device_train_batch_size` must be an integer, found `2.5`"), text)
@@ -317,20 +326,25 @@ final class ConfigLoadingTests: XCTestCase {
         XCTAssertNil(try TrainingConfiguration.decode(yaml: "class_weights: null").classWeights)
         XCTAssertEqual(try TrainingConfiguration.decode(yaml: "class_weights: balanced").classWeights, .balanced)
         XCTAssertEqual(try TrainingConfiguration.decode(yaml: "class_weights: [1, 2.5, 1]").classWeights, .list([1, 2.5, 1]))
-        XCTAssertEqual(try TrainingConfiguration.decode(yaml: "class_weights: {neg: 1, pos: 2.0}").classWeights,
-                       .byLabel(["neg": 1, "pos": 2]))
+        XCTAssertEqual(
+            try TrainingConfiguration.decode(yaml: "class_weights: {neg: 1, pos: 2.0}").classWeights,
+            .byLabel(["neg": 1, "pos": 2]))
         // Integer labels are mapping keys too.
-        XCTAssertEqual(try TrainingConfiguration.decode(yaml: "class_weights:\n  0: 1.0\n  1: 4.0").classWeights,
-                       .byLabel(["0": 1, "1": 4]))
+        XCTAssertEqual(
+            try TrainingConfiguration.decode(yaml: "class_weights:\n  0: 1.0\n  1: 4.0").classWeights,
+            .byLabel(["0": 1, "1": 4]))
         XCTAssertEqual(try TrainingConfiguration.decode(json: Data(#"{"class_weights": "balanced"}"#.utf8)).classWeights, .balanced)
         XCTAssertEqual(try TrainingConfiguration.decode(json: Data(#"{"class_weights": [1, 3]}"#.utf8)).classWeights, .list([1, 3]))
-        XCTAssertEqual(try TrainingConfiguration.decode(json: Data(#"{"class_weights": {"a": 0.5}}"#.utf8)).classWeights,
-                       .byLabel(["a": 0.5]))
+        XCTAssertEqual(
+            try TrainingConfiguration.decode(json: Data(#"{"class_weights": {"a": 0.5}}"#.utf8)).classWeights,
+            .byLabel(["a": 0.5]))
 
         let bad = configurationError { _ = try TrainingConfiguration.decode(yaml: "class_weights: inverse") }
         XCTAssertEqual(bad?.keys, ["class_weights"])
-        XCTAssertTrue(bad?.description.contains("`class_weights` must be `balanced`, a list of numbers, or a mapping from label to number, or null, found `inverse`") ?? false,
-                      "\(String(describing: bad))")
+        XCTAssertTrue(
+            bad?.description.contains(
+                "`class_weights` must be `balanced`, a list of numbers, or a mapping from label to number, or null, found `inverse`") ?? false,
+            "\(String(describing: bad))")
         let badList = configurationError { _ = try TrainingConfiguration.decode(yaml: "class_weights: [1, heavy]") }
         XCTAssertEqual(badList?.keys, ["class_weights"])
     }

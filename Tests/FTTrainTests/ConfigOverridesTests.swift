@@ -4,8 +4,10 @@ import XCTest
 final class ConfigOverridesTests: XCTestCase {
     func testKebabFlagsOverrideFileValues() throws {
         var c = try TrainingConfiguration.load(path: configFixture("minimal", "yaml"))
-        try c.applyOverrides(["--learning-rate", "3e-5", "--num-train-epochs=2", "--load-best-model-at-end",
-                              "--output-dir", "elsewhere", "--lr-scheduler-type", "cosine", "--max-steps", "-1"])
+        try c.applyOverrides([
+            "--learning-rate", "3e-5", "--num-train-epochs=2", "--load-best-model-at-end",
+            "--output-dir", "elsewhere", "--lr-scheduler-type", "cosine", "--max-steps", "-1",
+        ])
         XCTAssertEqual(c.learningRate, 3e-5)
         XCTAssertEqual(c.numTrainEpochs, 2)
         XCTAssertTrue(c.loadBestModelAtEnd)
@@ -60,14 +62,17 @@ final class ConfigOverridesTests: XCTestCase {
         let base = TrainingConfiguration()
         XCTAssertEqual(try base.applyingOverrides(["--class-weights", "balanced"]).classWeights, .balanced)
         XCTAssertEqual(try base.applyingOverrides(["--class-weights", "1,2.5,1"]).classWeights, .list([1, 2.5, 1]))
-        XCTAssertEqual(try base.applyingOverrides(["--class-weights=fresh=1,rotten=1.4"]).classWeights,
-                       .byLabel(["fresh": 1, "rotten": 1.4]))
-        XCTAssertEqual(try base.applyingOverrides(["--class-weights", "neg:1, pos:3"]).classWeights,
-                       .byLabel(["neg": 1, "pos": 3]))
+        XCTAssertEqual(
+            try base.applyingOverrides(["--class-weights=fresh=1,rotten=1.4"]).classWeights,
+            .byLabel(["fresh": 1, "rotten": 1.4]))
+        XCTAssertEqual(
+            try base.applyingOverrides(["--class-weights", "neg:1, pos:3"]).classWeights,
+            .byLabel(["neg": 1, "pos": 3]))
         XCTAssertNil(try base.applyingOverrides(["--class-weights", "null"]).classWeights)
         let error = configurationError { _ = try base.applyingOverrides(["--class-weights", "heavy"]) }
-        XCTAssertEqual(error?.description,
-                       "command line: `--class-weights` must be `balanced`, a list of numbers, or a mapping from label to number, or null, found `heavy`")
+        XCTAssertEqual(
+            error?.description,
+            "command line: `--class-weights` must be `balanced`, a list of numbers, or a mapping from label to number, or null, found `heavy`")
     }
 
     func testUnknownFlagSuggestsTheClosestKey() {
@@ -92,8 +97,12 @@ final class ConfigOverridesTests: XCTestCase {
             ])
         }
         guard let error else { return }
-        XCTAssertEqual(error.problems.map(\.kind), [.wrongType, .wrongType, .unknownFlag, .missingFlagValue, .wrongType,
-                                                    .unknownFlag, .wrongType, .wrongType, .missingFlagValue])
+        XCTAssertEqual(
+            error.problems.map(\.kind),
+            [
+                .wrongType, .wrongType, .unknownFlag, .missingFlagValue, .wrongType,
+                .unknownFlag, .wrongType, .wrongType, .missingFlagValue,
+            ])
         let text = error.description
         XCTAssertTrue(text.hasPrefix("command line: 9 problems"), text)
         XCTAssertTrue(text.contains("`--learning-rate` must be a number, found `fast`"), text)

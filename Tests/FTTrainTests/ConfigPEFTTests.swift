@@ -14,9 +14,11 @@ final class ConfigPEFTTests: XCTestCase {
 
     func testFlagsSetTheKeys() throws {
         var c = TrainingConfiguration()
-        try c.applyOverrides(["--peft", "lora", "--lora-target-modules", "query,key,value", "--lora-bias", "lora_only",
-                              "--modules-to-save", "[classifier, pooler.dense]", "--use-rslora", "--freeze-layers", "0-2",
-                              "--freeze-embeddings", "--lora-r", "4"])
+        try c.applyOverrides([
+            "--peft", "lora", "--lora-target-modules", "query,key,value", "--lora-bias", "lora_only",
+            "--modules-to-save", "[classifier, pooler.dense]", "--use-rslora", "--freeze-layers", "0-2",
+            "--freeze-embeddings", "--lora-r", "4",
+        ])
         XCTAssertEqual(c.peft, .lora)
         XCTAssertEqual(c.loraTargetModules.names, ["query", "key", "value"])
         XCTAssertEqual(c.loraBias, .loraOnly)
@@ -52,18 +54,48 @@ final class ConfigPEFTTests: XCTestCase {
     func testBadValuesAreNamed() {
         func keys(_ change: (inout TrainingConfiguration) -> Void) -> [String] {
             var c = TrainingConfiguration()
-            c.outputDir = "o"; c.modelDir = "m"; c.trainFile = "t.csv"
+            c.outputDir = "o"
+            c.modelDir = "m"
+            c.trainFile = "t.csv"
             change(&c)
             return c.validationProblems().compactMap(\.key)
         }
         XCTAssertEqual(keys { $0.freezeLayers = "top" }, ["freeze_layers"])
-        XCTAssertEqual(keys { $0.peft = .lora; $0.loraR = 0 }, ["lora_r"])
-        XCTAssertEqual(keys { $0.peft = .lora; $0.loraDropout = 1 }, ["lora_dropout"])
-        XCTAssertEqual(keys { $0.peft = .lora; $0.loraTargetModules = ["classifier"] }, ["lora_target_modules"], "the head is saved whole")
-        XCTAssertEqual(keys { $0.peft = .lora; $0.loraTargetModules = ["dense"] }, [], "dense: every dense layer, the pooler's too")
-        XCTAssertEqual(keys { $0.peft = .lora; $0.modulesToSave = ["query"] }, ["modules_to_save"])
+        XCTAssertEqual(
+            keys {
+                $0.peft = .lora
+                $0.loraR = 0
+            }, ["lora_r"])
+        XCTAssertEqual(
+            keys {
+                $0.peft = .lora
+                $0.loraDropout = 1
+            }, ["lora_dropout"])
+        XCTAssertEqual(
+            keys {
+                $0.peft = .lora
+                $0.loraTargetModules = ["classifier"]
+            }, ["lora_target_modules"], "the head is saved whole")
+        XCTAssertEqual(
+            keys {
+                $0.peft = .lora
+                $0.loraTargetModules = ["dense"]
+            }, [], "dense: every dense layer, the pooler's too")
+        XCTAssertEqual(
+            keys {
+                $0.peft = .lora
+                $0.modulesToSave = ["query"]
+            }, ["modules_to_save"])
         XCTAssertEqual(keys { $0.useRSLoRA = true }, ["use_rslora"], "a LoRA setting without peft lora")
-        XCTAssertEqual(keys { $0.peft = .adapter; $0.adapterReductionFactor = 0 }, ["adapter_reduction_factor"])
-        XCTAssertEqual(keys { $0.peft = .lora; $0.loraTargetModules = ["query", "value", "output.dense"] }, [])
+        XCTAssertEqual(
+            keys {
+                $0.peft = .adapter
+                $0.adapterReductionFactor = 0
+            }, ["adapter_reduction_factor"])
+        XCTAssertEqual(
+            keys {
+                $0.peft = .lora
+                $0.loraTargetModules = ["query", "value", "output.dense"]
+            }, [])
     }
 }

@@ -13,9 +13,11 @@ final class ConfigValidationTests: XCTestCase {
 
     /// Applies `change` to a valid configuration and asserts that validation rejects it, naming
     /// `key` in a problem whose message contains every string in `contains`.
-    func assertRejected(_ key: String, _ contains: [String], maxPositionEmbeddings: Int = 512,
-                        file: StaticString = #filePath, line: UInt = #line,
-                        _ change: (inout TrainingConfiguration) -> Void) {
+    func assertRejected(
+        _ key: String, _ contains: [String], maxPositionEmbeddings: Int = 512,
+        file: StaticString = #filePath, line: UInt = #line,
+        _ change: (inout TrainingConfiguration) -> Void
+    ) {
         var c = valid
         change(&c)
         guard let error = configurationError(file: file, line: line, { try c.validate(maxPositionEmbeddings: maxPositionEmbeddings) }) else { return }
@@ -68,8 +70,9 @@ final class ConfigValidationTests: XCTestCase {
         let error = configurationError { try TrainingConfiguration().validate() }
         XCTAssertEqual(error?.keys, ["output_dir", "model_dir", "train_file"])
         XCTAssertTrue(error?.problems.allSatisfy { $0.kind == .missingSetting } ?? false)
-        XCTAssertTrue(error?.description.contains("`output_dir` is required: set it in the configuration file or pass `--output-dir`") ?? false,
-                      "\(String(describing: error))")
+        XCTAssertTrue(
+            error?.description.contains("`output_dir` is required: set it in the configuration file or pass `--output-dir`") ?? false,
+            "\(String(describing: error))")
         XCTAssertTrue(error?.description.contains("3 problems") ?? false)
         assertRejected("model_dir", ["required", "--model-dir"]) { $0.modelDir = "" }
     }
@@ -107,7 +110,9 @@ final class ConfigValidationTests: XCTestCase {
     }
 
     func testEvaluationAndSavingCombinations() {
-        assertRejected("eval_strategy", ["`eval_strategy` steps needs a positive `eval_steps` or `logging_steps`", "eval_steps null and logging_steps 0"]) {
+        assertRejected(
+            "eval_strategy", ["`eval_strategy` steps needs a positive `eval_steps` or `logging_steps`", "eval_steps null and logging_steps 0"]
+        ) {
             $0.evalStrategy = .steps
             $0.loggingSteps = 0
         }
@@ -205,8 +210,11 @@ final class ConfigValidationTests: XCTestCase {
         let path = try configFixture("unknown_keys", "yaml")
         XCTAssertNotNil(configurationError { _ = try TrainingConfiguration.resolve(configFile: path, overrides: []) })
         // Required settings may come from flags alone.
-        let c = try TrainingConfiguration.resolve(configFile: nil, overrides: [
-            "--output-dir", "o", "--model-dir", "m", "--train-file", "t.jsonl"])
+        let c = try TrainingConfiguration.resolve(
+            configFile: nil,
+            overrides: [
+                "--output-dir", "o", "--model-dir", "m", "--train-file", "t.jsonl",
+            ])
         XCTAssertEqual(c.trainFile, "t.jsonl")
         let missing = configurationError { _ = try TrainingConfiguration.resolve(configFile: nil, overrides: ["--output-dir", "o"]) }
         XCTAssertEqual(missing?.keys, ["model_dir", "train_file"])

@@ -9,7 +9,7 @@ final class DataDeduplicationTests: XCTestCase {
             example("good", "pos", line: 4),  // exact duplicate
             example("good", "neg", line: 5),  // conflict with line 2
             example("meh", "neg", line: 6),
-            example("bad", "pos", line: 7),   // conflict with line 3
+            example("bad", "pos", line: 7),  // conflict with line 3
             example("good", "neg", line: 8),  // another conflicting row of the same text
         ]
         let (kept, report) = Deduplication.deduplicate(input)

@@ -2,7 +2,9 @@ import FTTrain
 import XCTest
 
 final class DataDelimitedReaderTests: XCTestCase {
-    private func read(_ contents: String, name: String = "data.csv", _ options: DataReadOptions = DataReadOptions(cleaning: .none)) throws -> LoadedData {
+    private func read(
+        _ contents: String, name: String = "data.csv", _ options: DataReadOptions = DataReadOptions(cleaning: .none)
+    ) throws -> LoadedData {
         try DataReader.read(contents: Array(contents.utf8), path: name, options: options)
     }
 
@@ -48,8 +50,9 @@ final class DataDelimitedReaderTests: XCTestCase {
 
     func testConfiguredColumnsPairAndTrimmedHeader() throws {
         let csv = "id, premise ,hypothesis,gold\n1,A man eats.,Someone eats.,entailment\n2,A dog runs.,  ,neutral\n"
-        let options = DataReadOptions(columns: DataColumns(text: "premise", textPair: "hypothesis", label: "gold"),
-                                      skipBadRows: true)
+        let options = DataReadOptions(
+            columns: DataColumns(text: "premise", textPair: "hypothesis", label: "gold"),
+            skipBadRows: true)
         let loaded = try read(csv, options)
         XCTAssertEqual(loaded.examples.count, 1)
         XCTAssertEqual(loaded.examples[0].text, "A man eats.")

@@ -60,13 +60,15 @@ final class DataFixturesTests: XCTestCase {
 
         let loaded = try DataReader.read(path, options: DataReadOptions(cleaning: .none))
         XCTAssertEqual(loaded.format, .csv)
-        XCTAssertEqual(loaded.examples.map(\.text), [
-            "Great film, truly great",
-            "He said \"wow\" twice",
-            "first line\r\nsecond line",
-            "这部电影很棒!😀",
-            "plain text",
-        ])
+        XCTAssertEqual(
+            loaded.examples.map(\.text),
+            [
+                "Great film, truly great",
+                "He said \"wow\" twice",
+                "first line\r\nsecond line",
+                "这部电影很棒!😀",
+                "plain text",
+            ])
         XCTAssertEqual(loaded.examples.map(\.label), ["2", "1", "0", "2", "10"])
         // The quoted newline makes row 3 two lines long, so row 4 starts on line 6.
         XCTAssertEqual(loaded.examples.map(\.location.line), [2, 3, 4, 6, 7])

@@ -27,7 +27,10 @@ final class DataImbalanceTests: XCTestCase {
             (.byClassId([1, 0, 2]), "invalid class weights: the weight of \"b\" is 0.0; weights must be finite and > 0"),
             (.byClassId([1, .infinity, 2]), "invalid class weights: the weight of \"b\" is inf; weights must be finite and > 0"),
             (.byLabel(["a": 1, "b": 1]), "invalid class weights: no weight given for \"c\""),
-            (.byLabel(["a": 1, "b": 1, "c": 1, "d": 1]), "invalid class weights: weights given for labels not in the training split: \"d\" (labels: 0: a, 1: b, 2: c)"),
+            (
+                .byLabel(["a": 1, "b": 1, "c": 1, "d": 1]),
+                "invalid class weights: weights given for labels not in the training split: \"d\" (labels: 0: a, 1: b, 2: c)"
+            ),
             (.byLabel(["a": 1, "b": -1, "c": 1]), "invalid class weights: the weight of \"b\" is -1.0; weights must be finite and > 0"),
         ]
         for (weighting, message) in cases {

@@ -7,7 +7,9 @@ final class DataJSONLinesReaderTests: XCTestCase {
     }
 
     func testIntegerAndStringLabels() throws {
-        let ints = try read("{\"text\":\"a\",\"label\":1}\n{\"text\":\"b\",\"label\":0}\n{\"text\":\"c\",\"label\":10}\n{\"text\":\"d\",\"label\":2.0}\n{\"text\":\"e\",\"label\":-0}\n")
+        let ints = try read(
+            "{\"text\":\"a\",\"label\":1}\n{\"text\":\"b\",\"label\":0}\n{\"text\":\"c\",\"label\":10}\n{\"text\":\"d\",\"label\":2.0}\n{\"text\":\"e\",\"label\":-0}\n"
+        )
         XCTAssertEqual(ints.examples.map(\.label), ["1", "0", "10", "2", "0"])
         XCTAssertTrue(ints.allLabelsAreIntegers)
         XCTAssertEqual(LabelSet(training: ints.examples).labels, ["0", "1", "2", "10"])
@@ -18,47 +20,61 @@ final class DataJSONLinesReaderTests: XCTestCase {
     }
 
     func testBadLabelTypesAreBadRows() throws {
-        let loaded = try read("""
-        {"text":"ok","label":"pos"}
-        {"text":"float","label":1.5}
-        {"text":"exp","label":1e2}
-        {"text":"bool","label":true}
-        {"text":"null","label":null}
-        {"text":"absent"}
-        {"text":"array","label":[1]}
-        {"text":"","label":"pos"}
-        {"text":5,"label":"pos"}
-        """)
+        let loaded = try read(
+            """
+            {"text":"ok","label":"pos"}
+            {"text":"float","label":1.5}
+            {"text":"exp","label":1e2}
+            {"text":"bool","label":true}
+            {"text":"null","label":null}
+            {"text":"absent"}
+            {"text":"array","label":[1]}
+            {"text":"","label":"pos"}
+            {"text":5,"label":"pos"}
+            """)
         XCTAssertEqual(loaded.examples.map(\.text), ["ok"])
-        XCTAssertEqual(loaded.skippedRows.map(\.description), [
-            "rows.jsonl:2: label 1.5 is not an integer; labels must be strings or integers",
-            "rows.jsonl:3: label 1e2 is not an integer; labels must be strings or integers",
-            "rows.jsonl:4: label \"label\" must be a string or an integer, found a boolean",
-            "rows.jsonl:5: missing label: \"label\" is null",
-            "rows.jsonl:6: missing label: no \"label\" key",
-            "rows.jsonl:7: label \"label\" must be a string or an integer, found an array",
-            "rows.jsonl:8: empty text in column \"text\"",
-            "rows.jsonl:9: \"text\" must be a string, found a number",
-        ])
+        XCTAssertEqual(
+            loaded.skippedRows.map(\.description),
+            [
+                "rows.jsonl:2: label 1.5 is not an integer; labels must be strings or integers",
+                "rows.jsonl:3: label 1e2 is not an integer; labels must be strings or integers",
+                "rows.jsonl:4: label \"label\" must be a string or an integer, found a boolean",
+                "rows.jsonl:5: missing label: \"label\" is null",
+                "rows.jsonl:6: missing label: no \"label\" key",
+                "rows.jsonl:7: label \"label\" must be a string or an integer, found an array",
+                "rows.jsonl:8: empty text in column \"text\"",
+                "rows.jsonl:9: \"text\" must be a string, found a number",
+            ])
     }
 
     func testInvalidJSONNamesLineAndColumn() throws {
-        let loaded = try read("{\"text\":\"ok\",\"label\":\"a\"}\n{\"text\":\"x\",\"label\":\"b\",}\n{\"text\":\"y\" \"label\":\"b\"}\n[1,2]\n{\"text\":\"好\",\"label\":b}\n")
+        let loaded = try read(
+            "{\"text\":\"ok\",\"label\":\"a\"}\n{\"text\":\"x\",\"label\":\"b\",}\n{\"text\":\"y\" \"label\":\"b\"}\n[1,2]\n{\"text\":\"好\",\"label\":b}\n"
+        )
         XCTAssertEqual(loaded.examples.count, 1)
-        XCTAssertEqual(loaded.skippedRows.map(\.description), [
-            "rows.jsonl:2: invalid JSON at column 25: expected a key in double quotes, found '}'",
-            "rows.jsonl:3: invalid JSON at column 13: expected ',' or '}', found '\"'",
-            "rows.jsonl:4: expected a JSON object, found an array",
-            // Columns count characters, not bytes: 好 is one column.
-            "rows.jsonl:5: invalid JSON at column 21: expected a value, found 'b'",
-        ])
+        XCTAssertEqual(
+            loaded.skippedRows.map(\.description),
+            [
+                "rows.jsonl:2: invalid JSON at column 25: expected a key in double quotes, found '}'",
+                "rows.jsonl:3: invalid JSON at column 13: expected ',' or '}', found '\"'",
+                "rows.jsonl:4: expected a JSON object, found an array",
+                // Columns count characters, not bytes: 好 is one column.
+                "rows.jsonl:5: invalid JSON at column 21: expected a value, found 'b'",
+            ])
         let strict = dataError { _ = try self.read("{\"text\":\"ok\",\"label\":\"a\"}\n{bad\n", DataReadOptions()) }
-        XCTAssertEqual(strict, .badRows([BadRow(location: SourceLocation(file: "rows.jsonl", line: 2),
-                                                reason: "invalid JSON at column 2: expected a key in double quotes, found 'b'")]))
+        XCTAssertEqual(
+            strict,
+            .badRows([
+                BadRow(
+                    location: SourceLocation(file: "rows.jsonl", line: 2),
+                    reason: "invalid JSON at column 2: expected a key in double quotes, found 'b'")
+            ]))
     }
 
     func testEscapesCRLFBlankLinesAndBOM() throws {
-        let loaded = try read("\u{FEFF}{\"text\":\"caf\\u00e9 \\ud83d\\ude00 \\\"q\\\" a\\/b\",\"label\":\"x\"}\r\n\r\n  \r\n{\"label\":\"y\",\"text\":\"second\",\"extra\":{\"nested\":[1,{\"a\":null}]}}\r\n")
+        let loaded = try read(
+            "\u{FEFF}{\"text\":\"caf\\u00e9 \\ud83d\\ude00 \\\"q\\\" a\\/b\",\"label\":\"x\"}\r\n\r\n  \r\n{\"label\":\"y\",\"text\":\"second\",\"extra\":{\"nested\":[1,{\"a\":null}]}}\r\n"
+        )
         XCTAssertEqual(loaded.examples.map(\.text), ["café 😀 \"q\" a/b", "second"])
         XCTAssertEqual(loaded.examples.map(\.location.line), [1, 4])
         XCTAssertTrue(loaded.skippedRows.isEmpty)
@@ -67,8 +83,13 @@ final class DataJSONLinesReaderTests: XCTestCase {
     func testTextPairAndCustomKeys() throws {
         let options = DataReadOptions(columns: DataColumns(text: "q", textPair: "p", label: "y"))
         let loaded = try read("{\"q\":\"question\",\"p\":\"passage\",\"y\":3}\n", options)
-        XCTAssertEqual(loaded.examples, [TextExample(text: "question", textPair: "passage", label: "3",
-                                                     location: SourceLocation(file: "rows.jsonl", line: 1))])
+        XCTAssertEqual(
+            loaded.examples,
+            [
+                TextExample(
+                    text: "question", textPair: "passage", label: "3",
+                    location: SourceLocation(file: "rows.jsonl", line: 1))
+            ])
     }
 
     func testMisconfiguredKeysFailWithTheKeysFound() {

@@ -34,10 +34,12 @@ final class DataLabelSetTests: XCTestCase {
         let set = LabelSet(training: [example("a", "neg"), example("b", "pos")])
         let validation = [example("c", "pos", line: 2, file: "val.csv"), example("d", "neutral", line: 3, file: "val.csv")]
         let error = dataError { _ = try set.encode(validation) }
-        XCTAssertEqual(error?.description, """
-        val.csv: 1 bad row (fix them, or set skip_bad_rows: true / --skip-bad-rows to drop and report them):
-          val.csv:3: label "neutral" does not occur in the training split (its labels: "neg", "pos")
-        """)
+        XCTAssertEqual(
+            error?.description,
+            """
+            val.csv: 1 bad row (fix them, or set skip_bad_rows: true / --skip-bad-rows to drop and report them):
+              val.csv:3: label "neutral" does not occur in the training split (its labels: "neg", "pos")
+            """)
         let (encoded, skipped) = try set.encode(validation, skipBadRows: true)
         XCTAssertEqual(encoded, [EncodedExample(text: "c", labelId: 1, location: SourceLocation(file: "val.csv", line: 2))])
         XCTAssertEqual(skipped.map(\.location.line), [3])

@@ -22,15 +22,21 @@ final class DataReadTextsTests: XCTestCase {
     func testUnreadableRowsFailInsteadOfShiftingTheOutput() throws {
         let files = try DataTempFiles()
         let csv = try files.write("in.csv", "id,text\n1,a\n2,b,extra\n")
-        XCTAssertEqual(dataError { _ = try DataReader.readTexts(csv) }, .badRows([
-            BadRow(location: SourceLocation(file: csv, line: 3),
-                   reason: "expected 2 fields (as in the header), found 3 (an unquoted delimiter inside a field? quote the field)"),
-        ]))
+        XCTAssertEqual(
+            dataError { _ = try DataReader.readTexts(csv) },
+            .badRows([
+                BadRow(
+                    location: SourceLocation(file: csv, line: 3),
+                    reason: "expected 2 fields (as in the header), found 3 (an unquoted delimiter inside a field? quote the field)")
+            ]))
         let jsonl = try files.write("in.jsonl", "{\"text\":\"a\"}\n{\"text\":null}\n")
-        XCTAssertEqual(dataError { _ = try DataReader.readTexts(jsonl) }?.description,
-                       "\(jsonl): 1 bad row (fix them, or set skip_bad_rows: true / --skip-bad-rows to drop and report them):\n  \(jsonl):2: empty text: \"text\" is null")
+        XCTAssertEqual(
+            dataError { _ = try DataReader.readTexts(jsonl) }?.description,
+            "\(jsonl): 1 bad row (fix them, or set skip_bad_rows: true / --skip-bad-rows to drop and report them):\n  \(jsonl):2: empty text: \"text\" is null"
+        )
         let wrongColumn = try files.write("w.csv", "sentence\nhello\n")
-        XCTAssertEqual(dataError { _ = try DataReader.readTexts(wrongColumn) },
-                       .missingColumns(path: wrongColumn, missing: ["text"], available: ["sentence"]))
+        XCTAssertEqual(
+            dataError { _ = try DataReader.readTexts(wrongColumn) },
+            .missingColumns(path: wrongColumn, missing: ["text"], available: ["sentence"]))
     }
 }

@@ -32,8 +32,9 @@ final class DataReaderErrorTests: XCTestCase {
     func testHeaderOnlyAndUnknownFormat() throws {
         let files = try DataTempFiles()
         let headerOnly = try files.write("h.csv", "text,label\n")
-        XCTAssertEqual(dataError { _ = try DataReader.read(headerOnly) }?.description,
-                       "\(headerOnly): the file has a header but no data rows")
+        XCTAssertEqual(
+            dataError { _ = try DataReader.read(headerOnly) }?.description,
+            "\(headerOnly): the file has a header but no data rows")
         let txt = try files.write("data.txt", "text,label\na,b\n")
         let error = dataError { _ = try DataReader.read(txt) }
         XCTAssertEqual(error, .unknownFormat(path: txt, fileExtension: "txt"))
@@ -42,15 +43,17 @@ final class DataReaderErrorTests: XCTestCase {
 
     func testMissingColumnsListTheHeader() throws {
         let error = dataError {
-            _ = try DataReader.read(contents: Array("review,sentiment,id\na,pos,1\n".utf8), path: "r.csv",
-                                    options: DataReadOptions(columns: DataColumns(label: "sentiment")))
+            _ = try DataReader.read(
+                contents: Array("review,sentiment,id\na,pos,1\n".utf8), path: "r.csv",
+                options: DataReadOptions(columns: DataColumns(label: "sentiment")))
         }
         XCTAssertEqual(error, .missingColumns(path: "r.csv", missing: ["text"], available: ["review", "sentiment", "id"]))
         XCTAssertEqual(error?.description, "r.csv: column \"text\" not found; the file has \"review\", \"sentiment\", \"id\"")
 
         let both = dataError {
-            _ = try DataReader.read(contents: Array("a,b\n1,2\n".utf8), path: "r.csv",
-                                    options: DataReadOptions(columns: DataColumns(textPair: "pair")))
+            _ = try DataReader.read(
+                contents: Array("a,b\n1,2\n".utf8), path: "r.csv",
+                options: DataReadOptions(columns: DataColumns(textPair: "pair")))
         }
         XCTAssertEqual(both?.description, "r.csv: columns \"text\", \"pair\", \"label\" not found; the file has \"a\", \"b\"")
 
@@ -68,11 +71,14 @@ final class DataReaderErrorTests: XCTestCase {
     func testFieldCountMismatchIsABadRow() throws {
         let csv = "text,label\ngood,a\nunquoted, comma,b\nshort\n"
         let error = dataError { _ = try DataReader.read(contents: Array(csv.utf8), path: "f.csv") }
-        XCTAssertEqual(error, .badRows([
-            BadRow(location: SourceLocation(file: "f.csv", line: 3),
-                   reason: "expected 2 fields (as in the header), found 3 (an unquoted delimiter inside a field? quote the field)"),
-            BadRow(location: SourceLocation(file: "f.csv", line: 4), reason: "expected 2 fields (as in the header), found 1"),
-        ]))
+        XCTAssertEqual(
+            error,
+            .badRows([
+                BadRow(
+                    location: SourceLocation(file: "f.csv", line: 3),
+                    reason: "expected 2 fields (as in the header), found 3 (an unquoted delimiter inside a field? quote the field)"),
+                BadRow(location: SourceLocation(file: "f.csv", line: 4), reason: "expected 2 fields (as in the header), found 1"),
+            ]))
     }
 
     func testInvalidUTF8NamesTheLine() {
@@ -94,13 +100,15 @@ final class DataReaderErrorTests: XCTestCase {
         let csv = "text,label\ngood,a\n,b\n   ,c\nno label,\n<p></p>,d\n"
         let options = DataReadOptions(cleaning: TextCleaning(stripHTML: true))
         let error = dataError { _ = try DataReader.read(contents: Array(csv.utf8), path: "bad.csv", options: options) }
-        XCTAssertEqual(error?.description, """
-        bad.csv: 4 bad rows (fix them, or set skip_bad_rows: true / --skip-bad-rows to drop and report them):
-          bad.csv:3: empty text in column "text"
-          bad.csv:4: empty text in column "text"
-          bad.csv:5: empty label in column "label"
-          bad.csv:6: text in column "text" is empty after cleaning
-        """)
+        XCTAssertEqual(
+            error?.description,
+            """
+            bad.csv: 4 bad rows (fix them, or set skip_bad_rows: true / --skip-bad-rows to drop and report them):
+              bad.csv:3: empty text in column "text"
+              bad.csv:4: empty text in column "text"
+              bad.csv:5: empty label in column "label"
+              bad.csv:6: text in column "text" is empty after cleaning
+            """)
 
         var skipping = options
         skipping.skipBadRows = true
@@ -126,8 +134,9 @@ final class DataReaderErrorTests: XCTestCase {
 
     func testAllRowsBadAndSkippedIsAnError() {
         let error = dataError {
-            _ = try DataReader.read(contents: Array("text,label\n,a\n,b\n".utf8), path: "none.csv",
-                                    options: DataReadOptions(skipBadRows: true))
+            _ = try DataReader.read(
+                contents: Array("text,label\n,a\n,b\n".utf8), path: "none.csv",
+                options: DataReadOptions(skipBadRows: true))
         }
         XCTAssertEqual(error, .noDataRows(path: "none.csv", skipped: 2))
         XCTAssertEqual(error?.description, "none.csv: no usable rows (all 2 rows were bad and skipped)")

@@ -20,23 +20,27 @@ final class DataSplitTests: XCTestCase {
         XCTAssertEqual(try StratifiedSplit.splitSizes(total: 100, ratios: .default), SplitCounts(train: 80, validation: 10, test: 10))
         // 13835 · 0.1 = 1383.5 twice: one of the halves goes to validation (ties: train, validation, test).
         XCTAssertEqual(try StratifiedSplit.splitSizes(total: 13835, ratios: .default), SplitCounts(train: 11068, validation: 1384, test: 1383))
-        XCTAssertEqual(try StratifiedSplit.splitSizes(total: 100, ratios: SplitRatios(train: 0.71, validation: 0.29, test: 0)),
-                       SplitCounts(train: 71, validation: 29, test: 0))
+        XCTAssertEqual(
+            try StratifiedSplit.splitSizes(total: 100, ratios: SplitRatios(train: 0.71, validation: 0.29, test: 0)),
+            SplitCounts(train: 71, validation: 29, test: 0))
         // A split with a ratio > 0 is never empty: 0.1 · 4 rounds to 0 but test still gets one.
         XCTAssertEqual(try StratifiedSplit.splitSizes(total: 4, ratios: .default), SplitCounts(train: 2, validation: 1, test: 1))
-        XCTAssertEqual(try StratifiedSplit.splitSizes(total: 7, ratios: SplitRatios(train: 1, validation: 0, test: 0)),
-                       SplitCounts(train: 7, validation: 0, test: 0))
+        XCTAssertEqual(
+            try StratifiedSplit.splitSizes(total: 7, ratios: SplitRatios(train: 1, validation: 0, test: 0)),
+            SplitCounts(train: 7, validation: 0, test: 0))
     }
 
     func testStratifiedCountsOnAHandExample() throws {
         // 50/30/3 of 83, 80/10/10: sizes 67/8/8; test and validation each take 4.82→4, 2.89→3
         // (largest remainder), and the 3-example class gets one in every split.
         let plan = try StratifiedSplit.allocate(classCounts: [50, 30, 3], ratios: .default)
-        XCTAssertEqual(plan, [
-            SplitCounts(train: 42, validation: 4, test: 4),
-            SplitCounts(train: 24, validation: 3, test: 3),
-            SplitCounts(train: 1, validation: 1, test: 1),
-        ])
+        XCTAssertEqual(
+            plan,
+            [
+                SplitCounts(train: 42, validation: 4, test: 4),
+                SplitCounts(train: 24, validation: 3, test: 3),
+                SplitCounts(train: 1, validation: 1, test: 1),
+            ])
         let splits = try StratifiedSplit.split(dataset(["a": 50, "b": 30, "c": 3]), seed: 1)
         XCTAssertEqual(labelCounts(splits.train), ["a": 42, "b": 24, "c": 1])
         XCTAssertEqual(labelCounts(splits.validation), ["a": 4, "b": 3, "c": 1])
@@ -60,8 +64,10 @@ final class DataSplitTests: XCTestCase {
 
     func testAllocationInvariantsOverManyShapes() throws {
         var rng = SeededRNG(seed: 99)
-        let ratioChoices = [SplitRatios.default, SplitRatios(train: 0.7, validation: 0.15, test: 0.15),
-                            SplitRatios(train: 0.9, validation: 0.1, test: 0), SplitRatios(train: 0.5, validation: 0.25, test: 0.25)]
+        let ratioChoices = [
+            SplitRatios.default, SplitRatios(train: 0.7, validation: 0.15, test: 0.15),
+            SplitRatios(train: 0.9, validation: 0.1, test: 0), SplitRatios(train: 0.5, validation: 0.25, test: 0.25),
+        ]
         for _ in 0..<500 {
             let classes = 1 + SeededShuffle.index(below: 6, using: &rng)
             let counts = (0..<classes).map { _ in 1 + SeededShuffle.index(below: 60, using: &rng) }

@@ -68,8 +68,9 @@ final class DistilBertTrainingTests: XCTestCase {
         let names = Set(adapter.tensors.map(\.name))
         XCTAssertTrue(names.contains("transformer.layer.0.attention.q_lin.lora_A.weight"))
         XCTAssertTrue(names.contains("transformer.layer.1.attention.v_lin.lora_B.weight"))
-        XCTAssertTrue(names.contains("classifier.weight") && names.contains("pre_classifier.weight"),
-                      "PEFT's modules_to_save suffix match saves pre_classifier with the classifier")
+        XCTAssertTrue(
+            names.contains("classifier.weight") && names.contains("pre_classifier.weight"),
+            "PEFT's modules_to_save suffix match saves pre_classifier with the classifier")
         XCTAssertFalse(names.contains { $0.contains("k_lin") })
     }
 

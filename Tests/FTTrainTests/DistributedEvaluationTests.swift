@@ -26,9 +26,11 @@ final class DistributedEvaluationTests: XCTestCase {
 
         let padTokenId = tokenizer.padTokenId
         let single = try Predictions.compute(model: model(), dataset: dataset, batchSize: 4, padTokenId: tokenizer.padTokenId)
-        let singleMetrics = try ClassificationMetrics.compute(labels: labels.map(Int.init), predictions: single.predictedClasses,
-                                                              probabilities: single.probabilities, classNames: names, loss: single.loss)
-            .dictionary(prefix: "eval_")
+        let singleMetrics = try ClassificationMetrics.compute(
+            labels: labels.map(Int.init), predictions: single.predictedClasses,
+            probabilities: single.probabilities, classNames: names, loss: single.loss
+        )
+        .dictionary(prefix: "eval_")
         XCTAssertFalse(single.probabilities.contains(0), "every row computed")
         for ranks in [2, 3] {
             let results = try InProcessWorlds.run(size: ranks) { world -> Predictions in
@@ -37,9 +39,11 @@ final class DistributedEvaluationTests: XCTestCase {
             for (rank, result) in results.enumerated() {
                 XCTAssertEqual(result.probabilities.map(\.bitPattern), single.probabilities.map(\.bitPattern), "\(ranks) ranks, rank \(rank)")
                 XCTAssertEqual(result.loss.bitPattern, single.loss.bitPattern, "\(ranks) ranks, rank \(rank): loss")
-                let metrics = try ClassificationMetrics.compute(labels: labels.map(Int.init), predictions: result.predictedClasses,
-                                                                probabilities: result.probabilities, classNames: names, loss: result.loss)
-                    .dictionary(prefix: "eval_")
+                let metrics = try ClassificationMetrics.compute(
+                    labels: labels.map(Int.init), predictions: result.predictedClasses,
+                    probabilities: result.probabilities, classNames: names, loss: result.loss
+                )
+                .dictionary(prefix: "eval_")
                 XCTAssertEqual(metrics, singleMetrics)
             }
         }

@@ -39,9 +39,12 @@ final class FuzzTests: XCTestCase {
             }
         }
         let tiny = try tinyModelDirectory()
-        let report = try Fuzz.run("safetensors", cases: 4000, fileName: "model.safetensors", budget: 10, prepare: { dir in
-            try FileManager.default.copyItem(at: tiny.appendingPathComponent("config.json"), to: dir.appendingPathComponent("config.json"))
-        }, next: next) { path, _ in
+        let report = try Fuzz.run(
+            "safetensors", cases: 4000, fileName: "model.safetensors", budget: 10,
+            prepare: { dir in
+                try FileManager.default.copyItem(at: tiny.appendingPathComponent("config.json"), to: dir.appendingPathComponent("config.json"))
+            }, next: next
+        ) { path, _ in
             let file = try SafeTensorsFile(path: path)
             // Every tensor must be readable once the header validated.
             for info in file.tensors {
@@ -56,9 +59,11 @@ final class FuzzTests: XCTestCase {
         Fuzz.check(report)
     }
 
-    static let safeTensorsDictionary = ["\"dtype\"", "\"shape\"", "\"data_offsets\"", "\"__metadata__\"", "\"F32\"",
-                                        "\"F16\"", "\"BF16\"", "\"I64\"", "\"BOOL\"", "\"U8\"", "\"F64\"", "[]", "[0,0]",
-                                        "{}", "null", "true", "\"\"", "\\u0000", "\\ud800", "[[[[", "]]]]"]
+    static let safeTensorsDictionary = [
+        "\"dtype\"", "\"shape\"", "\"data_offsets\"", "\"__metadata__\"", "\"F32\"",
+        "\"F16\"", "\"BF16\"", "\"I64\"", "\"BOOL\"", "\"U8\"", "\"F64\"", "[]", "[0,0]",
+        "{}", "null", "true", "\"\"", "\\u0000", "\\ud800", "[[[[", "]]]]",
+    ]
 
     /// The tiny model's file and a file of every dtype, a scalar, an empty tensor and metadata.
     private func safeTensorsSeeds() throws -> [[UInt8]] {
@@ -81,7 +86,7 @@ final class FuzzTests: XCTestCase {
 
     private static func splitSafeTensors(_ bytes: [UInt8]) -> (header: [UInt8], body: [UInt8]) {
         let n = Int(bytes[0..<8].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
-        return (Array(bytes[8 ..< 8 + n]), Array(bytes[(8 + n)...]))
+        return (Array(bytes[8..<8 + n]), Array(bytes[(8 + n)...]))
     }
 
     private static func littleEndian(_ value: UInt64) -> [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) } }
@@ -91,22 +96,35 @@ final class FuzzTests: XCTestCase {
     func testFuzzModelConfig() throws {
         let tiny = try tinyModelDirectory()
         let real = try Data(contentsOf: TestAssets.realModelDirectory().appendingPathComponent("config.json"))
-        let seeds = [try Array(Data(contentsOf: tiny.appendingPathComponent("config.json"))), Array(real),
-                     Array(#"{"vocab_size":12,"hidden_size":8,"num_hidden_layers":1,"num_attention_heads":2,"intermediate_size":16,"max_position_embeddings":64,"classifier_dropout":null}"#.utf8)]
-        var mutator = Mutator(seed: 21, seeds: seeds, dictionary: ["\"vocab_size\"", "\"hidden_size\"", "\"num_hidden_layers\"",
-                                                                   "\"num_attention_heads\"", "\"intermediate_size\"", "\"hidden_act\"",
-                                                                   "\"layer_norm_eps\"", "\"classifier_dropout\"", "\"model_type\"",
-                                                                   "null", "true", "\"gelu\"", "[]", "{}"], text: true)
-        let report = try Fuzz.run("config.json", cases: 2500, fileName: "config.json", alsoAccepted: ["model.safetensors"],
-                                  budget: 5, prepare: { dir in
-            try FileManager.default.copyItem(at: tiny.appendingPathComponent("model.safetensors"), to: dir.appendingPathComponent("model.safetensors"))
-        }, next: { mutator.next() }) { path, _ in
+        let seeds = [
+            try Array(Data(contentsOf: tiny.appendingPathComponent("config.json"))), Array(real),
+            Array(
+                #"{"vocab_size":12,"hidden_size":8,"num_hidden_layers":1,"num_attention_heads":2,"intermediate_size":16,"max_position_embeddings":64,"classifier_dropout":null}"#
+                    .utf8),
+        ]
+        var mutator = Mutator(
+            seed: 21, seeds: seeds,
+            dictionary: [
+                "\"vocab_size\"", "\"hidden_size\"", "\"num_hidden_layers\"",
+                "\"num_attention_heads\"", "\"intermediate_size\"", "\"hidden_act\"",
+                "\"layer_norm_eps\"", "\"classifier_dropout\"", "\"model_type\"",
+                "null", "true", "\"gelu\"", "[]", "{}",
+            ], text: true)
+        let report = try Fuzz.run(
+            "config.json", cases: 2500, fileName: "config.json", alsoAccepted: ["model.safetensors"],
+            budget: 5,
+            prepare: { dir in
+                try FileManager.default.copyItem(
+                    at: tiny.appendingPathComponent("model.safetensors"), to: dir.appendingPathComponent("model.safetensors"))
+            }, next: { mutator.next() }
+        ) { path, _ in
             let config = try EncoderConfig.load(path: path)
             // Building a model allocates what the config asks for: only small ones are built here.
             // (Huge sizes are ModelConfigSizeTests' subject.)
             let c = config
             let h = Double(c.hiddenSize), layers = Double(c.numHiddenLayers)
-            let parameters = (Double(c.vocabSize) + Double(c.maxPositionEmbeddings) + Double(c.typeVocabSize)) * h
+            let parameters =
+                (Double(c.vocabSize) + Double(c.maxPositionEmbeddings) + Double(c.typeVocabSize)) * h
                 + layers * (4 * h * h + 2 * h * Double(c.intermediateSize))
             guard parameters < 2e6, c.numHiddenLayers <= 64 else { return }
             _ = try EncoderModel.load(modelDirectory: URL(fileURLWithPath: path).deletingLastPathComponent())
@@ -136,7 +154,8 @@ final class FuzzTests: XCTestCase {
             seeds.append(try rottenTomatoesPrefix())
         }
         var mutator = Mutator(seed: seed, seeds: seeds, dictionary: ["text", "label", "source", "\"\"", d, "&amp;", "<script>"], text: true)
-        let report = try Fuzz.run(name, cases: 2500, fileName: "data.\(name)", budget: name == "csv" ? 5 : 4, next: { mutator.next() }) { path, index in
+        let report = try Fuzz.run(name, cases: 2500, fileName: "data.\(name)", budget: name == "csv" ? 5 : 4, next: { mutator.next() }) {
+            path, index in
             try Self.readEveryWay(path, pairColumn: "source", index: index)
         }
         Fuzz.check(report)
@@ -145,16 +164,21 @@ final class FuzzTests: XCTestCase {
     func testFuzzJSONLines() throws {
         let seeds = [
             try Array(Data(contentsOf: fixture("data/reviews.jsonl"))),
-            Array(#"""
-            {"text": "fine", "label": 1, "source": "a"}
-            {"text": "esc \" \\ \/ \b\f\n\r\t \u00e9 \ud83d\ude00 \udc00", "label": 2.0, "source": "b"}
-            {"text": "nested", "label": "x", "extra": {"a": [1, 2, {"b": null}]}, "source": "c"}
-            {"text": "numbers", "label": -0, "n": -12.5e+3, "source": "d", "t": true, "f": false}
-            """#.utf8),
+            Array(
+                #"""
+                {"text": "fine", "label": 1, "source": "a"}
+                {"text": "esc \" \\ \/ \b\f\n\r\t \u00e9 \ud83d\ude00 \udc00", "label": 2.0, "source": "b"}
+                {"text": "nested", "label": "x", "extra": {"a": [1, 2, {"b": null}]}, "source": "c"}
+                {"text": "numbers", "label": -0, "n": -12.5e+3, "source": "d", "t": true, "f": false}
+                """#.utf8),
             Array("{\"label\":\"neg\",\"text\":\"crlf\"}\r\n\r\n{\"text\":\"x\",\"label\":99999999999999999999}\r\n".utf8),
         ]
-        var mutator = Mutator(seed: 51, seeds: seeds, dictionary: ["\"text\"", "\"label\"", "\"source\"", "null", "true", "[]", "{}",
-                                                                   "\\u", "\\ud800", ": ", ", "], text: true)
+        var mutator = Mutator(
+            seed: 51, seeds: seeds,
+            dictionary: [
+                "\"text\"", "\"label\"", "\"source\"", "null", "true", "[]", "{}",
+                "\\u", "\\ud800", ": ", ", ",
+            ], text: true)
         let report = try Fuzz.run("jsonl", cases: 2500, fileName: "data.jsonl", budget: 5, next: { mutator.next() }) { path, index in
             try Self.readEveryWay(path, pairColumn: "source", index: index)
         }
@@ -176,8 +200,9 @@ final class FuzzTests: XCTestCase {
         case 2:
             // What `train` does with it: split, label set, oversampling, balanced class weights.
             try Fuzz.alsoRun("TextClassificationData.prepare", names: names) {
-                let options = DataPreparationOptions(trainPath: path, read: DataReadOptions(skipBadRows: true), deduplicate: true,
-                                                     oversample: true, classWeighting: .balanced)
+                let options = DataPreparationOptions(
+                    trainPath: path, read: DataReadOptions(skipBadRows: true), deduplicate: true,
+                    oversample: true, classWeighting: .balanced)
                 _ = try TextClassificationData.prepare(options)
             }
         default:
@@ -196,25 +221,36 @@ final class FuzzTests: XCTestCase {
         var seeds = try names.map { try Array(Data(contentsOf: fixture("config/" + $0))) }
         seeds.append(Array("a: &x [1, 2]\nsplit_ratios: *x\nclass_weights: !!map {a: 1}\nseed: !!str 3\nlearning_rate: .inf\n".utf8))
         // Short files, so that one mutation changes a value rather than breaking the structure.
-        seeds += ["seed: 7\n", "max_steps: 1000\nlogging_steps: 10\n", "class_weights: balanced\nlearning_rate: 3.0e-5\n",
-                  "lora_target_modules: [query, value]\nfreeze_layers: \"0-1\"\n"].map { Array($0.utf8) }
-        var mutator = Mutator(seed: 61, seeds: seeds, dictionary: [": ", "- ", "&a ", "*a", "!!str ", "!!binary ", "{", "[", "? ",
-                                                                   "|\n", ">\n", "---\n", "...\n", "%YAML 1.1\n", "null", "~", ".nan",
-                                                                   ":", "1:30", ":59:59:59:59:59:59:59:59:59:59"],
-                              text: true)
+        seeds += [
+            "seed: 7\n", "max_steps: 1000\nlogging_steps: 10\n", "class_weights: balanced\nlearning_rate: 3.0e-5\n",
+            "lora_target_modules: [query, value]\nfreeze_layers: \"0-1\"\n",
+        ].map { Array($0.utf8) }
+        var mutator = Mutator(
+            seed: 61, seeds: seeds,
+            dictionary: [
+                ": ", "- ", "&a ", "*a", "!!str ", "!!binary ", "{", "[", "? ",
+                "|\n", ">\n", "---\n", "...\n", "%YAML 1.1\n", "null", "~", ".nan",
+                ":", "1:30", ":59:59:59:59:59:59:59:59:59:59",
+            ],
+            text: true)
         try fuzzTrainingConfig(name: "config.yaml", seed: 61, mutator: &mutator)
     }
 
     func testFuzzTrainingConfigJSON() throws {
         let names = ["full.json", "minimal.json", "wrong_types.json", "not_json.json"]
         let seeds = try names.map { try Array(Data(contentsOf: fixture("config/" + $0))) }
-        var mutator = Mutator(seed: 71, seeds: seeds, dictionary: ["\"learning_rate\"", "\"class_weights\"", "\"split_ratios\"",
-                                                                   "null", "true", "[]", "{}", "1e999"], text: true)
+        var mutator = Mutator(
+            seed: 71, seeds: seeds,
+            dictionary: [
+                "\"learning_rate\"", "\"class_weights\"", "\"split_ratios\"",
+                "null", "true", "[]", "{}", "1e999",
+            ], text: true)
         try fuzzTrainingConfig(name: "config.json", seed: 71, mutator: &mutator)
     }
 
     private func fuzzTrainingConfig(name: String, seed: UInt64, mutator: inout Mutator) throws {
-        let report = try Fuzz.run("training-" + name, cases: 2000, fileName: name, budget: name.hasSuffix("yaml") ? 5 : 4, next: { mutator.next() }) { path, _ in
+        let report = try Fuzz.run("training-" + name, cases: 2000, fileName: name, budget: name.hasSuffix("yaml") ? 5 : 4, next: { mutator.next() }) {
+            path, _ in
             let configuration = try TrainingConfiguration.load(path: path)
             // What `train` does next with it: validation (whose errors are the merged settings', not the file's) and the saved copy.
             _ = configuration.validationProblems()
@@ -230,7 +266,9 @@ final class FuzzTests: XCTestCase {
         let realLines = try String(contentsOf: TestAssets.realModelDirectory().appendingPathComponent("vocab.txt"), encoding: .utf8)
             .split(separator: "\n", omittingEmptySubsequences: false)
         let excerpt = (realLines[0..<110] + realLines[1996..<2300] + realLines[29500..<29700]).joined(separator: "\n") + "\n"
-        let seeds = [tiny, excerpt, "[PAD]\r\n[UNK]\r\n[CLS]\r\n[SEP]\r\nun\r\n##aff\r\n##able\r\n##\r\n#\r\n\r\né\r\ne\u{301}\r\n"].map { Array($0.utf8) }
+        let seeds = [tiny, excerpt, "[PAD]\r\n[UNK]\r\n[CLS]\r\n[SEP]\r\nun\r\n##aff\r\n##able\r\n##\r\n#\r\n\r\né\r\ne\u{301}\r\n"].map {
+            Array($0.utf8)
+        }
         var mutator = Mutator(seed: 81, seeds: seeds, dictionary: ["[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]", "##", "\n##", "\n"], text: true)
         let report = try Fuzz.run("vocab.txt", cases: 2500, fileName: "vocab.txt", budget: 5, next: { mutator.next() }) { path, _ in
             let tokenizer = try BertTokenizer.load(modelDirectory: URL(fileURLWithPath: path).deletingLastPathComponent())
@@ -244,9 +282,12 @@ final class FuzzTests: XCTestCase {
         let seeds = [real, Array(#"{"do_lower_case": false, "strip_accents": true, "tokenize_chinese_chars": false}"#.utf8)]
         var mutator = Mutator(seed: 91, seeds: seeds, dictionary: ["null", "true", "false", "0", "\"do_lower_case\""], text: true)
         let tiny = try tinyModelDirectory()
-        let report = try Fuzz.run("tokenizer_config.json", cases: 1000, fileName: "tokenizer_config.json", budget: 2, prepare: { dir in
-            try FileManager.default.copyItem(at: tiny.appendingPathComponent("vocab.txt"), to: dir.appendingPathComponent("vocab.txt"))
-        }, next: { mutator.next() }) { path, _ in
+        let report = try Fuzz.run(
+            "tokenizer_config.json", cases: 1000, fileName: "tokenizer_config.json", budget: 2,
+            prepare: { dir in
+                try FileManager.default.copyItem(at: tiny.appendingPathComponent("vocab.txt"), to: dir.appendingPathComponent("vocab.txt"))
+            }, next: { mutator.next() }
+        ) { path, _ in
             Self.exercise(try BertTokenizer.load(modelDirectory: URL(fileURLWithPath: path).deletingLastPathComponent()))
         }
         Fuzz.check(report)
@@ -271,8 +312,10 @@ final class FuzzTests: XCTestCase {
         let directory = scratch.appendingPathComponent("base60")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let path = directory.appendingPathComponent("config.yaml").path
-        for value in ["999999999999999999:0", "1:1:1:1:1:1:1:1:1:1:1", "-153722867280912931:0", "+9223372036854775807:1",
-                      "--153722867280912930:-8", "1_000_000_000_000_000_000:0"] {
+        for value in [
+            "999999999999999999:0", "1:1:1:1:1:1:1:1:1:1:1", "-153722867280912931:0", "+9223372036854775807:1",
+            "--153722867280912930:-8", "1_000_000_000_000_000_000:0",
+        ] {
             try "seed: \(value)\nmax_steps: 7\n".write(toFile: path, atomically: true, encoding: .utf8)
             XCTAssertThrowsError(try TrainingConfiguration.load(path: path), value) { error in
                 let message = String(describing: error)
@@ -338,9 +381,11 @@ final class FuzzTests: XCTestCase {
         let manyKeys = scratch.appendingPathComponent("many-keys.yaml").path
         try (0..<3000).map { "per_device_train_batch_size_\($0): 1\n" }.joined().write(toFile: manyKeys, atomically: true, encoding: .utf8)
         timed("3000 unknown keys") { XCTAssertThrowsError(try TrainingConfiguration.load(path: manyKeys)) }
-        for (name, field) in [("unclosed tags", String(repeating: "<a", count: 100_000)),
-                              ("unclosed comments", String(repeating: "<!--", count: 50_000)),
-                              ("unclosed quoted attributes", String(repeating: "<a b=\"", count: 30_000))] {
+        for (name, field) in [
+            ("unclosed tags", String(repeating: "<a", count: 100_000)),
+            ("unclosed comments", String(repeating: "<!--", count: 50_000)),
+            ("unclosed quoted attributes", String(repeating: "<a b=\"", count: 30_000)),
+        ] {
             let path = scratch.appendingPathComponent("html.csv").path
             try "text,label\n\"\(field)\",x\n".write(toFile: path, atomically: true, encoding: .utf8)
             timed("HTML stripping of \(name)") {
@@ -427,8 +472,9 @@ final class FuzzTests: XCTestCase {
     private func tinyModelDirectory() throws -> URL {
         let directory = scratch.appendingPathComponent("tiny")
         if !FileManager.default.fileExists(atPath: directory.appendingPathComponent("model.safetensors").path) {
-            try TinyModelDirectory.write(to: directory, words: ["un", "##aff", "##able", "hello", "world", "不", "好"],
-                                         hiddenSize: 8, layers: 1, heads: 2)
+            try TinyModelDirectory.write(
+                to: directory, words: ["un", "##aff", "##able", "hello", "world", "不", "好"],
+                hiddenSize: 8, layers: 1, heads: 2)
         }
         return directory
     }

@@ -9,7 +9,10 @@ import XCTest
 /// `.aborted` instead of waiting, `InProcessWorlds.run` returns the failing rank's own error
 /// within seconds, and the suite goes on.
 final class InProcessWorldFailureTests: XCTestCase {
-    struct InjectedFailure: Error, Equatable { let rank: Int; let call: Int }
+    struct InjectedFailure: Error, Equatable {
+        let rank: Int
+        let call: Int
+    }
 
     /// Passes every collective to `inner`, except that on `failingRank` the `failAt`-th gradient
     /// average throws `InjectedFailure` instead (its peers are then inside that all-reduce).
@@ -45,13 +48,15 @@ final class InProcessWorldFailureTests: XCTestCase {
     /// with `.aborted`, and `run` rethrows rank 1's error, not the abort.
     func testARankThrowingMidCollectiveEndsTheWorld() throws {
         let started = Date()
-        XCTAssertThrowsError(try InProcessWorlds.run(size: 3, timeout: 120) { world -> Int in
-            var values = [Float](repeating: Float(world.rank), count: 1000)
-            try values.withUnsafeMutableBufferPointer { try world.averageInPlace($0.baseAddress!, count: $0.count) }
-            if world.rank == 1 { throw InjectedFailure(rank: 1, call: 1) }
-            try values.withUnsafeMutableBufferPointer { try world.averageInPlace($0.baseAddress!, count: $0.count) }
-            return 0
-        }) { error in
+        XCTAssertThrowsError(
+            try InProcessWorlds.run(size: 3, timeout: 120) { world -> Int in
+                var values = [Float](repeating: Float(world.rank), count: 1000)
+                try values.withUnsafeMutableBufferPointer { try world.averageInPlace($0.baseAddress!, count: $0.count) }
+                if world.rank == 1 { throw InjectedFailure(rank: 1, call: 1) }
+                try values.withUnsafeMutableBufferPointer { try world.averageInPlace($0.baseAddress!, count: $0.count) }
+                return 0
+            }
+        ) { error in
             XCTAssertEqual(error as? InjectedFailure, InjectedFailure(rank: 1, call: 1))
         }
         XCTAssertLessThan(Date().timeIntervalSince(started), 10, "the other ranks were aborted, not timed out")
@@ -72,9 +77,11 @@ final class InProcessWorldFailureTests: XCTestCase {
             $0.evalStrategy = .no
         }
         let started = Date()
-        XCTAssertThrowsError(try InProcessWorlds.run(size: 2, timeout: 120) { world in
-            try TrainingRun(configuration: c, world: FailingWorld(world, failingRank: 1, failAt: 3)).run()
-        }) { error in
+        XCTAssertThrowsError(
+            try InProcessWorlds.run(size: 2, timeout: 120) { world in
+                try TrainingRun(configuration: c, world: FailingWorld(world, failingRank: 1, failAt: 3)).run()
+            }
+        ) { error in
             XCTAssertEqual(error as? InjectedFailure, InjectedFailure(rank: 1, call: 3))
         }
         XCTAssertLessThan(Date().timeIntervalSince(started), 30, "rank 0 was aborted, not left waiting for the timeout")

@@ -14,8 +14,10 @@ import Foundation
 enum InProcessWorlds {
     /// Runs `body(world)` for every rank of a new world of `size` threads and returns the results
     /// in rank order, or rethrows the first error (the cause, not the aborts it triggered).
-    static func run<T: Sendable>(size: Int, timeout: TimeInterval = 60,
-                                 _ body: @Sendable (CommunicatorWorld) throws -> T) throws -> [T] {
+    static func run<T: Sendable>(
+        size: Int, timeout: TimeInterval = 60,
+        _ body: @Sendable (CommunicatorWorld) throws -> T
+    ) throws -> [T] {
         try InProcessCommunicator.run(size: size, receiveTimeout: timeout) { communicator in
             try body(CommunicatorWorld(communicator: communicator))
         }

@@ -33,7 +33,7 @@ final class MetricsFixtureTests: XCTestCase {
 
         enum CodingKeys: String, CodingKey {
             case name, labels, predictions, probabilities, argmax, accuracy, precision, recall, f1, support,
-                 macro, weighted, reports
+                macro, weighted, reports
             case classNames = "class_names"
             case confusionMatrix = "confusion_matrix"
             case aucPerClass = "auc_per_class"
@@ -48,28 +48,35 @@ final class MetricsFixtureTests: XCTestCase {
     static let relativeTolerance = 1e-9
 
     func loadFixture() throws -> Fixture {
-        let url = try XCTUnwrap(Bundle.module.url(forResource: "metrics_cases", withExtension: "json",
-                                                  subdirectory: "Fixtures/metrics"),
-                                "missing Fixtures/metrics/metrics_cases.json")
+        let url = try XCTUnwrap(
+            Bundle.module.url(
+                forResource: "metrics_cases", withExtension: "json",
+                subdirectory: "Fixtures/metrics"),
+            "missing Fixtures/metrics/metrics_cases.json")
         return try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: url))
     }
 
-    func assertClose(_ actual: Double?, _ expected: Double?, _ what: String,
-                     file: StaticString = #filePath, line: UInt = #line) {
+    func assertClose(
+        _ actual: Double?, _ expected: Double?, _ what: String,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         guard let expected else {
             XCTAssertNil(actual, "\(what): expected undefined (nil), got \(String(describing: actual))", file: file, line: line)
             return
         }
         guard let actual else { return XCTFail("\(what): nil, expected \(expected)", file: file, line: line) }
-        XCTAssertLessThanOrEqual(abs(actual - expected), Self.relativeTolerance * abs(expected),
-                                 "\(what): \(actual) vs sklearn \(expected)", file: file, line: line)
+        XCTAssertLessThanOrEqual(
+            abs(actual - expected), Self.relativeTolerance * abs(expected),
+            "\(what): \(actual) vs sklearn \(expected)", file: file, line: line)
     }
 
     func testFixtureCoversTheRequiredSituations() throws {
         let fixture = try loadFixture()
         let names = Set(fixture.cases.map(\.name))
-        for required in ["binary", "three_class", "imbalanced", "never_predicted", "ties_multiclass", "ties_binary",
-                         "long_names", "perfect", "class_absent_from_labels", "rounding_halves"] {
+        for required in [
+            "binary", "three_class", "imbalanced", "never_predicted", "ties_multiclass", "ties_binary",
+            "long_names", "perfect", "class_absent_from_labels", "rounding_halves",
+        ] {
             XCTAssertTrue(names.contains(required), "fixture lacks case \(required)")
         }
         XCTAssertNotNil(fixture.versions["sklearn"])
@@ -77,8 +84,9 @@ final class MetricsFixtureTests: XCTestCase {
 
     func testAllNumbersMatchScikitLearn() throws {
         for c in try loadFixture().cases {
-            let m = try ClassificationMetrics.compute(labels: c.labels, predictions: c.predictions,
-                                                      probabilities: c.floatProbabilities, classNames: c.classNames)
+            let m = try ClassificationMetrics.compute(
+                labels: c.labels, predictions: c.predictions,
+                probabilities: c.floatProbabilities, classNames: c.classNames)
             let k = c.classNames.count
             assertClose(m.accuracy, c.accuracy, "\(c.name) accuracy")
             XCTAssertEqual(m.perClass.map(\.support), c.support, "\(c.name) support")
@@ -100,11 +108,13 @@ final class MetricsFixtureTests: XCTestCase {
 
     func testFlatProbabilitiesGiveTheSameMetrics() throws {
         for c in try loadFixture().cases {
-            let rows = try ClassificationMetrics.compute(labels: c.labels, predictions: c.predictions,
-                                                         probabilities: c.floatProbabilities, classNames: c.classNames)
-            let flat = try ClassificationMetrics.compute(labels: c.labels, predictions: c.predictions,
-                                                         probabilities: c.floatProbabilities.flatMap { $0 },
-                                                         classNames: c.classNames)
+            let rows = try ClassificationMetrics.compute(
+                labels: c.labels, predictions: c.predictions,
+                probabilities: c.floatProbabilities, classNames: c.classNames)
+            let flat = try ClassificationMetrics.compute(
+                labels: c.labels, predictions: c.predictions,
+                probabilities: c.floatProbabilities.flatMap { $0 },
+                classNames: c.classNames)
             XCTAssertEqual(rows.aucPerClass, flat.aucPerClass, c.name)
             XCTAssertEqual(rows.perClass, flat.perClass, c.name)
             XCTAssertEqual(rows.classificationReport(), flat.classificationReport(), c.name)
@@ -114,20 +124,24 @@ final class MetricsFixtureTests: XCTestCase {
     func testArgmaxMatchesNumpy() throws {
         for c in try loadFixture().cases {
             XCTAssertEqual(ClassificationMetrics.argmax(rows: c.floatProbabilities), c.argmax, c.name)
-            XCTAssertEqual(ClassificationMetrics.argmax(flat: c.floatProbabilities.flatMap { $0 },
-                                                        classCount: c.classNames.count), c.argmax, c.name)
+            XCTAssertEqual(
+                ClassificationMetrics.argmax(
+                    flat: c.floatProbabilities.flatMap { $0 },
+                    classCount: c.classNames.count), c.argmax, c.name)
         }
     }
 
     func testClassificationReportIsByteIdentical() throws {
         var checked = 0
         for c in try loadFixture().cases {
-            let m = try ClassificationMetrics.compute(labels: c.labels, predictions: c.predictions,
-                                                      probabilities: c.floatProbabilities, classNames: c.classNames)
+            let m = try ClassificationMetrics.compute(
+                labels: c.labels, predictions: c.predictions,
+                probabilities: c.floatProbabilities, classNames: c.classNames)
             for (digits, expected) in c.reports {
                 let actual = m.classificationReport(digits: try XCTUnwrap(Int(digits)))
-                XCTAssertEqual(Array(actual.utf8), Array(expected.utf8),
-                               "\(c.name) digits=\(digits)\n--- fttrain:\n\(actual)--- sklearn:\n\(expected)")
+                XCTAssertEqual(
+                    Array(actual.utf8), Array(expected.utf8),
+                    "\(c.name) digits=\(digits)\n--- fttrain:\n\(actual)--- sklearn:\n\(expected)")
                 checked += 1
             }
         }

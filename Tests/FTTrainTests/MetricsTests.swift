@@ -39,8 +39,9 @@ final class MetricsTests: XCTestCase {
         // Column 0 is not 1 − column 1 here, so the two one-vs-rest AUCs differ; the headline must
         // be the positive class's, as sklearn's roc_auc_score(y, proba[:, 1]).
         let probabilities: [[Float]] = [[0.9, 0.2], [0.8, 0.6], [0.1, 0.4], [0.3, 0.9]]
-        let m = try ClassificationMetrics.compute(labels: [0, 0, 1, 1], predictions: [0, 1, 1, 1],
-                                                  probabilities: probabilities, classNames: ["no", "yes"])
+        let m = try ClassificationMetrics.compute(
+            labels: [0, 0, 1, 1], predictions: [0, 1, 1, 1],
+            probabilities: probabilities, classNames: ["no", "yes"])
         XCTAssertEqual(m.aucPerClass[1], 0.75)
         XCTAssertEqual(m.aucPerClass[0], 1.0)
         XCTAssertEqual(m.aucMacro, 0.75)
@@ -48,15 +49,17 @@ final class MetricsTests: XCTestCase {
 
     func testAbsentClassIsLeftOutOfTheAUCMacro() throws {
         let probabilities: [[Float]] = [[0.7, 0.2, 0.1], [0.2, 0.2, 0.6], [0.5, 0.3, 0.2], [0.1, 0.3, 0.6]]
-        let m = try ClassificationMetrics.compute(labels: [0, 2, 0, 2], predictions: [0, 2, 0, 2],
-                                                  probabilities: probabilities, classNames: ["a", "b", "c"])
+        let m = try ClassificationMetrics.compute(
+            labels: [0, 2, 0, 2], predictions: [0, 2, 0, 2],
+            probabilities: probabilities, classNames: ["a", "b", "c"])
         XCTAssertNil(m.aucPerClass[1])
         XCTAssertEqual(m.aucPerClass[0], 1)
         XCTAssertEqual(m.aucPerClass[2], 1)
         XCTAssertEqual(m.aucMacro, 1)
         // Every class undefined -> no headline and no key.
-        let single = try ClassificationMetrics.compute(labels: [1, 1], predictions: [1, 0],
-                                                       probabilities: [[0.4, 0.6], [0.7, 0.3]], classNames: ["a", "b"])
+        let single = try ClassificationMetrics.compute(
+            labels: [1, 1], predictions: [1, 0],
+            probabilities: [[0.4, 0.6], [0.7, 0.3]], classNames: ["a", "b"])
         XCTAssertNil(single.aucMacro)
         XCTAssertNil(single.dictionary()["eval_auc_macro"])
     }
@@ -65,9 +68,10 @@ final class MetricsTests: XCTestCase {
 
     func testZeroDivisionGivesZero() throws {
         // Class "c" never occurs and is never predicted; "b" is never predicted.
-        let m = try ClassificationMetrics.compute(labels: [0, 1, 0, 1], predictions: [0, 0, 0, 0],
-                                                  probabilities: Array(repeating: [1, 0, 0], count: 4),
-                                                  classNames: ["a", "b", "c"])
+        let m = try ClassificationMetrics.compute(
+            labels: [0, 1, 0, 1], predictions: [0, 0, 0, 0],
+            probabilities: Array(repeating: [1, 0, 0], count: 4),
+            classNames: ["a", "b", "c"])
         XCTAssertEqual(m.perClass[1], ClassScores(precision: 0, recall: 0, f1: 0, support: 2))
         XCTAssertEqual(m.perClass[2], ClassScores(precision: 0, recall: 0, f1: 0, support: 0))
         XCTAssertEqual(m.perClass[0].precision, 0.5)
@@ -94,9 +98,10 @@ final class MetricsTests: XCTestCase {
     // MARK: - Confusion matrix CSV
 
     func testConfusionMatrixCSV() throws {
-        let m = try ClassificationMetrics.compute(labels: [0, 0, 1, 2, 2, 2], predictions: [0, 1, 1, 2, 0, 2],
-                                                  probabilities: Array(repeating: 0, count: 18),
-                                                  classNames: ["cold", "flu, severe", "say \"hi\""])
+        let m = try ClassificationMetrics.compute(
+            labels: [0, 0, 1, 2, 2, 2], predictions: [0, 1, 1, 2, 0, 2],
+            probabilities: Array(repeating: 0, count: 18),
+            classNames: ["cold", "flu, severe", "say \"hi\""])
         XCTAssertEqual(m.confusionMatrix.rows, [[1, 1, 0], [0, 1, 0], [1, 0, 2]])
         XCTAssertEqual(m.confusionMatrix[2, 0], 1)
         // RFC 4180: fields with a comma or a quote are quoted, inner quotes doubled.
@@ -112,45 +117,51 @@ final class MetricsTests: XCTestCase {
     // MARK: - metrics.json dictionary
 
     func testDictionaryKeys() throws {
-        let m = try ClassificationMetrics.compute(labels: [0, 1, 1, 0], predictions: [0, 1, 0, 0],
-                                                  probabilities: [[0.8, 0.2], [0.3, 0.7], [0.6, 0.4], [0.9, 0.1]],
-                                                  classNames: ["negative", "positive"], loss: 0.42)
+        let m = try ClassificationMetrics.compute(
+            labels: [0, 1, 1, 0], predictions: [0, 1, 0, 0],
+            probabilities: [[0.8, 0.2], [0.3, 0.7], [0.6, 0.4], [0.9, 0.1]],
+            classNames: ["negative", "positive"], loss: 0.42)
         let d = m.dictionary(prefix: "test_")
-        XCTAssertEqual(Set(d.keys), [
-            "test_loss", "test_accuracy", "test_precision_macro", "test_recall_macro", "test_f1_macro",
-            "test_precision_weighted", "test_recall_weighted", "test_f1_weighted", "test_auc_macro",
-            "test_f1_negative", "test_f1_positive",
-        ])
+        XCTAssertEqual(
+            Set(d.keys),
+            [
+                "test_loss", "test_accuracy", "test_precision_macro", "test_recall_macro", "test_f1_macro",
+                "test_precision_weighted", "test_recall_weighted", "test_f1_weighted", "test_auc_macro",
+                "test_f1_negative", "test_f1_positive",
+            ])
         XCTAssertEqual(d["test_loss"], 0.42)
         XCTAssertEqual(d["test_accuracy"], 0.75)
         XCTAssertEqual(d["test_auc_macro"], 1)
         XCTAssertEqual(d["test_f1_positive"], 2.0 / 3.0)
         XCTAssertEqual(d["test_f1_macro"], m.macroAverage.f1)
         // No loss given -> no loss key; default prefix is eval_.
-        let noLoss = try ClassificationMetrics.compute(labels: [0, 1], predictions: [0, 1],
-                                                       probabilities: [[1, 0], [0, 1]], classNames: ["a", "b"])
+        let noLoss = try ClassificationMetrics.compute(
+            labels: [0, 1], predictions: [0, 1],
+            probabilities: [[1, 0], [0, 1]], classNames: ["a", "b"])
         XCTAssertNil(noLoss.dictionary()["eval_loss"])
         XCTAssertEqual(noLoss.dictionary()["eval_accuracy"], 1)
     }
 
     func testDictionaryPerClassKeysNeverOverwriteAverages() throws {
-        let m = try ClassificationMetrics.compute(labels: [0, 1, 2], predictions: [0, 0, 2],
-                                                  probabilities: Array(repeating: [0.4, 0.3, 0.3], count: 3),
-                                                  classNames: ["macro", "other", "class_macro"])
+        let m = try ClassificationMetrics.compute(
+            labels: [0, 1, 2], predictions: [0, 0, 2],
+            probabilities: Array(repeating: [0.4, 0.3, 0.3], count: 3),
+            classNames: ["macro", "other", "class_macro"])
         let d = m.dictionary()
         XCTAssertEqual(d["eval_f1_macro"], m.macroAverage.f1)
         XCTAssertEqual(d["eval_f1_class_macro"], m.perClass[0].f1)
         XCTAssertEqual(d["eval_f1_class_other"], m.perClass[1].f1)
         XCTAssertEqual(d["eval_f1_class_class_macro"], m.perClass[2].f1)
         XCTAssertNil(d["eval_f1_other"])
-        XCTAssertEqual(d.count, 7 + 1 + 3)   // averages + accuracy, auc_macro, 3 classes
+        XCTAssertEqual(d.count, 7 + 1 + 3)  // averages + accuracy, auc_macro, 3 classes
     }
 
     // MARK: - Report
 
     func testReportWidthFollowsDigits() throws {
-        let m = try ClassificationMetrics.compute(labels: [0, 1], predictions: [0, 1],
-                                                  probabilities: [[1, 0], [0, 1]], classNames: ["a", "b"])
+        let m = try ClassificationMetrics.compute(
+            labels: [0, 1], predictions: [0, 1],
+            probabilities: [[1, 0], [0, 1]], classNames: ["a", "b"])
         // digits wider than "weighted avg" widens the name column (sklearn: max(names, 12, digits)).
         let lines = m.classificationReport(digits: 14).split(separator: "\n", omittingEmptySubsequences: false)
         XCTAssertTrue(lines[2].hasPrefix(String(repeating: " ", count: 13) + "a "), String(lines[2]))
@@ -160,12 +171,17 @@ final class MetricsTests: XCTestCase {
     // MARK: - Validation
 
     func testInvalidInputsThrow() {
-        func expect(_ error: MetricsError, labels: [Int] = [0, 1], predictions: [Int] = [0, 1],
-                    probabilities: [Float] = [1, 0, 0, 1], classNames: [String] = ["a", "b"],
-                    line: UInt = #line) {
-            XCTAssertThrowsError(try ClassificationMetrics.compute(labels: labels, predictions: predictions,
-                                                                   probabilities: probabilities, classNames: classNames),
-                                 line: line) { XCTAssertEqual($0 as? MetricsError, error, line: line) }
+        func expect(
+            _ error: MetricsError, labels: [Int] = [0, 1], predictions: [Int] = [0, 1],
+            probabilities: [Float] = [1, 0, 0, 1], classNames: [String] = ["a", "b"],
+            line: UInt = #line
+        ) {
+            XCTAssertThrowsError(
+                try ClassificationMetrics.compute(
+                    labels: labels, predictions: predictions,
+                    probabilities: probabilities, classNames: classNames),
+                line: line
+            ) { XCTAssertEqual($0 as? MetricsError, error, line: line) }
         }
         expect(.noClasses, probabilities: [], classNames: [])
         expect(.duplicateClassName("a"), classNames: ["a", "a"])
@@ -174,12 +190,17 @@ final class MetricsTests: XCTestCase {
         expect(.classOutOfRange(which: "labels", index: 1, value: 2, classCount: 2), labels: [0, 2])
         expect(.classOutOfRange(which: "predictions", index: 0, value: -1, classCount: 2), predictions: [-1, 0])
         expect(.probabilityShape(expectedRows: 2, expectedColumns: 2, row: nil, found: 3), probabilities: [1, 0, 0])
-        XCTAssertThrowsError(try ClassificationMetrics.compute(labels: [0, 1], predictions: [0, 1],
-                                                               probabilities: [[1, 0], [1]], classNames: ["a", "b"])) {
-            XCTAssertEqual($0 as? MetricsError,
-                           .probabilityShape(expectedRows: 2, expectedColumns: 2, row: 1, found: 1))
+        XCTAssertThrowsError(
+            try ClassificationMetrics.compute(
+                labels: [0, 1], predictions: [0, 1],
+                probabilities: [[1, 0], [1]], classNames: ["a", "b"])
+        ) {
+            XCTAssertEqual(
+                $0 as? MetricsError,
+                .probabilityShape(expectedRows: 2, expectedColumns: 2, row: 1, found: 1))
         }
-        XCTAssertTrue("\(MetricsError.classOutOfRange(which: "labels", index: 1, value: 2, classCount: 2))"
-            .contains("labels[1] = 2"))
+        XCTAssertTrue(
+            "\(MetricsError.classOutOfRange(which: "labels", index: 1, value: 2, classCount: 2))"
+                .contains("labels[1] = 2"))
     }
 }

@@ -4,7 +4,7 @@ import Foundation
 import TestSupport
 import XCTest
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `config.json` sizes that the weights cannot back must fail quickly, naming the key, when
@@ -21,33 +21,33 @@ final class ModelConfigSizeTests: XCTestCase {
 
     func testHugeSizesFailQuicklyNamingTheKey() throws {
         #if !os(Linux)
-        throw XCTSkip("runs the test binary as a child process, which is only located this way on Linux")
+            throw XCTSkip("runs the test binary as a child process, which is only located this way on Linux")
         #else
-        for key in Self.sizeKeys {
-            let directory = try modelDirectory(key: key, value: 1_000_000_000_000)
-            let start = Date()
-            let child = try runChild(directory: directory, timeout: 30)
-            let elapsed = Date().timeIntervalSince(start)
-            guard let child else {
-                XCTFail("\(key) = 10^12: EncoderModel.load did not finish within 30 s (killed)")
-                continue
+            for key in Self.sizeKeys {
+                let directory = try modelDirectory(key: key, value: 1_000_000_000_000)
+                let start = Date()
+                let child = try runChild(directory: directory, timeout: 30)
+                let elapsed = Date().timeIntervalSince(start)
+                guard let child else {
+                    XCTFail("\(key) = 10^12: EncoderModel.load did not finish within 30 s (killed)")
+                    continue
+                }
+                guard child.exitedNormally else {
+                    let fatal = child.output.split(separator: "\n").first { $0.contains("Fatal error") || $0.contains("Crash") } ?? "no message"
+                    XCTFail("\(key) = 10^12: EncoderModel.load crashed (signal \(child.status)): \(fatal.prefix(300))")
+                    continue
+                }
+                guard let line = child.output.split(separator: "\n").first(where: { $0.hasPrefix(Self.marker) }) else {
+                    XCTFail("\(key) = 10^12: the child printed no result; output tail: \(child.output.suffix(600))")
+                    continue
+                }
+                let result = line.dropFirst(Self.marker.count)
+                XCTAssertTrue(result.hasPrefix("error: "), "\(key) = 10^12: EncoderModel.load succeeded")
+                XCTAssertTrue(result.contains(key), "\(key) = 10^12: the error does not name the key: \(result)")
+                XCTAssertTrue(result.contains("config.json"), "\(key) = 10^12: the error does not name config.json: \(result)")
+                // Spawning the (debug) test binary takes about a second of this.
+                XCTAssertLessThan(elapsed, 10, "\(key) = 10^12: took \(elapsed) s")
             }
-            guard child.exitedNormally else {
-                let fatal = child.output.split(separator: "\n").first { $0.contains("Fatal error") || $0.contains("Crash") } ?? "no message"
-                XCTFail("\(key) = 10^12: EncoderModel.load crashed (signal \(child.status)): \(fatal.prefix(300))")
-                continue
-            }
-            guard let line = child.output.split(separator: "\n").first(where: { $0.hasPrefix(Self.marker) }) else {
-                XCTFail("\(key) = 10^12: the child printed no result; output tail: \(child.output.suffix(600))")
-                continue
-            }
-            let result = line.dropFirst(Self.marker.count)
-            XCTAssertTrue(result.hasPrefix("error: "), "\(key) = 10^12: EncoderModel.load succeeded")
-            XCTAssertTrue(result.contains(key), "\(key) = 10^12: the error does not name the key: \(result)")
-            XCTAssertTrue(result.contains("config.json"), "\(key) = 10^12: the error does not name config.json: \(result)")
-            // Spawning the (debug) test binary takes about a second of this.
-            XCTAssertLessThan(elapsed, 10, "\(key) = 10^12: took \(elapsed) s")
-        }
         #endif
     }
 
@@ -59,8 +59,9 @@ final class ModelConfigSizeTests: XCTestCase {
             XCTAssertThrowsError(try EncoderModel.load(modelDirectory: directory), "\(key) = \(written + 1)") { error in
                 let message = String(describing: error)
                 XCTAssertTrue(message.contains(key), "\(key) = \(written + 1) (weights have \(written)): the error does not name the key: \(message)")
-                XCTAssertTrue(message.contains("config.json") || message.contains("model.safetensors"),
-                              "\(key): the error does not name the file: \(message)")
+                XCTAssertTrue(
+                    message.contains("config.json") || message.contains("model.safetensors"),
+                    "\(key): the error does not name the file: \(message)")
             }
             XCTAssertLessThan(Date().timeIntervalSince(start), 2, key)
         }
@@ -71,9 +72,9 @@ final class ModelConfigSizeTests: XCTestCase {
     func testLoadInChildProcess() throws {
         guard let path = ProcessInfo.processInfo.environment[Self.childVariable] else { return }
         #if canImport(Glibc)
-        // 4 GB of address space: a loader that allocates 10^12 floats fails here, not on the machine.
-        var limit = rlimit(rlim_cur: 4 << 30, rlim_max: 4 << 30)
-        setrlimit(Int32(RLIMIT_AS.rawValue), &limit)
+            // 4 GB of address space: a loader that allocates 10^12 floats fails here, not on the machine.
+            var limit = rlimit(rlim_cur: 4 << 30, rlim_max: 4 << 30)
+            setrlimit(Int32(RLIMIT_AS.rawValue), &limit)
         #endif
         let result: String
         do {
@@ -95,8 +96,9 @@ final class ModelConfigSizeTests: XCTestCase {
 
     override func setUpWithError() throws {
         scratch = FileManager.default.temporaryDirectory.appendingPathComponent("fttrain-config-size-\(UUID().uuidString)")
-        try TinyModelDirectory.write(to: scratch.appendingPathComponent("tiny"), words: ["hello", "world"],
-                                     hiddenSize: 8, layers: 1, heads: 2)
+        try TinyModelDirectory.write(
+            to: scratch.appendingPathComponent("tiny"), words: ["hello", "world"],
+            hiddenSize: 8, layers: 1, heads: 2)
     }
 
     override func tearDownWithError() throws {
@@ -122,7 +124,11 @@ final class ModelConfigSizeTests: XCTestCase {
         return directory
     }
 
-    private struct Child { var exitedNormally: Bool; var status: Int32; var output: String }
+    private struct Child {
+        var exitedNormally: Bool
+        var status: Int32
+        var output: String
+    }
 
     /// Runs `testLoadInChildProcess` in a new process of this test binary; nil when it had to be killed.
     private func runChild(directory: URL, timeout: Double) throws -> Child? {
@@ -154,8 +160,9 @@ final class ModelConfigSizeTests: XCTestCase {
         }
         process.waitUntilExit()
         reader.wait()
-        return Child(exitedNormally: process.terminationReason == .exit, status: process.terminationStatus,
-                     output: String(decoding: collected.data, as: UTF8.self))
+        return Child(
+            exitedNormally: process.terminationReason == .exit, status: process.terminationStatus,
+            output: String(decoding: collected.data, as: UTF8.self))
     }
 }
 

@@ -36,9 +36,11 @@ final class OptimAdamWTests: XCTestCase {
         let start: [Float] = [0.3, -1.2, 2.0, 0.1, -0.4, 1.1, 0.9]
         store.values.baseAddress!.update(from: start, count: 7)
         var p = start.map(Double.init), m = [Double](repeating: 0, count: 7), v = m
-        let grads: [[Float]] = [[0.2, -0.7, 1.5, 0.01, -3.0, 0.5, 0.0],
-                                [-0.1, -0.6, 1.0, 0.02, 2.0, -0.5, 1e-3],
-                                [0.3, 0.1, -2.0, -0.03, 1.0, 0.25, 0.0]]
+        let grads: [[Float]] = [
+            [0.2, -0.7, 1.5, 0.01, -3.0, 0.5, 0.0],
+            [-0.1, -0.6, 1.0, 0.02, 2.0, -0.5, 1e-3],
+            [0.3, 0.1, -2.0, -0.03, 1.0, 0.25, 0.0],
+        ]
         let lrs = [1e-2, 2e-2, 5e-3]
         for (s, g) in grads.enumerated() {
             store.gradients.baseAddress!.update(from: g, count: 7)
@@ -51,8 +53,9 @@ final class OptimAdamWTests: XCTestCase {
                 let mHat = m[i] / (1 - pow(0.9, t)), vHat = v[i] / (1 - pow(0.999, t))
                 p[i] -= lrs[s] * mHat / (vHat.squareRoot() + 1e-8)
             }
-            assertClose(store.valueArray("dense.weight") + store.valueArray("dense.bias") + store.valueArray("LayerNorm.weight"),
-                        p.map(Float.init), atol: 1e-6, rtol: 1e-6, "p after step \(s + 1)")
+            assertClose(
+                store.valueArray("dense.weight") + store.valueArray("dense.bias") + store.valueArray("LayerNorm.weight"),
+                p.map(Float.init), atol: 1e-6, rtol: 1e-6, "p after step \(s + 1)")
         }
     }
 
@@ -61,22 +64,26 @@ final class OptimAdamWTests: XCTestCase {
     func testVectorBodyEqualsScalarTail() {
         let n = 43  // five vectors and a tail of three
         for lerpWeight: Float in [0.1, 0.7] {
-            let scalars = AdamWKernel.Scalars(decayFactor: 0.999, lerpWeight: lerpWeight, beta2: 0.999, oneMinusBeta2: 0.001,
-                                              biasCorrection2Sqrt: 0.0447, epsilon: 1e-8, negativeStepSize: -0.013)
+            let scalars = AdamWKernel.Scalars(
+                decayFactor: 0.999, lerpWeight: lerpWeight, beta2: 0.999, oneMinusBeta2: 0.001,
+                biasCorrection2Sqrt: 0.0447, epsilon: 1e-8, negativeStepSize: -0.013)
             let g = testValues(n, seed: 41, scale: 3)
             var p1 = testValues(n, seed: 42), m1 = testValues(n, seed: 43, scale: 0.1)
             var v1 = testValues(n, seed: 44).map { $0 * $0 }
             var p2 = p1, m2 = m1, v2 = v1
             AdamWKernel.update(&p1, g, &m1, &v1, count: n, scalars, decay: true)
             for i in 0..<n {
-                p2.withUnsafeMutableBufferPointer { p in m2.withUnsafeMutableBufferPointer { m in
-                    v2.withUnsafeMutableBufferPointer { v in
-                        g.withUnsafeBufferPointer { g in
-                            AdamWKernel.update(p.baseAddress! + i, g.baseAddress! + i, m.baseAddress! + i, v.baseAddress! + i,
-                                               count: 1, scalars, decay: true)
+                p2.withUnsafeMutableBufferPointer { p in
+                    m2.withUnsafeMutableBufferPointer { m in
+                        v2.withUnsafeMutableBufferPointer { v in
+                            g.withUnsafeBufferPointer { g in
+                                AdamWKernel.update(
+                                    p.baseAddress! + i, g.baseAddress! + i, m.baseAddress! + i, v.baseAddress! + i,
+                                    count: 1, scalars, decay: true)
+                            }
                         }
                     }
-                } }
+                }
             }
             XCTAssertEqual(p1, p2, "p, lerp weight \(lerpWeight)")
             XCTAssertEqual(m1, m2, "m, lerp weight \(lerpWeight)")
@@ -113,8 +120,9 @@ final class OptimAdamWTests: XCTestCase {
                 try file.floats("\(name).\(key).decay") + file.floats("\(name).\(key).no_decay")
             }
 
-            let optimizer = AdamW(parameterCount: n, beta1: beta1, beta2: beta2, epsilon: 1e-8, weightDecay: 0.05,
-                                  decayRanges: [0..<n1])
+            let optimizer = AdamW(
+                parameterCount: n, beta1: beta1, beta2: beta2, epsilon: 1e-8, weightDecay: 0.05,
+                decayRanges: [0..<n1])
             var p = decayed + plain
             var worst: Float = 0
             for s in 0..<lrs.count {
@@ -167,9 +175,10 @@ final class OptimAdamWTests: XCTestCase {
         XCTAssertEqual(Array(straight.secondMoment), Array(resumed.secondMoment))
 
         let wrong = [Float](repeating: 0, count: n - 1)
-        XCTAssertThrowsError(try wrong.withUnsafeBufferPointer { m in
-            try resumed.loadState(stepCount: 1, firstMoment: m, secondMoment: m)
-        })
+        XCTAssertThrowsError(
+            try wrong.withUnsafeBufferPointer { m in
+                try resumed.loadState(stepCount: 1, firstMoment: m, secondMoment: m)
+            })
         resumed.reset()
         XCTAssertEqual(resumed.stepCount, 0)
         XCTAssertTrue(resumed.firstMoment.allSatisfy { $0 == 0 })
@@ -212,17 +221,24 @@ final class OptimAdamWTests: XCTestCase {
 
     /// For BERT: every weight matrix and embedding decays; no bias or layer norm does.
     func testBertDecayGroups() throws {
-        let config = try JSONDecoder().decode(EncoderConfig.self, from: Data("""
-            {"vocab_size": 11, "hidden_size": 8, "num_hidden_layers": 2, "num_attention_heads": 2,
-             "intermediate_size": 16, "max_position_embeddings": 6}
-            """.utf8))
+        let config = try JSONDecoder().decode(
+            EncoderConfig.self,
+            from: Data(
+                """
+                {"vocab_size": 11, "hidden_size": 8, "num_hidden_layers": 2, "num_attention_heads": 2,
+                 "intermediate_size": 16, "max_position_embeddings": 6}
+                """.utf8))
         let model = try EncoderModel(config: config, numLabels: 3)
         let decayed = Set(WeightDecayMask.huggingFace(model.store).map(\.name))
-        var expected: Set<String> = ["embeddings.word_embeddings.weight", "embeddings.position_embeddings.weight",
-                                     "embeddings.token_type_embeddings.weight", "pooler.dense.weight", "classifier.weight"]
+        var expected: Set<String> = [
+            "embeddings.word_embeddings.weight", "embeddings.position_embeddings.weight",
+            "embeddings.token_type_embeddings.weight", "pooler.dense.weight", "classifier.weight",
+        ]
         for l in 0..<2 {
-            for suffix in ["attention.self.query.weight", "attention.self.key.weight", "attention.self.value.weight",
-                           "attention.output.dense.weight", "intermediate.dense.weight", "output.dense.weight"] {
+            for suffix in [
+                "attention.self.query.weight", "attention.self.key.weight", "attention.self.value.weight",
+                "attention.output.dense.weight", "intermediate.dense.weight", "output.dense.weight",
+            ] {
                 expected.insert("encoder.layer.\(l).\(suffix)")
             }
         }
@@ -267,7 +283,8 @@ final class OptimAdamWFreezingTests: XCTestCase {
             }
         }
         XCTAssertEqual(store.valueArray("frozen.weight"), [9, 9, 9, 9], "frozen values never move")
-        XCTAssertEqual(store.valueArray("a.weight") + store.valueArray("b.bias") + store.valueArray("c.weight"), p,
-                       "bit-identical to AdamW over the trainable elements alone")
+        XCTAssertEqual(
+            store.valueArray("a.weight") + store.valueArray("b.bias") + store.valueArray("c.weight"), p,
+            "bit-identical to AdamW over the trainable elements alone")
     }
 }

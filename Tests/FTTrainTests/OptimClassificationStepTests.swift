@@ -9,9 +9,10 @@ import XCTest
 /// with one backward pass over the concatenated batch (tolerance `atol 1e-7, rtol 1e-5`: fp32
 /// summation order only).
 final class OptimClassificationStepTests: XCTestCase {
-    private let config = EncoderConfig(vocabSize: 23, hiddenSize: 8, numHiddenLayers: 1, numAttentionHeads: 2,
-                                    intermediateSize: 16, hiddenDropoutProb: 0, attentionProbsDropoutProb: 0,
-                                    maxPositionEmbeddings: 8)
+    private let config = EncoderConfig(
+        vocabSize: 23, hiddenSize: 8, numHiddenLayers: 1, numAttentionHeads: 2,
+        intermediateSize: 16, hiddenDropoutProb: 0, attentionProbsDropoutProb: 0,
+        maxPositionEmbeddings: 8)
     private let frozen = LearningRateSchedule(type: .constant, baseLearningRate: 0, trainingSteps: 1)
 
     private func makeModel() throws -> EncoderModel {
@@ -21,10 +22,12 @@ final class OptimClassificationStepTests: XCTestCase {
         return model
     }
 
-    private let first = ClassificationStep.Batch(inputIds: [2, 5, 7, 0, 3, 9, 4, 1], tokenTypeIds: [0, 0, 1, 0, 0, 0, 1, 1],
-                                                 attentionMask: [1, 1, 1, 0, 1, 1, 1, 1], labels: [2, 0], sequenceLength: 4)
-    private let second = ClassificationStep.Batch(inputIds: [8, 8, 0, 0, 6, 12, 21, 3], tokenTypeIds: [0, 0, 0, 0, 0, 1, 1, 1],
-                                                  attentionMask: [1, 1, 0, 0, 1, 1, 1, 1], labels: [1, 2], sequenceLength: 4)
+    private let first = ClassificationStep.Batch(
+        inputIds: [2, 5, 7, 0, 3, 9, 4, 1], tokenTypeIds: [0, 0, 1, 0, 0, 0, 1, 1],
+        attentionMask: [1, 1, 1, 0, 1, 1, 1, 1], labels: [2, 0], sequenceLength: 4)
+    private let second = ClassificationStep.Batch(
+        inputIds: [8, 8, 0, 0, 6, 12, 21, 3], tokenTypeIds: [0, 0, 0, 0, 0, 1, 1, 1],
+        attentionMask: [1, 1, 0, 0, 1, 1, 1, 1], labels: [1, 2], sequenceLength: 4)
 
     /// d(mean loss over all 4 rows) by one forward/backward, and that loss.
     private func fullBatchGradient(_ model: EncoderModel, classWeights: [Float]? = nil) throws -> (loss: Float, gradient: [Float]) {
@@ -32,8 +35,9 @@ final class OptimClassificationStepTests: XCTestCase {
         let mask = first.attentionMask + second.attentionMask, labels = first.labels + second.labels
         let out = try model.forward(inputIds: ids, tokenTypeIds: types, attentionMask: mask, batch: 4, sequence: 4, training: true)
         var dLogits = [Float](repeating: 0, count: 12)
-        let loss = SoftmaxCrossEntropy.forward(logits: out.logits!, labels: labels, classWeights: classWeights,
-                                               batch: 4, classes: 3, dLogits: &dLogits)
+        let loss = SoftmaxCrossEntropy.forward(
+            logits: out.logits!, labels: labels, classWeights: classWeights,
+            batch: 4, classes: 3, dLogits: &dLogits)
         model.store.zeroGradients()
         model.backward(dLogits: dLogits)
         return (loss, Array(model.store.gradients))
@@ -43,8 +47,9 @@ final class OptimClassificationStepTests: XCTestCase {
         let model = try makeModel()
         let before = Array(model.store.values)
         let (fullLoss, fullGradient) = try fullBatchGradient(model)
-        let driver = try ClassificationStep(model: model, schedule: frozen, weightDecay: 0.01, maxGradNorm: 0,
-                                            accumulationScaling: .meanOfMicroBatchMeans)
+        let driver = try ClassificationStep(
+            model: model, schedule: frozen, weightDecay: 0.01, maxGradNorm: 0,
+            accumulationScaling: .meanOfMicroBatchMeans)
         let result = try driver.step([first, second])
         assertClose(Array(model.store.gradients), fullGradient, atol: 1e-7, rtol: 1e-5, "accumulated gradient")
         assertClose([result.loss], [fullLoss], atol: 0, rtol: 1e-6, "loss")
@@ -74,12 +79,14 @@ final class OptimClassificationStepTests: XCTestCase {
         let weights: [Float] = [1, 2, 0.5]
         let (fullLoss, fullGradient) = try fullBatchGradient(model, classWeights: weights)
         // One micro-batch of all four rows: the weighted mean over the batch, as nn.CrossEntropyLoss(weight=).
-        let all = ClassificationStep.Batch(inputIds: first.inputIds + second.inputIds,
-                                           tokenTypeIds: first.tokenTypeIds + second.tokenTypeIds,
-                                           attentionMask: first.attentionMask + second.attentionMask,
-                                           labels: first.labels + second.labels, sequenceLength: 4)
-        let driver = try ClassificationStep(model: model, schedule: frozen, weightDecay: 0, maxGradNorm: 0,
-                                            classWeights: weights)
+        let all = ClassificationStep.Batch(
+            inputIds: first.inputIds + second.inputIds,
+            tokenTypeIds: first.tokenTypeIds + second.tokenTypeIds,
+            attentionMask: first.attentionMask + second.attentionMask,
+            labels: first.labels + second.labels, sequenceLength: 4)
+        let driver = try ClassificationStep(
+            model: model, schedule: frozen, weightDecay: 0, maxGradNorm: 0,
+            classWeights: weights)
         let result = try driver.step([all])
         assertClose([result.loss], [fullLoss], atol: 0, rtol: 1e-6, "weighted loss")
         assertClose(Array(model.store.gradients), fullGradient, atol: 1e-7, rtol: 1e-5, "weighted gradient")

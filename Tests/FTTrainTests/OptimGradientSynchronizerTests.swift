@@ -55,16 +55,20 @@ final class OptimGradientSynchronizerTests: XCTestCase {
 
     // MARK: - Synchronizers
 
-    private let config = EncoderConfig(vocabSize: 23, hiddenSize: 8, numHiddenLayers: 3, numAttentionHeads: 2,
-                                    intermediateSize: 16, hiddenDropoutProb: 0, attentionProbsDropoutProb: 0,
-                                    maxPositionEmbeddings: 8)
+    private let config = EncoderConfig(
+        vocabSize: 23, hiddenSize: 8, numHiddenLayers: 3, numAttentionHeads: 2,
+        intermediateSize: 16, hiddenDropoutProb: 0, attentionProbsDropoutProb: 0,
+        maxPositionEmbeddings: 8)
     private let batches = [
-        ClassificationStep.Batch(inputIds: [2, 5, 7, 0, 3, 9, 4, 1], tokenTypeIds: [0, 0, 1, 0, 0, 0, 1, 1],
-                                 attentionMask: [1, 1, 1, 0, 1, 1, 1, 1], labels: [2, 0], sequenceLength: 4),
-        ClassificationStep.Batch(inputIds: [8, 8, 0, 0, 6, 12, 21, 3], tokenTypeIds: [0, 0, 0, 0, 0, 1, 1, 1],
-                                 attentionMask: [1, 1, 0, 0, 1, 1, 1, 1], labels: [1, 2], sequenceLength: 4),
-        ClassificationStep.Batch(inputIds: [1, 2, 3, 4, 5, 6, 0, 0], tokenTypeIds: [0, 0, 0, 0, 0, 0, 0, 0],
-                                 attentionMask: [1, 1, 1, 1, 1, 1, 0, 0], labels: [0, 1], sequenceLength: 4),
+        ClassificationStep.Batch(
+            inputIds: [2, 5, 7, 0, 3, 9, 4, 1], tokenTypeIds: [0, 0, 1, 0, 0, 0, 1, 1],
+            attentionMask: [1, 1, 1, 0, 1, 1, 1, 1], labels: [2, 0], sequenceLength: 4),
+        ClassificationStep.Batch(
+            inputIds: [8, 8, 0, 0, 6, 12, 21, 3], tokenTypeIds: [0, 0, 0, 0, 0, 1, 1, 1],
+            attentionMask: [1, 1, 0, 0, 1, 1, 1, 1], labels: [1, 2], sequenceLength: 4),
+        ClassificationStep.Batch(
+            inputIds: [1, 2, 3, 4, 5, 6, 0, 0], tokenTypeIds: [0, 0, 0, 0, 0, 0, 0, 0],
+            attentionMask: [1, 1, 1, 1, 1, 1, 0, 0], labels: [0, 1], sequenceLength: 4),
     ]
 
     private func makeStepper(world: BucketRecordingWorld, overlapped: Bool) throws -> (ClassificationStep, GradientBuckets) {
@@ -72,12 +76,14 @@ final class OptimGradientSynchronizerTests: XCTestCase {
         var rng = SeededRNG(seed: 11)
         model.initializeRandomly(rng: &rng, standardDeviation: 0.3)
         let schedule = LearningRateSchedule(type: .constant, baseLearningRate: 1e-2, trainingSteps: 10)
-        let stepper = try ClassificationStep(model: model, schedule: schedule, weightDecay: 0.01, maxGradNorm: 1,
-                                             accumulationScaling: .meanOfMicroBatchMeans)
+        let stepper = try ClassificationStep(
+            model: model, schedule: schedule, weightDecay: 0.01, maxGradNorm: 1,
+            accumulationScaling: .meanOfMicroBatchMeans)
         let buckets = GradientBuckets(store: model.store, capacity: 300, firstCapacity: 40)
         let gradients = model.store.gradients.baseAddress!
         world.base = gradients
-        stepper.gradientSynchronizer = overlapped
+        stepper.gradientSynchronizer =
+            overlapped
             ? OverlappedGradientSynchronizer(world: world, gradients: gradients, buckets: buckets)
             : BlockingGradientSynchronizer(world: world, gradients: gradients, buckets: buckets)
         return (stepper, buckets)
@@ -151,8 +157,9 @@ final class OptimGradientSynchronizerTests: XCTestCase {
         let (dense, _) = try makeStepper(world: denseWorld, overlapped: false)
         let sparseModel = try EncoderModel(config: config, numLabels: 3)
         sparseModel.store.values.baseAddress!.update(from: dense.model.store.values.baseAddress!, count: sparseModel.store.count)
-        let sparse = try ClassificationStep(model: sparseModel, schedule: dense.schedule, weightDecay: 0.01, maxGradNorm: 1,
-                                            accumulationScaling: .meanOfMicroBatchMeans)
+        let sparse = try ClassificationStep(
+            model: sparseModel, schedule: dense.schedule, weightDecay: 0.01, maxGradNorm: 1,
+            accumulationScaling: .meanOfMicroBatchMeans)
         sparseWorld.base = sparseModel.store.gradients.baseAddress!
         let synchronizer = makeGradientSynchronizer(world: sparseWorld, store: sparseModel.store, overlap: true, bucketCapMB: 0.001)
         sparse.gradientSynchronizer = synchronizer
@@ -181,8 +188,9 @@ final class OptimGradientSynchronizerTests: XCTestCase {
             for bit in [0, 17, 31] as [UInt32] {
                 var changed = values
                 changed[index] = Float(bitPattern: changed[index].bitPattern ^ (1 << bit))
-                XCTAssertNotEqual(changed.withUnsafeBufferPointer { ParameterChecksum.of($0) }, reference,
-                                  "bit \(bit) of element \(index)")
+                XCTAssertNotEqual(
+                    changed.withUnsafeBufferPointer { ParameterChecksum.of($0) }, reference,
+                    "bit \(bit) of element \(index)")
             }
         }
         values.append(0)

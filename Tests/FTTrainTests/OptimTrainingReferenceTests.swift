@@ -23,11 +23,13 @@ final class OptimTrainingReferenceTests: XCTestCase {
 
     func testEightStepsMatchPyTorchTrainer() throws {
         let file = try OptimFixtures.open("training_reference")
-        XCTAssertEqual(file.metadata["format_version"], Self.referenceFormat,
-                       "reference file format changed: regenerate it and update the test")
+        XCTAssertEqual(
+            file.metadata["format_version"], Self.referenceFormat,
+            "reference file format changed: regenerate it and update the test")
         let config = try JSONDecoder().decode(EncoderConfig.self, from: try XCTUnwrap(file.metadata["config"]?.data(using: .utf8)))
-        let training = try XCTUnwrap(JSONSerialization.jsonObject(
-            with: try XCTUnwrap(file.metadata["training"]?.data(using: .utf8))) as? [String: Any])
+        let training = try XCTUnwrap(
+            JSONSerialization.jsonObject(
+                with: try XCTUnwrap(file.metadata["training"]?.data(using: .utf8))) as? [String: Any])
         let steps = try XCTUnwrap(training["steps"] as? Int)
         let accumulation = try XCTUnwrap(training["gradient_accumulation_steps"] as? Int)
         XCTAssertEqual(training["accumulation_scaling"] as? String, "sum_of_micro_batch_means")
@@ -48,8 +50,9 @@ final class OptimTrainingReferenceTests: XCTestCase {
         let norms = try file.floats("step.grad_norm", shape: [steps])
         let lrs = try OptimFixtures.doubles(file, "step.lr")
         let trainerLosses = try file.floats("trainer.loss", shape: [steps])
-        XCTAssertTrue(norms.contains { $0 > Float(maxGradNorm) } && norms.contains { $0 <= Float(maxGradNorm) },
-                      "the reference must clip on some steps and not on others")
+        XCTAssertTrue(
+            norms.contains { $0 > Float(maxGradNorm) } && norms.contains { $0 <= Float(maxGradNorm) },
+            "the reference must clip on some steps and not on others")
 
         var worstLoss: Float = 0, worstNorm: Float = 0
         for s in 0..<steps {
@@ -79,17 +82,19 @@ final class OptimTrainingReferenceTests: XCTestCase {
     private func readBatch(_ file: SafeTensorsFile, index k: Int) throws -> ClassificationStep.Batch {
         let shape = try XCTUnwrap(file.info("batch.\(k).input_ids")).shape
         func ints(_ key: String) throws -> [Int32] { try file.int64s("batch.\(k).\(key)").map { Int32($0) } }
-        return ClassificationStep.Batch(inputIds: try ints("input_ids"), tokenTypeIds: try ints("token_type_ids"),
-                                        attentionMask: try ints("attention_mask"), labels: try ints("labels"),
-                                        sequenceLength: shape[1])
+        return ClassificationStep.Batch(
+            inputIds: try ints("input_ids"), tokenTypeIds: try ints("token_type_ids"),
+            attentionMask: try ints("attention_mask"), labels: try ints("labels"),
+            sequenceLength: shape[1])
     }
 }
 
 /// The optimizer tests' reference files (Fixtures/optim, written by make_training_reference.py).
 enum OptimFixtures {
     static func open(_ name: String) throws -> SafeTensorsFile {
-        let url = try XCTUnwrap(Bundle.module.url(forResource: name, withExtension: "safetensors", subdirectory: "Fixtures/optim"),
-                                "\(name).safetensors missing from the test bundle")
+        let url = try XCTUnwrap(
+            Bundle.module.url(forResource: name, withExtension: "safetensors", subdirectory: "Fixtures/optim"),
+            "\(name).safetensors missing from the test bundle")
         return try SafeTensorsFile(path: url.path)
     }
 

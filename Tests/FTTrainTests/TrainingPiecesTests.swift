@@ -10,17 +10,22 @@ final class TrainingPiecesTests: XCTestCase {
     /// Example i has i % 5 + 1 tokens, all of them i, and label i % 3.
     func dataset(_ count: Int) -> EncodedDataset {
         let encodings = (0..<count).map { i in
-            TokenizerEncoding(inputIds: Array(repeating: Int32(i), count: i % 5 + 1), tokenTypeIds: Array(repeating: 0, count: i % 5 + 1),
-                              attentionMask: Array(repeating: 1, count: i % 5 + 1))
+            TokenizerEncoding(
+                inputIds: Array(repeating: Int32(i), count: i % 5 + 1), tokenTypeIds: Array(repeating: 0, count: i % 5 + 1),
+                attentionMask: Array(repeating: 1, count: i % 5 + 1))
         }
-        return EncodedDataset(encodings: encodings, labels: (0..<count).map { Int32($0 % 3) }, texts: Array(repeating: "", count: count),
-                              pairs: Array(repeating: nil, count: count))
+        return EncodedDataset(
+            encodings: encodings, labels: (0..<count).map { Int32($0 % 3) }, texts: Array(repeating: "", count: count),
+            pairs: Array(repeating: nil, count: count))
     }
 
-    func plan(examples: Int = 23, batch: Int = 4, accumulation: Int = 4, ranks: Int = 1, dropLast: Bool = false,
-              maxSteps: Int = -1, epochs: Double = 1.5) throws -> TrainingPlan {
-        try TrainingPlan(batchSize: batch, accumulation: accumulation, ranks: ranks, trainExamples: examples, dropLast: dropLast,
-                         maxSteps: maxSteps, epochs: epochs, scheduleType: .linear, learningRate: 1e-3, warmupRatio: 0.1)
+    func plan(
+        examples: Int = 23, batch: Int = 4, accumulation: Int = 4, ranks: Int = 1, dropLast: Bool = false,
+        maxSteps: Int = -1, epochs: Double = 1.5
+    ) throws -> TrainingPlan {
+        try TrainingPlan(
+            batchSize: batch, accumulation: accumulation, ranks: ranks, trainExamples: examples, dropLast: dropLast,
+            maxSteps: maxSteps, epochs: epochs, scheduleType: .linear, learningRate: 1e-3, warmupRatio: 0.1)
     }
 
     func testPlanCountsStepsAsTheTrainerDoes() throws {
@@ -32,7 +37,9 @@ final class TrainingPiecesTests: XCTestCase {
         // Drop-last: 11 per rank, two whole micro-batches.
         XCTAssertEqual(try plan(accumulation: 1, ranks: 2, dropLast: true).microBatchesPerEpoch, 2)
         XCTAssertThrowsError(try plan(examples: 5, batch: 4, ranks: 2, dropLast: true)) { error in
-            XCTAssertEqual("\(error)", "\(ModelError.badInput("5 training examples over 2 ranks give 2 per rank, fewer than one batch of 4 with dataloader_drop_last"))")
+            XCTAssertEqual(
+                "\(error)",
+                "\(ModelError.badInput("5 training examples over 2 ranks give 2 per rank, fewer than one batch of 4 with dataloader_drop_last"))")
         }
         var c = TrainingConfiguration()
         c.perDeviceTrainBatchSize = 4
@@ -85,7 +92,12 @@ final class TrainingPiecesTests: XCTestCase {
     func testTrackerFollowsEarlyStoppingCallback() {
         var tracker = BestModelTracker(greaterIsBetter: true, threshold: 0.01, patience: 2, keepsParameters: true)
         var reads = 0
-        func record(_ value: Double, _ step: Int) -> Bool { tracker.record(value, step: step) { reads += 1; return [Float(step)] } }
+        func record(_ value: Double, _ step: Int) -> Bool {
+            tracker.record(value, step: step) {
+                reads += 1
+                return [Float(step)]
+            }
+        }
         XCTAssertTrue(record(0.5, 1))
         XCTAssertTrue(record(0.505, 2), "a new best, within the threshold")
         XCTAssertEqual(tracker.patienceCounter, 1)
@@ -113,8 +125,9 @@ final class TrainingPiecesTests: XCTestCase {
     func testProgressRoundTripsThroughTheCheckpointStates() throws {
         let data = dataset(23), p = try plan(accumulation: 2, ranks: 1)
         let batches = EpochBatches(dataset: data, plan: p, rank: 0, seed: 1, padTokenId: 0)
-        var progress = TrainingProgress(dropout: SeededRNG(seed: 5, stream: 0xD0),
-                                        bestModel: BestModelTracker(threshold: 0.1, patience: 3, keepsParameters: true))
+        var progress = TrainingProgress(
+            dropout: SeededRNG(seed: 5, stream: 0xD0),
+            bestModel: BestModelTracker(threshold: 0.1, patience: 3, keepsParameters: true))
         // Steps without a model: the progress's bookkeeping alone.
         for update in batches.updates(epoch: 0) {
             progress.account(loss: 0.25 * Float(update.index + 1), samples: update.samples, synchronizationSeconds: 0)
@@ -128,8 +141,10 @@ final class TrainingPiecesTests: XCTestCase {
         XCTAssertEqual([states.trainer.worldSize, states.trainer.gradientAccumulationSteps, states.trainer.trainExamples], [1, 2, 23])
         XCTAssertEqual(states.trainer.windowSteps, 3)
         XCTAssertEqual(states.trainer.earlyStoppingPatienceCounter, 1)
-        let restored = TrainingProgress(restoring: states.trainer, rank: states.rank, freshDropout: SeededRNG(seed: 0),
-                                        rules: progress.bestModel) { [3, 4] }
+        let restored = TrainingProgress(
+            restoring: states.trainer, rank: states.rank, freshDropout: SeededRNG(seed: 0),
+            rules: progress.bestModel
+        ) { [3, 4] }
         let again = restored.checkpoint(plan: p, rank: 0, seed: 42, parameterCount: 2, logHistory: [])
         XCTAssertEqual(again.trainer, states.trainer)
         XCTAssertEqual(again.rank, states.rank)

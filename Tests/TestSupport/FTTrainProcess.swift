@@ -10,8 +10,10 @@ public enum FTTrainProcess {
     }
 
     /// Runs `fttrain arguments…` with `stdin`, waiting for it to end.
-    public static func run(_ arguments: [String], stdin: Data = Data(), file: StaticString = #filePath,
-                           line: UInt = #line) throws -> Result {
+    public static func run(
+        _ arguments: [String], stdin: Data = Data(), file: StaticString = #filePath,
+        line: UInt = #line
+    ) throws -> Result {
         let executable = TestAssets.fttrainExecutable
         guard FileManager.default.isExecutableFile(atPath: executable.path) else {
             XCTFail("fttrain not built at \(executable.path): run `swift build` before `swift test`", file: file, line: line)
@@ -38,12 +40,15 @@ public enum FTTrainProcess {
         let out = output.fileHandleForReading.readDataToEndOfFile()
         group.wait()
         process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self),
-                      stderr: String(decoding: errorData.value, as: UTF8.self))
+        return Result(
+            status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self),
+            stderr: String(decoding: errorData.value, as: UTF8.self))
     }
 
-    public static func run(_ arguments: [String], stdin: String, file: StaticString = #filePath,
-                           line: UInt = #line) throws -> Result {
+    public static func run(
+        _ arguments: [String], stdin: String, file: StaticString = #filePath,
+        line: UInt = #line
+    ) throws -> Result {
         try run(arguments, stdin: Data(stdin.utf8), file: file, line: line)
     }
 }

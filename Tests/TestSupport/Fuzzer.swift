@@ -32,12 +32,14 @@ public struct Mutator {
     }
 
     /// Bytes a parser gives meaning to (AFL's "interesting" values plus JSON/CSV punctuation).
-    static let interestingBytes: [UInt8] = [0x00, 0xFF, 0x7F, 0x80, 0x01, 0x20, 0x09, 0x0A, 0x0D,
-                                            UInt8(ascii: "\""), UInt8(ascii: "{"), UInt8(ascii: "}"),
-                                            UInt8(ascii: "["), UInt8(ascii: "]"), UInt8(ascii: ","),
-                                            UInt8(ascii: ":"), UInt8(ascii: "\\"), UInt8(ascii: "-"),
-                                            UInt8(ascii: "#"), UInt8(ascii: "&"), UInt8(ascii: "<"),
-                                            UInt8(ascii: "0"), UInt8(ascii: "9"), UInt8(ascii: "e")]
+    static let interestingBytes: [UInt8] = [
+        0x00, 0xFF, 0x7F, 0x80, 0x01, 0x20, 0x09, 0x0A, 0x0D,
+        UInt8(ascii: "\""), UInt8(ascii: "{"), UInt8(ascii: "}"),
+        UInt8(ascii: "["), UInt8(ascii: "]"), UInt8(ascii: ","),
+        UInt8(ascii: ":"), UInt8(ascii: "\\"), UInt8(ascii: "-"),
+        UInt8(ascii: "#"), UInt8(ascii: "&"), UInt8(ascii: "<"),
+        UInt8(ascii: "0"), UInt8(ascii: "9"), UInt8(ascii: "e"),
+    ]
     /// Numbers that break size computations and integer conversions.
     static let interestingNumbers: [String] = [
         "0", "-1", "-0", "1", "2", "1e12", "1000000000000", "99999999999999999999", "-99999999999999999999",
@@ -47,11 +49,15 @@ public struct Mutator {
     ]
     /// Byte sequences that are not UTF-8: a lone continuation byte, an overlong NUL, a surrogate, a
     /// scalar above U+10FFFF, a truncated sequence, bytes that never occur.
-    static let invalidUTF8: [[UInt8]] = [[0x80], [0xC0, 0x80], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80],
-                                         [0xE2, 0x82], [0xFF], [0xFE], [0xF8, 0x88, 0x80, 0x80, 0x80]]
-    static let textInserts: [String] = ["\"", "\"\"", ",", "\t", "\n", "\r", "\r\n", "\n\n", " ", "\\", "\\u",
-                                        "\\ud800", "\\udc00", "\\u0000", "'", "#", "&amp;", "<br>", "<script>",
-                                        "\u{FEFF}", "\u{0}", "é", "不", "😡", "\u{301}", "[CLS]", "##"]
+    static let invalidUTF8: [[UInt8]] = [
+        [0x80], [0xC0, 0x80], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80],
+        [0xE2, 0x82], [0xFF], [0xFE], [0xF8, 0x88, 0x80, 0x80, 0x80],
+    ]
+    static let textInserts: [String] = [
+        "\"", "\"\"", ",", "\t", "\n", "\r", "\r\n", "\n\n", " ", "\\", "\\u",
+        "\\ud800", "\\udc00", "\\u0000", "'", "#", "&amp;", "<br>", "<script>",
+        "\u{FEFF}", "\u{0}", "é", "不", "😡", "\u{301}", "[CLS]", "##",
+    ]
 
     /// The next mutated input.
     public mutating func next() -> [UInt8] {
@@ -81,13 +87,22 @@ public struct Mutator {
         let operators = text ? 16 : 12
         switch pick(operators) {
         case 0:  // bit flip
-            guard !data.isEmpty else { data.append(0); return }
+            guard !data.isEmpty else {
+                data.append(0)
+                return
+            }
             data[position(data.count)] ^= 1 << UInt8(pick(8))
         case 1:  // interesting byte
-            guard !data.isEmpty else { data.append(Self.interestingBytes[pick(Self.interestingBytes.count)]); return }
+            guard !data.isEmpty else {
+                data.append(Self.interestingBytes[pick(Self.interestingBytes.count)])
+                return
+            }
             data[position(data.count)] = Self.interestingBytes[pick(Self.interestingBytes.count)]
         case 2:  // random byte
-            guard !data.isEmpty else { data.append(UInt8(truncatingIfNeeded: rng.next())); return }
+            guard !data.isEmpty else {
+                data.append(UInt8(truncatingIfNeeded: rng.next()))
+                return
+            }
             data[position(data.count)] = UInt8(truncatingIfNeeded: rng.next())
         case 3:  // byte arithmetic
             guard !data.isEmpty else { return }
@@ -97,16 +112,16 @@ public struct Mutator {
         case 4:  // delete a span
             guard !data.isEmpty else { return }
             let start = position(data.count)
-            data.removeSubrange(start ..< start + spanLength(data.count - start))
+            data.removeSubrange(start..<start + spanLength(data.count - start))
         case 5:  // copy a span elsewhere
             guard !data.isEmpty else { return }
             let start = position(data.count)
-            let span = Array(data[start ..< start + spanLength(data.count - start)])
+            let span = Array(data[start..<start + spanLength(data.count - start)])
             data.insert(contentsOf: span, at: position(data.count, inclusive: true))
         case 6:  // duplicate a span in place, several times (deep nesting, long runs)
             guard !data.isEmpty else { return }
             let start = position(data.count)
-            let span = Array(data[start ..< start + spanLength(min(16, data.count - start))])
+            let span = Array(data[start..<start + spanLength(min(16, data.count - start))])
             let times = [1, 2, 8, 100, 1000][pick(5)]
             var repeated: [UInt8] = []
             repeated.reserveCapacity(span.count * times)
@@ -134,7 +149,7 @@ public struct Mutator {
             if pick(2) == 0 || at == data.count {
                 data.insert(contentsOf: token, at: at)
             } else {
-                data.replaceSubrange(at ..< min(data.count, at + token.count), with: token)
+                data.replaceSubrange(at..<min(data.count, at + token.count), with: token)
             }
         case 11:  // random bytes inserted
             let count = 1 + pick(8)
@@ -163,15 +178,21 @@ public struct Mutator {
         var ranges: [Range<Int>] = []
         var i = 0
         while i < data.count {
-            guard isDigit(data[i]) else { i += 1; continue }
+            guard isDigit(data[i]) else {
+                i += 1
+                continue
+            }
             var start = i
             if start > 0 && data[start - 1] == UInt8(ascii: "-") { start -= 1 }
-            while i < data.count, isDigit(data[i]) || data[i] == UInt8(ascii: ".") || data[i] == UInt8(ascii: "e")
-                    || data[i] == UInt8(ascii: "E") || ((data[i] == UInt8(ascii: "+") || data[i] == UInt8(ascii: "-"))
-                                                        && (data[i - 1] | 0x20) == UInt8(ascii: "e")) {
+            while i < data.count,
+                isDigit(data[i]) || data[i] == UInt8(ascii: ".") || data[i] == UInt8(ascii: "e")
+                    || data[i] == UInt8(ascii: "E")
+                    || ((data[i] == UInt8(ascii: "+") || data[i] == UInt8(ascii: "-"))
+                        && (data[i - 1] | 0x20) == UInt8(ascii: "e"))
+            {
                 i += 1
             }
-            ranges.append(start ..< i)
+            ranges.append(start..<i)
         }
         return ranges
     }
@@ -213,12 +234,14 @@ public struct FuzzReport: CustomStringConvertible {
 /// is a hang; a case that has not finished after `hardLimit` seconds ends the run (it keeps
 /// running on its thread, which dies with the process).
 public enum Fuzz {
-    public static func run(_ name: String, cases: Int, fileName: String,
-                           alsoAccepted: [String] = [], caseLimit: Double = 2, hardLimit: Double = 20,
-                           budget: Double = 12, prepare: (URL) throws -> Void = { _ in },
-                           next: () -> [UInt8], load: @escaping @Sendable (_ path: String, _ index: Int) throws -> Void) throws -> FuzzReport {
+    public static func run(
+        _ name: String, cases: Int, fileName: String,
+        alsoAccepted: [String] = [], caseLimit: Double = 2, hardLimit: Double = 20,
+        budget: Double = 12, prepare: (URL) throws -> Void = { _ in },
+        next: () -> [UInt8], load: @escaping @Sendable (_ path: String, _ index: Int) throws -> Void
+    ) throws -> FuzzReport {
         let directory = FileManager.default.temporaryDirectory
-                        // No dots: a message naming only the directory must not pass for one naming the file.
+            // No dots: a message naming only the directory must not pass for one naming the file.
             .appendingPathComponent("fttrain-fuzz-\(name.replacingOccurrences(of: ".", with: "_"))-\(ProcessInfo.processInfo.processIdentifier)")
         try? FileManager.default.removeItem(at: directory)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -233,7 +256,10 @@ public enum Fuzz {
         let start = Date()
         let names = [file.path, fileName] + alsoAccepted
         for index in 0..<cases {
-            if Date().timeIntervalSince(start) > budget { report.stoppedByBudget = true; break }
+            if Date().timeIntervalSince(start) > budget {
+                report.stoppedByBudget = true
+                break
+            }
             let input = next()
             try Data(input).write(to: file)
             let caseStart = Date()
@@ -298,7 +324,10 @@ public enum Fuzz {
         let done = DispatchSemaphore(value: 0)
         let thread = Thread {
             let r: Result<Void, Error>
-            do { try body(); r = .success(()) } catch { r = .failure(error) }
+            do {
+                try body()
+                r = .success(())
+            } catch { r = .failure(error) }
             result.value = r
             done.signal()
         }
@@ -334,10 +363,18 @@ public enum Fuzz {
             var shrunk = false
             while i < current.count {
                 var candidate = current
-                candidate.removeSubrange(i ..< min(current.count, i + chunk))
-                if stillFails(candidate) { current = candidate; shrunk = true } else { i += chunk }
+                candidate.removeSubrange(i..<min(current.count, i + chunk))
+                if stillFails(candidate) {
+                    current = candidate
+                    shrunk = true
+                } else {
+                    i += chunk
+                }
             }
-            if !shrunk { if chunk == 1 { break }; chunk /= 2 }
+            if !shrunk {
+                if chunk == 1 { break }
+                chunk /= 2
+            }
         }
         return current
     }

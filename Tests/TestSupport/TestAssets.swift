@@ -9,7 +9,8 @@ public enum TestAssets {
     }
 
     public static func realModelDirectory(file: StaticString = #filePath, line: UInt = #line) throws -> URL {
-        let path = ProcessInfo.processInfo.environment["FTTRAIN_MODEL_DIR"]
+        let path =
+            ProcessInfo.processInfo.environment["FTTRAIN_MODEL_DIR"]
             ?? packageRoot.appendingPathComponent(".cache/models/all-MiniLM-L6-v2").path
         guard FileManager.default.fileExists(atPath: path + "/model.safetensors") else {
             XCTFail("real model not found at \(path): run scripts/fetch_assets.sh (or set FTTRAIN_MODEL_DIR)", file: file, line: line)

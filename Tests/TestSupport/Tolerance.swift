@@ -2,8 +2,10 @@ import XCTest
 
 /// Asserts `|actual − expected| ≤ atol + rtol·|expected|` element-wise, reporting the worst
 /// element and how many failed, so a mismatch fails loudly with the tensor's name.
-public func assertClose(_ actual: [Float], _ expected: [Float], atol: Float, rtol: Float, _ name: String,
-                        file: StaticString = #filePath, line: UInt = #line) {
+public func assertClose(
+    _ actual: [Float], _ expected: [Float], atol: Float, rtol: Float, _ name: String,
+    file: StaticString = #filePath, line: UInt = #line
+) {
     guard actual.count == expected.count else {
         XCTFail("\(name): \(actual.count) elements, expected \(expected.count)", file: file, line: line)
         return
@@ -16,12 +18,16 @@ public func assertClose(_ actual: [Float], _ expected: [Float], atol: Float, rto
         let error = abs(actual[i] - expected[i])
         if !(error <= bound) {
             failures += 1
-            if error - bound > worstExcess || worstIndex < 0 { worstExcess = error - bound; worstIndex = i }
+            if error - bound > worstExcess || worstIndex < 0 {
+                worstExcess = error - bound
+                worstIndex = i
+            }
         }
     }
     if failures > 0 {
-        XCTFail("\(name): \(failures)/\(actual.count) elements outside atol \(atol) + rtol \(rtol); worst at [\(worstIndex)]: \(actual[worstIndex]) vs \(expected[worstIndex])",
-                file: file, line: line)
+        XCTFail(
+            "\(name): \(failures)/\(actual.count) elements outside atol \(atol) + rtol \(rtol); worst at [\(worstIndex)]: \(actual[worstIndex]) vs \(expected[worstIndex])",
+            file: file, line: line)
     }
 }
 

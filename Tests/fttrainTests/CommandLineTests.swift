@@ -46,8 +46,9 @@ final class CommandLineTests: XCTestCase {
         let truncated = try run(["tokenize", "--model-dir", model, "--max-length", "4"], stdin: "A man is eating food.\n")
         XCTAssertEqual(truncated.stdout, "[101, 1037, 2158, 102]\n")
 
-        let embedded = try run(["embed", "--model-dir", model, "--normalize"],
-                               stdin: "A man is eating food.\nA much longer second line to force padding in the batch.\n")
+        let embedded = try run(
+            ["embed", "--model-dir", model, "--normalize"],
+            stdin: "A man is eating food.\nA much longer second line to force padding in the batch.\n")
         XCTAssertEqual(embedded.status, 0, embedded.stderr)
         let rows = try embedded.stdout.split(separator: "\n").map {
             try JSONDecoder().decode([Float].self, from: Data($0.utf8))

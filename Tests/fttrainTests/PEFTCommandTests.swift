@@ -17,15 +17,19 @@ final class PEFTCommandTests: TinyRunTestCase {
     }
 
     func testLoRARunWritesAdapterBesideMergedModelThatPredictAlike() throws {
-        let (result, output) = try train(["--peft", "lora", "--lora-r", "4", "--lora-alpha", "8",
-                                          "--lora-target-modules", "query,value,output.dense", "--learning-rate", "1e-2", "--num-train-epochs", "30"])
+        let (result, output) = try train([
+            "--peft", "lora", "--lora-r", "4", "--lora-alpha", "8",
+            "--lora-target-modules", "query,value,output.dense", "--learning-rate", "1e-2", "--num-train-epochs", "30",
+        ])
         XCTAssertEqual(result.status, 0, result.stderr)
         // 2 layers × (query, value: 2·(4·32) each; attention.output.dense and output.dense (in 64): 4·32 + 32·4, 4·64 + 32·4) + head 3·32 + 3
         let trainable = 2 * (2 * 256 + 256 + 384) + 99
         XCTAssertEqual(trainable, 2403)
         XCTAssertTrue(result.stderr.contains("trainable params: 2,403 || all params: "), "PEFT's trainable line: \(result.stderr)")
-        for file in ["adapter/adapter_config.json", "adapter/adapter_model.safetensors", "adapter/labels.json",
-                     "model/config.json", "model/model.safetensors"] {
+        for file in [
+            "adapter/adapter_config.json", "adapter/adapter_model.safetensors", "adapter/labels.json",
+            "model/config.json", "model/model.safetensors",
+        ] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: output.appendingPathComponent(file).path), "missing \(file)")
         }
         let adapter = try SafeTensorsFile(path: output.appendingPathComponent("adapter/adapter_model.safetensors").path)
@@ -43,8 +47,11 @@ final class PEFTCommandTests: TinyRunTestCase {
         XCTAssertGreaterThan(metrics["test_auc_macro"]!, 0.9, "LoRA and the head learn the three classes \(metrics)")
         let test = output.appendingPathComponent("data/test.jsonl").path
         let viaMerged = try predict(["--model-dir", output.appendingPathComponent("model").path], input: test)
-        let viaAdapter = try predict(["--model-dir", directory.appendingPathComponent("model").path,
-                                      "--adapter", output.appendingPathComponent("adapter").path], input: test)
+        let viaAdapter = try predict(
+            [
+                "--model-dir", directory.appendingPathComponent("model").path,
+                "--adapter", output.appendingPathComponent("adapter").path,
+            ], input: test)
         XCTAssertEqual(viaMerged.count, viaAdapter.count)
         for (m, a) in zip(viaMerged, viaAdapter) {
             XCTAssertEqual(m["label"] as? String, a["label"] as? String)
@@ -53,9 +60,12 @@ final class PEFTCommandTests: TinyRunTestCase {
             for (label, p) in pm { XCTAssertEqual(p, pa[label]!, accuracy: 1e-5, "merged vs base + adapter") }
         }
         // Two adapters over one base: the same adapter twice under two names gives the same lines.
-        let twice = try predict(["--model-dir", directory.appendingPathComponent("model").path,
-                                 "--adapter", "one=" + output.appendingPathComponent("adapter").path,
-                                 "--adapter", "two=" + output.appendingPathComponent("adapter").path], input: test)
+        let twice = try predict(
+            [
+                "--model-dir", directory.appendingPathComponent("model").path,
+                "--adapter", "one=" + output.appendingPathComponent("adapter").path,
+                "--adapter", "two=" + output.appendingPathComponent("adapter").path,
+            ], input: test)
         XCTAssertEqual(twice.count, 2 * viaAdapter.count)
         XCTAssertEqual(twice.compactMap { $0["adapter"] as? String }.prefix(2), ["one", "two"])
     }
@@ -75,8 +85,9 @@ final class PEFTCommandTests: TinyRunTestCase {
 
     func testAdapterRejections() throws {
         let base = directory.appendingPathComponent("model").path
-        let missing = try FTTrainProcess.run(["predict", "--model-dir", base, "--adapter", directory.appendingPathComponent("nope").path],
-                                             stdin: "good film\n")
+        let missing = try FTTrainProcess.run(
+            ["predict", "--model-dir", base, "--adapter", directory.appendingPathComponent("nope").path],
+            stdin: "good film\n")
         XCTAssertNotEqual(missing.status, 0)
         XCTAssertTrue(missing.stderr.contains("nope"), missing.stderr)
         let broken = directory.appendingPathComponent("broken-adapter")
@@ -93,8 +104,10 @@ final class PEFTCommandTests: TinyRunTestCase {
 /// by `fttrain predict --adapter`.
 final class BottleneckCommandTests: TinyRunTestCase {
     func testAdapterRunTrainsAdaptersAloneAndPredictsThroughThem() throws {
-        let (result, output) = try train(["--peft", "adapter", "--adapter-reduction-factor", "4", "--learning-rate", "1e-2",
-                                          "--num-train-epochs", "2"])
+        let (result, output) = try train([
+            "--peft", "adapter", "--adapter-reduction-factor", "4", "--learning-rate", "1e-2",
+            "--num-train-epochs", "2",
+        ])
         XCTAssertEqual(result.status, 0, result.stderr)
         // 2 layers × (down 8×32 + 8, up 32×8 + 32) + head 3×32 + 3
         XCTAssertTrue(result.stderr.contains("trainable params: 1,203 || all params: "), result.stderr)
@@ -102,16 +115,19 @@ final class BottleneckCommandTests: TinyRunTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: output.appendingPathComponent("model").path))
         let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: output.appendingPathComponent("metrics.json"))) as! [String: Double]
         let test = output.appendingPathComponent("data/test.jsonl").path
-        let predicted = try FTTrainProcess.run(["predict", "--model-dir", directory.appendingPathComponent("model").path,
-                                                "--adapter", output.appendingPathComponent("adapter").path,
-                                                "--input", test, "--max-length", "16"])
+        let predicted = try FTTrainProcess.run([
+            "predict", "--model-dir", directory.appendingPathComponent("model").path,
+            "--adapter", output.appendingPathComponent("adapter").path,
+            "--input", test, "--max-length", "16",
+        ])
         XCTAssertEqual(predicted.status, 0, predicted.stderr)
         let truth = try String(contentsOfFile: test, encoding: .utf8).split(separator: "\n")
             .map { (try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any])["label"] as! String }
         let rows = try predicted.stdout.split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
         let correct = zip(rows, truth).filter { ($0.0["label"] as! String) == $0.1 }.count
-        XCTAssertEqual(Double(correct) / Double(truth.count), metrics["test_accuracy"]!, accuracy: 1e-9,
-                       "predict through the saved adapter reproduces the run's test accuracy")
+        XCTAssertEqual(
+            Double(correct) / Double(truth.count), metrics["test_accuracy"]!, accuracy: 1e-9,
+            "predict through the saved adapter reproduces the run's test accuracy")
         // On this toy model (weights ~ N(0, 0.02)) the feed-forward outputs the adapters see are ~1e-3,
         // and PyTorch with the same adapters does not get below the class prior in 15 epochs either;
         // LoRA on the same model does. So here: the adapters moved away from the identity and were saved.

@@ -10,8 +10,9 @@ final class PreemptionTests: XCTestCase {
 
     override func setUpWithError() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("fttrain-preempt-\(UUID().uuidString)")
-        try TinyModelDirectory.write(to: directory.appendingPathComponent("model"),
-                                     words: ["good", "bad", "movie", "was", "the", "plot", "man"])
+        try TinyModelDirectory.write(
+            to: directory.appendingPathComponent("model"),
+            words: ["good", "bad", "movie", "was", "the", "plot", "man"])
         var lines = ["label,text"]
         for i in 0..<60 { lines.append(i % 2 == 0 ? "fresh,the movie was good \(i)" : "rotten,the movie was bad \(i)") }
         try (lines.joined(separator: "\n") + "\n").write(to: directory.appendingPathComponent("train.csv"), atomically: true, encoding: .utf8)
@@ -20,10 +21,12 @@ final class PreemptionTests: XCTestCase {
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
 
     var arguments: [String] {
-        ["train", "--model-dir", directory.appendingPathComponent("model").path,
-         "--train-file", directory.appendingPathComponent("train.csv").path, "--output-dir", directory.appendingPathComponent("out").path,
-         "--max-steps", "400", "--per-device-train-batch-size", "4", "--max-length", "12", "--logging-steps", "1",
-         "--save-steps", "100000", "--seed", "2"]
+        [
+            "train", "--model-dir", directory.appendingPathComponent("model").path,
+            "--train-file", directory.appendingPathComponent("train.csv").path, "--output-dir", directory.appendingPathComponent("out").path,
+            "--max-steps", "400", "--per-device-train-batch-size", "4", "--max-length", "12", "--logging-steps", "1",
+            "--save-steps", "100000", "--seed", "2",
+        ]
     }
 
     func testSIGTERMCheckpointsAndExits143ThenResumeFinishes() throws {

@@ -17,8 +17,10 @@ class TinyRunTestCase: XCTestCase {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    static let words = ["good", "great", "fine", "bad", "awful", "dull", "the", "movie", "film", "was", "is", "a",
-                        "story", "about", "man", "woman", "who", "finds", "city", ".", ",", "!"]
+    static let words = [
+        "good", "great", "fine", "bad", "awful", "dull", "the", "movie", "film", "was", "is", "a",
+        "story", "about", "man", "woman", "who", "finds", "city", ".", ",", "!",
+    ]
 
     /// Three classes that a small model can tell apart from their words; every row distinct, so
     /// de-duplication keeps them all.
@@ -33,9 +35,13 @@ class TinyRunTestCase: XCTestCase {
         let fresh = sentences({ "the \($2) was \($0) , \($1) \($3)" }, positive)
         let rotten = sentences({ "a \($2) is \($0) and \($1) \($3)" }, negative)
         var plot: [String] = []
-        for who in ["man", "woman"] { for verb in ["finds", "was"] { for place in ["city", "story", "film"] {
-            for e in ends { plot.append("a \(who) who \(verb) a \(place) \(e)") }
-        } } }
+        for who in ["man", "woman"] {
+            for verb in ["finds", "was"] {
+                for place in ["city", "story", "film"] {
+                    for e in ends { plot.append("a \(who) who \(verb) a \(place) \(e)") }
+                }
+            }
+        }
         var lines = ["label,text"]
         for i in 0..<rows {
             switch i % 3 {
@@ -52,21 +58,27 @@ class TinyRunTestCase: XCTestCase {
     func train(_ extra: [String], data: String? = nil) throws -> (FTTrainProcess.Result, URL) {
         let output = directory.appendingPathComponent("out")
         let trainFile = try data ?? writeData("train.csv", rows: 120)
-        let arguments = ["train", "--model-dir", directory.appendingPathComponent("model").path, "--train-file", trainFile,
-                         "--output-dir", output.path, "--num-train-epochs", "15", "--per-device-train-batch-size", "8",
-                         "--learning-rate", "3e-3", "--logging-steps", "5", "--seed", "3", "--max-length", "16"] + extra
+        let arguments =
+            [
+                "train", "--model-dir", directory.appendingPathComponent("model").path, "--train-file", trainFile,
+                "--output-dir", output.path, "--num-train-epochs", "15", "--per-device-train-batch-size", "8",
+                "--learning-rate", "3e-3", "--logging-steps", "5", "--seed", "3", "--max-length", "16",
+            ] + extra
         return (try FTTrainProcess.run(arguments), output)
     }
 
-    func assertFails(_ extra: [String], data: String? = nil, mentions needles: [String],
-                     file: StaticString = #filePath, line: UInt = #line) throws {
+    func assertFails(
+        _ extra: [String], data: String? = nil, mentions needles: [String],
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         let (result, output) = try train(extra, data: data)
         XCTAssertNotEqual(result.status, 0, "must fail", file: file, line: line)
         for needle in needles {
             XCTAssertTrue(result.stderr.contains(needle), "stderr lacks \"\(needle)\": \(result.stderr)", file: file, line: line)
         }
-        XCTAssertFalse(FileManager.default.fileExists(atPath: output.appendingPathComponent("model").path),
-                       "no model is written by a failed run", file: file, line: line)
+        XCTAssertFalse(
+            FileManager.default.fileExists(atPath: output.appendingPathComponent("model").path),
+            "no model is written by a failed run", file: file, line: line)
     }
 
 }

@@ -9,9 +9,11 @@ final class TrainCommandTests: TinyRunTestCase {
         let (result, output) = try train(["--warmup-ratio", "0.1", "--eval-strategy", "epoch"])
         XCTAssertEqual(result.status, 0, result.stderr)
         let fileManager = FileManager.default
-        for file in ["metrics.json", "log.jsonl", "confusion_matrix.csv", "errors.jsonl", "classification_report.txt",
-                     "training_config.yaml", "model/config.json", "model/model.safetensors", "model/vocab.txt",
-                     "data/train.jsonl", "data/validation.jsonl", "data/test.jsonl"] {
+        for file in [
+            "metrics.json", "log.jsonl", "confusion_matrix.csv", "errors.jsonl", "classification_report.txt",
+            "training_config.yaml", "model/config.json", "model/model.safetensors", "model/vocab.txt",
+            "data/train.jsonl", "data/validation.jsonl", "data/test.jsonl",
+        ] {
             XCTAssertTrue(fileManager.fileExists(atPath: output.appendingPathComponent(file).path), "missing \(file)")
         }
         let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: output.appendingPathComponent("metrics.json"))) as! [String: Double]
@@ -33,8 +35,10 @@ final class TrainCommandTests: TinyRunTestCase {
 
         // The exported model reproduces the run's test accuracy through `fttrain predict`.
         let test = output.appendingPathComponent("data/test.jsonl").path
-        let predicted = try FTTrainProcess.run(["predict", "--model-dir", output.appendingPathComponent("model").path,
-                                                    "--input", test, "--max-length", "16"])
+        let predicted = try FTTrainProcess.run([
+            "predict", "--model-dir", output.appendingPathComponent("model").path,
+            "--input", test, "--max-length", "16",
+        ])
         XCTAssertEqual(predicted.status, 0, predicted.stderr)
         let truth = try String(contentsOfFile: test, encoding: .utf8).split(separator: "\n")
             .map { (try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any])["label"] as! String }

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import Foundation
 
@@ -17,7 +17,10 @@ public enum DurableFile {
             var offset = 0
             while offset < bytes.count {
                 let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-                if n < 0 { if errno == EINTR { continue }; throw failure("cannot write", url) }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw failure("cannot write", url)
+                }
                 offset += n
             }
         }

@@ -16,7 +16,8 @@ public struct StagedDirectory: Sendable {
     /// The staging directory of `destination` (nothing is created; see `create()`).
     public init(destination: URL, marker: String = "partial", unique: Bool = true) {
         self.destination = destination
-        let name = "." + destination.lastPathComponent + "." + marker
+        let name =
+            "." + destination.lastPathComponent + "." + marker
             + (unique ? "-\(ProcessInfo.processInfo.processIdentifier)" : "")
         url = destination.deletingLastPathComponent().appendingPathComponent(name, isDirectory: true)
     }
@@ -69,8 +70,10 @@ public struct StagedDirectory: Sendable {
     /// by rename (`commit(durable:)`); if `body` or the commit throws, the staging directory is
     /// removed and the error rethrown.
     @discardableResult
-    public static func write<T>(_ destination: URL, marker: String = "partial", unique: Bool = true, durable: Bool = false,
-                                _ body: (StagedDirectory) throws -> T) throws -> T {
+    public static func write<T>(
+        _ destination: URL, marker: String = "partial", unique: Bool = true, durable: Bool = false,
+        _ body: (StagedDirectory) throws -> T
+    ) throws -> T {
         let staged = StagedDirectory(destination: destination, marker: marker, unique: unique)
         try staged.create()
         do {

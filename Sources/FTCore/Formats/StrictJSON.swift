@@ -138,9 +138,15 @@ extension StrictJSON {
             case UInt8(ascii: "{"): return try parseObject()
             case UInt8(ascii: "["): return try parseArray()
             case UInt8(ascii: "\""): return .string(try parseString())
-            case UInt8(ascii: "t"): try literal("true"); return .bool(true)
-            case UInt8(ascii: "f"): try literal("false"); return .bool(false)
-            case UInt8(ascii: "n"): try literal("null"); return .null
+            case UInt8(ascii: "t"):
+                try literal("true")
+                return .bool(true)
+            case UInt8(ascii: "f"):
+                try literal("false")
+                return .bool(false)
+            case UInt8(ascii: "n"):
+                try literal("null")
+                return .null
             case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try parseNumber())
             default: throw error("expected a value, found \(describeCurrent())")
             }
@@ -167,7 +173,10 @@ extension StrictJSON {
             i += 1
             var members: [Member] = []
             skipWhitespace()
-            if i < b.count && b[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
+            if i < b.count && b[i] == UInt8(ascii: "}") {
+                i += 1
+                return .object(members)
+            }
             while true {
                 skipWhitespace()
                 guard i < b.count, b[i] == UInt8(ascii: "\"") else { throw error("expected a key in double quotes, found \(describeCurrent())") }
@@ -179,8 +188,14 @@ extension StrictJSON {
                 members.append(Member(key: key, value: try parseValue()))
                 skipWhitespace()
                 guard i < b.count else { throw error("object not closed (expected ',' or '}')") }
-                if b[i] == UInt8(ascii: ",") { i += 1; continue }
-                if b[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
+                if b[i] == UInt8(ascii: ",") {
+                    i += 1
+                    continue
+                }
+                if b[i] == UInt8(ascii: "}") {
+                    i += 1
+                    return .object(members)
+                }
                 throw error("expected ',' or '}', found \(describeCurrent())")
             }
         }
@@ -191,14 +206,23 @@ extension StrictJSON {
             i += 1
             var items: [Value] = []
             skipWhitespace()
-            if i < b.count && b[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
+            if i < b.count && b[i] == UInt8(ascii: "]") {
+                i += 1
+                return .array(items)
+            }
             while true {
                 skipWhitespace()
                 items.append(try parseValue())
                 skipWhitespace()
                 guard i < b.count else { throw error("array not closed (expected ',' or ']')") }
-                if b[i] == UInt8(ascii: ",") { i += 1; continue }
-                if b[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
+                if b[i] == UInt8(ascii: ",") {
+                    i += 1
+                    continue
+                }
+                if b[i] == UInt8(ascii: "]") {
+                    i += 1
+                    return .array(items)
+                }
                 throw error("expected ',' or ']', found \(describeCurrent())")
             }
         }
@@ -243,9 +267,16 @@ extension StrictJSON {
             while true {
                 guard i < b.count else { throw error("string not closed") }
                 let c = b[i]
-                if c == UInt8(ascii: "\"") { i += 1; break }
+                if c == UInt8(ascii: "\"") {
+                    i += 1
+                    break
+                }
                 if c < 0x20 { throw error("control character in a string (escape it, e.g. \\n)") }
-                if c != UInt8(ascii: "\\") { out.append(c); i += 1; continue }
+                if c != UInt8(ascii: "\\") {
+                    out.append(c)
+                    i += 1
+                    continue
+                }
                 i += 1
                 guard i < b.count else { throw error("string not closed") }
                 let e = b[i]

@@ -24,7 +24,7 @@ public struct SingularValueDecomposition: Sendable {
         let k = min(m, n)
         var a = matrix
         var s = [Double](repeating: 0, count: k)
-        var uPrime = [Double](repeating: 0, count: n * k)   // (n, k) column-major = (k, n) row-major: Vᵀ of A
+        var uPrime = [Double](repeating: 0, count: n * k)  // (n, k) column-major = (k, n) row-major: Vᵀ of A
         var vtPrime = [Double](repeating: 0, count: k * m)  // (k, m) column-major = (m, k) row-major: U of A
         var jobu = Int8(UInt8(ascii: "S")), jobvt = Int8(UInt8(ascii: "S"))
         var rowsT = Int32(n), columnsT = Int32(m), lda = Int32(n), ldu = Int32(n), ldvt = Int32(k)

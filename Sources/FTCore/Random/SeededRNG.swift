@@ -57,7 +57,7 @@ public struct SeededRNG: RandomNumberGenerator, Sendable, Equatable {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif

@@ -20,19 +20,25 @@ public struct SafeTensorsComparison: Sendable {
     public var maxRelativeDifference: Double { entries.map(\.maxRelativeDifference).max() ?? 0 }
 
     /// Compares every floating-point tensor by name (`a` is the candidate, `b` the reference).
-    public init(_ a: SafeTensorsFile, _ b: SafeTensorsFile, relativeTolerance rtol: Double = 0,
-                absoluteTolerance atol: Double = 0) throws {
+    public init(
+        _ a: SafeTensorsFile, _ b: SafeTensorsFile, relativeTolerance rtol: Double = 0,
+        absoluteTolerance atol: Double = 0
+    ) throws {
         let names = Set(a.tensors.map(\.name)).union(b.tensors.map(\.name)).sorted()
         var entries: [Entry] = []
         for name in names {
             guard let infoA = a.info(name), let infoB = b.info(name) else {
-                entries.append(Entry(name: name, problem: "only in \(a.info(name) == nil ? b.path : a.path)",
-                                     maxAbsoluteDifference: .infinity, maxRelativeDifference: .infinity, mismatches: 0))
+                entries.append(
+                    Entry(
+                        name: name, problem: "only in \(a.info(name) == nil ? b.path : a.path)",
+                        maxAbsoluteDifference: .infinity, maxRelativeDifference: .infinity, mismatches: 0))
                 continue
             }
             guard infoA.shape == infoB.shape else {
-                entries.append(Entry(name: name, problem: "shape \(infoA.shape) vs \(infoB.shape)",
-                                     maxAbsoluteDifference: .infinity, maxRelativeDifference: .infinity, mismatches: 0))
+                entries.append(
+                    Entry(
+                        name: name, problem: "shape \(infoA.shape) vs \(infoB.shape)",
+                        maxAbsoluteDifference: .infinity, maxRelativeDifference: .infinity, mismatches: 0))
                 continue
             }
             guard infoA.dtype.isFloatingPoint, infoB.dtype.isFloatingPoint else { continue }
@@ -45,8 +51,10 @@ public struct SafeTensorsComparison: Sendable {
                 maxAbsolute = max(maxAbsolute, difference.isNaN ? .infinity : difference)
                 if v != 0 { maxRelative = max(maxRelative, difference / abs(v)) }
             }
-            entries.append(Entry(name: name, problem: nil, maxAbsoluteDifference: maxAbsolute,
-                                 maxRelativeDifference: maxRelative, mismatches: mismatches))
+            entries.append(
+                Entry(
+                    name: name, problem: nil, maxAbsoluteDifference: maxAbsolute,
+                    maxRelativeDifference: maxRelative, mismatches: mismatches))
         }
         self.entries = entries
     }

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 // MARK: - DType
@@ -149,7 +149,8 @@ public final class SafeTensorsFile: @unchecked Sendable {
             throw fail("file is \(size) bytes, shorter than the 8-byte header-length prefix (empty or truncated file)")
         }
         guard let mapped = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0),
-              mapped != UnsafeMutableRawPointer(bitPattern: -1) else {
+            mapped != UnsafeMutableRawPointer(bitPattern: -1)
+        else {
             throw fail("cannot memory-map file: \(Self.errnoDescription())")
         }
         mapping = mapped
@@ -206,18 +207,24 @@ public final class SafeTensorsFile: @unchecked Sendable {
     }
 
     /// Parses and checks the header of the safetensors bytes `bytes` (see `init(path:)`).
-    private static func parseLayout(_ bytes: UnsafeRawBufferPointer,
-                                    fail makeError: (String, String?) -> SafeTensorsError) throws -> Layout {
+    private static func parseLayout(
+        _ bytes: UnsafeRawBufferPointer,
+        fail makeError: (String, String?) -> SafeTensorsError
+    ) throws -> Layout {
         func fail(_ reason: String, tensor: String? = nil) -> SafeTensorsError { makeError(reason, tensor) }
         let size = bytes.count
         // Header length.
         let declared = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self))
         guard declared <= UInt64(Self.maximumHeaderLength) else {
-            throw fail("header length \(declared) is absurd (limit \(Self.maximumHeaderLength) bytes); the 8-byte length prefix is corrupt or this is not a safetensors file")
+            throw fail(
+                "header length \(declared) is absurd (limit \(Self.maximumHeaderLength) bytes); the 8-byte length prefix is corrupt or this is not a safetensors file"
+            )
         }
         let n = Int(declared)
         guard n <= size - 8 else {
-            throw fail("header length \(n) exceeds the file: a file of \(size) bytes has room for at most \(size - 8) header bytes; the length prefix is corrupt or the file is truncated")
+            throw fail(
+                "header length \(n) exceeds the file: a file of \(size) bytes has room for at most \(size - 8) header bytes; the length prefix is corrupt or the file is truncated"
+            )
         }
         guard n >= 2 else {
             throw fail("header length \(n) is too small to hold a JSON object; the length prefix is corrupt")
@@ -226,7 +233,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
         let bufferSize = size - dataStart
 
         // Header text.
-        let headerBytes = UnsafeRawBufferPointer(rebasing: bytes[8 ..< 8 + n])
+        let headerBytes = UnsafeRawBufferPointer(rebasing: bytes[8..<8 + n])
         if let bad = Self.firstInvalidUTF8Offset(headerBytes) {
             throw fail("header is not valid UTF-8 (bad byte at header offset \(bad)); the length prefix may be corrupt")
         }
@@ -269,29 +276,35 @@ public final class SafeTensorsFile: @unchecked Sendable {
                 || ($0.byteRange == $1.byteRange && $0.name.utf8.lexicographicallyPrecedes($1.name.utf8))
         }
         if let maxEnd = infos.map(\.byteRange.upperBound).max(), maxEnd > bufferSize,
-           let first = infos.first(where: { $0.byteRange.upperBound > bufferSize }) {
-            throw fail("file is truncated: data_offsets [\(first.byteRange.lowerBound), \(first.byteRange.upperBound)] reach past the end of the \(bufferSize)-byte data buffer; the header (8 + \(n) bytes) and data (\(maxEnd) bytes) need a file of at least \(dataStart + maxEnd) bytes, but the file has \(size) bytes",
-                       tensor: first.name)
+            let first = infos.first(where: { $0.byteRange.upperBound > bufferSize })
+        {
+            throw fail(
+                "file is truncated: data_offsets [\(first.byteRange.lowerBound), \(first.byteRange.upperBound)] reach past the end of the \(bufferSize)-byte data buffer; the header (8 + \(n) bytes) and data (\(maxEnd) bytes) need a file of at least \(dataStart + maxEnd) bytes, but the file has \(size) bytes",
+                tensor: first.name)
         }
         var expected = 0
         var previous: SafeTensorInfo?
         for info in infos {
             let r = info.byteRange
             if r.lowerBound < expected, let p = previous {
-                throw fail("data_offsets [\(r.lowerBound), \(r.upperBound)] overlap tensor '\(p.name)' at [\(p.byteRange.lowerBound), \(p.byteRange.upperBound)]",
-                           tensor: info.name)
+                throw fail(
+                    "data_offsets [\(r.lowerBound), \(r.upperBound)] overlap tensor '\(p.name)' at [\(p.byteRange.lowerBound), \(p.byteRange.upperBound)]",
+                    tensor: info.name)
             }
             if r.lowerBound > expected {
                 let after = previous.map { "after tensor '\($0.name)', which ends at \(expected)" } ?? "at the start of the data buffer"
-                throw fail("data_offsets must be contiguous and cover the whole buffer: this tensor begins at \(r.lowerBound), leaving a gap of \(r.lowerBound - expected) unused bytes \(after)",
-                           tensor: info.name)
+                throw fail(
+                    "data_offsets must be contiguous and cover the whole buffer: this tensor begins at \(r.lowerBound), leaving a gap of \(r.lowerBound - expected) unused bytes \(after)",
+                    tensor: info.name)
             }
             expected = r.upperBound
             previous = info
         }
         if expected < bufferSize {
             let last = previous.map { "the last tensor, '\($0.name)', ends at \(expected)" } ?? "there are no tensors"
-            throw fail("data_offsets must be contiguous and cover the whole buffer: \(last), but the data buffer has \(bufferSize) bytes (\(bufferSize - expected) trailing bytes belong to no tensor)")
+            throw fail(
+                "data_offsets must be contiguous and cover the whole buffer: \(last), but the data buffer has \(bufferSize) bytes (\(bufferSize - expected) trailing bytes belong to no tensor)"
+            )
         }
 
         var byName: [String: Int] = [:]
@@ -364,8 +377,9 @@ public final class SafeTensorsFile: @unchecked Sendable {
         let info = try requireInfo(name)
         try checkFloatingPoint(info)
         guard destination.count == info.elementCount else {
-            throw SafeTensorsError(path: path, tensor: name,
-                                   reason: "destination holds \(destination.count) floats but the tensor has \(info.elementCount) elements (shape \(info.shape))")
+            throw SafeTensorsError(
+                path: path, tensor: name,
+                reason: "destination holds \(destination.count) floats but the tensor has \(info.elementCount) elements (shape \(info.shape))")
         }
         try copyFloats(info, into: destination)
     }
@@ -390,8 +404,9 @@ public final class SafeTensorsFile: @unchecked Sendable {
         case .BOOL:
             return (0..<n).map { src[$0] != 0 ? 1 : 0 }
         case .F64, .F32, .F16, .BF16:
-            throw SafeTensorsError(path: path, tensor: name,
-                                   reason: "dtype \(info.dtype.rawValue) is floating point and cannot be read as integers (use floats)")
+            throw SafeTensorsError(
+                path: path, tensor: name,
+                reason: "dtype \(info.dtype.rawValue) is floating point and cannot be read as integers (use floats)")
         }
     }
 
@@ -404,8 +419,9 @@ public final class SafeTensorsFile: @unchecked Sendable {
 
     private func checkFloatingPoint(_ info: SafeTensorInfo) throws {
         guard info.dtype.isFloatingPoint else {
-            throw SafeTensorsError(path: path, tensor: info.name,
-                                   reason: "dtype \(info.dtype.rawValue) cannot be read as Float (only F32, F16, BF16, F64 can; use int64s)")
+            throw SafeTensorsError(
+                path: path, tensor: info.name,
+                reason: "dtype \(info.dtype.rawValue) cannot be read as Float (only F32, F16, BF16, F64 can; use int64s)")
         }
     }
 
@@ -417,11 +433,11 @@ public final class SafeTensorsFile: @unchecked Sendable {
         switch info.dtype {
         case .F32:
             #if _endian(little)
-            UnsafeMutableRawPointer(out).copyMemory(from: src.baseAddress!, byteCount: 4 * n)
+                UnsafeMutableRawPointer(out).copyMemory(from: src.baseAddress!, byteCount: 4 * n)
             #else
-            for i in 0..<n {
-                out[i] = Float(bitPattern: UInt32(littleEndian: src.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
-            }
+                for i in 0..<n {
+                    out[i] = Float(bitPattern: UInt32(littleEndian: src.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+                }
             #endif
         case .F16:
             for i in 0..<n {
@@ -491,7 +507,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
             case "dtype": dtypeValue = v
             case "shape": shapeValue = v
             case "data_offsets": offsetsValue = v
-            default: break   // unknown fields are ignored, as by the reference library
+            default: break  // unknown fields are ignored, as by the reference library
             }
         }
 
@@ -546,9 +562,11 @@ public final class SafeTensorsFile: @unchecked Sendable {
         let (needed, overflow) = count.multipliedReportingOverflow(by: dtype.byteSize)
         guard !overflow else { throw bad("shape \(shape) of \(dtype.rawValue) is too large") }
         guard end - begin == needed else {
-            throw bad("data_offsets [\(begin), \(end)] span \(end - begin) bytes, but shape \(shape) of \(dtype.rawValue) needs \(needed) bytes (\(count) elements × \(dtype.byteSize) bytes)")
+            throw bad(
+                "data_offsets [\(begin), \(end)] span \(end - begin) bytes, but shape \(shape) of \(dtype.rawValue) needs \(needed) bytes (\(count) elements × \(dtype.byteSize) bytes)"
+            )
         }
-        return SafeTensorInfo(name: name, dtype: dtype, shape: shape, byteRange: begin ..< end)
+        return SafeTensorInfo(name: name, dtype: dtype, shape: shape, byteRange: begin..<end)
     }
 }
 
@@ -577,7 +595,8 @@ fileprivate extension StrictJSON.Value {
     /// The value as an exact integer: digits only, optional leading minus.
     var integer: IntegerResult {
         guard case .number(let text) = self,
-              !text.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }) else { return .notInteger }
+            !text.contains(where: { $0 == "." || $0 == "e" || $0 == "E" })
+        else { return .notInteger }
         if let v = Int(text) { return .value(v) }
         return .outOfRange(text)
     }

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Builds a safetensors file in memory and writes it atomically.
@@ -63,9 +63,9 @@ public struct SafeTensorsWriter: Sendable {
             switch dtype {
             case .F32:
                 #if _endian(little)
-                if n > 0 { out.baseAddress!.copyMemory(from: floats.baseAddress!, byteCount: byteCount) }
+                    if n > 0 { out.baseAddress!.copyMemory(from: floats.baseAddress!, byteCount: byteCount) }
                 #else
-                for i in 0..<n { out.storeBytes(of: floats[i].bitPattern.littleEndian, toByteOffset: 4 * i, as: UInt32.self) }
+                    for i in 0..<n { out.storeBytes(of: floats[i].bitPattern.littleEndian, toByteOffset: 4 * i, as: UInt32.self) }
                 #endif
             case .F16:
                 for i in 0..<n {
@@ -288,10 +288,10 @@ public struct SafeTensorsWriter: Sendable {
 @inline(__always)
 private func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
     #if canImport(Glibc)
-    return Glibc.write(fd, buffer, count)
+        return Glibc.write(fd, buffer, count)
     #elseif canImport(Musl)
-    return Musl.write(fd, buffer, count)
+        return Musl.write(fd, buffer, count)
     #else
-    return Darwin.write(fd, buffer, count)
+        return Darwin.write(fd, buffer, count)
     #endif
 }

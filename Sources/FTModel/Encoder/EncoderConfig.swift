@@ -45,10 +45,12 @@ public struct EncoderConfig: Codable, Sendable, Equatable {
         case sinusoidal
     }
 
-    public init(vocabSize: Int, hiddenSize: Int, numHiddenLayers: Int, numAttentionHeads: Int,
-                intermediateSize: Int, hiddenAct: String = "gelu", hiddenDropoutProb: Float = 0.1,
-                attentionProbsDropoutProb: Float = 0.1, maxPositionEmbeddings: Int = 512,
-                typeVocabSize: Int = 2, layerNormEps: Float = 1e-12) {
+    public init(
+        vocabSize: Int, hiddenSize: Int, numHiddenLayers: Int, numAttentionHeads: Int,
+        intermediateSize: Int, hiddenAct: String = "gelu", hiddenDropoutProb: Float = 0.1,
+        attentionProbsDropoutProb: Float = 0.1, maxPositionEmbeddings: Int = 512,
+        typeVocabSize: Int = 2, layerNormEps: Float = 1e-12
+    ) {
         self.vocabSize = vocabSize
         self.hiddenSize = hiddenSize
         self.numHiddenLayers = numHiddenLayers
@@ -103,10 +105,12 @@ public struct EncoderConfig: Codable, Sendable, Equatable {
         if let p = positionEmbeddingType, p != "absolute" {
             throw fail("position_embedding_type \"\(p)\" is not supported (only \"absolute\")")
         }
-        for (name, value) in [("vocab_size", vocabSize), ("hidden_size", hiddenSize),
-                              ("num_hidden_layers", numHiddenLayers), ("num_attention_heads", numAttentionHeads),
-                              ("intermediate_size", intermediateSize),
-                              ("max_position_embeddings", maxPositionEmbeddings)] where value <= 0 {
+        for (name, value) in [
+            ("vocab_size", vocabSize), ("hidden_size", hiddenSize),
+            ("num_hidden_layers", numHiddenLayers), ("num_attention_heads", numAttentionHeads),
+            ("intermediate_size", intermediateSize),
+            ("max_position_embeddings", maxPositionEmbeddings),
+        ] where value <= 0 {
             throw fail("\(key(name)) must be positive, got \(value)")
         }
         guard family.names.tokenTypeEmbeddings == nil || typeVocabSize > 0 else {
@@ -116,16 +120,20 @@ public struct EncoderConfig: Codable, Sendable, Equatable {
             throw fail("\(key("hidden_size")) \(hiddenSize) is not a multiple of \(key("num_attention_heads")) \(numAttentionHeads)")
         }
         guard layerNormEps > 0 else { throw fail("layer_norm_eps must be positive") }
-        for (name, p) in [("hidden_dropout_prob", hiddenDropoutProb),
-                          ("attention_probs_dropout_prob", attentionProbsDropoutProb),
-                          ("classifier_dropout", classifierDropout ?? 0)] where !(0..<1).contains(p) {
+        for (name, p) in [
+            ("hidden_dropout_prob", hiddenDropoutProb),
+            ("attention_probs_dropout_prob", attentionProbsDropoutProb),
+            ("classifier_dropout", classifierDropout ?? 0),
+        ] where !(0..<1).contains(p) {
             throw fail("\(key(name)) must be in [0, 1), got \(p)")
         }
         // Far beyond any real encoder; the weights decide the rest (`EncoderModel.load` compares them).
         let limit = 1 << 31
-        for (name, value) in [("vocab_size", vocabSize), ("hidden_size", hiddenSize), ("intermediate_size", intermediateSize),
-                              ("max_position_embeddings", maxPositionEmbeddings), ("type_vocab_size", typeVocabSize)]
-            where value > limit {
+        for (name, value) in [
+            ("vocab_size", vocabSize), ("hidden_size", hiddenSize), ("intermediate_size", intermediateSize),
+            ("max_position_embeddings", maxPositionEmbeddings), ("type_vocab_size", typeVocabSize),
+        ]
+        where value > limit {
             throw fail("\(key(name)) \(value) is absurdly large (more than 2^31)")
         }
         guard numHiddenLayers <= 4096 else { throw fail("\(key("num_hidden_layers")) \(numHiddenLayers) is absurdly large (more than 4096)") }

@@ -29,10 +29,12 @@ public struct EncoderFamily: Sendable, CustomStringConvertible {
     /// Writes the config's values back under the family's keys (dropout overrides, for export).
     public let writeConfig: @Sendable (_ config: EncoderConfig, _ object: inout [String: Any]) -> Void
 
-    public init(name: String, modelTypes: [String], sequenceClassificationArchitecture: String, baseArchitecture: String,
-                names: EncoderTensorNames, poolerActivation: PoolerActivation, attentionOutputDropout: Bool = true, configKeys: [String: String] = [:],
-                readConfig: @escaping @Sendable (ConfigJSON) throws -> EncoderConfig,
-                writeConfig: @escaping @Sendable (EncoderConfig, inout [String: Any]) -> Void) {
+    public init(
+        name: String, modelTypes: [String], sequenceClassificationArchitecture: String, baseArchitecture: String,
+        names: EncoderTensorNames, poolerActivation: PoolerActivation, attentionOutputDropout: Bool = true, configKeys: [String: String] = [:],
+        readConfig: @escaping @Sendable (ConfigJSON) throws -> EncoderConfig,
+        writeConfig: @escaping @Sendable (EncoderConfig, inout [String: Any]) -> Void
+    ) {
         self.name = name
         self.modelTypes = modelTypes
         self.sequenceClassificationArchitecture = sequenceClassificationArchitecture

@@ -16,7 +16,10 @@ extension EncoderModel {
         var notFound: [String] = []
         for view in store.views where !PEFTModules.isAdapterTensor(view.name) {
             guard let stored = Self.storedName(for: view.name, in: file, names: names) else {
-                if names.isHeadTensor(view.name) { notFound.append(view.name); continue }
+                if names.isHeadTensor(view.name) {
+                    notFound.append(view.name)
+                    continue
+                }
                 if fixedTensors.contains(view.name) { continue }
                 throw ModelError.missingTensor(file: file.path, tensor: view.name)
             }
@@ -51,8 +54,10 @@ extension EncoderModel {
     ///
     /// The config's sizes are compared with the weights' shapes before anything is allocated, so a
     /// `config.json` that disagrees with its weights is an error naming the key and the tensor.
-    public static func load(modelDirectory: URL, numLabels: Int = 0, seed: UInt64 = 42, peft: PEFTSetup? = nil,
-                            adjust: (inout EncoderConfig) -> Void = { _ in }) throws -> EncoderModel {
+    public static func load(
+        modelDirectory: URL, numLabels: Int = 0, seed: UInt64 = 42, peft: PEFTSetup? = nil,
+        adjust: (inout EncoderConfig) -> Void = { _ in }
+    ) throws -> EncoderModel {
         let configPath = modelDirectory.appendingPathComponent("config.json").path
         let weightsPath = modelDirectory.appendingPathComponent("model.safetensors").path
         var config = try ModelRegistry.encoderFamily(configPath: configPath).config
@@ -84,8 +89,10 @@ extension EncoderModel {
         func expect(_ key: String, _ value: Int, tensor: String, dimension: Int) throws {
             let found = try shape(tensor)
             guard found.count > dimension, found[dimension] == value else {
-                throw ModelError.badConfig(configPath, "\(config.key(key)) \(value) disagrees with \(file.path): "
-                                           + "\(tensor) has shape \(found)")
+                throw ModelError.badConfig(
+                    configPath,
+                    "\(config.key(key)) \(value) disagrees with \(file.path): "
+                        + "\(tensor) has shape \(found)")
             }
         }
         try expect("vocab_size", config.vocabSize, tensor: names.wordEmbeddings, dimension: 0)
@@ -100,11 +107,14 @@ extension EncoderModel {
         let query = names.layerModules[0] + ".weight"
         let layers = config.numHiddenLayers
         guard layers > 0, storedName(for: names.layer(layers - 1) + query, in: file, names: names) != nil,
-              storedName(for: names.layer(layers) + query, in: file, names: names) == nil else {
+            storedName(for: names.layer(layers) + query, in: file, names: names) == nil
+        else {
             var present = 0
             while present < 100_000 && storedName(for: names.layer(present) + query, in: file, names: names) != nil { present += 1 }
-            throw ModelError.badConfig(configPath, "\(config.key("num_hidden_layers")) \(layers) disagrees with \(file.path), "
-                                       + "which holds \(present) layer\(present == 1 ? "" : "s") (\(names.layer(0))…)")
+            throw ModelError.badConfig(
+                configPath,
+                "\(config.key("num_hidden_layers")) \(layers) disagrees with \(file.path), "
+                    + "which holds \(present) layer\(present == 1 ? "" : "s") (\(names.layer(0))…)")
         }
         try expect("intermediate_size", config.intermediateSize, tensor: names.layer(0) + names.layerModules[4] + ".weight", dimension: 0)
     }

@@ -55,8 +55,9 @@ extension EncoderModel {
         let o = firstRow * T  // first token of the slice
         let x = ws.hiddenIn(l) + o * C, y = ws.hiddenOut(l) + o * C
         // Training caches every head's probabilities; inference gives each slice one (T, T) scratch.
-        let full = ws.cache(l).offset(tokens: o, channels: C, intermediate: I,
-                                      probabilities: firstRow * (ws.training ? NH : 1) * T * T)
+        let full = ws.cache(l).offset(
+            tokens: o, channels: C, intermediate: I,
+            probabilities: firstRow * (ws.training ? NH : 1) * T * T)
         Linear.forward(output: full.qkv, input: x, weight: P.qkvWeight, bias: P.qkvBias, rows: N, inputs: C, outputs: 3 * C)
         peft?.forward(.qkv, layer: l, input: x, output: full.qkv, firstToken: o, rows: N)
 
@@ -66,53 +67,62 @@ extension EncoderModel {
         if firstTokensOnly {
             rows = LayerRows(count: B, stride: T, firstToken: o)
             cacheRow = ws.training ? firstRow : o
-            c = ws.cache(l).offset(tokens: cacheRow, channels: C, intermediate: I,
-                                   probabilities: ws.training ? firstRow * NH * T : 0)
-            SelfAttention.forwardFirstQuery(context: c.context, probabilities: ws.training ? c.probabilities : full.probabilities,
-                                            qkv: full.qkv, attentionMask: ws.attentionMask + o,
-                                            batch: B, sequence: T, channels: C, heads: NH,
-                                            dropout: dropout(.attentionProbabilities(l)),
-                                            dropoutScratch: ws.droppedProbabilities + firstRow * T * T,
-                                            dropoutIndexOffset: firstRow * NH * T * T, keepProbabilities: ws.training)
+            c = ws.cache(l).offset(
+                tokens: cacheRow, channels: C, intermediate: I,
+                probabilities: ws.training ? firstRow * NH * T : 0)
+            SelfAttention.forwardFirstQuery(
+                context: c.context, probabilities: ws.training ? c.probabilities : full.probabilities,
+                qkv: full.qkv, attentionMask: ws.attentionMask + o,
+                batch: B, sequence: T, channels: C, heads: NH,
+                dropout: dropout(.attentionProbabilities(l)),
+                dropoutScratch: ws.droppedProbabilities + firstRow * T * T,
+                dropoutIndexOffset: firstRow * NH * T * T, keepProbabilities: ws.training)
         } else {
             rows = LayerRows(count: N, stride: 1, firstToken: o)
             cacheRow = o
             c = full
-            SelfAttention.forward(context: c.context, probabilities: c.probabilities, qkv: c.qkv,
-                                  attentionMask: ws.attentionMask + o, batch: B, sequence: T, channels: C, heads: NH,
-                                  dropout: dropout(.attentionProbabilities(l)),
-                                  dropoutScratch: ws.droppedProbabilities + firstRow * T * T,
-                                  dropoutIndexOffset: firstRow * NH * T * T, keepProbabilities: ws.training)
+            SelfAttention.forward(
+                context: c.context, probabilities: c.probabilities, qkv: c.qkv,
+                attentionMask: ws.attentionMask + o, batch: B, sequence: T, channels: C, heads: NH,
+                dropout: dropout(.attentionProbabilities(l)),
+                dropoutScratch: ws.droppedProbabilities + firstRow * T * T,
+                dropoutIndexOffset: firstRow * NH * T * T, keepProbabilities: ws.training)
         }
         let R = rows.count
-        Linear.forward(output: c.residual1, input: c.context, weight: P.attentionOutput.weight.value,
-                       bias: P.attentionOutput.bias.value, rows: R, inputs: C, outputs: C)
+        Linear.forward(
+            output: c.residual1, input: c.context, weight: P.attentionOutput.weight.value,
+            bias: P.attentionOutput.bias.value, rows: R, inputs: C, outputs: C)
         peft?.forward(.attentionOutput, layer: l, input: c.context, output: c.residual1, firstToken: cacheRow, rows: R)
         applyDropout(dropout(.attentionOutput(l)), to: c.residual1, rows: rows)
         addResidual(c.residual1, from: x, rows: rows)
-        LayerNorm.forward(output: c.hidden1, mean: c.mean1, rstd: c.rstd1, input: c.residual1,
-                          gamma: P.attentionNorm.gamma.value, beta: P.attentionNorm.beta.value,
-                          rows: R, channels: C, epsilon: config.layerNormEps)
+        LayerNorm.forward(
+            output: c.hidden1, mean: c.mean1, rstd: c.rstd1, input: c.residual1,
+            gamma: P.attentionNorm.gamma.value, beta: P.attentionNorm.beta.value,
+            rows: R, channels: C, epsilon: config.layerNormEps)
         // The intermediate bias joins in GELU's pass, not as rows copied in before the product.
-        Linear.forward(output: c.intermediate, input: c.hidden1, weight: P.intermediate.weight.value,
-                       bias: nil, rows: R, inputs: C, outputs: I)
+        Linear.forward(
+            output: c.intermediate, input: c.hidden1, weight: P.intermediate.weight.value,
+            bias: nil, rows: R, inputs: C, outputs: I)
         peft?.forward(.intermediate, layer: l, input: c.hidden1, output: c.intermediate, firstToken: cacheRow, rows: R)
         GELU.forward(output: c.activated, input: c.intermediate, bias: P.intermediate.bias.value, rows: R, columns: I)
-        Linear.forward(output: c.residual2, input: c.activated, weight: P.output.weight.value,
-                       bias: P.output.bias.value, rows: R, inputs: I, outputs: C)
+        Linear.forward(
+            output: c.residual2, input: c.activated, weight: P.output.weight.value,
+            bias: P.output.bias.value, rows: R, inputs: I, outputs: C)
         peft?.forward(.output, layer: l, input: c.activated, output: c.residual2, firstToken: cacheRow, rows: R)
         applyDropout(dropout(.feedForwardOutput(l)), to: c.residual2, rows: rows)
         peft?.forwardFeedForward(layer: l, branch: c.residual2, firstToken: cacheRow, rows: R)
         VectorMath.add(c.residual2, c.hidden1, R * C)
         if rows.isEveryToken {
-            LayerNorm.forward(output: y, mean: c.mean2, rstd: c.rstd2, input: c.residual2,
-                              gamma: P.outputNorm.gamma.value, beta: P.outputNorm.beta.value,
-                              rows: R, channels: C, epsilon: config.layerNormEps)
+            LayerNorm.forward(
+                output: y, mean: c.mean2, rstd: c.rstd2, input: c.residual2,
+                gamma: P.outputNorm.gamma.value, beta: P.outputNorm.beta.value,
+                rows: R, channels: C, epsilon: config.layerNormEps)
         } else {
             for r in 0..<R {
-                LayerNorm.forward(output: y + r * T * C, mean: c.mean2 + r, rstd: c.rstd2 + r, input: c.residual2 + r * C,
-                                  gamma: P.outputNorm.gamma.value, beta: P.outputNorm.beta.value,
-                                  rows: 1, channels: C, epsilon: config.layerNormEps)
+                LayerNorm.forward(
+                    output: y + r * T * C, mean: c.mean2 + r, rstd: c.rstd2 + r, input: c.residual2 + r * C,
+                    gamma: P.outputNorm.gamma.value, beta: P.outputNorm.beta.value,
+                    rows: 1, channels: C, epsilon: config.layerNormEps)
             }
         }
     }
@@ -122,8 +132,10 @@ extension EncoderModel {
     /// Layer `l`'s backward over the whole batch: `dY (B, T, C)` is the gradient of its output
     /// (with `firstTokensOnly`, only each sequence's first row is read); `dX` gets the gradient of
     /// its input when `inputGradient`, and is scratch either way.
-    func backwardLayer(_ l: Int, _ ws: EncoderWorkspace, batch B: Int, sequence T: Int,
-                       dY: UnsafeMutablePointer<Float>, dX: UnsafeMutablePointer<Float>, inputGradient: Bool, firstTokensOnly: Bool) {
+    func backwardLayer(
+        _ l: Int, _ ws: EncoderWorkspace, batch B: Int, sequence T: Int,
+        dY: UnsafeMutablePointer<Float>, dX: UnsafeMutablePointer<Float>, inputGradient: Bool, firstTokensOnly: Bool
+    ) {
         let N = B * T, C = config.hiddenSize, I = config.intermediateSize, NH = config.numAttentionHeads
         let P = parameters.layers[l]
         let c = ws.cache(l)  // every token's rows, or the compact first rows at the sequence index (offset 0)
@@ -135,40 +147,48 @@ extension EncoderModel {
             for r in 0..<R { (dX + r * C).update(from: dY + r * T * C, count: C) }
             dOutput = UnsafePointer(dX)
         }
-        LayerNorm.backward(dInput: dRes, dGamma: P.outputNorm.gamma.gradient, dBeta: P.outputNorm.beta.gradient,
-                           dOutput: dOutput, input: c.residual2, mean: c.mean2, rstd: c.rstd2,
-                           gamma: P.outputNorm.gamma.value, rows: R, channels: C)
+        LayerNorm.backward(
+            dInput: dRes, dGamma: P.outputNorm.gamma.gradient, dBeta: P.outputNorm.beta.gradient,
+            dOutput: dOutput, input: c.residual2, mean: c.mean2, rstd: c.rstd2,
+            gamma: P.outputNorm.gamma.value, rows: R, channels: C)
         // FFN out: d(residual2) → through a bottleneck adapter and the dropout → d(activated)
         let dAdapted = peft?.backwardFeedForward(layer: l, dOutput: dRes, rows: R) ?? dRes
         let dFeedForward = dropped(dAdapted, dropout(.feedForwardOutput(l)), rows: rows, scratch: ws.dBranch)
-        Linear.backward(dInput: ws.dIntermediate, dWeight: P.output.weight.gradient, dBias: P.output.bias.gradient,
-                        dOutput: dFeedForward, input: c.activated, weight: P.output.weight.value, rows: R, inputs: I, outputs: C)
+        Linear.backward(
+            dInput: ws.dIntermediate, dWeight: P.output.weight.gradient, dBias: P.output.bias.gradient,
+            dOutput: dFeedForward, input: c.activated, weight: P.output.weight.value, rows: R, inputs: I, outputs: C)
         peft?.backward(.output, layer: l, input: c.activated, dOutput: dFeedForward, dInput: ws.dIntermediate, rows: R)
-        GELU.backward(dInput: ws.dIntermediate, dOutput: ws.dIntermediate, input: c.intermediate,
-                      bias: P.intermediate.bias.value, rows: R, columns: I)
+        GELU.backward(
+            dInput: ws.dIntermediate, dOutput: ws.dIntermediate, input: c.intermediate,
+            bias: P.intermediate.bias.value, rows: R, columns: I)
         // FFN in: d(hidden1) = residual branch (already in dRes) + dIntermediate · Wi
-        Linear.backward(dInput: dRes, accumulateInput: true, dWeight: P.intermediate.weight.gradient,
-                        dBias: P.intermediate.bias.gradient, dOutput: ws.dIntermediate, input: c.hidden1,
-                        weight: P.intermediate.weight.value, rows: R, inputs: C, outputs: I)
+        Linear.backward(
+            dInput: dRes, accumulateInput: true, dWeight: P.intermediate.weight.gradient,
+            dBias: P.intermediate.bias.gradient, dOutput: ws.dIntermediate, input: c.hidden1,
+            weight: P.intermediate.weight.value, rows: R, inputs: C, outputs: I)
         peft?.backward(.intermediate, layer: l, input: c.hidden1, dOutput: ws.dIntermediate, dInput: dRes, rows: R)
         // LN1: d(hidden1) → d(residual1), in place
-        LayerNorm.backward(dInput: dRes, dGamma: P.attentionNorm.gamma.gradient, dBeta: P.attentionNorm.beta.gradient,
-                           dOutput: dRes, input: c.residual1, mean: c.mean1, rstd: c.rstd1,
-                           gamma: P.attentionNorm.gamma.value, rows: R, channels: C)
+        LayerNorm.backward(
+            dInput: dRes, dGamma: P.attentionNorm.gamma.gradient, dBeta: P.attentionNorm.beta.gradient,
+            dOutput: dRes, input: c.residual1, mean: c.mean1, rstd: c.rstd1,
+            gamma: P.attentionNorm.gamma.value, rows: R, channels: C)
         // Attention output projection: d(residual1) → through its dropout → d(context)
         let dAttentionOutput = dropped(dRes, dropout(.attentionOutput(l)), rows: rows, scratch: ws.dBranch)
-        Linear.backward(dInput: ws.dContext, dWeight: P.attentionOutput.weight.gradient, dBias: P.attentionOutput.bias.gradient,
-                        dOutput: dAttentionOutput, input: c.context, weight: P.attentionOutput.weight.value,
-                        rows: R, inputs: C, outputs: C)
+        Linear.backward(
+            dInput: ws.dContext, dWeight: P.attentionOutput.weight.gradient, dBias: P.attentionOutput.bias.gradient,
+            dOutput: dAttentionOutput, input: c.context, weight: P.attentionOutput.weight.value,
+            rows: R, inputs: C, outputs: C)
         peft?.backward(.attentionOutput, layer: l, input: c.context, dOutput: dAttentionOutput, dInput: ws.dContext, rows: R)
         if rows.isEveryToken {
-            SelfAttention.backward(dQKV: ws.dQKV, dContext: ws.dContext, qkv: c.qkv, probabilities: c.probabilities,
-                                   scratch: ws.dScores, batch: B, sequence: T, channels: C, heads: NH,
-                                   dropout: dropout(.attentionProbabilities(l)), dropoutScratch: ws.dDroppedScores)
+            SelfAttention.backward(
+                dQKV: ws.dQKV, dContext: ws.dContext, qkv: c.qkv, probabilities: c.probabilities,
+                scratch: ws.dScores, batch: B, sequence: T, channels: C, heads: NH,
+                dropout: dropout(.attentionProbabilities(l)), dropoutScratch: ws.dDroppedScores)
         } else {
-            SelfAttention.backwardFirstQuery(dQKV: ws.dQKV, dContext: ws.dContext, qkv: c.qkv, probabilities: c.probabilities,
-                                             batch: B, sequence: T, channels: C, heads: NH,
-                                             dropout: dropout(.attentionProbabilities(l)))
+            SelfAttention.backwardFirstQuery(
+                dQKV: ws.dQKV, dContext: ws.dContext, qkv: c.qkv, probabilities: c.probabilities,
+                batch: B, sequence: T, channels: C, heads: NH,
+                dropout: dropout(.attentionProbabilities(l)))
         }
         // QKV projection: dX = residual branch d(residual1) + dQKV · Wqkv (or only the weights' gradients).
         // The residual branch of a first-token layer reaches the input at the first rows only.
@@ -186,11 +206,14 @@ extension EncoderModel {
     /// Backward of layer `l`'s fused query/key/value product (and its LoRA branches) over `rows`
     /// tokens: dInput += dQKV · Wqkv when given (it holds the residual branch's gradient), and
     /// the trainable weights' and biases' gradients.
-    func backwardQKV(layer l: Int, input x: UnsafePointer<Float>, dQKV: UnsafePointer<Float>,
-                     dInput: UnsafeMutablePointer<Float>?, rows N: Int) {
+    func backwardQKV(
+        layer l: Int, input x: UnsafePointer<Float>, dQKV: UnsafePointer<Float>,
+        dInput: UnsafeMutablePointer<Float>?, rows N: Int
+    ) {
         let C = config.hiddenSize, P = parameters.layers[l]
-        Linear.backward(dInput: dInput, accumulateInput: true, dWeight: P.qkvWeightGradient, dBias: P.qkvBiasGradient,
-                        dOutput: dQKV, input: x, weight: P.qkvWeight, rows: N, inputs: C, outputs: 3 * C)
+        Linear.backward(
+            dInput: dInput, accumulateInput: true, dWeight: P.qkvWeightGradient, dBias: P.qkvBiasGradient,
+            dOutput: dQKV, input: x, weight: P.qkvWeight, rows: N, inputs: C, outputs: 3 * C)
         // dBias (C) += column sums of part k of dQKV (N, 3C), for each partially trained bias.
         for (k, dBias) in P.partialBiasGradients {
             for r in 0..<N { VectorMath.add(dBias, dQKV + r * 3 * C + k * C, C) }
@@ -223,8 +246,10 @@ extension EncoderModel {
     /// The gradient `gradient (R, C)` of a residual branch that went through `dropout`: `gradient`
     /// itself when the dropout is the identity, else its masked copy in `scratch` (the residual
     /// keeps `gradient`).
-    private func dropped(_ gradient: UnsafeMutablePointer<Float>, _ dropout: Dropout, rows: LayerRows,
-                         scratch: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float> {
+    private func dropped(
+        _ gradient: UnsafeMutablePointer<Float>, _ dropout: Dropout, rows: LayerRows,
+        scratch: UnsafeMutablePointer<Float>
+    ) -> UnsafeMutablePointer<Float> {
         if dropout.isIdentity { return gradient }
         let C = config.hiddenSize
         if rows.isEveryToken {

@@ -24,9 +24,11 @@ extension EncoderModel: SequenceModel {
     }
 
     public func flops(batch: Int, sequence: Int, firstTokenOnly: Bool) -> ModelFLOPs {
-        let count = EncoderFLOPs(config: config, batch: batch, sequence: sequence, labels: numLabels,
-                                 lora: peft?.lora != nil, firstTokenOnly: firstTokenOnly && computesFirstTokensOnly)
-        return firstTokenOnly ? ModelFLOPs(forward: count.computedForward, trainingStep: count.computedTrainingStep)
-                              : ModelFLOPs(forward: count.forward, trainingStep: count.trainingStep)
+        let count = EncoderFLOPs(
+            config: config, batch: batch, sequence: sequence, labels: numLabels,
+            lora: peft?.lora != nil, firstTokenOnly: firstTokenOnly && computesFirstTokensOnly)
+        return firstTokenOnly
+            ? ModelFLOPs(forward: count.computedForward, trainingStep: count.computedTrainingStep)
+            : ModelFLOPs(forward: count.forward, trainingStep: count.trainingStep)
     }
 }

@@ -46,8 +46,9 @@ public final class EncoderModel: @unchecked Sendable {
         let fixed: Set<String> = config.positionEncoding == .sinusoidal ? [config.family.names.positionEmbeddings] : []
         fixedTensors = fixed
         if config.positionEncoding == .sinusoidal {
-            SinusoidalPositions.fill(store.value(config.family.names.positionEmbeddings),
-                                     positions: config.maxPositionEmbeddings, channels: config.hiddenSize)
+            SinusoidalPositions.fill(
+                store.value(config.family.names.positionEmbeddings),
+                positions: config.maxPositionEmbeddings, channels: config.hiddenSize)
         }
         if !fixed.isEmpty { store.setTrainable { !fixed.contains($0) } }
         parameters = EncoderParameters(store: store, config: config, hasPooler: hasPooler, hasClassifier: numLabels > 0)
@@ -117,9 +118,11 @@ public final class EncoderModel: @unchecked Sendable {
     /// `backward`, gives no `dLastHiddenState`): the last layer then computes each sequence's
     /// first row only, when `computesFirstTokensOnly` allows it (see `EncoderModel+Layer`).
     /// `lastHiddenState` then holds each sequence's first row; its other rows are unspecified.
-    public func forward(inputIds: UnsafePointer<Int32>, tokenTypeIds: UnsafePointer<Int32>,
-                        attentionMask: UnsafePointer<Int32>, batch B: Int, sequence T: Int,
-                        training: Bool, dropoutSeed: UInt64 = 0, firstTokenOnly: Bool = false) throws -> ModelOutputs {
+    public func forward(
+        inputIds: UnsafePointer<Int32>, tokenTypeIds: UnsafePointer<Int32>,
+        attentionMask: UnsafePointer<Int32>, batch B: Int, sequence T: Int,
+        training: Bool, dropoutSeed: UInt64 = 0, firstTokenOnly: Bool = false
+    ) throws -> ModelOutputs {
         guard T <= config.maxPositionEmbeddings else {
             throw ModelError.badInput("sequence length \(T) exceeds \(config.key("max_position_embeddings")) \(config.maxPositionEmbeddings)")
         }
@@ -150,8 +153,9 @@ public final class EncoderModel: @unchecked Sendable {
             forwardSlice(ws, firstRow: rows.lowerBound, batch: rows.count, sequence: T)
         }
         let last = ws.hiddenIn(config.numHiddenLayers)
-        return ModelOutputs(lastHiddenState: UnsafePointer(last), pooled: hasPooler ? UnsafePointer(ws.pooled) : nil,
-                       logits: numLabels > 0 ? UnsafePointer(ws.logits) : nil)
+        return ModelOutputs(
+            lastHiddenState: UnsafePointer(last), pooled: hasPooler ? UnsafePointer(ws.pooled) : nil,
+            logits: numLabels > 0 ? UnsafePointer(ws.logits) : nil)
     }
 
     /// The forward pass for batch rows `firstRow ..< firstRow + B` of the workspace: every buffer
@@ -159,12 +163,14 @@ public final class EncoderModel: @unchecked Sendable {
     private func forwardSlice(_ ws: EncoderWorkspace, firstRow: Int, batch B: Int, sequence T: Int) {
         let N = B * T, C = config.hiddenSize, P = parameters
         let o = firstRow * T  // first token of the slice
-        EmbeddingSum.forward(output: ws.embeddingSum + o * C, inputIds: ws.inputIds + o, tokenTypeIds: ws.tokenTypeIds + o,
-                             word: P.wordEmbeddings.value, position: P.positionEmbeddings.value,
-                             tokenType: P.tokenTypeEmbeddings?.value, batch: B, sequence: T, channels: C)
-        LayerNorm.forward(output: ws.hiddenIn(0) + o * C, mean: ws.embeddingMean + o, rstd: ws.embeddingRstd + o,
-                          input: ws.embeddingSum + o * C, gamma: P.embeddingNorm.gamma.value,
-                          beta: P.embeddingNorm.beta.value, rows: N, channels: C, epsilon: config.layerNormEps)
+        EmbeddingSum.forward(
+            output: ws.embeddingSum + o * C, inputIds: ws.inputIds + o, tokenTypeIds: ws.tokenTypeIds + o,
+            word: P.wordEmbeddings.value, position: P.positionEmbeddings.value,
+            tokenType: P.tokenTypeEmbeddings?.value, batch: B, sequence: T, channels: C)
+        LayerNorm.forward(
+            output: ws.hiddenIn(0) + o * C, mean: ws.embeddingMean + o, rstd: ws.embeddingRstd + o,
+            input: ws.embeddingSum + o * C, gamma: P.embeddingNorm.gamma.value,
+            beta: P.embeddingNorm.beta.value, rows: N, channels: C, epsilon: config.layerNormEps)
         dropout(.embeddings).apply(ws.hiddenIn(0) + o * C, count: N * C, firstIndex: o * C)
 
         for l in 0..<config.numHiddenLayers {
@@ -176,8 +182,9 @@ public final class EncoderModel: @unchecked Sendable {
         let last = ws.hiddenIn(config.numHiddenLayers) + o * C
         let clsRows = ws.clsRows + firstRow * C, pooled = ws.pooled + firstRow * C
         for b in 0..<B { (clsRows + b * C).update(from: last + b * T * C, count: C) }
-        Linear.forward(output: pooled, input: clsRows, weight: pooler.weight.value, bias: pooler.bias.value,
-                       rows: B, inputs: C, outputs: C)
+        Linear.forward(
+            output: pooled, input: clsRows, weight: pooler.weight.value, bias: pooler.bias.value,
+            rows: B, inputs: C, outputs: C)
         peft?.forward(.pooler, layer: config.numHiddenLayers, input: clsRows, output: pooled, firstToken: firstRow, rows: B)
         switch config.family.poolerActivation {
         case .tanh: Tanh.forward(output: pooled, input: pooled, count: B * C)
@@ -186,8 +193,9 @@ public final class EncoderModel: @unchecked Sendable {
         if let classifier = P.classifier {
             let classifierInput = ws.pooledDropped + firstRow * C
             dropout(.classifier).apply(from: pooled, to: classifierInput, count: B * C, firstIndex: firstRow * C)
-            Linear.forward(output: ws.logits + firstRow * numLabels, input: classifierInput, weight: classifier.weight.value,
-                           bias: classifier.bias.value, rows: B, inputs: C, outputs: numLabels)
+            Linear.forward(
+                output: ws.logits + firstRow * numLabels, input: classifierInput, weight: classifier.weight.value,
+                bias: classifier.bias.value, rows: B, inputs: C, outputs: numLabels)
         }
     }
 
@@ -202,13 +210,16 @@ public final class EncoderModel: @unchecked Sendable {
     /// offset from which on every gradient is final (the layout puts later layers, and each layer's
     /// adapters, at higher offsets), so data-parallel training can average those while backward
     /// continues (PyTorch DDP's buckets).
-    public func backward(dLogits: UnsafePointer<Float>? = nil, dPooled: UnsafePointer<Float>? = nil,
-                         dLastHiddenState: UnsafePointer<Float>? = nil, gradientsReady: ((Int) -> Void)? = nil) {
+    public func backward(
+        dLogits: UnsafePointer<Float>? = nil, dPooled: UnsafePointer<Float>? = nil,
+        dLastHiddenState: UnsafePointer<Float>? = nil, gradientsReady: ((Int) -> Void)? = nil
+    ) {
         guard let ws = workspace, ws.training, lastTraining else {
             preconditionFailure("backward needs a preceding forward(training: true)")
         }
-        precondition(!lastFirstTokenOnly || dLastHiddenState == nil,
-                     "a forward for first tokens only has no gradient for the other rows of the last hidden state")
+        precondition(
+            !lastFirstTokenOnly || dLastHiddenState == nil,
+            "a forward for first tokens only has no gradient for the other rows of the last hidden state")
         refreshParameters()
         let B = lastBatch, T = lastSequence, N = B * T, C = config.hiddenSize, P = parameters
         let names = config.family.names
@@ -218,9 +229,10 @@ public final class EncoderModel: @unchecked Sendable {
             if let dPooled { ws.dPooled.update(from: dPooled, count: B * C) } else { ws.dPooled.update(repeating: 0, count: B * C) }
             if let classifier = P.classifier, let dLogits {
                 // dCls is free until the pooler's backward: it carries d(pooled after dropout) here.
-                Linear.backward(dInput: ws.dCls, dWeight: classifier.weight.gradient, dBias: classifier.bias.gradient,
-                                dOutput: dLogits, input: ws.pooledDropped, weight: classifier.weight.value,
-                                rows: B, inputs: C, outputs: numLabels)
+                Linear.backward(
+                    dInput: ws.dCls, dWeight: classifier.weight.gradient, dBias: classifier.bias.gradient,
+                    dOutput: dLogits, input: ws.pooledDropped, weight: classifier.weight.value,
+                    rows: B, inputs: C, outputs: numLabels)
                 dropout(.classifier).apply(ws.dCls, count: B * C, firstIndex: 0)
                 VectorMath.add(ws.dPooled, ws.dCls, B * C)
             }
@@ -228,8 +240,9 @@ public final class EncoderModel: @unchecked Sendable {
             case .tanh: Tanh.backward(dInput: ws.dPooled, dOutput: ws.dPooled, output: ws.pooled, count: B * C)
             case .relu: ReLU.backward(dInput: ws.dPooled, dOutput: ws.dPooled, output: ws.pooled, count: B * C)
             }
-            Linear.backward(dInput: ws.dCls, dWeight: pooler.weight.gradient, dBias: pooler.bias.gradient,
-                            dOutput: ws.dPooled, input: ws.clsRows, weight: pooler.weight.value, rows: B, inputs: C, outputs: C)
+            Linear.backward(
+                dInput: ws.dCls, dWeight: pooler.weight.gradient, dBias: pooler.bias.gradient,
+                dOutput: ws.dPooled, input: ws.clsRows, weight: pooler.weight.value, rows: B, inputs: C, outputs: C)
             peft?.backward(.pooler, layer: config.numHiddenLayers, input: ws.clsRows, dOutput: ws.dPooled, dInput: ws.dCls, rows: B)
             gradientsReady?(gradientOffset(from: names.pooler + ".weight"))
         }
@@ -258,12 +271,14 @@ public final class EncoderModel: @unchecked Sendable {
             return
         }
         dropout(.embeddings).apply(dY, count: N * C, firstIndex: 0)
-        LayerNorm.backward(dInput: dY, dGamma: P.embeddingNorm.gamma.gradient, dBeta: P.embeddingNorm.beta.gradient,
-                           dOutput: dY, input: ws.embeddingSum, mean: ws.embeddingMean, rstd: ws.embeddingRstd,
-                           gamma: P.embeddingNorm.gamma.value, rows: N, channels: C)
-        EmbeddingSum.backward(dWord: P.wordEmbeddings.gradient, dPosition: P.positionEmbeddings.gradient,
-                              dTokenType: P.tokenTypeEmbeddings?.gradient, dOutput: dY,
-                              inputIds: ws.inputIds, tokenTypeIds: ws.tokenTypeIds, batch: B, sequence: T, channels: C)
+        LayerNorm.backward(
+            dInput: dY, dGamma: P.embeddingNorm.gamma.gradient, dBeta: P.embeddingNorm.beta.gradient,
+            dOutput: dY, input: ws.embeddingSum, mean: ws.embeddingMean, rstd: ws.embeddingRstd,
+            gamma: P.embeddingNorm.gamma.value, rows: N, channels: C)
+        EmbeddingSum.backward(
+            dWord: P.wordEmbeddings.gradient, dPosition: P.positionEmbeddings.gradient,
+            dTokenType: P.tokenTypeEmbeddings?.gradient, dOutput: dY,
+            inputIds: ws.inputIds, tokenTypeIds: ws.tokenTypeIds, batch: B, sequence: T, channels: C)
         gradientsReady?(0)
     }
 
@@ -323,8 +338,9 @@ public final class EncoderModel: @unchecked Sendable {
         let maxBatch = max(batch, workspace?.maxBatch ?? 0)
         let maxSequence = max(sequence, workspace?.maxSequence ?? 0)
         workspace = nil  // free the old plan before making the new one
-        let ws = EncoderWorkspace(config: config, labels: numLabels, maxBatch: maxBatch,
-                                  maxSequence: maxSequence, training: training)
+        let ws = EncoderWorkspace(
+            config: config, labels: numLabels, maxBatch: maxBatch,
+            maxSequence: maxSequence, training: training)
         workspace = ws
         return ws
     }

@@ -37,9 +37,9 @@ struct EncoderParameters {
         let outputNorm: Norm
     }
 
-    let wordEmbeddings: TensorSlot         // (V, C)
-    let positionEmbeddings: TensorSlot     // (P, C)
-    let tokenTypeEmbeddings: TensorSlot?   // (types, C), nil for families without token types
+    let wordEmbeddings: TensorSlot  // (V, C)
+    let positionEmbeddings: TensorSlot  // (P, C)
+    let tokenTypeEmbeddings: TensorSlot?  // (types, C), nil for families without token types
     let embeddingNorm: Norm
     let layers: [Layer]
     /// The dense layer on the first token (BERT's pooler, DistilBERT's `pre_classifier`), when present.
@@ -62,8 +62,9 @@ struct EncoderParameters {
             let p = names.layer(l)
             let parts = names.layerModules[0..<3].map { p + $0 }
             let weightGradient = store.gradient(spanning: parts.map { $0 + ".weight" })
-            precondition(weightGradient != nil || parts.allSatisfy { !store.isTrainable($0 + ".weight") },
-                         "layer \(l): query, key and value weights must be trained together (one fused product)")
+            precondition(
+                weightGradient != nil || parts.allSatisfy { !store.isTrainable($0 + ".weight") },
+                "layer \(l): query, key and value weights must be trained together (one fused product)")
             let biasGradient = store.gradient(spanning: parts.map { $0 + ".bias" })
             var partial: [(part: Int, gradient: UnsafeMutablePointer<Float>)] = []
             if biasGradient == nil {
@@ -71,11 +72,12 @@ struct EncoderParameters {
                     if let g = store.gradient(part + ".bias") { partial.append((k, g)) }
                 }
             }
-            return Layer(qkvWeight: store.value(parts[0] + ".weight"), qkvBias: store.value(parts[0] + ".bias"),
-                         qkvWeightGradient: weightGradient, qkvBiasGradient: biasGradient, partialBiasGradients: partial,
-                         attentionOutput: linear(p + names.layerModules[3]), attentionNorm: norm(p + names.attentionNorm),
-                         intermediate: linear(p + names.layerModules[4]), output: linear(p + names.layerModules[5]),
-                         outputNorm: norm(p + names.outputNorm))
+            return Layer(
+                qkvWeight: store.value(parts[0] + ".weight"), qkvBias: store.value(parts[0] + ".bias"),
+                qkvWeightGradient: weightGradient, qkvBiasGradient: biasGradient, partialBiasGradients: partial,
+                attentionOutput: linear(p + names.layerModules[3]), attentionNorm: norm(p + names.attentionNorm),
+                intermediate: linear(p + names.layerModules[4]), output: linear(p + names.layerModules[5]),
+                outputNorm: norm(p + names.outputNorm))
         }
         pooler = hasPooler ? linear(names.pooler) : nil
         classifier = hasClassifier ? linear(names.classifier) : nil

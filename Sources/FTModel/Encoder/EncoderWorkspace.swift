@@ -6,18 +6,18 @@ import FTCore
 final class EncoderWorkspace {
     /// Per-layer forward cache (what backward needs, and says so).
     struct LayerCache {
-        var qkv: UnsafeMutablePointer<Float>           // (N, 3C) fused projections
-        var probabilities: UnsafeMutablePointer<Float> // (B, NH, T, T) attention softmax; inference: (B, T, T) scratch
-        var context: UnsafeMutablePointer<Float>       // (N, C) heads concatenated
-        var residual1: UnsafeMutablePointer<Float>     // (N, C) attention output + input: LN1 input
-        var mean1: UnsafeMutablePointer<Float>         // (N)
-        var rstd1: UnsafeMutablePointer<Float>         // (N)
-        var hidden1: UnsafeMutablePointer<Float>       // (N, C) LN1 output
+        var qkv: UnsafeMutablePointer<Float>  // (N, 3C) fused projections
+        var probabilities: UnsafeMutablePointer<Float>  // (B, NH, T, T) attention softmax; inference: (B, T, T) scratch
+        var context: UnsafeMutablePointer<Float>  // (N, C) heads concatenated
+        var residual1: UnsafeMutablePointer<Float>  // (N, C) attention output + input: LN1 input
+        var mean1: UnsafeMutablePointer<Float>  // (N)
+        var rstd1: UnsafeMutablePointer<Float>  // (N)
+        var hidden1: UnsafeMutablePointer<Float>  // (N, C) LN1 output
         var intermediate: UnsafeMutablePointer<Float>  // (N, I) before the bias and GELU
-        var activated: UnsafeMutablePointer<Float>     // (N, I) after GELU
-        var residual2: UnsafeMutablePointer<Float>     // (N, C) FFN output + hidden1: LN2 input
-        var mean2: UnsafeMutablePointer<Float>         // (N)
-        var rstd2: UnsafeMutablePointer<Float>         // (N)
+        var activated: UnsafeMutablePointer<Float>  // (N, I) after GELU
+        var residual2: UnsafeMutablePointer<Float>  // (N, C) FFN output + hidden1: LN2 input
+        var mean2: UnsafeMutablePointer<Float>  // (N)
+        var rstd2: UnsafeMutablePointer<Float>  // (N)
     }
 
     let arena = ScratchArena()
@@ -25,34 +25,34 @@ final class EncoderWorkspace {
     let maxSequence: Int
     let training: Bool
 
-    let inputIds: UnsafeMutablePointer<Int32>       // (N) copies, for the embedding backward
-    let tokenTypeIds: UnsafeMutablePointer<Int32>   // (N)
+    let inputIds: UnsafeMutablePointer<Int32>  // (N) copies, for the embedding backward
+    let tokenTypeIds: UnsafeMutablePointer<Int32>  // (N)
     let attentionMask: UnsafeMutablePointer<Int32>  // (N)
-    let embeddingSum: UnsafeMutablePointer<Float>   // (N, C) embeddings LN input
+    let embeddingSum: UnsafeMutablePointer<Float>  // (N, C) embeddings LN input
     let embeddingMean: UnsafeMutablePointer<Float>  // (N)
     let embeddingRstd: UnsafeMutablePointer<Float>  // (N)
     /// Hidden states: `hidden[0]` is the embeddings' output, `hidden[l + 1]` layer l's output
     /// (training); inference alternates two buffers.
-    let hidden: [UnsafeMutablePointer<Float>]       // each (N, C)
+    let hidden: [UnsafeMutablePointer<Float>]  // each (N, C)
     let layers: [LayerCache]
-    let clsRows: UnsafeMutablePointer<Float>        // (B, C) first token of the last layer
-    let pooled: UnsafeMutablePointer<Float>         // (B, C) pooler output (after tanh)
+    let clsRows: UnsafeMutablePointer<Float>  // (B, C) first token of the last layer
+    let pooled: UnsafeMutablePointer<Float>  // (B, C) pooler output (after tanh)
     let pooledDropped: UnsafeMutablePointer<Float>  // (B, C) classifier input (pooled after dropout)
-    let logits: UnsafeMutablePointer<Float>         // (B, L) classifier output
-    let droppedProbabilities: UnsafeMutablePointer<Float> // (B, T, T) one head's probabilities after dropout, per row
+    let logits: UnsafeMutablePointer<Float>  // (B, L) classifier output
+    let droppedProbabilities: UnsafeMutablePointer<Float>  // (B, T, T) one head's probabilities after dropout, per row
 
     // Backward scratch (training only).
-    let dHiddenA: UnsafeMutablePointer<Float>       // (N, C)
-    let dHiddenB: UnsafeMutablePointer<Float>       // (N, C)
-    let dResidual: UnsafeMutablePointer<Float>      // (N, C)
-    let dContext: UnsafeMutablePointer<Float>       // (N, C)
-    let dQKV: UnsafeMutablePointer<Float>           // (N, 3C)
+    let dHiddenA: UnsafeMutablePointer<Float>  // (N, C)
+    let dHiddenB: UnsafeMutablePointer<Float>  // (N, C)
+    let dResidual: UnsafeMutablePointer<Float>  // (N, C)
+    let dContext: UnsafeMutablePointer<Float>  // (N, C)
+    let dQKV: UnsafeMutablePointer<Float>  // (N, 3C)
     let dIntermediate: UnsafeMutablePointer<Float>  // (N, I)
-    let dScores: UnsafeMutablePointer<Float>        // (B, T, T) a (T, T) per sequence running at once
-    let dDroppedScores: UnsafeMutablePointer<Float> // (B, T, T) probabilities after dropout, regenerated
-    let dBranch: UnsafeMutablePointer<Float>        // (N, C) gradient of a dropped residual branch
-    let dPooled: UnsafeMutablePointer<Float>        // (B, C)
-    let dCls: UnsafeMutablePointer<Float>           // (B, C)
+    let dScores: UnsafeMutablePointer<Float>  // (B, T, T) a (T, T) per sequence running at once
+    let dDroppedScores: UnsafeMutablePointer<Float>  // (B, T, T) probabilities after dropout, regenerated
+    let dBranch: UnsafeMutablePointer<Float>  // (N, C) gradient of a dropped residual branch
+    let dPooled: UnsafeMutablePointer<Float>  // (B, C)
+    let dCls: UnsafeMutablePointer<Float>  // (B, C)
 
     init(config: EncoderConfig, labels: Int, maxBatch B: Int, maxSequence T: Int, training: Bool) {
         maxBatch = B
@@ -68,11 +68,12 @@ final class EncoderWorkspace {
         embeddingRstd = a.floats(N)
         hidden = (0..<(training ? config.numHiddenLayers + 1 : 2)).map { _ in a.floats(N * C) }
         layers = (0..<(training ? config.numHiddenLayers : 1)).map { _ in
-            LayerCache(qkv: a.floats(N * 3 * C), probabilities: a.floats(B * (training ? NH : 1) * T * T),
-                       context: a.floats(N * C), residual1: a.floats(N * C),
-                       mean1: a.floats(N), rstd1: a.floats(N), hidden1: a.floats(N * C),
-                       intermediate: a.floats(N * I), activated: a.floats(N * I),
-                       residual2: a.floats(N * C), mean2: a.floats(N), rstd2: a.floats(N))
+            LayerCache(
+                qkv: a.floats(N * 3 * C), probabilities: a.floats(B * (training ? NH : 1) * T * T),
+                context: a.floats(N * C), residual1: a.floats(N * C),
+                mean1: a.floats(N), rstd1: a.floats(N), hidden1: a.floats(N * C),
+                intermediate: a.floats(N * I), activated: a.floats(N * I),
+                residual2: a.floats(N * C), mean2: a.floats(N), rstd2: a.floats(N))
         }
         clsRows = a.floats(B * C)
         pooled = a.floats(B * C)
@@ -107,9 +108,10 @@ extension EncoderWorkspace.LayerCache {
     /// The same cache seen from token `tokens` on (and probability row block `probabilities`):
     /// what one batch slice of a parallel forward writes.
     func offset(tokens o: Int, channels C: Int, intermediate I: Int, probabilities p: Int) -> Self {
-        Self(qkv: qkv + o * 3 * C, probabilities: probabilities + p, context: context + o * C,
-             residual1: residual1 + o * C, mean1: mean1 + o, rstd1: rstd1 + o, hidden1: hidden1 + o * C,
-             intermediate: intermediate + o * I, activated: activated + o * I, residual2: residual2 + o * C,
-             mean2: mean2 + o, rstd2: rstd2 + o)
+        Self(
+            qkv: qkv + o * 3 * C, probabilities: probabilities + p, context: context + o * C,
+            residual1: residual1 + o * C, mean1: mean1 + o, rstd1: rstd1 + o, hidden1: hidden1 + o * C,
+            intermediate: intermediate + o * I, activated: activated + o * I, residual2: residual2 + o * C,
+            mean2: mean2 + o, rstd2: rstd2 + o)
     }
 }

@@ -7,9 +7,11 @@ public enum SentencePooling: String, Sendable, CaseIterable {
 
     /// output (B, C) from lastHidden (B, T, C) and the mask (B, T); L2-normalised when asked
     /// (`x / max(‖x‖, 1e-12)`, as `torch.nn.functional.normalize`).
-    public func pool(output: UnsafeMutablePointer<Float>, lastHidden: UnsafePointer<Float>,
-                     attentionMask: UnsafePointer<Int32>, batch B: Int, sequence T: Int, channels C: Int,
-                     normalize: Bool) {
+    public func pool(
+        output: UnsafeMutablePointer<Float>, lastHidden: UnsafePointer<Float>,
+        attentionMask: UnsafePointer<Int32>, batch B: Int, sequence T: Int, channels C: Int,
+        normalize: Bool
+    ) {
         for b in 0..<B {
             let out = output + b * C
             switch self {

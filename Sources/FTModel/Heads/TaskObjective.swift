@@ -17,8 +17,10 @@ public protocol TaskObjective: Sendable {
     /// Throws, naming the target, when one is outside what the head can score.
     func validate(targets: [Int32], batch: Int, sequence: Int) throws
     /// The mean loss of the batch, and its gradient in `dOutputs`.
-    func loss(outputs: UnsafePointer<Float>, targets: UnsafePointer<Int32>, batch: Int, sequence: Int,
-              dOutputs: UnsafeMutablePointer<Float>) -> Float
+    func loss(
+        outputs: UnsafePointer<Float>, targets: UnsafePointer<Int32>, batch: Int, sequence: Int,
+        dOutputs: UnsafeMutablePointer<Float>
+    ) -> Float
 }
 
 /// Single-label sequence classification: softmax cross-entropy over `classes` logits per
@@ -53,14 +55,17 @@ public struct SequenceClassificationObjective: TaskObjective {
         }
     }
 
-    public func loss(outputs: UnsafePointer<Float>, targets: UnsafePointer<Int32>, batch: Int, sequence: Int,
-                     dOutputs: UnsafeMutablePointer<Float>) -> Float {
+    public func loss(
+        outputs: UnsafePointer<Float>, targets: UnsafePointer<Int32>, batch: Int, sequence: Int,
+        dOutputs: UnsafeMutablePointer<Float>
+    ) -> Float {
         guard let classWeights else {
             return SoftmaxCrossEntropy.forward(logits: outputs, labels: targets, batch: batch, classes: classes, dLogits: dOutputs)
         }
         return classWeights.withUnsafeBufferPointer { weights in
-            SoftmaxCrossEntropy.forward(logits: outputs, labels: targets, classWeights: weights.baseAddress,
-                                        batch: batch, classes: classes, dLogits: dOutputs)
+            SoftmaxCrossEntropy.forward(
+                logits: outputs, labels: targets, classWeights: weights.baseAddress,
+                batch: batch, classes: classes, dLogits: dOutputs)
         }
     }
 }

@@ -22,7 +22,8 @@ public enum ModelRegistry {
             // the longest stem wins (`DistilBert` over `Bert`).
             let matching = encoderFamilies.filter { architecture.hasPrefix($0.baseArchitecture.dropLast("Model".count)) }
             guard let family = matching.max(by: { $0.baseArchitecture.count < $1.baseArchitecture.count }) else {
-                throw ModelError.badConfig(json.path, "architectures \(architectures) names no supported family (supported model types: \(supported))")
+                throw ModelError.badConfig(
+                    json.path, "architectures \(architectures) names no supported family (supported model types: \(supported))")
             }
             return family
         }
@@ -74,8 +75,10 @@ extension ModelRegistry {
     /// lack is initialised from `seed`. `peft` adds adapter tensors (zero until initialised or loaded).
     /// - Throws: `ModelError` naming the file and the problem (unknown family, a size that
     ///   disagrees with the weights, a missing or misshapen tensor).
-    public static func load(modelDirectory: URL, numLabels: Int = 0, seed: UInt64 = 42, peft: PEFTSetup? = nil,
-                            overrides: ModelOverrides = ModelOverrides()) throws -> any SequenceModel {
+    public static func load(
+        modelDirectory: URL, numLabels: Int = 0, seed: UInt64 = 42, peft: PEFTSetup? = nil,
+        overrides: ModelOverrides = ModelOverrides()
+    ) throws -> any SequenceModel {
         try EncoderModel.load(modelDirectory: modelDirectory, numLabels: numLabels, seed: seed, peft: peft) { config in
             if let p = overrides.hiddenDropout { config.hiddenDropoutProb = p }
             if let p = overrides.attentionDropout { config.attentionProbsDropoutProb = p }

@@ -36,11 +36,14 @@ public protocol SequenceModel: AnyObject, Sendable {
     /// One pass over a batch (B, T) of ids, token types and attention mask (1 = attend); the
     /// returned pointers stay valid until the next call. `firstTokenOnly`: only the head's outputs
     /// are read (the model may skip rows nothing reads).
-    func forward(inputIds: UnsafePointer<Int32>, tokenTypeIds: UnsafePointer<Int32>, attentionMask: UnsafePointer<Int32>,
-                 batch: Int, sequence: Int, training: Bool, dropoutSeed: UInt64, firstTokenOnly: Bool) throws -> ModelOutputs
+    func forward(
+        inputIds: UnsafePointer<Int32>, tokenTypeIds: UnsafePointer<Int32>, attentionMask: UnsafePointer<Int32>,
+        batch: Int, sequence: Int, training: Bool, dropoutSeed: UInt64, firstTokenOnly: Bool
+    ) throws -> ModelOutputs
     /// Backward of the last training forward from the gradients of its outputs (nil: zero).
-    func backward(dLogits: UnsafePointer<Float>?, dPooled: UnsafePointer<Float>?, dLastHiddenState: UnsafePointer<Float>?,
-                  gradientsReady: ((Int) -> Void)?)
+    func backward(
+        dLogits: UnsafePointer<Float>?, dPooled: UnsafePointer<Float>?, dLastHiddenState: UnsafePointer<Float>?,
+        gradientsReady: ((Int) -> Void)?)
     /// Keeps gradient storage for the tensors `isTrainable` accepts (store names) only.
     func setTrainable(_ isTrainable: (String) -> Bool)
     /// Hugging Face's initialisation of the named tensors (all when nil).

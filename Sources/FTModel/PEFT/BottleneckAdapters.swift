@@ -45,15 +45,18 @@ public final class BottleneckAdapters: @unchecked Sendable {
     private var capacity = 0
     private var inputs: [UnsafeMutablePointer<Float>] = []
     private var activations: [UnsafeMutablePointer<Float>] = []
-    private var dInput: UnsafeMutablePointer<Float>?       // (N, C) gradient of h
+    private var dInput: UnsafeMutablePointer<Float>?  // (N, C) gradient of h
     private var dActivation: UnsafeMutablePointer<Float>?  // (N, m)
     private var training = false
 
     static let prefix = "output.adapter."
 
     /// Store names of layer `l`'s four tensors (`layerPrefix`: the family's, `encoder.layer.`).
-    public static func names(layer l: Int, layerPrefix: String = EncoderFamily.bert.names.layerPrefix)
-        -> (downWeight: String, downBias: String, upWeight: String, upBias: String) {
+    public static func names(
+        layer l: Int, layerPrefix: String = EncoderFamily.bert.names.layerPrefix
+    )
+        -> (downWeight: String, downBias: String, upWeight: String, upBias: String)
+    {
         let p = layerPrefix + "\(l)." + prefix
         return (p + "down.weight", p + "down.bias", p + "up.weight", p + "up.bias")
     }
@@ -109,13 +112,15 @@ public final class BottleneckAdapters: @unchecked Sendable {
         let C = hidden, m = width, n = tensorNames[l]
         let x = inputs[l] + o * C, a = activations[l] + o * m
         x.update(from: h, count: N * C)  // kept for backward (dDown needs h)
-        Linear.forward(output: a, input: x, weight: store.value(n.downWeight), bias: store.value(n.downBias),
-                       rows: N, inputs: C, outputs: m)
+        Linear.forward(
+            output: a, input: x, weight: store.value(n.downWeight), bias: store.value(n.downBias),
+            rows: N, inputs: C, outputs: m)
         for i in 0..<(N * m) where a[i] < 0 { a[i] = 0 }  // relu
         // h += a · upᵀ + up.bias (h already holds the residual term x)
         for r in 0..<N { VectorMath.add(h + r * C, store.value(n.upBias), C) }
-        BLAS.sgemm(transA: false, transB: true, m: N, n: C, k: m, a: a, lda: m, b: store.value(n.upWeight), ldb: m,
-                   beta: 1, c: h, ldc: C)
+        BLAS.sgemm(
+            transA: false, transB: true, m: N, n: C, k: m, a: a, lda: m, b: store.value(n.upWeight), ldb: m,
+            beta: 1, c: h, ldc: C)
     }
 
     /// Backward over the whole batch: given `dOutput (N, C)`, the gradient of the adapter's output,
@@ -125,14 +130,16 @@ public final class BottleneckAdapters: @unchecked Sendable {
         let C = hidden, m = width, n = tensorNames[l]
         let dh = dInput!, da = dActivation!, a = activations[l]
         // up: dUp += gᵀ · a, dUpBias += Σ g, da = g · up
-        Linear.backward(dInput: da, dWeight: store.gradient(n.upWeight), dBias: store.gradient(n.upBias),
-                        dOutput: g, input: a, weight: store.value(n.upWeight), rows: N, inputs: m, outputs: C)
+        Linear.backward(
+            dInput: da, dWeight: store.gradient(n.upWeight), dBias: store.gradient(n.upBias),
+            dOutput: g, input: a, weight: store.value(n.upWeight), rows: N, inputs: m, outputs: C)
         for i in 0..<(N * m) where a[i] <= 0 { da[i] = 0 }  // relu'
         // down: dDown += daᵀ · h, dDownBias += Σ da, dh = g + da · down
         dh.update(from: g, count: N * C)
-        Linear.backward(dInput: dh, accumulateInput: true, dWeight: store.gradient(n.downWeight),
-                        dBias: store.gradient(n.downBias), dOutput: da, input: inputs[l],
-                        weight: store.value(n.downWeight), rows: N, inputs: C, outputs: m)
+        Linear.backward(
+            dInput: dh, accumulateInput: true, dWeight: store.gradient(n.downWeight),
+            dBias: store.gradient(n.downBias), dOutput: da, input: inputs[l],
+            weight: store.value(n.downWeight), rows: N, inputs: C, outputs: m)
         return dh
     }
 }

@@ -34,8 +34,10 @@ public struct LoRAConfiguration: Sendable, Equatable {
     /// classification head, `classifier`, for sequence classification).
     public var modulesToSave: [String]
 
-    public init(rank: Int = 8, alpha: Double = 8, dropout: Float = 0, targetModules: [String] = ["query", "value"],
-                useRSLoRA: Bool = false, bias: LoRABias = .none, modulesToSave: [String] = ["classifier"]) {
+    public init(
+        rank: Int = 8, alpha: Double = 8, dropout: Float = 0, targetModules: [String] = ["query", "value"],
+        useRSLoRA: Bool = false, bias: LoRABias = .none, modulesToSave: [String] = ["classifier"]
+    ) {
         self.rank = rank
         self.alpha = alpha
         self.dropout = dropout
@@ -83,16 +85,20 @@ public struct LoRAConfiguration: Sendable, Equatable {
         }
         for target in targetModules {
             if Self.matches(target, moduleName: "classifier") {
-                problems.append("`target_modules` entry `\(target)` reaches the classification head, which is trained whole (modules_to_save), not with LoRA")
+                problems.append(
+                    "`target_modules` entry `\(target)` reaches the classification head, which is trained whole (modules_to_save), not with LoRA")
             } else if !wrappable.contains(where: { Self.matches(target, moduleName: $0) }) {
-                problems.append("`target_modules` entry `\(target)` matches no linear module of BERT (query, key, value, attention.output.dense, intermediate.dense, output.dense, pooler.dense) nor of DistilBERT (q_lin, k_lin, v_lin, out_lin, lin1, lin2, pre_classifier)")
+                problems.append(
+                    "`target_modules` entry `\(target)` matches no linear module of BERT (query, key, value, attention.output.dense, intermediate.dense, output.dense, pooler.dense) nor of DistilBERT (q_lin, k_lin, v_lin, out_lin, lin1, lin2, pre_classifier)"
+                )
             }
         }
         let fusedParts = ModelRegistry.encoderFamilies.flatMap { family in
             [EncoderLinearModule.query, .key, .value].map { $0.fullName(layer: 0, names: family.names) }
         }
         for target in modulesToSave where fusedParts.contains(where: { Self.matches(target, moduleName: $0) }) {
-            problems.append("`modules_to_save` entry `\(target)` names one part of the fused query/key/value product; fttrain trains them together only")
+            problems.append(
+                "`modules_to_save` entry `\(target)` names one part of the fused query/key/value product; fttrain trains them together only")
         }
         return problems
     }

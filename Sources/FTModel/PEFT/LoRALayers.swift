@@ -33,11 +33,11 @@ public final class LoRALayers: @unchecked Sendable {
     private var arena = ScratchArena()
     private var capacity = 0
     private var lowRank: [[UnsafeMutablePointer<Float>]] = []  // [layer][module.rawValue] (N, r)
-    private var droppedInput: UnsafeMutablePointer<Float>?     // (N, max in) x̃, when lora_dropout > 0
+    private var droppedInput: UnsafeMutablePointer<Float>?  // (N, max in) x̃, when lora_dropout > 0
     /// x̃ of the pooler's branch in forward, rows indexed by sequence: apart from `droppedInput`,
     /// whose rows are indexed by token and may be in use by another batch slice at the same time.
     private var droppedPoolerInput: UnsafeMutablePointer<Float>?
-    private var inputGradient: UnsafeMutablePointer<Float>?    // (N, max in) du · A before dropout'
+    private var inputGradient: UnsafeMutablePointer<Float>?  // (N, max in) du · A before dropout'
     private var lowRankGradient: UnsafeMutablePointer<Float>?  // (N, r) du
     private var training = false
     private var dropoutSeed: UInt64 = 0
@@ -52,8 +52,10 @@ public final class LoRALayers: @unchecked Sendable {
         return (0...config.numHiddenLayers).map { l in
             targetedModules(layer: l, layers: config.numHiddenLayers, lora: lora, names: names).flatMap { module -> [(name: String, shape: [Int])] in
                 let (inputs, outputs) = module.dimensions(hidden: config.hiddenSize, intermediate: config.intermediateSize)
-                return [(aName(layer: l, module: module, names: names), [lora.rank, inputs]),
-                        (bName(layer: l, module: module, names: names), [outputs, lora.rank])]
+                return [
+                    (aName(layer: l, module: module, names: names), [lora.rank, inputs]),
+                    (bName(layer: l, module: module, names: names), [outputs, lora.rank]),
+                ]
             }
         }
     }
@@ -134,14 +136,17 @@ public final class LoRALayers: @unchecked Sendable {
     /// The mask of the branch's dropout for this pass (identity in inference).
     private func dropout(layer: Int, module: EncoderLinearModule) -> Dropout {
         guard training, configuration.dropout > 0 else { return Dropout(probability: 0, key: 0) }
-        return Dropout(probability: configuration.dropout,
-                       key: Dropout.key(seed: dropoutSeed, site: 50_000 + 10 * UInt64(layer) + UInt64(module.rawValue)))
+        return Dropout(
+            probability: configuration.dropout,
+            key: Dropout.key(seed: dropoutSeed, site: 50_000 + 10 * UInt64(layer) + UInt64(module.rawValue)))
     }
 
     /// Adds the branches of `projection` in `layer` to its output rows `firstToken ..< firstToken + N`:
     /// `input (N, in)` and `output (N, width)` point at those rows (for the pooler: sequences).
-    func forward(_ projection: EncoderProjection, layer l: Int, input: UnsafePointer<Float>,
-                 output: UnsafeMutablePointer<Float>, firstToken o: Int, rows N: Int) {
+    func forward(
+        _ projection: EncoderProjection, layer l: Int, input: UnsafePointer<Float>,
+        output: UnsafeMutablePointer<Float>, firstToken o: Int, rows N: Int
+    ) {
         guard !isMerged else { return }
         let r = configuration.rank, width = projection.outputWidth(hidden: hidden, intermediate: intermediate)
         for module in projection.modules where targets[l].contains(module) {
@@ -155,13 +160,15 @@ public final class LoRALayers: @unchecked Sendable {
                 x = UnsafePointer(rows)
             }
             // u (N, r) = x̃ · Aᵀ
-            BLAS.sgemm(transA: false, transB: true, m: N, n: r, k: inputs,
-                       a: x, lda: inputs, b: store.value(aNames[l][module.rawValue]), ldb: inputs,
-                       beta: 0, c: u, ldc: r)
+            BLAS.sgemm(
+                transA: false, transB: true, m: N, n: r, k: inputs,
+                a: x, lda: inputs, b: store.value(aNames[l][module.rawValue]), ldb: inputs,
+                beta: 0, c: u, ldc: r)
             // y += s · u · Bᵀ
-            BLAS.sgemm(transA: false, transB: true, m: N, n: outputs, k: r, alpha: scaling,
-                       a: u, lda: r, b: store.value(bNames[l][module.rawValue]), ldb: r,
-                       beta: 1, c: output + module.columnOffset(hidden: hidden), ldc: width)
+            BLAS.sgemm(
+                transA: false, transB: true, m: N, n: outputs, k: r, alpha: scaling,
+                a: u, lda: r, b: store.value(bNames[l][module.rawValue]), ldb: r,
+                beta: 1, c: output + module.columnOffset(hidden: hidden), ldc: width)
         }
     }
 
@@ -171,8 +178,10 @@ public final class LoRALayers: @unchecked Sendable {
     /// base product's backward: accumulates dA, dB (when trainable) and adds into `dInput`
     /// (nil when nothing below needs the input's gradient).
     /// Its products are split across the slice threads (`Parallel.sgemm`).
-    func backward(_ projection: EncoderProjection, layer l: Int, input: UnsafePointer<Float>,
-                  dOutput: UnsafePointer<Float>, dInput: UnsafeMutablePointer<Float>?, rows N: Int) {
+    func backward(
+        _ projection: EncoderProjection, layer l: Int, input: UnsafePointer<Float>,
+        dOutput: UnsafePointer<Float>, dInput: UnsafeMutablePointer<Float>?, rows N: Int
+    ) {
         guard !isMerged, let du = lowRankGradient else { return }
         let r = configuration.rank, width = projection.outputWidth(hidden: hidden, intermediate: intermediate)
         for module in projection.modules where targets[l].contains(module) {
@@ -182,12 +191,14 @@ public final class LoRALayers: @unchecked Sendable {
             let dy = dOutput + module.columnOffset(hidden: hidden)
             // dB (out, r) += s · dyᵀ · u
             if let dB = store.gradient(bName) {
-                Parallel.sgemm(transA: true, transB: false, m: outputs, n: r, k: N, alpha: scaling,
-                               a: dy, lda: width, b: u, ldb: r, beta: 1, c: dB, ldc: r)
+                Parallel.sgemm(
+                    transA: true, transB: false, m: outputs, n: r, k: N, alpha: scaling,
+                    a: dy, lda: width, b: u, ldb: r, beta: 1, c: dB, ldc: r)
             }
             // du (N, r) = s · dy · B
-            Parallel.sgemm(transA: false, transB: false, m: N, n: r, k: outputs, alpha: scaling,
-                           a: dy, lda: width, b: store.value(bName), ldb: r, beta: 0, c: du, ldc: r)
+            Parallel.sgemm(
+                transA: false, transB: false, m: N, n: r, k: outputs, alpha: scaling,
+                a: dy, lda: width, b: store.value(bName), ldb: r, beta: 0, c: du, ldc: r)
             let mask = dropout(layer: l, module: module)
             var x = input
             if !mask.isIdentity, let scratch = droppedInput {
@@ -196,17 +207,20 @@ public final class LoRALayers: @unchecked Sendable {
             }
             // dA (r, in) += duᵀ · x̃
             if let dA = store.gradient(aName) {
-                Parallel.sgemm(transA: true, transB: false, m: r, n: inputs, k: N,
-                               a: du, lda: r, b: x, ldb: inputs, beta: 1, c: dA, ldc: inputs)
+                Parallel.sgemm(
+                    transA: true, transB: false, m: r, n: inputs, k: N,
+                    a: du, lda: r, b: x, ldb: inputs, beta: 1, c: dA, ldc: inputs)
             }
             // dx += dropout'(du · A)
             guard let dInput else { continue }
             if mask.isIdentity {
-                Parallel.sgemm(transA: false, transB: false, m: N, n: inputs, k: r,
-                               a: du, lda: r, b: store.value(aName), ldb: inputs, beta: 1, c: dInput, ldc: inputs)
+                Parallel.sgemm(
+                    transA: false, transB: false, m: N, n: inputs, k: r,
+                    a: du, lda: r, b: store.value(aName), ldb: inputs, beta: 1, c: dInput, ldc: inputs)
             } else if let scratch = inputGradient {
-                Parallel.sgemm(transA: false, transB: false, m: N, n: inputs, k: r,
-                               a: du, lda: r, b: store.value(aName), ldb: inputs, beta: 0, c: scratch, ldc: inputs)
+                Parallel.sgemm(
+                    transA: false, transB: false, m: N, n: inputs, k: r,
+                    a: du, lda: r, b: store.value(aName), ldb: inputs, beta: 0, c: scratch, ldc: inputs)
                 mask.apply(scratch, count: N * inputs, firstIndex: 0)
                 VectorMath.add(dInput, scratch, N * inputs)
             }
@@ -235,10 +249,11 @@ public final class LoRALayers: @unchecked Sendable {
         for (l, module) in branches {
             let (inputs, outputs) = module.dimensions(hidden: hidden, intermediate: intermediate)
             let weight = store.value(module.tensorPrefix(layer: l, names: names) + "weight")
-            Parallel.sgemm(transA: false, transB: false, m: outputs, n: inputs, k: r, alpha: sign * scaling,
-                           a: store.value(bNames[l][module.rawValue]), lda: r,
-                           b: store.value(aNames[l][module.rawValue]), ldb: inputs,
-                           beta: 1, c: weight, ldc: inputs)
+            Parallel.sgemm(
+                transA: false, transB: false, m: outputs, n: inputs, k: r, alpha: sign * scaling,
+                a: store.value(bNames[l][module.rawValue]), lda: r,
+                b: store.value(aNames[l][module.rawValue]), ldb: inputs,
+                beta: 1, c: weight, ldc: inputs)
         }
     }
 }

@@ -31,8 +31,10 @@ public struct PEFTAdapter: Sendable {
 
     /// The name PEFT gives store tensor `name` in `adapter_model.safetensors`, for a model of the
     /// family whose names are `names`.
-    public static func savedName(_ name: String, lora: LoRAConfiguration?,
-                                 names: EncoderTensorNames = EncoderFamily.bert.names) -> String {
+    public static func savedName(
+        _ name: String, lora: LoRAConfiguration?,
+        names: EncoderTensorNames = EncoderFamily.bert.names
+    ) -> String {
         if let lora, name.hasSuffix(".bias") && lora.wrapsModule(ofTensor: name, names: names) {
             return prefix + names.checkpointName(String(name.dropLast(".bias".count)) + ".base_layer.bias")
         }
@@ -84,8 +86,10 @@ public struct PEFTAdapter: Sendable {
         func bad(_ message: String) -> ModelError { ModelError.badConfig(path, message) }
         if (object["peft_type"] as? String) == "BOTTLENECK" {
             guard let factor = object["reduction_factor"] as? Int, factor >= 1 else { throw bad("reduction_factor must be an integer >= 1") }
-            return PEFTSetup(bottleneck: BottleneckConfiguration(reductionFactor: factor,
-                                                                 modulesToSave: object["modules_to_save"] as? [String] ?? []))
+            return PEFTSetup(
+                bottleneck: BottleneckConfiguration(
+                    reductionFactor: factor,
+                    modulesToSave: object["modules_to_save"] as? [String] ?? []))
         }
         guard (object["peft_type"] as? String) == "LORA" else {
             throw bad("peft_type \(object["peft_type"].map { "\($0)" } ?? "missing") is not LORA (nor fttrain's BOTTLENECK)")
@@ -121,9 +125,10 @@ public struct PEFTAdapter: Sendable {
         let biasText = object["bias"] as? String ?? "none"
         guard let bias = LoRABias(rawValue: biasText) else { throw bad("bias \(biasText) is not none, all or lora_only") }
         let modulesToSave = object["modules_to_save"] as? [String] ?? []
-        let lora = LoRAConfiguration(rank: rank, alpha: alpha, dropout: dropout, targetModules: targets,
-                                     useRSLoRA: object["use_rslora"] as? Bool ?? false, bias: bias,
-                                     modulesToSave: modulesToSave)
+        let lora = LoRAConfiguration(
+            rank: rank, alpha: alpha, dropout: dropout, targetModules: targets,
+            useRSLoRA: object["use_rslora"] as? Bool ?? false, bias: bias,
+            modulesToSave: modulesToSave)
         if let problem = lora.problems.first { throw bad(problem) }
         return PEFTSetup(lora: lora)
     }
@@ -139,7 +144,8 @@ public struct PEFTAdapter: Sendable {
         var loaded = Set<String>()
         for tensor in tensors {
             guard store.contains(tensor.name) else {
-                throw ModelError.badInput("\(source): adapter tensor \(Self.savedName(tensor.name, lora: lora, names: model.tensorNames)) has no place in the model")
+                throw ModelError.badInput(
+                    "\(source): adapter tensor \(Self.savedName(tensor.name, lora: lora, names: model.tensorNames)) has no place in the model")
             }
             let view = store.view(tensor.name)
             guard view.shape == tensor.shape else {
@@ -159,22 +165,27 @@ public struct PEFTAdapter: Sendable {
     /// config and every tensor the setup trains (A, B, biases per `bias`, the modules to save),
     /// staged beside the destination and renamed into place (`StagedDirectory`). `extraFiles` (name → bytes) are
     /// written alongside.
-    public static func write(model: any SequenceModel, to destination: URL, baseModelName: String?,
-                             extraFiles: [String: Data] = [:]) throws {
+    public static func write(
+        model: any SequenceModel, to destination: URL, baseModelName: String?,
+        extraFiles: [String: Data] = [:]
+    ) throws {
         guard let setup = model.peft?.setup else { throw ModelError.badInput("the model has no adapter to save") }
         precondition(!(model.peft?.lora?.isMerged ?? false), "unmerge the adapter before saving it")
         let lora = setup.lora
         try StagedDirectory.write(destination) { staged in
             var writer = SafeTensorsWriter(metadata: ["format": "pt"])
             for view in model.store.views where setup.isTrainable(view.name, names: model.tensorNames) {
-                try writer.add(savedName(view.name, lora: lora, names: model.tensorNames), shape: view.shape,
-                               floats: UnsafeBufferPointer(start: model.store.value(view.name), count: view.count))
+                try writer.add(
+                    savedName(view.name, lora: lora, names: model.tensorNames), shape: view.shape,
+                    floats: UnsafeBufferPointer(start: model.store.value(view.name), count: view.count))
             }
             try writer.write(toPath: staged.file(weightsFile).path)
-            let config = lora.map { configObject($0, baseModelName: baseModelName) }
+            let config =
+                lora.map { configObject($0, baseModelName: baseModelName) }
                 ?? bottleneckConfigObject(setup.bottleneck ?? BottleneckConfiguration(), baseModelName: baseModelName)
-            try staged.write(try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]),
-                             to: configFile)
+            try staged.write(
+                try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]),
+                to: configFile)
             for (name, data) in extraFiles { try staged.write(data, to: name) }
         }
     }

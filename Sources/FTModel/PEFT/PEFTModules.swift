@@ -28,7 +28,8 @@ extension PEFTSetup {
         case (nil, nil): break
         case let (a?, b?):
             guard a.rank == b.rank, Set(a.targetModules) == Set(b.targetModules), a.alpha == b.alpha,
-                  a.useRSLoRA == b.useRSLoRA else { return false }
+                a.useRSLoRA == b.useRSLoRA
+            else { return false }
         default: return false
         }
         return bottleneck?.reductionFactor == other.bottleneck?.reductionFactor
@@ -50,8 +51,10 @@ public final class PEFTModules: @unchecked Sendable {
         lora = setup.lora.map { LoRALayers(configuration: $0, config: config, store: store) }
         if let lora, lora.branches.isEmpty {
             let modules = EncoderLinearModule.allCases.map { $0.name(in: config.family.names) }
-            throw ModelError.badConfig("lora_target_modules", "\(lora.configuration.targetModules) match no linear module of \(config.family.name) "
-                                       + "(\(modules.joined(separator: ", ")))")
+            throw ModelError.badConfig(
+                "lora_target_modules",
+                "\(lora.configuration.targetModules) match no linear module of \(config.family.name) "
+                    + "(\(modules.joined(separator: ", ")))")
         }
         bottleneck = setup.bottleneck.map { BottleneckAdapters(configuration: $0, config: config, store: store) }
     }
@@ -81,14 +84,18 @@ public final class PEFTModules: @unchecked Sendable {
     }
 
     /// After the base product `projection` of `layer` for rows `firstToken ..< firstToken + rows`.
-    func forward(_ projection: EncoderProjection, layer: Int, input: UnsafePointer<Float>,
-                 output: UnsafeMutablePointer<Float>, firstToken: Int, rows: Int) {
+    func forward(
+        _ projection: EncoderProjection, layer: Int, input: UnsafePointer<Float>,
+        output: UnsafeMutablePointer<Float>, firstToken: Int, rows: Int
+    ) {
         lora?.forward(projection, layer: layer, input: input, output: output, firstToken: firstToken, rows: rows)
     }
 
     /// After the base product's backward, over the whole batch.
-    func backward(_ projection: EncoderProjection, layer: Int, input: UnsafePointer<Float>,
-                  dOutput: UnsafePointer<Float>, dInput: UnsafeMutablePointer<Float>?, rows: Int) {
+    func backward(
+        _ projection: EncoderProjection, layer: Int, input: UnsafePointer<Float>,
+        dOutput: UnsafePointer<Float>, dInput: UnsafeMutablePointer<Float>?, rows: Int
+    ) {
         lora?.backward(projection, layer: layer, input: input, dOutput: dOutput, dInput: dInput, rows: rows)
     }
 

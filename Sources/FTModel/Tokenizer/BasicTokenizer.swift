@@ -75,7 +75,10 @@ struct BasicTokenizer: Sendable {
                 continue
             }
             if Self.isRemoved(v) { continue }
-            if Self.isWhitespace(v) { flush(); continue }
+            if Self.isWhitespace(v) {
+                flush()
+                continue
+            }
             if tokenizeChineseChars && Self.isChineseCharacter(v) {
                 flush()
                 word.append(s)
@@ -102,8 +105,10 @@ struct BasicTokenizer: Sendable {
     }
 
     /// Normalizes one whitespace-delimited word (accents, case) and splits it on punctuation.
-    private func processWord(_ raw: [Unicode.Scalar], isASCII: Bool, scratch: inout [Unicode.Scalar],
-                             _ body: (ArraySlice<Unicode.Scalar>) -> Void) {
+    private func processWord(
+        _ raw: [Unicode.Scalar], isASCII: Bool, scratch: inout [Unicode.Scalar],
+        _ body: (ArraySlice<Unicode.Scalar>) -> Void
+    ) {
         scratch.removeAll(keepingCapacity: true)
         if isASCII {
             if lowercase {

@@ -98,14 +98,19 @@ public struct BertTokenizer: Sendable {
     ///   - stripAccents: strip accents; `nil` means "same as `doLowerCase`" (HF's default).
     ///   - tokenizeChineseChars: split around CJK ideographs.
     /// - Throws: ``TokenizerError`` if the vocabulary is empty or lacks `[CLS]`, `[SEP]`, `[PAD]` or `[UNK]`.
-    public init(vocabulary: [String], doLowerCase: Bool = true, stripAccents: Bool? = nil,
-                tokenizeChineseChars: Bool = true) throws {
-        try self.init(vocabulary: vocabulary, doLowerCase: doLowerCase, stripAccents: stripAccents,
-                      tokenizeChineseChars: tokenizeChineseChars, source: "in-memory vocabulary")
+    public init(
+        vocabulary: [String], doLowerCase: Bool = true, stripAccents: Bool? = nil,
+        tokenizeChineseChars: Bool = true
+    ) throws {
+        try self.init(
+            vocabulary: vocabulary, doLowerCase: doLowerCase, stripAccents: stripAccents,
+            tokenizeChineseChars: tokenizeChineseChars, source: "in-memory vocabulary")
     }
 
-    init(vocabulary: [String], doLowerCase: Bool, stripAccents: Bool?, tokenizeChineseChars: Bool,
-         source: String) throws {
+    init(
+        vocabulary: [String], doLowerCase: Bool, stripAccents: Bool?, tokenizeChineseChars: Bool,
+        source: String
+    ) throws {
         guard !vocabulary.isEmpty else { throw TokenizerError.emptyVocabulary(source: source) }
         var vocab: [VocabKey: Int32] = [:]
         vocab.reserveCapacity(vocabulary.count)
@@ -123,8 +128,9 @@ public struct BertTokenizer: Sendable {
         self.maskTokenId = vocab[VocabKey("[MASK]")]
         self.vocabulary = vocabulary
         self.wordPiece = WordPiece(vocab: vocab, unkId: unkTokenId)
-        self.basic = BasicTokenizer(lowercase: doLowerCase, stripAccents: stripAccents,
-                                    tokenizeChineseChars: tokenizeChineseChars)
+        self.basic = BasicTokenizer(
+            lowercase: doLowerCase, stripAccents: stripAccents,
+            tokenizeChineseChars: tokenizeChineseChars)
         var specials: [(scalars: [Unicode.Scalar], id: Int32)] = []
         for token in ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] {
             if let id = vocab[VocabKey(token)] { specials.append((Array(token.unicodeScalars), id)) }
@@ -172,8 +178,9 @@ public struct BertTokenizer: Sendable {
             stripAccents = config.strip_accents
             tokenizeChinese = config.tokenize_chinese_chars ?? true
         }
-        return try BertTokenizer(vocabulary: tokens, doLowerCase: doLowerCase, stripAccents: stripAccents,
-                                 tokenizeChineseChars: tokenizeChinese, source: vocabURL.path)
+        return try BertTokenizer(
+            vocabulary: tokens, doLowerCase: doLowerCase, stripAccents: stripAccents,
+            tokenizeChineseChars: tokenizeChinese, source: vocabURL.path)
     }
 
     /// The settings read from `tokenizer_config.json` (other keys are ignored).
@@ -273,8 +280,9 @@ public struct BertTokenizer: Sendable {
             ids.append(sepTokenId)
             types.append(contentsOf: repeatElement(1, count: b.count + 1))
         }
-        return TokenizerEncoding(inputIds: ids, tokenTypeIds: types,
-                                 attentionMask: [Int32](repeating: 1, count: ids.count))
+        return TokenizerEncoding(
+            inputIds: ids, tokenTypeIds: types,
+            attentionMask: [Int32](repeating: 1, count: ids.count))
     }
 
     /// Lengths (without specials) after HF fast "longest_first" truncation; see ``encode(_:pair:maxLength:)``.
@@ -307,8 +315,11 @@ public struct BertTokenizer: Sendable {
     /// Pads every encoding to the longest in the batch (or to `padTo` if given) with [PAD]=padTokenId, type 0, mask 0; returns flat row-major (batch, T) arrays and T.
     ///
     /// Nothing is truncated: if `padTo` is smaller than the longest encoding, T is the longest length.
-    public func padBatch(_ encodings: [TokenizerEncoding], padTo: Int? = nil)
-        -> (inputIds: [Int32], tokenTypeIds: [Int32], attentionMask: [Int32], sequenceLength: Int) {
+    public func padBatch(
+        _ encodings: [TokenizerEncoding], padTo: Int? = nil
+    )
+        -> (inputIds: [Int32], tokenTypeIds: [Int32], attentionMask: [Int32], sequenceLength: Int)
+    {
         let longest = encodings.map(\.inputIds.count).max() ?? 0
         let t = max(longest, padTo ?? 0)
         var ids = [Int32](repeating: padTokenId, count: encodings.count * t)

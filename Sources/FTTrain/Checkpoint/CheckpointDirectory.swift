@@ -71,7 +71,8 @@ public enum CheckpointDirectory {
             }
             let actual = try FileDigest.sha256(ofFile: filePath)
             guard actual == expected else {
-                throw CheckpointError.corrupt(directory: path, reason: "\(file) has sha256 \(actual), the manifest says \(expected) (truncated or altered)")
+                throw CheckpointError.corrupt(
+                    directory: path, reason: "\(file) has sha256 \(actual), the manifest says \(expected) (truncated or altered)")
             }
         }
     }
@@ -127,8 +128,9 @@ public enum CheckpointDirectory {
                 note("warning: \(error); \(previous)")
             }
         }
-        throw CheckpointError.notFound(candidates.isEmpty
-            ? "--resume-from latest: no checkpoint-* directory in \(output.path)"
-            : "--resume-from latest: none of the \(candidates.count) checkpoints in \(output.path) is complete")
+        throw CheckpointError.notFound(
+            candidates.isEmpty
+                ? "--resume-from latest: no checkpoint-* directory in \(output.path)"
+                : "--resume-from latest: none of the \(candidates.count) checkpoints in \(output.path) is complete")
     }
 }

@@ -70,8 +70,9 @@ public final class CheckpointWriter {
                 if contents.model.peft != nil {
                     try Self.writeAdapter(contents, into: staging)
                 } else {
-                    try HuggingFaceExport.write(model: contents.model, labels: contents.labels,
-                                                baseModelDirectory: contents.baseModelDirectory, to: staging)
+                    try HuggingFaceExport.write(
+                        model: contents.model, labels: contents.labels,
+                        baseModelDirectory: contents.baseModelDirectory, to: staging)
                 }
             } catch { failure = error }
         }
@@ -81,8 +82,9 @@ public final class CheckpointWriter {
             let data = try Self.encoder.encode(contents.rankState)
             try staged.write(data, to: CheckpointDirectory.rankStateName(world.rank), durable: true)
         } catch {
-            failure = CheckpointError.writeFailed("rank \(world.rank) cannot write its state into \(staging.path) "
-                                                  + "(output_dir must be a directory every rank sees): \(error)")
+            failure = CheckpointError.writeFailed(
+                "rank \(world.rank) cannot write its state into \(staging.path) "
+                    + "(output_dir must be a directory every rank sees): \(error)")
         }
         try agree("writing per-rank state into")
 
@@ -90,7 +92,8 @@ public final class CheckpointWriter {
         if coordinator {
             do {
                 try writeCoordinatorFiles(contents, into: staging)
-                for rank in 0..<world.size where !fileManager.fileExists(atPath: staging.appendingPathComponent(CheckpointDirectory.rankStateName(rank)).path) {
+                for rank in 0..<world.size
+                where !fileManager.fileExists(atPath: staging.appendingPathComponent(CheckpointDirectory.rankStateName(rank)).path) {
                     throw CheckpointError.writeFailed("rank \(rank)'s \(CheckpointDirectory.rankStateName(rank)) did not arrive in \(staging.path)")
                 }
                 try staged.syncContents()
@@ -99,7 +102,8 @@ public final class CheckpointWriter {
                 // A directory of that name can only be a leftover of an interrupted future (a run
                 // resumed from an earlier checkpoint): the commit replaces it.
                 try staged.commit(durable: true)
-                removed = try Self.rotate(in: output, limit: totalLimit, keeping: [name, contents.trainerState.bestModelCheckpoint].compactMap { $0 })
+                removed = try Self.rotate(
+                    in: output, limit: totalLimit, keeping: [name, contents.trainerState.bestModelCheckpoint].compactMap { $0 })
             } catch { failure = error }
         }
         try agree("rank 0 completed")
@@ -111,8 +115,9 @@ public final class CheckpointWriter {
     /// PEFT checkpoints; the frozen base weights are the base model's and are not copied.
     private static func writeAdapter(_ contents: CheckpointContents, into staging: URL) throws {
         let adapter = staging.appendingPathComponent(".adapter", isDirectory: true)
-        try PEFTAdapter.write(model: contents.model, to: adapter, baseModelName: contents.baseModelDirectory.path,
-                              extraFiles: [PEFTTraining.labelsFile: try PEFTTraining.labelsJSON(contents.labels)])
+        try PEFTAdapter.write(
+            model: contents.model, to: adapter, baseModelName: contents.baseModelDirectory.path,
+            extraFiles: [PEFTTraining.labelsFile: try PEFTTraining.labelsJSON(contents.labels)])
         for file in try FileManager.default.contentsOfDirectory(atPath: adapter.path) {
             try FileManager.default.moveItem(at: adapter.appendingPathComponent(file), to: staging.appendingPathComponent(file))
         }
@@ -121,8 +126,10 @@ public final class CheckpointWriter {
 
     private func writeCoordinatorFiles(_ contents: CheckpointContents, into staging: URL) throws {
         let optimizer = contents.optimizer
-        var moments = SafeTensorsWriter(metadata: ["format": "pt", "step": String(optimizer.stepCount),
-                                                   "optimizer": "AdamW"])
+        var moments = SafeTensorsWriter(metadata: [
+            "format": "pt", "step": String(optimizer.stepCount),
+            "optimizer": "AdamW",
+        ])
         try moments.add("exp_avg", shape: [optimizer.parameterCount], floats: UnsafeBufferPointer(optimizer.firstMoment))
         try moments.add("exp_avg_sq", shape: [optimizer.parameterCount], floats: UnsafeBufferPointer(optimizer.secondMoment))
         try moments.write(toPath: staging.appendingPathComponent(CheckpointDirectory.optimizerName).path)
@@ -131,10 +138,12 @@ public final class CheckpointWriter {
             try writer.add("parameters", shape: [best.count], floats: best)
             try writer.write(toPath: staging.appendingPathComponent(CheckpointDirectory.bestModelName).path)
         }
-        try DurableFile.save(try Self.encoder.encode(SchedulerState(contents.schedule, lastStep: optimizer.stepCount)),
-                             to: staging.appendingPathComponent(CheckpointDirectory.schedulerName))
-        try DurableFile.save(try Self.encoder.encode(contents.trainerState),
-                             to: staging.appendingPathComponent(CheckpointDirectory.trainerStateName))
+        try DurableFile.save(
+            try Self.encoder.encode(SchedulerState(contents.schedule, lastStep: optimizer.stepCount)),
+            to: staging.appendingPathComponent(CheckpointDirectory.schedulerName))
+        try DurableFile.save(
+            try Self.encoder.encode(contents.trainerState),
+            to: staging.appendingPathComponent(CheckpointDirectory.trainerStateName))
         try DurableFile.save(contents.logHistory, to: staging.appendingPathComponent(CheckpointDirectory.logHistoryName))
     }
 

@@ -19,7 +19,8 @@ public struct ResumedCheckpoint {
     public static func read(_ directory: URL, rank: Int, worldSize: Int) throws -> ResumedCheckpoint {
         func data(_ name: String) throws -> Data {
             guard let data = FileManager.default.contents(atPath: directory.appendingPathComponent(name).path) else {
-                throw CheckpointError.corrupt(directory: directory.path, reason: "cannot read \(name) (output_dir must be a directory every rank sees)")
+                throw CheckpointError.corrupt(
+                    directory: directory.path, reason: "cannot read \(name) (output_dir must be a directory every rank sees)")
             }
             return data
         }
@@ -34,13 +35,17 @@ public struct ResumedCheckpoint {
         if state.worldSize == worldSize {
             let saved = try decode(RankState.self, CheckpointDirectory.rankStateName(rank))
             guard saved.rank == rank, saved.globalStep == state.globalStep, saved.generator != nil else {
-                throw CheckpointError.corrupt(directory: directory.path,
-                                              reason: "\(CheckpointDirectory.rankStateName(rank)) is of rank \(saved.rank) at step \(saved.globalStep), expected rank \(rank) at step \(state.globalStep)")
+                throw CheckpointError.corrupt(
+                    directory: directory.path,
+                    reason:
+                        "\(CheckpointDirectory.rankStateName(rank)) is of rank \(saved.rank) at step \(saved.globalStep), expected rank \(rank) at step \(state.globalStep)"
+                )
             }
             rankState = saved
         }
-        return ResumedCheckpoint(directory: directory, trainerState: state, scheduler: scheduler, rankState: rankState,
-                                 logHistory: try data(CheckpointDirectory.logHistoryName))
+        return ResumedCheckpoint(
+            directory: directory, trainerState: state, scheduler: scheduler, rankState: rankState,
+            logHistory: try data(CheckpointDirectory.logHistoryName))
     }
 
     /// Copies the checkpoint's model into `model.store`.
@@ -53,7 +58,8 @@ public struct ResumedCheckpoint {
         let path = directory.appendingPathComponent(CheckpointDirectory.optimizerName).path
         let file = try SafeTensorsFile(path: path)
         guard let step = file.metadata["step"].flatMap(Int.init), step == trainerState.globalStep else {
-            throw CheckpointError.corrupt(directory: directory.path, reason: "\(CheckpointDirectory.optimizerName) has no step \(trainerState.globalStep) in its metadata")
+            throw CheckpointError.corrupt(
+                directory: directory.path, reason: "\(CheckpointDirectory.optimizerName) has no step \(trainerState.globalStep) in its metadata")
         }
         let m = try file.floats("exp_avg", shape: [optimizer.parameterCount])
         let v = try file.floats("exp_avg_sq", shape: [optimizer.parameterCount])
@@ -106,8 +112,9 @@ public struct ResumedCheckpoint {
     static func loadModel(_ url: URL, into store: ParameterStore, names: EncoderTensorNames) throws {
         let file = try SafeTensorsFile(path: url.path)
         for view in store.views {
-            try file.copyFloats(names.checkpointName(view.name),
-                                into: UnsafeMutableBufferPointer(start: store.value(view.name), count: view.count))
+            try file.copyFloats(
+                names.checkpointName(view.name),
+                into: UnsafeMutableBufferPointer(start: store.value(view.name), count: view.count))
         }
     }
 }

@@ -75,75 +75,140 @@ public struct ConfigurationKey: Sendable {
     public static let all: [ConfigurationKey] = [
         // Run
         .init("output_dir", \.outputDir, .run, "Where checkpoints, the final model, metrics and the run log are written (required)."),
-        .init("model_dir", \.modelDir, .run, "The pretrained Hugging Face model directory to fine-tune: config.json, vocab.txt, model.safetensors (required)."),
+        .init(
+            "model_dir", \.modelDir, .run,
+            "The pretrained Hugging Face model directory to fine-tune: config.json, vocab.txt, model.safetensors (required)."),
         .init("seed", \.seed, .run, "Seeds the head's initialisation, shuffling, dropout and the data split, so a run can be repeated exactly."),
         .init("num_train_epochs", \.numTrainEpochs, .run, "Passes over the training set; a fraction stops part-way through the last epoch."),
         .init("max_steps", \.maxSteps, .run, "When > 0, the number of optimizer steps to run, overriding num_train_epochs."),
-        .init("per_device_train_batch_size", \.perDeviceTrainBatchSize, .run, "Examples per rank in each training micro-batch; memory and time per step grow with it."),
-        .init("per_device_eval_batch_size", \.perDeviceEvalBatchSize, .run, "Examples per rank in each evaluation batch; no activations are kept, so it can be larger."),
-        .init("gradient_accumulation_steps", \.gradientAccumulationSteps, .run, "Micro-batches whose gradients are summed before each optimizer step (effective batch = this x batch x ranks)."),
+        .init(
+            "per_device_train_batch_size", \.perDeviceTrainBatchSize, .run,
+            "Examples per rank in each training micro-batch; memory and time per step grow with it."),
+        .init(
+            "per_device_eval_batch_size", \.perDeviceEvalBatchSize, .run,
+            "Examples per rank in each evaluation batch; no activations are kept, so it can be larger."),
+        .init(
+            "gradient_accumulation_steps", \.gradientAccumulationSteps, .run,
+            "Micro-batches whose gradients are summed before each optimizer step (effective batch = this x batch x ranks)."),
         .init("learning_rate", \.learningRate, .run, "Peak AdamW step size, reached after warmup and then shaped by lr_scheduler_type."),
-        .init("weight_decay", \.weightDecay, .run, "Decoupled AdamW weight decay, applied to weights but not to biases or LayerNorm (as HF's Trainer)."),
+        .init(
+            "weight_decay", \.weightDecay, .run, "Decoupled AdamW weight decay, applied to weights but not to biases or LayerNorm (as HF's Trainer)."),
         .init("adam_beta1", \.adamBeta1, .run, "AdamW decay rate of the running mean of gradients."),
         .init("adam_beta2", \.adamBeta2, .run, "AdamW decay rate of the running mean of squared gradients."),
         .init("adam_epsilon", \.adamEpsilon, .run, "Added to the root of the second moment so a tiny moment cannot blow up the step."),
         .init("max_grad_norm", \.maxGradNorm, .run, "The global gradient L2 norm is clipped to this before each step; 0 turns clipping off."),
         .init("lr_scheduler_type", \.lrSchedulerType, .run, "Shape of the learning rate after warmup: linear or cosine decay to 0, or constant."),
-        .init("warmup_ratio", \.warmupRatio, .run, "Fraction of all optimizer steps spent ramping the learning rate up from 0 (used when warmup_steps is 0)."),
+        .init(
+            "warmup_ratio", \.warmupRatio, .run,
+            "Fraction of all optimizer steps spent ramping the learning rate up from 0 (used when warmup_steps is 0)."),
         .init("warmup_steps", \.warmupSteps, .run, "Optimizer steps spent ramping the learning rate up from 0; when > 0 it overrides warmup_ratio."),
         .init("eval_strategy", \.evalStrategy, .run, "When to evaluate on the validation set: never (no), every eval_steps (steps), or every epoch."),
-        .init("eval_steps", \.evalSteps, .run, "Optimizer steps between evaluations under eval_strategy steps; null follows logging_steps, as in HF."),
+        .init(
+            "eval_steps", \.evalSteps, .run, "Optimizer steps between evaluations under eval_strategy steps; null follows logging_steps, as in HF."),
         .init("logging_steps", \.loggingSteps, .run, "Optimizer steps between training-loss log lines; 0 turns step logging off."),
-        .init("save_strategy", \.saveStrategy, .run, "When to write a checkpoint: never (no), every save_steps (steps), every epoch, or on a new best."),
+        .init(
+            "save_strategy", \.saveStrategy, .run, "When to write a checkpoint: never (no), every save_steps (steps), every epoch, or on a new best."),
         .init("save_steps", \.saveSteps, .run, "Optimizer steps between checkpoints under save_strategy steps."),
-        .init("save_total_limit", \.saveTotalLimit, .run, "Most checkpoints kept in output_dir, oldest deleted first but never the best; null keeps all."),
-        .init("resume_from_checkpoint", \.resumeFromCheckpoint, .run, "Continue from a checkpoint: latest (the newest complete one in output_dir) or its directory; also --resume-from."),
-        .init("load_best_model_at_end", \.loadBestModelAtEnd, .run, "Reload the best checkpoint (by metric_for_best_model) at the end instead of keeping the last weights."),
-        .init("metric_for_best_model", \.metricForBestModel, .run, "The evaluation metric that picks the best checkpoint (loss, accuracy, f1_macro, ...; eval_ prefix optional, as in HF); null means loss."),
-        .init("greater_is_better", \.greaterIsBetter, .run, "Whether a larger metric_for_best_model is better; null means false for names ending in loss, else true."),
-        .init("early_stopping_patience", \.earlyStoppingPatience, .run, "Stop after this many evaluations in a row without improving metric_for_best_model; null never stops early."),
-        .init("early_stopping_threshold", \.earlyStoppingThreshold, .run, "How much metric_for_best_model must improve to count as an improvement for early stopping."),
-        .init("dataloader_drop_last", \.dataloaderDropLast, .run, "Drop the last incomplete training batch of each epoch so every step sees a full batch."),
-        .init("max_length", \.maxLength, .run, "Tokens per example after truncation, [CLS] and [SEP] included; attention cost grows with its square."),
+        .init(
+            "save_total_limit", \.saveTotalLimit, .run,
+            "Most checkpoints kept in output_dir, oldest deleted first but never the best; null keeps all."),
+        .init(
+            "resume_from_checkpoint", \.resumeFromCheckpoint, .run,
+            "Continue from a checkpoint: latest (the newest complete one in output_dir) or its directory; also --resume-from."),
+        .init(
+            "load_best_model_at_end", \.loadBestModelAtEnd, .run,
+            "Reload the best checkpoint (by metric_for_best_model) at the end instead of keeping the last weights."),
+        .init(
+            "metric_for_best_model", \.metricForBestModel, .run,
+            "The evaluation metric that picks the best checkpoint (loss, accuracy, f1_macro, ...; eval_ prefix optional, as in HF); null means loss."),
+        .init(
+            "greater_is_better", \.greaterIsBetter, .run,
+            "Whether a larger metric_for_best_model is better; null means false for names ending in loss, else true."),
+        .init(
+            "early_stopping_patience", \.earlyStoppingPatience, .run,
+            "Stop after this many evaluations in a row without improving metric_for_best_model; null never stops early."),
+        .init(
+            "early_stopping_threshold", \.earlyStoppingThreshold, .run,
+            "How much metric_for_best_model must improve to count as an improvement for early stopping."),
+        .init(
+            "dataloader_drop_last", \.dataloaderDropLast, .run,
+            "Drop the last incomplete training batch of each epoch so every step sees a full batch."),
+        .init(
+            "max_length", \.maxLength, .run, "Tokens per example after truncation, [CLS] and [SEP] included; attention cost grows with its square."),
         .init("group_by_length", \.groupByLength, .run, "Batch examples of similar length together so less padding is computed."),
         .init("ddp_timeout", \.ddpTimeout, .run, "Seconds a rank waits for another in a collective before the job stops naming it (HF's default)."),
-        .init("ddp_bf16_compression", \.ddpBF16Compression, .run, "Send gradients as bfloat16 in the all-reduce (half the bytes; accumulation stays float32)."),
-        .init("ddp_overlap_allreduce", \.ddpOverlapAllreduce, .run, "Overlap the gradient all-reduce with backward: each bucket is averaged as soon as backward has finished it."),
-        .init("ddp_bucket_cap_mb", \.ddpBucketCapMB, .run, "MiB of gradients per all-reduce bucket (PyTorch DDP's bucket_cap_mb; the first bucket is 1 MiB)."),
-        .init("ddp_parameter_check_steps", \.ddpParameterCheckSteps, .run, "Every this many steps the ranks compare a checksum of their parameters and stop if one diverged (0: never)."),
-        .init("ddp_sparse_embeddings", \.ddpSparseEmbeddings, .run, "Average only the word-embedding rows some rank's batch used: the same result, without sending the untouched rows."),
+        .init(
+            "ddp_bf16_compression", \.ddpBF16Compression, .run,
+            "Send gradients as bfloat16 in the all-reduce (half the bytes; accumulation stays float32)."),
+        .init(
+            "ddp_overlap_allreduce", \.ddpOverlapAllreduce, .run,
+            "Overlap the gradient all-reduce with backward: each bucket is averaged as soon as backward has finished it."),
+        .init(
+            "ddp_bucket_cap_mb", \.ddpBucketCapMB, .run,
+            "MiB of gradients per all-reduce bucket (PyTorch DDP's bucket_cap_mb; the first bucket is 1 MiB)."),
+        .init(
+            "ddp_parameter_check_steps", \.ddpParameterCheckSteps, .run,
+            "Every this many steps the ranks compare a checksum of their parameters and stop if one diverged (0: never)."),
+        .init(
+            "ddp_sparse_embeddings", \.ddpSparseEmbeddings, .run,
+            "Average only the word-embedding rows some rank's batch used: the same result, without sending the untouched rows."),
         // Data
         .init("train_file", \.trainFile, .data, "Labelled training data: CSV, TSV or JSON Lines (required)."),
-        .init("validation_file", \.validationFile, .data, "Labelled data for evaluation and best-model selection; with test_file null too, train_file is split."),
+        .init(
+            "validation_file", \.validationFile, .data,
+            "Labelled data for evaluation and best-model selection; with test_file null too, train_file is split."),
         .init("test_file", \.testFile, .data, "Labelled data scored once after training; with validation_file null too, train_file is split."),
-        .init("split_ratios", \.splitRatios, .data, "Train/validation/test fractions of the stratified split of train_file made when no other file is given."),
+        .init(
+            "split_ratios", \.splitRatios, .data,
+            "Train/validation/test fractions of the stratified split of train_file made when no other file is given."),
         .init("text_column", \.textColumn, .data, "Column holding the text to classify."),
         .init("text_pair_column", \.textPairColumn, .data, "Column holding a second text, encoded as a pair with the first; null for single texts."),
         .init("label_column", \.labelColumn, .data, "Column holding the class label."),
         .init("data_format", \.dataFormat, .data, "Layout of the data files (csv, tsv, jsonl); null picks it from each file's extension."),
         .init("strip_html", \.stripHTML, .data, "Remove HTML tags and decode HTML entities in texts, for scraped data."),
-        .init("collapse_whitespace", \.collapseWhitespace, .data, "Turn runs of whitespace and line breaks into one space and trim, so layout does not change tokens."),
+        .init(
+            "collapse_whitespace", \.collapseWhitespace, .data,
+            "Turn runs of whitespace and line breaks into one space and trim, so layout does not change tokens."),
         .init("drop_symbols", \.dropSymbols, .data, "Remove characters that are neither letters, digits, punctuation nor spaces (emoji, symbols)."),
         .init("deduplicate", \.deduplicate, .data, "Drop rows whose text repeats an earlier row's, so no text is both trained and evaluated on."),
-        .init("skip_bad_rows", \.skipBadRows, .data, "Skip malformed rows (missing column, empty text or label) with a count in the log instead of failing."),
-        .init("class_weights", \.classWeights, .data, "Per-class loss weights against imbalance: balanced, a list in class order, or label -> weight; null = equal."),
-        .init("oversample", \.oversample, .data, "Repeat examples of smaller classes within each epoch until every class is as frequent as the largest."),
+        .init(
+            "skip_bad_rows", \.skipBadRows, .data,
+            "Skip malformed rows (missing column, empty text or label) with a count in the log instead of failing."),
+        .init(
+            "class_weights", \.classWeights, .data,
+            "Per-class loss weights against imbalance: balanced, a list in class order, or label -> weight; null = equal."),
+        .init(
+            "oversample", \.oversample, .data, "Repeat examples of smaller classes within each epoch until every class is as frequent as the largest."
+        ),
         // Model
-        .init("hidden_dropout_prob", \.hiddenDropoutProb, .model, "Dropout on embeddings and on the output of every attention and feed-forward block; null keeps the model's."),
+        .init(
+            "hidden_dropout_prob", \.hiddenDropoutProb, .model,
+            "Dropout on embeddings and on the output of every attention and feed-forward block; null keeps the model's."),
         .init("attention_probs_dropout_prob", \.attentionProbsDropoutProb, .model, "Dropout on the attention probabilities; null keeps the model's."),
-        .init("classifier_dropout", \.classifierDropout, .model, "Dropout before the classification head; null falls back to hidden_dropout_prob, as in HF."),
+        .init(
+            "classifier_dropout", \.classifierDropout, .model,
+            "Dropout before the classification head; null falls back to hidden_dropout_prob, as in HF."),
         // PEFT
-        .init("peft", \.peft, .peft, "What is trained: none (every parameter not frozen below), lora (low-rank branches, the head, lora_bias biases) or adapter (bottleneck adapters and the head)."),
+        .init(
+            "peft", \.peft, .peft,
+            "What is trained: none (every parameter not frozen below), lora (low-rank branches, the head, lora_bias biases) or adapter (bottleneck adapters and the head)."
+        ),
         .init("lora_r", \.loraR, .peft, "Rank r of each LoRA update B·A; trainable parameters grow linearly with it."),
         .init("lora_alpha", \.loraAlpha, .peft, "LoRA scaling numerator: updates are scaled by lora_alpha / r (or / sqrt(r) with use_rslora)."),
         .init("lora_dropout", \.loraDropout, .peft, "Dropout on the input of each LoRA branch during training."),
-        .init("lora_target_modules", \.loraTargetModules, .peft, "Modules that get LoRA branches, by PEFT's suffix match: query, key, value, attention.output.dense, intermediate.dense, output.dense."),
+        .init(
+            "lora_target_modules", \.loraTargetModules, .peft,
+            "Modules that get LoRA branches, by PEFT's suffix match: query, key, value, attention.output.dense, intermediate.dense, output.dense."),
         .init("lora_bias", \.loraBias, .peft, "Biases trained with LoRA (PEFT's bias): none, all, or lora_only (those of the targeted modules)."),
-        .init("modules_to_save", \.modulesToSave, .peft, "Modules trained fully and saved with the adapter; null means the classification head (classifier)."),
+        .init(
+            "modules_to_save", \.modulesToSave, .peft,
+            "Modules trained fully and saved with the adapter; null means the classification head (classifier)."),
         .init("use_rslora", \.useRSLoRA, .peft, "Scale LoRA updates by lora_alpha / sqrt(r) (rank-stabilised LoRA) instead of lora_alpha / r."),
         .init("freeze_embeddings", \.freezeEmbeddings, .peft, "Do not train the embeddings (word, position, token type and their LayerNorm)."),
         .init("freeze_layers", \.freezeLayers, .peft, "Encoder layers not trained, e.g. 0-3 or 0,2; frozen bottom layers are skipped in backward."),
-        .init("adapter_reduction_factor", \.adapterReductionFactor, .peft, "With peft adapter: hidden size / bottleneck width of each adapter (16: 384 -> 24 for MiniLM)."),
+        .init(
+            "adapter_reduction_factor", \.adapterReductionFactor, .peft,
+            "With peft adapter: hidden size / bottleneck width of each adapter (16: 384 -> 24 for MiniLM)."),
     ]
 }
 

@@ -140,7 +140,7 @@ extension ClassWeights: ConfigurationValue {
                 guard let separator = item.firstIndex(where: { $0 == "=" || $0 == ":" }) else { return nil }
                 let label = item[..<separator].trimmingCharacters(in: .whitespaces)
                 guard !label.isEmpty, map[label] == nil,
-                      let weight = Double(item[item.index(after: separator)...].trimmingCharacters(in: .whitespaces))
+                    let weight = Double(item[item.index(after: separator)...].trimmingCharacters(in: .whitespaces))
                 else { return nil }
                 map[label] = weight
             }

@@ -64,8 +64,8 @@ public enum LayerSelection {
             let part = item.trimmingCharacters(in: .whitespaces)
             let bounds = part.split(separator: "-", omittingEmptySubsequences: false)
             guard (1...2).contains(bounds.count), let low = Int(bounds[0].trimmingCharacters(in: .whitespaces)),
-                  let high = Int(bounds[bounds.count - 1].trimmingCharacters(in: .whitespaces)), 0 <= low, low <= high,
-                  high <= maximumIndex
+                let high = Int(bounds[bounds.count - 1].trimmingCharacters(in: .whitespaces)), 0 <= low, low <= high,
+                high <= maximumIndex
             else { return nil }
             layers.formUnion(low...high)
         }

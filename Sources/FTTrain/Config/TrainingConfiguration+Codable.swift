@@ -15,8 +15,12 @@ extension TrainingConfiguration: Codable {
         do {
             container = try decoder.container(keyedBy: ConfigurationCodingKey.self)
         } catch {
-            throw ConfigurationError(source: source, problems: [ConfigurationProblem(
-                kind: .malformed, key: nil, message: "expected a mapping of setting names to values at the top level")])
+            throw ConfigurationError(
+                source: source,
+                problems: [
+                    ConfigurationProblem(
+                        kind: .malformed, key: nil, message: "expected a mapping of setting names to values at the top level")
+                ])
         }
         self.init()
         // "Did you mean" costs an edit distance against every known key: only the first few unknown
@@ -28,8 +32,9 @@ extension TrainingConfiguration: Codable {
                 try key.decode(&self, container)
             } catch {
                 let found = Self.describeRawValue(in: container, forKey: key.codingKey)
-                problems.append(ConfigurationProblem(
-                    kind: .wrongType, key: key.name, message: "`\(key.name)` must be \(key.expected), found \(found)"))
+                problems.append(
+                    ConfigurationProblem(
+                        kind: .wrongType, key: key.name, message: "`\(key.name)` must be \(key.expected), found \(found)"))
             }
         }
         if !problems.isEmpty { throw ConfigurationError(source: source, problems: problems) }
@@ -60,8 +65,10 @@ extension TrainingConfiguration: Codable {
     }
 
     /// A short rendering of whatever the file holds at `key`, for type-error messages.
-    static func describeRawValue(in container: KeyedDecodingContainer<ConfigurationCodingKey>,
-                                 forKey key: ConfigurationCodingKey) -> String {
+    static func describeRawValue(
+        in container: KeyedDecodingContainer<ConfigurationCodingKey>,
+        forKey key: ConfigurationCodingKey
+    ) -> String {
         if (try? container.decodeNil(forKey: key)) == true { return "null" }
         if let text = try? container.decode(String.self, forKey: key) { return "`\(text)`" }
         if let bool = try? container.decode(Bool.self, forKey: key) { return "`\(bool)`" }

@@ -33,8 +33,9 @@ extension TrainingConfiguration {
         }
         guard let node else { return TrainingConfiguration() }
         do {
-            return try YAMLDecoder().decode(TrainingConfiguration.self, from: quotingOverflowingBase60(node),
-                                            userInfo: [.configurationSource: source])
+            return try YAMLDecoder().decode(
+                TrainingConfiguration.self, from: quotingOverflowingBase60(node),
+                userInfo: [.configurationSource: source])
         } catch let error as ConfigurationError {
             throw error
         } catch {
@@ -73,7 +74,8 @@ extension TrainingConfiguration {
         var changed = false
         let pairs = mapping.map { pair -> (Node, Node) in
             guard case .scalar(var scalar) = pair.value, scalar.style == .plain || scalar.style == .any,
-                  base60Overflows(scalar.string) else { return (pair.key, pair.value) }
+                base60Overflows(scalar.string)
+            else { return (pair.key, pair.value) }
             scalar.style = .singleQuoted
             changed = true
             return (pair.key, .scalar(scalar))
@@ -92,7 +94,12 @@ extension TrainingConfiguration {
         guard !unsigned.hasPrefix("0") else { return false }
         var digits = Substring(withSign)
         var sign = 1
-        if digits.hasPrefix("-") { sign = -1; digits = digits.dropFirst() } else if digits.hasPrefix("+") { digits = digits.dropFirst() }
+        if digits.hasPrefix("-") {
+            sign = -1
+            digits = digits.dropFirst()
+        } else if digits.hasPrefix("+") {
+            digits = digits.dropFirst()
+        }
         var parts: [Int] = []
         for part in digits.components(separatedBy: ":") {
             guard let value = Int(part, radix: 10) else { return false }  // not a number: Yams returns nil
@@ -111,8 +118,10 @@ extension TrainingConfiguration {
 
     /// What a `train` command does with its inputs: the file's values (or the defaults when there
     /// is no file), then the flags on top, then `validate(maxPositionEmbeddings:)`.
-    public static func resolve(configFile: String?, overrides: [String],
-                               maxPositionEmbeddings: Int = 512) throws -> TrainingConfiguration {
+    public static func resolve(
+        configFile: String?, overrides: [String],
+        maxPositionEmbeddings: Int = 512
+    ) throws -> TrainingConfiguration {
         var configuration = try configFile.map(load(path:)) ?? TrainingConfiguration()
         try configuration.applyOverrides(overrides)
         try configuration.validate(maxPositionEmbeddings: maxPositionEmbeddings)
@@ -136,7 +145,8 @@ extension TrainingConfiguration {
             guard var detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String else { return nil }
             if detail.hasSuffix(".") { detail.removeLast() }
             if let range = detail.range(of: "character "),
-               let offset = Int(detail[range.upperBound...].prefix { $0.isNumber }), offset <= json.count {
+                let offset = Int(detail[range.upperBound...].prefix { $0.isNumber }), offset <= json.count
+            {
                 let before = json.prefix(offset)
                 let line = before.filter { $0 == UInt8(ascii: "\n") }.count + 1
                 let column = offset - (before.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0) + 1

@@ -22,8 +22,10 @@ extension TrainingConfiguration {
             let argument = arguments[index]
             index += 1
             guard argument.hasPrefix("--"), argument.count > 2 else {
-                problems.append(ConfigurationProblem(kind: .unknownFlag, key: argument,
-                    message: "unexpected argument `\(argument)`: settings are given as `--key value` or `--key=value`"))
+                problems.append(
+                    ConfigurationProblem(
+                        kind: .unknownFlag, key: argument,
+                        message: "unexpected argument `\(argument)`: settings are given as `--key value` or `--key=value`"))
                 continue
             }
             var body = Substring(argument.dropFirst(2))
@@ -48,8 +50,10 @@ extension TrainingConfiguration {
             let text: String
             if negated {
                 guard inlineValue == nil else {
-                    problems.append(ConfigurationProblem(kind: .wrongType, key: key.name,
-                        message: "`\(argument)` takes no value; use `\(key.flag)=\(inlineValue!)` instead"))
+                    problems.append(
+                        ConfigurationProblem(
+                            kind: .wrongType, key: key.name,
+                            message: "`\(argument)` takes no value; use `\(key.flag)=\(inlineValue!)` instead"))
                     continue
                 }
                 text = "false"
@@ -66,16 +70,20 @@ extension TrainingConfiguration {
                 }
             } else {
                 guard index < arguments.count, !arguments[index].hasPrefix("--") else {
-                    problems.append(ConfigurationProblem(kind: .missingFlagValue, key: key.name,
-                        message: "`\(key.flag)` needs a value: \(key.expected)"))
+                    problems.append(
+                        ConfigurationProblem(
+                            kind: .missingFlagValue, key: key.name,
+                            message: "`\(key.flag)` needs a value: \(key.expected)"))
                     continue
                 }
                 text = arguments[index]
                 index += 1
             }
             if !key.parse(&result, text) {
-                problems.append(ConfigurationProblem(kind: .wrongType, key: key.name,
-                    message: "`\(key.flag)` must be \(key.expected), found `\(text)`"))
+                problems.append(
+                    ConfigurationProblem(
+                        kind: .wrongType, key: key.name,
+                        message: "`\(key.flag)` must be \(key.expected), found `\(text)`"))
             }
         }
         if !problems.isEmpty { throw ConfigurationError(source: "command line", problems: problems) }

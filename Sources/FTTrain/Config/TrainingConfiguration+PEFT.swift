@@ -4,9 +4,10 @@ extension TrainingConfiguration {
     /// The LoRA setup of `peft: lora`, with PEFT's names; nil for full fine-tuning.
     public var loraConfiguration: LoRAConfiguration? {
         guard peft == .lora else { return nil }
-        return LoRAConfiguration(rank: loraR, alpha: loraAlpha, dropout: Float(loraDropout),
-                                 targetModules: loraTargetModules.names, useRSLoRA: useRSLoRA, bias: loraBias,
-                                 modulesToSave: modulesToSave?.names ?? ["classifier"])
+        return LoRAConfiguration(
+            rank: loraR, alpha: loraAlpha, dropout: Float(loraDropout),
+            targetModules: loraTargetModules.names, useRSLoRA: useRSLoRA, bias: loraBias,
+            modulesToSave: modulesToSave?.names ?? ["classifier"])
     }
 
     /// The bottleneck adapters of `peft: adapter`; nil otherwise.
@@ -26,8 +27,9 @@ extension TrainingConfiguration {
 
     /// The dropout overrides the model is built with (`hidden_dropout_prob`, … ; nil keeps the model's).
     public var modelOverrides: ModelOverrides {
-        ModelOverrides(hiddenDropout: hiddenDropoutProb.map(Float.init), attentionDropout: attentionProbsDropoutProb.map(Float.init),
-                       classifierDropout: classifierDropout.map(Float.init))
+        ModelOverrides(
+            hiddenDropout: hiddenDropoutProb.map(Float.init), attentionDropout: attentionProbsDropoutProb.map(Float.init),
+            classifierDropout: classifierDropout.map(Float.init))
     }
 
     /// The layers `freeze_layers` names (empty when unset or malformed; validation reports the latter).
@@ -51,15 +53,20 @@ extension TrainingConfiguration {
             problems.append(ConfigurationProblem(kind: .invalidValue, key: key, message: message))
         }
         if let freezeLayers, LayerSelection.parse(freezeLayers) == nil {
-            invalid("freeze_layers", "`freeze_layers` must list layer indices (at most \(LayerSelection.maximumIndex)) and ranges such as 0-3 or 0,2, found `\(freezeLayers)`")
+            invalid(
+                "freeze_layers",
+                "`freeze_layers` must list layer indices (at most \(LayerSelection.maximumIndex)) and ranges such as 0-3 or 0,2, found `\(freezeLayers)`"
+            )
         }
         if peft == .none && modulesToSave != nil {
             invalid("modules_to_save", "`modules_to_save` has no effect unless `peft` is lora or adapter")
         }
         guard peft == .lora else {
-            for (key, changed) in [("lora_target_modules", loraTargetModules != ["query", "value"]),
-                                   ("use_rslora", useRSLoRA), ("lora_bias", loraBias != .none), ("lora_r", loraR != 8),
-                                   ("lora_alpha", loraAlpha != 8), ("lora_dropout", loraDropout != 0)] where changed {
+            for (key, changed) in [
+                ("lora_target_modules", loraTargetModules != ["query", "value"]),
+                ("use_rslora", useRSLoRA), ("lora_bias", loraBias != .none), ("lora_r", loraR != 8),
+                ("lora_alpha", loraAlpha != 8), ("lora_dropout", loraDropout != 0),
+            ] where changed {
                 invalid(key, "`\(key)` has no effect unless `peft` is lora")
             }
             if peft == .adapter && adapterReductionFactor < 1 {
@@ -82,7 +89,9 @@ extension TrainingConfiguration {
     public func peftProblems(numHiddenLayers: Int) -> [String] {
         let beyond = frozenLayers.filter { $0 >= numHiddenLayers }.sorted()
         guard beyond.isEmpty else {
-            return ["`freeze_layers` names layer\(beyond.count == 1 ? "" : "s") \(beyond.map(String.init).joined(separator: ", ")), but the model has \(numHiddenLayers) layers (0-\(numHiddenLayers - 1))"]
+            return [
+                "`freeze_layers` names layer\(beyond.count == 1 ? "" : "s") \(beyond.map(String.init).joined(separator: ", ")), but the model has \(numHiddenLayers) layers (0-\(numHiddenLayers - 1))"
+            ]
         }
         return []
     }

@@ -29,9 +29,10 @@ extension TrainingConfiguration {
 
     /// How data files are read: format, columns, cleaning, bad rows.
     public var readOptions: DataReadOptions {
-        DataReadOptions(format: dataFormat, columns: DataColumns(text: textColumn, textPair: textPairColumn, label: labelColumn),
-                        cleaning: TextCleaning(stripHTML: stripHTML, collapseWhitespace: collapseWhitespace, dropSymbols: dropSymbols),
-                        skipBadRows: skipBadRows)
+        DataReadOptions(
+            format: dataFormat, columns: DataColumns(text: textColumn, textPair: textPairColumn, label: labelColumn),
+            cleaning: TextCleaning(stripHTML: stripHTML, collapseWhitespace: collapseWhitespace, dropSymbols: dropSymbols),
+            skipBadRows: skipBadRows)
     }
 
     /// The effective configuration for the run log: one `key: value` line per setting, sorted by key.
@@ -66,7 +67,8 @@ extension TrainingConfiguration {
             lines.append("\(group.rawValue):")
             for key in ConfigurationKey.all where key.group == group {
                 let usage = "  \(key.flag) \(key.placeholder)"
-                let padded = usage.count < 42 ? usage.padding(toLength: 42, withPad: " ", startingAt: 0) : usage + "\n" + String(repeating: " ", count: 42)
+                let padded =
+                    usage.count < 42 ? usage.padding(toLength: 42, withPad: " ", startingAt: 0) : usage + "\n" + String(repeating: " ", count: 42)
                 let fallback = key.defaultText == "null" ? "" : " (default: \(key.defaultText))"
                 lines.append(padded + key.help + fallback)
             }

@@ -26,8 +26,10 @@ extension TrainingConfiguration {
         }
         func required(_ value: String?, _ key: String) {
             guard value?.isEmpty ?? true, let setting = ConfigurationKey.named(key) else { return }
-            problems.append(ConfigurationProblem(kind: .missingSetting, key: key,
-                message: "`\(key)` is required: set it in the configuration file or pass `\(setting.flag)`"))
+            problems.append(
+                ConfigurationProblem(
+                    kind: .missingSetting, key: key,
+                    message: "`\(key)` is required: set it in the configuration file or pass `\(setting.flag)`"))
         }
         // Comparisons are written so that NaN fails them.
 
@@ -35,8 +37,9 @@ extension TrainingConfiguration {
         required(outputDir, "output_dir")
         required(modelDir, "model_dir")
         if maxSteps <= 0 {
-            require(numTrainEpochs > 0 && numTrainEpochs.isFinite, "num_train_epochs",
-                    "> 0 when `max_steps` is not set (\(maxSteps) <= 0)")
+            require(
+                numTrainEpochs > 0 && numTrainEpochs.isFinite, "num_train_epochs",
+                "> 0 when `max_steps` is not set (\(maxSteps) <= 0)")
         }
         require(perDeviceTrainBatchSize >= 1, "per_device_train_batch_size", ">= 1")
         require(ddpTimeout >= 1, "ddp_timeout", ">= 1 (seconds)")
@@ -54,12 +57,18 @@ extension TrainingConfiguration {
         require(warmupSteps >= 0, "warmup_steps", ">= 0")
         if lrSchedulerType == .constant && (warmupSteps > 0 || warmupRatio > 0) {
             let warmup = warmupSteps > 0 ? "warmup_steps" : "warmup_ratio"
-            invalid(warmup, "`\(warmup)` \(ConfigurationKey.named(warmup)!.display(self)) has no effect with `lr_scheduler_type` constant; use constant_with_warmup, or set it to 0")
+            invalid(
+                warmup,
+                "`\(warmup)` \(ConfigurationKey.named(warmup)!.display(self)) has no effect with `lr_scheduler_type` constant; use constant_with_warmup, or set it to 0"
+            )
         }
         if let evalSteps { require(evalSteps >= 0, "eval_steps", ">= 0 (or null to follow logging_steps)") }
         require(loggingSteps >= 0, "logging_steps", ">= 0 (0 turns step logging off)")
         if evalStrategy == .steps && resolvedEvalSteps <= 0 {
-            invalid("eval_strategy", "`eval_strategy` steps needs a positive `eval_steps` or `logging_steps`, found eval_steps \(evalSteps.displayText) and logging_steps \(loggingSteps)")
+            invalid(
+                "eval_strategy",
+                "`eval_strategy` steps needs a positive `eval_steps` or `logging_steps`, found eval_steps \(evalSteps.displayText) and logging_steps \(loggingSteps)"
+            )
         }
         if saveStrategy == .steps { require(saveSteps >= 1, "save_steps", ">= 1 with `save_strategy` steps") }
         if let saveTotalLimit { require(saveTotalLimit >= 1, "save_total_limit", ">= 1 (or null to keep every checkpoint)") }
@@ -70,9 +79,15 @@ extension TrainingConfiguration {
             if evalStrategy == .no {
                 invalid("load_best_model_at_end", "`load_best_model_at_end` needs evaluations, but `eval_strategy` is no; set it to steps or epoch")
             } else if saveStrategy != .best && saveStrategy.rawValue != evalStrategy.rawValue {
-                invalid("load_best_model_at_end", "`load_best_model_at_end` requires `save_strategy` (\(saveStrategy.rawValue)) to match `eval_strategy` (\(evalStrategy.rawValue)), as in Hugging Face (or save_strategy best)")
+                invalid(
+                    "load_best_model_at_end",
+                    "`load_best_model_at_end` requires `save_strategy` (\(saveStrategy.rawValue)) to match `eval_strategy` (\(evalStrategy.rawValue)), as in Hugging Face (or save_strategy best)"
+                )
             } else if saveStrategy == .steps && resolvedEvalSteps > 0 && saveSteps % resolvedEvalSteps != 0 {
-                invalid("save_steps", "`load_best_model_at_end` requires `save_steps` (\(saveSteps)) to be a multiple of the evaluation steps (\(resolvedEvalSteps)), so every checkpoint has an evaluation")
+                invalid(
+                    "save_steps",
+                    "`load_best_model_at_end` requires `save_steps` (\(saveSteps)) to be a multiple of the evaluation steps (\(resolvedEvalSteps)), so every checkpoint has an evaluation"
+                )
             }
         }
         if let resumeFromCheckpoint { require(!resumeFromCheckpoint.isEmpty, "resume_from_checkpoint", "latest or a checkpoint directory") }
@@ -84,20 +99,27 @@ extension TrainingConfiguration {
         }
         require(earlyStoppingThreshold >= 0 && earlyStoppingThreshold.isFinite, "early_stopping_threshold", ">= 0")
         if let metricForBestModel { require(!metricForBestModel.isEmpty, "metric_for_best_model", "a metric name (or null for loss)") }
-        require(maxLength >= 2 && maxLength <= maxPositionEmbeddings, "max_length",
-                "in [2, \(maxPositionEmbeddings)] (room for [CLS] and [SEP], at most the model's max_position_embeddings)")
+        require(
+            maxLength >= 2 && maxLength <= maxPositionEmbeddings, "max_length",
+            "in [2, \(maxPositionEmbeddings)] (room for [CLS] and [SEP], at most the model's max_position_embeddings)")
 
         // Data
         required(trainFile, "train_file")
-        let ratiosAreValid = splitRatios.count == 3 && splitRatios.allSatisfy { $0 >= 0 && $0.isFinite }
+        let ratiosAreValid =
+            splitRatios.count == 3 && splitRatios.allSatisfy { $0 >= 0 && $0.isFinite }
             && abs(splitRatios.reduce(0, +) - 1) <= 1e-6 && splitRatios[0] > 0
-        require(ratiosAreValid, "split_ratios",
-                "three fractions (train, validation, test), each >= 0, train > 0, summing to 1")
+        require(
+            ratiosAreValid, "split_ratios",
+            "three fractions (train, validation, test), each >= 0, train > 0, summing to 1")
         if ratiosAreValid && splitsTrainFile && splitRatios[1] == 0 && evalStrategy != .no {
-            invalid("split_ratios", "`eval_strategy` \(evalStrategy.rawValue) needs validation examples, but `split_ratios` \(splitRatios.displayText) gives the validation split none")
+            invalid(
+                "split_ratios",
+                "`eval_strategy` \(evalStrategy.rawValue) needs validation examples, but `split_ratios` \(splitRatios.displayText) gives the validation split none"
+            )
         }
         if validationFile == nil && testFile != nil && evalStrategy != .no {
-            invalid("validation_file", "`eval_strategy` \(evalStrategy.rawValue) needs `validation_file`: with `test_file` set, train_file is not split")
+            invalid(
+                "validation_file", "`eval_strategy` \(evalStrategy.rawValue) needs `validation_file`: with `test_file` set, train_file is not split")
         }
         require(!textColumn.isEmpty, "text_column", "a column name")
         require(!labelColumn.isEmpty, "label_column", "a column name")
@@ -110,7 +132,10 @@ extension TrainingConfiguration {
         if dataFormat == nil {
             for (key, file) in [("train_file", trainFile), ("validation_file", validationFile), ("test_file", testFile)] {
                 guard let file, !file.isEmpty, DataFormat.inferred(fromPath: file) == nil else { continue }
-                invalid("data_format", "cannot tell the format of `\(key)` \(file) from its extension; name it .csv, .tsv or .jsonl, or set `data_format` to one of csv, tsv, jsonl")
+                invalid(
+                    "data_format",
+                    "cannot tell the format of `\(key)` \(file) from its extension; name it .csv, .tsv or .jsonl, or set `data_format` to one of csv, tsv, jsonl"
+                )
             }
         }
         if let classWeights {
@@ -124,9 +149,11 @@ extension TrainingConfiguration {
         }
 
         // Model
-        for (key, probability) in [("hidden_dropout_prob", hiddenDropoutProb),
-                                   ("attention_probs_dropout_prob", attentionProbsDropoutProb),
-                                   ("classifier_dropout", classifierDropout)] {
+        for (key, probability) in [
+            ("hidden_dropout_prob", hiddenDropoutProb),
+            ("attention_probs_dropout_prob", attentionProbsDropoutProb),
+            ("classifier_dropout", classifierDropout),
+        ] {
             if let probability { require(probability >= 0 && probability < 1, key, "a probability in [0, 1)") }
         }
 

@@ -24,7 +24,8 @@ public enum ClassWeighting: Sendable, Equatable {
             for id in trainingLabelIds { counts[id] += 1 }
             if let missing = counts.firstIndex(of: 0) {
                 // Cannot happen with a label set built from the same split; say so clearly if misused.
-                throw DataError.invalidClassWeights("class \"\(labelSet.label(for: missing))\" has no training examples, so its balanced weight is undefined")
+                throw DataError.invalidClassWeights(
+                    "class \"\(labelSet.label(for: missing))\" has no training examples, so its balanced weight is undefined")
             }
             let n = Double(trainingLabelIds.count)
             let k = Double(labelSet.count)
@@ -38,7 +39,9 @@ public enum ClassWeighting: Sendable, Equatable {
         case .byLabel(let map):
             let unknown = map.keys.filter { labelSet.id(for: $0) == nil }.sorted()
             guard unknown.isEmpty else {
-                throw DataError.invalidClassWeights("weights given for labels not in the training split: \(unknown.map { "\"\($0)\"" }.joined(separator: ", ")) (labels: \(labelSet))")
+                throw DataError.invalidClassWeights(
+                    "weights given for labels not in the training split: \(unknown.map { "\"\($0)\"" }.joined(separator: ", ")) (labels: \(labelSet))"
+                )
             }
             let missing = labelSet.labels.filter { map[$0] == nil }
             guard missing.isEmpty else {

@@ -60,7 +60,8 @@ public enum DataError: Error, Sendable, Equatable, CustomStringConvertible {
             var files: [String] = []
             for row in rows where !files.contains(row.location.file) { files.append(row.location.file) }
             let plural = rows.count == 1 ? "row" : "rows"
-            return "\(files.joined(separator: ", ")): \(rows.count) bad \(plural) (fix them, or set skip_bad_rows: true / --skip-bad-rows to drop and report them):\n"
+            return
+                "\(files.joined(separator: ", ")): \(rows.count) bad \(plural) (fix them, or set skip_bad_rows: true / --skip-bad-rows to drop and report them):\n"
                 + BadRow.summary(of: rows)
         case .invalidSplit(let reason):
             return "invalid split: \(reason)"

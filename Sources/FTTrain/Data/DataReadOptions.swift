@@ -31,8 +31,10 @@ public struct DataReadOptions: Sendable, Equatable, Codable {
     /// bad rows are dropped and returned in `LoadedData.skippedRows` for the caller to log.
     public var skipBadRows: Bool
 
-    public init(format: DataFormat? = nil, columns: DataColumns = DataColumns(),
-                cleaning: TextCleaning = .default, skipBadRows: Bool = false) {
+    public init(
+        format: DataFormat? = nil, columns: DataColumns = DataColumns(),
+        cleaning: TextCleaning = .default, skipBadRows: Bool = false
+    ) {
         self.format = format
         self.columns = columns
         self.cleaning = cleaning

@@ -27,10 +27,13 @@ public enum DataReader {
     /// empty is kept (as an empty string). Rows that cannot be read (a wrong field count, invalid JSON,
     /// a missing or non-string text) fail the read, listed with file and line.
     /// - Parameter format: the format, or nil to infer it from the extension.
-    public static func readTexts(_ path: String, format: DataFormat? = nil, textColumn: String = "text",
-                                 textPairColumn: String? = nil, cleaning: TextCleaning = .default) throws -> [(text: String, pair: String?)] {
-        let options = DataReadOptions(format: format, columns: DataColumns(text: textColumn, textPair: textPairColumn),
-                                      cleaning: cleaning)
+    public static func readTexts(
+        _ path: String, format: DataFormat? = nil, textColumn: String = "text",
+        textPairColumn: String? = nil, cleaning: TextCleaning = .default
+    ) throws -> [(text: String, pair: String?)] {
+        let options = DataReadOptions(
+            format: format, columns: DataColumns(text: textColumn, textPair: textPairColumn),
+            cleaning: cleaning)
         let contents = try fileContents(path)
         var builder = ExampleBuilder(path: path, columns: options.columns, cleaning: cleaning, labelled: false)
         try parse(contents, path: path, format: resolvedFormat(path: path, options: options), into: &builder)
@@ -80,8 +83,10 @@ public enum DataReader {
         }
     }
 
-    private static func readDelimited(_ bytes: UnsafeBufferPointer<UInt8>, delimiter: UInt8, path: String,
-                                      into builder: inout ExampleBuilder) throws {
+    private static func readDelimited(
+        _ bytes: UnsafeBufferPointer<UInt8>, delimiter: UInt8, path: String,
+        into builder: inout ExampleBuilder
+    ) throws {
         var parser = DelimitedParser(bytes: bytes, delimiter: delimiter, path: path)
         var fields: [FieldSpan] = []
         guard try parser.nextRecord(into: &fields) != nil else { throw DataError.emptyFile(path: path) }

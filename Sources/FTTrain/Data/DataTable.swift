@@ -81,8 +81,10 @@ public struct DataTable: Sendable {
         }
     }
 
-    private static func readDelimited(_ bytes: UnsafeBufferPointer<UInt8>, delimiter: UInt8, path: String,
-                                      format: DataFormat) throws -> DataTable {
+    private static func readDelimited(
+        _ bytes: UnsafeBufferPointer<UInt8>, delimiter: UInt8, path: String,
+        format: DataFormat
+    ) throws -> DataTable {
         var parser = DelimitedParser(bytes: bytes, delimiter: delimiter, path: path)
         var fields: [FieldSpan] = []
         guard try parser.nextRecord(into: &fields) != nil else { throw DataError.emptyFile(path: path) }
@@ -90,7 +92,10 @@ public struct DataTable: Sendable {
         var rows: [Row] = [], bad: [BadRow] = []
         while let line = try parser.nextRecord(into: &fields) {
             guard fields.count == header.count else {
-                bad.append(BadRow(location: SourceLocation(file: path, line: line), reason: "expected \(header.count) fields (as in the header), found \(fields.count)"))
+                bad.append(
+                    BadRow(
+                        location: SourceLocation(file: path, line: line),
+                        reason: "expected \(header.count) fields (as in the header), found \(fields.count)"))
                 continue
             }
             rows.append(Row(line: line, fields: fields.map { parser.string($0) }, scalars: [:], raw: "", columns: header.count))

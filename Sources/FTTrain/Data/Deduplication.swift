@@ -22,7 +22,8 @@ public struct DeduplicationReport: Sendable, Equatable, CustomStringConvertible 
     }
 
     public var description: String {
-        var text = "de-duplication: kept \(keptCount) of \(inputCount) examples; dropped \(exactDuplicates) exact duplicates"
+        var text =
+            "de-duplication: kept \(keptCount) of \(inputCount) examples; dropped \(exactDuplicates) exact duplicates"
             + " and \(conflictingRows) rows whose text already appeared with another label (\(conflictingTexts) distinct texts)"
         for conflict in conflictExamples {
             text += "\n  \(conflict.dropped) conflicts with \(conflict.kept) (kept)"
@@ -45,14 +46,18 @@ public enum Deduplication {
 
     /// `examples` without duplicates, in their original order, and what was dropped.
     public static func deduplicate(_ examples: [TextExample]) -> (examples: [TextExample], report: DeduplicationReport) {
-        struct Key: Hashable { var text: String; var pair: String? }
+        struct Key: Hashable {
+            var text: String
+            var pair: String?
+        }
         var firstIndex: [Key: Int] = [:]
         firstIndex.reserveCapacity(examples.count)
         var conflicted = Set<Key>()
         var kept: [TextExample] = []
         kept.reserveCapacity(examples.count)
-        var report = DeduplicationReport(inputCount: examples.count, exactDuplicates: 0, conflictingRows: 0,
-                                         conflictingTexts: 0, conflictExamples: [])
+        var report = DeduplicationReport(
+            inputCount: examples.count, exactDuplicates: 0, conflictingRows: 0,
+            conflictingTexts: 0, conflictExamples: [])
         for example in examples {
             let key = Key(text: example.text, pair: example.textPair)
             guard let first = firstIndex[key] else {

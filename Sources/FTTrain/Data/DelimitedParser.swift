@@ -43,7 +43,8 @@ struct DelimitedParser {
             try readRecord(into: &fields)
             // A blank line (empty, or spaces only) is not a record, as in pandas' skip_blank_lines.
             if fields.count == 1, !fields[0].quoted,
-               ByteScanning.isBlank(bytes, from: fields[0].start, to: fields[0].end) {
+                ByteScanning.isBlank(bytes, from: fields[0].start, to: fields[0].end)
+            {
                 continue
             }
             return startLine
@@ -69,7 +70,10 @@ struct DelimitedParser {
                     }
                     let c = b[i]
                     if c == Self.quote {
-                        if i + 1 < n && b[i + 1] == Self.quote { i += 2; continue }
+                        if i + 1 < n && b[i + 1] == Self.quote {
+                            i += 2
+                            continue
+                        }
                         i += 1
                         break
                     }
@@ -85,7 +89,10 @@ struct DelimitedParser {
             }
             fields.append(FieldSpan(start: start, end: i, quoted: quoted))
             if i >= n { break }
-            if b[i] == delimiter { i += 1; continue }
+            if b[i] == delimiter {
+                i += 1
+                continue
+            }
             // Line break: CRLF, LF or a lone CR ends the record.
             if b[i] == Self.cr && i + 1 < n && b[i + 1] == Self.lf { i += 1 }
             i += 1

@@ -40,8 +40,10 @@ struct ExampleBuilder {
             reject(line: line, "empty label in column \"\(columns.label)\"")
             return
         }
-        examples.append(TextExample(text: text, textPair: pair, label: label,
-                                    location: SourceLocation(file: path, line: line)))
+        examples.append(
+            TextExample(
+                text: text, textPair: pair, label: label,
+                location: SourceLocation(file: path, line: line)))
     }
 
     /// Cleans the values of an unlabelled row and keeps it whatever it holds.

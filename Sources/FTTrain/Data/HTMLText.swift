@@ -50,7 +50,9 @@ public enum HTMLText {
         let closings = Closings(b)
         while i < n {
             guard b[i] == UInt8(ascii: "<"), i + 1 < n, let end = tagEnd(b, from: i, closings) else {
-                out.append(b[i]); i += 1; continue
+                out.append(b[i])
+                i += 1
+                continue
             }
             let name = tagName(b, from: i)
             if name == "script" || name == "style", !(i + 1 < n && b[i + 1] == UInt8(ascii: "/")) {
@@ -78,7 +80,8 @@ public enum HTMLText {
             }
             return nil
         }
-        let opensTag = isLetter(next) || next == UInt8(ascii: "!") || next == UInt8(ascii: "?")
+        let opensTag =
+            isLetter(next) || next == UInt8(ascii: "!") || next == UInt8(ascii: "?")
             || (next == UInt8(ascii: "/") && start + 2 < n && isLetter(b[start + 2]))
         guard opensTag else { return nil }
         var j = start + 2
@@ -137,7 +140,8 @@ public enum HTMLText {
                 UTF8.encode(found.scalar) { out.append($0) }
                 i += found.length
             } else {
-                out.append(b[i]); i += 1
+                out.append(b[i])
+                i += 1
             }
         }
         return out
@@ -159,7 +163,8 @@ public enum HTMLText {
                 digits = digits.dropFirst()
             }
             guard !digits.isEmpty, let value = UInt32(String(decoding: digits, as: UTF8.self), radix: radix),
-                  value != 0, let scalar = Unicode.Scalar(value) else { return nil }
+                value != 0, let scalar = Unicode.Scalar(value)
+            else { return nil }
             return (scalar, length)
         }
         guard let scalar = namedEntities[String(decoding: body, as: UTF8.self)] else { return nil }

@@ -20,15 +20,20 @@ enum JSONLines {
     }
 
     /// Calls `body` for each non-blank line of `bytes` from offset `start` (past any byte-order mark).
-    static func forEachLine(in bytes: UnsafeBufferPointer<UInt8>, from start: Int,
-                            _ body: (Line) throws -> Void) rethrows {
+    static func forEachLine(
+        in bytes: UnsafeBufferPointer<UInt8>, from start: Int,
+        _ body: (Line) throws -> Void
+    ) rethrows {
         var start = start, line = 1
         while start < bytes.count {
             var end = start
             while end < bytes.count && bytes[end] != 0x0A { end += 1 }
             let next = end + 1
             if end > start && bytes[end - 1] == 0x0D { end -= 1 }  // CRLF
-            defer { start = next; line += 1 }
+            defer {
+                start = next
+                line += 1
+            }
             if ByteScanning.isBlank(bytes, from: start, to: end) { continue }
             try body(Line(number: line, bytes: UnsafeBufferPointer(rebasing: bytes[start..<end])))
         }

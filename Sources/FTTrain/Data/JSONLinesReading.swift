@@ -9,7 +9,8 @@ enum JSONLinesReading {
     static func read(_ bytes: UnsafeBufferPointer<UInt8>, path: String, into builder: inout ExampleBuilder) throws {
         let start = ByteScanning.bomLength(bytes)
         if let first = (start..<bytes.count).first(where: { !ByteScanning.isBlank(bytes, from: $0, to: $0 + 1) }),
-           bytes[first] == UInt8(ascii: "[") {
+            bytes[first] == UInt8(ascii: "[")
+        {
             throw DataError.notJSONLines(path: path)
         }
         let columns = builder.columns

@@ -16,7 +16,8 @@ public struct LabelSet: Sendable, Equatable, Codable, CustomStringConvertible {
     public init(labels: some Sequence<String>) {
         let distinct = Array(Set(labels))
         let numeric = !distinct.isEmpty && distinct.allSatisfy(LabelSet.isIntegerLabel)
-        self.labels = numeric
+        self.labels =
+            numeric
             ? distinct.sorted { Int($0)! < Int($1)! }
             : distinct.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }  // UTF-8 order is code point order
         isNumeric = numeric
@@ -86,8 +87,10 @@ public struct LabelSet: Sendable, Equatable, Codable, CustomStringConvertible {
         for example in examples {
             guard let id = ids[example.label] else {
                 let known = labels.prefix(20).map { "\"\($0)\"" }.joined(separator: ", ") + (labels.count > 20 ? ", ..." : "")
-                bad.append(BadRow(location: example.location,
-                                  reason: "label \"\(example.label)\" does not occur in the training split (its labels: \(known))"))
+                bad.append(
+                    BadRow(
+                        location: example.location,
+                        reason: "label \"\(example.label)\" does not occur in the training split (its labels: \(known))"))
                 continue
             }
             encoded.append(EncodedExample(text: example.text, textPair: example.textPair, labelId: id, location: example.location))

@@ -106,8 +106,16 @@ public enum StratifiedSplit {
         var left = total - sizes.reduce(0, +)
         let order = (0..<3).sorted { (exact[$0] - Double(sizes[$0]), -$0) > (exact[$1] - Double(sizes[$1]), -$1) }
         var k = 0
-        while left > 0 { sizes[order[k % 3]] += 1; left -= 1; k += 1 }
-        while left < 0 { let s = sizes.indices.max { sizes[$0] < sizes[$1] }!; sizes[s] -= 1; left += 1 }
+        while left > 0 {
+            sizes[order[k % 3]] += 1
+            left -= 1
+            k += 1
+        }
+        while left < 0 {
+            let s = sizes.indices.max { sizes[$0] < sizes[$1] }!
+            sizes[s] -= 1
+            left += 1
+        }
         for s in 1..<3 where shares[s] > 0 && sizes[s] == 0 {
             let largest = sizes.indices.max { sizes[$0] < sizes[$1] }!
             sizes[largest] -= 1
@@ -122,7 +130,9 @@ public enum StratifiedSplit {
         let total = classCounts.reduce(0, +)
         let sizes = try splitSizes(total: total, ratios: ratios)
         guard sizes.train >= classCounts.count else {
-            throw DataError.invalidSplit("the training split would hold \(sizes.train) examples, fewer than the \(classCounts.count) classes it must all contain; use more data or a larger train ratio")
+            throw DataError.invalidSplit(
+                "the training split would hold \(sizes.train) examples, fewer than the \(classCounts.count) classes it must all contain; use more data or a larger train ratio"
+            )
         }
         let nonEmpty = [sizes.train, sizes.validation, sizes.test].filter { $0 > 0 }.count
         let spread = classCounts.map { $0 >= nonEmpty }  // classes owed one example per non-empty split

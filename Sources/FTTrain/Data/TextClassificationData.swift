@@ -20,9 +20,11 @@ public struct DataPreparationOptions: Sendable {
     /// Loss weights per class, computed on the final training split.
     public var classWeighting: ClassWeighting
 
-    public init(trainPath: String, validationPath: String? = nil, testPath: String? = nil,
-                read: DataReadOptions = DataReadOptions(), ratios: SplitRatios = .default, seed: UInt64 = 42,
-                deduplicate: Bool = true, oversample: Bool = false, classWeighting: ClassWeighting = .none) {
+    public init(
+        trainPath: String, validationPath: String? = nil, testPath: String? = nil,
+        read: DataReadOptions = DataReadOptions(), ratios: SplitRatios = .default, seed: UInt64 = 42,
+        deduplicate: Bool = true, oversample: Bool = false, classWeighting: ClassWeighting = .none
+    ) {
         self.trainPath = trainPath
         self.validationPath = validationPath
         self.testPath = testPath
@@ -109,9 +111,10 @@ public enum TextClassificationData {
 
         let splits: DatasetSplits
         if options.validationPath != nil || options.testPath != nil {
-            splits = DatasetSplits(train: try load(options.trainPath),
-                                   validation: try options.validationPath.map(load) ?? [],
-                                   test: try options.testPath.map(load) ?? [])
+            splits = DatasetSplits(
+                train: try load(options.trainPath),
+                validation: try options.validationPath.map(load) ?? [],
+                test: try options.testPath.map(load) ?? [])
         } else {
             let examples = try load(options.trainPath)
             do {
@@ -130,9 +133,11 @@ public enum TextClassificationData {
         skipped += validation.skipped + test.skipped
         var train = try labelSet.encode(splits.train).examples
 
-        let summary = DatasetSummary(labelSet: labelSet, splits: [
-            ("train", train), ("validation", validation.examples), ("test", test.examples),
-        ])
+        let summary = DatasetSummary(
+            labelSet: labelSet,
+            splits: [
+                ("train", train), ("validation", validation.examples), ("test", test.examples),
+            ])
         var copies: [String: Int] = [:]
         if options.oversample {
             let result = RandomOversampling.oversample(splits.train, seed: options.seed &+ 1)
@@ -141,12 +146,16 @@ public enum TextClassificationData {
         }
         let weights = try options.classWeighting.weights(for: labelSet, trainingLabelIds: train.map(\.labelId))
 
-        struct Key: Hashable { var text: String; var pair: String? }
+        struct Key: Hashable {
+            var text: String
+            var pair: String?
+        }
         let trainKeys = Set(splits.train.map { Key(text: $0.text, pair: $0.textPair) })
         let overlap = (validation.examples + test.examples).filter { trainKeys.contains(Key(text: $0.text, pair: $0.textPair)) }.count
 
-        return PreparedData(labelSet: labelSet, train: train, validation: validation.examples, test: test.examples,
-                            classWeights: weights, summary: summary, skippedRows: skipped, deduplication: reports,
-                            oversampledCopies: copies, overlapWithTrain: overlap, allLabelsAreIntegers: integerLabels)
+        return PreparedData(
+            labelSet: labelSet, train: train, validation: validation.examples, test: test.examples,
+            classWeights: weights, summary: summary, skippedRows: skipped, deduplication: reports,
+            oversampledCopies: copies, overlapWithTrain: overlap, allLabelsAreIntegers: integerLabels)
     }
 }

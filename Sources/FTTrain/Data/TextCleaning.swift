@@ -59,10 +59,10 @@ public struct TextCleaning: Sendable, Equatable, Codable {
         if scalar.properties.isWhitespace { return true }
         switch scalar.properties.generalCategory {
         case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter,
-             .decimalNumber, .letterNumber, .otherNumber,
-             .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation,
-             .initialPunctuation, .finalPunctuation, .otherPunctuation,
-             .currencySymbol:
+            .decimalNumber, .letterNumber, .otherNumber,
+            .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation,
+            .initialPunctuation, .finalPunctuation, .otherPunctuation,
+            .currencySymbol:
             return true
         case .nonspacingMark, .spacingMark, .enclosingMark:
             let isEmojiSelector = (0xFE00...0xFE0F).contains(v) || (0xE0100...0xE01EF).contains(v) || v == 0x20E3
@@ -90,7 +90,8 @@ public struct TextCleaning: Sendable, Equatable, Codable {
         var pendingSpace = false
         var changed = false
         for scalar in text.unicodeScalars {
-            let isSpace = scalar.isASCII
+            let isSpace =
+                scalar.isASCII
                 ? (scalar.value == 0x20 || (0x09...0x0D).contains(scalar.value))
                 : scalar.properties.isWhitespace
             if isSpace {

@@ -24,8 +24,9 @@ public enum HuggingFaceExport {
             // Adapter tensors are not part of a plain model: merge LoRA into the weights first.
             precondition(model.peft?.lora.map(\.isMerged) ?? true, "merge the LoRA branches before exporting")
             for view in model.store.views where !PEFTModules.isAdapterTensor(view.name) {
-                try writer.add(model.tensorNames.checkpointName(view.name), shape: view.shape,
-                               floats: UnsafeBufferPointer(start: model.store.value(view.name), count: view.count))
+                try writer.add(
+                    model.tensorNames.checkpointName(view.name), shape: view.shape,
+                    floats: UnsafeBufferPointer(start: model.store.value(view.name), count: view.count))
             }
             try writer.write(toPath: staging.appendingPathComponent("model.safetensors").path)
             for file in tokenizerFiles {
@@ -41,7 +42,8 @@ public enum HuggingFaceExport {
     static func writeConfig(model: any SequenceModel, labels: [String], base: URL, to url: URL) throws {
         let basePath = base.appendingPathComponent("config.json").path
         guard let data = FileManager.default.contents(atPath: basePath),
-              let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            let object = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else {
             throw ModelError.badConfig(basePath, "cannot read the base model's config.json")
         }
         let exported = model.exportConfig(base: object, labels: labels)

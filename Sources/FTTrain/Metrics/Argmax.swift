@@ -10,7 +10,7 @@ extension ClassificationMetrics {
         if bestValue.isNaN { return 0 }
         for (i, value) in row.enumerated().dropFirst() {
             if value.isNaN { return i }
-            if value > bestValue {       // strict: an equal later value never replaces the first
+            if value > bestValue {  // strict: an equal later value never replaces the first
                 best = i
                 bestValue = value
             }

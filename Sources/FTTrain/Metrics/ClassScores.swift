@@ -45,10 +45,11 @@ extension ClassScores {
     static func perClass(from matrix: ConfusionMatrix) -> [ClassScores] {
         let tp = matrix.truePositives, trueCounts = matrix.trueCounts, predicted = matrix.predictedCounts
         return (0..<matrix.classCount).map { c in
-            ClassScores(precision: ratio(tp[c], predicted[c]),
-                        recall: ratio(tp[c], trueCounts[c]),
-                        f1: ratio(2 * tp[c], trueCounts[c] + predicted[c]),
-                        support: trueCounts[c])
+            ClassScores(
+                precision: ratio(tp[c], predicted[c]),
+                recall: ratio(tp[c], trueCounts[c]),
+                f1: ratio(2 * tp[c], trueCounts[c] + predicted[c]),
+                support: trueCounts[c])
         }
     }
 
@@ -63,9 +64,10 @@ extension AveragedScores {
     /// classes absent from both labels and predictions count too, with their zero scores).
     static func macro(_ scores: [ClassScores]) -> AveragedScores {
         let k = Double(scores.count)
-        return AveragedScores(precision: scores.reduce(0) { $0 + $1.precision } / k,
-                              recall: scores.reduce(0) { $0 + $1.recall } / k,
-                              f1: scores.reduce(0) { $0 + $1.f1 } / k)
+        return AveragedScores(
+            precision: scores.reduce(0) { $0 + $1.precision } / k,
+            recall: scores.reduce(0) { $0 + $1.recall } / k,
+            f1: scores.reduce(0) { $0 + $1.f1 } / k)
     }
 
     /// The mean weighted by support (sklearn `average="weighted"`). The total support is the

@@ -61,21 +61,27 @@ public struct ClassificationMetrics: Sendable {
     ///   - classNames: `K` distinct names, used by the report, the CSV and the dictionary keys.
     ///   - loss: the evaluation loss to carry into ``dictionary(prefix:)``, if any.
     /// - Throws: ``MetricsError`` when the inputs disagree in size or hold an out-of-range class.
-    public static func compute(labels: [Int], predictions: [Int], probabilities: [[Float]],
-                               classNames: [String], loss: Double? = nil) throws -> ClassificationMetrics {
+    public static func compute(
+        labels: [Int], predictions: [Int], probabilities: [[Float]],
+        classNames: [String], loss: Double? = nil
+    ) throws -> ClassificationMetrics {
         for (row, values) in probabilities.enumerated() where values.count != classNames.count {
-            throw MetricsError.probabilityShape(expectedRows: labels.count, expectedColumns: classNames.count,
-                                                row: row, found: values.count)
+            throw MetricsError.probabilityShape(
+                expectedRows: labels.count, expectedColumns: classNames.count,
+                row: row, found: values.count)
         }
-        return try compute(labels: labels, predictions: predictions, probabilities: probabilities.flatMap { $0 },
-                           classNames: classNames, loss: loss)
+        return try compute(
+            labels: labels, predictions: predictions, probabilities: probabilities.flatMap { $0 },
+            classNames: classNames, loss: loss)
     }
 
     /// Computes all metrics from class indices and a flat row-major `(N, K)` probability array, as
     /// the model's output buffer holds it: `probabilities[i * K + c]` is sample `i`'s probability of
     /// class `c`. Otherwise the same as the form taking rows.
-    public static func compute(labels: [Int], predictions: [Int], probabilities: [Float],
-                               classNames: [String], loss: Double? = nil) throws -> ClassificationMetrics {
+    public static func compute(
+        labels: [Int], predictions: [Int], probabilities: [Float],
+        classNames: [String], loss: Double? = nil
+    ) throws -> ClassificationMetrics {
         let k = classNames.count, n = labels.count
         guard k > 0 else { throw MetricsError.noClasses }
         var seen = Set<String>()

@@ -45,8 +45,9 @@ extension ClassificationMetrics {
         // every class listed) and blanks its precision and recall.
         report += name("accuracy") + column("") + column("") + number(accuracy) + column(String(sampleCount)) + "\n"
         report += row("macro avg", macroAverage.precision, macroAverage.recall, macroAverage.f1, sampleCount)
-        report += row("weighted avg", weightedAverage.precision, weightedAverage.recall, weightedAverage.f1,
-                      sampleCount)
+        report += row(
+            "weighted avg", weightedAverage.precision, weightedAverage.recall, weightedAverage.f1,
+            sampleCount)
         return report
     }
 

@@ -19,8 +19,8 @@ public enum ROCAUC {
         guard positives > 0, negatives > 0, !scores.contains(where: \.isNaN) else { return nil }
 
         let order = scores.indices.sorted { scores[$0] > scores[$1] }
-        var tp = 0, fp = 0            // counts at the current threshold
-        var twiceArea = 0             // Σ Δfp · (tp + tp_prev), exact in Int
+        var tp = 0, fp = 0  // counts at the current threshold
+        var twiceArea = 0  // Σ Δfp · (tp + tp_prev), exact in Int
         var start = 0
         while start < order.count {
             // One threshold = one run of equal scores.
@@ -32,7 +32,7 @@ public enum ROCAUC {
                 end += 1
             }
             let groupFP = (end - start) - groupTP
-            twiceArea += groupFP * (2 * tp + groupTP)    // Δfp · (tp_prev + tp_new)
+            twiceArea += groupFP * (2 * tp + groupTP)  // Δfp · (tp_prev + tp_new)
             tp += groupTP
             fp += groupFP
             start = end

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 import FTCore
 
@@ -68,14 +68,17 @@ public final class AdamW: @unchecked Sendable {
     ///     merged. Elements outside them are never decayed (biases and layer norms, by
     ///     `WeightDecayMask.huggingFace`).
     /// - Precondition: every range lies in `0 ..< parameterCount`; 0 ≤ β1, β2 < 1; ε ≥ 0; λ ≥ 0.
-    public init(parameterCount: Int, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8,
-                weightDecay: Double = 0, decayRanges: [Range<Int>]) {
+    public init(
+        parameterCount: Int, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8,
+        weightDecay: Double = 0, decayRanges: [Range<Int>]
+    ) {
         precondition(parameterCount >= 0)
         precondition((0..<1).contains(beta1) && (0..<1).contains(beta2), "betas must be in [0, 1)")
         precondition(epsilon >= 0 && weightDecay >= 0, "eps and weight_decay must be >= 0")
         for r in decayRanges {
-            precondition(r.lowerBound >= 0 && r.upperBound <= parameterCount,
-                         "decay range \(r) outside the buffer of \(parameterCount) elements")
+            precondition(
+                r.lowerBound >= 0 && r.upperBound <= parameterCount,
+                "decay range \(r) outside the buffer of \(parameterCount) elements")
         }
         self.parameterCount = parameterCount
         self.beta1 = beta1
@@ -103,10 +106,13 @@ public final class AdamW: @unchecked Sendable {
     /// decaying exactly the elements of `decaying` views (for Hugging Face's groups:
     /// `WeightDecayMask.huggingFace(store)`). Its moments cover the packed gradient buffer only:
     /// frozen tensors have no optimizer state. Call it after `store.setTrainable`.
-    public convenience init(store: ParameterStore, beta1: Double = 0.9, beta2: Double = 0.999,
-                            epsilon: Double = 1e-8, weightDecay: Double = 0, decaying: [TensorView]) {
-        self.init(parameterCount: store.trainableCount, beta1: beta1, beta2: beta2, epsilon: epsilon,
-                  weightDecay: weightDecay, decayRanges: decaying.compactMap { store.view($0.name).gradientRange })
+    public convenience init(
+        store: ParameterStore, beta1: Double = 0.9, beta2: Double = 0.999,
+        epsilon: Double = 1e-8, weightDecay: Double = 0, decaying: [TensorView]
+    ) {
+        self.init(
+            parameterCount: store.trainableCount, beta1: beta1, beta2: beta2, epsilon: epsilon,
+            weightDecay: weightDecay, decayRanges: decaying.compactMap { store.view($0.name).gradientRange })
         storeRuns = store.trainableRuns
     }
 
@@ -119,29 +125,37 @@ public final class AdamW: @unchecked Sendable {
     /// updating `parameters` and the moments in place and incrementing `stepCount`.
     /// `gradients` are read only (clip them first). Allocates nothing.
     /// - Precondition: both buffers hold `parameterCount` elements; `learningRate` is finite.
-    public func step(parameters: UnsafeMutableBufferPointer<Float>, gradients: UnsafeBufferPointer<Float>,
-                     learningRate lr: Double) {
-        precondition(parameters.count == parameterCount && gradients.count == parameterCount,
-                     "AdamW over \(parameterCount) elements was given buffers of \(parameters.count) and \(gradients.count)")
-        step(parameters: parameters.baseAddress, gradients: gradients.baseAddress,
-             runs: [(0, 0, parameterCount)], learningRate: lr)
+    public func step(
+        parameters: UnsafeMutableBufferPointer<Float>, gradients: UnsafeBufferPointer<Float>,
+        learningRate lr: Double
+    ) {
+        precondition(
+            parameters.count == parameterCount && gradients.count == parameterCount,
+            "AdamW over \(parameterCount) elements was given buffers of \(parameters.count) and \(gradients.count)")
+        step(
+            parameters: parameters.baseAddress, gradients: gradients.baseAddress,
+            runs: [(0, 0, parameterCount)], learningRate: lr)
     }
 
     /// `step` over the trainable tensors of a `ParameterStore`: its packed gradient buffer against
     /// the values it belongs to; frozen values are not touched.
     /// - Precondition: the store's trainable set is the one the optimizer was built for.
     public func step(_ store: ParameterStore, learningRate: Double) {
-        precondition(store.trainableCount == parameterCount,
-                     "AdamW over \(parameterCount) elements was given a store with \(store.trainableCount) trainable")
+        precondition(
+            store.trainableCount == parameterCount,
+            "AdamW over \(parameterCount) elements was given a store with \(store.trainableCount) trainable")
         let runs = storeRuns ?? store.trainableRuns
-        step(parameters: store.values.baseAddress, gradients: UnsafePointer(store.gradients.baseAddress),
-             runs: runs, learningRate: learningRate)
+        step(
+            parameters: store.values.baseAddress, gradients: UnsafePointer(store.gradients.baseAddress),
+            runs: runs, learningRate: learningRate)
     }
 
     /// The step itself: element `i` of the gradient (and moment) index space, inside run
     /// `(valueOffset, gradientOffset, count)`, updates value `valueOffset + i − gradientOffset`.
-    private func step(parameters: UnsafeMutablePointer<Float>?, gradients: UnsafePointer<Float>?,
-                      runs: [(valueOffset: Int, gradientOffset: Int, count: Int)], learningRate lr: Double) {
+    private func step(
+        parameters: UnsafeMutablePointer<Float>?, gradients: UnsafePointer<Float>?,
+        runs: [(valueOffset: Int, gradientOffset: Int, count: Int)], learningRate lr: Double
+    ) {
         precondition(lr.isFinite, "learning rate \(lr) is not finite")
         stepCount += 1
         let t = Double(stepCount)
@@ -170,8 +184,9 @@ public final class AdamW: @unchecked Sendable {
                     let lo = max(runLow, segment.range.lowerBound)
                     let hi = min(runHigh, segment.range.upperBound)
                     guard lo < hi else { continue }
-                    AdamWKernel.update(p + run.valueOffset + (lo - run.gradientOffset), g + lo, m + lo, v + lo, count: hi - lo, scalars,
-                                       decay: decays && segment.decays)
+                    AdamWKernel.update(
+                        p + run.valueOffset + (lo - run.gradientOffset), g + lo, m + lo, v + lo, count: hi - lo, scalars,
+                        decay: decays && segment.decays)
                 }
             }
         }
@@ -180,8 +195,10 @@ public final class AdamW: @unchecked Sendable {
     /// Restores a checkpointed state: the step count and both moments (copied in).
     /// - Throws: `OptimizerError.stateMismatch` when the sizes differ from `parameterCount`
     ///   or the step count is negative.
-    public func loadState(stepCount: Int, firstMoment m: UnsafeBufferPointer<Float>,
-                          secondMoment v: UnsafeBufferPointer<Float>) throws {
+    public func loadState(
+        stepCount: Int, firstMoment m: UnsafeBufferPointer<Float>,
+        secondMoment v: UnsafeBufferPointer<Float>
+    ) throws {
         guard m.count == parameterCount, v.count == parameterCount, stepCount >= 0 else {
             throw OptimizerError.stateMismatch(
                 "AdamW state of \(m.count)/\(v.count) elements at step \(stepCount) for \(parameterCount) parameters")

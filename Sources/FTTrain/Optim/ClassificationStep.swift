@@ -44,8 +44,10 @@ public final class ClassificationStep {
         /// B.
         public var batchSize: Int { sequenceLength > 0 ? inputIds.count / sequenceLength : 0 }
 
-        public init(inputIds: [Int32], tokenTypeIds: [Int32], attentionMask: [Int32], labels: [Int32],
-                    sequenceLength: Int) {
+        public init(
+            inputIds: [Int32], tokenTypeIds: [Int32], attentionMask: [Int32], labels: [Int32],
+            sequenceLength: Int
+        ) {
             self.inputIds = inputIds
             self.tokenTypeIds = tokenTypeIds
             self.attentionMask = attentionMask
@@ -107,9 +109,11 @@ public final class ClassificationStep {
     ///     are frozen; see `init(model:schedule:weightDecay:…)` for Hugging Face's decay groups).
     ///   - classWeights: per-class weights of the loss (`nn.CrossEntropyLoss(weight=…)`), `numLabels` of them.
     /// - Throws: `OptimizerError.badBatch` when the model has no head or the weights do not fit.
-    public convenience init(model: any SequenceModel, optimizer: AdamW, schedule: LearningRateSchedule, maxGradNorm: Double = 1.0,
-                            classWeights: [Float]? = nil,
-                            accumulationScaling: GradientAccumulationScaling = .sumOfMicroBatchMeans) throws {
+    public convenience init(
+        model: any SequenceModel, optimizer: AdamW, schedule: LearningRateSchedule, maxGradNorm: Double = 1.0,
+        classWeights: [Float]? = nil,
+        accumulationScaling: GradientAccumulationScaling = .sumOfMicroBatchMeans
+    ) throws {
         guard model.numLabels > 0 else { throw OptimizerError.badBatch("the model has no classification head") }
         let objective: SequenceClassificationObjective
         do {
@@ -117,15 +121,19 @@ public final class ClassificationStep {
         } catch {
             throw OptimizerError.badBatch("\(error)")
         }
-        try self.init(model: model, objective: objective, optimizer: optimizer, schedule: schedule,
-                      maxGradNorm: maxGradNorm, accumulationScaling: accumulationScaling)
+        try self.init(
+            model: model, objective: objective, optimizer: optimizer, schedule: schedule,
+            maxGradNorm: maxGradNorm, accumulationScaling: accumulationScaling)
     }
 
     /// A step driver for any task head: `objective` turns the model's outputs into the loss.
-    public init(model: any SequenceModel, objective: any TaskObjective, optimizer: AdamW, schedule: LearningRateSchedule,
-                maxGradNorm: Double = 1.0, accumulationScaling: GradientAccumulationScaling = .sumOfMicroBatchMeans) throws {
-        precondition(optimizer.parameterCount == model.store.trainableCount,
-                     "the optimizer covers \(optimizer.parameterCount) elements, the model trains \(model.store.trainableCount)")
+    public init(
+        model: any SequenceModel, objective: any TaskObjective, optimizer: AdamW, schedule: LearningRateSchedule,
+        maxGradNorm: Double = 1.0, accumulationScaling: GradientAccumulationScaling = .sumOfMicroBatchMeans
+    ) throws {
+        precondition(
+            optimizer.parameterCount == model.store.trainableCount,
+            "the optimizer covers \(optimizer.parameterCount) elements, the model trains \(model.store.trainableCount)")
         self.model = model
         self.objective = objective
         self.optimizer = optimizer
@@ -138,14 +146,18 @@ public final class ClassificationStep {
 
     /// A step driver with a fresh `AdamW` over the whole model using Hugging Face's decay groups
     /// (`WeightDecayMask.huggingFace`: no decay on biases and layer norms).
-    public convenience init(model: any SequenceModel, schedule: LearningRateSchedule, weightDecay: Double,
-                            beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8,
-                            maxGradNorm: Double = 1.0, classWeights: [Float]? = nil,
-                            accumulationScaling: GradientAccumulationScaling = .sumOfMicroBatchMeans) throws {
-        let optimizer = AdamW(store: model.store, beta1: beta1, beta2: beta2, epsilon: epsilon,
-                              weightDecay: weightDecay, decaying: WeightDecayMask.huggingFace(model.store))
-        try self.init(model: model, optimizer: optimizer, schedule: schedule, maxGradNorm: maxGradNorm,
-                      classWeights: classWeights, accumulationScaling: accumulationScaling)
+    public convenience init(
+        model: any SequenceModel, schedule: LearningRateSchedule, weightDecay: Double,
+        beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8,
+        maxGradNorm: Double = 1.0, classWeights: [Float]? = nil,
+        accumulationScaling: GradientAccumulationScaling = .sumOfMicroBatchMeans
+    ) throws {
+        let optimizer = AdamW(
+            store: model.store, beta1: beta1, beta2: beta2, epsilon: epsilon,
+            weightDecay: weightDecay, decaying: WeightDecayMask.huggingFace(model.store))
+        try self.init(
+            model: model, optimizer: optimizer, schedule: schedule, maxGradNorm: maxGradNorm,
+            classWeights: classWeights, accumulationScaling: accumulationScaling)
     }
 
     deinit {
@@ -187,9 +199,10 @@ public final class ClassificationStep {
         for (k, batch) in microBatches.enumerated() {
             let B = batch.batchSize, T = batch.sequenceLength
             let seed = dropoutSeed &+ UInt64(k) &* 0x9E37_79B9_7F4A_7C15
-            let out = try model.forward(inputIds: batch.inputIds, tokenTypeIds: batch.tokenTypeIds,
-                                        attentionMask: batch.attentionMask, batch: B, sequence: T, training: true,
-                                        dropoutSeed: seed, firstTokenOnly: firstTokenOnly)
+            let out = try model.forward(
+                inputIds: batch.inputIds, tokenTypeIds: batch.tokenTypeIds,
+                attentionMask: batch.attentionMask, batch: B, sequence: T, training: true,
+                dropoutSeed: seed, firstTokenOnly: firstTokenOnly)
             // dLogits = ∂(mean loss)/∂outputs, already divided by the task's denominator (B, or Σ of the target weights).
             let loss = objective.loss(outputs: out.logits!, targets: batch.labels, batch: B, sequence: T, dOutputs: dLogits)
             if lossScale != 1 {
@@ -207,13 +220,15 @@ public final class ClassificationStep {
         try gradientSynchronizer?.finishStep()
         let synchronizationSeconds = gradientSynchronizer?.lastWaitSeconds ?? 0
         adjustGradients?(model.store)
-        let gradientNorm = maxGradNorm > 0
+        let gradientNorm =
+            maxGradNorm > 0
             ? GradientClipping.clipByGlobalNorm(gradients, maxNorm: maxGradNorm)
             : GradientClipping.globalNorm(UnsafeBufferPointer(gradients))
         optimizer.step(model.store, learningRate: learningRate)
-        return Result(loss: Float(lossSum / Double(K)), loggedLoss: loggedLoss, gradientNorm: gradientNorm,
-                      learningRate: learningRate, step: optimizer.stepCount,
-                      synchronizationSeconds: synchronizationSeconds)
+        return Result(
+            loss: Float(lossSum / Double(K)), loggedLoss: loggedLoss, gradientNorm: gradientNorm,
+            learningRate: learningRate, step: optimizer.stepCount,
+            synchronizationSeconds: synchronizationSeconds)
     }
 
     private func validate(_ batch: Batch, index k: Int) throws {
@@ -221,10 +236,12 @@ public final class ClassificationStep {
         guard B > 0, T > 0 else { throw OptimizerError.badBatch("micro-batch \(k) is empty (B = \(B), T = \(T))") }
         guard batch.inputIds.count == B * T, batch.tokenTypeIds.count == B * T, batch.attentionMask.count == B * T else {
             throw OptimizerError.badBatch(
-                "micro-batch \(k): \(batch.inputIds.count) ids, \(batch.tokenTypeIds.count) token types, \(batch.attentionMask.count) mask values for B × T = \(B) × \(T)")
+                "micro-batch \(k): \(batch.inputIds.count) ids, \(batch.tokenTypeIds.count) token types, \(batch.attentionMask.count) mask values for B × T = \(B) × \(T)"
+            )
         }
         guard batch.labels.count == objective.targetCount(batch: B, sequence: T) else {
-            throw OptimizerError.badBatch("micro-batch \(k): \(batch.labels.count) targets, the head needs \(objective.targetCount(batch: B, sequence: T))")
+            throw OptimizerError.badBatch(
+                "micro-batch \(k): \(batch.labels.count) targets, the head needs \(objective.targetCount(batch: B, sequence: T))")
         }
         do {
             try objective.validate(targets: batch.labels, batch: B, sequence: T)

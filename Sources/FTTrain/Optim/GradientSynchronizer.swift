@@ -27,13 +27,16 @@ public protocol GradientSynchronizer: AnyObject {
 /// The data-parallel gradient averaging of `store` over `world`: DDP-style buckets of
 /// `bucketCapMB` MiB (the first one 1 MiB) in reverse layer order, overlapped with backward or
 /// run after it; with `sparseEmbeddings` the word embeddings go last, only their touched rows.
-public func makeGradientSynchronizer(world: TrainingWorld, store: ParameterStore, overlap: Bool,
-                                     bucketCapMB: Double, sparseEmbeddings: Bool = true) -> GradientSynchronizer {
+public func makeGradientSynchronizer(
+    world: TrainingWorld, store: ParameterStore, overlap: Bool,
+    bucketCapMB: Double, sparseEmbeddings: Bool = true
+) -> GradientSynchronizer {
     let capacity = max(Int(bucketCapMB * 1024 * 1024 / 4), 1)
     let sparseRows = sparseEmbeddings ? SparseRowGradient(wordEmbeddingsOf: store) : nil
     let dense = store.views.compactMap(\.gradientRange).filter { $0 != sparseRows?.range }
-    let buckets = GradientBuckets(tensors: dense, capacity: capacity,
-                                  firstCapacity: min(GradientBuckets.defaultFirstCapacity, capacity))
+    let buckets = GradientBuckets(
+        tensors: dense, capacity: capacity,
+        firstCapacity: min(GradientBuckets.defaultFirstCapacity, capacity))
     let gradients = store.gradients.baseAddress!
     return overlap
         ? OverlappedGradientSynchronizer(world: world, gradients: gradients, buckets: buckets, sparseRows: sparseRows)
@@ -48,8 +51,10 @@ public final class BlockingGradientSynchronizer: GradientSynchronizer {
     public let sparseRows: SparseRowGradient?
     public private(set) var lastWaitSeconds: Double = 0
 
-    public init(world: TrainingWorld, gradients: UnsafeMutablePointer<Float>, buckets: GradientBuckets,
-                sparseRows: SparseRowGradient? = nil) {
+    public init(
+        world: TrainingWorld, gradients: UnsafeMutablePointer<Float>, buckets: GradientBuckets,
+        sparseRows: SparseRowGradient? = nil
+    ) {
         self.world = world
         self.gradients = gradients
         self.buckets = buckets
@@ -84,8 +89,10 @@ public final class OverlappedGradientSynchronizer: GradientSynchronizer, @unchec
     /// Buckets whose all-reduce had started before `finishStep` was called, in the last step.
     public private(set) var lastOverlappedBuckets = 0
 
-    public init(world: TrainingWorld, gradients: UnsafeMutablePointer<Float>, buckets: GradientBuckets,
-                sparseRows: SparseRowGradient? = nil) {
+    public init(
+        world: TrainingWorld, gradients: UnsafeMutablePointer<Float>, buckets: GradientBuckets,
+        sparseRows: SparseRowGradient? = nil
+    ) {
         self.buckets = buckets
         self.sparseRows = sparseRows
         state = State(world: world, gradients: gradients, ranges: buckets.ranges, sparseRows: sparseRows)
@@ -96,7 +103,8 @@ public final class OverlappedGradientSynchronizer: GradientSynchronizer, @unchec
             // network that keeps it waiting, let it overlap.
             // Linux applies setpriority to one thread given its id ("PID/task/TID" from /proc).
             if let link = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/thread-self"),
-               let threadID = link.split(separator: "/").last.flatMap({ id_t($0) }) {
+                let threadID = link.split(separator: "/").last.flatMap({ id_t($0) })
+            {
                 _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), threadID, 19)
             }
             state.run()
@@ -161,8 +169,10 @@ public final class OverlappedGradientSynchronizer: GradientSynchronizer, @unchec
         var failure: Error?
         var stopping = false
 
-        init(world: TrainingWorld, gradients: UnsafeMutablePointer<Float>, ranges: [Range<Int>],
-             sparseRows: SparseRowGradient?) {
+        init(
+            world: TrainingWorld, gradients: UnsafeMutablePointer<Float>, ranges: [Range<Int>],
+            sparseRows: SparseRowGradient?
+        ) {
             self.world = world
             self.gradients = gradients
             self.ranges = ranges

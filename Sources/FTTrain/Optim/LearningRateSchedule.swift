@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The learning rate of every optimizer step, with Hugging Face's exact semantics
@@ -40,8 +40,10 @@ public struct LearningRateSchedule: Sendable, Hashable {
     public let numCycles: Double
 
     /// - Precondition: `warmupSteps ≥ 0`, `trainingSteps ≥ 0`, `baseLearningRate` finite.
-    public init(type: SchedulerType, baseLearningRate: Double, warmupSteps: Int = 0, trainingSteps: Int,
-                numCycles: Double = 0.5) {
+    public init(
+        type: SchedulerType, baseLearningRate: Double, warmupSteps: Int = 0, trainingSteps: Int,
+        numCycles: Double = 0.5
+    ) {
         precondition(warmupSteps >= 0 && trainingSteps >= 0, "warmup and training steps must be >= 0")
         precondition(baseLearningRate.isFinite, "learning rate must be finite")
         self.type = type

@@ -30,12 +30,16 @@ public final class AdapterSet {
             guard adapters[name] == nil else { throw ModelError.badInput("adapter name \(name) is given twice") }
             let adapter = try PEFTAdapter.read(directory: directory)
             guard let head = adapter.tensors.first(where: { $0.name == "classifier.weight" }),
-                  adapter.tensors.contains(where: { $0.name == "classifier.bias" }) else {
-                throw ModelError.badInput("\(directory.path): the adapter has no classification head (classifier in modules_to_save); its predictions would be random")
+                adapter.tensors.contains(where: { $0.name == "classifier.bias" })
+            else {
+                throw ModelError.badInput(
+                    "\(directory.path): the adapter has no classification head (classifier in modules_to_save); its predictions would be random")
             }
             let reference = adapters[first.name]?.adapter.setup ?? adapter.setup
             guard adapter.setup.sharesModel(with: reference) else {
-                throw ModelError.badInput("\(directory.path): adapters over one model need the same kind and shape as \(first.directory.path) (LoRA: r, lora_alpha, use_rslora, target_modules; bottleneck: reduction_factor)")
+                throw ModelError.badInput(
+                    "\(directory.path): adapters over one model need the same kind and shape as \(first.directory.path) (LoRA: r, lora_alpha, use_rslora, target_modules; bottleneck: reduction_factor)"
+                )
             }
             guard classes == nil || classes == head.shape.first else {
                 throw ModelError.badInput("\(directory.path): \(head.shape.first ?? 0) classes, the first adapter has \(classes!)")
@@ -43,8 +47,9 @@ public final class AdapterSet {
             classes = head.shape.first
             adapters[name] = (adapter, directory)
         }
-        model = try ModelRegistry.load(modelDirectory: baseModelDirectory, numLabels: classes ?? 0,
-                                       peft: adapters[first.name]!.adapter.setup)
+        model = try ModelRegistry.load(
+            modelDirectory: baseModelDirectory, numLabels: classes ?? 0,
+            peft: adapters[first.name]!.adapter.setup)
         names = list.map(\.name)
         self.adapters = adapters
         active = first.name
@@ -71,8 +76,9 @@ public final class AdapterSet {
     public func labels(of name: String, baseModelDirectory: URL) throws -> [String] {
         if let directory = adapters[name]?.directory, let labels = try PEFTTraining.labels(adapterDirectory: directory) {
             guard labels.count == model.numLabels else {
-                throw ModelError.badConfig(directory.appendingPathComponent(PEFTTraining.labelsFile).path,
-                                           "\(labels.count) labels for a head of \(model.numLabels) classes")
+                throw ModelError.badConfig(
+                    directory.appendingPathComponent(PEFTTraining.labelsFile).path,
+                    "\(labels.count) labels for a head of \(model.numLabels) classes")
             }
             return labels
         }

@@ -15,9 +15,11 @@ public enum PEFTTraining {
     public static func prepare(model: any SequenceModel, configuration c: TrainingConfiguration, log: TrainingLog) throws {
         let problems = c.peftProblems(numHiddenLayers: model.layerCount)
         guard problems.isEmpty else {
-            throw ConfigurationError(source: nil, problems: problems.map {
-                ConfigurationProblem(kind: .invalidValue, key: "freeze_layers", message: $0)
-            })
+            throw ConfigurationError(
+                source: nil,
+                problems: problems.map {
+                    ConfigurationProblem(kind: .invalidValue, key: "freeze_layers", message: $0)
+                })
         }
         if let adapters = model.peft?.bottleneck {
             var rng = SeededRNG(seed: c.rngSeed, stream: RandomStreams.adapterInitialization)
@@ -27,7 +29,9 @@ public enum PEFTTraining {
             var rng = SeededRNG(seed: c.rngSeed, stream: RandomStreams.loraInitialization)
             layers.initialize(rng: &rng)
             if !layers.configuration.saves(moduleName: "classifier") {
-                log.message("warning: modules_to_save does not include classifier: the new head stays at its random initialisation and is not saved with the adapter")
+                log.message(
+                    "warning: modules_to_save does not include classifier: the new head stays at its random initialisation and is not saved with the adapter"
+                )
             }
         }
         if c.peft != .none || c.freezeEmbeddings || !c.frozenLayers.isEmpty {
@@ -41,8 +45,10 @@ public enum PEFTTraining {
     /// `merge_and_unload`) and, for a LoRA or adapter run, `adapter/` beside it (PEFT's format,
     /// head included, and `labels.json`). Bottleneck adapters do not merge into a plain model, so
     /// an adapter run has `adapter/` only. The model is left unmerged.
-    public static func writeOutputs(model: any SequenceModel, labels: [String], baseModelDirectory: URL, output: URL,
-                                    log: TrainingLog) throws {
+    public static func writeOutputs(
+        model: any SequenceModel, labels: [String], baseModelDirectory: URL, output: URL,
+        log: TrainingLog
+    ) throws {
         let modelDirectory = output.appendingPathComponent("model")
         guard model.peft != nil else {
             try HuggingFaceExport.write(model: model, labels: labels, baseModelDirectory: baseModelDirectory, to: modelDirectory)
@@ -50,11 +56,14 @@ public enum PEFTTraining {
             return
         }
         let adapterDirectory = output.appendingPathComponent("adapter")
-        try PEFTAdapter.write(model: model, to: adapterDirectory, baseModelName: baseModelDirectory.path,
-                              extraFiles: [labelsFile: try labelsJSON(labels)])
+        try PEFTAdapter.write(
+            model: model, to: adapterDirectory, baseModelName: baseModelDirectory.path,
+            extraFiles: [labelsFile: try labelsJSON(labels)])
         log.message("adapter written to \(adapterDirectory.path)")
         guard let layers = model.peft?.lora else {
-            log.message("no model/: bottleneck adapters cannot be merged into a plain model; predict with --model-dir \(baseModelDirectory.path) --adapter \(adapterDirectory.path)")
+            log.message(
+                "no model/: bottleneck adapters cannot be merged into a plain model; predict with --model-dir \(baseModelDirectory.path) --adapter \(adapterDirectory.path)"
+            )
             return
         }
         layers.merge()
@@ -74,7 +83,8 @@ public enum PEFTTraining {
         let path = adapterDirectory.appendingPathComponent(labelsFile).path
         guard let data = FileManager.default.contents(atPath: path) else { return nil }
         guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let id2label = object["id2label"] as? [String: String] else {
+            let id2label = object["id2label"] as? [String: String]
+        else {
             throw ModelError.badConfig(path, "expected {\"id2label\": {\"0\": label, ...}}")
         }
         var labels = [String](repeating: "", count: id2label.count)

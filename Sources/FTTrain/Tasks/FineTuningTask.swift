@@ -24,8 +24,10 @@ public protocol FineTuningTask: AnyObject {
     func writeSplits(to directory: URL) throws
     /// The model's metrics on `dataset` with keys prefixed `prefix` (`eval_`, `test_`); collective
     /// (every rank evaluates its share and gets the same result).
-    func evaluate(model: any SequenceModel, dataset: EncodedDataset, prefix: String, batchSize: Int,
-                  world: TrainingWorld) throws -> TaskEvaluation
+    func evaluate(
+        model: any SequenceModel, dataset: EncodedDataset, prefix: String, batchSize: Int,
+        world: TrainingWorld
+    ) throws -> TaskEvaluation
 }
 
 /// The metrics of one evaluation, and the task's reports of it.

@@ -30,9 +30,10 @@ public final class SequenceClassificationTask: FineTuningTask {
         objective = try SequenceClassificationObjective(classes: labels.count, classWeights: data.classWeights)
         padTokenId = tokenizer.padTokenId
         func encode(_ examples: [EncodedExample]) -> EncodedDataset {
-            EncodedDataset.encode(texts: examples.map(\.text), pairs: examples.map(\.textPair),
-                                  labels: examples.map { Int32($0.labelId) }, sources: examples.map(\.location.description),
-                                  tokenizer: tokenizer, maxLength: maxLength)
+            EncodedDataset.encode(
+                texts: examples.map(\.text), pairs: examples.map(\.textPair),
+                labels: examples.map { Int32($0.labelId) }, sources: examples.map(\.location.description),
+                tokenizer: tokenizer, maxLength: maxLength)
         }
         train = encode(data.train)
         validation = encode(data.validation)
@@ -41,13 +42,17 @@ public final class SequenceClassificationTask: FineTuningTask {
 
     public func writeSplits(to directory: URL) throws { try data.writeSplits(to: directory) }
 
-    public func evaluate(model: any SequenceModel, dataset: EncodedDataset, prefix: String, batchSize: Int,
-                         world: TrainingWorld) throws -> TaskEvaluation {
-        let predictions = try Predictions.compute(model: model, dataset: dataset, batchSize: batchSize,
-                                                  padTokenId: padTokenId, world: world)
-        let result = try ClassificationMetrics.compute(labels: dataset.labels.map(Int.init), predictions: predictions.predictedClasses,
-                                                       probabilities: predictions.probabilities, classNames: labels,
-                                                       loss: predictions.loss)
+    public func evaluate(
+        model: any SequenceModel, dataset: EncodedDataset, prefix: String, batchSize: Int,
+        world: TrainingWorld
+    ) throws -> TaskEvaluation {
+        let predictions = try Predictions.compute(
+            model: model, dataset: dataset, batchSize: batchSize,
+            padTokenId: padTokenId, world: world)
+        let result = try ClassificationMetrics.compute(
+            labels: dataset.labels.map(Int.init), predictions: predictions.predictedClasses,
+            probabilities: predictions.probabilities, classNames: labels,
+            loss: predictions.loss)
         let labels = labels
         return TaskEvaluation(metrics: result.dictionary(prefix: prefix)) { output in
             let report = result.classificationReport(digits: 4)
@@ -65,9 +70,10 @@ public final class SequenceClassificationTask: FineTuningTask {
         for (i, predicted) in predictions.predictedClasses.enumerated() where predicted != Int(dataset.labels[i]) {
             var record: [String: Any] = [
                 "text": dataset.texts[i], "label": labels[Int(dataset.labels[i])], "predicted": labels[predicted],
-                "probabilities": Dictionary(uniqueKeysWithValues: labels.enumerated().map {
-                    ($0.element, Double(predictions.probabilities[i * labels.count + $0.offset]))
-                }),
+                "probabilities": Dictionary(
+                    uniqueKeysWithValues: labels.enumerated().map {
+                        ($0.element, Double(predictions.probabilities[i * labels.count + $0.offset]))
+                    }),
             ]
             if let pair = dataset.pairs[i] { record["text_pair"] = pair }
             if !dataset.sources.isEmpty { record["source"] = dataset.sources[i] }
@@ -85,8 +91,10 @@ extension PreparedData {
         for (name, examples) in [("train", train), ("validation", validation), ("test", test)] {
             var lines = Data()
             for example in examples {
-                var record: [String: Any] = ["text": example.text, "label": labelSet.label(for: example.labelId),
-                                             "source": example.location.description]
+                var record: [String: Any] = [
+                    "text": example.text, "label": labelSet.label(for: example.labelId),
+                    "source": example.location.description,
+                ]
                 if let pair = example.textPair { record["text_pair"] = pair }
                 lines.append(try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys, .withoutEscapingSlashes]))
                 lines.append(0x0A)

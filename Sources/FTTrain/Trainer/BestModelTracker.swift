@@ -35,8 +35,9 @@ public struct BestModelTracker {
 
     /// The tracker of `metric_for_best_model` with the configuration's rules.
     public init(configuration c: TrainingConfiguration) {
-        self.init(greaterIsBetter: c.resolvedGreaterIsBetter, threshold: c.earlyStoppingThreshold,
-                  patience: c.earlyStoppingPatience, keepsParameters: c.loadBestModelAtEnd)
+        self.init(
+            greaterIsBetter: c.resolvedGreaterIsBetter, threshold: c.earlyStoppingThreshold,
+            patience: c.earlyStoppingPatience, keepsParameters: c.loadBestModelAtEnd)
     }
 
     /// A tracker as a checkpoint left it (`parameters`: the best model's, when kept).

@@ -25,8 +25,10 @@ public struct EncodedDataset: Sendable {
     public var count: Int { labels.count }
 
     /// Tokenizes every text (and pair) with truncation to `maxLength` tokens.
-    public static func encode(texts: [String], pairs: [String?], labels: [Int32], sources: [String] = [],
-                              tokenizer: BertTokenizer, maxLength: Int) -> EncodedDataset {
+    public static func encode(
+        texts: [String], pairs: [String?], labels: [Int32], sources: [String] = [],
+        tokenizer: BertTokenizer, maxLength: Int
+    ) -> EncodedDataset {
         let encodings = zip(texts, pairs).map { tokenizer.encode($0.0, pair: $0.1, maxLength: maxLength) }
         return EncodedDataset(encodings: encodings, labels: labels, texts: texts, pairs: pairs, sources: sources)
     }

@@ -42,8 +42,9 @@ public final class EpochBatches {
 
     /// This rank's examples of epoch `epoch` in the order its micro-batches take them.
     public func order(epoch: Int) -> [Int] {
-        let order = EpochOrder.shard(EpochOrder.permutation(count: dataset.count, seed: seed, epoch: epoch),
-                                     rank: rank, ranks: plan.ranks, dropLast: plan.dropLast)
+        let order = EpochOrder.shard(
+            EpochOrder.permutation(count: dataset.count, seed: seed, epoch: epoch),
+            rank: rank, ranks: plan.ranks, dropLast: plan.dropLast)
         guard let groupingLengths else { return order }
         return EpochOrder.lengthGrouped(order, lengths: groupingLengths, batchSize: plan.batchSize)
     }
@@ -71,11 +72,14 @@ public final class EpochBatches {
             microBatches.reserveCapacity(count)
             for k in 0..<count {
                 let start = (firstMicroBatch + k) * plan.batchSize
-                owner.padded[k].fill(from: owner.dataset, indices: order[start..<Swift.min(start + plan.batchSize, order.count)],
-                                     padTokenId: owner.padTokenId)
+                owner.padded[k].fill(
+                    from: owner.dataset, indices: order[start..<Swift.min(start + plan.batchSize, order.count)],
+                    padTokenId: owner.padTokenId)
                 let p = owner.padded[k]
-                microBatches.append(ClassificationStep.Batch(inputIds: p.inputIds, tokenTypeIds: p.tokenTypeIds, attentionMask: p.attentionMask,
-                                                             labels: p.labels, sequenceLength: p.sequenceLength))
+                microBatches.append(
+                    ClassificationStep.Batch(
+                        inputIds: p.inputIds, tokenTypeIds: p.tokenTypeIds, attentionMask: p.attentionMask,
+                        labels: p.labels, sequenceLength: p.sequenceLength))
             }
             defer { nextIndex += 1 }
             return Update(index: nextIndex, microBatches: microBatches)

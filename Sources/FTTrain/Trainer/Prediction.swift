@@ -35,8 +35,10 @@ public struct Predictions: Sendable {
     /// padded or duplicated — in the same batch as in one process, and the loss is summed in the
     /// same order; so every rank returns exactly the single-process predictions and loss
     /// (given the same kernels and thread count per forward).
-    public static func compute(model: any SequenceModel, dataset: EncodedDataset, batchSize: Int, padTokenId: Int32,
-                               world: TrainingWorld) throws -> Predictions {
+    public static func compute(
+        model: any SequenceModel, dataset: EncodedDataset, batchSize: Int, padTokenId: Int32,
+        world: TrainingWorld
+    ) throws -> Predictions {
         let K = model.numLabels
         precondition(K > 0, "a classification head is needed")
         var probabilities = [Float](repeating: 0, count: dataset.count * K)
@@ -48,12 +50,14 @@ public struct Predictions: Sendable {
         for (j, start) in starts.enumerated() where j % world.size == world.rank {
             batch.fill(from: dataset, indices: order[start..<min(start + batchSize, order.count)], padTokenId: padTokenId)
             let B = batch.batchSize
-            let out = try model.forward(inputIds: batch.inputIds, tokenTypeIds: batch.tokenTypeIds,
-                                        attentionMask: batch.attentionMask, batch: B, sequence: batch.sequenceLength,
-                                        training: false, dropoutSeed: 0, firstTokenOnly: true)  // only the logits are read
+            let out = try model.forward(
+                inputIds: batch.inputIds, tokenTypeIds: batch.tokenTypeIds,
+                attentionMask: batch.attentionMask, batch: B, sequence: batch.sequenceLength,
+                training: false, dropoutSeed: 0, firstTokenOnly: true)  // only the logits are read
             batchLosses[j] = rowProbabilities.withUnsafeMutableBufferPointer { p in
-                SoftmaxCrossEntropy.forward(logits: out.logits!, labels: batch.labels, batch: B, classes: K,
-                                            probabilities: p.baseAddress!)
+                SoftmaxCrossEntropy.forward(
+                    logits: out.logits!, labels: batch.labels, batch: B, classes: K,
+                    probabilities: p.baseAddress!)
             }
             for (row, index) in batch.indices.enumerated() {
                 for k in 0..<K { probabilities[index * K + k] = rowProbabilities[row * K + k] }
@@ -65,7 +69,8 @@ public struct Predictions: Sendable {
         for (j, start) in starts.enumerated() {
             totalLoss += Double(batchLosses[j]) * Double(min(start + batchSize, order.count) - start)
         }
-        return Predictions(probabilities: probabilities, classes: K,
-                           loss: dataset.count > 0 ? totalLoss / Double(dataset.count) : 0)
+        return Predictions(
+            probabilities: probabilities, classes: K,
+            loss: dataset.count > 0 ? totalLoss / Double(dataset.count) : 0)
     }
 }

@@ -24,7 +24,10 @@ public enum PreemptionSignal {
                 }
                 if repeated && number == SIGINT { exit(130) }
                 if !repeated {
-                    FileHandle.standardError.write(Data("\nreceived \(number == SIGTERM ? "SIGTERM" : "SIGINT"): checkpointing after this step, then stopping (SIGINT again stops at once)\n".utf8))
+                    FileHandle.standardError.write(
+                        Data(
+                            "\nreceived \(number == SIGTERM ? "SIGTERM" : "SIGINT"): checkpointing after this step, then stopping (SIGINT again stops at once)\n"
+                                .utf8))
                 }
             }
             source.resume()

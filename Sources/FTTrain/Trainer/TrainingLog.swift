@@ -1,6 +1,6 @@
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The run's log: one JSON object per line in `log.jsonl` (the contract scripts read) and a
@@ -63,8 +63,9 @@ public final class TrainingLog {
         if quiet { return }
         let elapsed = Date().timeIntervalSince(started)
         let left = step > 0 ? elapsed / Double(step) * Double(totalSteps - step) : 0
-        let line = String(format: "step %d/%d  epoch %.2f  loss %.4f  %.1f samples/s  elapsed %@  left %@",
-                          step, totalSteps, epoch, loss, samplesPerSecond, Self.clock(elapsed), Self.clock(left))
+        let line = String(
+            format: "step %d/%d  epoch %.2f  loss %.4f  %.1f samples/s  elapsed %@  left %@",
+            step, totalSteps, epoch, loss, samplesPerSecond, Self.clock(elapsed), Self.clock(left))
         if interactive {
             FileHandle.standardError.write(("\r\u{1B}[2K" + line).data(using: .utf8)!)
             progressShown = true

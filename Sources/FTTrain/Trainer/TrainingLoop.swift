@@ -21,8 +21,10 @@ final class TrainingLoop {
     /// The step of the newest checkpoint (written or resumed from): never written twice.
     private var lastSaved: Int
 
-    init(run: TrainingRun, plan: TrainingPlan, stepper: ClassificationStep, batches: EpochBatches, task: any FineTuningTask,
-         log: TrainingLog, output: URL, baseModel: URL, resumedAt: Int?) {
+    init(
+        run: TrainingRun, plan: TrainingPlan, stepper: ClassificationStep, batches: EpochBatches, task: any FineTuningTask,
+        log: TrainingLog, output: URL, baseModel: URL, resumedAt: Int?
+    ) {
         self.run = run
         self.plan = plan
         self.stepper = stepper
@@ -52,7 +54,9 @@ final class TrainingLoop {
             if progress.bestModel.shouldStop { break training }
         }
         if progress.bestModel.shouldStop {
-            log.message("early stopping: \(progress.bestModel.patienceCounter) evaluations without improving \(bestKey) by more than \(c.earlyStoppingThreshold)")
+            log.message(
+                "early stopping: \(progress.bestModel.patienceCounter) evaluations without improving \(bestKey) by more than \(c.earlyStoppingThreshold)"
+            )
         }
     }
 
@@ -77,12 +81,14 @@ final class TrainingLoop {
         logStep(result, &progress)
         var newBest = false
         if c.evalStrategy == .steps, step % c.resolvedEvalSteps == 0 { newBest = try evaluate(&progress) }
-        let saveNow = (c.saveStrategy == .steps && (step % c.saveSteps == 0 || step == plan.totalSteps))
+        let saveNow =
+            (c.saveStrategy == .steps && (step % c.saveSteps == 0 || step == plan.totalSteps))
             || (c.saveStrategy == .best && newBest)
         if saveNow || stopSignal != nil { try save(&progress) }
         if let stopSignal {
-            throw TrainingInterrupted(signal: stopSignal, step: step,
-                                      checkpoint: output.appendingPathComponent(CheckpointDirectory.name(step: step)).path)
+            throw TrainingInterrupted(
+                signal: stopSignal, step: step,
+                checkpoint: output.appendingPathComponent(CheckpointDirectory.name(step: step)).path)
         }
     }
 
@@ -101,13 +107,15 @@ final class TrainingLoop {
     private func logStep(_ result: ClassificationStep.Result, _ progress: inout TrainingProgress) {
         let step = progress.step, epoch = progress.epochProgress(updatesPerEpoch: plan.updatesPerEpoch)
         let window = progress.window, seconds = window.seconds
-        log.progress(step: step, totalSteps: plan.totalSteps, epoch: epoch, loss: window.meanLoss,
-                     samplesPerSecond: Double(window.samples) / max(seconds, 1e-9))
+        log.progress(
+            step: step, totalSteps: plan.totalSteps, epoch: epoch, loss: window.meanLoss,
+            samplesPerSecond: Double(window.samples) / max(seconds, 1e-9))
         guard step % run.configuration.loggingSteps == 0 || step == plan.totalSteps else { return }
         var record: [String: Any] = [
             "step": step, "epoch": epoch, "loss": window.meanLoss,
             "learning_rate": result.learningRate, "grad_norm": Double(result.gradientNorm),
-            "samples_per_second": Double(window.samples) / max(seconds, 1e-9)]
+            "samples_per_second": Double(window.samples) / max(seconds, 1e-9),
+        ]
         if plan.ranks > 1 {
             // Share of the window rank 0 spent in the gradient all-reduce, waits for slower ranks included.
             record["allreduce_fraction"] = window.synchronization / max(seconds, 1e-9)
@@ -119,15 +127,19 @@ final class TrainingLoop {
     /// Evaluates on the validation split (every rank its share); returns whether the metric is a new best.
     private func evaluate(_ progress: inout TrainingProgress) throws -> Bool {
         guard task.validation.count > 0 else { return false }
-        let values = try task.evaluate(model: stepper.model, dataset: task.validation, prefix: "eval_",
-                                       batchSize: run.configuration.perDeviceEvalBatchSize, world: run.world).metrics
+        let values = try task.evaluate(
+            model: stepper.model, dataset: task.validation, prefix: "eval_",
+            batchSize: run.configuration.perDeviceEvalBatchSize, world: run.world
+        ).metrics
         let step = progress.step
         var record: [String: Any] = values
         record["step"] = step
         record["epoch"] = progress.epochProgress(updatesPerEpoch: plan.updatesPerEpoch)
         log.record(record)
-        log.message("eval at step \(step): " + values.keys.sorted().filter { !$0.hasPrefix("eval_f1_") }
-            .map { "\($0) \(String(format: "%.4f", values[$0]!))" }.joined(separator: ", "))
+        log.message(
+            "eval at step \(step): "
+                + values.keys.sorted().filter { !$0.hasPrefix("eval_f1_") }
+                .map { "\($0) \(String(format: "%.4f", values[$0]!))" }.joined(separator: ", "))
         guard let value = values[bestKey] else { return false }
         let store = stepper.model.store
         return progress.bestModel.record(value, step: step) { Array(store.values) }
@@ -139,15 +151,18 @@ final class TrainingLoop {
         guard lastSaved != step else { return }
         progress.bestModel.saved(name, step: step)
         let c = run.configuration, model = stepper.model
-        let states = progress.checkpoint(plan: plan, rank: run.world.rank, seed: c.seed, parameterCount: model.store.count,
-                                         logHistory: TrainingLog.records(log.history))
-        let written = try checkpoints.save(CheckpointContents(
-            model: model, labels: task.labels, baseModelDirectory: baseModel, optimizer: stepper.optimizer, schedule: plan.schedule,
-            trainerState: states.trainer, rankState: states.rank, logHistory: log.history,
-            // The best model travels with the checkpoint when no checkpoint of its step holds it.
-            bestParameters: progress.bestModel.parametersWithoutCheckpoint))
+        let states = progress.checkpoint(
+            plan: plan, rank: run.world.rank, seed: c.seed, parameterCount: model.store.count,
+            logHistory: TrainingLog.records(log.history))
+        let written = try checkpoints.save(
+            CheckpointContents(
+                model: model, labels: task.labels, baseModelDirectory: baseModel, optimizer: stepper.optimizer, schedule: plan.schedule,
+                trainerState: states.trainer, rankState: states.rank, logHistory: log.history,
+                // The best model travels with the checkpoint when no checkpoint of its step holds it.
+                bestParameters: progress.bestModel.parametersWithoutCheckpoint))
         lastSaved = step
-        log.message("checkpoint written: \(written.directory.path)"
-                    + (written.removed.isEmpty ? "" : "; removed \(written.removed.map(\.lastPathComponent).joined(separator: ", "))"))
+        log.message(
+            "checkpoint written: \(written.directory.path)"
+                + (written.removed.isEmpty ? "" : "; removed \(written.removed.map(\.lastPathComponent).joined(separator: ", "))"))
     }
 }

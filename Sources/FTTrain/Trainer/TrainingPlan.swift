@@ -37,9 +37,11 @@ public struct TrainingPlan: Equatable, CustomStringConvertible {
     ///     least `minimumSteps`).
     ///   - warmupSteps, warmupRatio: as `LearningRateSchedule.resolveWarmupSteps` reads them.
     /// - Throws: `ModelError.badInput` when `dropLast` leaves a rank less than one micro-batch.
-    public init(batchSize: Int, accumulation: Int, ranks: Int, trainExamples: Int, dropLast: Bool,
-                maxSteps: Int, epochs: Double, minimumSteps: Int = 0,
-                scheduleType: SchedulerType, learningRate: Double, warmupSteps: Double = 0, warmupRatio: Double = 0) throws {
+    public init(
+        batchSize: Int, accumulation: Int, ranks: Int, trainExamples: Int, dropLast: Bool,
+        maxSteps: Int, epochs: Double, minimumSteps: Int = 0,
+        scheduleType: SchedulerType, learningRate: Double, warmupSteps: Double = 0, warmupRatio: Double = 0
+    ) throws {
         self.batchSize = batchSize
         self.accumulation = accumulation
         self.ranks = ranks
@@ -48,8 +50,9 @@ public struct TrainingPlan: Equatable, CustomStringConvertible {
         shardSize = EpochOrder.shardSize(count: trainExamples, ranks: ranks, dropLast: dropLast)
         microBatchesPerEpoch = dropLast ? shardSize / batchSize : (shardSize + batchSize - 1) / batchSize
         guard microBatchesPerEpoch > 0 else {
-            throw ModelError.badInput("\(trainExamples) training examples over \(ranks) rank\(ranks == 1 ? "" : "s") give \(shardSize) per rank, "
-                                      + "fewer than one batch of \(batchSize) with dataloader_drop_last")
+            throw ModelError.badInput(
+                "\(trainExamples) training examples over \(ranks) rank\(ranks == 1 ? "" : "s") give \(shardSize) per rank, "
+                    + "fewer than one batch of \(batchSize) with dataloader_drop_last")
         }
         updatesPerEpoch = max((microBatchesPerEpoch + accumulation - 1) / accumulation, 1)
         totalSteps = maxSteps > 0 ? maxSteps : max(minimumSteps, Int((epochs * Double(updatesPerEpoch)).rounded(.up)))
@@ -61,19 +64,21 @@ public struct TrainingPlan: Equatable, CustomStringConvertible {
     /// - Parameter accumulation: the configured `gradient_accumulation_steps` unless a resumed
     ///   checkpoint of another number of ranks needs another (`resumedAccumulation`).
     public init(configuration c: TrainingConfiguration, trainExamples: Int, ranks: Int, accumulation: Int? = nil) throws {
-        try self.init(batchSize: c.perDeviceTrainBatchSize, accumulation: accumulation ?? c.gradientAccumulationSteps, ranks: ranks,
-                      trainExamples: trainExamples, dropLast: c.dataloaderDropLast, maxSteps: c.maxSteps, epochs: c.numTrainEpochs,
-                      scheduleType: c.lrSchedulerType, learningRate: c.learningRate,
-                      warmupSteps: Double(c.warmupSteps), warmupRatio: c.warmupRatio)
+        try self.init(
+            batchSize: c.perDeviceTrainBatchSize, accumulation: accumulation ?? c.gradientAccumulationSteps, ranks: ranks,
+            trainExamples: trainExamples, dropLast: c.dataloaderDropLast, maxSteps: c.maxSteps, epochs: c.numTrainEpochs,
+            scheduleType: c.lrSchedulerType, learningRate: c.learningRate,
+            warmupSteps: Double(c.warmupSteps), warmupRatio: c.warmupRatio)
     }
 
     /// A federated site's local training in one round: FedAvg's local SGD at a constant
     /// `learning_rate`, one micro-batch per step (accumulation and `dataloader_drop_last` do not
     /// apply), at least one step.
     public static func localRound(configuration c: TrainingConfiguration, trainExamples: Int, ranks: Int) throws -> TrainingPlan {
-        try TrainingPlan(batchSize: c.perDeviceTrainBatchSize, accumulation: 1, ranks: ranks, trainExamples: trainExamples,
-                         dropLast: false, maxSteps: c.maxSteps, epochs: c.numTrainEpochs, minimumSteps: 1,
-                         scheduleType: .constant, learningRate: c.learningRate)
+        try TrainingPlan(
+            batchSize: c.perDeviceTrainBatchSize, accumulation: 1, ranks: ranks, trainExamples: trainExamples,
+            dropLast: false, maxSteps: c.maxSteps, epochs: c.numTrainEpochs, minimumSteps: 1,
+            scheduleType: .constant, learningRate: c.learningRate)
     }
 
     /// The plan continued from a checkpoint: its schedule and total steps as its run defined them
@@ -82,8 +87,9 @@ public struct TrainingPlan: Equatable, CustomStringConvertible {
     public func continuing(_ scheduler: SchedulerState, totalSteps saved: Int, note: (String) -> Void) -> TrainingPlan {
         var plan = self
         if scheduler.schedule != schedule {
-            note("note: the schedule continues as saved (\(scheduler.trainingSteps) steps, \(scheduler.warmupSteps) warmup), "
-                 + "not as this configuration would set it (\(totalSteps) steps, \(schedule.warmupSteps) warmup)")
+            note(
+                "note: the schedule continues as saved (\(scheduler.trainingSteps) steps, \(scheduler.warmupSteps) warmup), "
+                    + "not as this configuration would set it (\(totalSteps) steps, \(schedule.warmupSteps) warmup)")
         }
         plan.schedule = scheduler.schedule
         plan.totalSteps = saved

@@ -82,8 +82,11 @@ public struct TrainingProgress {
 
     /// This progress as a checkpoint's `trainer_state.json` (with the shape of the run, so a
     /// resume can check it continues the same one) and this rank's `rng_state_<rank>.json`.
-    public func checkpoint(plan: TrainingPlan, rank: Int, seed: Int, parameterCount: Int, logHistory: [[String: Double]])
-        -> (trainer: TrainerState, rank: RankState) {
+    public func checkpoint(
+        plan: TrainingPlan, rank: Int, seed: Int, parameterCount: Int, logHistory: [[String: Double]]
+    )
+        -> (trainer: TrainerState, rank: RankState)
+    {
         let trainer = TrainerState(
             globalStep: step, epoch: epochProgress(updatesPerEpoch: plan.updatesPerEpoch), maxSteps: plan.totalSteps, cursor: cursor,
             bestMetric: bestModel.best?.value, bestGlobalStep: bestModel.best?.step, bestModelCheckpoint: bestModel.checkpoint,
@@ -102,8 +105,10 @@ public struct TrainingProgress {
     ///     draw per step).
     ///   - rules: the best-model tracker's settings (its state comes from `trainer`).
     ///   - bestParameters: the best model's parameters, read when `rules` keeps them.
-    public init(restoring trainer: TrainerState, rank: RankState?, freshDropout: SeededRNG, rules: BestModelTracker,
-                bestParameters: () throws -> [Float]) rethrows {
+    public init(
+        restoring trainer: TrainerState, rank: RankState?, freshDropout: SeededRNG, rules: BestModelTracker,
+        bestParameters: () throws -> [Float]
+    ) rethrows {
         step = trainer.globalStep
         (epoch, updateInEpoch) = (trainer.cursor.epoch, trainer.cursor.updateInEpoch)
         (trainLossSum, trainSamples) = (trainer.trainLossSum, trainer.trainSamples)
@@ -112,8 +117,9 @@ public struct TrainingProgress {
         if let value = trainer.bestMetric, let bestStep = trainer.bestGlobalStep {
             restoredBest = .init(value: value, step: bestStep, parameters: rules.keepsParameters ? try bestParameters() : [])
         }
-        bestModel = BestModelTracker(restoring: rules, best: restoredBest, checkpoint: trainer.bestModelCheckpoint,
-                                patienceCounter: trainer.earlyStoppingPatienceCounter)
+        bestModel = BestModelTracker(
+            restoring: rules, best: restoredBest, checkpoint: trainer.bestModelCheckpoint,
+            patienceCounter: trainer.earlyStoppingPatienceCounter)
         if let generator = rank?.generator {
             dropout = generator
         } else {

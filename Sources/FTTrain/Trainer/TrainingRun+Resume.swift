@@ -17,9 +17,11 @@ extension TrainingRun {
         let step = chosen.flatMap { CheckpointDirectory.step(ofName: $0.lastPathComponent) } ?? 0
         var halves: [Float] = [Float(step >> 24), Float(step & 0xFF_FFFF)]
         try world.broadcastFromCoordinator(&halves, count: 2)
-        let directory = chosen ?? (request == "latest"
-            ? output.appendingPathComponent(CheckpointDirectory.name(step: Int(halves[0]) << 24 | Int(halves[1])), isDirectory: true)
-            : URL(fileURLWithPath: request, isDirectory: true))
+        let directory =
+            chosen
+            ?? (request == "latest"
+                ? output.appendingPathComponent(CheckpointDirectory.name(step: Int(halves[0]) << 24 | Int(halves[1])), isDirectory: true)
+                : URL(fileURLWithPath: request, isDirectory: true))
         var checkpoint: ResumedCheckpoint?
         do { checkpoint = try ResumedCheckpoint.read(directory, rank: world.rank, worldSize: world.size) } catch { failure = error }
         guard try world.allRanksSucceeded(failure == nil), let checkpoint else {
@@ -33,8 +35,9 @@ extension TrainingRun {
     /// ranks), schedule and total steps.
     func makePlan(trainExamples: Int, parameterCount: Int, resumed: ResumedCheckpoint?, log: TrainingLog) throws -> TrainingPlan {
         guard let resumed else { return try TrainingPlan(configuration: configuration, trainExamples: trainExamples, ranks: world.size) }
-        let accumulation = try resumedAccumulation(resumed.trainerState, trainExamples: trainExamples,
-                                                   parameterCount: parameterCount, log: log)
+        let accumulation = try resumedAccumulation(
+            resumed.trainerState, trainExamples: trainExamples,
+            parameterCount: parameterCount, log: log)
         return try TrainingPlan(configuration: configuration, trainExamples: trainExamples, ranks: world.size, accumulation: accumulation)
             .continuing(resumed.scheduler, totalSteps: resumed.trainerState.maxSteps, note: log.message)
     }
@@ -64,19 +67,22 @@ extension TrainingRun {
             throw CheckpointError.incompatible("the checkpoint was trained with seed \(state.seed), this run has seed \(c.seed)")
         }
         guard state.trainExamples == trainExamples, state.parameterCount == parameterCount else {
-            throw CheckpointError.incompatible("the checkpoint has \(state.trainExamples) training examples and \(state.parameterCount) parameters, "
-                                               + "this run \(trainExamples) and \(parameterCount): another data set or model")
+            throw CheckpointError.incompatible(
+                "the checkpoint has \(state.trainExamples) training examples and \(state.parameterCount) parameters, "
+                    + "this run \(trainExamples) and \(parameterCount): another data set or model")
         }
         let perStep = c.perDeviceTrainBatchSize * world.size
         let global = state.globalBatchSize
         if perStep * c.gradientAccumulationSteps == global { return c.gradientAccumulationSteps }
         guard global % perStep == 0 else {
-            throw CheckpointError.incompatible("the checkpoint's global batch is \(global) (\(state.perDeviceTrainBatchSize) × \(state.worldSize) ranks × \(state.gradientAccumulationSteps)); "
-                                               + "\(c.perDeviceTrainBatchSize) per device × \(world.size) ranks does not divide it")
+            throw CheckpointError.incompatible(
+                "the checkpoint's global batch is \(global) (\(state.perDeviceTrainBatchSize) × \(state.worldSize) ranks × \(state.gradientAccumulationSteps)); "
+                    + "\(c.perDeviceTrainBatchSize) per device × \(world.size) ranks does not divide it")
         }
         let accumulation = global / perStep
-        log.message("resuming a \(state.worldSize)-rank checkpoint on \(world.size) rank\(world.size == 1 ? "" : "s"): "
-                    + "gradient_accumulation_steps \(accumulation) keeps the global batch of \(global)")
+        log.message(
+            "resuming a \(state.worldSize)-rank checkpoint on \(world.size) rank\(world.size == 1 ? "" : "s"): "
+                + "gradient_accumulation_steps \(accumulation) keeps the global batch of \(global)")
         return accumulation
     }
 }

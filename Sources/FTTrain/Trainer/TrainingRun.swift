@@ -48,8 +48,10 @@ public final class TrainingRun {
             try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
             try c.yamlString().write(to: output.appendingPathComponent("training_config.yaml"), atomically: true, encoding: .utf8)
         }
-        let log = coordinator ? try TrainingLog(path: output.appendingPathComponent("log.jsonl").path)
-                              : try TrainingLog(path: nil, quiet: true)
+        let log =
+            coordinator
+            ? try TrainingLog(path: output.appendingPathComponent("log.jsonl").path)
+            : try TrainingLog(path: nil, quiet: true)
         let runStarted = Date()
 
         // Data: read, clean, de-duplicate, split, label ids, imbalance handling (the task's reader).
@@ -60,11 +62,13 @@ public final class TrainingRun {
 
         // Model: the pretrained encoder, a new head seeded from `seed`, dropout overrides applied.
         let tokenizer = try BertTokenizer.load(modelDirectory: baseModel)
-        let model = try ModelRegistry.load(modelDirectory: baseModel, numLabels: labels.count, seed: c.rngSeed,
-                                           peft: c.peftSetup, overrides: c.modelOverrides)
+        let model = try ModelRegistry.load(
+            modelDirectory: baseModel, numLabels: labels.count, seed: c.rngSeed,
+            peft: c.peftSetup, overrides: c.modelOverrides)
         guard tokenizer.vocabularySize <= model.vocabularySize else {
-            throw ModelError.badConfig(baseModel.appendingPathComponent("vocab.txt").path,
-                                       "\(tokenizer.vocabularySize) tokens, more than config.json's vocab_size \(model.vocabularySize)")
+            throw ModelError.badConfig(
+                baseModel.appendingPathComponent("vocab.txt").path,
+                "\(tokenizer.vocabularySize) tokens, more than config.json's vocab_size \(model.vocabularySize)")
         }
         try PEFTTraining.prepare(model: model, configuration: c, log: log)  // LoRA branches, frozen tensors
         let task = try SequenceClassificationTask(data: data, tokenizer: tokenizer, maxLength: min(c.maxLength, model.maxSequenceLength))
@@ -77,36 +81,44 @@ public final class TrainingRun {
         // Face's Trainer counts them over this rank's shard (a resumed run's as its checkpoint has them).
         let resumed = try c.resumeFromCheckpoint.map { try openCheckpoint($0, output: output, log: log) }
         let plan = try makePlan(trainExamples: train.count, parameterCount: model.store.count, resumed: resumed, log: log)
-        let optimizer = AdamW(store: model.store, beta1: c.adamBeta1, beta2: c.adamBeta2, epsilon: c.adamEpsilon,
-                              weightDecay: c.weightDecay, decaying: WeightDecayMask.huggingFace(model.store))
-        let stepper = try ClassificationStep(model: model, objective: task.objective, optimizer: optimizer, schedule: plan.schedule,
-                                             maxGradNorm: c.maxGradNorm, accumulationScaling: .meanOfMicroBatchMeans)
+        let optimizer = AdamW(
+            store: model.store, beta1: c.adamBeta1, beta2: c.adamBeta2, epsilon: c.adamEpsilon,
+            weightDecay: c.weightDecay, decaying: WeightDecayMask.huggingFace(model.store))
+        let stepper = try ClassificationStep(
+            model: model, objective: task.objective, optimizer: optimizer, schedule: plan.schedule,
+            maxGradNorm: c.maxGradNorm, accumulationScaling: .meanOfMicroBatchMeans)
         log.message("model: \(modelPath), \(model.store.count) parameters, \(labels.count) labels \(labels)")
         if plan.ranks > 1 {
-            stepper.gradientSynchronizer = makeGradientSynchronizer(world: world, store: model.store, overlap: c.ddpOverlapAllreduce,
-                                                                    bucketCapMB: c.ddpBucketCapMB, sparseEmbeddings: c.ddpSparseEmbeddings)
+            stepper.gradientSynchronizer = makeGradientSynchronizer(
+                world: world, store: model.store, overlap: c.ddpOverlapAllreduce,
+                bucketCapMB: c.ddpBucketCapMB, sparseEmbeddings: c.ddpSparseEmbeddings)
         }
         log.message(plan.description)
 
         // The loop: from step 0 or the checkpoint's progress, every step's data from `EpochBatches`.
         var progress = try startingProgress(resumed, stepper: stepper, output: output, log: log)
-        let batches = EpochBatches(dataset: train, plan: plan, rank: world.rank, seed: c.rngSeed, padTokenId: tokenizer.padTokenId,
-                                   groupByLength: c.groupByLength)
-        let loop = TrainingLoop(run: self, plan: plan, stepper: stepper, batches: batches, task: task, log: log, output: output,
-                                baseModel: baseModel, resumedAt: resumed?.trainerState.globalStep)
+        let batches = EpochBatches(
+            dataset: train, plan: plan, rank: world.rank, seed: c.rngSeed, padTokenId: tokenizer.padTokenId,
+            groupByLength: c.groupByLength)
+        let loop = TrainingLoop(
+            run: self, plan: plan, stepper: stepper, batches: batches, task: task, log: log, output: output,
+            baseModel: baseModel, resumedAt: resumed?.trainerState.globalStep)
         try loop.train(&progress)
         log.message("trained \(progress.step) steps in \(String(format: "%.1f", Date().timeIntervalSince(runStarted))) s")
         loop.restoreBestModel(progress)
 
         // Final evaluation (every rank its share); reports and the exported model: the coordinator's work alone.
-        var metrics: [String: Double] = ["train_loss": progress.trainLossSum / Double(max(progress.trainSamples, 1)),
-                                         "train_steps": Double(progress.step), "epoch": Double(progress.step) / Double(plan.updatesPerEpoch),
-                                         "train_runtime": Date().timeIntervalSince(runStarted)]
+        var metrics: [String: Double] = [
+            "train_loss": progress.trainLossSum / Double(max(progress.trainSamples, 1)),
+            "train_steps": Double(progress.step), "epoch": Double(progress.step) / Double(plan.updatesPerEpoch),
+            "train_runtime": Date().timeIntervalSince(runStarted),
+        ]
         // The reports are of the test split when there is one, else of validation.
         var reported: TaskEvaluation?
         for (dataset, prefix) in [(task.validation, "eval_"), (task.test, "test_")] where dataset.count > 0 {
-            let evaluation = try task.evaluate(model: model, dataset: dataset, prefix: prefix, batchSize: c.perDeviceEvalBatchSize,
-                                               world: world)
+            let evaluation = try task.evaluate(
+                model: model, dataset: dataset, prefix: prefix, batchSize: c.perDeviceEvalBatchSize,
+                world: world)
             metrics.merge(evaluation.metrics) { $1 }
             reported = evaluation
         }

@@ -16,8 +16,10 @@ extension EncoderFamily {
             tokenTypeEmbeddings: "embeddings.token_type_embeddings.weight",
             embeddingNorm: "embeddings.LayerNorm",
             layerPrefix: "encoder.layer.",
-            layerModules: ["attention.self.query", "attention.self.key", "attention.self.value",
-                           "attention.output.dense", "intermediate.dense", "output.dense"],
+            layerModules: [
+                "attention.self.query", "attention.self.key", "attention.self.value",
+                "attention.output.dense", "intermediate.dense", "output.dense",
+            ],
             attentionNorm: "attention.output.LayerNorm", outputNorm: "output.LayerNorm",
             pooler: "pooler.dense", poolerInHead: false, classifier: "classifier"),
         poolerActivation: .tanh,

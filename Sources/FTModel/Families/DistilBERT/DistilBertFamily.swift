@@ -17,14 +17,18 @@ extension EncoderFamily {
             tokenTypeEmbeddings: nil,
             embeddingNorm: "embeddings.LayerNorm",
             layerPrefix: "transformer.layer.",
-            layerModules: ["attention.q_lin", "attention.k_lin", "attention.v_lin",
-                           "attention.out_lin", "ffn.lin1", "ffn.lin2"],
+            layerModules: [
+                "attention.q_lin", "attention.k_lin", "attention.v_lin",
+                "attention.out_lin", "ffn.lin1", "ffn.lin2",
+            ],
             attentionNorm: "sa_layer_norm", outputNorm: "output_layer_norm",
             pooler: "pre_classifier", poolerInHead: true, classifier: "classifier"),
         poolerActivation: .relu, attentionOutputDropout: false,
-        configKeys: ["hidden_size": "dim", "num_hidden_layers": "n_layers", "num_attention_heads": "n_heads",
-                     "intermediate_size": "hidden_dim", "hidden_act": "activation", "hidden_dropout_prob": "dropout",
-                     "attention_probs_dropout_prob": "attention_dropout", "classifier_dropout": "seq_classif_dropout"],
+        configKeys: [
+            "hidden_size": "dim", "num_hidden_layers": "n_layers", "num_attention_heads": "n_heads",
+            "intermediate_size": "hidden_dim", "hidden_act": "activation", "hidden_dropout_prob": "dropout",
+            "attention_probs_dropout_prob": "attention_dropout", "classifier_dropout": "seq_classif_dropout",
+        ],
         readConfig: readDistilBertConfig,
         writeConfig: { config, object in
             object["dropout"] = Double(config.hiddenDropoutProb)
