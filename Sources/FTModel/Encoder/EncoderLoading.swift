@@ -49,7 +49,7 @@ extension EncoderModel {
     /// comes from `config.json` (`ModelRegistry`).
     /// A new head (`numLabels > 0` and no head tensors in the file) is initialised with `seed`.
     /// `adjust` changes the config before the model is built (dropout overrides, as Hugging Face's
-    /// `from_pretrained(..., hidden_dropout_prob=...)`); the result is validated again. `peft` adds
+    /// `from_pretrained(..., hidden_dropout_prob=...)`); the result is validated. `peft` adds
     /// adapter tensors, left zero (`LoRALayers.initialize` or an adapter file fills them).
     ///
     /// The config's sizes are compared with the weights' shapes before anything is allocated, so a
@@ -64,7 +64,6 @@ extension EncoderModel {
         guard FileManager.default.fileExists(atPath: weightsPath) else { throw ModelError.missingFile(weightsPath) }
         let file = try SafeTensorsFile(path: weightsPath)
         try checkSizes(of: config, against: file, configPath: configPath)
-        try config.validate(source: configPath)
         adjust(&config)
         try config.validate(source: configPath)
         let model = try EncoderModel(config: config, numLabels: numLabels, peft: peft)

@@ -115,7 +115,7 @@ public final class BottleneckAdapters: @unchecked Sendable {
         Linear.forward(
             output: a, input: x, weight: store.value(n.downWeight), bias: store.value(n.downBias),
             rows: N, inputs: C, outputs: m)
-        for i in 0..<(N * m) where a[i] < 0 { a[i] = 0 }  // relu
+        ReLU.forward(output: a, input: a, count: N * m)
         // h += a · upᵀ + up.bias (h already holds the residual term x)
         for r in 0..<N { VectorMath.add(h + r * C, store.value(n.upBias), C) }
         BLAS.sgemm(
@@ -133,7 +133,7 @@ public final class BottleneckAdapters: @unchecked Sendable {
         Linear.backward(
             dInput: da, dWeight: store.gradient(n.upWeight), dBias: store.gradient(n.upBias),
             dOutput: g, input: a, weight: store.value(n.upWeight), rows: N, inputs: m, outputs: C)
-        for i in 0..<(N * m) where a[i] <= 0 { da[i] = 0 }  // relu'
+        ReLU.backward(dInput: da, dOutput: da, output: a, count: N * m)
         // down: dDown += daᵀ · h, dDownBias += Σ da, dh = g + da · down
         dh.update(from: g, count: N * C)
         Linear.backward(
