@@ -95,7 +95,7 @@ public final class LoRASiteTrainer: SiteTrainer {
             accumulationScaling: .meanOfMicroBatchMeans)
         if ranks > 1 {
             stepper.gradientSynchronizer = makeGradientSynchronizer(
-                world: world, store: model.store, overlap: c.ddpOverlapAllreduce,
+                world: world, model: model, overlap: c.ddpOverlapAllreduce,
                 bucketCapMB: c.ddpBucketCapMB, sparseEmbeddings: c.ddpSparseEmbeddings)
         }
         if fedProx.mu != 0 {

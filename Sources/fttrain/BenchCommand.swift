@@ -144,7 +144,7 @@ struct BenchCommand: ParsableCommand {
             stepper.firstTokenOnly = !allTokens
             if world.size > 1 {
                 let synchronizer = makeGradientSynchronizer(
-                    world: world, store: network.store, overlap: overlap,
+                    world: world, model: network, overlap: overlap,
                     bucketCapMB: bucketCapMb, sparseEmbeddings: sparseEmbeddings)
                 stepper.gradientSynchronizer = synchronizer
                 record["overlap"] = overlap

@@ -161,7 +161,7 @@ final class OptimGradientSynchronizerTests: XCTestCase {
             model: sparseModel, schedule: dense.schedule, weightDecay: 0.01, maxGradNorm: 1,
             accumulationScaling: .meanOfMicroBatchMeans)
         sparseWorld.base = sparseModel.store.gradients.baseAddress!
-        let synchronizer = makeGradientSynchronizer(world: sparseWorld, store: sparseModel.store, overlap: true, bucketCapMB: 0.001)
+        let synchronizer = makeGradientSynchronizer(world: sparseWorld, model: sparseModel, overlap: true, bucketCapMB: 0.001)
         sparse.gradientSynchronizer = synchronizer
         let rows = try XCTUnwrap(synchronizer.sparseRows)
         XCTAssertEqual(rows.range, sparseModel.store.view("embeddings.word_embeddings.weight").range)

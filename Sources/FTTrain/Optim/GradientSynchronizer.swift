@@ -1,4 +1,5 @@
 import FTCore
+import FTModel
 import Foundation
 
 /// Averages the accumulated gradient across data-parallel ranks during an optimizer step.
@@ -26,13 +27,14 @@ public protocol GradientSynchronizer: AnyObject {
 
 /// The data-parallel gradient averaging of `store` over `world`: DDP-style buckets of
 /// `bucketCapMB` MiB (the first one 1 MiB) in reverse layer order, overlapped with backward or
-/// run after it; with `sparseEmbeddings` the word embeddings go last, only their touched rows.
+/// run after it; with `sparseEmbeddings` the model's word embeddings go last, only their touched rows.
 public func makeGradientSynchronizer(
-    world: TrainingWorld, store: ParameterStore, overlap: Bool,
+    world: TrainingWorld, model: any SequenceModel, overlap: Bool,
     bucketCapMB: Double, sparseEmbeddings: Bool = true
 ) -> GradientSynchronizer {
+    let store = model.store
     let capacity = max(Int(bucketCapMB * 1024 * 1024 / 4), 1)
-    let sparseRows = sparseEmbeddings ? SparseRowGradient(wordEmbeddingsOf: store) : nil
+    let sparseRows = sparseEmbeddings ? SparseRowGradient(table: model.tensorNames.wordEmbeddings, of: store) : nil
     let dense = store.views.compactMap(\.gradientRange).filter { $0 != sparseRows?.range }
     let buckets = GradientBuckets(
         tensors: dense, capacity: capacity,

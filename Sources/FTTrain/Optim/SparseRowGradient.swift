@@ -32,9 +32,9 @@ public final class SparseRowGradient: @unchecked Sendable {
         rowIndices.reserveCapacity(range.count / rowLength)
     }
 
-    /// The word embeddings of a BERT store, or nil when it has none or they are frozen.
-    public convenience init?(wordEmbeddingsOf store: ParameterStore) {
-        let name = "embeddings.word_embeddings.weight"
+    /// The embedding table `name` of `store` (the model's `tensorNames.wordEmbeddings`), or nil
+    /// when the store has none or it is frozen.
+    public convenience init?(table name: String, of store: ParameterStore) {
         guard store.contains(name) else { return nil }
         let view = store.view(name)
         guard view.shape.count == 2, let range = view.gradientRange else { return nil }

@@ -90,7 +90,7 @@ public final class TrainingRun {
         log.message("model: \(modelPath), \(model.store.count) parameters, \(labels.count) labels \(labels)")
         if plan.ranks > 1 {
             stepper.gradientSynchronizer = makeGradientSynchronizer(
-                world: world, store: model.store, overlap: c.ddpOverlapAllreduce,
+                world: world, model: model, overlap: c.ddpOverlapAllreduce,
                 bucketCapMB: c.ddpBucketCapMB, sparseEmbeddings: c.ddpSparseEmbeddings)
         }
         log.message(plan.description)
