@@ -84,6 +84,15 @@ final class ConfigLoadingTests: XCTestCase {
         c.skipBadRows = true
         c.classWeights = .byLabel(["fresh": 1.0, "rotten": 1.5, "plot": 3])
         c.oversample = true
+        c.task = .causalLM
+        c.promptTemplate = "Review: {text}\nVerdict:"
+        c.completionTemplate = " {label}"
+        c.chatTemplate = true
+        c.completionOnlyLoss = false
+        c.assistantOnlyLoss = false
+        c.packing = true
+        c.predictWithGenerate = true
+        c.generationMaxNewTokens = 8
         c.hiddenDropoutProb = 0.2
         c.attentionProbsDropoutProb = 0.15
         c.classifierDropout = 0.3

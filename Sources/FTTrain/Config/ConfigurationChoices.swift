@@ -36,3 +36,11 @@ public enum SaveStrategy: String, CaseIterable, Codable, Sendable {
 }
 
 // DataFormat (csv, tsv, jsonl) is defined with the readers in Data/DataFormat.swift.
+
+/// What a run trains (`task`).
+public enum TaskType: String, CaseIterable, Codable, Sendable {
+    /// A classifier head over the pooled sequence (encoders).
+    case sequenceClassification = "sequence_classification"
+    /// Next-token prediction, supervised fine-tuning (decoder models).
+    case causalLM = "causal_lm"
+}

@@ -180,6 +180,33 @@ public struct ConfigurationKey: Sendable {
         .init(
             "oversample", \.oversample, .data, "Repeat examples of smaller classes within each epoch until every class is as frequent as the largest."
         ),
+        // Task and causal language modelling
+        .init(
+            "task", \.task, .data, "What is trained: sequence_classification or causal_lm; null picks by the model (causal_lm for decoder models)."),
+        .init(
+            "prompt_template", \.promptTemplate, .data,
+            "Turns a labelled file's row into a prompt: {text}, {text_pair} and {label} are filled in (causal_lm)."),
+        .init(
+            "completion_template", \.completionTemplate, .data,
+            "Turns a labelled file's row into the completion the model learns (causal_lm with prompt_template)."),
+        .init(
+            "chat_template", \.chatTemplate, .data,
+            "Wrap templated prompts and completions in the model's chat template as a user and an assistant turn."),
+        .init(
+            "completion_only_loss", \.completionOnlyLoss, .data,
+            "With prompt/completion data, take the loss on the completion only (TRL's completion_only_loss)."),
+        .init(
+            "assistant_only_loss", \.assistantOnlyLoss, .data,
+            "With messages data, take the loss on the assistant turns only (TRL's assistant_only_loss; TRL defaults to false)."),
+        .init(
+            "packing", \.packing, .data,
+            "Concatenate training examples into rows of max_length tokens, so no padding is computed (TRL's packing)."),
+        .init(
+            "predict_with_generate", \.predictWithGenerate, .data,
+            "Evaluate by generating each example's completion greedily and scoring it against the expected one."),
+        .init(
+            "generation_max_new_tokens", \.generationMaxNewTokens, .data,
+            "Tokens generated per evaluation example at most under predict_with_generate."),
         // Model
         .init(
             "hidden_dropout_prob", \.hiddenDropoutProb, .model,

@@ -122,6 +122,7 @@ extension ConfigurationChoice {
 extension SchedulerType: ConfigurationChoice {}
 extension IntervalStrategy: ConfigurationChoice {}
 extension SaveStrategy: ConfigurationChoice {}
+extension TaskType: ConfigurationChoice {}
 /// `DataFormat` (csv, tsv, jsonl) is the data reader's type (Data/DataFormat.swift).
 extension DataFormat: ConfigurationChoice {}
 

@@ -122,6 +122,18 @@ extension TrainingConfiguration {
                 "validation_file", "`eval_strategy` \(evalStrategy.rawValue) needs `validation_file`: with `test_file` set, train_file is not split")
         }
         require(!textColumn.isEmpty, "text_column", "a column name")
+        if let promptTemplate { require(!promptTemplate.isEmpty, "prompt_template", "a template text (or null)") }
+        if chatTemplate && promptTemplate == nil {
+            invalid("chat_template", "`chat_template` wraps templated prompts: set `prompt_template` too")
+        }
+        if task == .sequenceClassification {
+            for (key, set) in [
+                ("prompt_template", promptTemplate != nil), ("packing", packing), ("predict_with_generate", predictWithGenerate),
+            ] where set {
+                invalid(key, "`\(key)` is a causal_lm setting; `task` is sequence_classification")
+            }
+        }
+        require(generationMaxNewTokens >= 1, "generation_max_new_tokens", ">= 1")
         require(!labelColumn.isEmpty, "label_column", "a column name")
         if !textColumn.isEmpty && textColumn == labelColumn {
             invalid("label_column", "`label_column` and `text_column` are both `\(textColumn)`; they must differ")

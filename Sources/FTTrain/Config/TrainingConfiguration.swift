@@ -121,6 +121,27 @@ public struct TrainingConfiguration: Sendable, Equatable {
     /// Repeat examples of smaller classes within each epoch until every class is as frequent as the largest.
     public var oversample: Bool = false
 
+    // MARK: - Task and causal language modelling (TRL's SFTConfig names)
+
+    /// What is trained: sequence_classification or causal_lm; null picks by the model (causal_lm for decoder models).
+    public var task: TaskType? = nil
+    /// Turns a labelled file's row into a prompt: `{text}`, `{text_pair}` and `{label}` are filled in (causal_lm).
+    public var promptTemplate: String? = nil
+    /// Turns a labelled file's row into the completion the model learns (causal_lm with prompt_template).
+    public var completionTemplate: String = "{label}"
+    /// Wrap templated prompts and completions in the model's chat template as a user and an assistant turn.
+    public var chatTemplate: Bool = false
+    /// With prompt/completion data, take the loss on the completion only (TRL's completion_only_loss).
+    public var completionOnlyLoss: Bool = true
+    /// With messages data, take the loss on the assistant turns only (TRL's assistant_only_loss; TRL defaults to false).
+    public var assistantOnlyLoss: Bool = true
+    /// Concatenate training examples into rows of max_length tokens, so no padding is computed (TRL's packing).
+    public var packing: Bool = false
+    /// Evaluate by generating each example's completion greedily and scoring it against the expected one.
+    public var predictWithGenerate: Bool = false
+    /// Tokens generated per evaluation example at most under predict_with_generate.
+    public var generationMaxNewTokens: Int = 32
+
     // MARK: - Model (Hugging Face config.json keys; null keeps the model's own value)
 
     /// Dropout on embeddings and on the output of every attention and feed-forward block.

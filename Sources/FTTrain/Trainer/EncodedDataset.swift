@@ -2,10 +2,16 @@ import FTCore
 import FTModel
 
 /// A tokenized, labelled split: what the trainer batches. Texts are kept for error reports.
+///
+/// The targets are one of two kinds: one class id per example (`labels`, sequence
+/// classification), or one target per token (`tokenLabels`, aligned with each encoding's ids,
+/// −100 where no loss is taken: causal language modelling); the other is empty.
 public struct EncodedDataset: Sendable {
     public let encodings: [TokenizerEncoding]
-    /// Class ids, one per example.
+    /// Class ids, one per example; empty when the targets are per token.
     public let labels: [Int32]
+    /// Per-token targets, one array per example as long as its encoding; empty when the targets are per example.
+    public let tokenLabels: [[Int32]]
     /// The original texts (and pairs), for error samples and predictions.
     public let texts: [String]
     public let pairs: [String?]
@@ -17,12 +23,28 @@ public struct EncodedDataset: Sendable {
         precondition(sources.isEmpty || sources.count == texts.count)
         self.encodings = encodings
         self.labels = labels
+        tokenLabels = []
         self.texts = texts
         self.pairs = pairs
         self.sources = sources
     }
 
-    public var count: Int { labels.count }
+    /// A split with per-token targets: `tokenLabels[i]` has one entry per token of `encodings[i]`.
+    public init(encodings: [TokenizerEncoding], tokenLabels: [[Int32]], texts: [String], pairs: [String?], sources: [String] = []) {
+        precondition(encodings.count == tokenLabels.count && encodings.count == texts.count && texts.count == pairs.count)
+        precondition(zip(encodings, tokenLabels).allSatisfy { $0.0.count == $0.1.count })
+        precondition(sources.isEmpty || sources.count == texts.count)
+        self.encodings = encodings
+        labels = []
+        self.tokenLabels = tokenLabels
+        self.texts = texts
+        self.pairs = pairs
+        self.sources = sources
+    }
+
+    public var count: Int { encodings.count }
+    /// Whether the targets are per token (`tokenLabels`) rather than per example.
+    public var hasTokenLabels: Bool { !tokenLabels.isEmpty }
 
     /// Tokenizes every text (and pair) with truncation to `maxLength` tokens.
     public static func encode(
@@ -40,6 +62,7 @@ public struct PaddedBatch {
     public var inputIds: [Int32] = []
     public var tokenTypeIds: [Int32] = []
     public var attentionMask: [Int32] = []
+    /// (B) class ids, or (B, T) per-token targets (−100 on padding) when the dataset has them.
     public var labels: [Int32] = []
     /// Dataset indices of the rows.
     public var indices: [Int] = []
@@ -48,7 +71,8 @@ public struct PaddedBatch {
 
     public init() {}
 
-    /// Fills the batch from `indices` of `dataset`, reusing this value's storage.
+    /// Fills the batch from `indices` of `dataset`, reusing this value's storage. Padding is on
+    /// the right: `padTokenId`, attention mask 0, token type 0 and, for per-token targets, −100.
     public mutating func fill(from dataset: EncodedDataset, indices: ArraySlice<Int>, padTokenId: Int32) {
         let T = indices.map { dataset.encodings[$0].count }.max() ?? 0
         self.indices.removeAll(keepingCapacity: true)
@@ -69,7 +93,12 @@ public struct PaddedBatch {
             tokenTypeIds.append(contentsOf: repeatElement(0, count: padding))
             attentionMask.append(contentsOf: e.attentionMask)
             attentionMask.append(contentsOf: repeatElement(0, count: padding))
-            labels.append(dataset.labels[i])
+            if dataset.hasTokenLabels {
+                labels.append(contentsOf: dataset.tokenLabels[i])
+                labels.append(contentsOf: repeatElement(-100, count: padding))
+            } else {
+                labels.append(dataset.labels[i])
+            }
         }
     }
 }
