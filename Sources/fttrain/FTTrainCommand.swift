@@ -1,13 +1,14 @@
 import ArgumentParser
 
-/// `fttrain`: fine-tune and run BERT-family encoders on CPU clusters.
+/// `fttrain`: fine-tune and run BERT-family encoders (and decoder language models) on CPU clusters.
 @main
 struct FTTrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fttrain",
         abstract: "Fine-tune and run BERT-family encoders on CPUs.",
         subcommands: [
-            TrainCommand.self, PredictCommand.self, TokenizeCommand.self, EmbedCommand.self, BenchCommand.self, PartitionCommand.self,
+            TrainCommand.self, PredictCommand.self, GenerateCommand.self, TokenizeCommand.self, EmbedCommand.self, BenchCommand.self,
+            PartitionCommand.self,
             FederatedCommand.self, FederatedKeygenCommand.self,
             DiffWeightsCommand.self,
         ]

@@ -9,7 +9,7 @@ import Foundation
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Fine-tune a pretrained encoder as a text classifier.",
+        abstract: "Fine-tune a pretrained encoder as a text classifier, or a decoder language model (task causal_lm: SFT).",
         discussion: """
             Under mpirun every rank trains a replica on its shard of the data and gradients are averaged \
             by a ring all-reduce (global batch = per-device batch × ranks × accumulation); rank 0 logs, \

@@ -28,6 +28,12 @@ public final class TrainingRun {
     /// checkpoint and `TrainingInterrupted`. By default, `PreemptionSignal` (once installed).
     public var stopRequested: () -> Int32? = { PreemptionSignal.requested }
 
+    /// Loads the decoder model and tokenizer of a causal-LM run from `model_dir` (a HF directory
+    /// or a `.gguf` file). By default, `CausalModelLoading.load`.
+    public var causalModelLoader: (_ path: String, _ configuration: TrainingConfiguration) throws -> CausalModelLoading.Loaded = {
+        try CausalModelLoading.load(path: $0, peft: $1.peftSetup, seed: $1.rngSeed)
+    }
+
     /// - Precondition: `configuration` has been validated (`TrainingConfiguration.resolve`).
     public init(configuration: TrainingConfiguration, world: TrainingWorld = SingleProcessWorld()) {
         self.configuration = configuration
@@ -42,7 +48,7 @@ public final class TrainingRun {
             throw ModelError.badInput("output_dir, model_dir and train_file are required")
         }
         let output = URL(fileURLWithPath: outputPath, isDirectory: true)
-        let baseModel = URL(fileURLWithPath: modelPath, isDirectory: true)
+        let baseModel = URL(fileURLWithPath: modelPath, isDirectory: !modelPath.lowercased().hasSuffix(".gguf"))
         let coordinator = world.isCoordinator
         if coordinator {
             try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
@@ -54,24 +60,9 @@ public final class TrainingRun {
             : try TrainingLog(path: nil, quiet: true)
         let runStarted = Date()
 
-        // Data: read, clean, de-duplicate, split, label ids, imbalance handling (the task's reader).
-        let data = try SequenceClassificationTask.read(dataOptions(trainPath: trainPath))
-        data.logLines.forEach(log.message)
-        let labels = data.labelSet.labels
-        if coordinator { try data.writeSplits(to: output.appendingPathComponent("data")) }
-
-        // Model: the pretrained encoder, a new head seeded from `seed`, dropout overrides applied.
-        let tokenizer = try BertTokenizer.load(modelDirectory: baseModel)
-        let model = try ModelRegistry.load(
-            modelDirectory: baseModel, numLabels: labels.count, seed: c.rngSeed,
-            peft: c.peftSetup, overrides: c.modelOverrides)
-        guard tokenizer.vocabularySize <= model.vocabularySize else {
-            throw ModelError.badConfig(
-                baseModel.appendingPathComponent("vocab.txt").path,
-                "\(tokenizer.vocabularySize) tokens, more than config.json's vocab_size \(model.vocabularySize)")
-        }
-        try PEFTTraining.prepare(model: model, configuration: c, log: log)  // LoRA branches, frozen tensors
-        let task = try SequenceClassificationTask(data: data, tokenizer: tokenizer, maxLength: min(c.maxLength, model.maxSequenceLength))
+        // The task (classification or causal LM, by `task` or the model), its data and the model.
+        let prepared = try prepareTask(modelPath: modelPath, trainPath: trainPath, output: output, log: log)
+        let task = prepared.task, model = prepared.model, labels = task.labels
         let train = task.train
         guard train.count > 0 else { throw ModelError.badInput("\(trainPath): no training examples left after preparation") }
 
@@ -87,7 +78,10 @@ public final class TrainingRun {
         let stepper = try ClassificationStep(
             model: model, objective: task.objective, optimizer: optimizer, schedule: plan.schedule,
             maxGradNorm: c.maxGradNorm, accumulationScaling: .meanOfMicroBatchMeans)
-        log.message("model: \(modelPath), \(model.store.count) parameters, \(labels.count) labels \(labels)")
+        stepper.firstTokenOnly = prepared.firstTokenOnly
+        log.message(
+            "model: \(modelPath), \(model.store.count) parameters, "
+                + (labels.isEmpty ? "language-model head" : "\(labels.count) labels \(labels)"))
         if plan.ranks > 1 {
             stepper.gradientSynchronizer = makeGradientSynchronizer(
                 world: world, model: model, overlap: c.ddpOverlapAllreduce,
@@ -98,7 +92,7 @@ public final class TrainingRun {
         // The loop: from step 0 or the checkpoint's progress, every step's data from `EpochBatches`.
         var progress = try startingProgress(resumed, stepper: stepper, output: output, log: log)
         let batches = EpochBatches(
-            dataset: train, plan: plan, rank: world.rank, seed: c.rngSeed, padTokenId: tokenizer.padTokenId,
+            dataset: train, plan: plan, rank: world.rank, seed: c.rngSeed, padTokenId: prepared.padTokenId,
             groupByLength: c.groupByLength)
         let loop = TrainingLoop(
             run: self, plan: plan, stepper: stepper, batches: batches, task: task, log: log, output: output,

@@ -1,0 +1,97 @@
+import FTCore
+import FTModel
+import Foundation
+
+extension TrainingRun {
+    /// The task of a run with its encoded data, and the model it trains.
+    struct PreparedTask {
+        let task: any FineTuningTask
+        let model: any SequenceModel
+        /// The id padding positions carry.
+        let padTokenId: Int32
+        /// Whether the step may compute the last layer for the first token only (classification).
+        let firstTokenOnly: Bool
+    }
+
+    /// The task `task` names, or the model implies (`causal_lm` for decoder models, else
+    /// `sequence_classification`).
+    /// - Throws: `ConfigurationError` naming `task` when it does not fit the model.
+    func resolvedTask(modelPath: String) throws -> TaskType {
+        let causal = CausalModelLoading.isCausalModel(path: modelPath)
+        let task = configuration.task ?? (causal ? .causalLM : .sequenceClassification)
+        func mismatch(_ message: String) -> ConfigurationError {
+            ConfigurationError(source: nil, problems: [ConfigurationProblem(kind: .invalidValue, key: "task", message: message)])
+        }
+        if task == .causalLM && !causal {
+            throw mismatch("`task` causal_lm needs a decoder model (a .gguf file or a *ForCausalLM directory); \(modelPath) is not one")
+        }
+        if task == .sequenceClassification && causal {
+            throw mismatch(
+                "`task` sequence_classification needs an encoder; \(modelPath) is a decoder model: use task causal_lm (with prompt_template for labelled data)"
+            )
+        }
+        return task
+    }
+
+    /// Reads the data, loads the model (adapters initialised, frozen parts frozen) and encodes
+    /// the splits; writes the splits into `output/data` on the coordinator.
+    func prepareTask(modelPath: String, trainPath: String, output: URL, log: TrainingLog) throws -> PreparedTask {
+        let c = configuration
+        let baseModel = URL(fileURLWithPath: modelPath, isDirectory: true)
+        switch try resolvedTask(modelPath: modelPath) {
+        case .sequenceClassification:
+            // Data: read, clean, de-duplicate, split, label ids, imbalance handling (before the model, so a bad file fails first).
+            let data = try SequenceClassificationTask.read(dataOptions(trainPath: trainPath))
+            data.logLines.forEach(log.message)
+            if world.isCoordinator { try data.writeSplits(to: output.appendingPathComponent("data")) }
+            // Model: the pretrained encoder, a new head seeded from `seed`, dropout overrides applied.
+            let tokenizer = try BertTokenizer.load(modelDirectory: baseModel)
+            let model = try ModelRegistry.load(
+                modelDirectory: baseModel, numLabels: data.labelSet.labels.count, seed: c.rngSeed,
+                peft: c.peftSetup, overrides: c.modelOverrides)
+            guard tokenizer.vocabularySize <= model.vocabularySize else {
+                throw ModelError.badConfig(
+                    baseModel.appendingPathComponent("vocab.txt").path,
+                    "\(tokenizer.vocabularySize) tokens, more than config.json's vocab_size \(model.vocabularySize)")
+            }
+            try PEFTTraining.prepare(model: model, configuration: c, log: log)  // LoRA branches, frozen tensors
+            let task = try SequenceClassificationTask(data: data, tokenizer: tokenizer, maxLength: min(c.maxLength, model.maxSequenceLength))
+            return PreparedTask(task: task, model: model, padTokenId: tokenizer.padTokenId, firstTokenOnly: true)
+        case .causalLM:
+            let loaded = try causalModelLoader(modelPath, c)
+            let model = loaded.model, tokenizer = loaded.tokenizer
+            guard tokenizer.vocabularySize <= model.vocabularySize else {
+                throw ModelError.badConfig(
+                    modelPath, "the tokenizer has \(tokenizer.vocabularySize) tokens, more than the model's vocabulary \(model.vocabularySize)")
+            }
+            try PEFTTraining.prepare(model: model, configuration: c, log: log)
+            let task = try CausalLanguageModelingTask(
+                trainPath: trainPath, options: causalOptions(maxSequenceLength: model.maxSequenceLength), tokenizer: tokenizer,
+                vocabularySize: model.vocabularySize)
+            task.logLines.forEach(log.message)
+            if world.isCoordinator { try task.writeSplits(to: output.appendingPathComponent("data")) }
+            return PreparedTask(task: task, model: model, padTokenId: tokenizer.padTokenId, firstTokenOnly: false)
+        }
+    }
+
+    /// The causal-LM task's settings from the configuration.
+    func causalOptions(maxSequenceLength: Int) -> CausalLanguageModelingTask.Options {
+        let c = configuration
+        var options = CausalLanguageModelingTask.Options()
+        options.data.completionOnlyLoss = c.completionOnlyLoss
+        options.data.assistantOnlyLoss = c.assistantOnlyLoss
+        options.data.promptTemplate = c.promptTemplate
+        options.data.completionTemplate = c.completionTemplate
+        options.data.chatTemplate = c.chatTemplate
+        options.data.read = c.readOptions
+        options.maxLength = min(c.maxLength, maxSequenceLength)
+        options.packing = c.packing
+        options.predictWithGenerate = c.predictWithGenerate
+        options.generationMaxNewTokens = c.generationMaxNewTokens
+        options.splitRatios = c.splitRatios
+        options.validationPath = c.validationFile
+        options.testPath = c.testFile
+        options.seed = c.rngSeed
+        return options
+    }
+}
