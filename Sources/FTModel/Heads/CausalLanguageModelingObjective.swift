@@ -38,6 +38,11 @@ public struct CausalLanguageModelingObjective: TaskObjective {
             dLogits: dOutputs)
     }
 
+    /// The target tokens of the batch (after the shift, −100 excluded): the loss's denominator.
+    public func reductionCount(targets: UnsafePointer<Int32>, batch: Int, sequence: Int) -> Int {
+        NextTokenCrossEntropy.targetCount(labels: targets, batch: batch, sequence: sequence)
+    }
+
     /// The summed loss of a batch and its target count, without a gradient (evaluation: the
     /// token-weighted mean over a split is Σ sums / Σ counts).
     public func summedLoss(

@@ -16,11 +16,21 @@ public protocol TaskObjective: Sendable {
     func targetCount(batch: Int, sequence: Int) -> Int
     /// Throws, naming the target, when one is outside what the head can score.
     func validate(targets: [Int32], batch: Int, sequence: Int) throws
+    /// The denominator of the batch's mean (what token-weighted accumulation weighs it by); by
+    /// default B.
+    func reductionCount(targets: UnsafePointer<Int32>, batch: Int, sequence: Int) -> Int
     /// The mean loss of the batch, and its gradient in `dOutputs`.
     func loss(
         outputs: UnsafePointer<Float>, targets: UnsafePointer<Int32>, batch: Int, sequence: Int,
         dOutputs: UnsafeMutablePointer<Float>
     ) -> Float
+}
+
+extension TaskObjective {
+    /// The denominator of the batch's mean loss (B for unweighted sequence classification): what
+    /// token-weighted gradient accumulation weighs micro-batches by. Conforming types whose mean
+    /// is over something else (target tokens) override it.
+    public func reductionCount(targets: UnsafePointer<Int32>, batch: Int, sequence: Int) -> Int { batch }
 }
 
 /// Single-label sequence classification: softmax cross-entropy over `classes` logits per

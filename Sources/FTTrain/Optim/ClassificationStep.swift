@@ -19,6 +19,14 @@ public enum GradientAccumulationScaling: Sendable, Equatable {
     /// their examples (transformers 4.x before 4.46, and the Trainer for models whose `forward`
     /// takes no `**kwargs`).
     case meanOfMicroBatchMeans
+    /// Each micro-batch's mean loss is weighted by its share of the step's loss denominators
+    /// (`TaskObjective.reductionCount`: target tokens for causal LM), so the accumulated gradient
+    /// and the logged loss are those of the mean over every target of the step, however the
+    /// targets fall into micro-batches. This is Hugging Face's Trainer for causal LMs, whose
+    /// `forward` takes `num_items_in_batch` (the step's target count) and divides the summed loss
+    /// by it. Per rank: the data-parallel average then weighs ranks equally (HF's
+    /// `average_tokens_across_devices` weighs them by their token counts).
+    case tokenWeightedMean
 }
 
 /// One optimizer step over a model with a head, Hugging Face `Trainer`-style: zero gradients; per
@@ -59,7 +67,7 @@ public final class ClassificationStep {
     /// What one optimizer step reports (what HF logs with `logging_steps=1`).
     public struct Result: Sendable, Equatable {
         /// The mean of the micro-batch mean losses (the loss of the accumulated batch when the
-        /// micro-batches are of equal size).
+        /// micro-batches are of equal size); under `.tokenWeightedMean`, the mean over every target of the step.
         public let loss: Float
         /// The loss Hugging Face's Trainer logs for this step: the float32 sum of the losses it
         /// back-propagated (`loss` × K under `.sumOfMicroBatchMeans`, `loss` under `.meanOfMicroBatchMeans`).
@@ -190,8 +198,17 @@ public final class ClassificationStep {
 
         let learningRate = schedule.learningRate(atStep: optimizer.stepCount)
         let K = microBatches.count
-        // The factor each micro-batch loss is multiplied by before backward (HF: `loss / K` or 1).
-        let lossScale: Float = accumulationScaling == .meanOfMicroBatchMeans ? 1 / Float(K) : 1
+        // The factor each micro-batch loss is multiplied by before backward (HF: `loss / K`, 1, or n_k / N).
+        var lossScales = [Float](repeating: accumulationScaling == .meanOfMicroBatchMeans ? 1 / Float(K) : 1, count: K)
+        if accumulationScaling == .tokenWeightedMean {
+            let counts = microBatches.map { batch in
+                batch.labels.withUnsafeBufferPointer {
+                    objective.reductionCount(targets: $0.baseAddress!, batch: batch.batchSize, sequence: batch.sequenceLength)
+                }
+            }
+            let total = counts.reduce(0, +)
+            lossScales = counts.map { total > 0 ? Float(Double($0) / Double(total)) : 0 }
+        }
         model.store.zeroGradients()
         gradientSynchronizer?.prepareStep(microBatches)
         var lossSum: Double = 0
@@ -205,6 +222,7 @@ public final class ClassificationStep {
                 dropoutSeed: seed, firstTokenOnly: firstTokenOnly)
             // dLogits = ∂(mean loss)/∂outputs, already divided by the task's denominator (B, or Σ of the target weights).
             let loss = objective.loss(outputs: out.logits!, targets: batch.labels, batch: B, sequence: T, dOutputs: dLogits)
+            let lossScale = lossScales[k]
             if lossScale != 1 {
                 for i in 0..<objective.outputCount(batch: B, sequence: T) { dLogits[i] *= lossScale }  // ∂(loss / K)/∂outputs
             }
@@ -212,8 +230,8 @@ public final class ClassificationStep {
             let last = k == K - 1
             if last { gradientSynchronizer?.beginStep() }
             model.backward(dLogits: dLogits, dPooled: nil, dLastHiddenState: nil, gradientsReady: last ? gradientsReady : nil)  // accumulates into store.gradients
-            lossSum += Double(loss)
-            loggedLoss += loss * lossScale  // HF: tr_loss += (loss / K or loss), float32
+            lossSum += accumulationScaling == .tokenWeightedMean ? Double(loss) * Double(lossScale) * Double(K) : Double(loss)
+            loggedLoss += loss * lossScale  // HF: tr_loss += (loss / K, loss, or loss · n_k / N), float32
         }
 
         let gradients = model.store.gradients

@@ -11,6 +11,8 @@ extension TrainingRun {
         let padTokenId: Int32
         /// Whether the step may compute the last layer for the first token only (classification).
         let firstTokenOnly: Bool
+        /// How micro-batch losses enter an accumulated step: Hugging Face's for the task.
+        let accumulationScaling: GradientAccumulationScaling
     }
 
     /// The task `task` names, or the model implies (`causal_lm` for decoder models, else
@@ -56,7 +58,9 @@ extension TrainingRun {
             }
             try PEFTTraining.prepare(model: model, configuration: c, log: log)  // LoRA branches, frozen tensors
             let task = try SequenceClassificationTask(data: data, tokenizer: tokenizer, maxLength: min(c.maxLength, model.maxSequenceLength))
-            return PreparedTask(task: task, model: model, padTokenId: tokenizer.padTokenId, firstTokenOnly: true)
+            return PreparedTask(
+                task: task, model: model, padTokenId: tokenizer.padTokenId, firstTokenOnly: true,
+                accumulationScaling: .meanOfMicroBatchMeans)
         case .causalLM:
             let loaded = try causalModelLoader(modelPath, c)
             let model = loaded.model, tokenizer = loaded.tokenizer
@@ -70,7 +74,9 @@ extension TrainingRun {
                 vocabularySize: model.vocabularySize)
             task.logLines.forEach(log.message)
             if world.isCoordinator { try task.writeSplits(to: output.appendingPathComponent("data")) }
-            return PreparedTask(task: task, model: model, padTokenId: tokenizer.padTokenId, firstTokenOnly: false)
+            return PreparedTask(
+                task: task, model: model, padTokenId: tokenizer.padTokenId, firstTokenOnly: false,
+                accumulationScaling: .tokenWeightedMean)
         }
     }
 

@@ -77,7 +77,7 @@ public final class TrainingRun {
             weightDecay: c.weightDecay, decaying: WeightDecayMask.huggingFace(model.store))
         let stepper = try ClassificationStep(
             model: model, objective: task.objective, optimizer: optimizer, schedule: plan.schedule,
-            maxGradNorm: c.maxGradNorm, accumulationScaling: .meanOfMicroBatchMeans)
+            maxGradNorm: c.maxGradNorm, accumulationScaling: prepared.accumulationScaling)
         stepper.firstTokenOnly = prepared.firstTokenOnly
         log.message(
             "model: \(modelPath), \(model.store.count) parameters, "
