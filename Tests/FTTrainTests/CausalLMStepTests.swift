@@ -50,3 +50,42 @@ final class CausalLMStepTests: XCTestCase {
         assertClose(withEmpty, one, atol: 1e-7, rtol: 1e-5, "with a target-free micro-batch")
     }
 }
+
+/// The causal-LM evaluation on 2 and 3 in-process ranks equals one process bit for bit: the
+/// token-weighted loss and the greedy generations (gathered as token ids).
+final class CausalLMDistributedEvaluationTests: XCTestCase {
+    func testShardedLossAndGenerationsEqualSingleProcess() throws {
+        let savedThreads = Parallel.threadCount
+        Parallel.threadCount = 1
+        defer { Parallel.threadCount = savedThreads }
+        let tokenizer = ByteTestTokenizer()
+        let examples = (0..<13).map { i in
+            SFTData.promptCompletion(
+                prompt: "q\(i % 5)?", completion: String(repeating: "ab", count: 1 + i % 3), label: nil,
+                at: SourceLocation(file: "f", line: i + 1), options: SFTDataOptions())
+        }
+        let rows = SFTEncoding(examples: examples, tokenizer: tokenizer, maxLength: 32).rows
+        let dataset = EncodedDataset(
+            encodings: rows.map { CausalLanguageModelingTask.encoding($0.ids) }, tokenLabels: rows.map(\.labels),
+            texts: examples.map(\.prompt), pairs: examples.map(\.completion))
+        let model: @Sendable () -> BigramLanguageModel = { BigramLanguageModel(vocabularySize: 259, seed: 5) }
+        let single = try CausalLMEvaluation.loss(model: model(), dataset: dataset, batchSize: 4, padTokenId: 258, world: SingleProcessWorld())
+        let singleGenerations = try CausalLMEvaluation.generate(
+            model: model(), tokenizer: tokenizer, dataset: dataset, maxNewTokens: 4, world: SingleProcessWorld())
+        XCTAssertEqual(single.tokens, rows.reduce(0) { $0 + $1.labels.filter { $0 != -100 }.count })
+        XCTAssertEqual(singleGenerations.compactMap { $0 }.count, 13)
+        for ranks in [2, 3] {
+            let results = try InProcessWorlds.run(size: ranks) { world -> (Double, Int, [String?]) in
+                let loss = try CausalLMEvaluation.loss(model: model(), dataset: dataset, batchSize: 4, padTokenId: 258, world: world)
+                let generations = try CausalLMEvaluation.generate(
+                    model: model(), tokenizer: tokenizer, dataset: dataset, maxNewTokens: 4, world: world)
+                return (loss.mean, loss.tokens, generations)
+            }
+            for (rank, result) in results.enumerated() {
+                XCTAssertEqual(result.0.bitPattern, single.mean.bitPattern, "\(ranks) ranks, rank \(rank): loss")
+                XCTAssertEqual(result.1, single.tokens)
+                XCTAssertEqual(result.2, singleGenerations, "\(ranks) ranks, rank \(rank): generations")
+            }
+        }
+    }
+}
