@@ -186,6 +186,9 @@ final class SFTDataTests: XCTestCase {
         XCTAssertEqual(packed.validation.count, 2, "evaluation splits stay unpacked")
 
         XCTAssertEqual(CausalLMEvaluation.normalize("  Fresh.\n"), "fresh")
+        // SQuAD's normalize_answer: punctuation anywhere, articles, runs of whitespace.
+        XCTAssertEqual(CausalLMEvaluation.normalize("The  plot-twist, a RotTen one!"), "plottwist rotten one")
+        XCTAssertEqual(CausalLMEvaluation.normalize("theater"), "theater")
         let dataset = EncodedDataset(
             encodings: Array(repeating: CausalLanguageModelingTask.encoding([1, 2]), count: 4),
             tokenLabels: Array(repeating: [-100, 2], count: 4), texts: ["a", "b", "c", "d"], pairs: [" fresh", " rotten", " fresh", nil])

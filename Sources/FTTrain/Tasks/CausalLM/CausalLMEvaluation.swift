@@ -63,13 +63,13 @@ public enum CausalLMEvaluation {
         }
     }
 
-    /// The answer as compared: lower-cased, surrounding whitespace removed, trailing punctuation
-    /// removed (`"Fresh."` → `"fresh"`).
+    /// The answer as compared, SQuAD's `normalize_answer` (what `scripts/anchors/torch_sft.py`
+    /// scores with): lower-cased, ASCII punctuation removed, the articles a/an/the removed,
+    /// whitespace collapsed (`" The Fresh."` → `"fresh"`).
     public static func normalize(_ answer: String) -> String {
-        var s = Substring(answer.lowercased())
-        while let last = s.last, last.isWhitespace || last.isPunctuation { s = s.dropLast() }
-        while let first = s.first, first.isWhitespace { s = s.dropFirst() }
-        return String(s)
+        let punctuation = Set("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+        let kept = String(answer.lowercased().filter { !punctuation.contains($0) })
+        return kept.split(whereSeparator: \.isWhitespace).filter { !["a", "an", "the"].contains($0) }.joined(separator: " ")
     }
 
     /// Generations compared with the expected completions.
