@@ -201,4 +201,17 @@ final class SFTDataTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(metrics["eval_accuracy"]), 1.0 / 3, accuracy: 1e-12)
         XCTAssertEqual(metrics["eval_answers_not_a_label"], 1)
     }
+
+    func testExampleSFTConfigLoadsAndValidates() throws {
+        let path = TestAssets.packageRoot.appendingPathComponent("examples/smollm2_rotten_tomatoes_sft.yaml").path
+        let c = try TrainingConfiguration.load(path: path)
+        // Llama's module names (q_proj, ...) are known once the Llama family is in the build.
+        let problems = c.validationProblems().filter { !$0.message.contains("matches no linear module of BERT") }
+        XCTAssertEqual(problems.map(\.message), [])
+        XCTAssertEqual(c.task, .causalLM)
+        XCTAssertTrue(c.chatTemplate && c.predictWithGenerate && c.completionOnlyLoss)
+        XCTAssertEqual(c.promptTemplate, "Review: {text}\nIs this review fresh, rotten or plot? Answer with one word.")
+        XCTAssertEqual(c.generationMaxNewTokens, 4)
+        XCTAssertTrue(CausalModelLoading.isCausalModel(path: try XCTUnwrap(c.modelDir)))
+    }
 }
