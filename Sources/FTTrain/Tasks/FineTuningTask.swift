@@ -8,7 +8,8 @@ import Foundation
 /// regression and causal LM are each another conforming type with its own reader and metrics.
 public protocol FineTuningTask: AnyObject {
     /// Names of the head's outputs in id order (the classes): the size of the head, and what the
-    /// exported `config.json` lists as `id2label`.
+    /// exported `config.json` lists as `id2label`. Empty when the head is no classifier (causal
+    /// LM: the language-model head over the vocabulary, which the model has already).
     var labels: [String] { get }
     /// The head's loss for the step driver.
     var objective: any TaskObjective { get }

@@ -4,7 +4,10 @@ import Foundation
 
 /// One fine-tuning run of a sequence classifier, end to end, as `fttrain train` performs it:
 /// data → tokenizer → pretrained encoder with a new head → training loop (AdamW, schedule,
-/// accumulation, clipping, dropout) → evaluation → the output directory.
+/// accumulation, clipping, dropout) → evaluation → the output directory. With `task: causal_lm`
+/// (the default for decoder models) the same loop fine-tunes a language model on SFT data
+/// (`CausalLanguageModelingTask`): no new head, the next-token loss, `eval_loss`/`eval_perplexity`
+/// and, with `predict_with_generate`, `generations.jsonl` in place of the classification reports.
 ///
 /// Output directory contract (scripts rely on it):
 /// - `metrics.json`: `eval_*` (validation) and, when a test split exists, `test_*`, plus `train_*`;
