@@ -106,6 +106,32 @@ final class CausalLMRunTests: XCTestCase {
         XCTAssertEqual(modelA, modelB, "final parameters")
     }
 
+    /// A `.gguf` base: `base_model/` (config and tokenizer files) stands in for the model
+    /// directory, and `model/` is exported from it.
+    func testGGUFBaseGetsABaseDirectoryForTheExports() throws {
+        let gguf = directory.appendingPathComponent("weights.gguf")
+        try Data().write(to: gguf)
+        var c = configuration("gguf")
+        c.modelDir = gguf.path
+        c.maxSteps = 2
+        c.predictWithGenerate = false
+        let run = makeRun(c)
+        let loader = run.causalModelLoader
+        run.causalModelLoader = { path, configuration in
+            let loaded = try loader(path, configuration)
+            return CausalModelLoading.Loaded(model: loaded.model, tokenizer: loaded.tokenizer) { directory in
+                try Data("{}".utf8).write(to: directory.appendingPathComponent("tokenizer.json"))
+            }
+        }
+        try run.run()
+        let output = URL(fileURLWithPath: c.outputDir!)
+        for file in ["base_model/config.json", "base_model/tokenizer.json", "model/config.json", "model/model.safetensors", "model/tokenizer.json"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: output.appendingPathComponent(file).path), file)
+        }
+        let config = try JSONSerialization.jsonObject(with: Data(contentsOf: output.appendingPathComponent("model/config.json"))) as? [String: Any]
+        XCTAssertEqual(config?["architectures"] as? [String], ["BigramForCausalLM"])
+    }
+
     func testTaskMustFitTheModel() throws {
         var c = configuration("mismatch")
         c.task = .sequenceClassification

@@ -13,6 +13,9 @@ extension TrainingRun {
         let firstTokenOnly: Bool
         /// How micro-batch losses enter an accumulated step: Hugging Face's for the task.
         let accumulationScaling: GradientAccumulationScaling
+        /// The directory whose `config.json` and tokenizer files exports and checkpoints start
+        /// from: `model_dir`, or for a `.gguf` file `output_dir/base_model` written from it.
+        let baseModelDirectory: URL
     }
 
     /// The task `task` names, or the model implies (`causal_lm` for decoder models, else
@@ -60,7 +63,7 @@ extension TrainingRun {
             let task = try SequenceClassificationTask(data: data, tokenizer: tokenizer, maxLength: min(c.maxLength, model.maxSequenceLength))
             return PreparedTask(
                 task: task, model: model, padTokenId: tokenizer.padTokenId, firstTokenOnly: true,
-                accumulationScaling: .meanOfMicroBatchMeans)
+                accumulationScaling: .meanOfMicroBatchMeans, baseModelDirectory: baseModel)
         case .causalLM:
             let loaded = try causalModelLoader(modelPath, c)
             let model = loaded.model, tokenizer = loaded.tokenizer
@@ -74,10 +77,27 @@ extension TrainingRun {
                 vocabularySize: model.vocabularySize)
             task.logLines.forEach(log.message)
             if world.isCoordinator { try task.writeSplits(to: output.appendingPathComponent("data")) }
+            var base = baseModel
+            if modelPath.lowercased().hasSuffix(".gguf") {
+                base = output.appendingPathComponent("base_model", isDirectory: true)
+                if world.isCoordinator { try writeBaseDirectory(base, model: model, loaded: loaded, source: modelPath, log: log) }
+            }
             return PreparedTask(
                 task: task, model: model, padTokenId: tokenizer.padTokenId, firstTokenOnly: false,
-                accumulationScaling: .tokenWeightedMean)
+                accumulationScaling: .tokenWeightedMean, baseModelDirectory: base)
         }
+    }
+
+    /// A Hugging Face directory standing for a `.gguf` base model: its `config.json` (the
+    /// model's own keys) and tokenizer files, so `model/`, `adapter/` and checkpoints are written
+    /// as from a model directory. The weights stay in the GGUF file.
+    func writeBaseDirectory(_ directory: URL, model: any SequenceModel, loaded: CausalModelLoading.Loaded, source: String, log: TrainingLog) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let config = model.exportConfig(base: [:], labels: [])
+        try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys])
+            .write(to: directory.appendingPathComponent("config.json"), options: .atomic)
+        try loaded.writeTokenizerFiles?(directory)
+        log.message("\(source): config.json and tokenizer files written to \(directory.path) for the exports")
     }
 
     /// The causal-LM task's settings from the configuration.

@@ -51,7 +51,6 @@ public final class TrainingRun {
             throw ModelError.badInput("output_dir, model_dir and train_file are required")
         }
         let output = URL(fileURLWithPath: outputPath, isDirectory: true)
-        let baseModel = URL(fileURLWithPath: modelPath, isDirectory: !modelPath.lowercased().hasSuffix(".gguf"))
         let coordinator = world.isCoordinator
         if coordinator {
             try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
@@ -66,6 +65,7 @@ public final class TrainingRun {
         // The task (classification or causal LM, by `task` or the model), its data and the model.
         let prepared = try prepareTask(modelPath: modelPath, trainPath: trainPath, output: output, log: log)
         let task = prepared.task, model = prepared.model, labels = task.labels
+        let baseModel = prepared.baseModelDirectory
         let train = task.train
         guard train.count > 0 else { throw ModelError.badInput("\(trainPath): no training examples left after preparation") }
 

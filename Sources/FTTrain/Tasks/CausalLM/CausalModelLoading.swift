@@ -10,10 +10,15 @@ public enum CausalModelLoading {
     public struct Loaded {
         public let model: any CausalLanguageModel
         public let tokenizer: any CausalTokenizer
+        /// Writes the tokenizer as Hugging Face files (`tokenizer.json`, `tokenizer_config.json`)
+        /// into a directory, when the model came without them (a `.gguf` file), so the exported
+        /// model directory is complete; nil when the source directory has them.
+        public let writeTokenizerFiles: ((URL) throws -> Void)?
 
-        public init(model: any CausalLanguageModel, tokenizer: any CausalTokenizer) {
+        public init(model: any CausalLanguageModel, tokenizer: any CausalTokenizer, writeTokenizerFiles: ((URL) throws -> Void)? = nil) {
             self.model = model
             self.tokenizer = tokenizer
+            self.writeTokenizerFiles = writeTokenizerFiles
         }
     }
 
