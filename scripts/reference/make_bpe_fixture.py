@@ -126,6 +126,17 @@ HAND_WRITTEN = [
 ]
 
 
+FUZZ_PIECES = [" ", "  ", "   ", "\t", "\n", "\r\n", "\u00a0", "\u3000", "\u2003", "\u200d", "\u0301", "'", "'s", "'S",
+               "'ll", "'re", "'ve", "'d", "'m", "'t", "s", "ll", "a", "Z", "the", " the", "ing", "1", "23", "456", "\u0663",
+               "\u00bd", "é", "你", "好", "の", "ж", "😀", "🏽", "👍", "<|im_start|>", "<|im_end|>", "<|endoftext|>", "<|im",
+               "|>", "!", "?!", ".", ",", "...", "-", "_", "/", "\\", "(", ")", "{", "}", "#", "@", "$", "\u00ff", "\x00",
+               "\x7f", "\u0085", "\ufffd", "\U0001d400", "\U0010ffff", "\ue000"]
+
+
+def fuzz_texts(rng, n):
+    return ["".join(rng.choice(FUZZ_PIECES) for _ in range(rng.randint(1, 14))) for _ in range(n)]
+
+
 def rotten_tomatoes_lines(path, n, rng):
     with open(path, newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
@@ -278,7 +289,7 @@ def main():
     args = ap.parse_args()
     rng = random.Random(SEED)
     rt_sample, rt_all = rotten_tomatoes_lines(args.rotten_tomatoes_csv, 120, rng)
-    texts = HAND_WRITTEN + rt_sample
+    texts = HAND_WRITTEN + rt_sample + fuzz_texts(rng, 300)
 
     if args.check_written:
         ref = original_pipeline(AutoTokenizer.from_pretrained(args.gguf_dir, gguf_file=GGUF_NAME).backend_tokenizer)
@@ -302,7 +313,7 @@ def main():
     tiny = train_tiny(tiny_corpus, os.path.join(args.out_dir, "tiny"))
     tiny_hf = AutoTokenizer.from_pretrained(os.path.join(args.out_dir, "tiny"))
     tiny_cases = []
-    for text in texts[:90] + rt_sample[:10]:
+    for text in texts[:90] + rt_sample[:10] + texts[-100:]:
         ids = tiny_hf(text)["input_ids"]
         tiny_cases.append({"text": text, "ids": ids, "decode": tiny_hf.decode(ids, skip_special_tokens=False),
                            "decode_skip_special": tiny_hf.decode(ids, skip_special_tokens=True)})
