@@ -33,8 +33,14 @@ final class ByteLevelBPETokenizerTests: XCTestCase {
         var chatml_template: String
         var vocab_size: Int
     }
+    struct CorpusDigest: Decodable {
+        var texts: Int
+        var tokens: Int
+        var ids_fnv1a64: String
+    }
     struct SmolLM2Cases: Decodable {
         var meta: Meta
+        var rotten_tomatoes: CorpusDigest
         var cases: [Case]
         var partial_decodes: [PartialDecode]
         var chats: [Chat]
@@ -291,7 +297,8 @@ final class ByteLevelBPETokenizerTests: XCTestCase {
 
     // MARK: - Speed
 
-    /// Encodes the 13,905 Rotten Tomatoes texts (each decoded back to itself) and reports the time.
+    /// Encodes the 13,905 Rotten Tomatoes texts and reports the time: every id equals HF's (a digest of
+    /// them all), each text decodes back to itself.
     func testRottenTomatoesEncodeSpeedAndRoundTrip() throws {
         let t = try Self.realTokenizer()
         let path = TestAssets.packageRoot.appendingPathComponent(".cache/data/rotten_tomatoes/rotten_tomatoes.csv").path
@@ -313,9 +320,28 @@ final class ByteLevelBPETokenizerTests: XCTestCase {
         }
         let seconds = Date().timeIntervalSince(start)
         print(String(format: "ByteLevelBPE: %d Rotten Tomatoes texts, %d tokens encoded in %.3f s", texts.count, tokens, seconds))
+        let digest = try Self.decodeFixture(SmolLM2Cases.self, "smollm2_cases.json").rotten_tomatoes
+        XCTAssertEqual(texts.count, digest.texts)
+        XCTAssertEqual(tokens, digest.tokens)
+        XCTAssertEqual(String(format: "%016llx", Self.fnv1a(encoded)), digest.ids_fnv1a64)
         for (text, ids) in zip(texts, encoded) where t.decode(ids, skipSpecialTokens: false) != text {
             XCTFail("round trip differs for \(text.debugDescription.prefix(80))")
         }
+    }
+
+    /// FNV-1a 64 over every id (4 bytes little-endian) of every text, 0xFFFFFFFF after each text
+    /// (as the fixture script computes it).
+    static func fnv1a(_ encodings: [[Int32]]) -> UInt64 {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        for ids in encodings {
+            for v in ids.map({ UInt32(bitPattern: $0) }) + [0xFFFF_FFFF] {
+                for k in 0..<4 {
+                    h ^= UInt64((v >> (8 * UInt32(k))) & 0xFF)
+                    h = h &* 0x100_0000_01B3
+                }
+            }
+        }
+        return h
     }
 
     /// One column of a CSV with a header row (RFC 4180 quoting).

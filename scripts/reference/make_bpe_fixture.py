@@ -144,6 +144,17 @@ def rotten_tomatoes_lines(path, n, rng):
     return rng.sample(texts, n), texts
 
 
+def fnv1a_ids(encodings):
+    """FNV-1a 64 over every id (4 bytes little-endian) of every text, 0xFFFFFFFF after each text."""
+    h = 0xCBF29CE484222325
+    for ids in encodings:
+        for v in list(ids) + [0xFFFFFFFF]:
+            for k in range(4):
+                h ^= (v >> (8 * k)) & 0xFF
+                h = (h * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
 def original_pipeline(tok: Tokenizer) -> Tokenizer:
     """The GGUF-derived tokenizer with SmolLM2's own pre-tokenizer put back."""
     t = Tokenizer.from_str(tok.to_str())
@@ -306,6 +317,9 @@ def main():
 
     os.makedirs(args.out_dir, exist_ok=True)
     data, hf, orig = smollm2_cases(args.gguf_dir, texts)
+    all_ids = [e.ids for e in orig.encode_batch(rt_all)]
+    data["rotten_tomatoes"] = {"texts": len(rt_all), "tokens": sum(map(len, all_ids)),
+                               "ids_fnv1a64": f"{fnv1a_ids(all_ids):016x}"}
     with open(os.path.join(args.out_dir, "smollm2_cases.json"), "w", encoding="utf-8") as f:
         json.dump(data, f, ensure_ascii=False, indent=0)
 
