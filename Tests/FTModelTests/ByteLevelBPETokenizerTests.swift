@@ -197,7 +197,9 @@ final class ByteLevelBPETokenizerTests: XCTestCase {
         XCTAssertTrue(t.addsBOS)
         XCTAssertEqual(t.bosTokenId, 0)
         XCTAssertEqual(t.eosTokenId, 2)
-        XCTAssertEqual(t.addedTokens.map(\.special), [true, true, true, false])
+        XCTAssertEqual(t.addedTokens.map(\.special), [true, true, true, false, true, true])
+        XCTAssertEqual(t.addedTokens.map(\.lstrip), [false, false, false, false, true, false])
+        XCTAssertEqual(t.addedTokens.map(\.rstrip), [false, false, false, false, false, true])
         for c in fixture.cases {
             XCTAssertEqual(t.encode(c.text), c.ids, "\(c.text.debugDescription.prefix(60))")
             XCTAssertEqual(t.decode(c.ids, skipSpecialTokens: false), c.decode)

@@ -235,6 +235,9 @@ def train_tiny(corpus_texts, out_dir):
         special_tokens=["<|endoftext|>", "<|im_start|>", "<|im_end|>"])
     tok.train_from_iterator(corpus_texts, trainer=trainer)
     tok.add_tokens([tokenizers.AddedToken("fttrain", special=False, normalized=False)])
+    # whitespace-absorbing added tokens (RoBERTa's <mask> style)
+    tok.add_special_tokens([tokenizers.AddedToken("<mask>", lstrip=True, special=True, normalized=False),
+                            tokenizers.AddedToken("<sep>", rstrip=True, special=True, normalized=False)])
     # the BOS before every text, as a Llama-style post-processor puts it (add_bos_token)
     tok.post_processor = processors.TemplateProcessing(
         single="<|endoftext|> $A", pair="<|endoftext|> $A <|endoftext|> $B", special_tokens=[("<|endoftext|>", 0)])
@@ -327,7 +330,9 @@ def main():
     tiny = train_tiny(tiny_corpus, os.path.join(args.out_dir, "tiny"))
     tiny_hf = AutoTokenizer.from_pretrained(os.path.join(args.out_dir, "tiny"))
     tiny_cases = []
-    for text in texts[:90] + rt_sample[:10] + texts[-100:]:
+    strip_texts = ["a <mask> b", "a   <mask>   b", "<mask>", "  <mask>", "x<sep>  y", "x <sep>\n\ny <sep>",
+                   "fttrain <mask><sep> <mask>  <sep>  fttrain", "\t<mask>\t<sep>\t", "<sep> <mask>", "a<sep>   <mask>b"]
+    for text in texts[:90] + rt_sample[:10] + texts[-100:] + strip_texts:
         ids = tiny_hf(text)["input_ids"]
         tiny_cases.append({"text": text, "ids": ids, "decode": tiny_hf.decode(ids, skip_special_tokens=False),
                            "decode_skip_special": tiny_hf.decode(ids, skip_special_tokens=True)})
