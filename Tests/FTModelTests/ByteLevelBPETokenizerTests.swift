@@ -106,6 +106,21 @@ final class ByteLevelBPETokenizerTests: XCTestCase {
         }
     }
 
+    /// Encoding from many threads at once (the word cache is shared) gives the same ids.
+    func testConcurrentEncodingGivesTheSameIds() throws {
+        let t = try Self.realTokenizer().with(preTokenizer: .digitsThenByteLevel)  // a fresh, empty cache
+        let cases = try Self.decodeFixture(SmolLM2Cases.self, "smollm2_cases.json").cases
+        nonisolated(unsafe) let results = UnsafeMutableBufferPointer<[Int32]>.allocate(capacity: cases.count * 4)
+        results.initialize(repeating: [])
+        defer { results.deallocate() }
+        DispatchQueue.concurrentPerform(iterations: cases.count * 4) { i in
+            results[i] = t.encode(cases[i % cases.count].text)
+        }
+        for i in 0..<(cases.count * 4) { XCTAssertEqual(results[i], cases[i % cases.count].ids) }
+        XCTAssertEqual(t.id(of: "Ġthe"), t.encode(" the").first)
+        XCTAssertEqual(t.tokens(t.encode("Hello world")), ["Hello", "Ġworld"])
+    }
+
     /// transformers' own GGUF tokenizer (plain ByteLevel pre-tokenizer) gives other ids on a few texts;
     /// fttrain's `.byteLevel` pre-tokenizer reproduces those too.
     func testPlainByteLevelPreTokenizerEqualsTransformersGGUFTokenizer() throws {

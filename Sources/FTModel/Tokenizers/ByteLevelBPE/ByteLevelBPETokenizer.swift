@@ -28,6 +28,8 @@ public struct ByteLevelBPETokenizer: CausalTokenizer {
     public let chatTemplate: String?
 
     private let bpe: BPEMerges
+    /// Token string → id (the first id of a repeated string).
+    private let tokenIds: [String: Int32]
     private let matcher: AddedTokenMatcher
     /// Added tokens by id.
     private let addedById: [Int32: BPEAddedToken]
@@ -61,6 +63,7 @@ public struct ByteLevelBPETokenizer: CausalTokenizer {
         ids.reserveCapacity(vocab.count)
         for (i, token) in vocab.enumerated() where !token.isEmpty && ids[token] == nil { ids[token] = Int32(i) }
         self.bpe = try BPEMerges(tokenIds: ids, merges: merges, source: source)
+        self.tokenIds = ids
         self.vocabulary = vocab
         self.merges = merges
         self.addedTokens = addedTokens.sorted { $0.id < $1.id }
@@ -124,7 +127,7 @@ public struct ByteLevelBPETokenizer: CausalTokenizer {
 
     /// The id of a token string, if the vocabulary has it.
     public func id(of token: String) -> Int32? {
-        vocabulary.firstIndex(of: token).map { Int32($0) }
+        tokenIds[token]
     }
 
     // MARK: - Decoding
