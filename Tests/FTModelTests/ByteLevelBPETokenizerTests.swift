@@ -1,3 +1,4 @@
+import FTCore
 import Foundation
 import TestSupport
 import XCTest
@@ -63,17 +64,15 @@ final class ByteLevelBPETokenizerTests: XCTestCase {
         try JSONDecoder().decode(T.self, from: Data(contentsOf: fixtureURL(name)))
     }
 
-    /// The real SmolLM2 tokenizer: a Hugging Face directory named by `FTTRAIN_SMOLLM2_TOKENIZER_DIR`
-    /// (made from the GGUF by transformers), else the GGUF of the asset cache.
+    nonisolated(unsafe) private static var cachedReal: ByteLevelBPETokenizer?
+
+    /// The real SmolLM2-135M-Instruct tokenizer, from the GGUF of the asset cache (`TestAssets`).
     static func realTokenizer(file: StaticString = #filePath, line: UInt = #line) throws -> ByteLevelBPETokenizer {
-        let dir = ProcessInfo.processInfo.environment["FTTRAIN_SMOLLM2_TOKENIZER_DIR"] ?? "/work/cache/smollm2-hf"
-        guard FileManager.default.fileExists(atPath: dir + "/tokenizer.json") else {
-            XCTFail("SmolLM2 tokenizer not found at \(dir)", file: file, line: line)
-            throw CocoaError(.fileNoSuchFile)
-        }
-        // transformers' GGUF loader drops SmolLM2's Digits step; put it back as its own tokenizer.json has it.
-        let loaded = try ByteLevelBPETokenizer.load(directory: URL(fileURLWithPath: dir))
-        return try loaded.with(preTokenizer: .digitsThenByteLevel)
+        if let cachedReal { return cachedReal }
+        let url = try TestAssets.requireSmolLM2GGUF(file: file, line: line)
+        let t = try ByteLevelBPETokenizer(gguf: GGUFFile(url: url))
+        cachedReal = t
+        return t
     }
 
     // MARK: - Real SmolLM2 tokenizer
@@ -85,7 +84,12 @@ final class ByteLevelBPETokenizerTests: XCTestCase {
         XCTAssertEqual(t.bosTokenId, 1)
         XCTAssertEqual(t.eosTokenId, 2)
         XCTAssertEqual(t.padTokenId, 2)
+        XCTAssertEqual(t.unkTokenId, 0)
         XCTAssertFalse(t.addsBOS)
+        XCTAssertEqual(t.preTokenizer, .digitsThenByteLevel)
+        XCTAssertEqual(t.merges.count, 48_900)
+        XCTAssertEqual(t.addedTokens.count, 17)
+        XCTAssertTrue(t.addedTokens.allSatisfy(\.special))
         XCTAssertEqual(
             t.encode("Hello world, 你好! 123 tokens."), [19556, 905, 28, 216, 18645, 250, 48392, 138, 17, 216, 33, 34, 35, 17837, 30])
         var mismatches = 0
@@ -258,6 +262,60 @@ final class ByteLevelBPETokenizerTests: XCTestCase {
         }
         XCTAssertEqual(wrong.count, 0, "classes differ: \(wrong.prefix(40))")
         XCTAssertEqual(wrongNumeric.count, 0, "Digits' is_numeric differs: \(wrongNumeric.prefix(40))")
+    }
+
+    // MARK: - GGUF
+
+    func testGGUFMetadataWrittenAndReadBack() throws {
+        let t = try Self.realTokenizer()
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("bpe-\(UUID().uuidString).gguf")
+        defer { try? FileManager.default.removeItem(at: url) }
+        var writer = GGUFWriter()
+        writer.add(key: "general.architecture", .string("llama"))
+        for (key, value) in t.ggufMetadata() { writer.add(key: key, value) }
+        try writer.write(to: url)
+        let back = try ByteLevelBPETokenizer(gguf: GGUFFile(url: url))
+        XCTAssertEqual(back.vocabulary, t.vocabulary)
+        XCTAssertTrue(zip(back.merges, t.merges).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 })
+        XCTAssertEqual(back.merges.count, t.merges.count)
+        XCTAssertEqual(back.addedTokens, t.addedTokens)
+        XCTAssertEqual(back.preTokenizer, t.preTokenizer)
+        XCTAssertEqual(back.bosTokenId, t.bosTokenId)
+        XCTAssertEqual(back.eosTokenId, t.eosTokenId)
+        XCTAssertEqual(back.padTokenId, t.padTokenId)
+        XCTAssertEqual(back.unkTokenId, t.unkTokenId)
+        XCTAssertEqual(back.addsBOS, t.addsBOS)
+        XCTAssertEqual(back.chatTemplate, t.chatTemplate)
+        let fixture = try Self.decodeFixture(SmolLM2Cases.self, "smollm2_cases.json")
+        for c in fixture.cases.prefix(100) { XCTAssertEqual(back.encode(c.text), c.ids) }
+    }
+
+    func testBadGGUFTokenizersAreRefusedNamingTheKey() throws {
+        let tiny = try ByteLevelBPETokenizer.load(directory: Self.fixtureURL("tiny"))
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("bpe-bad-\(UUID().uuidString).gguf")
+        defer { try? FileManager.default.removeItem(at: url) }
+        func expectError(_ contains: [String], change: (inout [String: GGUFValue]) -> Void, line: UInt = #line) throws {
+            var writer = GGUFWriter()
+            var values: [String: GGUFValue] = [:]
+            let pairs = tiny.ggufMetadata()
+            for (key, value) in pairs { values[key] = value }
+            change(&values)
+            for (key, _) in pairs { if let v = values[key] { writer.add(key: key, v) } }
+            for (key, v) in values where !pairs.contains(where: { $0.key == key }) { writer.add(key: key, v) }
+            try writer.write(to: url)
+            XCTAssertThrowsError(try ByteLevelBPETokenizer(gguf: GGUFFile(url: url)), line: line) { error in
+                let text = "\(error)"
+                for c in contains + [url.path] { XCTAssertTrue(text.contains(c), "\(text) lacks \(c)", line: line) }
+            }
+        }
+        try expectError(["llama-bpe", "tokenizer.ggml.pre"]) { $0["tokenizer.ggml.pre"] = .string("llama-bpe") }
+        try expectError(["tokenizer.ggml.model", "llama"]) { $0["tokenizer.ggml.model"] = .string("llama") }
+        try expectError(["tokenizer.ggml.merges", "zzz"]) { $0["tokenizer.ggml.merges"] = .array([.string("Ġ zzz")]) }
+        try expectError(["tokenizer.ggml.eos_token_id"]) { $0["tokenizer.ggml.eos_token_id"] = nil }
+        try expectError(["tokenizer.ggml.eos_token_id", "9999"]) { $0["tokenizer.ggml.eos_token_id"] = .uint32(9999) }
+        try expectError(["tokenizer.ggml.tokens"]) { $0["tokenizer.ggml.tokens"] = nil }
+        try expectError(["tokenizer.ggml.token_type"]) { $0["tokenizer.ggml.token_type"] = .array([.int32(1)]) }
+        try expectError(["tokenizer.chat_template"]) { $0["tokenizer.chat_template"] = .uint32(3) }
     }
 
     // MARK: - Bad inputs
