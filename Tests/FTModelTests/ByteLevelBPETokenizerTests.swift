@@ -309,6 +309,8 @@ final class ByteLevelBPETokenizerTests: XCTestCase {
             }
         }
         try expectError(["llama-bpe", "tokenizer.ggml.pre"]) { $0["tokenizer.ggml.pre"] = .string("llama-bpe") }
+        try expectError(["tokenizer.ggml.pre"]) { $0["tokenizer.ggml.pre"] = nil }
+        try expectError(["\"default\"", "tokenizer.ggml.pre"]) { $0["tokenizer.ggml.pre"] = .string("default") }
         try expectError(["tokenizer.ggml.model", "llama"]) { $0["tokenizer.ggml.model"] = .string("llama") }
         try expectError(["tokenizer.ggml.merges", "zzz"]) { $0["tokenizer.ggml.merges"] = .array([.string("Ġ zzz")]) }
         try expectError(["tokenizer.ggml.eos_token_id"]) { $0["tokenizer.ggml.eos_token_id"] = nil }

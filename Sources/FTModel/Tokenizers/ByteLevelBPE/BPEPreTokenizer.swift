@@ -14,9 +14,10 @@ public enum BPEPreTokenizer: String, Sendable, Equatable, CaseIterable {
     /// `starcoder`): SmolLM2's.
     case digitsThenByteLevel
 
-    /// The GGUF `tokenizer.ggml.pre` names of each form (llama.cpp's).
+    /// The GGUF `tokenizer.ggml.pre` names of each form (llama.cpp's). Not "default": llama.cpp's
+    /// default BPE pre-tokenizer is a different set of regexes, and transformers ignores the name.
     static let ggufNames: [String: BPEPreTokenizer] = [
-        "gpt2": .byteLevel, "default": .byteLevel,
+        "gpt2": .byteLevel,
         "smollm": .digitsThenByteLevel, "starcoder": .digitsThenByteLevel,
     ]
 

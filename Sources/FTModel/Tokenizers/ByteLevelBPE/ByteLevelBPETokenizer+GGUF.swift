@@ -9,7 +9,7 @@ extension ByteLevelBPETokenizer {
     }
 
     /// Builds the tokenizer of a GGUF file: `tokenizer.ggml.model` (must be `gpt2`), `.pre` (see
-    /// ``BPEPreTokenizer``; absent means `default`), `.tokens`, `.token_type` (control tokens become special
+    /// ``BPEPreTokenizer``; required), `.tokens`, `.token_type` (control tokens become special
     /// added tokens, user-defined ones plain added tokens), `.merges` (`"a b"`), `.bos_token_id`,
     /// `.eos_token_id` (required), `.padding_token_id` (default: EOS), `.unknown_token_id`, `.add_bos_token`
     /// (default false) and `tokenizer.chat_template`.
@@ -23,7 +23,7 @@ extension ByteLevelBPETokenizer {
         if try gguf.optionalBool("tokenizer.ggml.add_space_prefix") == true {
             throw BPETokenizerError.unsupportedSetting(source: path, setting: "tokenizer.ggml.add_space_prefix=true")
         }
-        let preName = try gguf.optionalString("tokenizer.ggml.pre") ?? "default"
+        let preName = try gguf.string("tokenizer.ggml.pre")
         guard let pre = BPEPreTokenizer.ggufNames[preName] else {
             throw BPETokenizerError.unsupportedPreTokenizer(source: "\(path) tokenizer.ggml.pre", name: preName)
         }
