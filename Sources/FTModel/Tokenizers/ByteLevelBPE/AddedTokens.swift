@@ -24,11 +24,26 @@ struct AddedTokenMatcher: Sendable {
     /// Tokens as scalars, longest first.
     private let tokens: [(scalars: [Unicode.Scalar], token: BPEAddedToken)]
     private let firstScalars: Set<Unicode.Scalar>
+    /// Bit `v` set when an added token starts with the ASCII scalar `v` (the common case, tested
+    /// without hashing).
+    private let asciiFirst: (UInt64, UInt64)
 
     init(_ added: [BPEAddedToken]) {
         tokens = added.filter { !$0.content.isEmpty }.map { (Array($0.content.unicodeScalars), $0) }
             .sorted { $0.scalars.count > $1.scalars.count }
         firstScalars = Set(tokens.map { $0.scalars[0] })
+        var mask: (UInt64, UInt64) = (0, 0)
+        for s in firstScalars where s.value < 128 {
+            if s.value < 64 { mask.0 |= 1 << UInt64(s.value) } else { mask.1 |= 1 << UInt64(s.value - 64) }
+        }
+        asciiFirst = mask
+    }
+
+    @inline(__always) private func mayStart(_ s: Unicode.Scalar) -> Bool {
+        let v = s.value
+        if v < 64 { return asciiFirst.0 & (1 << UInt64(v)) != 0 }
+        if v < 128 { return asciiFirst.1 & (1 << UInt64(v - 64)) != 0 }
+        return firstScalars.contains(s)
     }
 
     /// Calls `text` for each stretch of ordinary text and `token` for each added token, in order.
@@ -37,7 +52,7 @@ struct AddedTokenMatcher: Sendable {
         var i = 0
         let n = s.count
         while i < n {
-            if firstScalars.contains(s[i]), let match = self.match(s, at: i) {
+            if mayStart(s[i]), let match = self.match(s, at: i) {
                 var lo = i
                 if match.lstrip {
                     while lo > start && s[lo - 1].properties.isWhitespace { lo -= 1 }

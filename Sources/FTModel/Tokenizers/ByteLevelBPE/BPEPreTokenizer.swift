@@ -108,35 +108,38 @@ public enum BPEPreTokenizer: String, Sendable, Equatable, CaseIterable {
 enum ScalarClass: UInt8 {
     case letter, number, whitespace, other
 
-    /// ASCII's classes, indexed by scalar value. [128]
-    private static let ascii: [ScalarClass] = (0..<128).map { v in
-        let s = Unicode.Scalar(UInt8(v))
-        if (0x41...0x5A).contains(v) || (0x61...0x7A).contains(v) { return .letter }
-        if (0x30...0x39).contains(v) { return .number }
-        if (0x09...0x0D).contains(v) || s == " " { return .whitespace }
-        return .other
+    /// The class of every Basic Multilingual Plane scalar in the low 2 bits, 4 when Rust's `is_numeric`
+    /// holds (the property look-ups are the tokenizer's hot spot otherwise). [65536]
+    private static let bmp: [UInt8] = (0..<0x10000).map { v in
+        guard let s = Unicode.Scalar(UInt32(v)) else { return ScalarClass.other.rawValue }  // surrogates
+        return computed(s).rawValue | (computedIsNumeric(s) ? 4 : 0)
     }
 
     @inline(__always) static func of(_ s: Unicode.Scalar) -> ScalarClass {
-        if s.value < 128 { return ascii[Int(s.value)] }
-        return nonASCII(s)
+        if s.value < 0x10000 { return ScalarClass(rawValue: bmp[Int(s.value)] & 3)! }
+        return computed(s)
+    }
+
+    @inline(__always) static func isNumeric(_ s: Unicode.Scalar) -> Bool {
+        if s.value < 0x10000 { return bmp[Int(s.value)] & 4 != 0 }
+        return computedIsNumeric(s)
     }
 
     /// Rust's `char::is_numeric` (N* categories), which `tokenizers`' `Digits` step uses: newer tables
     /// than its regex's (Unicode 17 like Swift's).
-    @inline(__always) static func isNumeric(_ s: Unicode.Scalar) -> Bool {
-        if s.value < 128 { return s.value >= 0x30 && s.value <= 0x39 }
+    static func computedIsNumeric(_ s: Unicode.Scalar) -> Bool {
         switch s.properties.generalCategory {
         case .decimalNumber, .letterNumber, .otherNumber: return true
         default: return false
         }
     }
 
-    /// The Unicode version of the tables of `tokenizers` (its Oniguruma regex and Rust's `is_numeric`):
+    /// The Unicode version of the tables of `tokenizers`' Oniguruma regex (16.0; Swift 6.3 has 17.0):
     /// characters assigned later are unassigned there (`other`), whatever Swift's newer tables say.
     static let huggingFaceUnicodeVersion = (major: 16, minor: 0)
 
-    static func nonASCII(_ s: Unicode.Scalar) -> ScalarClass {
+    /// The class from Swift's Unicode tables, cut at ``huggingFaceUnicodeVersion``.
+    static func computed(_ s: Unicode.Scalar) -> ScalarClass {
         let p = s.properties
         if p.isWhitespace { return .whitespace }
         if let age = p.age, (age.major, age.minor) > huggingFaceUnicodeVersion { return .other }
