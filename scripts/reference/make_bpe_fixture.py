@@ -13,7 +13,10 @@ Usage:
                                                a ~300-token ByteLevel BPE trained here by `tokenizers`
                           unicode_classes.json the code point classes of HF's pre-tokenizers
     --check-written DIR a tokenizer.json + tokenizer_config.json written by fttrain: loads it with
-                        AutoTokenizer and checks its ids equal the reference's on every case.
+                        AutoTokenizer and checks its ids equal the reference's on every case and the first
+                        2,000 Rotten Tomatoes texts. Make DIR with the Swift test that writes the real
+                        tokenizer: FTTRAIN_BPE_WRITE_DIR=DIR swift test --skip-build \
+                            --filter ByteLevelBPETokenizerTests/testWrittenTokenizerLoadsBackWithEqualIds
 
 Requirements: transformers, tokenizers, gguf (no torch). Example:
     /tmp/refvenv/bin/python scripts/reference/make_bpe_fixture.py .cache/models/smollm2-135m-instruct \
