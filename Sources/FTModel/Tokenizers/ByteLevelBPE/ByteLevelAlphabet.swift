@@ -27,13 +27,6 @@ enum ByteLevelAlphabet {
         return map
     }()
 
-    /// The alphabet string of raw bytes (`"Ġhello"` for `" hello"`).
-    static func encode<S: Sequence<UInt8>>(_ bytes: S) -> String {
-        var s = String.UnicodeScalarView()
-        for b in bytes { s.append(characters[Int(b)]) }
-        return String(s)
-    }
-
     /// The raw bytes of a token string, or `nil` when one of its characters is not in the alphabet
     /// (an added token such as `<|im_start|>` written outside it; HF then uses its UTF-8 bytes).
     static func decode(_ token: String) -> [UInt8]? {
