@@ -288,6 +288,9 @@ final class ByteLevelBPETokenizerTests: XCTestCase {
         XCTAssertEqual(back.chatTemplate, t.chatTemplate)
         let fixture = try Self.decodeFixture(SmolLM2Cases.self, "smollm2_cases.json")
         for c in fixture.cases.prefix(100) { XCTAssertEqual(back.encode(c.text), c.ids) }
+        // load(model:) picks the GGUF reader for a .gguf path and tokenizer.json for a directory.
+        XCTAssertEqual(try ByteLevelBPETokenizer.load(model: url).vocabulary, t.vocabulary)
+        XCTAssertEqual(try ByteLevelBPETokenizer.load(model: Self.fixtureURL("tiny")).vocabularySize, 303)
     }
 
     func testBadGGUFTokenizersAreRefusedNamingTheKey() throws {

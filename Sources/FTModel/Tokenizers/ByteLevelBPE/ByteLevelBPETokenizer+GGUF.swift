@@ -72,6 +72,14 @@ extension ByteLevelBPETokenizer {
             chatTemplate: try gguf.optionalString("tokenizer.chat_template"), source: "\(path) tokenizer.ggml.merges")
     }
 
+    /// The tokenizer of a model path: a `.gguf` file's metadata, or a Hugging Face directory's
+    /// `tokenizer.json` + `tokenizer_config.json`.
+    /// - Throws: `GGUFError` / ``BPETokenizerError`` naming the file.
+    public static func load(model url: URL) throws -> ByteLevelBPETokenizer {
+        if url.pathExtension.lowercased() == "gguf" { return try ByteLevelBPETokenizer(gguf: GGUFFile(url: url)) }
+        return try load(directory: url)
+    }
+
     /// The `tokenizer.*` metadata of a GGUF file (for `GGUFWriter.add(key:_:)`), in llama.cpp's order;
     /// ``init(gguf:)`` reads it back to the same tokenizer.
     public func ggufMetadata() -> [(key: String, value: GGUFValue)] {
