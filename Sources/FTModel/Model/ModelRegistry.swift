@@ -30,6 +30,13 @@ public enum ModelRegistry {
         return .bert  // older BERT configs carry neither key
     }
 
+    /// Whether a `config.json` describes a Llama decoder: `model_type: llama`, or no model type and
+    /// `architectures` naming `LlamaForCausalLM` (or another `Llama…` class).
+    public static func isLlama(_ json: ConfigJSON) -> Bool {
+        if let modelType = json.object["model_type"] as? String { return modelType == "llama" }
+        return (json.object["architectures"] as? [String])?.first?.hasPrefix("Llama") ?? false
+    }
+
     /// Reads `config.json` at `configPath` and picks its family.
     /// - Throws: `ModelError` naming the file: missing, not a JSON object, an unknown family, a bad key.
     public static func encoderFamily(configPath: String) throws -> (family: EncoderFamily, config: EncoderConfig) {
@@ -79,7 +86,17 @@ extension ModelRegistry {
         modelDirectory: URL, numLabels: Int = 0, seed: UInt64 = 42, peft: PEFTSetup? = nil,
         overrides: ModelOverrides = ModelOverrides()
     ) throws -> any SequenceModel {
-        try EncoderModel.load(modelDirectory: modelDirectory, numLabels: numLabels, seed: seed, peft: peft) { config in
+        let configPath = modelDirectory.appendingPathComponent("config.json").path
+        if FileManager.default.fileExists(atPath: configPath), isLlama(try readConfigJSON(path: configPath)) {
+            guard numLabels == 0 else {
+                throw ModelError.badConfig(
+                    configPath,
+                    "a llama model has no sequence-classification head here (LlamaForSequenceClassification is not supported); train it as a causal language model"
+                )
+            }
+            return try LlamaModel.load(modelDirectory: modelDirectory, peft: peft)
+        }
+        return try EncoderModel.load(modelDirectory: modelDirectory, numLabels: numLabels, seed: seed, peft: peft) { config in
             if let p = overrides.hiddenDropout { config.hiddenDropoutProb = p }
             if let p = overrides.attentionDropout { config.attentionProbsDropoutProb = p }
             if let p = overrides.classifierDropout { config.classifierDropout = p }

@@ -22,7 +22,7 @@ public enum HuggingFaceExport {
             try writeConfig(model: model, labels: labels, base: baseModelDirectory, to: staging.appendingPathComponent("config.json"))
             var writer = SafeTensorsWriter(metadata: ["format": "pt"])
             // Adapter tensors are not part of a plain model: merge LoRA into the weights first.
-            precondition(model.peft?.lora.map(\.isMerged) ?? true, "merge the LoRA branches before exporting")
+            precondition(model.peft?.loraBranches.map(\.isMerged) ?? true, "merge the LoRA branches before exporting")
             for view in model.store.views where !PEFTModules.isAdapterTensor(view.name) {
                 try writer.add(
                     model.tensorNames.checkpointName(view.name), shape: view.shape,

@@ -7,7 +7,10 @@ extension LlamaModel {
     /// every gradient is final, and with 0 at the end (tied embeddings take gradients from the
     /// output projection and from the input, so they are final last).
     /// Layers below the lowest trainable tensor are skipped (a frozen bottom).
-    public func backwardLogits(dLogits: UnsafePointer<Float>, gradientsReady: ((Int) -> Void)? = nil) {
+    /// `dLastHiddenState` (B, T, C), the gradient of the final norm's output, is added when given.
+    public func backwardLogits(
+        dLogits: UnsafePointer<Float>?, dLastHiddenState: UnsafePointer<Float>? = nil, gradientsReady: ((Int) -> Void)? = nil
+    ) {
         guard let ws = workspace, ws.training, lastTraining else {
             preconditionFailure("backward needs a preceding forward(training: true)")
         }
@@ -21,7 +24,7 @@ extension LlamaModel {
         let dRes = ws.dResidual
 
         // Output projection and final norm.
-        if let dHead = head.gradient {
+        if let dLogits, let dHead = head.gradient {
             Parallel.sgemm(
                 transA: true, transB: false, m: V, n: C, k: N, a: dLogits, lda: V, b: ws.finalNormed, ldb: C,
                 beta: 1, c: dHead, ldc: C)
@@ -33,9 +36,14 @@ extension LlamaModel {
             gradientsReady?(0)
             return
         }
-        Parallel.sgemm(
-            transA: false, transB: false, m: N, n: C, k: V, a: dLogits, lda: V, b: head.value, ldb: C,
-            beta: 0, c: ws.dNormed, ldc: C)
+        if let dLogits {
+            Parallel.sgemm(
+                transA: false, transB: false, m: N, n: C, k: V, a: dLogits, lda: V, b: head.value, ldb: C,
+                beta: 0, c: ws.dNormed, ldc: C)
+        } else {
+            ws.dNormed.update(repeating: 0, count: N * C)
+        }
+        if let dLastHiddenState { VectorMath.add(ws.dNormed, dLastHiddenState, N * C) }
         RMSNorm.backward(
             dInput: dRes, dWeight: finalNorm.gradient, dOutput: ws.dNormed, input: ws.output, rstd: ws.finalRstd,
             weight: finalNorm.value, rows: N, channels: C)

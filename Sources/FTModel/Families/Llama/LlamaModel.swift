@@ -15,8 +15,8 @@ public final class LlamaModel: @unchecked Sendable {
     public let store: ParameterStore
     /// The LoRA branches, when built with LoRA.
     public let lora: LlamaLoRA?
-    /// The parameter-efficient setup it was built with.
-    public let peftSetup: PEFTSetup?
+    /// The parameter-efficient modules it was built with (LoRA only).
+    public let peft: PEFTModules?
     /// (maxPositions, D/2) rotary tables.
     let cosTable: [Float]
     let sinTable: [Float]
@@ -49,7 +49,6 @@ public final class LlamaModel: @unchecked Sendable {
             throw ModelError.badConfig("peft", "bottleneck adapters are not supported for llama (use LoRA)")
         }
         self.config = config
-        peftSetup = peft
         let loraLayout = peft?.lora.map { LlamaLoRA.layout(config: config, lora: $0) }
         if let lora = peft?.lora, loraLayout?.joined().isEmpty ?? true {
             throw ModelError.badConfig(
@@ -58,7 +57,9 @@ public final class LlamaModel: @unchecked Sendable {
         }
         let store = ParameterStore(layout: Self.layout(config: config, lora: loraLayout))
         self.store = store
-        lora = peft?.lora.map { LlamaLoRA(configuration: $0, config: config, store: store) }
+        let lora = peft?.lora.map { LlamaLoRA(configuration: $0, config: config, store: store) }
+        self.lora = lora
+        self.peft = peft.map { PEFTModules(setup: $0, lora: lora) }
         let half = config.headDim / 2
         var cos = [Float](repeating: 0, count: config.maxPositionEmbeddings * half), sin = cos
         RotaryEmbedding.tables(

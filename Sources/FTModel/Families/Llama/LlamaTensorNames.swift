@@ -63,3 +63,23 @@ public enum LlamaTensorNames {
         return Int(rest[..<dot])
     }
 }
+
+/// `LlamaForCausalLM`'s names behind the model interface: store names are the checkpoint's own
+/// (`model.layers.0.self_attn.q_proj.weight`), module names drop the last component, the head is
+/// `lm_head` (absent when tied).
+public struct LlamaTensorNaming: ModelTensorNaming, Equatable {
+    /// Whether the output projection is the embedding table (then its gradient is dense).
+    public var tiedEmbeddings: Bool
+
+    public init(tiedEmbeddings: Bool) { self.tiedEmbeddings = tiedEmbeddings }
+
+    public var wordEmbeddings: String { LlamaTensorNames.embedTokens }
+    public func checkpointName(_ name: String) -> String { name }
+    public func storeName(_ checkpointName: String) -> String { checkpointName }
+    public func moduleName(ofTensor name: String) -> String { name.split(separator: ".").dropLast().joined(separator: ".") }
+    public func layer(ofTensor name: String) -> Int? { LlamaTensorNames.layer(ofTensor: name) }
+    public func isEmbeddingTensor(_ name: String) -> Bool { name == LlamaTensorNames.embedTokens }
+    public func isHeadTensor(_ name: String) -> Bool { name.hasPrefix("lm_head.") }
+    public func layer(_ l: Int) -> String { LlamaTensorNames.layer(l) }
+    public var sparseGradientTable: String? { tiedEmbeddings ? nil : LlamaTensorNames.embedTokens }
+}
