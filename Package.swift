@@ -115,7 +115,9 @@ let package = Package(
             name: "FTTrainTests", dependencies: ["FTTrain", "FTDist", "FTDistTraining", "TestSupport"],
             resources: [.copy("Fixtures")]),
         .testTarget(name: "FTDistTests", dependencies: ["FTDist", "TestSupport"]),
-        .testTarget(name: "FTCoreTests", dependencies: ["FTCore", "TestSupport"]),
+        .testTarget(
+            name: "FTCoreTests", dependencies: ["FTCore", "TestSupport"],
+            exclude: ["Fixtures"]),
         .testTarget(
             name: "FTModelTests", dependencies: ["FTModel", "TestSupport"],
             resources: [.copy("Fixtures")]),

