@@ -77,7 +77,8 @@ public struct ModelOverrides: Sendable, Equatable {
 }
 
 extension ModelRegistry {
-    /// Loads the model of a Hugging Face model directory (`config.json`, `model.safetensors`)
+    /// Loads the model of a Hugging Face model directory (`config.json`, `model.safetensors`), or
+    /// of a llama.cpp `.gguf` file (a Llama, de-quantised to float32),
     /// with a sequence-classification head of `numLabels` classes (0: none); a head the weights
     /// lack is initialised from `seed`. `peft` adds adapter tensors (zero until initialised or loaded).
     /// - Throws: `ModelError` naming the file and the problem (unknown family, a size that
@@ -86,6 +87,13 @@ extension ModelRegistry {
         modelDirectory: URL, numLabels: Int = 0, seed: UInt64 = 42, peft: PEFTSetup? = nil,
         overrides: ModelOverrides = ModelOverrides()
     ) throws -> any SequenceModel {
+        if modelDirectory.pathExtension.lowercased() == "gguf" {
+            guard numLabels == 0 else {
+                throw ModelError.badConfig(
+                    modelDirectory.path, "a GGUF model is loaded as a causal language model; a sequence-classification head is not supported")
+            }
+            return try LlamaModel.load(gguf: modelDirectory, peft: peft)
+        }
         let configPath = modelDirectory.appendingPathComponent("config.json").path
         if FileManager.default.fileExists(atPath: configPath), isLlama(try readConfigJSON(path: configPath)) {
             guard numLabels == 0 else {
