@@ -85,4 +85,33 @@ final class LlamaLoRAReferenceTests: XCTestCase {
             try LlamaFixtures.model(peft: PEFTSetup(lora: LoRAConfiguration(targetModules: ["query"], modulesToSave: [])))
         ) { XCTAssertTrue("\($0)".contains("q_proj")) }
     }
+
+    /// lora_dropout: a training pass drops inputs of the branches (same mask for a given seed), and
+    /// its backward is the gradient of that pass (finite differences over A and B of one module).
+    func testLoRADropoutGradientsByFiniteDifferences() throws {
+        let lora = LoRAConfiguration(rank: 2, alpha: 4, dropout: 0.3, targetModules: ["v_proj"], modulesToSave: [])
+        let model = try LlamaFixtures.model(peft: PEFTSetup(lora: lora))
+        var rng = SeededRNG(seed: 5, stream: 0)
+        try XCTUnwrap(model.lora).initialize(rng: &rng)
+        let bName = "model.layers.0.self_attn.v_proj.lora_B.weight", aName = "model.layers.0.self_attn.v_proj.lora_A.weight"
+        let b = model.store.value(bName)
+        for i in 0..<model.store.view(bName).count { b[i] = 0.3 * Float(i % 5 - 2) }
+        model.setTrainable { LoRALayers.isLoRATensor($0) }
+        let ids: [Int32] = [4, 8, 15, 16, 23, 42, 7, 9], mask = [Int32](repeating: 1, count: 8)
+        let V = model.config.vocabSize
+        let projection = LossProjection(count: 8 * V, seed: 11)
+        func loss(training: Bool = true) -> Double {
+            let logits = try! model.forwardLogits(inputIds: ids, attentionMask: mask, batch: 1, sequence: 8, training: training, dropoutSeed: 77)
+            return projection.loss(logits)
+        }
+        XCTAssertNotEqual(loss(training: true), loss(training: false), "dropout changes a training pass")
+        _ = loss()
+        model.store.zeroGradients()
+        model.backwardLogits(dLogits: projection.weights)
+        for name in [aName, bName] {
+            GradientCheck.check(
+                name, parameter: model.store.value(name), count: model.store.view(name).count, analytic: model.store.gradientArray(name),
+                loss: { loss() })
+        }
+    }
 }
