@@ -39,7 +39,13 @@ public enum HuggingFaceExport {
     }
 
     /// The base `config.json` with the classification keys set; unknown keys of the base are kept.
+    /// A GGUF base has no `config.json`: the model writes every key itself.
     static func writeConfig(model: any SequenceModel, labels: [String], base: URL, to url: URL) throws {
+        if base.pathExtension.lowercased() == "gguf" {
+            let exported = model.exportConfig(base: [:], labels: labels)
+            try JSONSerialization.data(withJSONObject: exported, options: [.prettyPrinted, .sortedKeys]).write(to: url)
+            return
+        }
         let basePath = base.appendingPathComponent("config.json").path
         guard let data = FileManager.default.contents(atPath: basePath),
             let object = try JSONSerialization.jsonObject(with: data) as? [String: Any]
