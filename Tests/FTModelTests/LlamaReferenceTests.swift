@@ -149,4 +149,42 @@ final class LlamaReferenceTests: XCTestCase {
             }
         }
     }
+
+    func testShardedCheckpointAndMismatchedConfig() throws {
+        let source = try LlamaFixtures.model()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("llama-shards-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let configData = try Data(contentsOf: try LlamaFixtures.url("llama_tiny").appendingPathComponent("config.json"))
+        try configData.write(to: directory.appendingPathComponent("config.json"))
+        // Two shards: layer 1 in the second, the rest in the first.
+        var writers = [SafeTensorsWriter(metadata: ["format": "pt"]), SafeTensorsWriter(metadata: ["format": "pt"])]
+        var map: [String: String] = [:]
+        for view in source.store.views {
+            let shard = view.name.hasPrefix("model.layers.1.") ? 1 : 0
+            try writers[shard].add(view.name, shape: view.shape, floats: UnsafeBufferPointer(start: source.store.value(view.name), count: view.count))
+            map[view.name] = "model-0000\(shard + 1)-of-00002.safetensors"
+        }
+        for (i, writer) in writers.enumerated() {
+            try writer.write(toPath: directory.appendingPathComponent("model-0000\(i + 1)-of-00002.safetensors").path)
+        }
+        try JSONSerialization.data(withJSONObject: ["metadata": [String: Any](), "weight_map": map])
+            .write(to: directory.appendingPathComponent("model.safetensors.index.json"))
+        let sharded = try LlamaModel.load(modelDirectory: directory)
+        XCTAssertEqual(Array(sharded.store.values), Array(source.store.values))
+
+        // A config that disagrees with the weights is refused naming the key, before allocation.
+        var object = try XCTUnwrap(try JSONSerialization.jsonObject(with: configData) as? [String: Any])
+        object["intermediate_size"] = 40
+        try JSONSerialization.data(withJSONObject: object).write(to: directory.appendingPathComponent("config.json"))
+        XCTAssertThrowsError(try LlamaModel.load(modelDirectory: directory)) { error in
+            XCTAssertTrue("\(error)".contains("intermediate_size 40"), "\(error)")
+        }
+        // A shard the index names must be there.
+        try configData.write(to: directory.appendingPathComponent("config.json"))
+        try FileManager.default.removeItem(at: directory.appendingPathComponent("model-00002-of-00002.safetensors"))
+        XCTAssertThrowsError(try LlamaModel.load(modelDirectory: directory)) { error in
+            XCTAssertTrue("\(error)".contains("model-00002-of-00002.safetensors"), "\(error)")
+        }
+    }
 }
