@@ -105,7 +105,7 @@ final class LlamaKernelTests: XCTestCase {
             XCTAssertEqual(context.pointer[3 * 3 + d], qkv.pointer[shape.valueOffset(3) + d], accuracy: 1e-6)
         }
         var dqkv = [Float](repeating: 9, count: B * T * W)
-        var scratch = [Float](repeating: 0, count: B * T * T)
+        var scratch = [Float](repeating: 0, count: B * 2 * T * T)
         CausalAttention.backward(
             dQKV: &dqkv, dContext: weights, qkv: qkv.pointer, probabilities: probabilities.pointer, scratch: &scratch,
             batch: B, sequence: T, shape: shape)

@@ -196,7 +196,7 @@ public final class LlamaModel: @unchecked Sendable {
             }
             CausalAttention.forward(
                 context: a.context, probabilities: a.probabilities, qkv: a.qkv, attentionMask: attentionMask,
-                batch: B, sequence: T, shape: shape, keepProbabilities: training)
+                batch: B, sequence: T, shape: shape)
             Parallel.sgemm(
                 transA: false, transB: true, m: N, n: C, k: QW, a: a.context, lda: QW, b: s.weights[3].value, ldb: QW,
                 beta: 0, c: ws.branch, ldc: C)

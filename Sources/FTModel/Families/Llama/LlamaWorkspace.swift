@@ -13,7 +13,7 @@ final class LlamaWorkspace {
         let normed1: UnsafeMutablePointer<Float>
         /// (N, W) q | k | v, rotary embeddings applied to q and k.
         let qkv: UnsafeMutablePointer<Float>
-        /// (B, NH, T, T) attention probabilities (training), else a (B, T, T) scratch.
+        /// (B, NH, T, T) attention probabilities (kept for backward in training).
         let probabilities: UnsafeMutablePointer<Float>
         /// (N, NH·D) heads' outputs, concatenated.
         let context: UnsafeMutablePointer<Float>
@@ -64,7 +64,7 @@ final class LlamaWorkspace {
         func layer(input: UnsafeMutablePointer<Float>, middle: UnsafeMutablePointer<Float>) -> Layer {
             Layer(
                 input: input, rstd1: arena.floats(N), normed1: arena.floats(N * C), qkv: arena.floats(N * W),
-                probabilities: arena.floats(training ? B * NH * T * T : B * T * T), context: arena.floats(N * QW),
+                probabilities: arena.floats(B * NH * T * T), context: arena.floats(N * QW),
                 middle: middle, rstd2: arena.floats(N), normed2: arena.floats(N * C), gateUp: arena.floats(N * 2 * F),
                 hidden: arena.floats(N * F))
         }
@@ -89,7 +89,7 @@ final class LlamaWorkspace {
         dContext = arena.floats(backwardRows * QW)
         dGateUp = arena.floats(backwardRows * 2 * F)
         dHidden = arena.floats(backwardRows * F)
-        attentionScratch = arena.floats(training ? B * T * T : 0)
+        attentionScratch = arena.floats(training ? B * config.numKeyValueHeads * T * T : 0)
     }
 
     /// The activations of layer `l`.
