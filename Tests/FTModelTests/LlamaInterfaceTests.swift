@@ -59,7 +59,9 @@ final class LlamaInterfaceTests: XCTestCase {
         XCTAssertEqual(lora.rank, 4)
         XCTAssertEqual(Set(lora.targetModules), Set(LlamaLoRAReferenceTests.targets))
         XCTAssertTrue(adapter.tensors.allSatisfy { $0.name.hasPrefix("model.layers.") }, "store names")
-        let model = try ModelRegistry.load(modelDirectory: try LlamaFixtures.url("llama_tiny"), peft: adapter.setup)
+        var setup = adapter.setup
+        setup.lora?.modulesToSave = ["classifier"]  // fttrain's default, which a causal LM has no module for
+        let model = try ModelRegistry.load(modelDirectory: try LlamaFixtures.url("llama_tiny"), peft: setup)
         try adapter.apply(to: model, source: adapterDirectory.path)
         model.setTrainable { lora.isTrainable($0, names: model.tensorNames) }
         XCTAssertEqual(model.trainableParameterCount.trainable, 3712)
@@ -82,6 +84,7 @@ final class LlamaInterfaceTests: XCTestCase {
         let config = try XCTUnwrap(
             JSONSerialization.jsonObject(with: Data(contentsOf: written.appendingPathComponent(PEFTAdapter.configFile))) as? [String: Any])
         XCTAssertEqual(config["task_type"] as? String, "CAUSAL_LM")
+        XCTAssertEqual(config["modules_to_save"] as? [String], [], "no classifier in a causal LM")
         let file = try SafeTensorsFile(path: written.appendingPathComponent(PEFTAdapter.weightsFile).path)
         let original = try SafeTensorsFile(path: adapterDirectory.appendingPathComponent(PEFTAdapter.weightsFile).path)
         XCTAssertEqual(Set(file.tensors.map(\.name)), Set(original.tensors.map(\.name)))

@@ -181,8 +181,18 @@ public struct PEFTAdapter: Sendable {
                     floats: UnsafeBufferPointer(start: model.store.value(view.name), count: view.count))
             }
             try writer.write(toPath: staged.file(weightsFile).path)
+            // A causal LM has no classification head: modules_to_save entries that name no module
+            // of it (the default `classifier`) are left out, so PEFT finds nothing missing.
+            let savedLoRA = lora.map { lora -> LoRAConfiguration in
+                guard model.peftTaskType == "CAUSAL_LM" else { return lora }
+                var kept = lora
+                kept.modulesToSave = lora.modulesToSave.filter { target in
+                    model.store.views.contains { model.tensorNames.moduleName(ofTensor: $0.name).hasSuffix(target) }
+                }
+                return kept
+            }
             let config =
-                lora.map { configObject($0, baseModelName: baseModelName, taskType: model.peftTaskType) }
+                savedLoRA.map { configObject($0, baseModelName: baseModelName, taskType: model.peftTaskType) }
                 ?? bottleneckConfigObject(setup.bottleneck ?? BottleneckConfiguration(), baseModelName: baseModelName)
             try staged.write(
                 try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]),
