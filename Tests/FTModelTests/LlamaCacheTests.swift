@@ -57,4 +57,30 @@ final class LlamaCacheTests: XCTestCase {
         }
         XCTAssertEqual(ids, expected)
     }
+
+    /// Generating between a training forward and its backward (evaluation mid-step) changes neither.
+    func testGenerationBetweenForwardAndBackwardLeavesTrainingAlone() throws {
+        let lora = LoRAConfiguration(rank: 2, alpha: 4, dropout: 0.2, targetModules: ["q_proj", "down_proj"], modulesToSave: [])
+        let model = try LlamaFixtures.model(peft: PEFTSetup(lora: lora))
+        var rng = SeededRNG(seed: 4, stream: 0)
+        try XCTUnwrap(model.lora).initialize(rng: &rng)
+        for view in model.store.views where view.name.hasSuffix("lora_B.weight") {
+            let p = model.store.value(view.name)
+            for i in 0..<view.count { p[i] = 0.1 * Float(i % 5 - 2) }
+        }
+        model.setTrainable { LoRALayers.isLoRATensor($0) }
+        let ids: [Int32] = [4, 8, 15, 16, 23, 42, 7, 9, 1, 2, 3, 5], mask = [Int32](repeating: 1, count: 12)
+        let dLogits = LossProjection(count: 12 * 97, seed: 3).weights
+        func gradients(generateInBetween: Bool) throws -> [Float] {
+            model.store.zeroGradients()
+            _ = try model.forwardLogits(inputIds: ids, attentionMask: mask, batch: 2, sequence: 6, training: true, dropoutSeed: 9)
+            if generateInBetween {
+                let cache = try model.makeCache(capacity: 20)
+                _ = try [Int32](repeating: 3, count: 14).withUnsafeBufferPointer { try model.extend(cache: cache, tokens: $0) }
+            }
+            model.backwardLogits(dLogits: dLogits)
+            return Array(model.store.gradients)
+        }
+        XCTAssertEqual(try gradients(generateInBetween: true), try gradients(generateInBetween: false))
+    }
 }

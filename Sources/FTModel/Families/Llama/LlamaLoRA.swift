@@ -31,6 +31,11 @@ public final class LlamaLoRA: @unchecked Sendable {
     private var inputGradient: UnsafeMutablePointer<Float>?
     private var training = false
     private var dropoutSeed: UInt64 = 0
+    /// The generation path's own (tokens, r) scratch, so `extend` between a training forward and
+    /// its backward leaves the training caches (and the dropout state) alone.
+    private var inferenceArena = ScratchArena()
+    private var inferenceCapacity = 0
+    private var inferenceLowRank: UnsafeMutablePointer<Float>?
 
     /// The modules of layer 0 that `lora` targets.
     static func targetedModules(layer: Int, lora: LoRAConfiguration) -> [LlamaLinearModule] {
@@ -98,6 +103,16 @@ public final class LlamaLoRA: @unchecked Sendable {
         inputGradient = configuration.dropout > 0 ? arena.floats(tokens * widest) : nil
     }
 
+    /// The generation path's u scratch for `tokens` rows (grown when needed).
+    func inferenceScratch(tokens: Int) -> UnsafeMutablePointer<Float> {
+        if tokens > inferenceCapacity || inferenceLowRank == nil {
+            inferenceArena = ScratchArena()
+            inferenceCapacity = tokens
+            inferenceLowRank = inferenceArena.floats(tokens * configuration.rank)
+        }
+        return inferenceLowRank!
+    }
+
     private func dropout(layer: Int, module: LlamaLinearModule) -> Dropout {
         guard training, configuration.dropout > 0 else { return Dropout(probability: 0, key: 0) }
         return Dropout(
@@ -106,17 +121,18 @@ public final class LlamaLoRA: @unchecked Sendable {
     }
 
     /// Adds the branches of `modules` (one fused product) of layer `l` to `output (N, width)`.
+    /// With `inferenceScratch` (generation: `inferenceScratch(tokens:)`), no dropout and nothing kept.
     func forward(
         _ modules: [LlamaLinearModule], layer l: Int, input: UnsafePointer<Float>,
-        output: UnsafeMutablePointer<Float>, width: Int, rows N: Int
+        output: UnsafeMutablePointer<Float>, width: Int, rows N: Int, inferenceScratch: UnsafeMutablePointer<Float>? = nil
     ) {
         guard !isMerged else { return }
         let r = configuration.rank
         for module in modules where targets[l].contains(module) {
             let (inputs, outputs) = module.dimensions(config)
-            let u = lowRank[l][module.rawValue]
+            let u = inferenceScratch ?? lowRank[l][module.rawValue]
             var x = input
-            let mask = dropout(layer: l, module: module)
+            let mask = inferenceScratch == nil ? dropout(layer: l, module: module) : Dropout(probability: 0, key: 0)
             if !mask.isIdentity, let scratch = droppedInput {
                 mask.apply(from: input, to: scratch, count: N * inputs, firstIndex: 0)
                 x = UnsafePointer(scratch)

@@ -68,7 +68,8 @@ extension LlamaModel {
 
     /// Runs `tokens` at positions `cache.count ..< cache.count + tokens.count` (inference: no
     /// dropout, nothing kept for backward), appends their keys and values and returns the (V)
-    /// logits of the last one, valid until the next call.
+    /// logits of the last one, valid until the next call. It uses scratch of its own (the cache's
+    /// and LoRA's), so generating between a training forward and its backward changes neither.
     /// - Throws: `ModelError.badInput` for a cache of another model, too many tokens, or an id
     ///   outside the vocabulary.
     public func extend(cache anyCache: any KeyValueCache, tokens: UnsafeBufferPointer<Int32>) throws -> UnsafePointer<Float> {
@@ -83,7 +84,7 @@ extension LlamaModel {
         try checkInput(tokens.baseAddress!, count: n, sequence: 1)
         refreshSlots()
         cache.reserve(rows: n, past: past)
-        lora?.prepare(tokens: n, training: false, dropoutSeed: 0)
+        let loraScratch = lora?.inferenceScratch(tokens: n)
         let C = config.hiddenSize, F = config.intermediateSize, QW = config.queryWidth, KW = config.keyValueWidth
         let W = QW + 2 * KW
         let shape = CausalAttention.Shape(
@@ -98,7 +99,7 @@ extension LlamaModel {
             Parallel.sgemm(
                 transA: false, transB: true, m: n, n: W, k: C, a: cache.normed, lda: C, b: s.weights[0].value, ldb: C,
                 beta: 0, c: cache.qkv, ldc: W)
-            lora?.forward([.q, .k, .v], layer: l, input: cache.normed, output: cache.qkv, width: W, rows: n)
+            lora?.forward([.q, .k, .v], layer: l, input: cache.normed, output: cache.qkv, width: W, rows: n, inferenceScratch: loraScratch)
             cosTable.withUnsafeBufferPointer { cos in
                 sinTable.withUnsafeBufferPointer { sin in
                     RotaryEmbedding.apply(
@@ -117,7 +118,7 @@ extension LlamaModel {
             Parallel.sgemm(
                 transA: false, transB: true, m: n, n: C, k: QW, a: cache.context, lda: QW, b: s.weights[3].value, ldb: QW,
                 beta: 0, c: cache.branch, ldc: C)
-            lora?.forward([.o], layer: l, input: cache.context, output: cache.branch, width: C, rows: n)
+            lora?.forward([.o], layer: l, input: cache.context, output: cache.branch, width: C, rows: n, inferenceScratch: loraScratch)
             add(x, x, cache.branch, n * C)
             RMSNorm.forward(
                 output: cache.normed, rstd: cache.rstd, input: x, weight: s.postAttentionNorm.value, rows: n, channels: C,
@@ -125,12 +126,12 @@ extension LlamaModel {
             Parallel.sgemm(
                 transA: false, transB: true, m: n, n: 2 * F, k: C, a: cache.normed, lda: C, b: s.weights[4].value, ldb: C,
                 beta: 0, c: cache.gateUp, ldc: 2 * F)
-            lora?.forward([.gate, .up], layer: l, input: cache.normed, output: cache.gateUp, width: 2 * F, rows: n)
+            lora?.forward([.gate, .up], layer: l, input: cache.normed, output: cache.gateUp, width: 2 * F, rows: n, inferenceScratch: loraScratch)
             SwiGLU.forward(output: cache.hidden, gateUp: cache.gateUp, rows: n, features: F)
             Parallel.sgemm(
                 transA: false, transB: true, m: n, n: C, k: F, a: cache.hidden, lda: F, b: s.weights[6].value, ldb: F,
                 beta: 0, c: cache.branch, ldc: C)
-            lora?.forward([.down], layer: l, input: cache.hidden, output: cache.branch, width: C, rows: n)
+            lora?.forward([.down], layer: l, input: cache.hidden, output: cache.branch, width: C, rows: n, inferenceScratch: loraScratch)
             add(x, x, cache.branch, n * C)
         }
         cache.advance(by: n)
