@@ -17,6 +17,8 @@ final class LlamaInterfaceTests: XCTestCase {
         XCTAssertEqual(model.layerCount, 2)
         XCTAssertEqual(model.vocabularySize, 97)
         XCTAssertEqual(llama.store.valueArray("model.norm.weight"), try LlamaFixtures.model().store.valueArray("model.norm.weight"))
+        XCTAssertTrue(try ModelRegistry.loadCausalLanguageModel(path: directory.path) is LlamaModel)
+        XCTAssertNil(try ModelRegistry.loadCausalLanguageModel(path: "/nowhere"))
         XCTAssertThrowsError(try ModelRegistry.load(modelDirectory: directory, numLabels: 2)) {
             XCTAssertTrue("\($0)".contains("LlamaForSequenceClassification"))
         }

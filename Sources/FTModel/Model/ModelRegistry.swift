@@ -111,3 +111,17 @@ extension ModelRegistry {
         }
     }
 }
+
+extension ModelRegistry {
+    /// The decoder at `path` — a `.gguf` file or a Hugging Face directory whose `config.json` is a
+    /// Llama's — with `peft`'s LoRA tensors (zero until initialised or loaded); nil when `path` is
+    /// neither (another loader may read it).
+    /// - Throws: `ModelError` / `GGUFError` naming the file and the problem.
+    public static func loadCausalLanguageModel(path: String, peft: PEFTSetup? = nil) throws -> (any CausalLanguageModel)? {
+        let url = URL(fileURLWithPath: path)
+        if url.pathExtension.lowercased() == "gguf" { return try LlamaModel.load(gguf: url, peft: peft) }
+        let configPath = url.appendingPathComponent("config.json").path
+        guard FileManager.default.fileExists(atPath: configPath), isLlama(try readConfigJSON(path: configPath)) else { return nil }
+        return try LlamaModel.load(modelDirectory: url, peft: peft)
+    }
+}
