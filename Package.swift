@@ -53,6 +53,10 @@ let package = Package(
         .systemLibrary(
             name: "CMPI", pkgConfig: "ompi-c",
             providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
+        // oneDNN (no pkg-config file in Debian's libdnnl-dev): low-precision matrix products.
+        .systemLibrary(
+            name: "CDNNL",
+            providers: [.apt(["libdnnl-dev"])]),
 
         // MARK: - Kernels: BLAS, vector math, slice threads, layers, optimizer and all-reduce loops
         .target(

@@ -6,8 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# iproute2 and procps: the multi-host test (ip netns) and the dead-rank test (pgrep).
-packages=(libopenmpi-dev openmpi-bin libopenblas-dev pkg-config iproute2 procps)
+# iproute2 and procps: the multi-host test (ip netns) and the dead-rank test (pgrep); libdnnl-dev:
+# oneDNN's bfloat16 and int8 matrix products.
+packages=(libopenmpi-dev openmpi-bin libopenblas-dev libdnnl-dev pkg-config iproute2 procps)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

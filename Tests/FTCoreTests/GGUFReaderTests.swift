@@ -116,6 +116,8 @@ final class GGUFReaderTests: XCTestCase {
         XCTAssertThrowsError(try small.withUnsafeMutableBufferPointer { try file.dequantize(real, into: $0) }) {
             XCTAssert(String(describing: $0).contains("destination holds 4 floats but the tensor has 15 elements"))
         }
+        XCTAssertEqual(try file.floats(named: "f32.matrix"), try file.floats(real))
+        XCTAssertThrowsError(try file.floats(named: "nope")) { XCTAssert(String(describing: $0).contains("tensor 'nope': no such tensor")) }
         XCTAssertNil(file.tensor(named: "nope"))
         XCTAssertThrowsError(try file.requireTensor("nope")) { XCTAssert(String(describing: $0).contains("tensor 'nope': no such tensor")) }
     }

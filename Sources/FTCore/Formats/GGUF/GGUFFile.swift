@@ -143,6 +143,12 @@ public final class GGUFFile: @unchecked Sendable {
         }
     }
 
+    /// The elements of the tensor called `name` as float32; throws (naming file and tensor) if there
+    /// is none or its type cannot be de-quantised.
+    public func floats(named name: String) throws -> [Float] {
+        try floats(requireTensor(name))
+    }
+
     /// De-quantises the tensor into `destination`, whose count must equal its element count.
     /// The values equal ggml's `dequantize_row_*` (and gguf-py's `dequantize`) bit for bit.
     public func dequantize(_ info: GGUFTensorInfo, into destination: UnsafeMutableBufferPointer<Float>) throws {
