@@ -28,7 +28,8 @@ public final class BigramLanguageModel: CausalLanguageModel, @unchecked Sendable
 
     public var numLabels: Int { 0 }
     public var peft: PEFTModules? { nil }
-    public var tensorNames: EncoderTensorNames { EncoderFamily.bert.names }
+    public var tensorNames: any ModelTensorNaming { EncoderFamily.bert.names }
+    public var peftTaskType: String { "CAUSAL_LM" }
     public var architectureName: String { "BigramForCausalLM" }
     public var layerCount: Int { 0 }
     public var hiddenSize: Int { vocabularySize }
