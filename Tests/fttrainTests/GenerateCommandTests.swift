@@ -1,3 +1,5 @@
+import FTCore
+import FTModel
 import Foundation
 import TestSupport
 import XCTest
@@ -45,5 +47,55 @@ final class GenerateCommandTests: XCTestCase {
         ] {
             XCTAssertTrue(r.stdout.contains(flag), flag)
         }
+    }
+
+    /// A tiny random Llama directory: streamed, file and chat outputs equal the in-process greedy generation.
+    func testGeneratesAsTheInProcessGenerator() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fttrain-generate-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let model = directory.appendingPathComponent("model")
+        try TinyLlamaDirectory.write(to: model)
+        let llama = try LlamaModel.load(modelDirectory: model)
+        let tokenizer = try ByteLevelBPETokenizer.load(directory: model)
+        let generator = TextGenerator(model: llama, tokenizer: tokenizer)
+        func expected(_ prompt: String, _ maxNewTokens: Int = 6) throws -> String {
+            var sampler = LogitsSampler(settings: SamplingSettings())
+            return try generator.generate(prompt: prompt, maxNewTokens: maxNewTokens, sampler: &sampler).text
+        }
+        let plain = try run(["--model", model.path, "--prompt", "hello world", "--max-new-tokens", "6"])
+        XCTAssertEqual(plain.status, 0, plain.stderr)
+        XCTAssertEqual(plain.stdout, try expected("hello world") + "\n")
+
+        let chatPrompt = try tokenizer.applyChatTemplate([ChatMessage(role: "user", content: "hi")], addGenerationPrompt: true)
+        let chat = try run(["--model", model.path, "--prompt", "hi", "--chat", "--max-new-tokens", "6"])
+        XCTAssertEqual(chat.stdout, try expected(chatPrompt) + "\n")
+
+        let input = directory.appendingPathComponent("prompts.jsonl")
+        try (#"{"prompt": "hello world"}"# + "\n\n" + #"{"messages": [{"role": "user", "content": "hi"}]}"# + "\n")
+            .write(to: input, atomically: true, encoding: .utf8)
+        let file = try run(["--model", model.path, "--input", input.path, "--max-new-tokens", "6"])
+        XCTAssertEqual(file.status, 0, file.stderr)
+        let rows = try file.stdout.split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        XCTAssertEqual(rows.map { $0["generated"] as? String }, [try expected("hello world"), try expected(chatPrompt)])
+        XCTAssertEqual(rows.first?["prompt"] as? String, "hello world")
+
+        // Sampling: the same seed gives the same text, another seed (almost surely) another.
+        let sampled = ["--model", model.path, "--prompt", "hello", "--do-sample", "--top-k", "0", "--max-new-tokens", "12"]
+        let a = try run(sampled + ["--seed", "1"]), b = try run(sampled + ["--seed", "1"]), c = try run(sampled + ["--seed", "2"])
+        XCTAssertEqual(a.stdout, b.stdout)
+        XCTAssertNotEqual(a.stdout, c.stdout)
+
+        // An interactive chat keeps the conversation: the second answer is generated after the first.
+        let interactive = try run(["--model", model.path, "--chat", "--max-new-tokens", "4"], stdin: "hi\nand you?\n")
+        XCTAssertEqual(interactive.status, 0, interactive.stderr)
+        let first = try expected(chatPrompt, 4)
+        let second = try tokenizer.applyChatTemplate(
+            [
+                ChatMessage(role: "user", content: "hi"), ChatMessage(role: "assistant", content: first),
+                ChatMessage(role: "user", content: "and you?"),
+            ],
+            addGenerationPrompt: true)
+        let secondAnswer = try expected(second, 4)
+        XCTAssertEqual(interactive.stdout, first + "\n" + secondAnswer + "\n")
     }
 }

@@ -68,6 +68,19 @@ public enum CausalModelLoading {
         for loader in lock.withLock({ loaders }) {
             if let loaded = try loader(path, peft, seed) { return loaded }
         }
-        throw ModelError.badConfig(path, "no decoder model family of this build reads it")
+        if path.lowercased().hasSuffix(".gguf") { return try loadGGUF(path: path, peft: peft) }
+        let directory = URL(fileURLWithPath: path, isDirectory: true)
+        let model = try ModelRegistry.load(modelDirectory: directory, seed: seed, peft: peft)
+        guard let causal = model as? any CausalLanguageModel else {
+            throw ModelError.badConfig(
+                directory.appendingPathComponent("config.json").path, "\(model.architectureName) is not a causal language model")
+        }
+        return Loaded(model: causal, tokenizer: try ByteLevelBPETokenizer.load(directory: directory))
+    }
+
+    /// A Llama GGUF file: the weights de-quantised to float32 and the tokenizer from its metadata.
+    static func loadGGUF(path: String, peft: PEFTSetup?) throws -> Loaded {
+        let url = URL(fileURLWithPath: path)
+        throw ModelError.badConfig(url.path, "reading the tokenizer of a GGUF file is not in this build yet")
     }
 }
