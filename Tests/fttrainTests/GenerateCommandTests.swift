@@ -98,4 +98,13 @@ final class GenerateCommandTests: XCTestCase {
         let secondAnswer = try expected(second, 4)
         XCTAssertEqual(interactive.stdout, first + "\n" + secondAnswer + "\n")
     }
+
+    /// The real SmolLM2 GGUF: `--chat` greedy output is transformers' (the reference of
+    /// scripts/reference/make_smollm2_generate_reference.py, first case).
+    func testSmolLM2ChatAnswerEqualsTransformers() throws {
+        let gguf = try TestAssets.requireSmolLM2GGUF()
+        let r = try run(["--model", gguf.path, "--chat", "--prompt", "What is the capital of France?", "--max-new-tokens", "24", "--threads", "2"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout, "The capital of France is Paris.\n")
+    }
 }

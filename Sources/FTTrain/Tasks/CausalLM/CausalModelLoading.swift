@@ -78,9 +78,12 @@ public enum CausalModelLoading {
         return Loaded(model: causal, tokenizer: try ByteLevelBPETokenizer.load(directory: directory))
     }
 
-    /// A Llama GGUF file: the weights de-quantised to float32 and the tokenizer from its metadata.
+    /// A Llama GGUF file: the weights de-quantised to float32 and the tokenizer from its metadata
+    /// (as transformers reads a GGUF); its tokenizer files can be written for the exports.
     static func loadGGUF(path: String, peft: PEFTSetup?) throws -> Loaded {
         let url = URL(fileURLWithPath: path)
-        throw ModelError.badConfig(url.path, "reading the tokenizer of a GGUF file is not in this build yet")
+        let tokenizer = try ByteLevelBPETokenizer(gguf: GGUFFile(url: url))
+        let model = try LlamaModel.load(gguf: url, peft: peft)
+        return Loaded(model: model, tokenizer: tokenizer) { try tokenizer.write(to: $0) }
     }
 }
