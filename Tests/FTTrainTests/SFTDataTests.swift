@@ -205,9 +205,7 @@ final class SFTDataTests: XCTestCase {
     func testExampleSFTConfigLoadsAndValidates() throws {
         let path = TestAssets.packageRoot.appendingPathComponent("examples/smollm2_rotten_tomatoes_sft.yaml").path
         let c = try TrainingConfiguration.load(path: path)
-        // Llama's module names (q_proj, ...) are known once the Llama family is in the build.
-        let problems = c.validationProblems().filter { !$0.message.contains("matches no linear module of BERT") }
-        XCTAssertEqual(problems.map(\.message), [])
+        XCTAssertEqual(c.validationProblems().map(\.message), [])
         XCTAssertEqual(c.task, .causalLM)
         XCTAssertTrue(c.chatTemplate && c.predictWithGenerate && c.completionOnlyLoss)
         XCTAssertEqual(c.promptTemplate, "Review: {text}\nIs this review fresh, rotten or plot? Answer with one word.")
