@@ -126,4 +126,68 @@ final class LlamaGGUFTests: XCTestCase {
         }
         XCTAssertEqual(ids, expected)
     }
+
+    /// The real model on four prompts (plain, chat, code, Chinese chat; fixture by
+    /// scripts/reference/make_smollm2_reference.py): logits at every position (511 sampled ids),
+    /// the arg-max and log-sum-exp over the whole vocabulary, and 32 greedy tokens through the cache.
+    func testSmolLM2PromptsMatchTransformers() throws {
+        let url = try TestAssets.requireSmolLM2GGUF()
+        let reference = try LlamaFixtures.reference("smollm2_reference")
+        let model = try LlamaModel.load(gguf: url)
+        let V = model.config.vocabSize
+        let sample = try reference.int64s("sample_ids").map(Int.init)
+        var worst: Float = 0
+        for i in 0..<4 {
+            let ids = try reference.int64s("prompt.\(i).ids").map(Int32.init)
+            let T = ids.count
+            let logits = try model.forwardLogits(inputIds: ids, attentionMask: nil, batch: 1, sequence: T, training: false)
+            var sampled: [Float] = [], argmax: [Int64] = [], logSumExp: [Float] = []
+            for t in 0..<T {
+                let row = logits + t * V
+                sampled += sample.map { row[$0] }
+                argmax.append(Int64(Self.argmax(row, V)))
+                logSumExp.append(Self.logSumExp(row, V))
+            }
+            let expected = try reference.floats("prompt.\(i).logits")
+            worst = max(worst, maxAbsDifference(sampled, expected))
+            assertClose(sampled, expected, atol: 2e-4, rtol: 1e-4, "prompt \(i) logits")
+            assertClose(logSumExp, try reference.floats("prompt.\(i).logsumexp"), atol: 2e-4, rtol: 1e-5, "prompt \(i) logsumexp")
+            XCTAssertEqual(argmax, try reference.int64s("prompt.\(i).argmax"), "prompt \(i) arg-max")
+
+            let greedy = try reference.int64s("prompt.\(i).greedy").map(Int32.init)
+            let cache = try model.makeCache(capacity: T + greedy.count)
+            var next = try ids.withUnsafeBufferPointer { try model.extend(cache: cache, tokens: $0) }
+            var generated: [Int32] = []
+            while generated.count < greedy.count {
+                let token = Int32(Self.argmax(next, V))
+                generated.append(token)
+                if generated.count < greedy.count { next = try [token].withUnsafeBufferPointer { try model.extend(cache: cache, tokens: $0) } }
+            }
+            XCTAssertEqual(generated, greedy, "prompt \(i) greedy continuation")
+        }
+        print("SmolLM2 prompts: largest sampled-logit difference \(worst)")
+    }
+
+    /// The first index of the largest of n floats (the optimised kernels find the value: this
+    /// debug-built test would take seconds per prompt with its own loops).
+    static func argmax(_ p: UnsafePointer<Float>, _ n: Int) -> Int {
+        let m = VectorMath.max(p, n)
+        var i = 0
+        while p[i] != m { i += 1 }
+        return i
+    }
+
+    /// log Σ exp over n floats, in vector code.
+    static func logSumExp(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
+        let m = VectorMath.max(p, n)
+        var sum: Double = 0
+        var i = 0
+        while i < n {
+            let lanes = min(VectorMath.width, n - i)
+            let v = VectorMath.exp(VectorMath.loadPartial(p + i, count: lanes, fill: -Float.infinity) - m)
+            sum += Double(v.sum())
+            i += VectorMath.width
+        }
+        return m + Float(log(sum))
+    }
 }

@@ -77,6 +77,9 @@ final class LlamaReferenceTests: XCTestCase {
         let shape = try XCTUnwrap(file.info("input.input_ids")).shape
         let (B, T, V) = (shape[0], shape[1], model.config.vocabSize)
         XCTAssertTrue(mask.contains(0), "the reference must exercise padding")
+        // A larger batch first: the reference batch then runs in the larger plan's buffers.
+        let larger = [Int32](repeating: 7, count: 3 * 12)
+        _ = try model.forwardLogits(inputIds: larger, attentionMask: larger, batch: 3, sequence: 12, training: true)
 
         let logits = try model.forwardLogits(inputIds: ids, attentionMask: mask, batch: B, sequence: T, training: true)
         assertClose(Array(UnsafeBufferPointer(start: logits, count: B * T * V)), try file.floats("output.logits"), atol: 1e-5, rtol: 1e-5, "logits")

@@ -52,4 +52,23 @@ final class LlamaExportTests: XCTestCase {
         try HuggingFaceExport.writeConfig(model: model, labels: [], base: URL(fileURLWithPath: "/nowhere/model.gguf"), to: url)
         XCTAssertEqual(try LlamaConfig.read(ModelRegistry.readConfigJSON(path: url.path)), model.config)
     }
+
+    /// `peft: lora` with the 7 projections, `freeze_layers: 0` and `freeze_embeddings` on a Llama:
+    /// PEFTTraining initialises its LoRA (B zero, A not) and trains layer 1's A and B only.
+    func testPEFTPreparationAndFreezingThroughLlamaNames() throws {
+        var c = TrainingConfiguration()
+        try c.applyOverrides([
+            "--peft", "lora", "--lora-target-modules", "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj",
+            "--freeze-layers", "0", "--freeze-embeddings", "--lora-r", "2",
+        ])
+        let model = try ModelRegistry.load(
+            modelDirectory: TestAssets.packageRoot.appendingPathComponent("Tests/FTModelTests/Fixtures/llama_tiny"), peft: c.peftSetup)
+        try PEFTTraining.prepare(model: model, configuration: c, log: try TrainingLog(path: nil, quiet: true))
+        let trainable = model.store.trainableViews.map(\.name)
+        XCTAssertEqual(trainable.count, 14)
+        XCTAssertTrue(trainable.allSatisfy { $0.hasPrefix("model.layers.1.") && LoRALayers.isLoRATensor($0) }, "\(trainable)")
+        XCTAssertTrue(model.store.valueArray("model.layers.0.mlp.up_proj.lora_A.weight").contains { $0 != 0 })
+        XCTAssertTrue(model.store.valueArray("model.layers.0.mlp.up_proj.lora_B.weight").allSatisfy { $0 == 0 })
+        XCTAssertFalse(c.isTrainable("model.embed_tokens.weight", names: model.tensorNames))
+    }
 }

@@ -161,10 +161,13 @@ public final class LlamaModel: @unchecked Sendable {
         try checkInput(inputIds, count: B * T, sequence: T)
         refreshSlots()
         if !(workspace?.fits(batch: B, sequence: T, training: training) ?? false) {
-            workspace = nil
-            workspace = LlamaWorkspace(config: config, batch: B, sequence: T, training: training)
+            let maxBatch = max(B, workspace?.maxBatch ?? 0), maxSequence = max(T, workspace?.maxSequence ?? 0)
+            workspace = nil  // free the old plan before making the new one
+            workspace = LlamaWorkspace(config: config, maxBatch: maxBatch, maxSequence: maxSequence, training: training)
         }
         let ws = workspace!
+        ws.batch = B
+        ws.sequence = T
         lastTraining = training
         let N = B * T, C = config.hiddenSize, F = config.intermediateSize
         let QW = config.queryWidth, W = QW + 2 * config.keyValueWidth

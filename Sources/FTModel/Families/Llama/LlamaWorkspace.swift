@@ -1,8 +1,9 @@
 import FTCore
 
-/// What one forward keeps for backward, planned per (B, T) and reused while the batch shape
-/// does not grow (no allocation per step). Training keeps every layer's activations; inference
-/// keeps one layer's, reused layer after layer.
+/// What one forward keeps for backward, planned for the largest (B, T) seen so far and reused for
+/// any batch that fits (no allocation per step, whatever the padding length). A pass over (B, T)
+/// uses the first B·T rows of each buffer, packed. Training keeps every layer's activations;
+/// inference keeps one layer's, reused layer after layer.
 final class LlamaWorkspace {
     /// One layer's activations over N = B·T rows.
     struct Layer {
@@ -27,8 +28,12 @@ final class LlamaWorkspace {
         let hidden: UnsafeMutablePointer<Float>
     }
 
-    let batch: Int
-    let sequence: Int
+    /// The largest batch shape the buffers hold.
+    let maxBatch: Int
+    let maxSequence: Int
+    /// The shape of the last pass.
+    var batch = 0
+    var sequence = 0
     let training: Bool
     private let arena: ScratchArena
     /// Per layer (training) or one shared entry (inference).
@@ -52,9 +57,9 @@ final class LlamaWorkspace {
     let dHidden: UnsafeMutablePointer<Float>
     let attentionScratch: UnsafeMutablePointer<Float>
 
-    init(config: LlamaConfig, batch B: Int, sequence T: Int, training: Bool) {
-        batch = B
-        sequence = T
+    init(config: LlamaConfig, maxBatch B: Int, maxSequence T: Int, training: Bool) {
+        maxBatch = B
+        maxSequence = T
         self.training = training
         let N = B * T, C = config.hiddenSize, F = config.intermediateSize
         let W = config.queryWidth + 2 * config.keyValueWidth, QW = config.queryWidth
@@ -95,8 +100,8 @@ final class LlamaWorkspace {
     /// The activations of layer `l`.
     func layer(_ l: Int) -> Layer { training ? layers[l] : layers[0] }
 
-    /// Whether this plan serves a pass of (B, T) in this mode.
+    /// Whether this plan serves a pass of (B, T) in this mode (a training plan serves inference too).
     func fits(batch B: Int, sequence T: Int, training: Bool) -> Bool {
-        B == batch && T == sequence && training == self.training
+        B <= maxBatch && T <= maxSequence && (self.training || !training)
     }
 }
