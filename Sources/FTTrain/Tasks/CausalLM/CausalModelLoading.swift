@@ -68,22 +68,14 @@ public enum CausalModelLoading {
         for loader in lock.withLock({ loaders }) {
             if let loaded = try loader(path, peft, seed) { return loaded }
         }
-        if path.lowercased().hasSuffix(".gguf") { return try loadGGUF(path: path, peft: peft) }
-        let directory = URL(fileURLWithPath: path, isDirectory: true)
-        let model = try ModelRegistry.load(modelDirectory: directory, seed: seed, peft: peft)
-        guard let causal = model as? any CausalLanguageModel else {
-            throw ModelError.badConfig(
-                directory.appendingPathComponent("config.json").path, "\(model.architectureName) is not a causal language model")
+        // The decoder families of FTModel (Llama), then the tokenizer from the same place.
+        guard let model = try ModelRegistry.loadCausalLanguageModel(path: path, peft: peft) else {
+            throw ModelError.badConfig(path, "no decoder model family of this build reads it (supported: llama)")
         }
-        return Loaded(model: causal, tokenizer: try ByteLevelBPETokenizer.load(directory: directory))
-    }
-
-    /// A Llama GGUF file: the weights de-quantised to float32 and the tokenizer from its metadata
-    /// (as transformers reads a GGUF); its tokenizer files can be written for the exports.
-    static func loadGGUF(path: String, peft: PEFTSetup?) throws -> Loaded {
         let url = URL(fileURLWithPath: path)
-        let tokenizer = try ByteLevelBPETokenizer(gguf: GGUFFile(url: url))
-        let model = try LlamaModel.load(gguf: url, peft: peft)
+        let tokenizer = try ByteLevelBPETokenizer.load(model: url)
+        // A GGUF file carries no tokenizer files: the exports get them written from the metadata.
+        guard url.pathExtension.lowercased() == "gguf" else { return Loaded(model: model, tokenizer: tokenizer) }
         return Loaded(model: model, tokenizer: tokenizer) { try tokenizer.write(to: $0) }
     }
 }
