@@ -202,6 +202,18 @@ final class SFTDataTests: XCTestCase {
         XCTAssertEqual(metrics["eval_answers_not_a_label"], 1)
     }
 
+    func testRepeatedExamplesAreDroppedWhenDeduplicating() throws {
+        let lines = (0..<10).map { #"{"prompt": "p\#($0 % 4)", "completion": "c"}"# }
+        let path = try write("repeats.jsonl", lines.joined(separator: "\n") + "\n")
+        var options = CausalLanguageModelingTask.Options()
+        options.splitRatios = [1, 0, 0]
+        let task = try CausalLanguageModelingTask(trainPath: path, options: options, tokenizer: tokenizer, vocabularySize: 259)
+        XCTAssertEqual(task.train.count, 4)
+        XCTAssertTrue(task.logLines.contains { $0.contains("6 repeated examples dropped") }, "\(task.logLines)")
+        options.deduplicate = false
+        XCTAssertEqual(try CausalLanguageModelingTask(trainPath: path, options: options, tokenizer: tokenizer, vocabularySize: 259).train.count, 10)
+    }
+
     func testExampleSFTConfigLoadsAndValidates() throws {
         let path = TestAssets.packageRoot.appendingPathComponent("examples/smollm2_rotten_tomatoes_sft.yaml").path
         let c = try TrainingConfiguration.load(path: path)

@@ -72,6 +72,10 @@ extension TrainingRun {
                     modelPath, "the tokenizer has \(tokenizer.vocabularySize) tokens, more than the model's vocabulary \(model.vocabularySize)")
             }
             try PEFTTraining.prepare(model: model, configuration: c, log: log)
+            let ignored = [("class_weights", c.classWeights != nil), ("oversample", c.oversample)].filter(\.1).map(\.0)
+            if !ignored.isEmpty {
+                log.message("warning: \(ignored.joined(separator: ", ")) apply to sequence classification; causal_lm ignores them")
+            }
             let task = try CausalLanguageModelingTask(
                 trainPath: trainPath, options: causalOptions(maxSequenceLength: model.maxSequenceLength), tokenizer: tokenizer,
                 vocabularySize: model.vocabularySize)
@@ -118,6 +122,7 @@ extension TrainingRun {
         options.validationPath = c.validationFile
         options.testPath = c.testFile
         options.seed = c.rngSeed
+        options.deduplicate = c.deduplicate
         return options
     }
 }

@@ -27,6 +27,9 @@ public final class CausalLanguageModelingTask: FineTuningTask {
         public var validationPath: String?
         public var testPath: String?
         public var seed: UInt64 = 42
+        /// Drops an example that repeats an earlier one of the same file (prompt and completion
+        /// alike), so no example is both trained and evaluated on when train_file is split.
+        public var deduplicate = true
 
         public init() {}
     }
@@ -51,9 +54,15 @@ public final class CausalLanguageModelingTask: FineTuningTask {
         objective = try CausalLanguageModelingObjective(vocabularySize: vocabularySize)
         var log: [String] = []
         func read(_ path: String) throws -> [SFTExample] {
-            let (examples, skipped) = try SFTData.read(path, options: options.data, tokenizer: tokenizer)
+            var (examples, skipped) = try SFTData.read(path, options: options.data, tokenizer: tokenizer)
             log.append("\(path): \(examples.count) examples" + (skipped.isEmpty ? "" : ", \(skipped.count) bad rows skipped"))
             if !skipped.isEmpty { log.append(BadRow.summary(of: skipped)) }
+            if options.deduplicate {
+                var seen = Set<[SFTExample.Segment]>()
+                let before = examples.count
+                examples = examples.filter { seen.insert($0.segments).inserted }
+                if examples.count < before { log.append("\(path): \(before - examples.count) repeated examples dropped (deduplicate)") }
+            }
             return examples
         }
         var trainExamples = try read(trainPath)

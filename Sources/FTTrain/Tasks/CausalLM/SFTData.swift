@@ -6,7 +6,7 @@ import Foundation
 /// are loss targets) or not (prompt, user and system turns), before tokenization.
 public struct SFTExample: Sendable, Equatable {
     /// A piece of the example's text and whether the loss is taken on its tokens.
-    public struct Segment: Sendable, Equatable {
+    public struct Segment: Sendable, Hashable {
         public var text: String
         public var trained: Bool
 
