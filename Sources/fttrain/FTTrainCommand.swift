@@ -5,7 +5,7 @@ import ArgumentParser
 struct FTTrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fttrain",
-        abstract: "Fine-tune and run BERT-family encoders on CPUs.",
+        abstract: "Fine-tune and run BERT-family encoders and Llama-family decoders on CPUs.",
         subcommands: [
             TrainCommand.self, PredictCommand.self, GenerateCommand.self, TokenizeCommand.self, EmbedCommand.self, BenchCommand.self,
             PartitionCommand.self,
