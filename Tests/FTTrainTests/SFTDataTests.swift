@@ -200,6 +200,11 @@ final class SFTDataTests: XCTestCase {
         let metrics = scores.metrics(prefix: "eval_")
         XCTAssertEqual(try XCTUnwrap(metrics["eval_accuracy"]), 1.0 / 3, accuracy: 1e-12)
         XCTAssertEqual(metrics["eval_answers_not_a_label"], 1)
+        // sklearn with labels=[fresh, rotten]: fresh has tp 1 (row 0), fn 1 (row 2 answered "banana"),
+        // fp 1 (row 1); rotten tp 0: the macro F1 is (0.5 + 0) / 2, the no-label answers no class of their own.
+        XCTAssertEqual(try XCTUnwrap(metrics["eval_f1_macro"]), 0.25, accuracy: 1e-12)
+        XCTAssertEqual(try XCTUnwrap(metrics["eval_recall_macro"]), 0.25, accuracy: 1e-12)
+        XCTAssertNil(metrics["eval_f1_(no label)"])
     }
 
     func testRepeatedExamplesAreDroppedWhenDeduplicating() throws {

@@ -89,12 +89,26 @@ public enum CausalLMEvaluation {
         /// Generations that are no label (counted wrong).
         public var answersNotALabel = 0
 
+        /// The class name of answers that are no label.
+        static let noLabel = "(no label)"
+
         public var exactMatch: Double { rows.isEmpty ? 0 : Double(rows.filter(\.correct).count) / Double(rows.count) }
 
         public func metrics(prefix: String) -> [String: Double] {
             var values: [String: Double] = [prefix + "exact_match": exactMatch, prefix + "generated": Double(rows.count)]
             if let labelMetrics {
-                for (key, value) in labelMetrics.dictionary(prefix: prefix) where !key.contains("auc") { values[key] = value }
+                for (key, value) in labelMetrics.dictionary(prefix: prefix) where !key.contains("auc") && !key.hasSuffix(Self.noLabel) {
+                    values[key] = value
+                }
+                // The macro averages are over the labels alone, as sklearn's with labels=range(K):
+                // an answer that is no label is a miss of its true label, not a class of its own.
+                let real = labelMetrics.perClass.prefix(labelMetrics.classNames.count - (answersNotALabel > 0 ? 1 : 0))
+                if !real.isEmpty {
+                    let k = Double(real.count)
+                    values[prefix + "precision_macro"] = real.map(\.precision).reduce(0, +) / k
+                    values[prefix + "recall_macro"] = real.map(\.recall).reduce(0, +) / k
+                    values[prefix + "f1_macro"] = real.map(\.f1).reduce(0, +) / k
+                }
                 values[prefix + "answers_not_a_label"] = Double(answersNotALabel)
             }
             return values
@@ -163,7 +177,7 @@ public enum CausalLMEvaluation {
         }
         var scores = Scores(rows: rows)
         if useLabels && !expectedIds.isEmpty {
-            let names = answerLabels + (notALabel > 0 ? ["(no label)"] : [])
+            let names = answerLabels + (notALabel > 0 ? [Scores.noLabel] : [])
             var probabilities = [Float](repeating: 0, count: expectedIds.count * names.count)
             for (r, p) in predictedIds.enumerated() { probabilities[r * names.count + p] = 1 }
             scores.labelMetrics = try ClassificationMetrics.compute(
