@@ -89,3 +89,57 @@ final class CausalLMDistributedEvaluationTests: XCTestCase {
         }
     }
 }
+
+/// Two ranks with token-weighted accumulation train as one process with their joint batch: the
+/// step's denominator is the ranks' mean target count (HF's `average_tokens_across_devices`), so
+/// ranks with unequal token counts still give the global token mean's gradient.
+final class CausalLMDataParallelTests: XCTestCase {
+    func testTwoRanksEqualOneRankWithTheJointBatch() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("causal-lm-ddp-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try BigramLanguageModel.writeDirectory(to: directory.appendingPathComponent("model"), vocabularySize: 259)
+        // Completions of 1 to 7 characters: the ranks' micro-batches hold different target counts.
+        let lines = (0..<32).map { #"{"prompt": "q\#($0)", "completion": "\#(String(repeating: "ab", count: 1 + $0 % 7).prefix(1 + $0 % 7))"}"# }
+        try (lines.joined(separator: "\n") + "\n").write(to: directory.appendingPathComponent("train.jsonl"), atomically: true, encoding: .utf8)
+        let savedThreads = Parallel.threadCount
+        Parallel.threadCount = 1
+        defer { Parallel.threadCount = savedThreads }
+        func configuration(_ name: String, batch: Int) -> TrainingConfiguration {
+            var c = TrainingConfiguration()
+            c.outputDir = directory.appendingPathComponent(name).path
+            c.modelDir = directory.appendingPathComponent("model").path
+            c.trainFile = directory.appendingPathComponent("train.jsonl").path
+            c.splitRatios = [1, 0, 0]
+            c.maxSteps = 6
+            c.perDeviceTrainBatchSize = batch
+            c.learningRate = 0.05
+            c.loggingSteps = 1
+            c.saveStrategy = .no
+            c.ddpSparseEmbeddings = false  // the bigram has no embedding table of its own
+            return c
+        }
+        @Sendable func makeRun(_ c: TrainingConfiguration, _ world: TrainingWorld) -> TrainingRun {
+            let run = TrainingRun(configuration: c, world: world)
+            run.causalModelLoader = { _, _ in
+                CausalModelLoading.Loaded(model: BigramLanguageModel(vocabularySize: 259), tokenizer: ByteTestTokenizer())
+            }
+            return run
+        }
+        let one = configuration("one", batch: 4)
+        try makeRun(one, SingleProcessWorld()).run()
+        let two = configuration("two", batch: 2)
+        _ = try InProcessWorlds.run(size: 2) { world in try makeRun(two, world).run() }
+        let a = try logRecords(URL(fileURLWithPath: one.outputDir!)).train
+        let b = try logRecords(URL(fileURLWithPath: two.outputDir!)).train
+        XCTAssertEqual(a.count, 6)
+        XCTAssertEqual(a.count, b.count)
+        for (x, y) in zip(a, b) {
+            XCTAssertEqual(x[2], y[2], accuracy: 1e-5 * abs(x[2]), "grad_norm of step \(x[0])")
+        }
+        func parameters(_ c: TrainingConfiguration) throws -> [Float] {
+            let file = try SafeTensorsFile(path: URL(fileURLWithPath: c.outputDir!).appendingPathComponent("model/model.safetensors").path)
+            return try file.floats(try XCTUnwrap(file.tensors.first).name)
+        }
+        XCTAssertLessThan(maxAbsDifference(try parameters(one), try parameters(two)), 1e-5, "final parameters")
+    }
+}

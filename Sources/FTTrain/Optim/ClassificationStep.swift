@@ -24,8 +24,9 @@ public enum GradientAccumulationScaling: Sendable, Equatable {
     /// and the logged loss are those of the mean over every target of the step, however the
     /// targets fall into micro-batches. This is Hugging Face's Trainer for causal LMs, whose
     /// `forward` takes `num_items_in_batch` (the step's target count) and divides the summed loss
-    /// by it. Per rank: the data-parallel average then weighs ranks equally (HF's
-    /// `average_tokens_across_devices` weighs them by their token counts).
+    /// by it. On several ranks, with `ClassificationStep.averageAcrossRanks` set, the denominator
+    /// is the mean of the ranks' counts, so the averaged gradient is that of the mean over every
+    /// target of every rank (HF's `average_tokens_across_devices`).
     case tokenWeightedMean
 }
 
@@ -106,6 +107,9 @@ public final class ClassificationStep {
     /// (`SequenceModel.forward(firstTokenOnly:)`: same logits and gradients up to float rounding, 13%
     /// fewer FLOPs for all-MiniLM-L6-v2 at 128 tokens). False computes every row, as PyTorch does.
     public var firstTokenOnly = true
+    /// Collective: the mean over the data-parallel ranks of a per-rank number, for the global
+    /// target count of `.tokenWeightedMean`; nil on one rank (each rank's own count is used).
+    public var averageAcrossRanks: ((Double) throws -> Double)?
     /// `gradientSynchronizer`'s readiness callback, made once rather than per step.
     private var gradientsReady: ((Int) -> Void)?
     /// Gradient of the loss with respect to the head's outputs, grown on demand.
@@ -206,8 +210,11 @@ public final class ClassificationStep {
                     objective.reductionCount(targets: $0.baseAddress!, batch: batch.batchSize, sequence: batch.sequenceLength)
                 }
             }
-            let total = counts.reduce(0, +)
-            lossScales = counts.map { total > 0 ? Float(Double($0) / Double(total)) : 0 }
+            // The step's denominator: this rank's targets, or the ranks' mean count (every rank's
+            // gradient is then Σ n_k ∇mean_k / mean N, and their average the global token mean's).
+            let local = Double(counts.reduce(0, +))
+            let denominator = try averageAcrossRanks?(local) ?? local
+            lossScales = counts.map { denominator > 0 ? Float(Double($0) / denominator) : 0 }
         }
         model.store.zeroGradients()
         gradientSynchronizer?.prepareStep(microBatches)

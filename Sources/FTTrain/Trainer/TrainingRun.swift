@@ -85,6 +85,14 @@ public final class TrainingRun {
         log.message(
             "model: \(modelPath), \(model.store.count) parameters, "
                 + (labels.isEmpty ? "language-model head" : "\(labels.count) labels \(labels)"))
+        if plan.ranks > 1 && prepared.accumulationScaling == .tokenWeightedMean {
+            let world = world
+            stepper.averageAcrossRanks = { value in
+                var mean = Float(value)  // target counts: integers, exact in float32 below 2^24
+                try world.averageInPlace(&mean, count: 1)
+                return Double(mean)
+            }
+        }
         if plan.ranks > 1 {
             stepper.gradientSynchronizer = makeGradientSynchronizer(
                 world: world, model: model, overlap: c.ddpOverlapAllreduce,
