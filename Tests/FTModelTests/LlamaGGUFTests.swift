@@ -168,6 +168,37 @@ final class LlamaGGUFTests: XCTestCase {
         print("SmolLM2 prompts: largest sampled-logit difference \(worst)")
     }
 
+    /// LoRA (r 1 on q_proj and v_proj of all 30 layers) on the real model: the masked-prompt loss
+    /// and every A and B gradient against PyTorch + PEFT (scripts/reference/make_smollm2_lora_reference.py).
+    func testSmolLM2LoRAGradientsMatchPEFT() throws {
+        let url = try TestAssets.requireSmolLM2GGUF()
+        let reference = try LlamaFixtures.reference("smollm2_lora_reference")
+        let lora = LoRAConfiguration(rank: 1, alpha: 2, dropout: 0, targetModules: ["q_proj", "v_proj"], modulesToSave: [])
+        let model = try LlamaModel.load(gguf: url, peft: PEFTSetup(lora: lora))
+        for view in model.store.views where LoRALayers.isLoRATensor(view.name) {
+            try reference.copyFloats("lora." + view.name, into: UnsafeMutableBufferPointer(start: model.store.value(view.name), count: view.count))
+        }
+        model.setTrainable { LoRALayers.isLoRATensor($0) }
+        let ids = try reference.int64s("input.input_ids").map(Int32.init)
+        let mask = try reference.int64s("input.attention_mask").map(Int32.init)
+        let labels = try reference.int64s("input.labels")
+        let (B, T, V) = (2, ids.count / 2, model.config.vocabSize)
+        let logits = try model.forwardLogits(inputIds: ids, attentionMask: mask, batch: B, sequence: T, training: true)
+        let (loss, dLogits) = nextTokenCrossEntropy(logits: logits, labels: labels, batch: B, sequence: T, vocabulary: V)
+        assertClose([loss], try reference.floats("output.loss"), atol: 1e-4, rtol: 1e-5, "loss")
+        model.backwardLogits(dLogits: dLogits)
+        var checked = 0, worst: Float = 0, largest: Float = 0
+        for view in model.store.trainableViews {
+            let expected = try reference.floats("grad." + view.name), actual = model.store.gradientArray(view.name)
+            worst = max(worst, maxAbsDifference(actual, expected))
+            largest = max(largest, expected.map(abs).max() ?? 0)
+            assertClose(actual, expected, atol: 5e-5, rtol: 1e-4, "grad." + view.name)  // 30 layers of float32 re-association: 1e-5 seen
+            checked += 1
+        }
+        XCTAssertEqual(checked, 120)
+        print("SmolLM2 LoRA: largest gradient \(largest), largest difference \(worst)")
+    }
+
     /// The first index of the largest of n floats (the optimised kernels find the value: this
     /// debug-built test would take seconds per prompt with its own loops).
     static func argmax(_ p: UnsafePointer<Float>, _ n: Int) -> Int {
