@@ -14,7 +14,8 @@
 /// reference: transformers/loss/loss_utils.py `ForCausalLMLoss`
 ///
 /// The rows are independent, so they are split across `Parallel`'s threads; each row is two SIMD
-/// passes over its V logits (max, then Σ exp) and, for the gradient, a third (softmax − one-hot).
+/// passes over its V logits (max, then Σ exp, the exponentials written into the gradient) and,
+/// for the gradient, a third that only rescales them (softmax − one-hot): one exp per logit.
 /// Partial sums live on the stack: a call allocates nothing.
 public enum NextTokenCrossEntropy {
     /// The label value that is no target (PyTorch's default `ignore_index`).
@@ -56,9 +57,16 @@ public enum NextTokenCrossEntropy {
                         if let dLogits { (dLogits + r * V).update(repeating: 0, count: V) }
                         continue
                     }
-                    let logSum = logSumExp(row, V)
-                    s += Double(logSum - row[Int(y)])
-                    if let dLogits { softmaxGradient(row, logSum: logSum, target: Int(y), scale: scale, into: dLogits + r * V, V) }
+                    if let dLogits {
+                        // e^(x − max) is written once and rescaled, rather than computed twice.
+                        let out = dLogits + r * V
+                        let maxValue = VectorMath.max(row, V)
+                        let sum = exponentiate(row, minus: maxValue, into: out, V)
+                        s += Double(logf(sum) + maxValue - row[Int(y)])
+                        scaleGradient(out, by: scale / sum, target: Int(y), scale: scale, V)
+                    } else {
+                        s += Double(logSumExp(row, V) - row[Int(y)])
+                    }
                 }
                 partial[slice] = s
             }
@@ -89,19 +97,38 @@ public enum NextTokenCrossEntropy {
         return logf(sum) + maxValue
     }
 
-    /// out[j] = scale · (softmax(row)[j] − [j = target]).
+    /// out[j] = e^(row[j] − m); returns Σ out.
     @inline(__always)
-    static func softmaxGradient(
-        _ row: UnsafePointer<Float>, logSum: Float, target: Int, scale: Float, into out: UnsafeMutablePointer<Float>, _ V: Int
-    ) {
-        let l = VectorMath.Vector(repeating: logSum), s = VectorMath.Vector(repeating: scale)
+    static func exponentiate(_ row: UnsafePointer<Float>, minus m: Float, into out: UnsafeMutablePointer<Float>, _ V: Int) -> Float {
+        let mv = VectorMath.Vector(repeating: m)
+        var acc = VectorMath.Vector(repeating: 0)
         var j = 0
         while j + VectorMath.width <= V {
-            VectorMath.store(VectorMath.exp(VectorMath.load(row + j) - l) * s, out + j)
+            let e = VectorMath.exp(VectorMath.load(row + j) - mv)
+            VectorMath.store(e, out + j)
+            acc += e
+            j += VectorMath.width
+        }
+        var sum = acc.sum()
+        while j < V {
+            out[j] = expf(row[j] - m)
+            sum += out[j]
+            j += 1
+        }
+        return sum
+    }
+
+    /// out[j] ← out[j] · factor − [j = target] · scale: softmax − one-hot, times the mean's 1/N.
+    @inline(__always)
+    static func scaleGradient(_ out: UnsafeMutablePointer<Float>, by factor: Float, target: Int, scale: Float, _ V: Int) {
+        let f = VectorMath.Vector(repeating: factor)
+        var j = 0
+        while j + VectorMath.width <= V {
+            VectorMath.store(VectorMath.load(out + j) * f, out + j)
             j += VectorMath.width
         }
         while j < V {
-            out[j] = expf(row[j] - logSum) * scale
+            out[j] *= factor
             j += 1
         }
         out[target] -= scale
