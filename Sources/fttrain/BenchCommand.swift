@@ -16,13 +16,13 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Time training steps or inference batches on random tokens (one JSON line).")
 
-    enum Mode: String, ExpressibleByArgument, CaseIterable { case full, lora, infer, sgemm }
+    enum Mode: String, ExpressibleByArgument, CaseIterable { case full, lora, infer, sgemm, generate }
 
     @OptionGroup var model: ModelDirectoryOption
 
     @Option(
         help:
-            "full (fine-tuning step) | lora (LoRA r 8, alpha 16, on query and value, as the anchor) | infer (forward only) | sgemm (OpenBLAS's peak on --seq-sized square matrices, e.g. --seq 2048)."
+            "full (fine-tuning step) | lora (LoRA r 8, alpha 16, on query and value, as the anchor; on a decoder: on q/k/v/o/gate/up/down) | infer (forward only) | sgemm (OpenBLAS's peak on --seq-sized square matrices, e.g. --seq 2048) | generate (a decoder's greedy generation: prefill and decode tokens/s)."
     )
     var mode: Mode = .full
 
@@ -31,6 +31,12 @@ struct BenchCommand: ParsableCommand {
 
     @Option(help: "Tokens per example.")
     var seq: Int = 128
+
+    @Option(help: "--mode generate: tokens of the random prompt.")
+    var promptTokens: Int = 128
+
+    @Option(help: "--mode generate: tokens generated after the prompt (at least 2).")
+    var newTokens: Int = 64
 
     @Option(help: "Timed steps; the median is reported.")
     var steps: Int = 10
@@ -60,6 +66,8 @@ struct BenchCommand: ParsableCommand {
         if steps < 1 { throw ValidationError("--steps must be positive, got \(steps)") }
         if warmup < 0 { throw ValidationError("--warmup must be non-negative, got \(warmup)") }
         if let threads, threads < 1 { throw ValidationError("--threads must be positive, got \(threads)") }
+        if promptTokens < 1 { throw ValidationError("--prompt-tokens must be positive, got \(promptTokens)") }
+        if newTokens < 2 { throw ValidationError("--new-tokens must be at least 2 (decode is timed after the first), got \(newTokens)") }
         if !(bucketCapMb > 0) { throw ValidationError("--bucket-cap-mb must be positive, got \(bucketCapMb)") }
     }
 
@@ -82,6 +90,9 @@ struct BenchCommand: ParsableCommand {
 
     private func measure(world: TrainingWorld) throws {
         if mode == .sgemm { return try measureMatrixProduct(size: seq) }
+        // A decoder: BenchCommand+CausalLM.swift.
+        if Self.isCausalLanguageModel(model.url) { return try measureCausalLanguageModel(world: world) }
+        if mode == .generate { throw ValidationError("--mode generate needs a decoder (a Llama .gguf file or directory)") }
         let labels = 3
         // The anchor's LoRA: PEFT's LoraConfig(r=8, lora_alpha=16, target_modules=["query", "value"]), head trained.
         let lora = mode == .lora ? PEFTSetup(lora: LoRAConfiguration(rank: 8, alpha: 16)) : nil
@@ -132,7 +143,7 @@ struct BenchCommand: ParsableCommand {
             record["gflops_achieved"] = computedFLOPs.forward / 1e9 / median
             record["samples_per_s"] = Double(B) / median
             record["step_ms_median"] = median * 1e3
-        case .sgemm:
+        case .sgemm, .generate:
             preconditionFailure("handled above")
         case .full, .lora:
             let schedule = LearningRateSchedule(type: .constant, baseLearningRate: 2e-5, trainingSteps: warmup + steps)
@@ -218,14 +229,14 @@ struct BenchCommand: ParsableCommand {
         print(String(decoding: data, as: UTF8.self))
     }
 
-    private static func median(_ values: [Double]) -> Double {
+    static func median(_ values: [Double]) -> Double {
         let sorted = values.sorted()
         guard !sorted.isEmpty else { return 0 }
         return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
     }
 
     /// VmHWM from /proc/self/status, in MB (10^6 bytes, as `/usr/bin/time` reports kB).
-    private static func peakResidentMegabytes() -> Double {
+    static func peakResidentMegabytes() -> Double {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
             let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
             let kilobytes = line.split(separator: " ").dropFirst().first.flatMap({ Double($0) })
