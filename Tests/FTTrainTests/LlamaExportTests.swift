@@ -44,6 +44,49 @@ final class LlamaExportTests: XCTestCase {
         XCTAssertTrue(weights.contains("model.layers.1.mlp.down_proj.weight"))
     }
 
+    /// A decoder's export is a complete Hugging Face directory: token ids and dtype in config.json
+    /// (from the tokenizer when the base config lacks them), generation_config.json as transformers
+    /// writes it (or the base's own), the tokenizer files with the chat template.
+    func testCausalExportIsACompleteHuggingFaceDirectory() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("llama-complete-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let base = root.appendingPathComponent("base")
+        try TinyLlamaDirectory.write(to: base)
+        // A base config without ids and with another dtype (as a GGUF base's or a bf16 checkpoint's).
+        var baseConfig = try CausalLMExport.readObject(base.appendingPathComponent("config.json"))
+        for key in ["bos_token_id", "eos_token_id", "pad_token_id"] { baseConfig.removeValue(forKey: key) }
+        baseConfig["torch_dtype"] = "bfloat16"
+        try CausalLMExport.writeObject(baseConfig, to: base.appendingPathComponent("config.json"))
+        let model = try ModelRegistry.load(modelDirectory: base)
+        let tokenizer = try ByteLevelBPETokenizer.load(directory: base)
+        let destination = root.appendingPathComponent("model")
+        try HuggingFaceExport.write(model: model, labels: [], baseModelDirectory: base, to: destination)
+        let config = try CausalLMExport.readObject(destination.appendingPathComponent("config.json"))
+        XCTAssertEqual(config["torch_dtype"] as? String, "float32")
+        XCTAssertEqual(config["dtype"] as? String, "float32")
+        XCTAssertEqual(config["bos_token_id"] as? Int, tokenizer.bosTokenId.map(Int.init))
+        XCTAssertEqual(config["eos_token_id"] as? Int, Int(tokenizer.eosTokenId))
+        XCTAssertEqual(config["pad_token_id"] as? Int, Int(tokenizer.padTokenId))
+        let generation = try CausalLMExport.readObject(destination.appendingPathComponent("generation_config.json"))
+        XCTAssertEqual(generation["_from_model_config"] as? Bool, true)
+        XCTAssertEqual(generation["eos_token_id"] as? Int, Int(tokenizer.eosTokenId))
+        XCTAssertEqual(generation["pad_token_id"] as? Int, Int(tokenizer.padTokenId))
+        let tokenizerConfig = try CausalLMExport.readObject(destination.appendingPathComponent("tokenizer_config.json"))
+        XCTAssertEqual(tokenizerConfig["chat_template"] as? String, tokenizer.chatTemplate)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: destination.appendingPathComponent("tokenizer.json").path))
+        XCTAssertFalse(try SafeTensorsFile(path: destination.appendingPathComponent("model.safetensors").path).contains("lm_head.weight"))
+        let reloaded = try CausalModelLoading.load(path: destination.path)
+        XCTAssertEqual(reloaded.tokenizer.encode("Is 4 even?"), tokenizer.encode("Is 4 even?"))
+
+        // A base with its own generation_config.json keeps it.
+        let own: [String: Any] = ["eos_token_id": Int(tokenizer.eosTokenId), "temperature": 0.2, "do_sample": true]
+        try CausalLMExport.writeObject(own, to: base.appendingPathComponent("generation_config.json"))
+        let second = root.appendingPathComponent("model2")
+        try HuggingFaceExport.write(model: model, labels: [], baseModelDirectory: base, to: second)
+        let copied = try CausalLMExport.readObject(second.appendingPathComponent("generation_config.json"))
+        XCTAssertEqual(copied["temperature"] as? Double, 0.2)
+    }
+
     func testGGUFBaseConfigIsWrittenFromTheModel() throws {
         let model = try LlamaModel.load(
             modelDirectory: TestAssets.packageRoot.appendingPathComponent("Tests/FTModelTests/Fixtures/llama_tiny"))

@@ -6,7 +6,9 @@ import Foundation
 /// `AutoModelForSequenceClassification.from_pretrained` loads and that fttrain loads back:
 /// `config.json` (the base config plus `architectures`, `id2label`, `label2id`), `model.safetensors`
 /// (encoder tensors with the family's prefix, `bert.`, the head's without, as
-/// `BertForSequenceClassification` names them) and the tokenizer files of the base model.
+/// `BertForSequenceClassification` names them) and the tokenizer files of the base model. A decoder
+/// (`LlamaForCausalLM`) gets its token ids, `torch_dtype` and `generation_config.json` too
+/// (``CausalLMExport``); tied embeddings have no `lm_head.weight`, as transformers saves them.
 ///
 /// The directory is built beside the destination and renamed into place, so a crash never leaves a
 /// half-written model under the final name.
@@ -35,6 +37,8 @@ public enum HuggingFaceExport {
                     try fileManager.copyItem(at: source, to: staging.appendingPathComponent(file))
                 }
             }
+            // A decoder: token ids and dtype in config.json, generation_config.json.
+            if model is any CausalLanguageModel { try CausalLMExport.complete(directory: staging, base: baseModelDirectory) }
         }
     }
 

@@ -1,0 +1,67 @@
+import ArgumentParser
+import FTCore
+import FTModel
+import FTTrain
+import Foundation
+
+/// `fttrain export`: a decoder model (a Hugging Face directory such as a run's `OUT/model`, or a
+/// .gguf file), optionally with a LoRA adapter merged in, written as a llama.cpp GGUF file.
+struct ExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write a decoder model (LoRA adapter merged) as a GGUF file for llama.cpp and transformers.",
+        discussion: """
+            Example: fttrain export --model OUT/model --format gguf --dtype f16 --output model-f16.gguf
+            With --adapter DIR (PEFT's format) the adapter is merged into the weights first. f32 stores the \
+            weights exactly; f16 stores the matrices as half floats (norms stay f32), as llama.cpp's \
+            convert_hf_to_gguf.py --outtype f16 does. The tokenizer goes into the file's metadata.
+            """)
+
+    @Option(help: "The model: a Hugging Face directory (config.json, model.safetensors, tokenizer.json) or a .gguf file.")
+    var model: String
+
+    @Option(help: "A LoRA adapter directory in PEFT's format to merge into the weights.")
+    var adapter: String?
+
+    @Option(help: "The output format (gguf).")
+    var format = "gguf"
+
+    @Option(help: "The storage of the matrices: f32 or f16.")
+    var dtype = "f32"
+
+    @Option(help: "The file to write.")
+    var output: String
+
+    @Option(help: "general.name in the file (default: the model's file or directory name).")
+    var name: String?
+
+    func validate() throws {
+        guard format == "gguf" else { throw ValidationError("--format \(format) is not supported (gguf)") }
+        guard GGUFExport.Precision(rawValue: dtype) != nil else { throw ValidationError("--dtype \(dtype) is not supported (f32 or f16)") }
+        guard FileManager.default.fileExists(atPath: model) else { throw ValidationError("--model \(model): no such file or directory") }
+        if let adapter {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: adapter, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw ValidationError("--adapter \(adapter): no such directory")
+            }
+        }
+    }
+
+    func run() throws {
+        let loaded = try CausalModelLoading.load(path: model, adapter: adapter.map { URL(fileURLWithPath: $0, isDirectory: true) })
+        guard let llama = loaded.model as? LlamaModel else {
+            throw CLIError("\(model): \(loaded.model.architectureName) cannot be exported as GGUF (only Llama)")
+        }
+        guard let tokenizer = loaded.tokenizer as? ByteLevelBPETokenizer else {
+            throw CLIError("\(model): the tokenizer is not a byte-level BPE tokenizer; GGUF export needs one")
+        }
+        llama.peft?.loraBranches?.merge()
+        let source = URL(fileURLWithPath: model)
+        let modelName = name ?? (source.pathExtension.lowercased() == "gguf" ? source.deletingPathExtension() : source).lastPathComponent
+        let destination = URL(fileURLWithPath: output)
+        try GGUFExport.write(
+            model: llama, tokenizer: tokenizer, name: modelName, precision: GGUFExport.Precision(rawValue: dtype)!, to: destination)
+        let size = (try? FileManager.default.attributesOfItem(atPath: destination.path)[.size] as? Int) ?? 0
+        print("wrote \(destination.path) (\(dtype), \(size / 1_000_000) MB\(adapter.map { ", adapter \($0) merged" } ?? ""))")
+    }
+}
