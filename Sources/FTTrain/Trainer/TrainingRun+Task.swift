@@ -106,23 +106,6 @@ extension TrainingRun {
 
     /// The causal-LM task's settings from the configuration.
     func causalOptions(maxSequenceLength: Int) -> CausalLanguageModelingTask.Options {
-        let c = configuration
-        var options = CausalLanguageModelingTask.Options()
-        options.data.completionOnlyLoss = c.completionOnlyLoss
-        options.data.assistantOnlyLoss = c.assistantOnlyLoss
-        options.data.promptTemplate = c.promptTemplate
-        options.data.completionTemplate = c.completionTemplate
-        options.data.chatTemplate = c.chatTemplate
-        options.data.read = c.readOptions
-        options.maxLength = min(c.maxLength, maxSequenceLength)
-        options.packing = c.packing
-        options.predictWithGenerate = c.predictWithGenerate
-        options.generationMaxNewTokens = c.generationMaxNewTokens
-        options.splitRatios = c.splitRatios
-        options.validationPath = c.validationFile
-        options.testPath = c.testFile
-        options.seed = c.rngSeed
-        options.deduplicate = c.deduplicate
-        return options
+        CausalLanguageModelingTask.Options(configuration: configuration, maxSequenceLength: maxSequenceLength)
     }
 }
