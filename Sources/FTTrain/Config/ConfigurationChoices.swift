@@ -35,4 +35,14 @@ public enum SaveStrategy: String, CaseIterable, Codable, Sendable {
     case best
 }
 
+/// The element type `model.safetensors` is written in (torch dtype names).
+public enum SaveDType: String, CaseIterable, Codable, Sendable {
+    /// 4 bytes a weight, exactly the trained values.
+    case float32
+    /// 2 bytes a weight, rounded to nearest bfloat16 (float32's range, 8 significant bits).
+    case bfloat16
+    /// 2 bytes a weight, rounded to nearest IEEE half (11 significant bits, |x| ≤ 65504).
+    case float16
+}
+
 // DataFormat (csv, tsv, jsonl) is defined with the readers in Data/DataFormat.swift.

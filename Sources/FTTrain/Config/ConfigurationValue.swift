@@ -120,6 +120,7 @@ extension ConfigurationChoice {
 }
 
 extension SchedulerType: ConfigurationChoice {}
+extension SaveDType: ConfigurationChoice {}
 extension IntervalStrategy: ConfigurationChoice {}
 extension SaveStrategy: ConfigurationChoice {}
 /// `DataFormat` (csv, tsv, jsonl) is the data reader's type (Data/DataFormat.swift).

@@ -71,6 +71,7 @@ public final class TrainingRun {
                 "\(tokenizer.vocabularySize) tokens, more than config.json's vocab_size \(model.vocabularySize)")
         }
         try PEFTTraining.prepare(model: model, configuration: c, log: log)  // LoRA branches, frozen tensors
+        try MixedPrecision.apply(to: model, bf16: c.bf16, log: log)
         let task = try SequenceClassificationTask(data: data, tokenizer: tokenizer, maxLength: min(c.maxLength, model.maxSequenceLength))
         let train = task.train
         guard train.count > 0 else { throw ModelError.badInput("\(trainPath): no training examples left after preparation") }
