@@ -69,8 +69,8 @@ public enum BF16Products {
         BF16Conversion.round(a, rows: aRows, columns: aColumns, stride: lda, into: a16)
         BF16Conversion.round(b, rows: bRows, columns: bColumns, stride: ldb, into: b16)
         let key = PrimitiveKey(m: m, n: n, k: k, transA: transA, transB: transB, ldc: ldc, alpha: alpha, beta: beta)
-        let primitive = OneDNN.shared.primitive(for: key)
-        OneDNN.shared.execute(primitive, a: a16, b: b16, c: c)
+        let primitive = scratch.primitive(for: key)
+        OneDNN.shared.execute(primitive, a: a16, b: b16, c: c, scratchpad: scratch.scratchpad(primitive.scratchpadBytes))
     }
 }
 
@@ -82,10 +82,39 @@ struct PrimitiveKey: Hashable {
     let alpha, beta: Float
 }
 
-/// Per-thread bf16 copies of the operands (grown as needed, never shrunk).
+/// A oneDNN matmul primitive and the scratchpad bytes it needs.
+struct MatmulPrimitive {
+    let primitive: dnnl_primitive_t
+    let scratchpadBytes: Int
+}
+
+/// What one thread owns for its bf16 products: bf16 copies of the operands and oneDNN's
+/// scratchpad (grown as needed, never shrunk), and its own primitives — nothing of oneDNN's is
+/// executed by two threads at once.
 final class Scratch {
     private var a: UnsafeMutablePointer<UInt16>?, b: UnsafeMutablePointer<UInt16>?
     private var aCapacity = 0, bCapacity = 0
+    private var pad: UnsafeMutableRawPointer?, padCapacity = 0
+    private var primitives: [PrimitiveKey: MatmulPrimitive] = [:]
+
+    /// This thread's primitive for `key` (made on first use, under oneDNN's creation lock).
+    func primitive(for key: PrimitiveKey) -> MatmulPrimitive {
+        if let p = primitives[key] { return p }
+        let p = OneDNN.shared.makePrimitive(for: key)
+        primitives[key] = p
+        return p
+    }
+
+    /// At least `bytes` of scratchpad, 64-byte aligned.
+    func scratchpad(_ bytes: Int) -> UnsafeMutableRawPointer? {
+        guard bytes > 0 else { return nil }
+        if bytes > padCapacity {
+            pad?.deallocate()
+            pad = .allocate(byteCount: bytes, alignment: 64)
+            padCapacity = bytes
+        }
+        return pad
+    }
 
     private static let key: pthread_key_t = {
         var key = pthread_key_t()
@@ -121,16 +150,18 @@ final class Scratch {
     deinit {
         a?.deallocate()
         b?.deallocate()
+        pad?.deallocate()
+        for p in primitives.values { dnnl_primitive_destroy(p.primitive) }
     }
 }
 
-/// oneDNN's engine, stream and the matmul primitives made so far (created under a lock, executed
-/// concurrently: oneDNN's library-managed scratchpad is per thread).
+/// oneDNN's engine, and the creation of matmul primitives (one thread at a time). Each primitive
+/// then runs on the thread that made it, with that thread's scratchpad (`scratchpad_mode_user`):
+/// no oneDNN object is used by two threads at once.
 final class OneDNN: @unchecked Sendable {
     static let shared = OneDNN()
 
     private let engine: dnnl_engine_t
-    private var primitives: [PrimitiveKey: dnnl_primitive_t] = [:]
     private var lock = pthread_mutex_t()
     /// `omp_set_num_threads` of the OpenMP runtime oneDNN is linked with (nil if it has none).
     private let setOpenMPThreads: (@convention(c) (Int32) -> Void)?
@@ -151,10 +182,9 @@ final class OneDNN: @unchecked Sendable {
     /// The matmul primitive for `key`: bf16 A (m, k) and B (k, n), dense in their stored
     /// orientation, float32 C with leading dimension ldc; `alpha` as output scale, `beta` as a
     /// sum post-op.
-    func primitive(for key: PrimitiveKey) -> dnnl_primitive_t {
+    func makePrimitive(for key: PrimitiveKey) -> MatmulPrimitive {
         pthread_mutex_lock(&lock)
         defer { pthread_mutex_unlock(&lock) }
-        if let p = primitives[key] { return p }
         var aDesc = dnnl_memory_desc_t(), bDesc = dnnl_memory_desc_t(), cDesc = dnnl_memory_desc_t()
         var aDims: dnnl_dims_t = tuple2(key.m, key.k), bDims: dnnl_dims_t = tuple2(key.k, key.n)
         var cDims: dnnl_dims_t = tuple2(key.m, key.n)
@@ -180,6 +210,7 @@ final class OneDNN: @unchecked Sendable {
         var attr: dnnl_primitive_attr_t?
         OneDNN.check(dnnl_primitive_attr_create(&attr), "dnnl_primitive_attr_create")
         defer { dnnl_primitive_attr_destroy(attr) }
+        OneDNN.check(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user), "set_scratchpad_mode")
         if key.alpha != 1 {
             var scale = key.alpha
             OneDNN.check(dnnl_primitive_attr_set_output_scales(attr, 1, 0, &scale), "set_output_scales")
@@ -196,16 +227,17 @@ final class OneDNN: @unchecked Sendable {
         defer { dnnl_primitive_desc_destroy(pd) }
         var p: dnnl_primitive_t?
         OneDNN.check(dnnl_primitive_create(&p, pd), "dnnl_primitive_create (matmul)")
-        primitives[key] = p!
-        return p!
+        let scratchpadBytes = dnnl_memory_desc_get_size(dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0))
+        return MatmulPrimitive(primitive: p!, scratchpadBytes: scratchpadBytes)
     }
 
-    /// Runs `primitive` on the calling thread alone, with its own stream.
+    /// Runs `primitive` on the calling thread alone, with its own stream and `scratchpad`.
     func execute(
-        _ primitive: dnnl_primitive_t, a: UnsafeMutablePointer<UInt16>, b: UnsafeMutablePointer<UInt16>,
-        c: UnsafeMutablePointer<Float>
+        _ matmul: MatmulPrimitive, a: UnsafeMutablePointer<UInt16>, b: UnsafeMutablePointer<UInt16>,
+        c: UnsafeMutablePointer<Float>, scratchpad: UnsafeMutableRawPointer?
     ) {
         setOpenMPThreads?(1)
+        let primitive = matmul.primitive
         var pd: const_dnnl_primitive_desc_t?
         OneDNN.check(dnnl_primitive_get_primitive_desc(primitive, &pd), "get_primitive_desc")
         func memory(_ what: dnnl_query_t, _ handle: UnsafeMutableRawPointer) -> dnnl_memory_t {
@@ -215,10 +247,12 @@ final class OneDNN: @unchecked Sendable {
             return memory!
         }
         let ma = memory(dnnl_query_src_md, a), mb = memory(dnnl_query_weights_md, b), mc = memory(dnnl_query_dst_md, c)
+        let mp = scratchpad.map { memory(dnnl_query_scratchpad_md, $0) }
         defer {
             dnnl_memory_destroy(ma)
             dnnl_memory_destroy(mb)
             dnnl_memory_destroy(mc)
+            if let mp { dnnl_memory_destroy(mp) }
         }
         var stream: dnnl_stream_t?
         OneDNN.check(dnnl_stream_create(&stream, engine, dnnl_stream_default_flags.rawValue), "dnnl_stream_create")
@@ -227,7 +261,8 @@ final class OneDNN: @unchecked Sendable {
             dnnl_exec_arg_t(arg: DNNL_ARG_SRC, memory: ma), dnnl_exec_arg_t(arg: DNNL_ARG_WEIGHTS, memory: mb),
             dnnl_exec_arg_t(arg: DNNL_ARG_DST, memory: mc),
         ]
-        OneDNN.check(dnnl_primitive_execute(primitive, stream, 3, &args), "dnnl_primitive_execute (matmul)")
+        if let mp { args.append(dnnl_exec_arg_t(arg: DNNL_ARG_SCRATCHPAD, memory: mp)) }
+        OneDNN.check(dnnl_primitive_execute(primitive, stream, Int32(args.count), &args), "dnnl_primitive_execute (matmul)")
         OneDNN.check(dnnl_stream_wait(stream), "dnnl_stream_wait")
     }
 }

@@ -90,22 +90,27 @@ final class BF16ProductsTests: XCTestCase {
         check((m: 17, n: 33, k: 65), transA: true, transB: false, alpha: 1, beta: 0, pad: 0)
     }
 
-    /// Split across slice threads (each slice its own oneDNN call, concurrently) gives the
-    /// single call's values within float32 accumulation, and the same bound.
+    /// Split across slice threads (each slice its own oneDNN call, concurrently, each a first use
+    /// of its shape on its thread) gives the single call's values, repeatably.
     func testParallelSplitProducts() {
-        let m = 96, n = 80, k = 200
-        let a = testValues(m * k, seed: 21), b = testValues(n * k, seed: 22)
-        var whole = [Float](repeating: 0, count: m * n), split = whole
-        BF16Products.gemm(transA: false, transB: true, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: k, beta: 0, c: &whole, ldc: n)
         let saved = Parallel.threadCount
-        Parallel.threadCount = 3
         defer { Parallel.threadCount = saved }
-        split.withUnsafeMutableBufferPointer { c in
-            Parallel.sgemm(
-                precision: .bfloat16, transA: false, transB: true, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: k,
-                beta: 0, c: c.baseAddress!, ldc: n)
+        for (index, m) in [96, 97, 130, 64, 200].enumerated() {
+            let n = 80 + index, k = 200 + 3 * index
+            let a = testValues(m * k, seed: 21), b = testValues(n * k, seed: 22)
+            var whole = [Float](repeating: 0, count: m * n)
+            BF16Products.gemm(transA: false, transB: true, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: k, beta: 0, c: &whole, ldc: n)
+            for threads in [2, 3, 2] {
+                Parallel.threadCount = threads
+                var split = [Float](repeating: 0, count: m * n)
+                split.withUnsafeMutableBufferPointer { c in
+                    Parallel.sgemm(
+                        precision: .bfloat16, transA: false, transB: true, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: k,
+                        beta: 0, c: c.baseAddress!, ldc: n)
+                }
+                assertClose(split, whole, atol: 1e-5, rtol: 1e-5, "row slices against one call, m \(m), \(threads) threads")
+            }
         }
-        assertClose(split, whole, atol: 1e-5, rtol: 1e-5, "row slices against one call")
     }
 
     /// The vectorised rounding equals the scalar rule on specials, ties and every tail length.
