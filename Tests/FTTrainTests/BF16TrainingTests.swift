@@ -1,4 +1,5 @@
 import FTCore
+import FTModel
 import FTTrain
 import Foundation
 import XCTest
@@ -86,6 +87,53 @@ final class BF16TrainingTests: XCTestCase {
             }
             XCTAssertLessThan(bf16.suffix(4).reduce(0, +), bf16.prefix(4).reduce(0, +), "\(name): the bf16 run learns")
             if BF16Products.usesBF16Instructions { XCTAssertNotEqual(bf16, fp32, "\(name): bf16 products round") }
+        }
+    }
+
+    /// `save_dtype: bfloat16` / `float16` write `model/model.safetensors` in that dtype (half the
+    /// bytes, `torch_dtype` in config.json), checkpoints stay float32, and fttrain loads the files
+    /// back: every weight the float32 export's rounded to nearest, logits within 2% of them.
+    func testSaveDTypeWritesHalfPrecisionModelsThatLoadBack() throws {
+        let reference = try fixture.configuration("f32") { $0.maxSteps = 6 }
+        try TrainingRun(configuration: reference).run()
+        let f32File = try SafeTensorsFile(path: fixture.output("f32").appendingPathComponent("model/model.safetensors").path)
+        for (dtype, torchName) in [(SaveDType.bfloat16, "bfloat16"), (.float16, "float16")] {
+            let name = "\(dtype)"
+            let c = try fixture.configuration(name) {
+                $0.maxSteps = 6
+                $0.saveDtype = dtype
+            }
+            try TrainingRun(configuration: c).run()
+            let model = fixture.output(name).appendingPathComponent("model")
+            let file = try SafeTensorsFile(path: model.appendingPathComponent("model.safetensors").path)
+            XCTAssertEqual(Set(file.tensors.map(\.dtype)), [dtype.safeTensorsDType], name)
+            for info in f32File.tensors {
+                let exact = try f32File.floats(info.name), stored = try file.floats(info.name)
+                let rounded = exact.map {
+                    dtype == .bfloat16
+                        ? HalfPrecision.float(fromBF16Bits: HalfPrecision.bf16Bits(from: $0))
+                        : HalfPrecision.float(fromF16Bits: HalfPrecision.f16Bits(from: $0))
+                }
+                XCTAssertEqual(stored, rounded, "\(name): \(info.name) is the float32 weight rounded")
+            }
+            let config = try JSONSerialization.jsonObject(with: Data(contentsOf: model.appendingPathComponent("config.json"))) as? [String: Any]
+            XCTAssertEqual(config?["torch_dtype"] as? String, torchName)
+            let checkpoint = try SafeTensorsFile(
+                path: fixture.output(name).appendingPathComponent("checkpoint-5/model.safetensors").path)
+            XCTAssertEqual(Set(checkpoint.tensors.map(\.dtype)), [.F32], "\(name): checkpoints keep float32")
+
+            // fttrain loads the half-precision model; its logits follow the float32 export's.
+            let half = try ModelRegistry.load(modelDirectory: model, numLabels: 3)
+            let full = try ModelRegistry.load(modelDirectory: fixture.output("f32").appendingPathComponent("model"), numLabels: 3)
+            let ids: [Int32] = [2, 5, 9, 11, 3, 0, 7, 8], types = [Int32](repeating: 0, count: 8), mask = [Int32](repeating: 1, count: 8)
+            func logits(_ m: any SequenceModel) throws -> [Float] {
+                let out = try m.forward(
+                    inputIds: ids, tokenTypeIds: types, attentionMask: mask, batch: 2, sequence: 4, training: false,
+                    dropoutSeed: 0, firstTokenOnly: true)
+                return Array(UnsafeBufferPointer(start: out.logits!, count: 6))
+            }
+            let a = try logits(half), b = try logits(full)
+            for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: 0.02 * abs(y) + 0.01, "\(name): logits") }
         }
     }
 }

@@ -1,3 +1,5 @@
+import FTCore
+
 /// The closed sets of strings some configuration keys accept. Raw values are the exact strings
 /// Hugging Face `TrainingArguments` uses, so a config written for HF reads the same here.
 
@@ -43,6 +45,15 @@ public enum SaveDType: String, CaseIterable, Codable, Sendable {
     case bfloat16
     /// 2 bytes a weight, rounded to nearest IEEE half (11 significant bits, |x| ≤ 65504).
     case float16
+
+    /// The safetensors element type.
+    public var safeTensorsDType: SafeTensorsDType {
+        switch self {
+        case .float32: .F32
+        case .bfloat16: .BF16
+        case .float16: .F16
+        }
+    }
 }
 
 // DataFormat (csv, tsv, jsonl) is defined with the readers in Data/DataFormat.swift.

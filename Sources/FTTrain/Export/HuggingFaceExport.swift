@@ -14,19 +14,27 @@ public enum HuggingFaceExport {
     /// Tokenizer files copied from the base model when present.
     static let tokenizerFiles = ["vocab.txt", "tokenizer_config.json", "special_tokens_map.json", "tokenizer.json"]
 
-    public static func write(model: any SequenceModel, labels: [String], baseModelDirectory: URL, to destination: URL) throws {
+    /// `dtype`: the element type of `model.safetensors` — F32 (checkpoints: resume needs the exact
+    /// values), or BF16/F16 (`save_dtype`: half the bytes, each weight rounded to nearest), with
+    /// `torch_dtype` in `config.json` saying so, as `save_pretrained` of a bf16 model writes it.
+    public static func write(
+        model: any SequenceModel, labels: [String], baseModelDirectory: URL, to destination: URL, dtype: SafeTensorsDType = .F32
+    ) throws {
+        precondition([.F32, .BF16, .F16].contains(dtype), "model weights are saved as F32, BF16 or F16")
         precondition(model.numLabels == labels.count, "one label name per class")
         let fileManager = FileManager.default
         try StagedDirectory.write(destination) { staged in
             let staging = staged.url
-            try writeConfig(model: model, labels: labels, base: baseModelDirectory, to: staging.appendingPathComponent("config.json"))
+            try writeConfig(
+                model: model, labels: labels, base: baseModelDirectory, to: staging.appendingPathComponent("config.json"),
+                torchDType: dtype == .F32 ? nil : (dtype == .BF16 ? "bfloat16" : "float16"))
             var writer = SafeTensorsWriter(metadata: ["format": "pt"])
             // Adapter tensors are not part of a plain model: merge LoRA into the weights first.
             precondition(model.peft?.lora.map(\.isMerged) ?? true, "merge the LoRA branches before exporting")
             for view in model.store.views where !PEFTModules.isAdapterTensor(view.name) {
                 try writer.add(
                     model.tensorNames.checkpointName(view.name), shape: view.shape,
-                    floats: UnsafeBufferPointer(start: model.store.value(view.name), count: view.count))
+                    floats: UnsafeBufferPointer(start: model.store.value(view.name), count: view.count), as: dtype)
             }
             try writer.write(toPath: staging.appendingPathComponent("model.safetensors").path)
             for file in tokenizerFiles {
@@ -38,15 +46,17 @@ public enum HuggingFaceExport {
         }
     }
 
-    /// The base `config.json` with the classification keys set; unknown keys of the base are kept.
-    static func writeConfig(model: any SequenceModel, labels: [String], base: URL, to url: URL) throws {
+    /// The base `config.json` with the classification keys set (and `torch_dtype` when given);
+    /// unknown keys of the base are kept.
+    static func writeConfig(model: any SequenceModel, labels: [String], base: URL, to url: URL, torchDType: String? = nil) throws {
         let basePath = base.appendingPathComponent("config.json").path
         guard let data = FileManager.default.contents(atPath: basePath),
             let object = try JSONSerialization.jsonObject(with: data) as? [String: Any]
         else {
             throw ModelError.badConfig(basePath, "cannot read the base model's config.json")
         }
-        let exported = model.exportConfig(base: object, labels: labels)
+        var exported = model.exportConfig(base: object, labels: labels)
+        if let torchDType { exported["torch_dtype"] = torchDType }
         let json = try JSONSerialization.data(withJSONObject: exported, options: [.prettyPrinted, .sortedKeys])
         try json.write(to: url)
     }
