@@ -60,7 +60,7 @@ let package = Package(
 
         // MARK: - Kernels: BLAS, vector math, slice threads, layers, optimizer and all-reduce loops
         .target(
-            name: "FTKernels", dependencies: ["CBLAS"],
+            name: "FTKernels", dependencies: ["CBLAS", "CDNNL"],
             swiftSettings: kernelSettings),
 
         // MARK: - Core: buffers, RNG, safetensors (re-exports FTKernels)

@@ -34,6 +34,7 @@ public final class LoRASiteTrainer: SiteTrainer {
         let tokenizer = try BertTokenizer.load(modelDirectory: base)
         model = try ModelRegistry.load(modelDirectory: base, numLabels: labels.count, seed: c.rngSeed, peft: c.peftSetup)
         try PEFTTraining.prepare(model: model, configuration: c, log: try TrainingLog(path: nil, quiet: true))
+        try MixedPrecision.apply(to: model, bf16: c.bf16, log: nil)
         if freezeA {
             let names = model.tensorNames
             model.setTrainable { c.isTrainable($0, names: names) && !$0.hasSuffix(".lora_A.weight") }

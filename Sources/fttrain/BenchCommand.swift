@@ -18,6 +18,10 @@ struct BenchCommand: ParsableCommand {
 
     enum Mode: String, ExpressibleByArgument, CaseIterable { case full, lora, infer, sgemm, generate }
 
+    /// The arithmetic of the model's products, as the anchor's `--precision`: fp32, bf16 (bf16
+    /// operands, float32 accumulation: `torch.autocast`'s), int8 (dynamic quantisation; inference).
+    enum Precision: String, ExpressibleByArgument, CaseIterable { case fp32, bf16, int8 }
+
     @OptionGroup var model: ModelDirectoryOption
 
     @Option(
@@ -25,6 +29,9 @@ struct BenchCommand: ParsableCommand {
             "full (fine-tuning step) | lora (LoRA r 8, alpha 16, on query and value, as the anchor; on a decoder: on q/k/v/o/gate/up/down) | infer (forward only) | sgemm (OpenBLAS's peak on --seq-sized square matrices, e.g. --seq 2048) | generate (a decoder's greedy generation: prefill and decode tokens/s)."
     )
     var mode: Mode = .full
+
+    @Option(help: "fp32 | bf16 (products on bf16 operands with float32 accumulation, as torch.autocast; float32 where the CPU lacks avx512_bf16) | int8.")
+    var precision: Precision = .fp32
 
     @Option(help: "Examples per rank (default 32 for full, 64 for infer).")
     var batch: Int?
@@ -69,6 +76,7 @@ struct BenchCommand: ParsableCommand {
         if promptTokens < 1 { throw ValidationError("--prompt-tokens must be positive, got \(promptTokens)") }
         if newTokens < 2 { throw ValidationError("--new-tokens must be at least 2 (decode is timed after the first), got \(newTokens)") }
         if !(bucketCapMb > 0) { throw ValidationError("--bucket-cap-mb must be positive, got \(bucketCapMb)") }
+        if precision == .int8 { throw ValidationError("--precision int8: not yet (the int8 products are not in this build)") }
     }
 
     func run() throws {
@@ -97,6 +105,7 @@ struct BenchCommand: ParsableCommand {
         // The anchor's LoRA: PEFT's LoraConfig(r=8, lora_alpha=16, target_modules=["query", "value"]), head trained.
         let lora = mode == .lora ? PEFTSetup(lora: LoRAConfiguration(rank: 8, alpha: 16)) : nil
         let network = try ModelRegistry.load(modelDirectory: model.url, numLabels: labels, seed: 0, peft: lora)
+        if precision == .bf16 { try MixedPrecision.apply(to: network, bf16: true, log: nil) }
         if let lora, let layers = network.peft?.loraBranches {
             var initializer = SeededRNG(seed: 0, stream: RandomStreams.loraInitialization)
             layers.initialize(rng: &initializer)
@@ -116,7 +125,8 @@ struct BenchCommand: ParsableCommand {
             labels: (0..<B).map { _ in Int32(rng.next(upperBound: UInt64(labels))) }, sequenceLength: T)
 
         var record: [String: Any] = [
-            "mode": mode.rawValue, "threads": Parallel.threadCount, "world": world.size,
+            "mode": mode.rawValue, "threads": Parallel.threadCount, "world": world.size, "precision": precision.rawValue,
+            "bf16_instructions": precision == .bf16 && BF16Products.usesBF16Instructions,
             "batch_per_rank": B, "seq": T, "params": network.store.count,
             "trainable": network.store.trainableCount,
         ]
