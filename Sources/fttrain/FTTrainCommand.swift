@@ -9,7 +9,7 @@ struct FTTrainCommand: ParsableCommand {
         subcommands: [
             TrainCommand.self, PredictCommand.self, TokenizeCommand.self, EmbedCommand.self, BenchCommand.self, PartitionCommand.self,
             FederatedCommand.self, FederatedKeygenCommand.self,
-            DiffWeightsCommand.self,
+            DiffWeightsCommand.self, QuantizeCommand.self,
         ]
     )
 }

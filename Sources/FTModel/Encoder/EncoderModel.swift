@@ -31,6 +31,8 @@ public final class EncoderModel: @unchecked Sendable {
     var lastTraining = false
     /// Whether the last forward ran its last layer for first tokens only (`forward(firstTokenOnly:)`).
     var lastFirstTokenOnly = false
+    /// Each layer's products quantised for INT8 inference (`quantizeForInference`), or nil.
+    var int8Layers: [Int8EncoderLayer]?
 
     /// A model with all parameters zero; call `load` or `initializeRandomly` next.
     /// `peft` adds adapter tensors (LoRA's A and B) after each layer's own.
