@@ -86,7 +86,7 @@ struct BenchCommand: ParsableCommand {
         // The anchor's LoRA: PEFT's LoraConfig(r=8, lora_alpha=16, target_modules=["query", "value"]), head trained.
         let lora = mode == .lora ? PEFTSetup(lora: LoRAConfiguration(rank: 8, alpha: 16)) : nil
         let network = try ModelRegistry.load(modelDirectory: model.url, numLabels: labels, seed: 0, peft: lora)
-        if let lora, let layers = network.peft?.lora {
+        if let lora, let layers = network.peft?.loraBranches {
             var initializer = SeededRNG(seed: 0, stream: RandomStreams.loraInitialization)
             layers.initialize(rng: &initializer)
             let names = network.tensorNames

@@ -2,7 +2,7 @@ import FTCore
 
 /// `EncoderModel` behind the model interface.
 extension EncoderModel: SequenceModel {
-    public var tensorNames: EncoderTensorNames { config.family.names }
+    public var tensorNames: any ModelTensorNaming { config.family.names }
     public var architectureName: String { config.family.sequenceClassificationArchitecture }
     public var layerCount: Int { config.numHiddenLayers }
     public var hiddenSize: Int { config.hiddenSize }

@@ -30,6 +30,13 @@ public enum ModelRegistry {
         return .bert  // older BERT configs carry neither key
     }
 
+    /// Whether a `config.json` describes a Llama decoder: `model_type: llama`, or no model type and
+    /// `architectures` naming `LlamaForCausalLM` (or another `Llama…` class).
+    public static func isLlama(_ json: ConfigJSON) -> Bool {
+        if let modelType = json.object["model_type"] as? String { return modelType == "llama" }
+        return (json.object["architectures"] as? [String])?.first?.hasPrefix("Llama") ?? false
+    }
+
     /// Reads `config.json` at `configPath` and picks its family.
     /// - Throws: `ModelError` naming the file: missing, not a JSON object, an unknown family, a bad key.
     public static func encoderFamily(configPath: String) throws -> (family: EncoderFamily, config: EncoderConfig) {
@@ -70,7 +77,8 @@ public struct ModelOverrides: Sendable, Equatable {
 }
 
 extension ModelRegistry {
-    /// Loads the model of a Hugging Face model directory (`config.json`, `model.safetensors`)
+    /// Loads the model of a Hugging Face model directory (`config.json`, `model.safetensors`), or
+    /// of a llama.cpp `.gguf` file (a Llama, de-quantised to float32),
     /// with a sequence-classification head of `numLabels` classes (0: none); a head the weights
     /// lack is initialised from `seed`. `peft` adds adapter tensors (zero until initialised or loaded).
     /// - Throws: `ModelError` naming the file and the problem (unknown family, a size that
@@ -79,10 +87,41 @@ extension ModelRegistry {
         modelDirectory: URL, numLabels: Int = 0, seed: UInt64 = 42, peft: PEFTSetup? = nil,
         overrides: ModelOverrides = ModelOverrides()
     ) throws -> any SequenceModel {
-        try EncoderModel.load(modelDirectory: modelDirectory, numLabels: numLabels, seed: seed, peft: peft) { config in
+        if modelDirectory.pathExtension.lowercased() == "gguf" {
+            guard numLabels == 0 else {
+                throw ModelError.badConfig(
+                    modelDirectory.path, "a GGUF model is loaded as a causal language model; a sequence-classification head is not supported")
+            }
+            return try LlamaModel.load(gguf: modelDirectory, peft: peft)
+        }
+        let configPath = modelDirectory.appendingPathComponent("config.json").path
+        if FileManager.default.fileExists(atPath: configPath), isLlama(try readConfigJSON(path: configPath)) {
+            guard numLabels == 0 else {
+                throw ModelError.badConfig(
+                    configPath,
+                    "a llama model has no sequence-classification head here (LlamaForSequenceClassification is not supported); train it as a causal language model"
+                )
+            }
+            return try LlamaModel.load(modelDirectory: modelDirectory, peft: peft)
+        }
+        return try EncoderModel.load(modelDirectory: modelDirectory, numLabels: numLabels, seed: seed, peft: peft) { config in
             if let p = overrides.hiddenDropout { config.hiddenDropoutProb = p }
             if let p = overrides.attentionDropout { config.attentionProbsDropoutProb = p }
             if let p = overrides.classifierDropout { config.classifierDropout = p }
         }
+    }
+}
+
+extension ModelRegistry {
+    /// The decoder at `path` — a `.gguf` file or a Hugging Face directory whose `config.json` is a
+    /// Llama's — with `peft`'s LoRA tensors (zero until initialised or loaded); nil when `path` is
+    /// neither (another loader may read it).
+    /// - Throws: `ModelError` / `GGUFError` naming the file and the problem.
+    public static func loadCausalLanguageModel(path: String, peft: PEFTSetup? = nil) throws -> (any CausalLanguageModel)? {
+        let url = URL(fileURLWithPath: path)
+        if url.pathExtension.lowercased() == "gguf" { return try LlamaModel.load(gguf: url, peft: peft) }
+        let configPath = url.appendingPathComponent("config.json").path
+        guard FileManager.default.fileExists(atPath: configPath), isLlama(try readConfigJSON(path: configPath)) else { return nil }
+        return try LlamaModel.load(modelDirectory: url, peft: peft)
     }
 }

@@ -17,9 +17,11 @@ public protocol SequenceModel: AnyObject, Sendable {
     /// The parameter-efficient modules the model was built with.
     var peft: PEFTModules? { get }
     /// How store names map onto Hugging Face's checkpoint and module names, layers and embeddings.
-    var tensorNames: EncoderTensorNames { get }
+    var tensorNames: any ModelTensorNaming { get }
     /// Hugging Face's class of the model with its head (`BertForSequenceClassification`).
     var architectureName: String { get }
+    /// PEFT's `task_type` of the model's adapters (`SEQ_CLS`, `CAUSAL_LM`).
+    var peftTaskType: String { get }
     /// Number of transformer layers (`freeze_layers` indices run below it).
     var layerCount: Int { get }
     /// Width of a hidden state (C).
@@ -67,6 +69,9 @@ public struct ModelOutputs {
 }
 
 extension SequenceModel {
+    /// Sequence classification, unless the model says otherwise.
+    public var peftTaskType: String { "SEQ_CLS" }
+
     /// The names of the base model's tensors, adapters excluded.
     public var baseTensorNames: [String] { store.views.map(\.name).filter { !PEFTModules.isAdapterTensor($0) } }
 }

@@ -14,7 +14,7 @@ public struct BottleneckConfiguration: Sendable, Equatable {
     }
 
     /// Whether store tensor `name` is trained: the adapters and the modules to save.
-    public func isTrainable(_ name: String, names: EncoderTensorNames = EncoderFamily.bert.names) -> Bool {
+    public func isTrainable(_ name: String, names: any ModelTensorNaming = EncoderFamily.bert.names) -> Bool {
         BottleneckAdapters.isAdapterTensor(name)
             || modulesToSave.contains { LoRAConfiguration.matches($0, moduleName: names.moduleName(ofTensor: name)) }
     }

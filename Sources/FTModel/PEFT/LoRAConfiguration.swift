@@ -80,16 +80,17 @@ public struct LoRAConfiguration: Sendable, Equatable {
         if !(dropout >= 0 && dropout < 1) { problems.append("`lora_dropout` must be in [0, 1), found \(dropout)") }
         if targetModules.isEmpty { problems.append("`target_modules` names no module") }
         // A target must name a linear module of some family; the model then checks its own (`PEFTModules`).
-        let wrappable = ModelRegistry.encoderFamilies.flatMap { family in
-            EncoderLinearModule.allCases.map { $0.fullName(layer: 0, names: family.names) }
-        }
+        let wrappable =
+            ModelRegistry.encoderFamilies.flatMap { family in
+                EncoderLinearModule.allCases.map { $0.fullName(layer: 0, names: family.names) }
+            } + LlamaLinearModule.allCases.map { LlamaTensorNames.moduleName(0, $0) }
         for target in targetModules {
             if Self.matches(target, moduleName: "classifier") {
                 problems.append(
                     "`target_modules` entry `\(target)` reaches the classification head, which is trained whole (modules_to_save), not with LoRA")
             } else if !wrappable.contains(where: { Self.matches(target, moduleName: $0) }) {
                 problems.append(
-                    "`target_modules` entry `\(target)` matches no linear module of BERT (query, key, value, attention.output.dense, intermediate.dense, output.dense, pooler.dense) nor of DistilBERT (q_lin, k_lin, v_lin, out_lin, lin1, lin2, pre_classifier)"
+                    "`target_modules` entry `\(target)` matches no linear module of BERT (query, key, value, attention.output.dense, intermediate.dense, output.dense, pooler.dense) nor of DistilBERT (q_lin, k_lin, v_lin, out_lin, lin1, lin2, pre_classifier) nor of Llama (q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj)"
                 )
             }
         }

@@ -4,7 +4,8 @@ import Foundation
 /// A LoRA adapter in PEFT's on-disk format, so that an adapter trained by fttrain loads into
 /// PyTorch with `PeftModel.from_pretrained` and one PEFT trained loads here:
 ///
-/// - `adapter_config.json`: PEFT's `LoraConfig` (`peft_type` LORA, `task_type` SEQ_CLS, `r`,
+/// - `adapter_config.json`: PEFT's `LoraConfig` (`peft_type` LORA, `task_type` SEQ_CLS or, for a
+///   decoder, CAUSAL_LM with names such as `base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight`, `r`,
 ///   `lora_alpha`, `lora_dropout`, `target_modules`, `bias`, `modules_to_save`, `use_rslora`, ...);
 /// - `adapter_model.safetensors`: the trained tensors under PEFT's names (checked against
 ///   peft 0.21): `base_model.model.bert.encoder.layer.0.attention.self.query.lora_A.weight`,
@@ -33,7 +34,7 @@ public struct PEFTAdapter: Sendable {
     /// family whose names are `names`.
     public static func savedName(
         _ name: String, lora: LoRAConfiguration?,
-        names: EncoderTensorNames = EncoderFamily.bert.names
+        names: any ModelTensorNaming = EncoderFamily.bert.names
     ) -> String {
         if let lora, name.hasSuffix(".bias") && lora.wrapsModule(ofTensor: name, names: names) {
             return prefix + names.checkpointName(String(name.dropLast(".bias".count)) + ".base_layer.bias")
@@ -94,8 +95,8 @@ public struct PEFTAdapter: Sendable {
         guard (object["peft_type"] as? String) == "LORA" else {
             throw bad("peft_type \(object["peft_type"].map { "\($0)" } ?? "missing") is not LORA (nor fttrain's BOTTLENECK)")
         }
-        if let task = object["task_type"] as? String, task != "SEQ_CLS" {
-            throw bad("task_type \(task): fttrain runs sequence classification (SEQ_CLS)")
+        if let task = object["task_type"] as? String, !["SEQ_CLS", "CAUSAL_LM"].contains(task) {
+            throw bad("task_type \(task): fttrain runs sequence classification (SEQ_CLS) and causal language modelling (CAUSAL_LM)")
         }
         for key in ["use_dora", "fan_in_fan_out"] where (object[key] as? Bool) == true {
             throw bad("\(key) true is not supported")
@@ -170,7 +171,7 @@ public struct PEFTAdapter: Sendable {
         extraFiles: [String: Data] = [:]
     ) throws {
         guard let setup = model.peft?.setup else { throw ModelError.badInput("the model has no adapter to save") }
-        precondition(!(model.peft?.lora?.isMerged ?? false), "unmerge the adapter before saving it")
+        precondition(!(model.peft?.loraBranches?.isMerged ?? false), "unmerge the adapter before saving it")
         let lora = setup.lora
         try StagedDirectory.write(destination) { staged in
             var writer = SafeTensorsWriter(metadata: ["format": "pt"])
@@ -180,8 +181,18 @@ public struct PEFTAdapter: Sendable {
                     floats: UnsafeBufferPointer(start: model.store.value(view.name), count: view.count))
             }
             try writer.write(toPath: staged.file(weightsFile).path)
+            // A causal LM has no classification head: modules_to_save entries that name no module
+            // of it (the default `classifier`) are left out, so PEFT finds nothing missing.
+            let savedLoRA = lora.map { lora -> LoRAConfiguration in
+                guard model.peftTaskType == "CAUSAL_LM" else { return lora }
+                var kept = lora
+                kept.modulesToSave = lora.modulesToSave.filter { target in
+                    model.store.views.contains { model.tensorNames.moduleName(ofTensor: $0.name).hasSuffix(target) }
+                }
+                return kept
+            }
             let config =
-                lora.map { configObject($0, baseModelName: baseModelName) }
+                savedLoRA.map { configObject($0, baseModelName: baseModelName, taskType: model.peftTaskType) }
                 ?? bottleneckConfigObject(setup.bottleneck ?? BottleneckConfiguration(), baseModelName: baseModelName)
             try staged.write(
                 try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]),
@@ -191,9 +202,9 @@ public struct PEFTAdapter: Sendable {
     }
 
     /// PEFT's `LoraConfig` fields for this setup (the others at PEFT's defaults).
-    static func configObject(_ lora: LoRAConfiguration, baseModelName: String?) -> [String: Any] {
+    static func configObject(_ lora: LoRAConfiguration, baseModelName: String?, taskType: String = "SEQ_CLS") -> [String: Any] {
         [
-            "peft_type": "LORA", "task_type": "SEQ_CLS", "r": lora.rank, "lora_alpha": lora.alpha,
+            "peft_type": "LORA", "task_type": taskType, "r": lora.rank, "lora_alpha": lora.alpha,
             "lora_dropout": Double(lora.dropout), "target_modules": lora.targetModules, "bias": lora.bias.rawValue,
             "modules_to_save": lora.modulesToSave, "use_rslora": lora.useRSLoRA, "fan_in_fan_out": false,
             "init_lora_weights": true, "inference_mode": true, "use_dora": false,

@@ -15,7 +15,7 @@ public struct PEFTSetup: Sendable, Equatable {
 
 extension PEFTSetup {
     /// Whether store tensor `name` is trained under this setup, for a model of the family whose names are `names`.
-    public func isTrainable(_ name: String, names: EncoderTensorNames = EncoderFamily.bert.names) -> Bool {
+    public func isTrainable(_ name: String, names: any ModelTensorNaming = EncoderFamily.bert.names) -> Bool {
         if let lora { return lora.isTrainable(name, names: names) }
         if let bottleneck { return bottleneck.isTrainable(name, names: names) }
         return true
@@ -44,6 +44,9 @@ public final class PEFTModules: @unchecked Sendable {
     public let lora: LoRALayers?
     /// The bottleneck adapters, when the setup has them.
     public let bottleneck: BottleneckAdapters?
+    /// The LoRA branches whatever the model family (the encoder's `lora`, or a Llama's), for the
+    /// trainer's initialisation, merging and export.
+    public let loraBranches: (any LoRABranches)?
 
     /// - Throws: `ModelError.badConfig` when LoRA's `target_modules` match no module of the family.
     init(setup: PEFTSetup, config: EncoderConfig, store: ParameterStore) throws {
@@ -57,6 +60,15 @@ public final class PEFTModules: @unchecked Sendable {
                     + "(\(modules.joined(separator: ", ")))")
         }
         bottleneck = setup.bottleneck.map { BottleneckAdapters(configuration: $0, config: config, store: store) }
+        loraBranches = lora
+    }
+
+    /// The modules of a model that computes its LoRA branches itself (a Llama): no encoder hooks.
+    init(setup: PEFTSetup, lora: (any LoRABranches)?) {
+        self.setup = setup
+        self.lora = nil
+        bottleneck = nil
+        loraBranches = lora
     }
 
     /// The extra tensors of `setup` for each layer of a model of `config`, in buffer order, and

@@ -71,7 +71,7 @@ public struct ResumedCheckpoint {
     /// The best model's parameters (for `load_best_model_at_end`): from the best checkpoint under
     /// `output` when it is there and complete, else from this checkpoint's `best_model.safetensors`;
     /// nil when no best was recorded.
-    public func bestParameters(output: URL, store: ParameterStore, names: EncoderTensorNames) throws -> [Float]? {
+    public func bestParameters(output: URL, store: ParameterStore, names: any ModelTensorNaming) throws -> [Float]? {
         guard trainerState.bestGlobalStep != nil else { return nil }
         var values = [Float](repeating: 0, count: store.count)
         let own = directory.appendingPathComponent(CheckpointDirectory.bestModelName)
@@ -95,7 +95,7 @@ public struct ResumedCheckpoint {
     /// base prefix (`bert.`), the head's do not.
     /// Reads a checkpoint's weights into `store`: its adapter tensors when it holds an adapter
     /// (the store's other values are left as they are), else its whole model.
-    static func loadWeights(of checkpoint: URL, into store: ParameterStore, names: EncoderTensorNames) throws {
+    static func loadWeights(of checkpoint: URL, into store: ParameterStore, names: any ModelTensorNaming) throws {
         let adapterFile = checkpoint.appendingPathComponent(CheckpointDirectory.adapterWeightsName)
         guard FileManager.default.fileExists(atPath: adapterFile.path) else {
             return try loadModel(checkpoint.appendingPathComponent(CheckpointDirectory.modelName), into: store, names: names)
@@ -109,7 +109,7 @@ public struct ResumedCheckpoint {
         }
     }
 
-    static func loadModel(_ url: URL, into store: ParameterStore, names: EncoderTensorNames) throws {
+    static func loadModel(_ url: URL, into store: ParameterStore, names: any ModelTensorNaming) throws {
         let file = try SafeTensorsFile(path: url.path)
         for view in store.views {
             try file.copyFloats(

@@ -39,7 +39,7 @@ extension TrainingConfiguration {
 
     /// Whether tensor `name` (store name of a model whose family names are `names`) is trained:
     /// the PEFT method's rule, then the freezing keys.
-    public func isTrainable(_ name: String, names: EncoderTensorNames = EncoderFamily.bert.names) -> Bool {
+    public func isTrainable(_ name: String, names: any ModelTensorNaming = EncoderFamily.bert.names) -> Bool {
         if let setup = peftSetup, !setup.isTrainable(name, names: names) { return false }
         if freezeEmbeddings && names.isEmbeddingTensor(name) { return false }
         if let layer = names.layer(ofTensor: name), frozenLayers.contains(layer) { return false }

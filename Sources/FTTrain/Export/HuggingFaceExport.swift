@@ -22,7 +22,7 @@ public enum HuggingFaceExport {
             try writeConfig(model: model, labels: labels, base: baseModelDirectory, to: staging.appendingPathComponent("config.json"))
             var writer = SafeTensorsWriter(metadata: ["format": "pt"])
             // Adapter tensors are not part of a plain model: merge LoRA into the weights first.
-            precondition(model.peft?.lora.map(\.isMerged) ?? true, "merge the LoRA branches before exporting")
+            precondition(model.peft?.loraBranches.map(\.isMerged) ?? true, "merge the LoRA branches before exporting")
             for view in model.store.views where !PEFTModules.isAdapterTensor(view.name) {
                 try writer.add(
                     model.tensorNames.checkpointName(view.name), shape: view.shape,
@@ -39,7 +39,13 @@ public enum HuggingFaceExport {
     }
 
     /// The base `config.json` with the classification keys set; unknown keys of the base are kept.
+    /// A GGUF base has no `config.json`: the model writes every key itself.
     static func writeConfig(model: any SequenceModel, labels: [String], base: URL, to url: URL) throws {
+        if base.pathExtension.lowercased() == "gguf" {
+            let exported = model.exportConfig(base: [:], labels: labels)
+            try JSONSerialization.data(withJSONObject: exported, options: [.prettyPrinted, .sortedKeys]).write(to: url)
+            return
+        }
         let basePath = base.appendingPathComponent("config.json").path
         guard let data = FileManager.default.contents(atPath: basePath),
             let object = try JSONSerialization.jsonObject(with: data) as? [String: Any]

@@ -34,7 +34,7 @@ public func makeGradientSynchronizer(
 ) -> GradientSynchronizer {
     let store = model.store
     let capacity = max(Int(bucketCapMB * 1024 * 1024 / 4), 1)
-    let sparseRows = sparseEmbeddings ? SparseRowGradient(table: model.tensorNames.wordEmbeddings, of: store) : nil
+    let sparseRows = sparseEmbeddings ? model.tensorNames.sparseGradientTable.flatMap { SparseRowGradient(table: $0, of: store) } : nil
     let dense = store.views.compactMap(\.gradientRange).filter { $0 != sparseRows?.range }
     let buckets = GradientBuckets(
         tensors: dense, capacity: capacity,

@@ -25,10 +25,10 @@ public enum PEFTTraining {
             var rng = SeededRNG(seed: c.rngSeed, stream: RandomStreams.adapterInitialization)
             adapters.initialize(rng: &rng)
         }
-        if let layers = model.peft?.lora {
+        if let layers = model.peft?.loraBranches {
             var rng = SeededRNG(seed: c.rngSeed, stream: RandomStreams.loraInitialization)
             layers.initialize(rng: &rng)
-            if !layers.configuration.saves(moduleName: "classifier") {
+            if model.numLabels > 0 && !layers.configuration.saves(moduleName: "classifier") {
                 log.message(
                     "warning: modules_to_save does not include classifier: the new head stays at its random initialisation and is not saved with the adapter"
                 )
@@ -60,7 +60,7 @@ public enum PEFTTraining {
             model: model, to: adapterDirectory, baseModelName: baseModelDirectory.path,
             extraFiles: [labelsFile: try labelsJSON(labels)])
         log.message("adapter written to \(adapterDirectory.path)")
-        guard let layers = model.peft?.lora else {
+        guard let layers = model.peft?.loraBranches else {
             log.message(
                 "no model/: bottleneck adapters cannot be merged into a plain model; predict with --model-dir \(baseModelDirectory.path) --adapter \(adapterDirectory.path)"
             )

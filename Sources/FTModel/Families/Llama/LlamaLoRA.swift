@@ -1,0 +1,221 @@
+import FTCore
+
+/// PEFT's LoRA on the linear modules of a `LlamaModel` (`target_modules` among q_proj, k_proj,
+/// v_proj, o_proj, gate_proj, up_proj, down_proj, matched against the full module names
+/// `model.layers.N.self_attn.q_proj` as PEFT matches them).
+///
+/// A and B live in the model's store right after the tensors of their layer
+/// (`model.layers.0.self_attn.q_proj.lora_A.weight (r, in)`, `...lora_B.weight (out, r)`), so a
+/// layer's trainable gradients stay together. Per targeted module, with x its input (N, in):
+///
+///     forward   x̃ = dropout(x);  u = x̃ · Aᵀ (N, r), kept;  y += s · u · Bᵀ
+///     backward  dB += s · dyᵀ · u;  du = s · dy · B;  dA += duᵀ · x̃;  dx += dropout'(du · A)
+///
+/// reference: PEFT `lora/layer.py` `Linear.forward`.
+public final class LlamaLoRA: @unchecked Sendable {
+    public let configuration: LoRAConfiguration
+    /// The targeted modules of each layer.
+    public let targets: [[LlamaLinearModule]]
+    /// True while `s · B A` is added into the base weights.
+    public private(set) var isMerged = false
+    let config: LlamaConfig
+    let store: ParameterStore
+    private let scaling: Float
+    private let aNames: [[String]]
+    private let bNames: [[String]]
+    private var arena = ScratchArena()
+    private var capacity = 0
+    private var lowRank: [[UnsafeMutablePointer<Float>]] = []
+    private var lowRankGradient: UnsafeMutablePointer<Float>?
+    private var droppedInput: UnsafeMutablePointer<Float>?
+    private var inputGradient: UnsafeMutablePointer<Float>?
+    private var training = false
+    private var dropoutSeed: UInt64 = 0
+    /// The generation path's own (tokens, r) scratch, so `extend` between a training forward and
+    /// its backward leaves the training caches (and the dropout state) alone.
+    private var inferenceArena = ScratchArena()
+    private var inferenceCapacity = 0
+    private var inferenceLowRank: UnsafeMutablePointer<Float>?
+
+    /// The modules of layer 0 that `lora` targets.
+    static func targetedModules(layer: Int, lora: LoRAConfiguration) -> [LlamaLinearModule] {
+        LlamaLinearModule.allCases.filter { lora.targets(moduleName: LlamaTensorNames.moduleName(layer, $0)) }
+    }
+
+    /// `(name, shape)` of the LoRA tensors of each layer, A then B per targeted module.
+    static func layout(config: LlamaConfig, lora: LoRAConfiguration) -> [[(name: String, shape: [Int])]] {
+        (0..<config.numHiddenLayers).map { l in
+            targetedModules(layer: l, lora: lora).flatMap { module -> [(name: String, shape: [Int])] in
+                let (inputs, outputs) = module.dimensions(config)
+                return [(aName(l, module), [lora.rank, inputs]), (bName(l, module), [outputs, lora.rank])]
+            }
+        }
+    }
+
+    /// `model.layers.0.self_attn.q_proj.lora_A.weight`.
+    public static func aName(_ l: Int, _ module: LlamaLinearModule) -> String {
+        LlamaTensorNames.moduleName(l, module) + ".lora_A.weight"
+    }
+
+    public static func bName(_ l: Int, _ module: LlamaLinearModule) -> String {
+        LlamaTensorNames.moduleName(l, module) + ".lora_B.weight"
+    }
+
+    init(configuration: LoRAConfiguration, config: LlamaConfig, store: ParameterStore) {
+        self.configuration = configuration
+        self.config = config
+        self.store = store
+        scaling = configuration.scaling
+        targets = (0..<config.numHiddenLayers).map { Self.targetedModules(layer: $0, lora: configuration) }
+        aNames = (0..<config.numHiddenLayers).map { l in LlamaLinearModule.allCases.map { Self.aName(l, $0) } }
+        bNames = (0..<config.numHiddenLayers).map { l in LlamaLinearModule.allCases.map { Self.bName(l, $0) } }
+    }
+
+    /// Every (layer, module) with a branch.
+    public var branches: [(layer: Int, module: LlamaLinearModule)] {
+        targets.enumerated().flatMap { l, modules in modules.map { (l, $0) } }
+    }
+
+    /// PEFT's initialisation: A Kaiming-uniform (a = √5: U(−1/√in, 1/√in)), B zero.
+    public func initialize(rng: inout SeededRNG) {
+        for (l, module) in branches {
+            let a = store.view(aNames[l][module.rawValue])
+            let bound = 1 / Float(a.shape[1]).squareRoot()
+            let p = store.value(a.name)
+            for i in 0..<a.count { p[i] = (2 * rng.nextUniform() - 1) * bound }
+            let b = store.view(bNames[l][module.rawValue])
+            store.value(b.name).update(repeating: 0, count: b.count)
+        }
+    }
+
+    /// Plans the caches for a pass over `tokens` tokens.
+    func prepare(tokens: Int, training: Bool, dropoutSeed: UInt64) {
+        self.training = training
+        self.dropoutSeed = dropoutSeed
+        guard tokens > capacity else { return }
+        let r = configuration.rank
+        let widest = max(config.hiddenSize, config.intermediateSize, config.queryWidth)
+        arena = ScratchArena()
+        capacity = tokens
+        lowRank = targets.map { modules in LlamaLinearModule.allCases.map { arena.floats(modules.contains($0) ? tokens * r : 0) } }
+        lowRankGradient = arena.floats(tokens * r)
+        droppedInput = configuration.dropout > 0 ? arena.floats(tokens * widest) : nil
+        inputGradient = configuration.dropout > 0 ? arena.floats(tokens * widest) : nil
+    }
+
+    /// The generation path's u scratch for `tokens` rows (grown when needed).
+    func inferenceScratch(tokens: Int) -> UnsafeMutablePointer<Float> {
+        if tokens > inferenceCapacity || inferenceLowRank == nil {
+            inferenceArena = ScratchArena()
+            inferenceCapacity = tokens
+            inferenceLowRank = inferenceArena.floats(tokens * configuration.rank)
+        }
+        return inferenceLowRank!
+    }
+
+    private func dropout(layer: Int, module: LlamaLinearModule) -> Dropout {
+        guard training, configuration.dropout > 0 else { return Dropout(probability: 0, key: 0) }
+        return Dropout(
+            probability: configuration.dropout,
+            key: Dropout.key(seed: dropoutSeed, site: 50_000 + 10 * UInt64(layer) + UInt64(module.rawValue)))
+    }
+
+    /// Adds the branches of `modules` (one fused product) of layer `l` to `output (N, width)`.
+    /// With `inferenceScratch` (generation: `inferenceScratch(tokens:)`), no dropout and nothing kept.
+    func forward(
+        _ modules: [LlamaLinearModule], layer l: Int, input: UnsafePointer<Float>,
+        output: UnsafeMutablePointer<Float>, width: Int, rows N: Int, inferenceScratch: UnsafeMutablePointer<Float>? = nil
+    ) {
+        guard !isMerged else { return }
+        let r = configuration.rank
+        for module in modules where targets[l].contains(module) {
+            let (inputs, outputs) = module.dimensions(config)
+            let u = inferenceScratch ?? lowRank[l][module.rawValue]
+            var x = input
+            let mask = inferenceScratch == nil ? dropout(layer: l, module: module) : Dropout(probability: 0, key: 0)
+            if !mask.isIdentity, let scratch = droppedInput {
+                mask.apply(from: input, to: scratch, count: N * inputs, firstIndex: 0)
+                x = UnsafePointer(scratch)
+            }
+            Parallel.sgemm(
+                transA: false, transB: true, m: N, n: r, k: inputs,
+                a: x, lda: inputs, b: store.value(aNames[l][module.rawValue]), ldb: inputs, beta: 0, c: u, ldc: r)
+            Parallel.sgemm(
+                transA: false, transB: true, m: N, n: outputs, k: r, alpha: scaling,
+                a: u, lda: r, b: store.value(bNames[l][module.rawValue]), ldb: r,
+                beta: 1, c: output + module.columnOffset(config), ldc: width)
+        }
+    }
+
+    /// Backward of the branches of `modules` of layer `l`: dA, dB accumulate when trainable;
+    /// `dInput` (nil: not needed) is added to.
+    func backward(
+        _ modules: [LlamaLinearModule], layer l: Int, input: UnsafePointer<Float>,
+        dOutput: UnsafePointer<Float>, width: Int, dInput: UnsafeMutablePointer<Float>?, rows N: Int
+    ) {
+        guard !isMerged, let du = lowRankGradient else { return }
+        let r = configuration.rank
+        for module in modules where targets[l].contains(module) {
+            let (inputs, outputs) = module.dimensions(config)
+            let aName = aNames[l][module.rawValue], bName = bNames[l][module.rawValue]
+            let u = lowRank[l][module.rawValue]
+            let dy = dOutput + module.columnOffset(config)
+            if let dB = store.gradient(bName) {
+                Parallel.sgemm(
+                    transA: true, transB: false, m: outputs, n: r, k: N, alpha: scaling,
+                    a: dy, lda: width, b: u, ldb: r, beta: 1, c: dB, ldc: r)
+            }
+            Parallel.sgemm(
+                transA: false, transB: false, m: N, n: r, k: outputs, alpha: scaling,
+                a: dy, lda: width, b: store.value(bName), ldb: r, beta: 0, c: du, ldc: r)
+            let mask = dropout(layer: l, module: module)
+            var x = input
+            if !mask.isIdentity, let scratch = droppedInput {
+                mask.apply(from: input, to: scratch, count: N * inputs, firstIndex: 0)
+                x = UnsafePointer(scratch)
+            }
+            if let dA = store.gradient(aName) {
+                Parallel.sgemm(
+                    transA: true, transB: false, m: r, n: inputs, k: N,
+                    a: du, lda: r, b: x, ldb: inputs, beta: 1, c: dA, ldc: inputs)
+            }
+            guard let dInput else { continue }
+            if mask.isIdentity {
+                Parallel.sgemm(
+                    transA: false, transB: false, m: N, n: inputs, k: r,
+                    a: du, lda: r, b: store.value(aName), ldb: inputs, beta: 1, c: dInput, ldc: inputs)
+            } else if let scratch = inputGradient {
+                Parallel.sgemm(
+                    transA: false, transB: false, m: N, n: inputs, k: r,
+                    a: du, lda: r, b: store.value(aName), ldb: inputs, beta: 0, c: scratch, ldc: inputs)
+                mask.apply(scratch, count: N * inputs, firstIndex: 0)
+                VectorMath.add(dInput, scratch, N * inputs)
+            }
+        }
+    }
+
+    /// PEFT's `merge`: W ← W + s · B A; the branches are then skipped.
+    public func merge() {
+        guard !isMerged else { return }
+        addDeltas(sign: 1)
+        isMerged = true
+    }
+
+    /// PEFT's `unmerge`: W ← W − s · B A.
+    public func unmerge() {
+        guard isMerged else { return }
+        addDeltas(sign: -1)
+        isMerged = false
+    }
+
+    private func addDeltas(sign: Float) {
+        let r = configuration.rank
+        for (l, module) in branches {
+            let (inputs, outputs) = module.dimensions(config)
+            Parallel.sgemm(
+                transA: false, transB: false, m: outputs, n: inputs, k: r, alpha: sign * scaling,
+                a: store.value(bNames[l][module.rawValue]), lda: r, b: store.value(aNames[l][module.rawValue]), ldb: inputs,
+                beta: 1, c: store.value(LlamaTensorNames.weight(l, module)), ldc: inputs)
+        }
+    }
+}
