@@ -71,16 +71,27 @@ void ft_int8_gemm_portable(const uint8_t *a, int lda, const int8_t *packed, int3
 /// Rows `i0 ..< i0 + rows` (rows ≤ 4) by column blocks `nb0 ..< nb0 + nv` (nv ≤ 4, 16 columns
 /// each), over all of K: up to 16 zmm accumulators, one broadcast of 4 A bytes per row and k-group.
 FT_VNNI static inline void vnni_tile(
-    const uint8_t *a, int lda, const int8_t *packed, int k4, int32_t *c, int ldc,
+    const uint8_t *a, int lda, const int8_t *packed, int k4, int q0, int q1, int32_t *c, int ldc,
     int rows, int nb0, int nv, int n) {
     __m512i acc[4][4];
     for (int r = 0; r < 4; r++)
         for (int v = 0; v < 4; v++) acc[r][v] = _mm512_setzero_si512();
+    if (q0 > 0) {  // a later K block: continue the sums already in C
+        for (int r = 0; r < rows; r++) {
+            for (int v = 0; v < nv; v++) {
+                const int col = (nb0 + v) * 16, left = n - col;
+                const __mmask16 mask = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+                acc[r][v] = _mm512_maskz_loadu_epi32(mask, c + (size_t)r * ldc + col);
+            }
+        }
+    }
     const int8_t *p[4];
-    for (int v = 0; v < 4; v++) p[v] = packed + (size_t)(nb0 + (v < nv ? v : 0)) * k4 * 64;
+    for (int v = 0; v < 4; v++) p[v] = packed + ((size_t)(nb0 + (v < nv ? v : 0)) * k4 + q0) * 64;
+    a += 4 * (size_t)q0;
+    const int kq = q1 - q0;
     if (rows == 4 && nv == 4) {
         const uint8_t *a0 = a, *a1 = a + lda, *a2 = a + 2 * (size_t)lda, *a3 = a + 3 * (size_t)lda;
-        for (int q = 0; q < k4; q++) {
+        for (int q = 0; q < kq; q++) {
             const __m512i b0 = _mm512_loadu_si512(p[0] + (size_t)q * 64), b1 = _mm512_loadu_si512(p[1] + (size_t)q * 64);
             const __m512i b2 = _mm512_loadu_si512(p[2] + (size_t)q * 64), b3 = _mm512_loadu_si512(p[3] + (size_t)q * 64);
             int32_t w;
@@ -99,7 +110,7 @@ FT_VNNI static inline void vnni_tile(
             acc[3][2] = _mm512_dpbusd_epi32(acc[3][2], x, b2); acc[3][3] = _mm512_dpbusd_epi32(acc[3][3], x, b3);
         }
     } else {
-        for (int q = 0; q < k4; q++) {
+        for (int q = 0; q < kq; q++) {
             __m512i b[4];
             for (int v = 0; v < nv; v++) b[v] = _mm512_loadu_si512(p[v] + (size_t)q * 64);
             for (int r = 0; r < rows; r++) {
@@ -121,15 +132,19 @@ FT_VNNI static inline void vnni_tile(
 
 FT_VNNI void ft_int8_gemm_vnni(const uint8_t *a, int lda, const int8_t *packed, int32_t *c, int ldc, int m, int n, int k) {
     const int blocks = (n + 15) / 16, k4 = (k + 3) / 4;
-    // Rows in chunks whose A bytes stay in L2 while every column block passes over them.
-    const int chunk = 64;
+    // Rows in chunks, K in blocks of 256 bytes: a chunk's A block (64 × 256 B) and one column
+    // block's B panel (64 columns × 256 B) stay in L1 while the tiles pass over them.
+    const int chunk = 64, kblock = 64;  // kblock in groups of 4 bytes
     for (int i0 = 0; i0 < m; i0 += chunk) {
         const int i1 = i0 + chunk < m ? i0 + chunk : m;
-        for (int nb = 0; nb < blocks; nb += 4) {
-            const int nv = blocks - nb < 4 ? blocks - nb : 4;
-            for (int i = i0; i < i1; i += 4) {
-                const int rows = i1 - i < 4 ? i1 - i : 4;
-                vnni_tile(a + (size_t)i * lda, lda, packed, k4, c + (size_t)i * ldc, ldc, rows, nb, nv, n);
+        for (int q0 = 0; q0 < k4; q0 += kblock) {
+            const int q1 = q0 + kblock < k4 ? q0 + kblock : k4;
+            for (int nb = 0; nb < blocks; nb += 4) {
+                const int nv = blocks - nb < 4 ? blocks - nb : 4;
+                for (int i = i0; i < i1; i += 4) {
+                    const int rows = i1 - i < 4 ? i1 - i : 4;
+                    vnni_tile(a + (size_t)i * lda, lda, packed, k4, q0, q1, c + (size_t)i * ldc, ldc, rows, nb, nv, n);
+                }
             }
         }
     }
