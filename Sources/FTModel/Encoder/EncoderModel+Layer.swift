@@ -58,7 +58,13 @@ extension EncoderModel {
         let full = ws.cache(l).offset(
             tokens: o, channels: C, intermediate: I,
             probabilities: firstRow * (ws.training ? NH : 1) * T * T)
-        Linear.forward(output: full.qkv, input: x, weight: P.qkvWeight, bias: P.qkvBias, rows: N, inputs: C, outputs: 3 * C, precision: precision)
+        // Inference on a quantised model runs the four products in INT8 (`EncoderModel+Int8`).
+        let q = ws.training ? nil : int8Layers?[l]
+        if let q {
+            Int8Linear.forward(output: full.qkv, input: x, weight: q.qkv, bias: P.qkvBias, rows: N)
+        } else {
+            Linear.forward(output: full.qkv, input: x, weight: P.qkvWeight, bias: P.qkvBias, rows: N, inputs: C, outputs: 3 * C, precision: precision)
+        }
         peft?.forward(.qkv, layer: l, input: x, output: full.qkv, firstToken: o, rows: N)
 
         let rows: LayerRows
@@ -89,9 +95,13 @@ extension EncoderModel {
                 dropoutIndexOffset: firstRow * NH * T * T, keepProbabilities: ws.training)
         }
         let R = rows.count
-        Linear.forward(
-            output: c.residual1, input: c.context, weight: P.attentionOutput.weight.value,
-            bias: P.attentionOutput.bias.value, rows: R, inputs: C, outputs: C, precision: precision)
+        if let q {
+            Int8Linear.forward(output: c.residual1, input: c.context, weight: q.attentionOutput, bias: P.attentionOutput.bias.value, rows: R)
+        } else {
+            Linear.forward(
+                output: c.residual1, input: c.context, weight: P.attentionOutput.weight.value,
+                bias: P.attentionOutput.bias.value, rows: R, inputs: C, outputs: C, precision: precision)
+        }
         peft?.forward(.attentionOutput, layer: l, input: c.context, output: c.residual1, firstToken: cacheRow, rows: R)
         applyDropout(dropout(.attentionOutput(l)), to: c.residual1, rows: rows)
         addResidual(c.residual1, from: x, rows: rows)
@@ -100,14 +110,22 @@ extension EncoderModel {
             gamma: P.attentionNorm.gamma.value, beta: P.attentionNorm.beta.value,
             rows: R, channels: C, epsilon: config.layerNormEps)
         // The intermediate bias joins in GELU's pass, not as rows copied in before the product.
-        Linear.forward(
-            output: c.intermediate, input: c.hidden1, weight: P.intermediate.weight.value,
-            bias: nil, rows: R, inputs: C, outputs: I, precision: precision)
+        if let q {
+            Int8Linear.forward(output: c.intermediate, input: c.hidden1, weight: q.intermediate, bias: nil, rows: R)
+        } else {
+            Linear.forward(
+                output: c.intermediate, input: c.hidden1, weight: P.intermediate.weight.value,
+                bias: nil, rows: R, inputs: C, outputs: I, precision: precision)
+        }
         peft?.forward(.intermediate, layer: l, input: c.hidden1, output: c.intermediate, firstToken: cacheRow, rows: R)
         GELU.forward(output: c.activated, input: c.intermediate, bias: P.intermediate.bias.value, rows: R, columns: I)
-        Linear.forward(
-            output: c.residual2, input: c.activated, weight: P.output.weight.value,
-            bias: P.output.bias.value, rows: R, inputs: I, outputs: C, precision: precision)
+        if let q {
+            Int8Linear.forward(output: c.residual2, input: c.activated, weight: q.output, bias: P.output.bias.value, rows: R)
+        } else {
+            Linear.forward(
+                output: c.residual2, input: c.activated, weight: P.output.weight.value,
+                bias: P.output.bias.value, rows: R, inputs: I, outputs: C, precision: precision)
+        }
         peft?.forward(.output, layer: l, input: c.activated, output: c.residual2, firstToken: cacheRow, rows: R)
         applyDropout(dropout(.feedForwardOutput(l)), to: c.residual2, rows: rows)
         peft?.forwardFeedForward(layer: l, branch: c.residual2, firstToken: cacheRow, rows: R)

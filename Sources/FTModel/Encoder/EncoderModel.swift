@@ -35,6 +35,8 @@ public final class EncoderModel: @unchecked Sendable {
     /// PEFT branches' stay float32): `.bfloat16` is `bf16: true`'s mixed precision — bf16 operands,
     /// float32 accumulation into float32 activations and gradients, float32 master weights.
     public var precision: MatrixPrecision = .float32
+    /// Each layer's products quantised for INT8 inference (`quantizeForInference`), or nil.
+    var int8Layers: [Int8EncoderLayer]?
 
     /// A model with all parameters zero; call `load` or `initializeRandomly` next.
     /// `peft` adds adapter tensors (LoRA's A and B) after each layer's own.
