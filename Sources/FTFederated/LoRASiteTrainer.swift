@@ -32,6 +32,7 @@ public final class LoRASiteTrainer: SiteTrainer {
     ) throws {
         task = try FederatedTask(configuration: c, labels: labels)
         model = task.model
+        try MixedPrecision.apply(to: model, bf16: c.bf16, log: nil)
         if freezeA {
             let names = model.tensorNames
             model.setTrainable { c.isTrainable($0, names: names) && !$0.hasSuffix(".lora_A.weight") }

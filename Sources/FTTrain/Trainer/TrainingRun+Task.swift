@@ -60,6 +60,7 @@ extension TrainingRun {
                     "\(tokenizer.vocabularySize) tokens, more than config.json's vocab_size \(model.vocabularySize)")
             }
             try PEFTTraining.prepare(model: model, configuration: c, log: log)  // LoRA branches, frozen tensors
+            try MixedPrecision.apply(to: model, bf16: c.bf16, log: log)
             let task = try SequenceClassificationTask(data: data, tokenizer: tokenizer, maxLength: min(c.maxLength, model.maxSequenceLength))
             return PreparedTask(
                 task: task, model: model, padTokenId: tokenizer.padTokenId, firstTokenOnly: true,
@@ -72,6 +73,7 @@ extension TrainingRun {
                     modelPath, "the tokenizer has \(tokenizer.vocabularySize) tokens, more than the model's vocabulary \(model.vocabularySize)")
             }
             try PEFTTraining.prepare(model: model, configuration: c, log: log)
+            try MixedPrecision.apply(to: model, bf16: c.bf16, log: log)
             let ignored = [("class_weights", c.classWeights != nil), ("oversample", c.oversample)].filter(\.1).map(\.0)
             if !ignored.isEmpty {
                 log.message("warning: \(ignored.joined(separator: ", ")) apply to sequence classification; causal_lm ignores them")
