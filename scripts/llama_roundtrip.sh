@@ -13,7 +13,7 @@
 #   5. the same in F16: weights within half-float rounding, logits within the stated F16 tolerance of
 #      the F32 model's, and transformers and fttrain agree on the F16 file within 1e-4;
 #   6. PEFT trains an adapter (scripts/anchors/torch_sft.py --output); `fttrain generate --adapter` gives
-#      the greedy answer transformers + PEFT give, and `fttrain logits --adapter` PEFT's logits.
+#      the greedy answers transformers + PEFT give (3 prompts, 8 tokens), and `fttrain logits --adapter` PEFT's logits.
 # Prints a PASS/FAIL line per check and "N passed, M failed"; exits 1 on any failure.
 # Run by hand (needs the throw-away venv; swift test never does):
 #   TORCH_VENV=/tmp/refvenv scripts/llama_roundtrip.sh [FTTRAIN_BINARY]
@@ -126,14 +126,15 @@ if run "$python" scripts/anchors/torch_sft.py --model "$gguf" --train "$dir/trai
     --max-new-tokens 4 --output "$dir/peft_adapter" > "$dir/sft.log" 2>&1; then
     grep RESULT "$dir/sft.log" | cut -c1-400
     echo "torch_sft: $((SECONDS - start)) s; adapter: $(ls "$dir/peft_adapter" | tr '\n' ' ')"
-    prompt="$(head -1 "$dir/prompts.txt")"
-    theirs="$("$python" "$check" generate "$gguf" "$dir/peft_adapter" "$prompt" --max-new-tokens 8 2>"$dir/gen.err")"
-    ours="$("$binary" generate --model "$gguf" --adapter "$dir/peft_adapter" --chat --prompt "$prompt" --max-new-tokens 8 2>"$dir/fgen.err")"
-    echo "transformers + PEFT: $theirs"
-    echo "fttrain generate:    \"$ours\""
-    expected="$("$python" -c 'import json,sys; print(json.loads(sys.argv[1])["text"])' "$theirs" 2>/dev/null)"
-    if [[ -n $expected && "$ours" == "$expected" ]]; then pass "fttrain generate --adapter (PEFT's) gives PEFT's greedy answer"; else
-        tail -3 "$dir/gen.err" "$dir/fgen.err"; fail "greedy answer with PEFT's adapter"; fi
+    if run "$binary" generate --model "$gguf" --adapter "$dir/peft_adapter" --chat --input "$dir/prompts.txt" --max-new-tokens 8 \
+            > "$dir/fttrain_answers.jsonl" 2>"$dir/fgen.err" \
+        && run "$python" "$check" generate "$gguf" "$dir/peft_adapter" "$dir/prompts.txt" "$dir/fttrain_answers.jsonl" \
+            --max-new-tokens 8 2>"$dir/gen.err"; then
+        grep "^prompt" "$dir/gen.err"
+        pass "fttrain generate --adapter (PEFT's) gives PEFT's greedy answers"
+    else
+        tail -5 "$dir/fgen.err" "$dir/gen.err"; fail "greedy answers with PEFT's adapter"
+    fi
     if run "$binary" logits --model "$gguf" --adapter "$dir/peft_adapter" --input "$dir/prompts.txt" --chat --output "$dir/peft_logits.safetensors" \
         && run "$python" "$check" peft "$gguf" "$dir/peft_adapter" "$dir/prompts.txt" "$dir/peft_logits.safetensors" --chat --atol 1e-4 2>"$dir/peft2.err"; then
         pass "fttrain with PEFT's adapter: PEFT's logits within 1e-4"

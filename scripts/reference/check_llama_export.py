@@ -17,9 +17,12 @@ Each subcommand prints one JSON line of figures and exits 1 when a check fails:
                                             DIR's tokenizer, logits against LOGITS (fttrain's of DIR)
                                             and against LOGITS2 (fttrain's of FILE) within 1e-4
   same LOGITS_A LOGITS_B [--atol A]         two fttrain logits files agree
-  generate GGUF ADAPTER PROMPT [--max-new-tokens N]
-                                            greedy answer of PEFT over GGUF to PROMPT as a chat turn,
-                                            printed as one JSON line {"text", "ids"}
+  generate GGUF ADAPTER PROMPTS FTTRAIN [--max-new-tokens N]
+                                            greedy answers of PEFT over GGUF to each prompt as a chat
+                                            turn against FTTRAIN (`fttrain generate --input PROMPTS
+                                            --chat` JSON lines): same text, same token count (EOS
+                                            counted when generated); and how many answers the adapter
+                                            changes (with it disabled: not vacuous when any)
 """
 import argparse
 import json
@@ -147,13 +150,32 @@ def cmd_generate(a):
     from peft import PeftModel
     base, tok = load_gguf(a.gguf)
     model = PeftModel.from_pretrained(base, a.adapter).eval()
-    text = render(tok, [a.prompt], True)[0]
-    ids = tok(text, return_tensors="pt").input_ids
+    prompts = read_prompts(a.prompts)
+    ours = [json.loads(l) for l in open(a.fttrain, encoding="utf-8") if l.strip()]
+
+    def greedy(text):
+        ids = tok(text, return_tensors="pt").input_ids
+        out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=a.max_new_tokens, do_sample=False,
+                             pad_token_id=tok.eos_token_id)
+        return out[0, ids.shape[1]:].tolist()
+
+    answers, changed = [], 0
     with torch.no_grad():
-        out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=a.max_new_tokens, do_sample=False)
-    new = out[0, ids.shape[1]:].tolist()
-    print(json.dumps({"text": tok.decode(new, skip_special_tokens=True), "ids": new}, ensure_ascii=False))
-    return 0
+        for text in render(tok, prompts, True):
+            new = greedy(text)
+            with model.disable_adapter():
+                changed += greedy(text) != new
+            answers.append({"text": tok.decode(new, skip_special_tokens=True), "tokens": len(new)})
+    # fttrain counts the answer's tokens without the EOS it stopped at ("stopped"); generate() keeps it.
+    count = lambda o: o["tokens"] + (1 if o["stopped"] else 0)
+    same = len(ours) == len(answers) and all(o["generated"] == t["text"] and count(o) == t["tokens"] for o, t in zip(ours, answers))
+    for n, (t, o) in enumerate(zip(answers, ours)):
+        print(f"prompt {n}: transformers + PEFT {t['text']!r} ({t['tokens']} tokens with EOS), fttrain {o['generated']!r} "
+              f"({o['tokens']} tokens, stopped at EOS: {o['stopped']})", file=sys.stderr)
+    print(json.dumps({"check": "generate", "prompts": len(answers), "answers": [t["text"] for t in answers],
+                      "fttrain_answers": [o["generated"] for o in ours], "same": same,
+                      "answers_the_adapter_changes": changed, "ok": same}, ensure_ascii=False))
+    return 0 if same else 1
 
 
 def main():
@@ -168,7 +190,7 @@ def main():
         x.add_argument("--atol", type=float, default=1e-4)
     for x in (h, q, g):
         x.add_argument("--chat", action="store_true")
-    e = sub.add_parser("generate"); e.add_argument("gguf"); e.add_argument("adapter"); e.add_argument("prompt")
+    e = sub.add_parser("generate"); e.add_argument("gguf"); e.add_argument("adapter"); e.add_argument("prompts"); e.add_argument("fttrain")
     e.add_argument("--max-new-tokens", type=int, default=8)
     a = p.parse_args()
     return {"hf": cmd_hf, "peft": cmd_peft, "gguf": cmd_gguf, "same": cmd_same, "generate": cmd_generate}[a.command](a)
