@@ -21,8 +21,10 @@ Outputs:
     output.masked_logits    (B, L) of the unpruned model with head_mask 0 at PRUNED, 1 elsewhere
     output.logits, output.loss, grad.<param>   of the pruned model
 
-Usage:
-  /tmp/refvenv/bin/python scripts/reference/make_pruned_bert_reference.py Tests/FTModelTests/Fixtures
+Needs transformers 4.x: transformers 5 removed `prune_heads`, `head_mask` and `pruned_heads`
+(its BertModel ignores the key and fails on the smaller tensors). With the project's venv:
+  /tmp/refvenv/bin/pip install --target /tmp/prune_tf4 "transformers>=4.50,<5"
+  PYTHONPATH=/tmp/prune_tf4 /tmp/refvenv/bin/python scripts/reference/make_pruned_bert_reference.py Tests/FTModelTests/Fixtures
 """
 import json
 import os
@@ -30,6 +32,9 @@ import sys
 
 import torch
 import transformers
+
+if int(transformers.__version__.split(".")[0]) >= 5:
+    sys.exit(f"transformers {transformers.__version__} has no prune_heads/head_mask: run with transformers 4.x (see the docstring)")
 from safetensors.torch import save_file
 from transformers import BertConfig, BertForSequenceClassification
 
