@@ -67,6 +67,11 @@ struct PruneCommand: ParsableCommand {
     @Option(name: .customLong("batch-size"), help: "Texts per importance batch.")
     var batchSize = 32
 
+    @Option(
+        name: .customLong("eval-file"),
+        help: "A labelled file: accuracy and macro-F1 of the source, pruned (and recovered) models on it, printed and in pruning.json.")
+    var evalFile: String?
+
     @Option(name: .customLong("train-file"), help: "Recovery fine-tune of the pruned model on this file.")
     var trainFile: String?
 
@@ -115,6 +120,7 @@ struct PruneCommand: ParsableCommand {
         case .magnitude:
             pruned = try EncoderModel.load(modelDirectory: model.url, numLabels: labels.count)
             guard !pruned.isQuantized else { throw CLIError("prune the float32 model, then quantise it: \(model.path) is INT8") }
+            try evaluate(pruned, labels: labels, as: "source", into: &report)
             let scope = WeightMask.Scope(rawValue: scope)!
             let weightMask = try WeightMask(model: pruned, sparsity: sparsity!, scope: scope)
             weightMask.apply(to: pruned.store)
@@ -129,6 +135,7 @@ struct PruneCommand: ParsableCommand {
                 config.classifierDropout = 0
             }
             guard !labels.isEmpty else { throw CLIError("--method heads needs a classifier: \(model.path)/config.json has no id2label") }
+            try evaluate(source, labels: labels, as: "source", into: &report)
             let dataset = try readLabelled(dataFile!, labels: labels, model: source)
             let importance = try HeadImportance.compute(
                 model: source, dataset: dataset.examples, batchSize: batchSize, padTokenId: dataset.padTokenId)
@@ -146,6 +153,7 @@ struct PruneCommand: ParsableCommand {
             }
             print("pruned_heads: \(pruned.config.prunedHeadsJSON.sorted { Int($0.key)! < Int($1.key)! })")
         }
+        try evaluate(pruned, labels: labels, as: "pruned", into: &report)
         let sparsityReport = SparsityReport(model: pruned)
         report.merge(sparsityReport.dictionary) { $1 }
         report["parameters"] = pruned.store.count
@@ -168,6 +176,7 @@ struct PruneCommand: ParsableCommand {
         if FileManager.default.fileExists(atPath: recoveredDirectory.path) {
             let recovered = try EncoderModel.load(
                 modelDirectory: recoveredDirectory, numLabels: try HuggingFaceExport.labels(modelDirectory: recoveredDirectory)?.count ?? 0)
+            try evaluate(recovered, labels: labels, as: "recovered", into: &report)
             let after = SparsityReport(model: recovered)
             print("after recovery: " + after.summary)
             report["after_recovery"] = after.dictionary
@@ -175,6 +184,19 @@ struct PruneCommand: ParsableCommand {
             try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys])
                 .write(to: output.appendingPathComponent(PrunedModelExport.reportFile))
         }
+    }
+
+    /// With `--eval-file`: `model`'s accuracy and macro-F1 on it, printed and recorded as `eval_<name>`.
+    private func evaluate(_ model: EncoderModel, labels: [String], as name: String, into report: inout [String: Any]) throws {
+        guard let evalFile else { return }
+        guard !labels.isEmpty else { throw CLIError("--eval-file needs a classifier: \(self.model.path)/config.json has no id2label") }
+        let data = try readLabelled(evalFile, labels: labels, model: model)
+        let predictions = try Predictions.compute(model: model, dataset: data.examples, batchSize: 64, padTokenId: data.padTokenId)
+        let metrics = try ClassificationMetrics.compute(
+            labels: data.examples.labels.map(Int.init), predictions: predictions.predictedClasses,
+            probabilities: predictions.probabilities, classNames: labels)
+        report["eval_" + name] = ["accuracy": metrics.accuracy, "f1_macro": metrics.macroAverage.f1, "examples": metrics.sampleCount]
+        print(String(format: "%@ model on %@: accuracy %.4f, macro-F1 %.4f", name, evalFile, metrics.accuracy, metrics.macroAverage.f1))
     }
 
     /// The labelled file tokenised with the model's tokenizer, label names mapped to the model's ids.
