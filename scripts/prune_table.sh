@@ -35,7 +35,7 @@ validation_file: $importance_file
 test_file: $test_file
 max_steps: $recovery_steps
 per_device_train_batch_size: 32
-learning_rate: 2.0e-5
+learning_rate: 3.0e-5
 weight_decay: 0.01
 warmup_ratio: 0.0
 max_length: 64

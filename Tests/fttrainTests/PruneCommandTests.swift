@@ -31,7 +31,8 @@ final class PruneCommandTests: TinyRunTestCase {
 
         // Recovery: OUT/pruned before, OUT/model after, the zeros kept.
         let recovery = directory.appendingPathComponent("recovery.yaml").path
-        try "num_train_epochs: 2\nper_device_train_batch_size: 8\nlearning_rate: 1.0e-3\nmax_length: 16\nsave_strategy: \"no\"\neval_strategy: \"no\"\nseed: 3\n"
+        try
+            "num_train_epochs: 2\nper_device_train_batch_size: 8\nlearning_rate: 1.0e-3\nmax_length: 16\nsave_strategy: \"no\"\neval_strategy: \"no\"\nseed: 3\n"
             .write(toFile: recovery, atomically: true, encoding: .utf8)
         let recovered = directory.appendingPathComponent("recovered").path
         let r = try FTTrainProcess.run([
@@ -57,7 +58,8 @@ final class PruneCommandTests: TinyRunTestCase {
             "--data-file", test, "--eval-file", test, "--max-length", "16",
         ])
         XCTAssertEqual(h.status, 0, h.stderr)
-        let config = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: heads + "/config.json"))) as? [String: Any])
+        let config = try XCTUnwrap(
+            JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: heads + "/config.json"))) as? [String: Any])
         let pruned = try XCTUnwrap(config["pruned_heads"] as? [String: [Int]], "\(config)")
         XCTAssertEqual(pruned.values.reduce(0) { $0 + $1.count }, 3)
         record = try report(heads)
