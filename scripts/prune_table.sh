@@ -54,22 +54,23 @@ row() {  # NAME MODEL_DIR ACCURACY F1 SPARSITY HEADS: one table row, with the be
 }
 rows=$out/rows.md
 : > "$rows"
+all_heads=$(jq '.num_attention_heads * .num_hidden_layers' "$run/model/config.json")
 # The unpruned model (sparsity 0, every head).
 "$fttrain" prune --model-dir "$run/model" --output-dir "$out/magnitude-0" --method magnitude --sparsity 0 \
     --eval-file "$test_file" --max-length 64 --threads "$threads" > "$out/magnitude-0.log"
 r=$out/magnitude-0/pruning.json
-row "unpruned" "$out/magnitude-0" "$(jq .eval_pruned.accuracy "$r")" "$(jq .eval_pruned.f1_macro "$r")" 0 144 >> "$rows"
+row "unpruned" "$out/magnitude-0" "$(jq .eval_pruned.accuracy "$r")" "$(jq .eval_pruned.f1_macro "$r")" 0 "$all_heads" >> "$rows"
 for s in $sparsities; do
     d=$out/magnitude-$s
     "$fttrain" prune --model-dir "$run/model" --output-dir "$d" --method magnitude --sparsity "$s" --scope global \
         --eval-file "$test_file" --max-length 64 --threads "$threads" > "$d.log"
     row "magnitude $s" "$d" "$(jq .eval_pruned.accuracy "$d/pruning.json")" "$(jq .eval_pruned.f1_macro "$d/pruning.json")" \
-        "$(jq '.sparsity * 1000 | round / 1000' "$d/pruning.json")" 144 >> "$rows"
+        "$(jq '.sparsity * 1000 | round / 1000' "$d/pruning.json")" "$all_heads" >> "$rows"
     d=$out/recovered-$s
     "$fttrain" prune --model-dir "$run/model" --output-dir "$d" --method magnitude --sparsity "$s" --scope global \
         --train-file "$run/data/train.jsonl" --config "$out/recovery.yaml" --threads "$threads" > "$d.log" 2>&1
     row "magnitude $s + recovery ($recovery_steps steps)" "$d/model" "$(jq .test_accuracy "$d/metrics.json")" "$(jq .test_f1_macro "$d/metrics.json")" \
-        "$(jq '.after_recovery.sparsity * 1000 | round / 1000' "$d/pruning.json")" 144 >> "$rows"
+        "$(jq '.after_recovery.sparsity * 1000 | round / 1000' "$d/pruning.json")" "$all_heads" >> "$rows"
 done
 for f in $fractions; do
     d=$out/heads-$f
