@@ -25,6 +25,9 @@ public struct EncoderConfig: Codable, Sendable, Equatable {
     public var positionEmbeddingType: String?
     public var modelType: String?
     public var padTokenId: Int?
+    /// Heads removed from each layer (Hugging Face's `pruned_heads`, `{layer: [head, …]}` in the
+    /// original head numbering); empty for an unpruned model. See `EncoderConfig+PrunedHeads`.
+    public var prunedHeads: [Int: [Int]] = [:]
 
     enum CodingKeys: String, CodingKey {
         case vocabSize = "vocab_size", hiddenSize = "hidden_size", numHiddenLayers = "num_hidden_layers"
@@ -35,6 +38,7 @@ public struct EncoderConfig: Codable, Sendable, Equatable {
         case maxPositionEmbeddings = "max_position_embeddings", typeVocabSize = "type_vocab_size"
         case layerNormEps = "layer_norm_eps", positionEmbeddingType = "position_embedding_type"
         case modelType = "model_type", padTokenId = "pad_token_id"
+        case prunedHeads = "pruned_heads"
     }
 
     /// How positions enter the embeddings.
@@ -85,6 +89,7 @@ public struct EncoderConfig: Codable, Sendable, Equatable {
         positionEmbeddingType = try c.decodeIfPresent(String.self, forKey: .positionEmbeddingType)
         modelType = try c.decodeIfPresent(String.self, forKey: .modelType)
         padTokenId = try c.decodeIfPresent(Int.self, forKey: .padTokenId)
+        prunedHeads = try c.decodeIfPresent([Int: [Int]].self, forKey: .prunedHeads) ?? [:]
     }
 
     /// Reads and validates `config.json`: the registry picks the family from `model_type` (or
@@ -119,6 +124,7 @@ public struct EncoderConfig: Codable, Sendable, Equatable {
         guard hiddenSize % numAttentionHeads == 0 else {
             throw fail("\(key("hidden_size")) \(hiddenSize) is not a multiple of \(key("num_attention_heads")) \(numAttentionHeads)")
         }
+        try validatePrunedHeads(fail: fail)
         guard layerNormEps > 0 else { throw fail("layer_norm_eps must be positive") }
         for (name, p) in [
             ("hidden_dropout_prob", hiddenDropoutProb),

@@ -14,14 +14,17 @@ public struct EncoderFLOPs: Sendable {
     public init(config: EncoderConfig, batch B: Int, sequence T: Int, labels: Int, lora: Bool = false, firstTokenOnly: Bool = false) {
         let H = Double(config.hiddenSize), I = Double(config.intermediateSize), L = Double(config.numHiddenLayers)
         let tokens = Double(B * T)
-        let linearParameters = L * (4 * H * H + 2 * H * I)
+        // Each layer's attention width A (H unless heads were pruned): q, k, v (A, H), output (H, A).
+        let widths = (0..<config.numHiddenLayers).map { Double(config.attentionWidth(layer: $0)) }
+        let lastWidth = widths.last ?? H
+        let linearParameters = widths.reduce(0) { $0 + 4 * H * $1 + 2 * H * I }
         let linear = 2 * linearParameters * tokens
-        let attention = L * 2 * (2 * Double(B) * Double(T) * Double(T) * H)
+        let attention = widths.reduce(0) { $0 + 2 * (2 * Double(B) * Double(T) * Double(T) * $1) }
         let head = 2 * (H * H + H * Double(labels)) * Double(B)
         forward = linear + attention + head
         // The last layer for first tokens: query, key and value for every token, the rest for B rows.
-        let skippedLinear = firstTokenOnly ? 2 * (H * H + 2 * H * I) * (tokens - Double(B)) : 0
-        let skippedAttention = firstTokenOnly ? 2 * (2 * Double(B) * Double(T) * H) * (Double(T) - 1) : 0
+        let skippedLinear = firstTokenOnly ? 2 * (H * lastWidth + 2 * H * I) * (tokens - Double(B)) : 0
+        let skippedAttention = firstTokenOnly ? 2 * (2 * Double(B) * Double(T) * lastWidth) * (Double(T) - 1) : 0
         computedForward = forward - skippedLinear - skippedAttention
         if lora {
             // The anchor's count: r 8 on query and value; frozen linears get no weight gradients.

@@ -3,7 +3,7 @@ import Foundation
 
 /// One encoder layer's four products quantised for INT8 inference.
 struct Int8EncoderLayer {
-    /// (3C, C) query, key and value.
+    /// (3A, C) query, key and value (A = C unless heads were pruned).
     let qkv: Int8Weights
     /// (C, C), (I, C), (C, I).
     let attentionOutput: Int8Weights
@@ -36,10 +36,11 @@ extension EncoderModel {
     public func quantizeForInference() {
         refreshParameters()
         let C = config.hiddenSize, I = config.intermediateSize
-        int8Layers = parameters.layers.map { P in
-            Int8EncoderLayer(
-                qkv: Int8Weights(weight: P.qkvWeight, outputs: 3 * C, inputs: C),
-                attentionOutput: Int8Weights(weight: P.attentionOutput.weight.value, outputs: C, inputs: C),
+        int8Layers = parameters.layers.enumerated().map { l, P in
+            let A = config.attentionWidth(layer: l)  // C unless heads were pruned
+            return Int8EncoderLayer(
+                qkv: Int8Weights(weight: P.qkvWeight, outputs: 3 * A, inputs: C),
+                attentionOutput: Int8Weights(weight: P.attentionOutput.weight.value, outputs: C, inputs: A),
                 intermediate: Int8Weights(weight: P.intermediate.weight.value, outputs: I, inputs: C),
                 output: Int8Weights(weight: P.output.weight.value, outputs: C, inputs: I))
         }

@@ -50,20 +50,21 @@ extension EncoderModel {
     /// Layer `l`'s forward for batch rows `firstRow ..< firstRow + B` (hidden state `hiddenIn(l)`
     /// → `hiddenOut(l)`); with `firstTokensOnly`, only each sequence's first output row is written.
     func forwardLayer(_ l: Int, _ ws: EncoderWorkspace, firstRow: Int, batch B: Int, sequence T: Int, firstTokensOnly: Bool) {
-        let N = B * T, C = config.hiddenSize, I = config.intermediateSize, NH = config.numAttentionHeads
+        let N = B * T, C = config.hiddenSize, I = config.intermediateSize
+        let NH = config.heads(layer: l), A = config.attentionWidth(layer: l)  // NH·d = A (C unless pruned)
         let P = parameters.layers[l]
         let o = firstRow * T  // first token of the slice
         let x = ws.hiddenIn(l) + o * C, y = ws.hiddenOut(l) + o * C
         // Training caches every head's probabilities; inference gives each slice one (T, T) scratch.
         let full = ws.cache(l).offset(
-            tokens: o, channels: C, intermediate: I,
+            tokens: o, channels: C, attention: A, intermediate: I,
             probabilities: firstRow * (ws.training ? NH : 1) * T * T)
         // Inference on a quantised model runs the four products in INT8 (`EncoderModel+Int8`).
         let q = ws.training ? nil : int8Layers?[l]
         if let q {
             Int8Linear.forward(output: full.qkv, input: x, weight: q.qkv, bias: P.qkvBias, rows: N)
         } else {
-            Linear.forward(output: full.qkv, input: x, weight: P.qkvWeight, bias: P.qkvBias, rows: N, inputs: C, outputs: 3 * C, precision: precision)
+            Linear.forward(output: full.qkv, input: x, weight: P.qkvWeight, bias: P.qkvBias, rows: N, inputs: C, outputs: 3 * A, precision: precision)
         }
         peft?.forward(.qkv, layer: l, input: x, output: full.qkv, firstToken: o, rows: N)
 
@@ -74,12 +75,12 @@ extension EncoderModel {
             rows = LayerRows(count: B, stride: T, firstToken: o)
             cacheRow = ws.training ? firstRow : o
             c = ws.cache(l).offset(
-                tokens: cacheRow, channels: C, intermediate: I,
+                tokens: cacheRow, channels: C, attention: A, intermediate: I,
                 probabilities: ws.training ? firstRow * NH * T : 0)
             SelfAttention.forwardFirstQuery(
                 context: c.context, probabilities: ws.training ? c.probabilities : full.probabilities,
                 qkv: full.qkv, attentionMask: ws.attentionMask + o,
-                batch: B, sequence: T, channels: C, heads: NH,
+                batch: B, sequence: T, channels: A, heads: NH,
                 dropout: dropout(.attentionProbabilities(l)),
                 dropoutScratch: ws.droppedProbabilities + firstRow * T * T,
                 dropoutIndexOffset: firstRow * NH * T * T, keepProbabilities: ws.training)
@@ -89,7 +90,7 @@ extension EncoderModel {
             c = full
             SelfAttention.forward(
                 context: c.context, probabilities: c.probabilities, qkv: c.qkv,
-                attentionMask: ws.attentionMask + o, batch: B, sequence: T, channels: C, heads: NH,
+                attentionMask: ws.attentionMask + o, batch: B, sequence: T, channels: A, heads: NH,
                 dropout: dropout(.attentionProbabilities(l)),
                 dropoutScratch: ws.droppedProbabilities + firstRow * T * T,
                 dropoutIndexOffset: firstRow * NH * T * T, keepProbabilities: ws.training)
@@ -100,7 +101,7 @@ extension EncoderModel {
         } else {
             Linear.forward(
                 output: c.residual1, input: c.context, weight: P.attentionOutput.weight.value,
-                bias: P.attentionOutput.bias.value, rows: R, inputs: C, outputs: C, precision: precision)
+                bias: P.attentionOutput.bias.value, rows: R, inputs: A, outputs: C, precision: precision)
         }
         peft?.forward(.attentionOutput, layer: l, input: c.context, output: c.residual1, firstToken: cacheRow, rows: R)
         applyDropout(dropout(.attentionOutput(l)), to: c.residual1, rows: rows)
@@ -154,7 +155,8 @@ extension EncoderModel {
         _ l: Int, _ ws: EncoderWorkspace, batch B: Int, sequence T: Int,
         dY: UnsafeMutablePointer<Float>, dX: UnsafeMutablePointer<Float>, inputGradient: Bool, firstTokensOnly: Bool
     ) {
-        let N = B * T, C = config.hiddenSize, I = config.intermediateSize, NH = config.numAttentionHeads
+        let N = B * T, C = config.hiddenSize, I = config.intermediateSize
+        let NH = config.heads(layer: l), A = config.attentionWidth(layer: l)
         let P = parameters.layers[l]
         let c = ws.cache(l)  // every token's rows, or the compact first rows at the sequence index (offset 0)
         let rows = firstTokensOnly ? LayerRows(count: B, stride: T, firstToken: 0) : LayerRows(count: N, stride: 1, firstToken: 0)
@@ -195,17 +197,18 @@ extension EncoderModel {
         Linear.backward(
             dInput: ws.dContext, dWeight: P.attentionOutput.weight.gradient, dBias: P.attentionOutput.bias.gradient,
             dOutput: dAttentionOutput, input: c.context, weight: P.attentionOutput.weight.value,
-            rows: R, inputs: C, outputs: C, precision: precision)
+            rows: R, inputs: A, outputs: C, precision: precision)
         peft?.backward(.attentionOutput, layer: l, input: c.context, dOutput: dAttentionOutput, dInput: ws.dContext, rows: R)
+        accumulateHeadMaskGradient(layer: l, context: c.context, dContext: ws.dContext, rows: R)
         if rows.isEveryToken {
             SelfAttention.backward(
                 dQKV: ws.dQKV, dContext: ws.dContext, qkv: c.qkv, probabilities: c.probabilities,
-                scratch: ws.dScores, batch: B, sequence: T, channels: C, heads: NH,
+                scratch: ws.dScores, batch: B, sequence: T, channels: A, heads: NH,
                 dropout: dropout(.attentionProbabilities(l)), dropoutScratch: ws.dDroppedScores)
         } else {
             SelfAttention.backwardFirstQuery(
                 dQKV: ws.dQKV, dContext: ws.dContext, qkv: c.qkv, probabilities: c.probabilities,
-                batch: B, sequence: T, channels: C, heads: NH,
+                batch: B, sequence: T, channels: A, heads: NH,
                 dropout: dropout(.attentionProbabilities(l)))
         }
         // QKV projection: dX = residual branch d(residual1) + dQKV · Wqkv (or only the weights' gradients).
@@ -228,13 +231,13 @@ extension EncoderModel {
         layer l: Int, input x: UnsafePointer<Float>, dQKV: UnsafePointer<Float>,
         dInput: UnsafeMutablePointer<Float>?, rows N: Int
     ) {
-        let C = config.hiddenSize, P = parameters.layers[l]
+        let C = config.hiddenSize, A = config.attentionWidth(layer: l), P = parameters.layers[l]
         Linear.backward(
             dInput: dInput, accumulateInput: true, dWeight: P.qkvWeightGradient, dBias: P.qkvBiasGradient,
-            dOutput: dQKV, input: x, weight: P.qkvWeight, rows: N, inputs: C, outputs: 3 * C, precision: precision)
-        // dBias (C) += column sums of part k of dQKV (N, 3C), for each partially trained bias.
+            dOutput: dQKV, input: x, weight: P.qkvWeight, rows: N, inputs: C, outputs: 3 * A, precision: precision)
+        // dBias (A) += column sums of part k of dQKV (N, 3A), for each partially trained bias.
         for (k, dBias) in P.partialBiasGradients {
-            for r in 0..<N { VectorMath.add(dBias, dQKV + r * 3 * C + k * C, C) }
+            for r in 0..<N { VectorMath.add(dBias, dQKV + r * 3 * A + k * A, A) }
         }
         peft?.backward(.qkv, layer: l, input: x, dOutput: dQKV, dInput: dInput, rows: N)
     }

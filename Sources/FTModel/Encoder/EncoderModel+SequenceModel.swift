@@ -19,6 +19,7 @@ extension EncoderModel: SequenceModel {
         object["label2id"] = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($0.element, $0.offset) })
         object["problem_type"] = "single_label_classification"
         config.family.writeConfig(config, &object)
+        if config.hasPrunedHeads { object["pruned_heads"] = config.prunedHeadsJSON }
         object.removeValue(forKey: "_name_or_path")
         return object
     }

@@ -37,11 +37,18 @@ public final class EncoderModel: @unchecked Sendable {
     public var precision: MatrixPrecision = .float32
     /// Each layer's products quantised for INT8 inference (`quantizeForInference`), or nil.
     var int8Layers: [Int8EncoderLayer]?
+    /// When set, `backward` adds ∂loss/∂(head mask) of every layer's heads into it (`[layer][head]`,
+    /// local head numbering): Michel et al.'s head importance (`EncoderModel+HeadMask`).
+    public var headMaskGradients: [[Float]]?
 
     /// A model with all parameters zero; call `load` or `initializeRandomly` next.
     /// `peft` adds adapter tensors (LoRA's A and B) after each layer's own.
     public init(config: EncoderConfig, numLabels: Int = 0, peft: PEFTSetup? = nil) throws {
         try config.validate()
+        guard peft == nil || !config.hasPrunedHeads else {
+            throw ModelError.badConfig(
+                "config", "parameter-efficient modules (LoRA, adapters) on a model with pruned_heads are not supported; fine-tune it fully")
+        }
         Parallel.pinBLASThreads()
         self.config = config
         self.numLabels = numLabels
@@ -75,11 +82,12 @@ public final class EncoderModel: @unchecked Sendable {
         let m = names.layerModules
         for l in 0..<config.numHiddenLayers {
             let p = names.layer(l)
+            let A = config.attentionWidth(layer: l)  // C, less the pruned heads' width
             layout += [
-                // Q, K, V weights then biases, adjacent: one (3C, C) product.
-                (p + m[0] + ".weight", [C, C]), (p + m[1] + ".weight", [C, C]), (p + m[2] + ".weight", [C, C]),
-                (p + m[0] + ".bias", [C]), (p + m[1] + ".bias", [C]), (p + m[2] + ".bias", [C]),
-                (p + m[3] + ".weight", [C, C]), (p + m[3] + ".bias", [C]),
+                // Q, K, V weights then biases, adjacent: one (3A, C) product.
+                (p + m[0] + ".weight", [A, C]), (p + m[1] + ".weight", [A, C]), (p + m[2] + ".weight", [A, C]),
+                (p + m[0] + ".bias", [A]), (p + m[1] + ".bias", [A]), (p + m[2] + ".bias", [A]),
+                (p + m[3] + ".weight", [C, A]), (p + m[3] + ".bias", [C]),
                 (p + names.attentionNorm + ".weight", [C]), (p + names.attentionNorm + ".bias", [C]),
                 (p + m[4] + ".weight", [I, C]), (p + m[4] + ".bias", [I]),
                 (p + m[5] + ".weight", [C, I]), (p + m[5] + ".bias", [C]),

@@ -19,7 +19,7 @@ struct EncoderParameters {
 
     /// One encoder layer.
     struct Layer {
-        /// (3C, C) query, key and value weights back to back: one product.
+        /// (3C, C) query, key and value weights back to back: one product ((3A, C) with pruned heads).
         let qkvWeight: UnsafeMutablePointer<Float>
         /// (3C) their biases.
         let qkvBias: UnsafeMutablePointer<Float>

@@ -6,9 +6,9 @@ import FTCore
 final class EncoderWorkspace {
     /// Per-layer forward cache (what backward needs, and says so).
     struct LayerCache {
-        var qkv: UnsafeMutablePointer<Float>  // (N, 3C) fused projections
+        var qkv: UnsafeMutablePointer<Float>  // (N, 3C) fused projections; (N, 3A) with pruned heads
         var probabilities: UnsafeMutablePointer<Float>  // (B, NH, T, T) attention softmax; inference: (B, T, T) scratch
-        var context: UnsafeMutablePointer<Float>  // (N, C) heads concatenated
+        var context: UnsafeMutablePointer<Float>  // (N, C) heads concatenated; (N, A) with pruned heads
         var residual1: UnsafeMutablePointer<Float>  // (N, C) attention output + input: LN1 input
         var mean1: UnsafeMutablePointer<Float>  // (N)
         var rstd1: UnsafeMutablePointer<Float>  // (N)
@@ -106,10 +106,11 @@ final class EncoderWorkspace {
 
 extension EncoderWorkspace.LayerCache {
     /// The same cache seen from token `tokens` on (and probability row block `probabilities`):
-    /// what one batch slice of a parallel forward writes.
-    func offset(tokens o: Int, channels C: Int, intermediate I: Int, probabilities p: Int) -> Self {
+    /// what one batch slice of a parallel forward writes. `attention` is the layer's attention
+    /// width A (C unless heads were pruned): its qkv rows are 3A wide and its context rows A.
+    func offset(tokens o: Int, channels C: Int, attention A: Int, intermediate I: Int, probabilities p: Int) -> Self {
         Self(
-            qkv: qkv + o * 3 * C, probabilities: probabilities + p, context: context + o * C,
+            qkv: qkv + o * 3 * A, probabilities: probabilities + p, context: context + o * A,
             residual1: residual1 + o * C, mean1: mean1 + o, rstd1: rstd1 + o, hidden1: hidden1 + o * C,
             intermediate: intermediate + o * I, activated: activated + o * I, residual2: residual2 + o * C,
             mean2: mean2 + o, rstd2: rstd2 + o)

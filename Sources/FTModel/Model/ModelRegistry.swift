@@ -42,7 +42,9 @@ public enum ModelRegistry {
     public static func encoderFamily(configPath: String) throws -> (family: EncoderFamily, config: EncoderConfig) {
         let json = try readConfigJSON(path: configPath)
         let family = try encoderFamily(of: json)
-        return (family, try family.readConfig(json))
+        var config = try family.readConfig(json)
+        config.prunedHeads = try EncoderConfig.readPrunedHeads(json)  // any family: a PretrainedConfig key
+        return (family, config)
     }
 
     /// The JSON object of a `config.json`.

@@ -37,6 +37,11 @@ public final class TrainingRun {
         try CausalModelLoading.load(path: $0, peft: $1.peftSetup, seed: $1.rngSeed)
     }
 
+    /// Called with the model's store on every step once the gradient is complete, before clipping
+    /// (`ClassificationStep.adjustGradients`): a pruning mask's recovery fine-tune (`fttrain prune`)
+    /// zeroes the pruned weights' gradients there, so they stay zero.
+    public var adjustGradients: ((ParameterStore) -> Void)?
+
     /// - Precondition: `configuration` has been validated (`TrainingConfiguration.resolve`).
     public init(configuration: TrainingConfiguration, world: TrainingWorld = SingleProcessWorld()) {
         self.configuration = configuration
@@ -82,6 +87,7 @@ public final class TrainingRun {
             model: model, objective: task.objective, optimizer: optimizer, schedule: plan.schedule,
             maxGradNorm: c.maxGradNorm, accumulationScaling: prepared.accumulationScaling)
         stepper.firstTokenOnly = prepared.firstTokenOnly
+        stepper.adjustGradients = adjustGradients
         log.message(
             "model: \(modelPath), \(model.store.count) parameters, "
                 + (labels.isEmpty ? "language-model head" : "\(labels.count) labels \(labels)"))
