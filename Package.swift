@@ -58,9 +58,14 @@ let package = Package(
             name: "CDNNL",
             providers: [.apt(["libdnnl-dev"])]),
 
+        // MARK: - INT8 product kernels (C: AVX-512 VNNI intrinsics Swift cannot emit, and a portable path)
+        .target(
+            name: "CInt8",
+            cSettings: [.unsafeFlags(["-O3"])]),
+
         // MARK: - Kernels: BLAS, vector math, slice threads, layers, optimizer and all-reduce loops
         .target(
-            name: "FTKernels", dependencies: ["CBLAS"],
+            name: "FTKernels", dependencies: ["CBLAS", "CDNNL", "CInt8"],
             swiftSettings: kernelSettings),
 
         // MARK: - Core: buffers, RNG, safetensors (re-exports FTKernels)

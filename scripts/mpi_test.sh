@@ -57,11 +57,13 @@ run "data-parallel training np=2 == np=1" scripts/mpi_train_check.sh "$binary"
 run "data-parallel training np=8 (oversubscribed) == np=1" env RANKS=8 scripts/mpi_train_check.sh "$binary"
 run "LoRA data-parallel training np=2 == np=1" env TRAIN_FLAGS="--peft lora --lora-r 8 --learning-rate 1e-3" \
     scripts/mpi_train_check.sh "$binary"
+run "Llama LoRA data-parallel training np=2 == np=1 (tiny random Llama, SFT rows)" env MODEL=llama scripts/mpi_train_check.sh "$binary"
 run "a killed rank ends the job" scripts/mpi_kill_check.sh "$binary" kill
 run "a hung rank ends the job after ddp_timeout" scripts/mpi_kill_check.sh "$binary" stop
 run "resume after a killed rank equals an uninterrupted run" scripts/mpi_resume_check.sh "$binary" kill
 run "SIGTERM checkpoints every rank; resume equals an uninterrupted run" scripts/mpi_resume_check.sh "$binary" term
 timeout_seconds=900 run "federated LoRA: 3 sites (one data-parallel), resume, secure aggregation" scripts/mpi_federated_check.sh "$binary"
+run "federated causal LM: a tiny Llama's adapter over 3 sites (one data-parallel)" scripts/mpi_federated_llama_check.sh "$binary"
 
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

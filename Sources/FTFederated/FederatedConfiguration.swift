@@ -10,7 +10,7 @@ import Yams
 /// ```yaml
 /// federation:
 ///   rounds: 20
-///   labels: [urgent, routine, self-care]
+///   labels: [urgent, routine, self-care]   # sequence classification only (not for a causal LM)
 ///   aggregation: fedavg          # fedavg | ffa | svd
 ///   min_sites: 2
 ///   round_deadline: 900          # seconds
@@ -40,7 +40,8 @@ public struct FederatedConfiguration: Sendable {
     public var training: TrainingConfiguration
     public var settings: FederationSettings
     public var sites: [Site]
-    /// The classes, in id order: every site maps its labels onto these (`federation.labels`).
+    /// The classes, in id order: every site maps its labels onto these (`federation.labels`);
+    /// empty for a causal LM (`task: causal_lm` or a decoder `model_dir`), which has none.
     public var labels: [String]
 
     public static func load(path: String) throws -> FederatedConfiguration {
@@ -120,12 +121,23 @@ public struct FederatedConfiguration: Sendable {
                 name: name, ranks: ranks, trainFile: trainFile, publicKey: publicKey,
                 keyAgreementKey: m["key_agreement_key"]?.string, privateKeyFile: m["private_key_file"]?.string)
         }
-        guard case .sequence(let labelNodes)? = federation["labels"], !labelNodes.isEmpty else {
-            throw fail("federation.labels is required: the classes in id order, e.g. [fresh, rotten, plot]")
-        }
-        let labels = labelNodes.compactMap(\.string)
-        guard labels.count == labelNodes.count, Set(labels).count == labels.count, labels.count >= 2 else {
-            throw fail("federation.labels must be two or more distinct names")
+        // A causal LM's answers come from its data (chat rows, completions, or labelled rows through
+        // prompt_template/completion_template): it has no classes, so labels would be ignored.
+        var labels: [String] = []
+        if FederatedTask.isCausalLM(training) {
+            if federation["labels"] != nil {
+                throw fail(
+                    "federation.labels is for sequence classification; \(training.modelDir ?? "model_dir") trains a causal LM (task causal_lm), whose answers come from the data: remove federation.labels"
+                )
+            }
+        } else {
+            guard case .sequence(let labelNodes)? = federation["labels"], !labelNodes.isEmpty else {
+                throw fail("federation.labels is required: the classes in id order, e.g. [fresh, rotten, plot]")
+            }
+            labels = labelNodes.compactMap(\.string)
+            guard labels.count == labelNodes.count, Set(labels).count == labels.count, labels.count >= 2 else {
+                throw fail("federation.labels must be two or more distinct names")
+            }
         }
         let configuration = FederatedConfiguration(training: training, settings: settings, sites: sites, labels: labels)
         try configuration.validate(source: source)

@@ -12,9 +12,9 @@ public final class FederatedCoordinatorRun {
     public let configuration: FederatedConfiguration
     private let channel: MessageChannel
     private let output: URL
-    private let model: any SequenceModel
-    private let validation: EncodedDataset?, test: EncodedDataset?
-    private let padTokenId: Int32
+    private let task: FederatedTask
+    private var model: any SequenceModel { task.model }
+    private let validation: FederatedTask.Split?, test: FederatedTask.Split?
     private let baseModel: URL
 
     public init(configuration: FederatedConfiguration, channel: MessageChannel) throws {
@@ -25,23 +25,10 @@ public final class FederatedCoordinatorRun {
             throw FederationError(description: "output_dir and model_dir are required")
         }
         output = URL(fileURLWithPath: outputDir, isDirectory: true)
-        baseModel = URL(fileURLWithPath: modelDir, isDirectory: true)
-        let tokenizer = try BertTokenizer.load(modelDirectory: baseModel)
-        model = try ModelRegistry.load(
-            modelDirectory: baseModel, numLabels: configuration.labels.count, seed: c.rngSeed,
-            peft: c.peftSetup)
-        try PEFTTraining.prepare(model: model, configuration: c, log: try TrainingLog(path: nil, quiet: true))
-        padTokenId = tokenizer.padTokenId
-        let maxLength = min(c.maxLength, model.maxSequenceLength)
-        func encode(_ path: String?) throws -> EncodedDataset? {
-            try path.map {
-                try FederatedData.encode(
-                    path: $0, labels: configuration.labels, configuration: c, tokenizer: tokenizer,
-                    maxLength: maxLength)
-            }
-        }
-        validation = try encode(c.validationFile)
-        test = try encode(c.testFile)
+        baseModel = URL(fileURLWithPath: modelDir, isDirectory: !modelDir.lowercased().hasSuffix(".gguf"))
+        task = try FederatedTask(configuration: c, labels: configuration.labels)
+        validation = try c.validationFile.map(task.read)
+        test = try c.testFile.map(task.read)
     }
 
     /// Runs (or, with `resume`, continues) the federation; returns the final metrics.
@@ -81,7 +68,9 @@ public final class FederatedCoordinatorRun {
                 completedRounds: record.round + 1, global: next, rdp: coordinator.accountant.rdp,
                 privacyRounds: coordinator.accountant.rounds
             ).save(to: output)
-            let score = (line["eval_f1_macro"] as? Double).map { String(format: ", eval_f1_macro %.4f", $0) } ?? ""
+            let score =
+                (line["eval_f1_macro"] as? Double).map { String(format: ", eval_f1_macro %.4f", $0) }
+                ?? (line["eval_loss"] as? Double).map { String(format: ", eval_loss %.4f", $0) } ?? ""
             log(
                 "round \(record.round): \(record.reported.count) of \(record.sampled.count) sites reported\(score)"
                     + (record.missing.isEmpty
@@ -98,23 +87,16 @@ public final class FederatedCoordinatorRun {
         try ModelAdapterBridge.apply(global, to: model)
         try PEFTAdapter.write(
             model: model, to: output.appendingPathComponent("adapter"), baseModelName: baseModel.path,
-            extraFiles: [PEFTTraining.labelsFile: try PEFTTraining.labelsJSON(configuration.labels)])
+            extraFiles: task.isCausalLM ? [:] : [PEFTTraining.labelsFile: try PEFTTraining.labelsJSON(configuration.labels)])
         log("global adapter written to \(output.appendingPathComponent("adapter").path)")
         return metrics
     }
 
-    /// Metrics of the global adapter on `dataset` (none without one).
-    private func evaluate(_ adapter: AdapterUpdate, dataset: EncodedDataset?, prefix: String) throws -> [String: Double] {
-        guard let dataset, dataset.count > 0 else { return [:] }
+    /// Metrics of the global adapter on `split` (none without one).
+    private func evaluate(_ adapter: AdapterUpdate, dataset split: FederatedTask.Split?, prefix: String) throws -> [String: Double] {
+        guard let split, split.dataset.count > 0 else { return [:] }
         try ModelAdapterBridge.apply(adapter, to: model)
-        let predictions = try Predictions.compute(
-            model: model, dataset: dataset, batchSize: configuration.training.perDeviceEvalBatchSize,
-            padTokenId: padTokenId)
-        let metrics = try ClassificationMetrics.compute(
-            labels: dataset.labels.map(Int.init), predictions: predictions.predictedClasses,
-            probabilities: predictions.probabilities, classNames: configuration.labels,
-            loss: predictions.loss)
-        return metrics.dictionary(prefix: prefix)
+        return try task.evaluate(split, prefix: prefix)
     }
 }
 

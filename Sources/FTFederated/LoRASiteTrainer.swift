@@ -8,19 +8,21 @@ import Foundation
 /// AdamW at a constant `learning_rate` from the global adapter, with a fresh optimizer each round
 /// (FedAvg's local SGD). A site with several ranks trains data-parallel over `world` (the site's
 /// communicator): its leader, which talks to the coordinator, hands each round's adapter to the
-/// other ranks, which follow in `follow()`.
+/// other ranks, which follow in `follow()`. The model is an encoder with a classifier or a decoder
+/// trained on SFT data (`FederatedTask`).
 public final class LoRASiteTrainer: SiteTrainer {
     public let model: any SequenceModel
     public let dataset: EncodedDataset
+    private let task: FederatedTask
     private let configuration: TrainingConfiguration
     private let world: TrainingWorld
-    private let padTokenId: Int32
     private var fedProx: FedProx
     /// The loss of the last local step, for the log.
     public private(set) var lastLoss: Float = .nan
 
     /// - Parameters:
-    ///   - labels: the federation's classes, in id order (every site maps its labels onto them).
+    ///   - labels: the federation's classes, in id order (every site maps its labels onto them);
+    ///     empty for a causal LM.
     ///   - trainFile: the site's data, read only here.
     ///   - freezeA: FFA-LoRA: the A factors keep the global values and only B (and the head) train.
     ///   - proximalMu: FedProx's μ (0: plain local training).
@@ -28,24 +30,18 @@ public final class LoRASiteTrainer: SiteTrainer {
         configuration c: TrainingConfiguration, labels: [String], trainFile: String, world: TrainingWorld,
         freezeA: Bool = false, proximalMu: Double = 0
     ) throws {
-        guard c.peft == .lora else { throw FederationError(description: "federated training needs peft: lora (only LoRA deltas travel)") }
-        guard let modelDirectory = c.modelDir else { throw FederationError(description: "model_dir is required") }
-        let base = URL(fileURLWithPath: modelDirectory, isDirectory: true)
-        let tokenizer = try BertTokenizer.load(modelDirectory: base)
-        model = try ModelRegistry.load(modelDirectory: base, numLabels: labels.count, seed: c.rngSeed, peft: c.peftSetup)
-        try PEFTTraining.prepare(model: model, configuration: c, log: try TrainingLog(path: nil, quiet: true))
+        task = try FederatedTask(configuration: c, labels: labels)
+        model = task.model
+        try MixedPrecision.apply(to: model, bf16: c.bf16, log: nil)
         if freezeA {
             let names = model.tensorNames
             model.setTrainable { c.isTrainable($0, names: names) && !$0.hasSuffix(".lora_A.weight") }
         }
-        dataset = try FederatedData.encode(
-            path: trainFile, labels: labels, configuration: c, tokenizer: tokenizer,
-            maxLength: min(c.maxLength, model.maxSequenceLength))
+        dataset = try task.read(trainFile).dataset
         guard dataset.count > 0 else { throw FederationError(description: "\(trainFile): the site has no training examples") }
         configuration = c
         self.world = world
         fedProx = FedProx(mu: Float(proximalMu))
-        padTokenId = tokenizer.padTokenId
     }
 
     /// The leader's side of a round (called by `FederatedSite`).
@@ -89,14 +85,26 @@ public final class LoRASiteTrainer: SiteTrainer {
     private func trainRound(_ round: Int) throws {
         let c = configuration, ranks = world.size
         let plan = try TrainingPlan.localRound(configuration: c, trainExamples: dataset.count, ranks: ranks)
+        let optimizer = AdamW(
+            store: model.store, beta1: c.adamBeta1, beta2: c.adamBeta2, epsilon: c.adamEpsilon,
+            weightDecay: c.weightDecay, decaying: WeightDecayMask.huggingFace(model.store))
         let stepper = try ClassificationStep(
-            model: model, schedule: plan.schedule, weightDecay: c.weightDecay, beta1: c.adamBeta1,
-            beta2: c.adamBeta2, epsilon: c.adamEpsilon, maxGradNorm: c.maxGradNorm,
-            accumulationScaling: .meanOfMicroBatchMeans)
+            model: model, objective: task.objective, optimizer: optimizer, schedule: plan.schedule,
+            maxGradNorm: c.maxGradNorm, accumulationScaling: task.accumulationScaling)
+        stepper.firstTokenOnly = task.firstTokenOnly
         if ranks > 1 {
             stepper.gradientSynchronizer = makeGradientSynchronizer(
                 world: world, model: model, overlap: c.ddpOverlapAllreduce,
                 bucketCapMB: c.ddpBucketCapMB, sparseEmbeddings: c.ddpSparseEmbeddings)
+            if task.accumulationScaling == .tokenWeightedMean {
+                // The site's ranks divide by their mean target count, as `fttrain train` does.
+                let world = world
+                stepper.averageAcrossRanks = { value in
+                    var mean = Float(value)  // target counts: integers, exact in float32 below 2^24
+                    try world.averageInPlace(&mean, count: 1)
+                    return Double(mean)
+                }
+            }
         }
         if fedProx.mu != 0 {
             fedProx.anchor(at: model.store)
@@ -108,7 +116,7 @@ public final class LoRASiteTrainer: SiteTrainer {
             dropout: SeededRNG(
                 seed: RandomStreams.siteRoundSeed(c.rngSeed, round: round),
                 stream: RandomStreams.dropout(rank: world.rank)))
-        let batches = EpochBatches(dataset: dataset, plan: plan, rank: world.rank, seed: c.rngSeed, padTokenId: padTokenId)
+        let batches = EpochBatches(dataset: dataset, plan: plan, rank: world.rank, seed: c.rngSeed, padTokenId: task.padTokenId)
         while progress.step < plan.totalSteps {
             for update in batches.updates(epoch: round * 1000 + progress.epoch) {
                 lastLoss = try progress.advance(through: update, stepper: stepper).loss

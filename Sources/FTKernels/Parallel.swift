@@ -23,6 +23,14 @@ public enum Parallel {
         return key
     }()
     private static var insideSlice: Bool { pthread_getspecific(insideSliceKey) != nil }
+    /// The warning `defaultThreadCount` leaves when the environment asks for more threads than cores;
+    /// printed once by the first slicing if `threadCount` was not set explicitly.
+    nonisolated(unsafe) private static var oversubscriptionWarning: String?
+    nonisolated(unsafe) private static var threadCountWasSet = false
+    private static let warnedOnce: Void = {
+        _ = configuredThreads
+        if let warning = oversubscriptionWarning, !threadCountWasSet { FileHandle.standardError.write(Data(warning.utf8)) }
+    }()
     /// OpenBLAS stays single-threaded for the life of the process (set once, before any slice),
     /// with the widest kernels the CPU runs (`OpenBLASKernels`).
     private static let blasPinned: Void = {
@@ -39,18 +47,36 @@ public enum Parallel {
         get { configuredThreads }
         set {
             _ = blasPinned
+            threadCountWasSet = true
             configuredThreads = max(1, newValue)
         }
     }
 
     /// `FTTRAIN_THREADS`, `OPENBLAS_NUM_THREADS` or `OMP_NUM_THREADS` when set (as a launcher sets
     /// per rank), else the active processor count.
+    ///
+    /// OpenBLAS's own variable is harmless to OpenBLAS here: the library starts its idle pool at
+    /// load from it (with it unset, from the processor count: the same pool on a machine with that
+    /// many cores), fttrain sets OpenBLAS to one thread before its first product, and the pool
+    /// never wakes (its thread used 0 CPU ticks over a training run, and the process's CPU time was
+    /// the same with it unset, 1 or 2). What it does set is fttrain's own thread count when neither
+    /// `--threads` nor `FTTRAIN_THREADS` is given: a value above the cores oversubscribes them, so
+    /// that case is warned about once.
     static func defaultThreadCount() -> Int {
         let environment = ProcessInfo.processInfo.environment
+        let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
         for key in ["FTTRAIN_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"] {
-            if let value = environment[key].flatMap(Int.init), value > 0 { return value }
+            if let value = environment[key].flatMap(Int.init), value > 0 {
+                if key != "FTTRAIN_THREADS" && value > cores {
+                    oversubscriptionWarning =
+                        "warning: \(key)=\(value) sets fttrain's threads (it runs OpenBLAS single-threaded inside its own) "
+                        + "above the \(cores) cores here; set FTTRAIN_THREADS or --threads (cores ÷ ranks under mpirun) "
+                        + "and \(key)=1\n"
+                }
+                return value
+            }
         }
-        return max(1, ProcessInfo.processInfo.activeProcessorCount)
+        return cores
     }
 
     /// How many slices `forEachSlice(of: count, granularity:)` makes from here: 1 inside a slice.
@@ -70,6 +96,7 @@ public enum Parallel {
     /// for per-slice scratch such as partial sums.
     public static func forEachSlice(of count: Int, granularity: Int = 1, _ body: (Int, Range<Int>) -> Void) {
         _ = blasPinned
+        _ = warnedOnce
         let g = max(granularity, 1)
         let slices = sliceCount(of: count, granularity: g)
         guard slices > 1 else {

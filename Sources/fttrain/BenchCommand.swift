@@ -18,6 +18,10 @@ struct BenchCommand: ParsableCommand {
 
     enum Mode: String, ExpressibleByArgument, CaseIterable { case full, lora, infer, sgemm, generate }
 
+    /// The arithmetic of the model's products, as the anchor's `--precision`: fp32, bf16 (bf16
+    /// operands, float32 accumulation: `torch.autocast`'s), int8 (dynamic quantisation; inference).
+    enum Precision: String, ExpressibleByArgument, CaseIterable { case fp32, bf16, int8 }
+
     @OptionGroup var model: ModelDirectoryOption
 
     @Option(
@@ -25,6 +29,12 @@ struct BenchCommand: ParsableCommand {
             "full (fine-tuning step) | lora (LoRA r 8, alpha 16, on query and value, as the anchor; on a decoder: on q/k/v/o/gate/up/down) | infer (forward only) | sgemm (OpenBLAS's peak on --seq-sized square matrices, e.g. --seq 2048) | generate (a decoder's greedy generation: prefill and decode tokens/s)."
     )
     var mode: Mode = .full
+
+    @Option(
+        help:
+            "fp32 | bf16 (products on bf16 operands with float32 accumulation, as torch.autocast; float32 where the CPU lacks avx512_bf16) | int8 (--mode infer: the layers' products dynamically quantised, as PyTorch's quantize_dynamic; a directory written by `fttrain quantize` infers in INT8 anyway)."
+    )
+    var precision: Precision = .fp32
 
     @Option(help: "Examples per rank (default 32 for full, 64 for infer).")
     var batch: Int?
@@ -69,6 +79,7 @@ struct BenchCommand: ParsableCommand {
         if promptTokens < 1 { throw ValidationError("--prompt-tokens must be positive, got \(promptTokens)") }
         if newTokens < 2 { throw ValidationError("--new-tokens must be at least 2 (decode is timed after the first), got \(newTokens)") }
         if !(bucketCapMb > 0) { throw ValidationError("--bucket-cap-mb must be positive, got \(bucketCapMb)") }
+        if precision == .int8 && mode != .infer { throw ValidationError("--precision int8 is for --mode infer (INT8 is an inference format)") }
     }
 
     func run() throws {
@@ -91,12 +102,22 @@ struct BenchCommand: ParsableCommand {
     private func measure(world: TrainingWorld) throws {
         if mode == .sgemm { return try measureMatrixProduct(size: seq) }
         // A decoder: BenchCommand+CausalLM.swift.
-        if Self.isCausalLanguageModel(model.url) { return try measureCausalLanguageModel(world: world) }
+        if Self.isCausalLanguageModel(model.url) {
+            guard precision == .fp32 else { throw ValidationError("--precision \(precision.rawValue): a decoder runs in float32 only (yet)") }
+            return try measureCausalLanguageModel(world: world)
+        }
         if mode == .generate { throw ValidationError("--mode generate needs a decoder (a Llama .gguf file or directory)") }
         let labels = 3
         // The anchor's LoRA: PEFT's LoraConfig(r=8, lora_alpha=16, target_modules=["query", "value"]), head trained.
         let lora = mode == .lora ? PEFTSetup(lora: LoRAConfiguration(rank: 8, alpha: 16)) : nil
         let network = try ModelRegistry.load(modelDirectory: model.url, numLabels: labels, seed: 0, peft: lora)
+        if precision == .bf16 { try MixedPrecision.apply(to: network, bf16: true, log: nil) }
+        if precision == .int8 {
+            guard let encoder = network as? EncoderModel else {
+                throw ValidationError("--precision int8: only encoder models (BERT, DistilBERT) have INT8 products")
+            }
+            if !encoder.isQuantized { encoder.quantizeForInference() }
+        }
         if let lora, let layers = network.peft?.loraBranches {
             var initializer = SeededRNG(seed: 0, stream: RandomStreams.loraInitialization)
             layers.initialize(rng: &initializer)
@@ -117,9 +138,17 @@ struct BenchCommand: ParsableCommand {
 
         var record: [String: Any] = [
             "mode": mode.rawValue, "threads": Parallel.threadCount, "world": world.size,
+            "bf16_instructions": precision == .bf16 && BF16Products.usesBF16Instructions,
             "batch_per_rank": B, "seq": T, "params": network.store.count,
             "trainable": network.store.trainableCount,
         ]
+        // A directory written by `fttrain quantize` infers in INT8 whatever --precision says.
+        if let encoder = network as? EncoderModel, encoder.isQuantized {
+            record["precision"] = Precision.int8.rawValue
+            record["int8_kernel"] = Int8Products.kernel.rawValue
+        } else {
+            record["precision"] = precision.rawValue
+        }
         let firstTokenOnly = !allTokens && network.computesFirstTokensOnly
         // The anchor's count (every row) and what fttrain computes.
         let anchorFLOPs = network.flops(batch: B, sequence: T, firstTokenOnly: false)

@@ -10,7 +10,7 @@ struct FTTrainCommand: ParsableCommand {
             TrainCommand.self, PredictCommand.self, GenerateCommand.self, TokenizeCommand.self, EmbedCommand.self, BenchCommand.self,
             PartitionCommand.self,
             FederatedCommand.self, FederatedKeygenCommand.self,
-            ExportCommand.self, DiffWeightsCommand.self, LogitsCommand.self,
+            ExportCommand.self, QuantizeCommand.self, DiffWeightsCommand.self, LogitsCommand.self,
         ]
     )
 }

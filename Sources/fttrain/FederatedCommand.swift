@@ -15,11 +15,13 @@ struct FederatedCommand: ParsableCommand {
         discussion: """
             mpirun -np N fttrain federated --config fed.yaml, with N = 1 + the ranks of all sites. The config holds \
             the sites' local training settings (TrainingConfiguration keys, peft: lora), a federation: section \
-            (rounds, labels, aggregation fedavg|ffa|svd, site_fraction, min_sites, round_deadline, \
+            (rounds, labels (classifiers), aggregation fedavg|ffa|svd, site_fraction, min_sites, round_deadline, \
             secure_aggregation, dp) and sites: (name, ranks, train_file, public_key, key_agreement_key, \
             private_key_file; fttrain federated-keygen makes the keys). Each site reads only its own train_file \
             and private key; the coordinator evaluates on validation_file (and test_file) and writes \
-            rounds.jsonl, metrics.json and adapter/ into output_dir.
+            rounds.jsonl, metrics.json and adapter/ into output_dir. An encoder trains a classifier on \
+            federation.labels; a decoder (task: causal_lm, a .gguf or *ForCausalLM model_dir) trains its adapter \
+            on SFT data and takes no labels.
             """)
 
     @Option(help: "The federation's YAML config.")

@@ -119,13 +119,17 @@ final class CausalLMRunTests: XCTestCase {
         let loader = run.causalModelLoader
         run.causalModelLoader = { path, configuration in
             let loaded = try loader(path, configuration)
+            // The tokenizer files a GGUF base gives its base directory (the export reads their special ids).
             return CausalModelLoading.Loaded(model: loaded.model, tokenizer: loaded.tokenizer) { directory in
-                try Data("{}".utf8).write(to: directory.appendingPathComponent("tokenizer.json"))
+                for file in ["tokenizer.json", "tokenizer_config.json"] {
+                    try FileManager.default.copyItem(
+                        at: TinyLlamaDirectory.tokenizerFixture.appendingPathComponent(file), to: directory.appendingPathComponent(file))
+                }
             }
         }
         try run.run()
         let output = URL(fileURLWithPath: c.outputDir!)
-        for file in ["base_model/config.json", "base_model/tokenizer.json", "model/config.json", "model/model.safetensors", "model/tokenizer.json"] {
+        for file in ["base_model/config.json", "base_model/tokenizer.json", "model/config.json", "model/model.safetensors", "model/tokenizer.json", "model/generation_config.json"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: output.appendingPathComponent(file).path), file)
         }
         let config = try JSONSerialization.jsonObject(with: Data(contentsOf: output.appendingPathComponent("model/config.json"))) as? [String: Any]

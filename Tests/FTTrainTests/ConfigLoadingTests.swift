@@ -65,6 +65,8 @@ final class ConfigLoadingTests: XCTestCase {
         c.groupByLength = true
         c.ddpTimeout = 600
         c.ddpBF16Compression = true
+        c.bf16 = true
+        c.saveDtype = .bfloat16
         c.ddpOverlapAllreduce = false
         c.ddpBucketCapMB = 4.5
         c.ddpParameterCheckSteps = 10
@@ -256,7 +258,7 @@ final class ConfigLoadingTests: XCTestCase {
         XCTAssertTrue(text.hasPrefix(path + ": 4 problems"), text)
         XCTAssertTrue(text.contains("unknown key `learning_rat`; did you mean `learning_rate`?"), text)
         XCTAssertTrue(text.contains("unknown key `evaluation_strategy`; did you mean `eval_strategy`?"), text)
-        XCTAssertTrue(text.contains("unknown key `fp16`: a Hugging Face TrainingArguments setting that fttrain does not implement"), text)
+        XCTAssertTrue(text.contains("unknown key `fp16`: float16 mixed precision is a GPU setting; on CPU use `bf16: true`"), text)
         XCTAssertTrue(text.contains("unknown key `colour`: fttrain has no such setting"), text)
         XCTAssertEqual(error.problems.first { $0.key == "learning_rat" }?.suggestion, "learning_rate")
         XCTAssertNil(error.problems.first { $0.key == "colour" }?.suggestion)

@@ -85,8 +85,13 @@ final class ConfigOverridesTests: XCTestCase {
 
         let aliased = configurationError { _ = try TrainingConfiguration().applyingOverrides(["--epochs=2"]) }
         XCTAssertEqual(aliased?.description, "command line: unknown flag `--epochs`; did you mean `--num-train-epochs`?")
-        let foreign = configurationError { _ = try TrainingConfiguration().applyingOverrides(["--fp16"]) }
+        let foreign = configurationError { _ = try TrainingConfiguration().applyingOverrides(["--tf32"]) }
         XCTAssertTrue(foreign?.description.contains("a Hugging Face TrainingArguments setting that fttrain does not implement") ?? false)
+        // fp16 on a CPU is refused with the CPU's mixed precision named.
+        let fp16 = configurationError { _ = try TrainingConfiguration().applyingOverrides(["--fp16"]) }
+        XCTAssertEqual(
+            fp16?.description,
+            "command line: unknown flag `--fp16`: float16 mixed precision is a GPU setting; on CPU use `bf16: true` (bfloat16 products, float32 accumulation)")
     }
 
     func testBadValuesMissingValuesAndStrayArguments() {

@@ -14,12 +14,13 @@ import Foundation
 enum InProcessWorlds {
     /// Runs `body(world)` for every rank of a new world of `size` threads and returns the results
     /// in rank order, or rethrows the first error (the cause, not the aborts it triggered).
+    /// `bf16`: gradients travel as bfloat16 (`ddp_bf16_compression`).
     static func run<T: Sendable>(
-        size: Int, timeout: TimeInterval = 60,
+        size: Int, timeout: TimeInterval = 60, bf16: Bool = false,
         _ body: @Sendable (CommunicatorWorld) throws -> T
     ) throws -> [T] {
         try InProcessCommunicator.run(size: size, receiveTimeout: timeout) { communicator in
-            try body(CommunicatorWorld(communicator: communicator))
+            try body(CommunicatorWorld(communicator: communicator, bf16: bf16))
         }
     }
 }

@@ -64,6 +64,24 @@ final class BenchCommandTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(first["last_loss"] as? Double), try XCTUnwrap(all["last_loss"] as? Double), accuracy: 1e-5)
     }
 
+    /// `--precision bf16` trains and infers with bf16 products (the JSON says whether bf16
+    /// instructions ran); the loss stays near float32's; int8 is refused as not yet built.
+    func testPrecisionOption() throws {
+        let arguments = ["--mode", "full", "--batch", "3", "--seq", "8", "--steps", "2", "--warmup", "0", "--threads", "1"]
+        let fp32 = try json(arguments), bf16 = try json(arguments + ["--precision", "bf16"])
+        XCTAssertEqual(fp32["precision"] as? String, "fp32")
+        XCTAssertEqual(bf16["precision"] as? String, "bf16")
+        XCTAssertEqual(fp32["bf16_instructions"] as? Bool, false)
+        XCTAssertNotNil(bf16["bf16_instructions"] as? Bool)
+        XCTAssertEqual(try XCTUnwrap(bf16["last_loss"] as? Double), try XCTUnwrap(fp32["last_loss"] as? Double), accuracy: 0.05)
+        let infer = try json(["--mode", "infer", "--batch", "2", "--seq", "8", "--steps", "1", "--warmup", "0", "--precision", "bf16"])
+        XCTAssertGreaterThan(try XCTUnwrap(infer["samples_per_s"] as? Double), 0)
+        // INT8 is an inference format (QuantizeCommandTests bench it).
+        let int8 = try FTTrainProcess.run(["bench", "--model-dir", model, "--precision", "int8"])
+        XCTAssertNotEqual(int8.status, 0)
+        XCTAssertTrue(int8.stderr.contains("--mode infer"), int8.stderr)
+    }
+
     func testBadShapesAreRejected() throws {
         let long = try FTTrainProcess.run(["bench", "--model-dir", model, "--seq", "100000", "--steps", "1"])
         XCTAssertNotEqual(long.status, 0)

@@ -27,14 +27,42 @@ extension EncoderModel {
             guard info.shape == view.shape else {
                 throw ModelError.shapeMismatch(file: file.path, tensor: stored, expected: view.shape, found: info.shape)
             }
-            try file.copyFloats(stored, into: UnsafeMutableBufferPointer(start: store.value(view.name), count: view.count))
+            let destination = UnsafeMutableBufferPointer(start: store.value(view.name), count: view.count)
+            if info.dtype == .I8 && stored.hasSuffix(Self.int8Suffix) {
+                try loadInt8(stored, shape: view.shape, from: file, into: destination)
+            } else {
+                try file.copyFloats(stored, into: destination)
+            }
         }
         return notFound
     }
 
-    /// The name under which `file` holds store tensor `name`, if it does.
+    /// De-quantises a quantised model file's `<name>.weight_int8 (out, in)` with its
+    /// `<name>.weight_scale (out)` into `destination`: w = scale[o] · q[o][i].
+    func loadInt8(_ stored: String, shape: [Int], from file: SafeTensorsFile, into destination: UnsafeMutableBufferPointer<Float>) throws {
+        let scaleName = String(stored.dropLast(Self.int8Suffix.count)) + Self.scaleSuffix
+        guard shape.count == 2, let scaleInfo = file.info(scaleName) else {
+            throw ModelError.missingTensor(file: file.path, tensor: scaleName)
+        }
+        guard scaleInfo.shape == [shape[0]] else {
+            throw ModelError.shapeMismatch(file: file.path, tensor: scaleName, expected: [shape[0]], found: scaleInfo.shape)
+        }
+        let scales = try file.floats(scaleName)
+        let columns = shape[1]
+        try file.withRawBytes(stored) { bytes in
+            for o in 0..<shape[0] {
+                for i in 0..<columns {
+                    destination[o * columns + i] = scales[o] * Float(Int8(bitPattern: bytes[o * columns + i]))
+                }
+            }
+        }
+    }
+
+    /// The name under which `file` holds store tensor `name`, if it does (a quantised weight:
+    /// `<name>_int8`, see `EncoderModel+Int8`).
     static func storedName(for name: String, in file: SafeTensorsFile, names: EncoderTensorNames) -> String? {
         var candidates = [name, names.basePrefix + name]
+        if name.hasSuffix(".weight") { candidates += [name + int8Suffix, names.basePrefix + name + int8Suffix] }
         if name.hasSuffix("LayerNorm.weight") {
             let old = String(name.dropLast("weight".count)) + "gamma"
             candidates += [old, names.basePrefix + old]
@@ -72,6 +100,8 @@ extension EncoderModel {
             var rng = SeededRNG(seed: seed, stream: RandomStreams.base)
             model.initializeRandomly(rng: &rng, only: Set(newTensors))
         }
+        // A quantised directory (`fttrain quantize`) infers in INT8 wherever it is loaded.
+        if try quantizationMarker(configPath: configPath) { model.quantizeForInference() }
         return model
     }
 

@@ -58,7 +58,13 @@ extension EncoderModel {
         let full = ws.cache(l).offset(
             tokens: o, channels: C, intermediate: I,
             probabilities: firstRow * (ws.training ? NH : 1) * T * T)
-        Linear.forward(output: full.qkv, input: x, weight: P.qkvWeight, bias: P.qkvBias, rows: N, inputs: C, outputs: 3 * C)
+        // Inference on a quantised model runs the four products in INT8 (`EncoderModel+Int8`).
+        let q = ws.training ? nil : int8Layers?[l]
+        if let q {
+            Int8Linear.forward(output: full.qkv, input: x, weight: q.qkv, bias: P.qkvBias, rows: N)
+        } else {
+            Linear.forward(output: full.qkv, input: x, weight: P.qkvWeight, bias: P.qkvBias, rows: N, inputs: C, outputs: 3 * C, precision: precision)
+        }
         peft?.forward(.qkv, layer: l, input: x, output: full.qkv, firstToken: o, rows: N)
 
         let rows: LayerRows
@@ -89,9 +95,13 @@ extension EncoderModel {
                 dropoutIndexOffset: firstRow * NH * T * T, keepProbabilities: ws.training)
         }
         let R = rows.count
-        Linear.forward(
-            output: c.residual1, input: c.context, weight: P.attentionOutput.weight.value,
-            bias: P.attentionOutput.bias.value, rows: R, inputs: C, outputs: C)
+        if let q {
+            Int8Linear.forward(output: c.residual1, input: c.context, weight: q.attentionOutput, bias: P.attentionOutput.bias.value, rows: R)
+        } else {
+            Linear.forward(
+                output: c.residual1, input: c.context, weight: P.attentionOutput.weight.value,
+                bias: P.attentionOutput.bias.value, rows: R, inputs: C, outputs: C, precision: precision)
+        }
         peft?.forward(.attentionOutput, layer: l, input: c.context, output: c.residual1, firstToken: cacheRow, rows: R)
         applyDropout(dropout(.attentionOutput(l)), to: c.residual1, rows: rows)
         addResidual(c.residual1, from: x, rows: rows)
@@ -100,14 +110,22 @@ extension EncoderModel {
             gamma: P.attentionNorm.gamma.value, beta: P.attentionNorm.beta.value,
             rows: R, channels: C, epsilon: config.layerNormEps)
         // The intermediate bias joins in GELU's pass, not as rows copied in before the product.
-        Linear.forward(
-            output: c.intermediate, input: c.hidden1, weight: P.intermediate.weight.value,
-            bias: nil, rows: R, inputs: C, outputs: I)
+        if let q {
+            Int8Linear.forward(output: c.intermediate, input: c.hidden1, weight: q.intermediate, bias: nil, rows: R)
+        } else {
+            Linear.forward(
+                output: c.intermediate, input: c.hidden1, weight: P.intermediate.weight.value,
+                bias: nil, rows: R, inputs: C, outputs: I, precision: precision)
+        }
         peft?.forward(.intermediate, layer: l, input: c.hidden1, output: c.intermediate, firstToken: cacheRow, rows: R)
         GELU.forward(output: c.activated, input: c.intermediate, bias: P.intermediate.bias.value, rows: R, columns: I)
-        Linear.forward(
-            output: c.residual2, input: c.activated, weight: P.output.weight.value,
-            bias: P.output.bias.value, rows: R, inputs: I, outputs: C)
+        if let q {
+            Int8Linear.forward(output: c.residual2, input: c.activated, weight: q.output, bias: P.output.bias.value, rows: R)
+        } else {
+            Linear.forward(
+                output: c.residual2, input: c.activated, weight: P.output.weight.value,
+                bias: P.output.bias.value, rows: R, inputs: I, outputs: C, precision: precision)
+        }
         peft?.forward(.output, layer: l, input: c.activated, output: c.residual2, firstToken: cacheRow, rows: R)
         applyDropout(dropout(.feedForwardOutput(l)), to: c.residual2, rows: rows)
         peft?.forwardFeedForward(layer: l, branch: c.residual2, firstToken: cacheRow, rows: R)
@@ -156,7 +174,7 @@ extension EncoderModel {
         let dFeedForward = dropped(dAdapted, dropout(.feedForwardOutput(l)), rows: rows, scratch: ws.dBranch)
         Linear.backward(
             dInput: ws.dIntermediate, dWeight: P.output.weight.gradient, dBias: P.output.bias.gradient,
-            dOutput: dFeedForward, input: c.activated, weight: P.output.weight.value, rows: R, inputs: I, outputs: C)
+            dOutput: dFeedForward, input: c.activated, weight: P.output.weight.value, rows: R, inputs: I, outputs: C, precision: precision)
         peft?.backward(.output, layer: l, input: c.activated, dOutput: dFeedForward, dInput: ws.dIntermediate, rows: R)
         GELU.backward(
             dInput: ws.dIntermediate, dOutput: ws.dIntermediate, input: c.intermediate,
@@ -165,7 +183,7 @@ extension EncoderModel {
         Linear.backward(
             dInput: dRes, accumulateInput: true, dWeight: P.intermediate.weight.gradient,
             dBias: P.intermediate.bias.gradient, dOutput: ws.dIntermediate, input: c.hidden1,
-            weight: P.intermediate.weight.value, rows: R, inputs: C, outputs: I)
+            weight: P.intermediate.weight.value, rows: R, inputs: C, outputs: I, precision: precision)
         peft?.backward(.intermediate, layer: l, input: c.hidden1, dOutput: ws.dIntermediate, dInput: dRes, rows: R)
         // LN1: d(hidden1) → d(residual1), in place
         LayerNorm.backward(
@@ -177,7 +195,7 @@ extension EncoderModel {
         Linear.backward(
             dInput: ws.dContext, dWeight: P.attentionOutput.weight.gradient, dBias: P.attentionOutput.bias.gradient,
             dOutput: dAttentionOutput, input: c.context, weight: P.attentionOutput.weight.value,
-            rows: R, inputs: C, outputs: C)
+            rows: R, inputs: C, outputs: C, precision: precision)
         peft?.backward(.attentionOutput, layer: l, input: c.context, dOutput: dAttentionOutput, dInput: ws.dContext, rows: R)
         if rows.isEveryToken {
             SelfAttention.backward(
@@ -213,7 +231,7 @@ extension EncoderModel {
         let C = config.hiddenSize, P = parameters.layers[l]
         Linear.backward(
             dInput: dInput, accumulateInput: true, dWeight: P.qkvWeightGradient, dBias: P.qkvBiasGradient,
-            dOutput: dQKV, input: x, weight: P.qkvWeight, rows: N, inputs: C, outputs: 3 * C)
+            dOutput: dQKV, input: x, weight: P.qkvWeight, rows: N, inputs: C, outputs: 3 * C, precision: precision)
         // dBias (C) += column sums of part k of dQKV (N, 3C), for each partially trained bias.
         for (k, dBias) in P.partialBiasGradients {
             for r in 0..<N { VectorMath.add(dBias, dQKV + r * 3 * C + k * C, C) }

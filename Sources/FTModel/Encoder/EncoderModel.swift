@@ -31,6 +31,12 @@ public final class EncoderModel: @unchecked Sendable {
     var lastTraining = false
     /// Whether the last forward ran its last layer for first tokens only (`forward(firstTokenOnly:)`).
     var lastFirstTokenOnly = false
+    /// The arithmetic of the layers' dense products (attention's, embeddings', layer norms' and
+    /// PEFT branches' stay float32): `.bfloat16` is `bf16: true`'s mixed precision — bf16 operands,
+    /// float32 accumulation into float32 activations and gradients, float32 master weights.
+    public var precision: MatrixPrecision = .float32
+    /// Each layer's products quantised for INT8 inference (`quantizeForInference`), or nil.
+    var int8Layers: [Int8EncoderLayer]?
 
     /// A model with all parameters zero; call `load` or `initializeRandomly` next.
     /// `peft` adds adapter tensors (LoRA's A and B) after each layer's own.
@@ -184,7 +190,7 @@ public final class EncoderModel: @unchecked Sendable {
         for b in 0..<B { (clsRows + b * C).update(from: last + b * T * C, count: C) }
         Linear.forward(
             output: pooled, input: clsRows, weight: pooler.weight.value, bias: pooler.bias.value,
-            rows: B, inputs: C, outputs: C)
+            rows: B, inputs: C, outputs: C, precision: precision)
         peft?.forward(.pooler, layer: config.numHiddenLayers, input: clsRows, output: pooled, firstToken: firstRow, rows: B)
         switch config.family.poolerActivation {
         case .tanh: Tanh.forward(output: pooled, input: pooled, count: B * C)
@@ -195,7 +201,7 @@ public final class EncoderModel: @unchecked Sendable {
             dropout(.classifier).apply(from: pooled, to: classifierInput, count: B * C, firstIndex: firstRow * C)
             Linear.forward(
                 output: ws.logits + firstRow * numLabels, input: classifierInput, weight: classifier.weight.value,
-                bias: classifier.bias.value, rows: B, inputs: C, outputs: numLabels)
+                bias: classifier.bias.value, rows: B, inputs: C, outputs: numLabels, precision: precision)
         }
     }
 
@@ -232,7 +238,7 @@ public final class EncoderModel: @unchecked Sendable {
                 Linear.backward(
                     dInput: ws.dCls, dWeight: classifier.weight.gradient, dBias: classifier.bias.gradient,
                     dOutput: dLogits, input: ws.pooledDropped, weight: classifier.weight.value,
-                    rows: B, inputs: C, outputs: numLabels)
+                    rows: B, inputs: C, outputs: numLabels, precision: precision)
                 dropout(.classifier).apply(ws.dCls, count: B * C, firstIndex: 0)
                 VectorMath.add(ws.dPooled, ws.dCls, B * C)
             }
@@ -242,7 +248,7 @@ public final class EncoderModel: @unchecked Sendable {
             }
             Linear.backward(
                 dInput: ws.dCls, dWeight: pooler.weight.gradient, dBias: pooler.bias.gradient,
-                dOutput: ws.dPooled, input: ws.clsRows, weight: pooler.weight.value, rows: B, inputs: C, outputs: C)
+                dOutput: ws.dPooled, input: ws.clsRows, weight: pooler.weight.value, rows: B, inputs: C, outputs: C, precision: precision)
             peft?.backward(.pooler, layer: config.numHiddenLayers, input: ws.clsRows, dOutput: ws.dPooled, dInput: ws.dCls, rows: B)
             gradientsReady?(gradientOffset(from: names.pooler + ".weight"))
         }

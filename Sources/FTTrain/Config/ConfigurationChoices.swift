@@ -1,3 +1,5 @@
+import FTCore
+
 /// The closed sets of strings some configuration keys accept. Raw values are the exact strings
 /// Hugging Face `TrainingArguments` uses, so a config written for HF reads the same here.
 
@@ -33,6 +35,25 @@ public enum SaveStrategy: String, CaseIterable, Codable, Sendable {
     case epoch
     /// After each evaluation that improves `metric_for_best_model`.
     case best
+}
+
+/// The element type `model.safetensors` is written in (torch dtype names).
+public enum SaveDType: String, CaseIterable, Codable, Sendable {
+    /// 4 bytes a weight, exactly the trained values.
+    case float32
+    /// 2 bytes a weight, rounded to nearest bfloat16 (float32's range, 8 significant bits).
+    case bfloat16
+    /// 2 bytes a weight, rounded to nearest IEEE half (11 significant bits, |x| ≤ 65504).
+    case float16
+
+    /// The safetensors element type.
+    public var safeTensorsDType: SafeTensorsDType {
+        switch self {
+        case .float32: .F32
+        case .bfloat16: .BF16
+        case .float16: .F16
+        }
+    }
 }
 
 // DataFormat (csv, tsv, jsonl) is defined with the readers in Data/DataFormat.swift.

@@ -141,6 +141,12 @@ public struct ConfigurationKey: Sendable {
             "ddp_bf16_compression", \.ddpBF16Compression, .run,
             "Send gradients as bfloat16 in the all-reduce (half the bytes; accumulation stays float32)."),
         .init(
+            "bf16", \.bf16, .run,
+            "Mixed precision as torch.autocast: matrix products take bfloat16 inputs and accumulate in float32; weights, optimizer, norms, softmax and loss stay float32."),
+        .init(
+            "save_dtype", \.saveDtype, .run,
+            "The element type of saved model weights (checkpoints keep float32): float32, bfloat16 (half the size) or float16."),
+        .init(
             "ddp_overlap_allreduce", \.ddpOverlapAllreduce, .run,
             "Overlap the gradient all-reduce with backward: each bucket is averaged as soon as backward has finished it."),
         .init(

@@ -120,6 +120,7 @@ extension ConfigurationChoice {
 }
 
 extension SchedulerType: ConfigurationChoice {}
+extension SaveDType: ConfigurationChoice {}
 extension IntervalStrategy: ConfigurationChoice {}
 extension SaveStrategy: ConfigurationChoice {}
 extension TaskType: ConfigurationChoice {}

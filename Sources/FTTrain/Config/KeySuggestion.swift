@@ -24,12 +24,16 @@ enum KeySuggestion {
 
     /// Hugging Face `TrainingArguments` keys fttrain knowingly does not implement.
     static let unsupportedHuggingFaceKeys: Set<String> = [
-        "fp16", "bf16", "tf32", "optim", "report_to", "logging_dir", "logging_strategy", "logging_first_step",
+        "tf32", "optim", "report_to", "logging_dir", "logging_strategy", "logging_first_step",
         "overwrite_output_dir", "do_train", "do_eval", "do_predict", "push_to_hub", "hub_model_id",
         "dataloader_num_workers", "dataloader_pin_memory", "gradient_checkpointing", "label_smoothing_factor",
         "eval_accumulation_steps", "save_safetensors", "use_cpu", "no_cuda", "local_rank", "torch_compile",
         "run_name", "data_seed", "eval_delay", "deepspeed", "fsdp", "auto_find_batch_size", "full_determinism",
     ]
+
+    /// Why `fp16` is refused: Hugging Face's float16 mixed precision needs a GPU's loss scaling;
+    /// the CPU's mixed precision is bfloat16.
+    static let fp16Refusal = "float16 mixed precision is a GPU setting; on CPU use `bf16: true` (bfloat16 products, float32 accumulation)"
 
     /// The known key nearest to `name` by edit distance, if it is close enough to be a typo
     /// (at most max(2, a third of the name's length) edits), or the alias's target.

@@ -54,7 +54,9 @@ extension TrainingConfiguration: Codable {
         guard ConfigurationKey.named(name) == nil else { return nil }
         let suggestion = suggest ? KeySuggestion.suggestion(for: name, among: ConfigurationKey.all.map(\.name)) : nil
         var message = "unknown key `\(name)`"
-        if let suggestion {
+        if name == "fp16" {
+            message += ": " + KeySuggestion.fp16Refusal
+        } else if let suggestion {
             message += "; did you mean `\(suggestion)`?"
         } else if KeySuggestion.unsupportedHuggingFaceKeys.contains(name) {
             message += ": a Hugging Face TrainingArguments setting that fttrain does not implement"

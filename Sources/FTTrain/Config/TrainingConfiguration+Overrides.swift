@@ -100,7 +100,9 @@ extension TrainingConfiguration {
     static func unknownFlagProblem(flag: String, name: String) -> ConfigurationProblem {
         let suggestion = KeySuggestion.suggestion(for: name, among: ConfigurationKey.all.map(\.name))
         var message = "unknown flag `\(flag)`"
-        if let suggestion, let key = ConfigurationKey.named(suggestion) {
+        if name == "fp16" {
+            message += ": " + KeySuggestion.fp16Refusal
+        } else if let suggestion, let key = ConfigurationKey.named(suggestion) {
             message += "; did you mean `\(key.flag)`?"
         } else if KeySuggestion.unsupportedHuggingFaceKeys.contains(name) {
             message += ": a Hugging Face TrainingArguments setting that fttrain does not implement"

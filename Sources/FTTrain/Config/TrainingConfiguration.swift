@@ -79,6 +79,10 @@ public struct TrainingConfiguration: Sendable, Equatable {
     public var ddpTimeout: Int = 1800
     /// Send gradients as bfloat16 in the all-reduce (half the bytes; accumulation stays float32).
     public var ddpBF16Compression: Bool = false
+    /// Mixed precision as torch.autocast: matrix products take bfloat16 inputs and accumulate in float32; weights, optimizer, norms, softmax and loss stay float32.
+    public var bf16: Bool = false
+    /// The element type of saved model weights (checkpoints keep float32): float32, bfloat16 (half the size) or float16.
+    public var saveDtype: SaveDType = .float32
     /// Overlap the gradient all-reduce with backward: each bucket is averaged as soon as backward has finished it.
     public var ddpOverlapAllreduce: Bool = true
     /// MiB of gradients per all-reduce bucket (PyTorch DDP's bucket_cap_mb; the first bucket is 1 MiB).

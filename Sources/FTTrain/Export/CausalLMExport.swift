@@ -9,9 +9,6 @@ import Foundation
 /// The token ids come from the base `config.json` when it names them (transformers' own), else
 /// from the directory's tokenizer (`tokenizer.json` + `tokenizer_config.json`), as for a GGUF base.
 enum CausalLMExport {
-    /// The dtype of the exported weights (`model.safetensors` holds float32).
-    static let dtype = "float32"
-
     /// Special token ids: `bos_token_id`, `eos_token_id`, `pad_token_id`, `unk_token_id`.
     struct TokenIds: Equatable {
         var bos: Int?
@@ -23,16 +20,17 @@ enum CausalLMExport {
     /// Completes the staged export `directory` (config.json, tokenizer files already written):
     /// adds the missing token ids and the dtype to `config.json`, and writes
     /// `generation_config.json` (the base's copied when it has one, else transformers'
-    /// `GenerationConfig.from_model_config`).
+    /// `GenerationConfig.from_model_config`). `dtype` names the element type of `model.safetensors`
+    /// (float32, or bfloat16/float16 under `save_dtype`).
     /// - Throws: `ModelError.badConfig` naming the file when config.json or the tokenizer is unreadable.
-    static func complete(directory: URL, base: URL) throws {
+    static func complete(directory: URL, base: URL, dtype: String = "float32") throws {
         let configURL = directory.appendingPathComponent("config.json")
         var config = try readObject(configURL)
         let ids = try tokenIds(config: config, tokenizerDirectory: directory)
         for (key, value) in [("bos_token_id", ids.bos), ("eos_token_id", ids.eos), ("pad_token_id", ids.pad), ("unk_token_id", ids.unk)] {
             if let value { config[key] = value }
         }
-        // transformers 5 reads `dtype`, 4.x `torch_dtype`: the weights are float32 whatever the base was.
+        // transformers 5 reads `dtype`, 4.x `torch_dtype`: the weights' own type, whatever the base's was.
         config["dtype"] = dtype
         config["torch_dtype"] = dtype
         config["use_cache"] = config["use_cache"] ?? true

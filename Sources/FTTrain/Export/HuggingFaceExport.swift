@@ -16,19 +16,28 @@ public enum HuggingFaceExport {
     /// Tokenizer files copied from the base model when present.
     static let tokenizerFiles = ["vocab.txt", "tokenizer_config.json", "special_tokens_map.json", "tokenizer.json"]
 
-    public static func write(model: any SequenceModel, labels: [String], baseModelDirectory: URL, to destination: URL) throws {
+    /// `dtype`: the element type of `model.safetensors` — F32 (checkpoints: resume needs the exact
+    /// values), or BF16/F16 (`save_dtype`: half the bytes, each weight rounded to nearest), with
+    /// `torch_dtype` in `config.json` saying so, as `save_pretrained` of a bf16 model writes it.
+    public static func write(
+        model: any SequenceModel, labels: [String], baseModelDirectory: URL, to destination: URL, dtype: SafeTensorsDType = .F32
+    ) throws {
+        precondition([.F32, .BF16, .F16].contains(dtype), "model weights are saved as F32, BF16 or F16")
         precondition(model.numLabels == labels.count, "one label name per class")
         let fileManager = FileManager.default
         try StagedDirectory.write(destination) { staged in
             let staging = staged.url
-            try writeConfig(model: model, labels: labels, base: baseModelDirectory, to: staging.appendingPathComponent("config.json"))
+            let torchDType = dtype == .F32 ? nil : (dtype == .BF16 ? "bfloat16" : "float16")
+            try writeConfig(
+                model: model, labels: labels, base: baseModelDirectory, to: staging.appendingPathComponent("config.json"),
+                torchDType: torchDType)
             var writer = SafeTensorsWriter(metadata: ["format": "pt"])
             // Adapter tensors are not part of a plain model: merge LoRA into the weights first.
             precondition(model.peft?.loraBranches.map(\.isMerged) ?? true, "merge the LoRA branches before exporting")
             for view in model.store.views where !PEFTModules.isAdapterTensor(view.name) {
                 try writer.add(
                     model.tensorNames.checkpointName(view.name), shape: view.shape,
-                    floats: UnsafeBufferPointer(start: model.store.value(view.name), count: view.count))
+                    floats: UnsafeBufferPointer(start: model.store.value(view.name), count: view.count), as: dtype)
             }
             try writer.write(toPath: staging.appendingPathComponent("model.safetensors").path)
             for file in tokenizerFiles {
@@ -38,15 +47,18 @@ public enum HuggingFaceExport {
                 }
             }
             // A decoder: token ids and dtype in config.json, generation_config.json.
-            if model is any CausalLanguageModel { try CausalLMExport.complete(directory: staging, base: baseModelDirectory) }
+            if model is any CausalLanguageModel {
+                try CausalLMExport.complete(directory: staging, base: baseModelDirectory, dtype: torchDType ?? "float32")
+            }
         }
     }
 
-    /// The base `config.json` with the classification keys set; unknown keys of the base are kept.
-    /// A GGUF base has no `config.json`: the model writes every key itself.
-    static func writeConfig(model: any SequenceModel, labels: [String], base: URL, to url: URL) throws {
+    /// The base `config.json` with the classification keys set (and `torch_dtype` when given);
+    /// unknown keys of the base are kept. A GGUF base has no `config.json`: the model writes every key itself.
+    static func writeConfig(model: any SequenceModel, labels: [String], base: URL, to url: URL, torchDType: String? = nil) throws {
         if base.pathExtension.lowercased() == "gguf" {
-            let exported = model.exportConfig(base: [:], labels: labels)
+            var exported = model.exportConfig(base: [:], labels: labels)
+            if let torchDType { exported["torch_dtype"] = torchDType }
             try JSONSerialization.data(withJSONObject: exported, options: [.prettyPrinted, .sortedKeys]).write(to: url)
             return
         }
@@ -56,7 +68,8 @@ public enum HuggingFaceExport {
         else {
             throw ModelError.badConfig(basePath, "cannot read the base model's config.json")
         }
-        let exported = model.exportConfig(base: object, labels: labels)
+        var exported = model.exportConfig(base: object, labels: labels)
+        if let torchDType { exported["torch_dtype"] = torchDType }
         let json = try JSONSerialization.data(withJSONObject: exported, options: [.prettyPrinted, .sortedKeys])
         try json.write(to: url)
     }

@@ -44,14 +44,15 @@ public enum PEFTTraining {
     /// Writes `model/` (a plain Hugging Face model: LoRA merged into the base weights, PEFT's
     /// `merge_and_unload`) and, for a LoRA or adapter run, `adapter/` beside it (PEFT's format,
     /// head included, and `labels.json`). Bottleneck adapters do not merge into a plain model, so
-    /// an adapter run has `adapter/` only. The model is left unmerged.
+    /// an adapter run has `adapter/` only. The model is left unmerged. `dtype` is `model/`'s
+    /// element type (`save_dtype`); the adapter stays float32.
     public static func writeOutputs(
         model: any SequenceModel, labels: [String], baseModelDirectory: URL, output: URL,
-        log: TrainingLog
+        log: TrainingLog, dtype: SafeTensorsDType = .F32
     ) throws {
         let modelDirectory = output.appendingPathComponent("model")
         guard model.peft != nil else {
-            try HuggingFaceExport.write(model: model, labels: labels, baseModelDirectory: baseModelDirectory, to: modelDirectory)
+            try HuggingFaceExport.write(model: model, labels: labels, baseModelDirectory: baseModelDirectory, to: modelDirectory, dtype: dtype)
             log.message("model written to \(modelDirectory.path)")
             return
         }
@@ -68,7 +69,7 @@ public enum PEFTTraining {
         }
         layers.merge()
         defer { layers.unmerge() }
-        try HuggingFaceExport.write(model: model, labels: labels, baseModelDirectory: baseModelDirectory, to: modelDirectory)
+        try HuggingFaceExport.write(model: model, labels: labels, baseModelDirectory: baseModelDirectory, to: modelDirectory, dtype: dtype)
         log.message("model written to \(modelDirectory.path) (LoRA merged into the base weights)")
     }
 

@@ -60,6 +60,7 @@ extension TrainingRun {
                     "\(tokenizer.vocabularySize) tokens, more than config.json's vocab_size \(model.vocabularySize)")
             }
             try PEFTTraining.prepare(model: model, configuration: c, log: log)  // LoRA branches, frozen tensors
+            try MixedPrecision.apply(to: model, bf16: c.bf16, log: log)
             let task = try SequenceClassificationTask(data: data, tokenizer: tokenizer, maxLength: min(c.maxLength, model.maxSequenceLength))
             return PreparedTask(
                 task: task, model: model, padTokenId: tokenizer.padTokenId, firstTokenOnly: true,
@@ -72,6 +73,7 @@ extension TrainingRun {
                     modelPath, "the tokenizer has \(tokenizer.vocabularySize) tokens, more than the model's vocabulary \(model.vocabularySize)")
             }
             try PEFTTraining.prepare(model: model, configuration: c, log: log)
+            try MixedPrecision.apply(to: model, bf16: c.bf16, log: log)
             let ignored = [("class_weights", c.classWeights != nil), ("oversample", c.oversample)].filter(\.1).map(\.0)
             if !ignored.isEmpty {
                 log.message("warning: \(ignored.joined(separator: ", ")) apply to sequence classification; causal_lm ignores them")
@@ -106,23 +108,6 @@ extension TrainingRun {
 
     /// The causal-LM task's settings from the configuration.
     func causalOptions(maxSequenceLength: Int) -> CausalLanguageModelingTask.Options {
-        let c = configuration
-        var options = CausalLanguageModelingTask.Options()
-        options.data.completionOnlyLoss = c.completionOnlyLoss
-        options.data.assistantOnlyLoss = c.assistantOnlyLoss
-        options.data.promptTemplate = c.promptTemplate
-        options.data.completionTemplate = c.completionTemplate
-        options.data.chatTemplate = c.chatTemplate
-        options.data.read = c.readOptions
-        options.maxLength = min(c.maxLength, maxSequenceLength)
-        options.packing = c.packing
-        options.predictWithGenerate = c.predictWithGenerate
-        options.generationMaxNewTokens = c.generationMaxNewTokens
-        options.splitRatios = c.splitRatios
-        options.validationPath = c.validationFile
-        options.testPath = c.testFile
-        options.seed = c.rngSeed
-        options.deduplicate = c.deduplicate
-        return options
+        CausalLanguageModelingTask.Options(configuration: configuration, maxSequenceLength: maxSequenceLength)
     }
 }

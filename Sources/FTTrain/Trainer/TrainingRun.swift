@@ -130,7 +130,8 @@ public final class TrainingRun {
         guard coordinator else { return [:] }
         try writeJSON(metrics, to: output.appendingPathComponent("metrics.json"))
         if let reported { log.message(try reported.writeReports(output)) }
-        try PEFTTraining.writeOutputs(model: model, labels: labels, baseModelDirectory: baseModel, output: output, log: log)
+        try PEFTTraining.writeOutputs(
+            model: model, labels: labels, baseModelDirectory: baseModel, output: output, log: log, dtype: c.saveDtype.safeTensorsDType)
         return metrics
     }
 

@@ -1,0 +1,76 @@
+import FTCore
+import TestSupport
+import XCTest
+
+/// Dynamic INT8 `Int8Linear.forward` on every kernel: against the same quantisation computed in
+/// Double in the test (relative 1e-5: only the float scaling differs), and against the float32
+/// layer within the bound quantisation allows per output,
+/// Σᵢ (|x_i| · sw/2 + |w_i| · sx/2 + sx · sw/4) plus float32 slack.
+final class Int8LinearTests: XCTestCase {
+    func values(_ count: Int, seed: UInt64, scale: Float, offset: Float = 0) -> [Float] {
+        var rng = Int8ProductTests.Bytes(state: seed)
+        return (0..<count).map { _ in (Float(rng.next()) / 255 - 0.5) * 2 * scale + offset }
+    }
+
+    func testWeightQuantisationRoundTrips() {
+        let O = 7, I = 13
+        var w = values(O * I, seed: 1, scale: 0.3)
+        for i in 0..<I { w[3 * I + i] = 0 }  // an all-zero channel
+        let (q, s) = Int8Weights.quantize(w, outputs: O, inputs: I)
+        XCTAssertEqual(s[3], 1)
+        for o in 0..<O {
+            XCTAssertEqual(q[(o * I)..<((o + 1) * I)].map { abs(Int($0)) }.max(), o == 3 ? 0 : 127, "channel \(o)")
+            for i in 0..<I { XCTAssertLessThanOrEqual(abs(Float(q[o * I + i]) * s[o] - w[o * I + i]), s[o] / 2 * 1.0001) }
+        }
+        // A quantised file loaded as float32 and quantised again is unchanged.
+        let dequantized = (0..<(O * I)).map { Float(q[$0]) * s[$0 / I] }
+        let (q2, s2) = Int8Weights.quantize(dequantized, outputs: O, inputs: I)
+        XCTAssertEqual(q2, q)
+        XCTAssertEqual(s2, s)
+    }
+
+    func testForwardMatchesTheQuantisedReferenceAndTheFloatLayerWithinTheBound() {
+        for kernel in Int8ProductTests.kernels {
+            for (N, I, O) in [(1, 5, 3), (6, 37, 19), (33, 384, 70)] {
+                // Lopsided inputs (mostly positive, like GELU's output), a row of zeros, a constant row.
+                var x = values(N * I, seed: 2, scale: 1.5, offset: 0.8)
+                for i in 0..<I { x[i] = 0 }
+                if N > 2 { for i in 0..<I { x[2 * I + i] = -0.25 } }
+                let w = values(O * I, seed: 3, scale: 0.2), bias = values(O, seed: 4, scale: 0.5)
+                let weights = Int8Weights(weight: w, outputs: O, inputs: I)
+                var y = [Float](repeating: .nan, count: N * O)
+                Int8Linear.forward(output: &y, input: x, weight: weights, bias: bias, rows: N, kernel: kernel)
+
+                let stride = Int8Products.paddedInputs(I)
+                var qx = [UInt8](repeating: 0, count: N * stride), sx = [Float](repeating: 0, count: N)
+                var zx = [Int32](repeating: 0, count: N)
+                Int8Linear.quantizeRows(x, rows: N, inputs: I, quantized: &qx, scales: &sx, zeroPoints: &zx)
+                for r in 0..<N {
+                    let lo = min(0, x[(r * I)..<((r + 1) * I)].min()!), hi = max(0, x[(r * I)..<((r + 1) * I)].max()!)
+                    // The range's ends are representable: 0 exactly, the extremes within half a step.
+                    XCTAssertLessThanOrEqual(abs(sx[r] * Float(0 - zx[r]) - lo), sx[r] / 2 + 1e-6)
+                    if hi > lo {
+                        XCTAssertLessThanOrEqual(abs(sx[r] * Float(255 - zx[r]) - hi), sx[r] / 2 + 1e-5 * max(1, hi))
+                    } else {
+                        XCTAssertEqual(zx[r], 0, "an all-zero row quantises to zeros")
+                    }
+                    for o in 0..<O {
+                        var integer: Int64 = 0, exact = Double(bias[o]), bound = 0.0
+                        for i in 0..<I {
+                            integer += (Int64(qx[r * stride + i]) - Int64(zx[r])) * Int64(weights.values[o * I + i])
+                            exact += Double(x[r * I + i]) * Double(w[o * I + i])
+                            bound +=
+                                Double(abs(x[r * I + i])) * Double(weights.scales[o]) / 2 + Double(abs(w[o * I + i])) * Double(sx[r]) / 2
+                                + Double(sx[r]) * Double(weights.scales[o]) / 4
+                        }
+                        let quantised = Double(sx[r]) * Double(weights.scales[o]) * Double(integer) + Double(bias[o])
+                        let got = Double(y[r * O + o])
+                        XCTAssertEqual(got, quantised, accuracy: 1e-5 * max(1, abs(quantised)), "\(kernel) \(N)×\(I)×\(O) [\(r), \(o)]")
+                        XCTAssertLessThanOrEqual(abs(got - exact), bound + 1e-5 * max(1, abs(exact)), "\(kernel) [\(r), \(o)] bound")
+                        if r == 0 { XCTAssertEqual(got, Double(bias[o]), accuracy: 1e-6, "a zero row gives the bias") }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,81 @@
+import FTCore
+import TestSupport
+import XCTest
+
+/// The u8 × s8 → s32 kernels against an integer triple loop (exact equality), on every path
+/// (VNNI where the CPU has it, the portable kernel always — forced the way `FTTRAIN_INT8_KERNEL`
+/// does), over shapes that hit every tail: rows not a multiple of the 4-row tile or the 64-row
+/// chunk, columns not a multiple of 16 or 64, inputs not a multiple of 4; and extreme bytes
+/// (255 × −127, 255 × 127 over the longest k, where a 16-bit pair sum would saturate).
+final class Int8ProductTests: XCTestCase {
+    /// A deterministic byte stream (64-bit LCG).
+    struct Bytes {
+        var state: UInt64
+        mutating func next() -> UInt8 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return UInt8(truncatingIfNeeded: state >> 33)
+        }
+    }
+
+    static var kernels: [Int8Kernel] { Int8Products.cpuHasVNNI ? [.vnni, .portable] : [.portable] }
+
+    func product(_ kernel: Int8Kernel, a: [UInt8], lda: Int, b: [Int8], m: Int, n: Int, k: Int) -> [Int32] {
+        var packed = [Int8](repeating: 99, count: Int8Products.packedSize(outputs: n, inputs: k))
+        b.withUnsafeBufferPointer { Int8Products.pack($0.baseAddress!, ldb: k, outputs: n, inputs: k, into: &packed) }
+        // C wider than n (ldc n + 3) with a sentinel: the kernels must not write past column n.
+        let ldc = n + 3
+        var c = [Int32](repeating: -7, count: m * ldc)
+        Int8Products.product(a: a, lda: lda, packed: packed, c: &c, ldc: ldc, m: m, n: n, k: k, kernel: kernel)
+        for i in 0..<m { for j in n..<ldc { XCTAssertEqual(c[i * ldc + j], -7, "\(kernel) wrote past column \(n)") } }
+        return (0..<m).flatMap { i in c[(i * ldc)..<(i * ldc + n)] }
+    }
+
+    static func reference(a: [UInt8], lda: Int, b: [Int8], m: Int, n: Int, k: Int) -> [Int32] {
+        var c = [Int32](repeating: 0, count: m * n)
+        for i in 0..<m {
+            for j in 0..<n {
+                var s: Int64 = 0
+                for p in 0..<k { s += Int64(a[i * lda + p]) * Int64(b[j * k + p]) }
+                c[i * n + j] = Int32(s)
+            }
+        }
+        return c
+    }
+
+    func testEveryKernelEqualsTheIntegerReferenceOnOddShapes() {
+        var bytes = Bytes(state: 21)
+        let shapes = [
+            (1, 1, 1), (3, 15, 3), (4, 16, 4), (5, 17, 5), (7, 63, 383), (9, 64, 384), (67, 65, 7),
+            (130, 200, 385), (4, 130, 1536), (2, 1152, 384),
+        ]
+        for (m, n, k) in shapes {
+            let lda = Int8Products.paddedInputs(k)
+            // Rows padded past k with garbage: the kernels must multiply it by packed zeros.
+            let a = (0..<(m * lda)).map { _ in bytes.next() }
+            let b = (0..<(n * k)).map { _ in Int8(truncatingIfNeeded: bytes.next()) }
+            let expected = Self.reference(a: a, lda: lda, b: b, m: m, n: n, k: k)
+            for kernel in Self.kernels {
+                XCTAssertEqual(product(kernel, a: a, lda: lda, b: b, m: m, n: n, k: k), expected, "\(kernel) m \(m) n \(n) k \(k)")
+            }
+        }
+    }
+
+    func testExtremeBytesDoNotSaturate() {
+        let m = 5, n = 33, k = 1536, lda = k
+        let a = [UInt8](repeating: 255, count: m * lda)
+        // Alternate channels all +127, all −128, all −127.
+        let b = (0..<(n * k)).map { i -> Int8 in [127, -128, -127][(i / k) % 3] }
+        let expected = Self.reference(a: a, lda: lda, b: b, m: m, n: n, k: k)
+        XCTAssertEqual(expected[0], 255 * 127 * 1536)
+        for kernel in Self.kernels {
+            XCTAssertEqual(product(kernel, a: a, lda: lda, b: b, m: m, n: n, k: k), expected, "\(kernel)")
+        }
+    }
+
+    func testDispatchFollowsTheSetting() {
+        XCTAssertEqual(Int8Products.defaultKernel(environment: "portable"), .portable)
+        XCTAssertEqual(Int8Products.defaultKernel(environment: "PORTABLE"), .portable)
+        XCTAssertEqual(Int8Products.defaultKernel(environment: nil), Int8Products.cpuHasVNNI ? .vnni : .portable)
+        XCTAssertEqual(Int8Products.defaultKernel(environment: "vnni"), Int8Products.cpuHasVNNI ? .vnni : .portable)
+    }
+}
