@@ -31,8 +31,12 @@ public enum Parallel {
         _ = configuredThreads
         if let warning = oversubscriptionWarning, !threadCountWasSet { FileHandle.standardError.write(Data(warning.utf8)) }
     }()
-    /// OpenBLAS stays single-threaded for the life of the process (set once, before any slice).
-    private static let blasPinned: Void = { BLAS.threadCount = 1 }()
+    /// OpenBLAS stays single-threaded for the life of the process (set once, before any slice),
+    /// with the widest kernels the CPU runs (`OpenBLASKernels`).
+    private static let blasPinned: Void = {
+        OpenBLASKernels.selectForThisCPU()
+        BLAS.threadCount = 1
+    }()
 
     /// Makes OpenBLAS single-threaded now, before its first product (the first slice or thread
     /// setting does it too): its own threads would spin beside fttrain's.

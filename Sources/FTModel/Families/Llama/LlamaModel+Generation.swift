@@ -96,9 +96,7 @@ extension LlamaModel {
             RMSNorm.forward(
                 output: cache.normed, rstd: cache.rstd, input: x, weight: s.inputNorm.value, rows: n, channels: C,
                 epsilon: config.rmsNormEps)
-            Parallel.sgemm(
-                transA: false, transB: true, m: n, n: W, k: C, a: cache.normed, lda: C, b: s.weights[0].value, ldb: C,
-                beta: 0, c: cache.qkv, ldc: W)
+            tokenProduct(rows: n, outputs: W, inputs: C, input: cache.normed, weight: s.weights[0].value, output: cache.qkv)
             lora?.forward([.q, .k, .v], layer: l, input: cache.normed, output: cache.qkv, width: W, rows: n, inferenceScratch: loraScratch)
             cosTable.withUnsafeBufferPointer { cos in
                 sinTable.withUnsafeBufferPointer { sin in
@@ -115,22 +113,16 @@ extension LlamaModel {
             CausalAttention.forwardCached(
                 context: cache.context, queries: cache.qkv, queryStride: W, keys: cache.keys[l], values: cache.values[l],
                 past: past, count: n, shape: shape, scratch: cache.scores)
-            Parallel.sgemm(
-                transA: false, transB: true, m: n, n: C, k: QW, a: cache.context, lda: QW, b: s.weights[3].value, ldb: QW,
-                beta: 0, c: cache.branch, ldc: C)
+            tokenProduct(rows: n, outputs: C, inputs: QW, input: cache.context, weight: s.weights[3].value, output: cache.branch)
             lora?.forward([.o], layer: l, input: cache.context, output: cache.branch, width: C, rows: n, inferenceScratch: loraScratch)
             add(x, x, cache.branch, n * C)
             RMSNorm.forward(
                 output: cache.normed, rstd: cache.rstd, input: x, weight: s.postAttentionNorm.value, rows: n, channels: C,
                 epsilon: config.rmsNormEps)
-            Parallel.sgemm(
-                transA: false, transB: true, m: n, n: 2 * F, k: C, a: cache.normed, lda: C, b: s.weights[4].value, ldb: C,
-                beta: 0, c: cache.gateUp, ldc: 2 * F)
+            tokenProduct(rows: n, outputs: 2 * F, inputs: C, input: cache.normed, weight: s.weights[4].value, output: cache.gateUp)
             lora?.forward([.gate, .up], layer: l, input: cache.normed, output: cache.gateUp, width: 2 * F, rows: n, inferenceScratch: loraScratch)
             SwiGLU.forward(output: cache.hidden, gateUp: cache.gateUp, rows: n, features: F)
-            Parallel.sgemm(
-                transA: false, transB: true, m: n, n: C, k: F, a: cache.hidden, lda: F, b: s.weights[6].value, ldb: F,
-                beta: 0, c: cache.branch, ldc: C)
+            tokenProduct(rows: n, outputs: C, inputs: F, input: cache.hidden, weight: s.weights[6].value, output: cache.branch)
             lora?.forward([.down], layer: l, input: cache.hidden, output: cache.branch, width: C, rows: n, inferenceScratch: loraScratch)
             add(x, x, cache.branch, n * C)
         }
@@ -140,9 +132,24 @@ extension LlamaModel {
         RMSNorm.forward(
             output: cache.normed, rstd: cache.rstd, input: last, weight: finalNorm.value, rows: 1, channels: C,
             epsilon: config.rmsNormEps)
-        Parallel.sgemm(
-            transA: false, transB: true, m: 1, n: config.vocabSize, k: C, a: cache.normed, lda: C, b: head.value, ldb: C,
-            beta: 0, c: cache.logits, ldc: config.vocabSize)
+        tokenProduct(rows: 1, outputs: config.vocabSize, inputs: C, input: cache.normed, weight: head.value, output: cache.logits)
         return UnsafePointer(cache.logits)
+    }
+
+    /// output (n, outputs) = input (n, inputs) · weightᵀ, weight (outputs, inputs): one token (a
+    /// decode step, the output projection) as a matrix-vector product split over the weight's rows
+    /// (`Parallel.sgemv`: decoding streams every weight once per token, and gemm's packing of a
+    /// one-row product read them twice), a prompt as a product split over its rows.
+    func tokenProduct(
+        rows n: Int, outputs: Int, inputs: Int, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+        output: UnsafeMutablePointer<Float>
+    ) {
+        if n == 1 {
+            Parallel.sgemv(n: outputs, k: inputs, w: weight, ldw: inputs, x: input, beta: 0, y: output)
+        } else {
+            Parallel.sgemm(
+                transA: false, transB: true, m: n, n: outputs, k: inputs, a: input, lda: inputs, b: weight, ldb: inputs,
+                beta: 0, c: output, ldc: outputs)
+        }
     }
 }
