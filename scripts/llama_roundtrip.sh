@@ -4,7 +4,7 @@
 #   1. fttrain trains LoRA (q_proj,v_proj, r 4) for a few steps on 8 Rotten Tomatoes chat rows from
 #      the GGUF; OUT/model is a complete Hugging Face directory and OUT/adapter a PEFT CAUSAL_LM adapter;
 #   2. AutoModelForCausalLM + AutoTokenizer load OUT/model: same ids, logits within 1e-4 of fttrain's;
-#   3. PEFT loads OUT/adapter over transformers' model of the GGUF: logits within 1e-4 of
+#   3. PEFT loads OUT/adapter over transformers' model of the GGUF: logits within 2e-4 of
 #      `fttrain logits --model GGUF --adapter OUT/adapter` (and the adapter moves them: not vacuous);
 #   4. `fttrain export --format gguf --dtype f32` of OUT/model: gguf-py reads it, transformers loads it
 #      with weights identical to OUT/model's and logits within 1e-4 of fttrain's; fttrain loads it back
@@ -25,6 +25,10 @@ check=scripts/reference/check_llama_export.py
 gguf="$PWD/.cache/models/smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf"
 data="$PWD/.cache/data/rotten_tomatoes/rotten_tomatoes.csv"
 f16_atol="${F16_ATOL:-0.1}"
+# PEFT keeps the adapter beside the weights (x W + s x A B), as fttrain does before merging: the two
+# sum in different orders through 30 float32 layers, so these logits (largest ~40) get 2e-4, 5e-6 of
+# the largest; the merged model in transformers keeps 1e-4.
+peft_atol="${PEFT_ATOL:-2e-4}"
 [[ -f $gguf ]] || { echo "FAIL: $gguf missing: run scripts/fetch_assets.sh"; exit 1; }
 [[ -f $data ]] || { echo "FAIL: $data missing: run scripts/fetch_assets.sh"; exit 1; }
 [[ -x $binary ]] || { echo "FAIL: $binary missing: swift build"; exit 1; }
@@ -90,8 +94,8 @@ fi
 
 echo "== 3. PEFT loads OUT/adapter over transformers' model of the GGUF"
 if run "$binary" logits --model "$gguf" --adapter "$out/adapter" --input "$dir/prompts.txt" --chat --output "$dir/adapter_logits.safetensors" \
-    && run "$python" "$check" peft "$gguf" "$out/adapter" "$dir/prompts.txt" "$dir/adapter_logits.safetensors" --chat --atol 1e-4 2>"$dir/peft.err"; then
-    pass "PEFT over the GGUF with fttrain's adapter: logits within 1e-4"
+    && run "$python" "$check" peft "$gguf" "$out/adapter" "$dir/prompts.txt" "$dir/adapter_logits.safetensors" --chat --atol "$peft_atol" 2>"$dir/peft.err"; then
+    pass "PEFT over the GGUF with fttrain's adapter: logits within $peft_atol"
 else
     tail -5 "$dir/peft.err"; fail "PEFT with fttrain's adapter"
 fi
@@ -126,18 +130,19 @@ if run "$python" scripts/anchors/torch_sft.py --model "$gguf" --train "$dir/trai
     --max-new-tokens 4 --output "$dir/peft_adapter" > "$dir/sft.log" 2>&1; then
     grep RESULT "$dir/sft.log" | cut -c1-400
     echo "torch_sft: $((SECONDS - start)) s; adapter: $(ls "$dir/peft_adapter" | tr '\n' ' ')"
-    if run "$binary" generate --model "$gguf" --adapter "$dir/peft_adapter" --chat --input "$dir/prompts.txt" --max-new-tokens 8 \
+    echo "+ $binary generate --model $gguf --adapter $dir/peft_adapter --chat --input $dir/prompts.txt --max-new-tokens 8"
+    if "$binary" generate --model "$gguf" --adapter "$dir/peft_adapter" --chat --input "$dir/prompts.txt" --max-new-tokens 8 \
             > "$dir/fttrain_answers.jsonl" 2>"$dir/fgen.err" \
         && run "$python" "$check" generate "$gguf" "$dir/peft_adapter" "$dir/prompts.txt" "$dir/fttrain_answers.jsonl" \
             --max-new-tokens 8 2>"$dir/gen.err"; then
         grep "^prompt" "$dir/gen.err"
         pass "fttrain generate --adapter (PEFT's) gives PEFT's greedy answers"
     else
-        tail -5 "$dir/fgen.err" "$dir/gen.err"; fail "greedy answers with PEFT's adapter"
+        tail -n 5 "$dir/fgen.err" "$dir/gen.err"; fail "greedy answers with PEFT's adapter"
     fi
     if run "$binary" logits --model "$gguf" --adapter "$dir/peft_adapter" --input "$dir/prompts.txt" --chat --output "$dir/peft_logits.safetensors" \
-        && run "$python" "$check" peft "$gguf" "$dir/peft_adapter" "$dir/prompts.txt" "$dir/peft_logits.safetensors" --chat --atol 1e-4 2>"$dir/peft2.err"; then
-        pass "fttrain with PEFT's adapter: PEFT's logits within 1e-4"
+        && run "$python" "$check" peft "$gguf" "$dir/peft_adapter" "$dir/prompts.txt" "$dir/peft_logits.safetensors" --chat --atol "$peft_atol" 2>"$dir/peft2.err"; then
+        pass "fttrain with PEFT's adapter: PEFT's logits within $peft_atol"
     else
         tail -5 "$dir/peft2.err"; fail "fttrain logits with PEFT's adapter"
     fi
