@@ -13,8 +13,9 @@ import Foundation
 /// - `full`: the same step with every tensor trained;
 /// - `infer`: one forward over B × T ids (no cache);
 /// - `generate`: greedy decoding from a `--prompt-tokens` random prompt with the key/value cache:
-///   prefill = the time of the prompt's pass and the first token, decode = (time of
-///   `--new-tokens` tokens − prefill) / (new − 1), as the anchor times `model.generate`.
+///   prefill = the time of the prompt's pass and the first token (as the anchor times
+///   `generate(max_new_tokens=1)`), decode = the time of the `--new-tokens` run after its first
+///   token / (new − 1) — what the anchor's (time of N − prefill) / (N − 1) estimates.
 ///
 /// Ids are in 1000 ..< vocabulary (seeded), `--warmup` untimed steps, then the median of `--steps`.
 extension BenchCommand {
@@ -64,26 +65,30 @@ extension BenchCommand {
             }
             let prompt = randomIds(P)
             let cache = try network.makeCache(capacity: P + N)
-            var prefills: [Double] = [], generated: [Int32] = []
+            var prefills: [Double] = [], decodes: [Double] = [], generated: [Int32] = []
             for i in 0..<(warmup + steps) {
                 let t0 = Self.now()
                 _ = try Self.greedy(network, cache: cache, prompt: prompt, newTokens: 1)
                 let t1 = Self.now()
-                generated = try Self.greedy(network, cache: cache, prompt: prompt, newTokens: N)
+                var firstToken = t1
+                generated = try Self.greedy(network, cache: cache, prompt: prompt, newTokens: N) { firstToken = Self.now() }
                 let t2 = Self.now()
                 if i >= warmup {
                     prefills.append(t1 - t0)
                     times.append(t2 - t1)
+                    decodes.append(t2 - firstToken)
                 }
             }
-            let prefill = Self.median(prefills), total = Self.median(times)
+            // Decode is timed inside the N-token run, after its first token: the anchor's difference
+            // of two medians can come out negative on a small model on a busy machine.
+            let prefill = Self.median(prefills), decode = Self.median(decodes)
             record["prompt_tokens"] = P
             record["new_tokens"] = N
             record["generated_tokens"] = generated.count
             record["prefill_ms"] = prefill * 1e3
             record["prefill_tokens_per_s"] = Double(P) / prefill
-            record["decode_ms_per_token"] = (total - prefill) / Double(N - 1) * 1e3
-            record["decode_tokens_per_s"] = Double(N - 1) / (total - prefill)
+            record["decode_ms_per_token"] = decode / Double(N - 1) * 1e3
+            record["decode_tokens_per_s"] = Double(N - 1) / decode
         case .infer:
             let B = batch ?? 4, T = seq
             try checkSequence(T, network)
@@ -156,7 +161,8 @@ extension BenchCommand {
     /// Greedy decoding of `newTokens` tokens after `prompt` from an emptied cache (no stop on EOS,
     /// as the anchor's `min_new_tokens`): the prompt in one pass, then one token per pass.
     static func greedy(
-        _ network: any CausalLanguageModel, cache: any KeyValueCache, prompt: [Int32], newTokens: Int
+        _ network: any CausalLanguageModel, cache: any KeyValueCache, prompt: [Int32], newTokens: Int,
+        afterFirstToken: () -> Void = {}
     ) throws -> [Int32] {
         cache.reset()
         let V = network.vocabularySize
@@ -167,6 +173,7 @@ extension BenchCommand {
             var best = 0
             for j in 1..<V where logits[j] > logits[best] { best = j }
             generated.append(Int32(best))
+            if generated.count == 1 { afterFirstToken() }
             if generated.count == newTokens { return generated }
             var token = Int32(best)
             logits = try withUnsafePointer(to: &token) {
