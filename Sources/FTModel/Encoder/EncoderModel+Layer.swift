@@ -56,8 +56,8 @@ extension EncoderModel {
         let o = firstRow * T  // first token of the slice
         let x = ws.hiddenIn(l) + o * C, y = ws.hiddenOut(l) + o * C
         // Training caches every head's probabilities; inference gives each slice one (T, T) scratch.
-        let full = ws.cache(l).offset(
-            tokens: o, channels: C, attention: A, intermediate: I,
+        let full = ws.sliceCache(
+            l, tokens: o, channels: C, attention: A, intermediate: I,
             probabilities: firstRow * (ws.training ? NH : 1) * T * T)
         // Inference on a quantised model runs the four products in INT8 (`EncoderModel+Int8`).
         let q = ws.training ? nil : int8Layers?[l]
@@ -74,8 +74,8 @@ extension EncoderModel {
         if firstTokensOnly {
             rows = LayerRows(count: B, stride: T, firstToken: o)
             cacheRow = ws.training ? firstRow : o
-            c = ws.cache(l).offset(
-                tokens: cacheRow, channels: C, attention: A, intermediate: I,
+            c = ws.sliceCache(
+                l, tokens: cacheRow, channels: C, attention: A, intermediate: I,
                 probabilities: ws.training ? firstRow * NH * T : 0)
             SelfAttention.forwardFirstQuery(
                 context: c.context, probabilities: ws.training ? c.probabilities : full.probabilities,

@@ -102,15 +102,28 @@ final class EncoderWorkspace {
     func hiddenOut(_ l: Int) -> UnsafeMutablePointer<Float> { training ? hidden[l + 1] : hidden[(l + 1) % 2] }
     func hiddenIn(_ l: Int) -> UnsafeMutablePointer<Float> { training ? hidden[l] : hidden[l % 2] }
     func cache(_ l: Int) -> LayerCache { training ? layers[l] : layers[0] }
+
+    /// Layer `l`'s cache seen from token `o` on (and probability row block `p`): what one batch
+    /// slice of a parallel forward writes. Its qkv rows are 3A wide and its context rows A, for
+    /// the layer's attention width A (C unless heads were pruned), but where the slice starts
+    /// depends on the plan:
+    /// - training: layer `l` has a cache of its own, packed (N, 3A) and (N, A) as backward reads
+    ///   it, so slices start at `o · 3A` and `o · A`;
+    /// - inference: one cache serves every layer and slices run unsynchronised, so slice s may be
+    ///   in layer 1 while slice s + 1 is still in layer 0. Slices start at `o · 3C` and `o · C`,
+    ///   the same for every layer: offsets by each layer's own A made the slices of layers of
+    ///   different widths overlap, and one slice's queries or context were overwritten by another's.
+    func sliceCache(_ l: Int, tokens o: Int, channels C: Int, attention A: Int, intermediate I: Int, probabilities p: Int) -> LayerCache {
+        cache(l).offset(tokens: o, channels: C, attentionStride: training ? A : C, intermediate: I, probabilities: p)
+    }
 }
 
 extension EncoderWorkspace.LayerCache {
-    /// The same cache seen from token `tokens` on (and probability row block `probabilities`):
-    /// what one batch slice of a parallel forward writes. `attention` is the layer's attention
-    /// width A (C unless heads were pruned): its qkv rows are 3A wide and its context rows A.
-    func offset(tokens o: Int, channels C: Int, attention A: Int, intermediate I: Int, probabilities p: Int) -> Self {
+    /// The same cache seen from token `tokens` on (and probability row block `probabilities`),
+    /// with qkv starting `3S` and context `S` floats per token in (`EncoderWorkspace.sliceCache`).
+    func offset(tokens o: Int, channels C: Int, attentionStride S: Int, intermediate I: Int, probabilities p: Int) -> Self {
         Self(
-            qkv: qkv + o * 3 * A, probabilities: probabilities + p, context: context + o * A,
+            qkv: qkv + o * 3 * S, probabilities: probabilities + p, context: context + o * S,
             residual1: residual1 + o * C, mean1: mean1 + o, rstd1: rstd1 + o, hidden1: hidden1 + o * C,
             intermediate: intermediate + o * I, activated: activated + o * I, residual2: residual2 + o * C,
             mean2: mean2 + o, rstd2: rstd2 + o)
