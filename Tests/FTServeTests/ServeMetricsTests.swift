@@ -73,6 +73,29 @@ final class ServeMetricsTests: ServeTestCase {
         XCTAssertTrue(models[1]["lineage"] is NSNull)
     }
 
+    /// A graceful shutdown with requests queued: the server reports draining (health 503) and
+    /// still answers every queued request.
+    func testShutdownDrainsQueuedRequests() async throws {
+        let (server, port) = try await start(configuration { $0.maxWaitMilliseconds = 400 })
+        let clients = Task {
+            try await concurrently(4) { i in
+                try HTTPTestClient.post(port: port, path: "/v1/predict", json: ["model": "classifier", "inputs": "good \(i)"])
+            }
+        }
+        var queued = 0.0
+        for _ in 0..<500 where queued < 4 {
+            queued = try PrometheusSamples(server.metrics.text()).value("fttrain_queue_depth", ["model": "classifier"]) ?? 0
+            try await Task.sleep(nanoseconds: 2_000_000)
+        }
+        XCTAssertEqual(queued, 4)
+        XCTAssertFalse(server.limits.draining)
+        await server.shutdown()
+        for _ in 0..<500 where !server.limits.draining { try await Task.sleep(nanoseconds: 2_000_000) }
+        XCTAssertTrue(server.limits.draining, "/health answers 503 from now on")
+        let answers = try await clients.value
+        XCTAssertEqual(answers.map(\.status), [200, 200, 200, 200], answers.map(\.text).joined(separator: "\n"))
+    }
+
     /// The YAML file gives models, adapters and limits as the flags do; one served model needs no "model".
     func testYAMLConfiguration() async throws {
         let yaml = directory.appendingPathComponent("serve.yaml")
