@@ -91,7 +91,22 @@ struct ServeMiddleware: RouterMiddleware {
                 failure = ServeError.from(error)
                 response = failure!.response()
             }
-            if limited { limits.leave() }
+            if limited, response.headers[.contentType] == "text/event-stream" {
+                // A streamed generation is in flight until its last event is written.
+                let body = response.body
+                let limits = limits
+                response.body = ResponseBody { writer in
+                    do {
+                        try await body.write(writer)
+                        limits.leave()
+                    } catch {
+                        limits.leave()
+                        throw error
+                    }
+                }
+            } else if limited {
+                limits.leave()
+            }
         }
         response.headers[.init("x-request-id")!] = id
         metrics.request(model: context.state.model, route: route, status: Int(response.status.code), failure: failure?.kind.rawValue)

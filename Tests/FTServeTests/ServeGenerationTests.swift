@@ -16,8 +16,10 @@ final class ServeGenerationTests: ServeTestCase {
         try TinyLlamaDirectory.write(to: llamaDirectory)
     }
 
-    private func serve() async throws -> Int {
-        try await start(configuration { $0.models.append(.init(name: "llm", directory: llamaDirectory.path)) }).1
+    private func serve() async throws -> Int { try await serveWithServer().1 }
+
+    private func serveWithServer() async throws -> (ServeServer, Int) {
+        try await start(configuration { $0.models.append(.init(name: "llm", directory: llamaDirectory.path)) })
     }
 
     /// Greedy generation in-process, as `fttrain generate` computes it.
@@ -71,7 +73,7 @@ final class ServeGenerationTests: ServeTestCase {
     }
 
     func testChatCompletionsWholeAndStreamed() async throws {
-        let port = try await serve()
+        let (server, port) = try await serveWithServer()
         let messages = [["role": "system", "content": "be brief"], ["role": "user", "content": "hi"]]
         let loaded = try CausalModelLoading.load(path: llamaDirectory.path)
         let prompt = try loaded.tokenizer.applyChatTemplate(
@@ -101,6 +103,9 @@ final class ServeGenerationTests: ServeTestCase {
         XCTAssertEqual((chunks.last?["choices"] as? [[String: Any]])?.first?["finish_reason"] as? String, want.stopped ? "stop" : "length")
         XCTAssertEqual(
             ((chunks.first?["choices"] as? [[String: Any]])?.first?["delta"] as? [String: Any])?["role"] as? String, "assistant")
+        // The stream held its max_concurrent_requests slot until written, then gave it back.
+        for _ in 0..<100 where server.limits.current != 0 { try await Task.sleep(nanoseconds: 5_000_000) }
+        XCTAssertEqual(server.limits.current, 0)
     }
 
     func testGenerationErrorsAndInfo() async throws {
