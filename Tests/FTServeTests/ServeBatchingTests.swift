@@ -54,7 +54,11 @@ final class ServeBatchingTests: ServeTestCase {
     /// The batches did hold several clients' requests (fewer batches than requests), and none
     /// held more than max_batch_requests texts.
     func testConcurrentRequestsShareBatches() async throws {
-        let (server, port) = try await start(configuration { $0.maxWaitMilliseconds = 20; $0.maxBatchRequests = 4 })
+        let (server, port) = try await start(
+            configuration {
+                $0.maxWaitMilliseconds = 20
+                $0.maxBatchRequests = 4
+            })
         let answers = try await concurrently(12) { i in
             try HTTPTestClient.post(port: port, path: "/v1/predict", json: ["model": "classifier", "inputs": "the movie was good \(i)"])
         }
@@ -72,7 +76,11 @@ final class ServeBatchingTests: ServeTestCase {
     /// text alone (its tokenizer, forward and mean pooling), within 1e-5, under 4 concurrent clients.
     func testMiniLMEmbeddingsEqualEmbedPath() async throws {
         let minilm = try TestAssets.realModelDirectory()
-        let (_, port) = try await start(configuration { $0.models = [.init(name: "minilm", directory: minilm.path)]; $0.adapters = [] })
+        let (_, port) = try await start(
+            configuration {
+                $0.models = [.init(name: "minilm", directory: minilm.path)]
+                $0.adapters = []
+            })
         let texts = ["A gripping, beautifully shot film.", "Dull and far too long.", "Paris is the capital of France.", "¿Dónde está la biblioteca?"]
         let answers = try await concurrently(texts.count) { i in try HTTPTestClient.post(port: port, path: "/v1/embed", json: ["inputs": texts[i]]) }
         let tokenizer = try BertTokenizer.load(modelDirectory: minilm)

@@ -26,7 +26,8 @@ final class ServeGenerationTests: ServeTestCase {
     private func expected(_ prompt: String, maxNewTokens: Int, sampling: SamplingSettings = SamplingSettings()) throws -> TextGenerator.Output {
         let loaded = try CausalModelLoading.load(path: llamaDirectory.path)
         var sampler = LogitsSampler(settings: sampling)
-        return try TextGenerator(model: loaded.model, tokenizer: loaded.tokenizer).generate(prompt: prompt, maxNewTokens: maxNewTokens, sampler: &sampler)
+        return try TextGenerator(model: loaded.model, tokenizer: loaded.tokenizer).generate(
+            prompt: prompt, maxNewTokens: maxNewTokens, sampler: &sampler)
     }
 
     /// The JSON objects of a server-sent-event body, and whether it ended with `data: [DONE]`.
@@ -119,11 +120,16 @@ final class ServeGenerationTests: ServeTestCase {
             XCTAssertTrue(message.contains(needle), "\"\(message)\" does not mention \"\(needle)\"", line: line)
         }
         assertError(try post("/v1/chat/completions", ["model": "llm", "messages": [Any]()]), 400, mentions: "messages: empty list")
-        assertError(try post("/v1/chat/completions", ["model": "llm", "messages": [["role": "robot", "content": "x"]]]), 400, mentions: "messages[0].role")
-        assertError(try post("/v1/chat/completions", ["model": "llm", "messages": [["role": "user"]]]), 400, mentions: "missing field messages[0].content")
-        assertError(try post("/v1/generate", ["model": "llm", "inputs": "hi", "parameters": ["max_new_tokens": 0]]), 400, mentions: "parameters.max_new_tokens")
+        assertError(
+            try post("/v1/chat/completions", ["model": "llm", "messages": [["role": "robot", "content": "x"]]]), 400, mentions: "messages[0].role")
+        assertError(
+            try post("/v1/chat/completions", ["model": "llm", "messages": [["role": "user"]]]), 400, mentions: "missing field messages[0].content")
+        assertError(
+            try post("/v1/generate", ["model": "llm", "inputs": "hi", "parameters": ["max_new_tokens": 0]]), 400,
+            mentions: "parameters.max_new_tokens")
         assertError(try post("/v1/generate", ["model": "llm", "inputs": "hi", "parameters": ["temperature": -1]]), 400, mentions: "temperature")
-        assertError(try post("/v1/generate", ["model": "llm", "inputs": String(repeating: "hello ", count: 200)]), 400, mentions: "takes at most 128")
+        assertError(
+            try post("/v1/generate", ["model": "llm", "inputs": String(repeating: "hello ", count: 200)]), 400, mentions: "takes at most 128")
         assertError(try post("/v1/generate", ["model": "classifier", "inputs": "hi"]), 400, mentions: "not a causal language model")
         assertError(try post("/v1/predict", ["model": "llm", "inputs": "hi"]), 400, mentions: "causal language model")
         assertError(try post("/v1/generate", ["model": "gone", "inputs": "hi"]), 404, mentions: "not served")
