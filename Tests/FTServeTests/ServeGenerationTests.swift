@@ -109,6 +109,39 @@ final class ServeGenerationTests: ServeTestCase {
         XCTAssertEqual(server.limits.current, 0)
     }
 
+    /// A LoRA adapter over the served Llama generates what `fttrain generate --adapter` does.
+    func testAdapterOverCausalModel() async throws {
+        let lora = LoRAConfiguration(rank: 2, alpha: 4, targetModules: ["q_proj", "v_proj"], modulesToSave: [])
+        let model = try ModelRegistry.load(modelDirectory: llamaDirectory, peft: PEFTSetup(lora: lora))
+        var rng = SeededRNG(seed: 3)
+        for view in model.store.views where lora.isTrainable(view.name, names: model.tensorNames) {
+            let p = model.store.value(view.name)
+            for i in 0..<view.count { p[i] = 0.5 * rng.nextNormal() }
+        }
+        let adapter = directory.appendingPathComponent("llama-adapter")
+        try PEFTAdapter.write(model: model, to: adapter, baseModelName: llamaDirectory.path)
+        let (_, port) = try await start(
+            configuration {
+                $0.models.append(.init(name: "llm", directory: llamaDirectory.path))
+                $0.adapters.append(.init(name: "tuned", base: "llm", directory: adapter.path))
+            })
+        let loaded = try CausalModelLoading.load(path: llamaDirectory.path, adapter: adapter)
+        var sampler = LogitsSampler(settings: SamplingSettings())
+        let want = try TextGenerator(model: loaded.model, tokenizer: loaded.tokenizer).generate(prompt: "hello", maxNewTokens: 10, sampler: &sampler)
+        let answer = try HTTPTestClient.post(
+            port: port, path: "/v1/generate", json: ["model": "tuned", "inputs": "hello", "parameters": ["max_new_tokens": 10]])
+        XCTAssertEqual(answer.status, 200, answer.text)
+        XCTAssertEqual(answer.json["generated_text"] as? String, want.text)
+        XCTAssertEqual(answer.json["tokens"] as? Int, want.tokens.count)
+        let base = try HTTPTestClient.post(
+            port: port, path: "/v1/generate", json: ["model": "llm", "inputs": "hello", "parameters": ["max_new_tokens": 10]])
+        let baseWant = try expected("hello", maxNewTokens: 10)
+        XCTAssertEqual(base.json["generated_text"] as? String, baseWant.text)
+        XCTAssertNotEqual(want.tokens, baseWant.tokens, "the adapter changes the generation")
+        let models = try XCTUnwrap(try HTTPTestClient.get(port: port, path: "/info").json["models"] as? [[String: Any]])
+        XCTAssertEqual(models.first { $0["name"] as? String == "tuned" }?["base"] as? String, "llm")
+    }
+
     func testGenerationErrorsAndInfo() async throws {
         let port = try await serve()
         func post(_ path: String, _ json: [String: Any]) throws -> HTTPTestClient.Response {
