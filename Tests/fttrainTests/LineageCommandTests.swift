@@ -220,4 +220,24 @@ final class LineageCommandTests: TinyRunTestCase {
         XCTAssertNotEqual(none.status, 0)
         XCTAssertTrue(none.stderr.contains("no lineage.json"), none.stderr)
     }
+
+    /// A model written as one file (GGUF) gets its record beside it (`FILE.lineage.json`), and
+    /// `fttrain lineage FILE` finds it.
+    func testExportWritesTheRecordBesideTheFile() throws {
+        let llama = directory.appendingPathComponent("llama")
+        try TinyLlamaDirectory.write(to: llama)
+        let gguf = directory.appendingPathComponent("tiny.gguf")
+        let r = try FTTrainProcess.run(["export", "--model", llama.path, "--format", "gguf", "--output", gguf.path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let record = try object(URL(fileURLWithPath: gguf.path + ".lineage.json"))
+        XCTAssertEqual(record["command"] as? String, "export")
+        XCTAssertEqual((record["base_model"] as? [String: Any])?["sha256"] as? String, try sha256sum(llama.path + "/model.safetensors"))
+        XCTAssertEqual((record["parent"] as? [String: Any])?["path"] as? String, llama.standardizedFileURL.path)
+        XCTAssertTrue((record["parent"] as? [String: Any])?["run_id"] is NSNull, "the source has no record")
+        let chain = try FTTrainProcess.run(["lineage", gguf.path])
+        XCTAssertEqual(chain.status, 0, chain.stderr)
+        XCTAssertTrue(chain.stdout.contains("export"), chain.stdout)
+        XCTAssertTrue(
+            chain.stdout.contains("parent \(llama.standardizedFileURL.path) has no lineage.json: a model fttrain did not make"), chain.stdout)
+    }
 }

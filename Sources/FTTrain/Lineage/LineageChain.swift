@@ -21,6 +21,9 @@ public struct LineageChain {
         /// The parent a record names has no readable record there (moved, deleted, or a model
         /// fttrain did not make): `path` and why.
         case missing(path: String, reason: String)
+        /// The parent exists but has no record: a model fttrain did not make (downloaded, or
+        /// written by another tool) — where the recorded history starts.
+        case unrecorded(path: String)
         /// The parent's record has another `run_id` than the child names: it was replaced.
         case replaced(path: String, expected: String, found: String)
         /// A parent already in the chain (a record pointing back at itself).
@@ -51,11 +54,13 @@ public struct LineageChain {
                 return LineageChain(links: links, end: .cycle(path: parent.path))
             }
             guard FileManager.default.fileExists(atPath: file) else {
-                let reason =
-                    FileManager.default.fileExists(atPath: parent.path)
-                    ? "it has no \(LineageRecord.fileName) (a model fttrain did not make, or its record was removed)"
-                    : "no such file or directory (moved or deleted?)"
-                return LineageChain(links: links, end: .missing(path: parent.path, reason: reason))
+                if FileManager.default.fileExists(atPath: parent.path) {
+                    return LineageChain(
+                        links: links,
+                        end: parent.runId == nil
+                            ? .unrecorded(path: parent.path) : .missing(path: parent.path, reason: "its \(LineageRecord.fileName) was removed"))
+                }
+                return LineageChain(links: links, end: .missing(path: parent.path, reason: "no such file or directory (moved or deleted?)"))
             }
             if let expected = parent.runId {
                 let found = try LineageRecord.read(file: file).record.runId
@@ -96,6 +101,8 @@ public struct LineageChain {
         switch end {
         case .origin: break
         case .missing(let path, let reason): lines += ["", "parent \(path) is missing: \(reason)"]
+        case .unrecorded(let path):
+            lines += ["", "parent \(path) has no \(LineageRecord.fileName): a model fttrain did not make (the recorded history starts here)"]
         case .replaced(let path, let expected, let found):
             lines += ["", "parent \(path) was replaced: its run is \(short(found)), the child names \(short(expected))"]
         case .cycle(let path): lines += ["", "parent \(path) is already in the chain: the records point in a circle"]
@@ -109,6 +116,7 @@ public struct LineageChain {
         switch self.end {
         case .origin: end = ["kind": "origin"]
         case .missing(let path, let reason): end = ["kind": "missing", "path": path, "reason": reason]
+        case .unrecorded(let path): end = ["kind": "unrecorded", "path": path]
         case .replaced(let path, let expected, let found):
             end = ["kind": "replaced", "path": path, "expected_run_id": expected, "found_run_id": found]
         case .cycle(let path): end = ["kind": "cycle", "path": path]
