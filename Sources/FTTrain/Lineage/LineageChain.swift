@@ -93,8 +93,11 @@ public struct LineageChain {
                 lines.append("  split     " + names.map { "\($0) \(short(r.split[$0]!))" }.joined(separator: ", "))
             }
             if !r.metrics.isEmpty {
-                let keys = r.metrics.keys.sorted().filter { !$0.hasPrefix("eval_f1_") && !$0.hasPrefix("test_f1_") }
-                lines.append("  metrics   " + keys.map { "\($0) \(format(r.metrics[$0]!))" }.joined(separator: ", "))
+                let keys = Self.headlineMetrics(r.metrics)
+                let more = r.metrics.count - keys.count
+                lines.append(
+                    "  metrics   " + keys.map { "\($0) \(format(r.metrics[$0]!))" }.joined(separator: ", ")
+                        + (more > 0 ? " (+\(more) more: --json)" : ""))
             }
             if let parent = r.parent { lines.append("  parent    \(parent.path)" + (parent.runId.map { " (run \(short($0)))" } ?? "")) }
         }
@@ -125,9 +128,17 @@ public struct LineageChain {
         return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
     }
 
+    /// The metrics a block shows: loss, accuracy, macro-F1 and perplexity of evaluation and test,
+    /// the training loss and steps, when the record has them; else all of them.
+    static func headlineMetrics(_ metrics: [String: Double]) -> [String] {
+        let headline = ["loss", "accuracy", "f1_macro", "perplexity"].flatMap { ["eval_" + $0, "test_" + $0] } + ["train_loss", "train_steps"]
+        let shown = metrics.keys.filter(headline.contains).sorted()
+        return shown.isEmpty ? metrics.keys.sorted() : shown
+    }
+
     private func short(_ hash: String) -> String { String(hash.prefix(12)) }
 
     private func format(_ value: Double) -> String {
-        value == value.rounded() && abs(value) < 1e12 ? String(Int(value)) : String(format: "%.4f", value)
+        value == value.rounded() && abs(value) >= 2 && abs(value) < 1e12 ? String(Int(value)) : String(format: "%.4f", value)
     }
 }
