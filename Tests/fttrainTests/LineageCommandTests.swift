@@ -240,4 +240,43 @@ final class LineageCommandTests: TinyRunTestCase {
         XCTAssertTrue(
             chain.stdout.contains("parent \(llama.standardizedFileURL.path) has no lineage.json: a model fttrain did not make"), chain.stdout)
     }
+
+    /// A LoRA run on a decoder writes its record into `adapter/` too; exporting the base with that
+    /// adapter merged names the adapter's run as parent.
+    func testMergedAdapterExportNamesTheAdapterRunAsParent() throws {
+        let llama = directory.appendingPathComponent("llama")
+        try TinyLlamaDirectory.write(to: llama)
+        var rows = ["text,label"]
+        for i in 0..<24 { rows.append("item \(i),\(i % 3 == 0 ? "plot" : "fresh")") }
+        let data = directory.appendingPathComponent("sft.csv")
+        try (rows.joined(separator: "\n") + "\n").write(to: data, atomically: true, encoding: .utf8)
+        let output = directory.appendingPathComponent("sft")
+        let train = try FTTrainProcess.run([
+            "train", "--model-dir", llama.path, "--train-file", data.path, "--output-dir", output.path,
+            "--prompt-template", "Classify: {text}", "--max-steps", "2", "--per-device-train-batch-size", "4",
+            "--learning-rate", "1e-2", "--peft", "lora", "--lora-r", "4", "--lora-target-modules", "q_proj,v_proj", "--threads", "1",
+        ])
+        XCTAssertEqual(train.status, 0, train.stderr)
+        let adapter = output.appendingPathComponent("adapter")
+        let trained = try lineage(adapter)
+        XCTAssertEqual(
+            try Data(contentsOf: adapter.appendingPathComponent("lineage.json")), try Data(contentsOf: output.appendingPathComponent("lineage.json")))
+        XCTAssertEqual((trained["settings"] as? [String: Any]).flatMap { $0["resolved"] as? [String: Any] }?["task"] as? String, "causal_lm")
+        XCTAssertEqual((trained["split"] as? [String: String])?.keys.sorted(), ["test", "train", "validation"])
+
+        let gguf = directory.appendingPathComponent("merged.gguf")
+        let r = try FTTrainProcess.run(["export", "--model", llama.path, "--adapter", adapter.path, "--format", "gguf", "--output", gguf.path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let record = try object(URL(fileURLWithPath: gguf.path + ".lineage.json"))
+        XCTAssertEqual((record["parent"] as? [String: Any])?["run_id"] as? String, trained["run_id"] as? String)
+        let inputs = try XCTUnwrap(record["inputs"] as? [[String: Any]])
+        XCTAssertEqual(inputs.first?["role"] as? String, "adapter")
+        XCTAssertEqual(inputs.first?["sha256"] as? String, try sha256sum(adapter.path + "/adapter_model.safetensors"))
+        let chain = try FTTrainProcess.run(["lineage", gguf.path])
+        XCTAssertEqual(chain.status, 0, chain.stderr)
+        let commands = chain.stdout.split(separator: "\n").filter { $0.hasPrefix("  run ") }.map {
+            $0.split(separator: " ").last.map(String.init) ?? ""
+        }
+        XCTAssertEqual(commands, ["export", "train"], chain.stdout)
+    }
 }

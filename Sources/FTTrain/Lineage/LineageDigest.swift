@@ -89,15 +89,16 @@ public enum LineageDigest {
 
 extension LineageRecord {
     /// The record of a model derived from another (`prune`, `quantize`, `export`): the source as
-    /// base model (its weights' sums) and as parent (its `run_id` when it has a record), the
-    /// command's settings and metrics, and any further input files.
+    /// base model (its weights' sums) and as parent (its `run_id` when it has a record) — or
+    /// `parent` instead, such as the adapter merged into the source (its run made the weights that
+    /// matter) — the command's settings and metrics, and any further input files.
     public static func derived(
-        command: String, source: String, settings: [String: Any], metrics: [String: Double] = [:],
+        command: String, source: String, parent: String? = nil, settings: [String: Any], metrics: [String: Double] = [:],
         inputs: [(role: String, path: String)] = []
     ) throws -> LineageRecord {
         LineageRecord(
             command: command, inputs: try inputs.map { try LineageDigest.input(role: $0.role, path: $0.path) },
             baseModel: try LineageDigest.model(at: source), settings: settings, metrics: metrics,
-            parent: TrainingRun.lineageParent(source))
+            parent: TrainingRun.lineageParent(parent ?? source))
     }
 }

@@ -50,7 +50,7 @@ extension LineageRecord {
         }
 
         let createdText = try string("created", in: object)
-        guard let created = dateFormatter.date(from: createdText) ?? ISO8601DateFormatter().date(from: createdText) else {
+        guard let created = dateFormatter.date(from: createdText) ?? plainDateFormatter.date(from: createdText) else {
             throw bad("\"created\" is not an ISO 8601 date: \(createdText)")
         }
         var record = LineageRecord(

@@ -174,9 +174,12 @@ public struct LineageRecord: @unchecked Sendable {
         }
     }
 
-    static var dateFormatter: ISO8601DateFormatter {
+    /// ISO 8601 with milliseconds; one instance (they are costly to make, and thread-safe).
+    nonisolated(unsafe) static let dateFormatter: ISO8601DateFormatter = {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         return formatter
-    }
+    }()
+    /// ISO 8601 without fractional seconds, also accepted on reading.
+    nonisolated(unsafe) static let plainDateFormatter = ISO8601DateFormatter()
 }
