@@ -160,7 +160,9 @@ struct PruneCommand: ParsableCommand {
         try PrunedModelExport.write(model: pruned, sourceDirectory: model.url, to: prunedDirectory, report: report)
         var lineage = try LineageRecord.derived(
             command: "prune", source: model.path, settings: lineageSettings,
-            metrics: Self.numbers(report).filter { $0.key.hasPrefix("eval_") || $0.key.contains("sparsity") || $0.key == "parameters" },
+            metrics: LineageRecord.numericMetrics(report).filter {
+                $0.key.hasPrefix("eval_") || $0.key.contains("sparsity") || $0.key == "parameters"
+            },
             inputs: [("data", dataFile), ("evaluation", evalFile)].compactMap { role, path in path.map { (role, $0) } })
         try lineage.write(into: [prunedDirectory])
         print(sparsityReport.summary)
@@ -202,19 +204,6 @@ struct PruneCommand: ParsableCommand {
         settings["text_pair_column"] = textPairColumn
         settings["label_column"] = labelColumn
         return settings
-    }
-
-    /// The numeric entries of a report, nested ones flattened as `outer_inner` (`eval_pruned_accuracy`).
-    static func numbers(_ report: [String: Any]) -> [String: Double] {
-        var numbers: [String: Double] = [:]
-        for (key, value) in report {
-            if let number = value as? NSNumber, !(value is String) {
-                numbers[key] = number.doubleValue
-            } else if let nested = value as? [String: Any] {
-                for (inner, value) in nested { if let number = value as? NSNumber { numbers["\(key)_\(inner)"] = number.doubleValue } }
-            }
-        }
-        return numbers
     }
 
     /// With `--eval-file`: `model`'s accuracy and macro-F1 on it, printed and recorded as `eval_<name>`.

@@ -101,7 +101,7 @@ struct QuantizeCommand: ParsableCommand {
             .write(to: URL(fileURLWithPath: reportPath))
         print("Wrote \(reportPath)")
         var lineage = try LineageRecord.derived(
-            command: "quantize", source: model.path, settings: settings, metrics: record.compactMapValues { ($0 as? NSNumber)?.doubleValue },
+            command: "quantize", source: model.path, settings: settings, metrics: LineageRecord.numericMetrics(record),
             inputs: [("evaluation", evalFile)])
         try lineage.write(into: [output])
     }

@@ -101,4 +101,19 @@ extension LineageRecord {
             baseModel: try LineageDigest.model(at: source), settings: settings, metrics: metrics,
             parent: TrainingRun.lineageParent(parent ?? source))
     }
+
+    /// The numeric entries of a command's JSON report as metrics, nested objects' flattened as
+    /// `outer_inner` (`eval_pruned_accuracy`, `int8_macro_f1`); strings and lists left out.
+    public static func numericMetrics(_ report: [String: Any]) -> [String: Double] {
+        var numbers: [String: Double] = [:]
+        for (key, value) in report {
+            if value is String { continue }
+            if let number = value as? NSNumber {
+                numbers[key] = number.doubleValue
+            } else if let nested = value as? [String: Any] {
+                for (inner, number) in numericMetrics(nested) { numbers["\(key)_\(inner)"] = number }
+            }
+        }
+        return numbers
+    }
 }
