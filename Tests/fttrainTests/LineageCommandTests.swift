@@ -7,16 +7,16 @@ import XCTest
 /// parent of a resumed run and of prune/quantize outputs, the printed chain, and malformed files.
 final class LineageCommandTests: TinyRunTestCase {
     /// A short run into `name` (under the test directory); extra flags last.
-    private func run(_ name: String, seed: Int = 3, _ extra: [String] = [], data: String? = nil) throws -> URL {
+    private func run(_ name: String, seed: Int = 3, model: URL? = nil, data: String? = nil) throws -> URL {
         let output = directory.appendingPathComponent(name)
         let trainFile = try data ?? writeData("train.csv", rows: 60)
         let r = try FTTrainProcess.run(
             [
-                "train", "--model-dir", directory.appendingPathComponent("model").path, "--train-file", trainFile,
+                "train", "--model-dir", (model ?? directory.appendingPathComponent("model")).path, "--train-file", trainFile,
                 "--output-dir", output.path, "--num-train-epochs", "2", "--per-device-train-batch-size", "8",
                 "--learning-rate", "3e-3", "--logging-steps", "5", "--seed", String(seed), "--max-length", "16",
                 "--save-strategy", "no",
-            ] + extra)
+            ])
         XCTAssertEqual(r.status, 0, r.stderr)
         return output
     }
@@ -278,5 +278,18 @@ final class LineageCommandTests: TinyRunTestCase {
             $0.split(separator: " ").last.map(String.init) ?? ""
         }
         XCTAssertEqual(commands, ["export", "train"], chain.stdout)
+    }
+
+    /// A run fine-tuning a model fttrain made names that model's run as parent.
+    func testTrainingFromAFineTunedModelNamesItsRunAsParent() throws {
+        let first = try run("first")
+        let second = try run("second", model: first.appendingPathComponent("model"))
+        let parent = try XCTUnwrap(try lineage(second)["parent"] as? [String: Any])
+        XCTAssertEqual(parent["run_id"] as? String, try lineage(first.appendingPathComponent("model"))["run_id"] as? String)
+        XCTAssertEqual(parent["path"] as? String, first.appendingPathComponent("model").standardizedFileURL.path)
+        let chain = try FTTrainProcess.run(["lineage", second.appendingPathComponent("model").path, "--json"])
+        XCTAssertEqual(chain.status, 0, chain.stderr)
+        let parsed = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(chain.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual((parsed["chain"] as? [[String: Any]])?.count, 2)
     }
 }
