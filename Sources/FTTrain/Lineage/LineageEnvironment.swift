@@ -31,7 +31,7 @@ public struct LineageEnvironment: Sendable, Equatable {
         return LineageEnvironment(gitCommit: head, gitDirty: status.map { !$0.isEmpty })
     }()
 
-    /// The package root this file was compiled from (`Sources/FTTrain/Lineage/` → three levels up).
+    /// The package root this file was compiled from (the directory above `Sources/FTTrain/Lineage/`).
     static var sourceCheckout: URL {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().deletingLastPathComponent()
@@ -56,7 +56,7 @@ public struct LineageEnvironment: Sendable, Equatable {
     }
 }
 
-/// fttrain's version, as lineage records and `/info` report it.
+/// fttrain's version, as lineage records report it (and `fttrain serve`'s `/info` may).
 public enum FTTrainVersion {
     public static let current = "0.16.0"
 }
