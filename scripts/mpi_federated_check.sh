@@ -75,6 +75,16 @@ for site, values in sent.items():
 print(f"ok: {len(rounds)} rounds, every site reported; each sent {size} bytes a round (adapter tensors {payload} + header and signature)")
 PY
 [[ -f whole/metrics.json && -f whole/adapter/adapter_model.safetensors ]] || { echo "FAIL: metrics.json or adapter/ missing"; exit 1; }
+python3 - whole <<'PY' || exit 1
+import json, sys
+out = sys.argv[1]
+record = json.load(open(f"{out}/adapter/lineage.json"))
+assert record == json.load(open(f"{out}/lineage.json")), "adapter/lineage.json differs from the run's"
+assert record["format"] == "fttrain-lineage/1" and record["command"] == "federated", record
+assert record["metrics"] == json.load(open(f"{out}/metrics.json")), "lineage metrics differ from metrics.json"
+assert [i["role"] for i in record["inputs"]][0] == "config" and record["base_model"]["sha256"], record
+print("ok: lineage.json (command federated) in output_dir and adapter/, metrics equal to metrics.json")
+PY
 
 config split 1 >split.yaml && run split.yaml
 config split 2 >split.yaml && run split.yaml --resume

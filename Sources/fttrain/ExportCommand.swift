@@ -61,6 +61,10 @@ struct ExportCommand: ParsableCommand {
         let destination = URL(fileURLWithPath: output)
         try GGUFExport.write(
             model: llama, tokenizer: tokenizer, name: modelName, precision: GGUFExport.Precision(rawValue: dtype)!, to: destination)
+        var lineage = try LineageRecord.derived(
+            command: "export", source: model, parent: adapter, settings: ["format": format, "dtype": dtype, "name": modelName],
+            inputs: adapter.map { [("adapter", URL(fileURLWithPath: $0).appendingPathComponent("adapter_model.safetensors").path)] } ?? [])
+        try lineage.write(besideFile: destination)
         let size = (try? FileManager.default.attributesOfItem(atPath: destination.path)[.size] as? Int) ?? 0
         print("wrote \(destination.path) (\(dtype), \(size / 1_000_000) MB\(adapter.map { ", adapter \($0) merged" } ?? ""))")
     }

@@ -52,12 +52,34 @@ struct FederatedCommand: ParsableCommand {
                 let metrics = try FederatedCoordinatorRun(configuration: federation, channel: channel)
                     .run(resume: resume, registry: registry) { FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!) }
                 for key in metrics.keys.sorted() { print("\(key): \(String(format: "%.4f", metrics[key]!))") }
+                try writeLineage(federation, metrics: metrics)
             }
             try world.finalize()
         } catch {
             FileHandle.standardError.write("Error (rank \(world.rank)): \(error)\n".data(using: .utf8)!)
             world.abort(errorCode: 1)
         }
+    }
+
+    /// The coordinator's `lineage.json` in output_dir and output_dir/adapter: the config file and
+    /// the coordinator's evaluation files with their sums (the sites' training files stay with the
+    /// sites: only their names are recorded), the base model's sum, the settings, the metrics.
+    private func writeLineage(_ federation: FederatedConfiguration, metrics: [String: Double]) throws {
+        let training = federation.training
+        guard let outputDir = training.outputDir, let modelDir = training.modelDir else { return }
+        var settings = try JSONSerialization.jsonObject(with: JSONEncoder().encode(training)) as? [String: Any] ?? [:]
+        settings["sites"] = federation.sites.map { ["name": $0.name, "ranks": $0.ranks, "train_file": $0.trainFile] as [String: Any] }
+        settings["labels"] = federation.labels
+        settings["federation"] = Dictionary(
+            Mirror(reflecting: federation.settings).children.compactMap { child in child.label.map { ($0, String(describing: child.value)) } },
+            uniquingKeysWith: { $1 })
+        let inputs = [("config", config), ("validation", training.validationFile), ("test", training.testFile)]
+            .compactMap { role, path in path.map { (role: role, path: $0) } }
+        var record = LineageRecord(
+            command: "federated", inputs: try inputs.map { try LineageDigest.input(role: $0.role, path: $0.path) },
+            baseModel: try LineageDigest.model(at: modelDir), settings: settings, metrics: metrics)
+        let output = URL(fileURLWithPath: outputDir, isDirectory: true)
+        try record.write(into: [output, output.appendingPathComponent("adapter", isDirectory: true)])
     }
 
     private func runSite(

@@ -158,6 +158,13 @@ struct PruneCommand: ParsableCommand {
         report.merge(sparsityReport.dictionary) { $1 }
         report["parameters"] = pruned.store.count
         try PrunedModelExport.write(model: pruned, sourceDirectory: model.url, to: prunedDirectory, report: report)
+        var lineage = try LineageRecord.derived(
+            command: "prune", source: model.path, settings: lineageSettings,
+            metrics: LineageRecord.numericMetrics(report).filter {
+                $0.key.hasPrefix("eval_") || $0.key.contains("sparsity") || $0.key == "parameters"
+            },
+            inputs: [("data", dataFile), ("evaluation", evalFile)].compactMap { role, path in path.map { (role, $0) } })
+        try lineage.write(into: [prunedDirectory])
         print(sparsityReport.summary)
         print("\(pruned.store.count) parameters; wrote \(prunedDirectory.path)")
         guard let trainFile else { return }
@@ -167,6 +174,7 @@ struct PruneCommand: ParsableCommand {
             configFile: config,
             overrides: ["--model-dir", prunedDirectory.path, "--output-dir", output.path, "--train-file", trainFile])
         let run = TrainingRun(configuration: configuration)
+        if let config { run.lineageInputs = [("config", config)] }
         if let mask { run.adjustGradients = { mask.maskGradients(of: $0) } }
         let metrics = try run.run()
         for key in metrics.keys.sorted() where key.hasPrefix("test_") || key.hasPrefix("eval_") {
@@ -184,6 +192,18 @@ struct PruneCommand: ParsableCommand {
             try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys])
                 .write(to: output.appendingPathComponent(PrunedModelExport.reportFile))
         }
+    }
+
+    /// The command's settings as `lineage.json` records them.
+    private var lineageSettings: [String: Any] {
+        var settings: [String: Any] = ["method": method.rawValue, "scope": scope, "max_length": maxLength, "batch_size": batchSize]
+        settings["sparsity"] = sparsity
+        settings["heads"] = heads
+        settings["head_fraction"] = headFraction
+        settings["text_column"] = textColumn
+        settings["text_pair_column"] = textPairColumn
+        settings["label_column"] = labelColumn
+        return settings
     }
 
     /// With `--eval-file`: `model`'s accuracy and macro-F1 on it, printed and recorded as `eval_<name>`.

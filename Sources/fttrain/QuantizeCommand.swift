@@ -55,7 +55,13 @@ struct QuantizeCommand: ParsableCommand {
         let output = URL(fileURLWithPath: outputDir, isDirectory: true)
         try QuantizedModelExport.write(model: source, sourceDirectory: model.url, to: output)
         print("Wrote \(outputDir) (INT8 kernel: \(Int8Products.kernel.rawValue))")
-        guard let evalFile else { return }
+        var settings: [String: Any] = ["kernel": Int8Products.kernel.rawValue, "max_length": maxLength, "batch_size": batchSize]
+        settings["eval_file"] = evalFile
+        guard let evalFile else {
+            var lineage = try LineageRecord.derived(command: "quantize", source: model.path, settings: settings)
+            try lineage.write(into: [output])
+            return
+        }
         guard let labels else { throw CLIError("--eval-file needs a classifier: \(model.path)/config.json has no id2label") }
 
         let options = DataReadOptions(columns: DataColumns(text: textColumn, textPair: textPairColumn, label: labelColumn))
@@ -83,5 +89,9 @@ struct QuantizeCommand: ParsableCommand {
         try JSONSerialization.data(withJSONObject: record, options: [.prettyPrinted, .sortedKeys])
             .write(to: URL(fileURLWithPath: reportPath))
         print("Wrote \(reportPath)")
+        var lineage = try LineageRecord.derived(
+            command: "quantize", source: model.path, settings: settings, metrics: LineageRecord.numericMetrics(record),
+            inputs: [("evaluation", evalFile)])
+        try lineage.write(into: [output])
     }
 }

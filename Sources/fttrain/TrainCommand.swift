@@ -54,7 +54,9 @@ struct TrainCommand: ParsableCommand {
         PreemptionSignal.install()
         guard MPICommunicator.isLaunchedByMPIRun else {
             do {
-                try report(TrainingRun(configuration: TrainingConfiguration.resolve(configFile: config, overrides: overrides)).run())
+                let run = TrainingRun(configuration: try TrainingConfiguration.resolve(configFile: config, overrides: overrides))
+                if let config { run.lineageInputs = [("config", config)] }
+                try report(run.run())
             } catch let interrupted as TrainingInterrupted {
                 FileHandle.standardError.write("\(interrupted)\n".data(using: .utf8)!)
                 throw ExitCode(128 + interrupted.signal)
@@ -68,7 +70,9 @@ struct TrainCommand: ParsableCommand {
             let resolved = try TrainingConfiguration.resolve(configFile: config, overrides: overrides)
             communicator.timeout = Double(resolved.ddpTimeout)
             let world = CommunicatorWorld(communicator: communicator, bf16: resolved.ddpBF16Compression)
-            let metrics = try TrainingRun(configuration: resolved, world: world).run()
+            let run = TrainingRun(configuration: resolved, world: world)
+            if let config { run.lineageInputs = [("config", config)] }
+            let metrics = try run.run()
             if communicator.rank == 0 { report(metrics) }
             try communicator.finalize()
         } catch let interrupted as TrainingInterrupted {

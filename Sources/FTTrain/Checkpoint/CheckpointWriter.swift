@@ -17,6 +17,8 @@ public struct CheckpointContents {
     /// The best model's parameters, when it must travel with this checkpoint (see
     /// `CheckpointDirectory.bestModelName`); nil otherwise.
     public var bestParameters: [Float]?
+    /// The run's `lineage.json` at this step (rank 0's; nil on the others or when none is kept).
+    public var lineage: Data? = nil
 }
 
 /// Writes `OUT/checkpoint-<step>/` collectively, so that it either appears complete or not at all:
@@ -145,6 +147,7 @@ public final class CheckpointWriter {
             try Self.encoder.encode(contents.trainerState),
             to: staging.appendingPathComponent(CheckpointDirectory.trainerStateName))
         try DurableFile.save(contents.logHistory, to: staging.appendingPathComponent(CheckpointDirectory.logHistoryName))
+        if let lineage = contents.lineage { try DurableFile.save(lineage, to: staging.appendingPathComponent(LineageRecord.fileName)) }
     }
 
     /// Removes the oldest checkpoints until at most `limit` remain, never one named in `keeping`

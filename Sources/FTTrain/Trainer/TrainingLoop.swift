@@ -20,6 +20,9 @@ final class TrainingLoop {
     private let bestKey: String
     /// The step of the newest checkpoint (written or resumed from): never written twice.
     private var lastSaved: Int
+    /// The run's lineage record before the first step (rank 0 only): each checkpoint gets a copy
+    /// with its step, so a resumed run can name it as its parent.
+    var lineage: LineageRecord?
 
     init(
         run: TrainingRun, plan: TrainingPlan, stepper: ClassificationStep, batches: EpochBatches, task: any FineTuningTask,
@@ -154,12 +157,15 @@ final class TrainingLoop {
         let states = progress.checkpoint(
             plan: plan, rank: run.world.rank, seed: c.seed, parameterCount: model.store.count,
             logHistory: TrainingLog.records(log.history))
+        var checkpointLineage = lineage
+        checkpointLineage?.created = Date()
+        checkpointLineage?.step = step
         let written = try checkpoints.save(
             CheckpointContents(
                 model: model, labels: task.labels, baseModelDirectory: baseModel, optimizer: stepper.optimizer, schedule: plan.schedule,
                 trainerState: states.trainer, rankState: states.rank, logHistory: log.history,
                 // The best model travels with the checkpoint when no checkpoint of its step holds it.
-                bestParameters: progress.bestModel.parametersWithoutCheckpoint))
+                bestParameters: progress.bestModel.parametersWithoutCheckpoint, lineage: try checkpointLineage?.finalize()))
         lastSaved = step
         log.message(
             "checkpoint written: \(written.directory.path)"

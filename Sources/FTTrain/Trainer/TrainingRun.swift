@@ -20,6 +20,8 @@ import Foundation
 /// - `confusion_matrix.csv`, `errors.jsonl` (misclassified examples) and
 ///   `classification_report.txt`, of the test split when there is one, else of validation;
 /// - `training_config.yaml`: the effective configuration;
+/// - `lineage.json` (also in `model/` and `adapter/`, and in each checkpoint): inputs and splits
+///   with their SHA-256, the base model's, settings, fttrain's commit, metrics, parent run;
 /// - `data/{train,validation,test}.jsonl`: the examples of each split after cleaning, so a run can
 ///   be reproduced or compared (another trainer on the very same split).
 public final class TrainingRun {
@@ -41,6 +43,12 @@ public final class TrainingRun {
     /// (`ClassificationStep.adjustGradients`): a pruning mask's recovery fine-tune (`fttrain prune`)
     /// zeroes the pruned weights' gradients there, so they stay zero.
     public var adjustGradients: ((ParameterStore) -> Void)?
+
+    /// The `command` of the run's `lineage.json` (`train`; `prune` names its recovery fine-tune).
+    public var lineageCommand = "train"
+    /// Input files beyond the data files that `lineage.json` lists with their sums (the
+    /// `--config` file: role `config`).
+    public var lineageInputs: [(role: String, path: String)] = []
 
     /// - Precondition: `configuration` has been validated (`TrainingConfiguration.resolve`).
     public init(configuration: TrainingConfiguration, world: TrainingWorld = SingleProcessWorld()) {
@@ -105,6 +113,7 @@ public final class TrainingRun {
                 bucketCapMB: c.ddpBucketCapMB, sparseEmbeddings: c.ddpSparseEmbeddings)
         }
         log.message(plan.description)
+        let lineage = coordinator ? try startLineage(modelPath: modelPath, task: task, plan: plan, resumed: resumed) : nil
 
         // The loop: from step 0 or the checkpoint's progress, every step's data from `EpochBatches`.
         var progress = try startingProgress(resumed, stepper: stepper, output: output, log: log)
@@ -114,6 +123,7 @@ public final class TrainingRun {
         let loop = TrainingLoop(
             run: self, plan: plan, stepper: stepper, batches: batches, task: task, log: log, output: output,
             baseModel: baseModel, resumedAt: resumed?.trainerState.globalStep)
+        loop.lineage = lineage
         try loop.train(&progress)
         log.message("trained \(progress.step) steps in \(String(format: "%.1f", Date().timeIntervalSince(runStarted))) s")
         loop.restoreBestModel(progress)
@@ -138,6 +148,7 @@ public final class TrainingRun {
         if let reported { log.message(try reported.writeReports(output)) }
         try PEFTTraining.writeOutputs(
             model: model, labels: labels, baseModelDirectory: baseModel, output: output, log: log, dtype: c.saveDtype.safeTensorsDType)
+        if let lineage { try writeLineage(lineage, metrics: metrics, output: output, log: log) }
         return metrics
     }
 
