@@ -1,4 +1,5 @@
 import FTModel
+import FTTrain
 import Foundation
 import Hummingbird
 
@@ -17,7 +18,8 @@ struct ServeRoutes: Sendable {
     let metrics: ServeMetrics
     /// `/info`'s `routes` object (A/B routes of the configuration), as JSON text.
     let routesJSON: String
-    static let version = "fttrain 0.1 (serve API 1)"
+    /// `/info`'s `version`: fttrain's release and the revision of this HTTP contract.
+    static let version = "fttrain \(FTTrainVersion.current) (serve API 1)"
 
     var encoderNames: [String] { names.filter { models[$0] != nil } }
     var generatorNames: [String] { names.filter { generators[$0] != nil } }

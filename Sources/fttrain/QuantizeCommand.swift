@@ -55,7 +55,7 @@ struct QuantizeCommand: ParsableCommand {
         let output = URL(fileURLWithPath: outputDir, isDirectory: true)
         try QuantizedModelExport.write(model: source, sourceDirectory: model.url, to: output)
         print("Wrote \(outputDir) (INT8 kernel: \(Int8Products.kernel.rawValue))")
-        var settings: [String: Any] = ["kernel": Int8Products.kernel.rawValue, "max_length": maxLength, "batch_size": batchSize]
+        var settings: [String: Any] = ["kernel": Int8Products.kernel.rawValue, "max_length": inference.maxLength, "batch_size": inference.batchSize]
         settings["eval_file"] = evalFile
         guard let evalFile else {
             var lineage = try LineageRecord.derived(command: "quantize", source: model.path, settings: settings)
