@@ -8,7 +8,8 @@ import Foundation
 struct PredictCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "predict",
-        abstract: "Print the predicted label and the probabilities of every label for each text, one JSON line per text.",
+        abstract:
+            "Print the predicted label and the probabilities of every label for each text (a token classifier: its entities with character offsets), one JSON line per text.",
         discussion: """
             Input: --input FILE (plain text with one text per line, or .csv/.tsv/.jsonl with a text column), \
             or plain text on standard input.
@@ -46,6 +47,9 @@ struct PredictCommand: ParsableCommand {
         let tokenizer = try BertTokenizer.load(modelDirectory: model.url)
         let classifier = try ModelRegistry.load(modelDirectory: model.url, numLabels: labels.count)
         let texts = try readTexts()
+        if classifier.architectureName.hasSuffix("ForTokenClassification") {
+            return try printEntities(texts: texts.map(\.text), model: classifier, tokenizer: tokenizer, labels: labels)
+        }
         let dataset = EncodedDataset.encode(
             texts: texts.map(\.text), pairs: texts.map(\.pair),
             labels: [Int32](repeating: 0, count: texts.count), tokenizer: tokenizer,
@@ -103,6 +107,25 @@ struct PredictCommand: ParsableCommand {
                 output +=
                     "{\(adapterKey)\"label\": \(jsonString(labels[predicted])), \"probabilities\": {\(probabilities.joined(separator: ", "))}}\n"
             }
+            if output.utf8.count > 1 << 16 {
+                print(output, terminator: "")
+                output = ""
+            }
+        }
+        print(output, terminator: "")
+    }
+
+    /// A token classifier's entities, one JSON line per text:
+    /// `{"entities": [{"type": "PER", "start": 0, "end": 2, "text": "张三"}]}` (Unicode-scalar offsets).
+    private func printEntities(texts: [String], model: any SequenceModel, tokenizer: BertTokenizer, labels: [String]) throws {
+        let entities = try EntityPrediction.predict(
+            texts: texts, model: model, tokenizer: tokenizer, labels: labels,
+            maxLength: min(inference.maxLength, model.maxSequenceLength), batchSize: inference.batchSize)
+        var output = ""
+        for found in entities {
+            let line = try JSONSerialization.data(
+                withJSONObject: ["entities": found.map(\.json)], options: [.sortedKeys, .withoutEscapingSlashes])
+            output += String(decoding: line, as: UTF8.self) + "\n"
             if output.utf8.count > 1 << 16 {
                 print(output, terminator: "")
                 output = ""

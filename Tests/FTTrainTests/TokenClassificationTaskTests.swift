@@ -148,6 +148,16 @@ final class TokenClassificationTaskTests: XCTestCase {
         XCTAssertNil(weights.info("bert.pooler.dense.weight"), "BertForTokenClassification has no pooler")
         XCTAssertNotNil(weights.info("classifier.weight"))
         XCTAssertTrue(FileManager.default.fileExists(atPath: directory.appendingPathComponent("full/data/test.jsonl").path))
+
+        // predict: entities of raw text as spans of characters.
+        let tokenizer = try BertTokenizer.load(modelDirectory: exported)
+        let labels = try XCTUnwrap(try HuggingFaceExport.labels(modelDirectory: exported))
+        let found = try EntityPrediction.predict(
+            texts: ["张在北 run", "ann 在 京 run"], model: reloaded, tokenizer: tokenizer, labels: labels, maxLength: 32, batchSize: 2)
+        XCTAssertEqual(found[0], [PredictedEntity(type: "PER", start: 0, end: 1, text: "张"), PredictedEntity(type: "LOC", start: 2, end: 3, text: "北")])
+        XCTAssertEqual(found[1].map(\.text), ["ann", "京"])
+        XCTAssertEqual(found[1].map(\.start), [0, 6])
+        XCTAssertEqual(found[1].map(\.end), [3, 7])
     }
 
     func testLoRA() throws {
