@@ -9,9 +9,23 @@ public struct PredictedEntity: Sendable, Equatable {
     public var start: Int
     public var end: Int
     public var text: String
+    /// The mean over its words of the probability of each word's label (its first sub-token's),
+    /// as the pipeline's `score` with `aggregation_strategy="first"`.
+    public var score: Float
 
-    /// `{"type": "PER", "start": 0, "end": 2, "text": "张三"}`.
-    public var json: [String: Any] { ["type": type, "start": start, "end": end, "text": text] }
+    public init(type: String, start: Int, end: Int, text: String, score: Float = 0) {
+        self.type = type
+        self.start = start
+        self.end = end
+        self.text = text
+        self.score = score
+    }
+
+    /// `{"type": "PER", "start": 0, "end": 2, "text": "张三", "score": 0.98}`.
+    public var json: [String: Any] { ["type": type, "start": start, "end": end, "text": text, "score": Double(score)] }
+
+    /// Equal place, type and text (the score aside).
+    public static func == (a: Self, b: Self) -> Bool { a.type == b.type && a.start == b.start && a.end == b.end && a.text == b.text }
 }
 
 /// Named entities of raw texts from a token classifier, as Hugging Face's
@@ -34,10 +48,12 @@ public enum EntityPrediction {
             world: SingleProcessWorld())
         return texts.indices.map { i in
             var tags = [String](repeating: "O", count: spans[i].count)  // words cut off by max_length stay O
+            var scores = [Float](repeating: 0, count: spans[i].count)
             var previous: Int? = nil
             for (k, w) in encoded[i].wordIds.enumerated() {
                 guard let w, w != previous else { continue }
                 tags[w] = labels[Int(result.predicted[i][k])]
+                scores[w] = result.scores[i][k]
                 previous = w
             }
             let scalars = Array(texts[i].unicodeScalars)
@@ -45,7 +61,8 @@ public enum EntityPrediction {
                 let start = spans[i][e.start].start, end = spans[i][e.end].end
                 var view = String.UnicodeScalarView()
                 view.append(contentsOf: scalars[start..<end])
-                return PredictedEntity(type: e.type, start: start, end: end, text: String(view))
+                let score = scores[e.start...e.end].reduce(0, +) / Float(e.end - e.start + 1)
+                return PredictedEntity(type: e.type, start: start, end: end, text: String(view), score: score)
             }
         }
     }

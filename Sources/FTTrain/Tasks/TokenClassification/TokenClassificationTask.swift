@@ -182,6 +182,8 @@ public final class TokenClassificationTask: FineTuningTask {
 struct TokenPredictions {
     /// Per example, one label id per token.
     let predicted: [[Int32]]
+    /// Per example, the softmax probability of each token's predicted label.
+    let scores: [[Float]]
     let loss: Double
 
     static func compute(
@@ -192,6 +194,7 @@ struct TokenPredictions {
         var offsets = [Int](repeating: 0, count: dataset.count + 1)
         for i in 0..<dataset.count { offsets[i + 1] = offsets[i] + dataset.encodings[i].count }
         var argmax = [Float](repeating: 0, count: offsets[dataset.count])
+        var best = [Float](repeating: 0, count: offsets[dataset.count])
         var parts = [Float](repeating: 0, count: starts.count * 3)  // summed loss (high, remainder), targets
         var batch = PaddedBatch()
         for (j, start) in starts.enumerated() where j % world.size == world.rank {
@@ -212,13 +215,17 @@ struct TokenPredictions {
             for (row, index) in batch.indices.enumerated() {
                 for t in 0..<dataset.encodings[index].count {
                     let r = logits + (row * T + t) * L
-                    var best = 0
-                    for k in 1..<L where r[k] > r[best] { best = k }
-                    argmax[offsets[index] + t] = Float(best)
+                    var top = 0
+                    for k in 1..<L where r[k] > r[top] { top = k }
+                    var sum: Float = 0
+                    for k in 0..<L { sum += expf(r[k] - r[top]) }
+                    argmax[offsets[index] + t] = Float(top)
+                    best[offsets[index] + t] = 1 / sum
                 }
             }
         }
         try world.gatherDisjoint(&argmax)
+        try world.gatherDisjoint(&best)
         try world.gatherDisjoint(&parts)
         var total = 0.0, tokens = 0.0
         for j in starts.indices {
@@ -226,6 +233,7 @@ struct TokenPredictions {
             tokens += Double(parts[3 * j + 2])
         }
         let predicted = (0..<dataset.count).map { i in argmax[offsets[i]..<offsets[i + 1]].map { Int32($0) } }
-        return TokenPredictions(predicted: predicted, loss: tokens > 0 ? total / tokens : 0)
+        let scores = (0..<dataset.count).map { i in Array(best[offsets[i]..<offsets[i + 1]]) }
+        return TokenPredictions(predicted: predicted, scores: scores, loss: tokens > 0 ? total / tokens : 0)
     }
 }
