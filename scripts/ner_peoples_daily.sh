@@ -71,7 +71,7 @@ if [[ -z ${SKIP_CHECK:-} ]]; then
 import json, sys
 for line in open(sys.argv[1], encoding="utf-8").read().splitlines()[:50]:
     print("".join(json.loads(line)["tokens"]))' "$out/data/test.jsonl" >"$out/texts.txt"
-    "$binary" predict --model-dir "$out/fttrain/model" --input "$out/texts.txt" --max-length "$max_length" >"$out/entities.jsonl"
+    "$binary" predict --model-dir "$out/fttrain/model" --input "$out/texts.txt" --max-length "$max_length" --words >"$out/entities.jsonl"
     head -2 "$out/entities.jsonl" | cut -c1-300
 fi
 

@@ -31,6 +31,9 @@ struct PredictCommand: ParsableCommand {
     @Option(name: .customLong("text-pair-column"), help: "The second-segment column of a CSV/TSV/JSONL input, if any.")
     var textPairColumn: String?
 
+    @Flag(help: "A token classifier: also print every word with its label and that label's probability (\"words\").")
+    var words = false
+
     @Option(
         name: .customLong("adapter"),
         help: ArgumentHelp(
@@ -118,13 +121,16 @@ struct PredictCommand: ParsableCommand {
     /// A token classifier's entities, one JSON line per text:
     /// `{"entities": [{"type": "PER", "start": 0, "end": 2, "text": "张三"}]}` (Unicode-scalar offsets).
     private func printEntities(texts: [String], model: any SequenceModel, tokenizer: BertTokenizer, labels: [String]) throws {
-        let entities = try EntityPrediction.predict(
+        let results = try EntityPrediction.predictWords(
             texts: texts, model: model, tokenizer: tokenizer, labels: labels,
             maxLength: min(inference.maxLength, model.maxSequenceLength), batchSize: inference.batchSize)
         var output = ""
-        for found in entities {
-            let line = try JSONSerialization.data(
-                withJSONObject: ["entities": found.map(\.json)], options: [.sortedKeys, .withoutEscapingSlashes])
+        for found in results {
+            var object: [String: Any] = ["entities": found.entities.map(\.json)]
+            if words {
+                object["words"] = found.words.map { ["label": $0.type, "start": $0.start, "end": $0.end, "text": $0.text, "score": Double($0.score)] }
+            }
+            let line = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
             output += String(decoding: line, as: UTF8.self) + "\n"
             if output.utf8.count > 1 << 16 {
                 print(output, terminator: "")

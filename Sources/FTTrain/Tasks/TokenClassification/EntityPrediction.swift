@@ -38,6 +38,15 @@ public enum EntityPrediction {
     public static func predict(
         texts: [String], model: any SequenceModel, tokenizer: BertTokenizer, labels: [String], maxLength: Int, batchSize: Int
     ) throws -> [[PredictedEntity]] {
+        try predictWords(texts: texts, model: model, tokenizer: tokenizer, labels: labels, maxLength: maxLength, batchSize: batchSize)
+            .map(\.entities)
+    }
+
+    /// The entities of every text and each of its words with its label and that label's
+    /// probability (`type` is the label; words cut off by `maxLength` are left out).
+    public static func predictWords(
+        texts: [String], model: any SequenceModel, tokenizer: BertTokenizer, labels: [String], maxLength: Int, batchSize: Int
+    ) throws -> [(entities: [PredictedEntity], words: [PredictedEntity])] {
         let spans = texts.map { tokenizer.wordSpans(of: $0) }
         let encoded = spans.map { tokenizer.encodeWords($0.map(\.text), maxLength: maxLength) }
         let dataset = EncodedDataset(
@@ -57,13 +66,18 @@ public enum EntityPrediction {
                 previous = w
             }
             let scalars = Array(texts[i].unicodeScalars)
-            return EntityMetrics.entities(in: tags).map { e in
+            let labelled = Set(encoded[i].wordIds.compactMap { $0 })
+            let words = spans[i].indices.filter(labelled.contains).map { w in
+                PredictedEntity(type: tags[w], start: spans[i][w].start, end: spans[i][w].end, text: spans[i][w].text, score: scores[w])
+            }
+            let entities = EntityMetrics.entities(in: tags).map { e in
                 let start = spans[i][e.start].start, end = spans[i][e.end].end
                 var view = String.UnicodeScalarView()
                 view.append(contentsOf: scalars[start..<end])
                 let score = scores[e.start...e.end].reduce(0, +) / Float(e.end - e.start + 1)
                 return PredictedEntity(type: e.type, start: start, end: end, text: String(view), score: score)
             }
+            return (entities, words)
         }
     }
 }

@@ -116,7 +116,7 @@ public final class TokenClassificationTask: FineTuningTask {
         test = encode(testSentences)
         unknownTokenRate = pieces == 0 ? 0 : Double(unknown) / Double(pieces)
         log.append(String(format: "word pieces: %d, [UNK]: %d (%.2f%%)", pieces, unknown, 100 * unknownTokenRate))
-        if truncatedSentences > 0 { log.append("\(truncatedSentences) sentences truncated to max_length \(options.maxLength): their last words have no label") }
+        if truncatedSentences > 0 { log.append("\(truncatedSentences) sentences (all splits) truncated to max_length \(options.maxLength): their last words have no label") }
         logLines = log
         guard train.count > 0 else { throw DataError.noDataRows(path: trainPath, skipped: 0) }
     }
