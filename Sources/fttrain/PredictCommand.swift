@@ -82,6 +82,14 @@ struct PredictCommand: ParsableCommand {
                 throw CLIError("--adapter \(argument): no such directory")
             }
             let url = URL(fileURLWithPath: path, isDirectory: true)
+            // A token classifier's adapter (TOKEN_CLS) needs the token head: not served through --adapter yet.
+            if let data = FileManager.default.contents(atPath: url.appendingPathComponent("adapter_config.json").path),
+                let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], object["task_type"] as? String == "TOKEN_CLS"
+            {
+                throw CLIError(
+                    "--adapter \(argument): a token-classification adapter (task_type TOKEN_CLS); predict with --adapter serves sequence classifiers only: use the run's model/ directory"
+                )
+            }
             return (parts.count == 2 ? parts[0] : url.lastPathComponent, url)
         }
         let set = try AdapterSet(baseModelDirectory: model.url, adapters: named)
@@ -128,7 +136,9 @@ struct PredictCommand: ParsableCommand {
         for found in results {
             var object: [String: Any] = ["entities": found.entities.map(\.json)]
             if words {
-                object["words"] = found.words.map { ["label": $0.type, "start": $0.start, "end": $0.end, "text": $0.text, "score": Double($0.score)] }
+                object["words"] = found.words.map {
+                    ["label": $0.type, "start": $0.start, "end": $0.end, "text": $0.text, "score": Double($0.score)]
+                }
             }
             let line = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
             output += String(decoding: line, as: UTF8.self) + "\n"

@@ -40,7 +40,9 @@ final class EntityMetricsFixtureTests: XCTestCase {
     }
 
     static func entity(_ entry: [Entry]) -> TaggedEntity? {
-        guard entry.count == 3, case .text(let type) = entry[0], case .number(let start) = entry[1], case .number(let end) = entry[2] else { return nil }
+        guard entry.count == 3, case .text(let type) = entry[0], case .number(let start) = entry[1], case .number(let end) = entry[2] else {
+            return nil
+        }
         return TaggedEntity(type: type, start: start, end: end)
     }
 

@@ -39,7 +39,8 @@ final class TokenClassificationTaskTests: XCTestCase {
         XCTAssertEqual(sentences.map(\.tokens), [["张", "三", "在"], ["北", "京"]])
         XCTAssertEqual(sentences.map(\.tags), [["B-PER", "I-PER", "O"], ["B-LOC", "I-LOC"]])
         XCTAssertEqual(sentences.map(\.location.line), [3, 7])
-        let jsonl = try write("a.jsonl", "{\"tokens\": [\"Ann\", \"left\"], \"tags\": [\"S-PER\", \"O\"]}\n\n{\"tokens\": [\"x\"], \"tags\": [\"O\"]}\n")
+        let jsonl = try write(
+            "a.jsonl", "{\"tokens\": [\"Ann\", \"left\"], \"tags\": [\"S-PER\", \"O\"]}\n\n{\"tokens\": [\"x\"], \"tags\": [\"O\"]}\n")
         XCTAssertEqual(try TaggedSentences.read(jsonl, scheme: .bioes).map(\.location.line), [1, 3])
     }
 
@@ -72,8 +73,13 @@ final class TokenClassificationTaskTests: XCTestCase {
         let words = tokenizer.encodeWords(["Ann", "running", "北"])
         XCTAssertEqual(words.wordIds, [nil, 0, 1, 1, 2, nil])
         // I-PER is not a training tag: the validation file is refused by line.
-        XCTAssertTrue(message { _ = try TokenClassificationTask(trainPath: train, options: options, tokenizer: tokenizer) }.contains("v.jsonl:1: tag \"I-PER\" never occurs"))
-        let withI = try write("t2.jsonl", "{\"tokens\": [\"Ann\", \"running\", \"北\"], \"tags\": [\"B-PER\", \"B-PER\", \"B-LOC\"]}\n{\"tokens\": [\"Ann\"], \"tags\": [\"I-PER\"]}\n")
+        XCTAssertTrue(
+            message { _ = try TokenClassificationTask(trainPath: train, options: options, tokenizer: tokenizer) }.contains(
+                "v.jsonl:1: tag \"I-PER\" never occurs"))
+        let withI = try write(
+            "t2.jsonl",
+            "{\"tokens\": [\"Ann\", \"running\", \"北\"], \"tags\": [\"B-PER\", \"B-PER\", \"B-LOC\"]}\n{\"tokens\": [\"Ann\"], \"tags\": [\"I-PER\"]}\n"
+        )
         let first = try TokenClassificationTask(trainPath: withI, options: options, tokenizer: tokenizer)
         XCTAssertEqual(first.labels, ["B-LOC", "B-PER", "I-PER"])
         XCTAssertEqual(first.train.tokenLabels[0], [-100, 1, 1, -100, 0, -100])
@@ -154,7 +160,8 @@ final class TokenClassificationTaskTests: XCTestCase {
         let labels = try XCTUnwrap(try HuggingFaceExport.labels(modelDirectory: exported))
         let found = try EntityPrediction.predict(
             texts: ["张在北 run", "ann 在 京 run"], model: reloaded, tokenizer: tokenizer, labels: labels, maxLength: 32, batchSize: 2)
-        XCTAssertEqual(found[0], [PredictedEntity(type: "PER", start: 0, end: 1, text: "张"), PredictedEntity(type: "LOC", start: 2, end: 3, text: "北")])
+        XCTAssertEqual(
+            found[0], [PredictedEntity(type: "PER", start: 0, end: 1, text: "张"), PredictedEntity(type: "LOC", start: 2, end: 3, text: "北")])
         XCTAssertEqual(found[1].map(\.text), ["ann", "京"])
         XCTAssertEqual(found[1].map(\.start), [0, 6])
         XCTAssertEqual(found[1].map(\.end), [3, 7])
@@ -174,6 +181,8 @@ final class TokenClassificationTaskTests: XCTestCase {
         XCTAssertEqual(object["task_type"] as? String, "TOKEN_CLS")
         let read = try PEFTAdapter.read(directory: adapter)
         XCTAssertTrue(read.tensors.contains { $0.name.contains("classifier") }, "the new head is saved with the adapter")
+        let merged = try ModelRegistry.load(modelDirectory: directory.appendingPathComponent("lora/model"), numLabels: 3)
+        XCTAssertEqual(merged.architectureName, "BertForTokenClassification", "model/ is the merged token classifier")
         let m = try metrics("lora")
         XCTAssertGreaterThan(try XCTUnwrap(m["test_f1"]), 0.5, "\(m)")
     }

@@ -11,7 +11,9 @@ public struct EncoderFLOPs: Sendable {
     public let computedForward: Double
     public let computedTrainingStep: Double
 
-    public init(config: EncoderConfig, batch B: Int, sequence T: Int, labels: Int, tokenHead: Bool = false, lora: Bool = false, firstTokenOnly: Bool = false) {
+    public init(
+        config: EncoderConfig, batch B: Int, sequence T: Int, labels: Int, tokenHead: Bool = false, lora: Bool = false, firstTokenOnly: Bool = false
+    ) {
         let H = Double(config.hiddenSize), I = Double(config.intermediateSize), L = Double(config.numHiddenLayers)
         let tokens = Double(B * T)
         // Each layer's attention width A (H unless heads were pruned): q, k, v (A, H), output (H, A).

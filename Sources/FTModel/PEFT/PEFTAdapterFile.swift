@@ -97,7 +97,8 @@ public struct PEFTAdapter: Sendable {
         }
         if let task = object["task_type"] as? String, !["SEQ_CLS", "TOKEN_CLS", "CAUSAL_LM"].contains(task) {
             throw bad(
-                "task_type \(task): fttrain runs sequence classification (SEQ_CLS), token classification (TOKEN_CLS) and causal language modelling (CAUSAL_LM)")
+                "task_type \(task): fttrain runs sequence classification (SEQ_CLS), token classification (TOKEN_CLS) and causal language modelling (CAUSAL_LM)"
+            )
         }
         for key in ["use_dora", "fan_in_fan_out"] where (object[key] as? Bool) == true {
             throw bad("\(key) true is not supported")

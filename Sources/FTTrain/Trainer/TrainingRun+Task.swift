@@ -120,7 +120,8 @@ extension TrainingRun {
                 log.message("warning: \(ignored.joined(separator: ", ")) apply to sequence classification; causal_lm ignores them")
             }
             let task = try CausalLanguageModelingTask(
-                trainPath: trainPath, options: CausalLanguageModelingTask.Options(configuration: c, maxSequenceLength: model.maxSequenceLength), tokenizer: tokenizer,
+                trainPath: trainPath, options: CausalLanguageModelingTask.Options(configuration: c, maxSequenceLength: model.maxSequenceLength),
+                tokenizer: tokenizer,
                 vocabularySize: model.vocabularySize)
             task.logLines.forEach(log.message)
             if world.isCoordinator { try task.writeSplits(to: output.appendingPathComponent("data")) }

@@ -57,7 +57,8 @@ public final class TokenClassificationTask: FineTuningTask {
         var testSentences = try options.testPath.map(read) ?? []
         if options.validationPath == nil && options.testPath == nil {
             (trainSentences, validationSentences, testSentences) = try Self.split(trainSentences, ratios: options.splitRatios, seed: options.seed)
-            log.append("split \(trainPath) by \(options.splitRatios): \(trainSentences.count) / \(validationSentences.count) / \(testSentences.count)")
+            log.append(
+                "split \(trainPath) by \(options.splitRatios): \(trainSentences.count) / \(validationSentences.count) / \(testSentences.count)")
         }
         // Labels: the tags of training, sorted (run_ner's `get_label_list`).
         let labels = Array(Set(trainSentences.flatMap(\.tags))).sorted()
@@ -116,13 +117,16 @@ public final class TokenClassificationTask: FineTuningTask {
         test = encode(testSentences)
         unknownTokenRate = pieces == 0 ? 0 : Double(unknown) / Double(pieces)
         log.append(String(format: "word pieces: %d, [UNK]: %d (%.2f%%)", pieces, unknown, 100 * unknownTokenRate))
-        if truncatedSentences > 0 { log.append("\(truncatedSentences) sentences (all splits) truncated to max_length \(options.maxLength): their last words have no label") }
+        if truncatedSentences > 0 {
+            log.append("\(truncatedSentences) sentences (all splits) truncated to max_length \(options.maxLength): their last words have no label")
+        }
         logLines = log
         guard train.count > 0 else { throw DataError.noDataRows(path: trainPath, skipped: 0) }
     }
 
     /// A seeded shuffle of sentences cut by `ratios` (train, validation, test).
-    static func split(_ sentences: [TaggedSentence], ratios: [Double], seed: UInt64) throws -> ([TaggedSentence], [TaggedSentence], [TaggedSentence]) {
+    static func split(_ sentences: [TaggedSentence], ratios: [Double], seed: UInt64) throws -> ([TaggedSentence], [TaggedSentence], [TaggedSentence])
+    {
         guard ratios.count == 3, ratios.allSatisfy({ $0 >= 0 }), ratios[0] > 0 else {
             throw DataError.invalidSplit("split_ratios must be three fractions (train, validation, test) with train > 0")
         }
