@@ -10,10 +10,10 @@ import XCTest
 /// Tolerances are BERT's (`PyTorchReferenceTests`): outputs and loss atol 1e-5, rtol 1e-5;
 /// gradients atol 1e-5, rtol 1e-4.
 final class TokenClassificationReferenceTests: XCTestCase {
-    static func fixture() throws -> SafeTensorsFile {
+    static func fixture(_ name: String = "bert_token_tiny_reference") throws -> SafeTensorsFile {
         let url = try XCTUnwrap(
-            Bundle.module.url(forResource: "bert_token_tiny_reference", withExtension: "safetensors", subdirectory: "Fixtures"),
-            "bert_token_tiny_reference missing from the test bundle")
+            Bundle.module.url(forResource: name, withExtension: "safetensors", subdirectory: "Fixtures"),
+            "\(name) missing from the test bundle")
         let file = try SafeTensorsFile(path: url.path)
         XCTAssertEqual(file.metadata["format_version"], "1", "reference format changed: regenerate it and update the test")
         return file
@@ -25,19 +25,29 @@ final class TokenClassificationReferenceTests: XCTestCase {
     }
 
     func testForwardAndBackwardMatchPyTorch() throws {
-        let file = try Self.fixture()
+        try check(fixture: "bert_token_tiny_reference", family: .bert, architecture: "BertForTokenClassification")
+    }
+
+    /// DistilBERT's token head: no `pre_classifier`, no token types.
+    func testDistilBertMatchesPyTorch() throws {
+        try check(fixture: "distilbert_token_tiny_reference", family: .distilBERT, architecture: "DistilBertForTokenClassification")
+    }
+
+    func check(fixture name: String, family: EncoderFamily, architecture: String) throws {
+        let file = try Self.fixture(name)
         let json = ConfigJSON(path: "fixture config", object: try Self.configObject(file))
+        XCTAssertEqual(try ModelRegistry.encoderFamily(of: json), family)
         let config = try ModelRegistry.encoderFamily(of: json).readConfig(json)
         let model = try EncoderModel(config: config, numLabels: 5, head: .tokenClassification)
-        XCTAssertFalse(model.store.views.contains { $0.name.hasPrefix("pooler.") }, "a token head has no pooler")
+        XCTAssertFalse(model.store.views.contains { $0.name.hasPrefix(config.family.names.pooler) }, "a token head has no pooler")
         XCTAssertEqual(try model.load(from: file), [], "the reference has the classifier")
-        XCTAssertEqual(model.architectureName, "BertForTokenClassification")
+        XCTAssertEqual(model.architectureName, architecture)
         XCTAssertFalse(model.computesFirstTokensOnly)
 
         let shape = try XCTUnwrap(file.info("input.input_ids")).shape
         let (B, T, C, L) = (shape[0], shape[1], config.hiddenSize, 5)
         let ids = try file.int64s("input.input_ids").map(Int32.init)
-        let types = try file.int64s("input.token_type_ids").map(Int32.init)
+        let types = file.info("input.token_type_ids") == nil ? [Int32](repeating: 0, count: B * T) : try file.int64s("input.token_type_ids").map(Int32.init)
         let mask = try file.int64s("input.attention_mask").map(Int32.init)
         let labels = try file.int64s("input.labels").map(Int32.init)
         XCTAssertTrue(mask.contains(0) && labels.contains(-100), "the reference must exercise padding and ignored labels")

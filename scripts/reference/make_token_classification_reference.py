@@ -20,32 +20,46 @@ The file holds, in the layout of make_bert_reference.py:
 with `architectures`, `id2label`). Bump FORMAT_VERSION when the layout changes; the Swift test
 (`TokenClassificationReferenceTests`) checks it.
 
+With --distilbert the model is a `DistilBertForTokenClassification` of the same sizes (dim 32,
+hidden_dim 37, no token types, no pre_classifier: its token head is dropout(`dropout`) and
+`classifier`); `input.token_type_ids` is then absent.
+
 Usage:
   /tmp/refvenv/bin/python scripts/reference/make_token_classification_reference.py \
       Tests/FTModelTests/Fixtures/bert_token_tiny_reference.safetensors
+  /tmp/refvenv/bin/python scripts/reference/make_token_classification_reference.py --distilbert \
+      Tests/FTModelTests/Fixtures/distilbert_token_tiny_reference.safetensors
 """
 import sys
 
 import torch
 import transformers
 from safetensors.torch import save_file
-from transformers import BertConfig, BertForTokenClassification
+from transformers import BertConfig, BertForTokenClassification, DistilBertConfig, DistilBertForTokenClassification
 
 FORMAT_VERSION = "1"
 LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 
 
-def main(out_path: str) -> None:
-    torch.manual_seed(4321)
-    config = BertConfig(vocab_size=97, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+def main(out_path: str, distilbert: bool) -> None:
+    torch.manual_seed(4322 if distilbert else 4321)
+    labels_ = dict(id2label=dict(enumerate(LABELS)), label2id={l: i for i, l in enumerate(LABELS)})
+    if distilbert:
+        config = DistilBertConfig(vocab_size=97, dim=32, n_layers=2, n_heads=4, hidden_dim=37, max_position_embeddings=16,
+                                  activation="gelu", dropout=0.0, attention_dropout=0.0, seq_classif_dropout=0.0,
+                                  pad_token_id=0, architectures=["DistilBertForTokenClassification"], **labels_)
+    else:
+        config = BertConfig(vocab_size=97, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
                         intermediate_size=37, max_position_embeddings=16, type_vocab_size=2,
                         hidden_act="gelu", hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
                         layer_norm_eps=1e-12, classifier_dropout=0.0,
-                        id2label=dict(enumerate(LABELS)), label2id={l: i for i, l in enumerate(LABELS)},
-                        architectures=["BertForTokenClassification"])
+                        architectures=["BertForTokenClassification"], **labels_)
     config._attn_implementation = "eager"
-    model = BertForTokenClassification(config).float()
-    assert model.bert.pooler is None, "BertForTokenClassification has no pooler"
+    if distilbert:
+        model = DistilBertForTokenClassification(config).float()
+    else:
+        model = BertForTokenClassification(config).float()
+        assert model.bert.pooler is None, "BertForTokenClassification has no pooler"
     with torch.no_grad():
         for name, p in model.named_parameters():
             if "LayerNorm.weight" in name:
@@ -69,8 +83,8 @@ def main(out_path: str) -> None:
     labels[:, 0] = -100  # [CLS]
     labels[0, 6] = labels[1, 4] = labels[2, 2] = -100  # [SEP]
     labels[0, 3] = -100  # a continuation sub-token
-    out = model(input_ids=input_ids, token_type_ids=token_type_ids, attention_mask=attention_mask,
-                labels=labels, output_hidden_states=True)
+    types = {} if distilbert else {"token_type_ids": token_type_ids}
+    out = model(input_ids=input_ids, attention_mask=attention_mask, labels=labels, output_hidden_states=True, **types)
     # The loss fttrain reproduces: mean cross-entropy over the positions whose label is not −100.
     mask = labels != -100
     mine = torch.nn.functional.cross_entropy(out.logits[mask], labels[mask])
@@ -80,9 +94,11 @@ def main(out_path: str) -> None:
     tensors = {}
     for name, p in model.named_parameters():
         tensors[name] = p.detach().contiguous()
-        tensors["grad." + name] = p.grad.detach().contiguous()
+        if p.grad is not None:
+            tensors["grad." + name] = p.grad.detach().contiguous()
     tensors["input.input_ids"] = input_ids
-    tensors["input.token_type_ids"] = token_type_ids
+    if not distilbert:
+        tensors["input.token_type_ids"] = token_type_ids
     tensors["input.attention_mask"] = attention_mask
     tensors["input.labels"] = labels
     tensors["output.last_hidden_state"] = out.hidden_states[-1].detach().contiguous()
@@ -95,4 +111,5 @@ def main(out_path: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    args = [a for a in sys.argv[1:] if a != "--distilbert"]
+    main(args[0], "--distilbert" in sys.argv[1:])
