@@ -47,7 +47,8 @@ final class TokenClassificationReferenceTests: XCTestCase {
         let shape = try XCTUnwrap(file.info("input.input_ids")).shape
         let (B, T, C, L) = (shape[0], shape[1], config.hiddenSize, 5)
         let ids = try file.int64s("input.input_ids").map(Int32.init)
-        let types = file.info("input.token_type_ids") == nil ? [Int32](repeating: 0, count: B * T) : try file.int64s("input.token_type_ids").map(Int32.init)
+        let types =
+            file.info("input.token_type_ids") == nil ? [Int32](repeating: 0, count: B * T) : try file.int64s("input.token_type_ids").map(Int32.init)
         let mask = try file.int64s("input.attention_mask").map(Int32.init)
         let labels = try file.int64s("input.labels").map(Int32.init)
         XCTAssertTrue(mask.contains(0) && labels.contains(-100), "the reference must exercise padding and ignored labels")

@@ -211,4 +211,33 @@ final class TokenClassificationTaskTests: XCTestCase {
         }
         XCTAssertEqual(try metrics("one")["test_f1"], try metrics("two")["test_f1"])
     }
+
+    /// Stopped at step 5 and resumed from its checkpoint, a token-classification run continues bit
+    /// for bit as the uninterrupted one (losses, gradient norms, learning rates, final weights).
+    func testStoppedAndResumedRunIsBitwiseTheUninterruptedOne() throws {
+        _ = try tokenizer()
+        let train = try nerData(rows: 40)
+        func settings(_ name: String) -> TrainingConfiguration {
+            var c = configuration(name, train: train)
+            c.numTrainEpochs = 2
+            c.saveStrategy = .steps
+            c.saveSteps = 4
+            return c
+        }
+        try TrainingRun(configuration: settings("whole")).run()
+        let split = settings("split")
+        let first = TrainingRun(configuration: split)
+        first.stopRequested = StopAtStep(5).callAsFunction
+        XCTAssertThrowsError(try first.run())
+        var resume = split
+        resume.resumeFromCheckpoint = "latest"
+        try TrainingRun(configuration: resume).run()
+        let a = try logRecords(directory.appendingPathComponent("whole")), b = try logRecords(directory.appendingPathComponent("split"))
+        XCTAssertGreaterThan(a.train.count, 5)
+        XCTAssertEqual(a.train, b.train, "loss, grad_norm and learning_rate of every step")
+        let weights = { (name: String) throws -> Data in
+            try Data(contentsOf: self.directory.appendingPathComponent(name).appendingPathComponent("model/model.safetensors"))
+        }
+        XCTAssertEqual(try weights("whole"), try weights("split"), "final parameters")
+    }
 }
