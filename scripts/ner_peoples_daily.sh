@@ -98,7 +98,7 @@ rows = [("fttrain", float(f1), float(p), float(r), float(acc), float(seconds))]
 if hf:
     h = json.loads(hf)
     rows.append(("HF Trainer", h["test_f1"], h["test_precision"], h["test_recall"], h["test_accuracy"], h["wall_seconds"]))
-lines = [f"People's Daily NER, MiniLM, {n if n != '0' else 'all'} training sentences, {epochs} epoch; [UNK] {unk or '?'}", "",
+lines = [f"People's Daily NER, MiniLM, {n if n != '0' else 'all'} training sentences, {epochs} epoch; {unk or '[UNK] rate not logged'}", "",
          "| trainer | test entity F1 | precision | recall | token accuracy | wall s |", "|---|---|---|---|---|---|"]
 lines += [f"| {a} | {b:.4f} | {c:.4f} | {d:.4f} | {e:.4f} | {s:.1f} |" for a, b, c, d, e, s in rows]
 open(path, "w").write("\n".join(lines) + "\n")
