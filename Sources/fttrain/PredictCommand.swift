@@ -8,7 +8,8 @@ import Foundation
 struct PredictCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "predict",
-        abstract: "Print the predicted label and the probabilities of every label for each text, one JSON line per text.",
+        abstract:
+            "Print the predicted label and the probabilities of every label for each text (a token classifier: its entities with character offsets), one JSON line per text.",
         discussion: """
             Input: --input FILE (plain text with one text per line, or .csv/.tsv/.jsonl with a text column), \
             or plain text on standard input.
@@ -30,6 +31,9 @@ struct PredictCommand: ParsableCommand {
     @Option(name: .customLong("text-pair-column"), help: "The second-segment column of a CSV/TSV/JSONL input, if any.")
     var textPairColumn: String?
 
+    @Flag(help: "A token classifier: also print every word with its label and that label's probability (\"words\").")
+    var words = false
+
     @Option(
         name: .customLong("adapter"),
         help: ArgumentHelp(
@@ -46,6 +50,9 @@ struct PredictCommand: ParsableCommand {
         let tokenizer = try BertTokenizer.load(modelDirectory: model.url)
         let classifier = try ModelRegistry.load(modelDirectory: model.url, numLabels: labels.count)
         let texts = try readTexts()
+        if classifier.architectureName.hasSuffix("ForTokenClassification") {
+            return try printEntities(texts: texts.map(\.text), model: classifier, tokenizer: tokenizer, labels: labels)
+        }
         let dataset = EncodedDataset.encode(
             texts: texts.map(\.text), pairs: texts.map(\.pair),
             labels: [Int32](repeating: 0, count: texts.count), tokenizer: tokenizer,
@@ -75,6 +82,14 @@ struct PredictCommand: ParsableCommand {
                 throw CLIError("--adapter \(argument): no such directory")
             }
             let url = URL(fileURLWithPath: path, isDirectory: true)
+            // A token classifier's adapter (TOKEN_CLS) needs the token head: not served through --adapter yet.
+            if let data = FileManager.default.contents(atPath: url.appendingPathComponent("adapter_config.json").path),
+                let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], object["task_type"] as? String == "TOKEN_CLS"
+            {
+                throw CLIError(
+                    "--adapter \(argument): a token-classification adapter (task_type TOKEN_CLS); predict with --adapter serves sequence classifiers only: use the run's model/ directory"
+                )
+            }
             return (parts.count == 2 ? parts[0] : url.lastPathComponent, url)
         }
         let set = try AdapterSet(baseModelDirectory: model.url, adapters: named)
@@ -103,6 +118,30 @@ struct PredictCommand: ParsableCommand {
                 output +=
                     "{\(adapterKey)\"label\": \(jsonString(labels[predicted])), \"probabilities\": {\(probabilities.joined(separator: ", "))}}\n"
             }
+            if output.utf8.count > 1 << 16 {
+                print(output, terminator: "")
+                output = ""
+            }
+        }
+        print(output, terminator: "")
+    }
+
+    /// A token classifier's entities, one JSON line per text:
+    /// `{"entities": [{"type": "PER", "start": 0, "end": 2, "text": "张三"}]}` (Unicode-scalar offsets).
+    private func printEntities(texts: [String], model: any SequenceModel, tokenizer: BertTokenizer, labels: [String]) throws {
+        let results = try EntityPrediction.predictWords(
+            texts: texts, model: model, tokenizer: tokenizer, labels: labels,
+            maxLength: min(inference.maxLength, model.maxSequenceLength), batchSize: inference.batchSize)
+        var output = ""
+        for found in results {
+            var object: [String: Any] = ["entities": found.entities.map(\.json)]
+            if words {
+                object["words"] = found.words.map {
+                    ["label": $0.type, "start": $0.start, "end": $0.end, "text": $0.text, "score": Double($0.score)]
+                }
+            }
+            let line = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+            output += String(decoding: line, as: UTF8.self) + "\n"
             if output.utf8.count > 1 << 16 {
                 print(output, terminator: "")
                 output = ""

@@ -95,6 +95,8 @@ final class ConfigLoadingTests: XCTestCase {
         c.packing = true
         c.predictWithGenerate = true
         c.generationMaxNewTokens = 8
+        c.tagScheme = .bioes
+        c.labelAllTokens = true
         c.hiddenDropoutProb = 0.2
         c.attentionProbsDropoutProb = 0.15
         c.classifierDropout = 0.3

@@ -11,7 +11,9 @@ public struct EncoderFLOPs: Sendable {
     public let computedForward: Double
     public let computedTrainingStep: Double
 
-    public init(config: EncoderConfig, batch B: Int, sequence T: Int, labels: Int, lora: Bool = false, firstTokenOnly: Bool = false) {
+    public init(
+        config: EncoderConfig, batch B: Int, sequence T: Int, labels: Int, tokenHead: Bool = false, lora: Bool = false, firstTokenOnly: Bool = false
+    ) {
         let H = Double(config.hiddenSize), I = Double(config.intermediateSize), L = Double(config.numHiddenLayers)
         let tokens = Double(B * T)
         // Each layer's attention width A (H unless heads were pruned): q, k, v (A, H), output (H, A).
@@ -20,7 +22,8 @@ public struct EncoderFLOPs: Sendable {
         let linearParameters = widths.reduce(0) { $0 + 4 * H * $1 + 2 * H * I }
         let linear = 2 * linearParameters * tokens
         let attention = widths.reduce(0) { $0 + 2 * (2 * Double(B) * Double(T) * Double(T) * $1) }
-        let head = 2 * (H * H + H * Double(labels)) * Double(B)
+        // A token head: the classifier on every token, no pooler.
+        let head = tokenHead ? 2 * H * Double(labels) * tokens : 2 * (H * H + H * Double(labels)) * Double(B)
         forward = linear + attention + head
         // The last layer for first tokens: query, key and value for every token, the rest for B rows.
         let skippedLinear = firstTokenOnly ? 2 * (H * lastWidth + 2 * H * I) * (tokens - Double(B)) : 0

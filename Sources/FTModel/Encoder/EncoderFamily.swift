@@ -48,6 +48,11 @@ public struct EncoderFamily: Sendable, CustomStringConvertible {
     }
 
     public var description: String { name }
+
+    /// Hugging Face's class of a token classifier of this family (`BertForTokenClassification`).
+    public var tokenClassificationArchitecture: String {
+        sequenceClassificationArchitecture.replacingOccurrences(of: "SequenceClassification", with: "TokenClassification")
+    }
 }
 
 extension EncoderFamily: Equatable {

@@ -75,7 +75,9 @@ extension EncoderModel {
 
     /// Loads `config.json` and `model.safetensors` from a Hugging Face model directory; the family
     /// comes from `config.json` (`ModelRegistry`).
-    /// A new head (`numLabels > 0` and no head tensors in the file) is initialised with `seed`.
+    /// A new head (`numLabels > 0` and no head tensors in the file) is initialised with `seed`;
+    /// `head` says whether it classifies sequences or tokens (a token head has no pooler: a
+    /// checkpoint's pooler is then ignored, as `BertForTokenClassification.from_pretrained` does).
     /// `adjust` changes the config before the model is built (dropout overrides, as Hugging Face's
     /// `from_pretrained(..., hidden_dropout_prob=...)`); the result is validated. `peft` adds
     /// adapter tensors, left zero (`LoRALayers.initialize` or an adapter file fills them).
@@ -83,8 +85,8 @@ extension EncoderModel {
     /// The config's sizes are compared with the weights' shapes before anything is allocated, so a
     /// `config.json` that disagrees with its weights is an error naming the key and the tensor.
     public static func load(
-        modelDirectory: URL, numLabels: Int = 0, seed: UInt64 = 42, peft: PEFTSetup? = nil,
-        adjust: (inout EncoderConfig) -> Void = { _ in }
+        modelDirectory: URL, numLabels: Int = 0, head: EncoderHead = .sequenceClassification, seed: UInt64 = 42,
+        peft: PEFTSetup? = nil, adjust: (inout EncoderConfig) -> Void = { _ in }
     ) throws -> EncoderModel {
         let configPath = modelDirectory.appendingPathComponent("config.json").path
         let weightsPath = modelDirectory.appendingPathComponent("model.safetensors").path
@@ -94,7 +96,7 @@ extension EncoderModel {
         try checkSizes(of: config, against: file, configPath: configPath)
         adjust(&config)
         try config.validate(source: configPath)
-        let model = try EncoderModel(config: config, numLabels: numLabels, peft: peft)
+        let model = try EncoderModel(config: config, numLabels: numLabels, head: head, peft: peft)
         let newTensors = try model.load(from: file)
         if !newTensors.isEmpty {
             var rng = SeededRNG(seed: seed, stream: RandomStreams.base)

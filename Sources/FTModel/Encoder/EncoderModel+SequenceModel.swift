@@ -3,7 +3,10 @@ import FTCore
 /// `EncoderModel` behind the model interface.
 extension EncoderModel: SequenceModel {
     public var tensorNames: any ModelTensorNaming { config.family.names }
-    public var architectureName: String { config.family.sequenceClassificationArchitecture }
+    public var architectureName: String {
+        head == .tokenClassification ? config.family.tokenClassificationArchitecture : config.family.sequenceClassificationArchitecture
+    }
+    public var peftTaskType: String { head == .tokenClassification ? "TOKEN_CLS" : "SEQ_CLS" }
     public var layerCount: Int { config.numHiddenLayers }
     public var hiddenSize: Int { config.hiddenSize }
     public var vocabularySize: Int { config.vocabSize }
@@ -17,7 +20,11 @@ extension EncoderModel: SequenceModel {
         object["model_type"] = config.family.name
         object["id2label"] = Dictionary(uniqueKeysWithValues: labels.enumerated().map { (String($0.offset), $0.element) })
         object["label2id"] = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($0.element, $0.offset) })
-        object["problem_type"] = "single_label_classification"
+        if head == .sequenceClassification {
+            object["problem_type"] = "single_label_classification"
+        } else {
+            object.removeValue(forKey: "problem_type")
+        }
         config.family.writeConfig(config, &object)
         if config.hasPrunedHeads { object["pruned_heads"] = config.prunedHeadsJSON }
         object.removeValue(forKey: "_name_or_path")
@@ -26,7 +33,7 @@ extension EncoderModel: SequenceModel {
 
     public func flops(batch: Int, sequence: Int, firstTokenOnly: Bool) -> ModelFLOPs {
         let count = EncoderFLOPs(
-            config: config, batch: batch, sequence: sequence, labels: numLabels,
+            config: config, batch: batch, sequence: sequence, labels: numLabels, tokenHead: head == .tokenClassification,
             lora: peft?.lora != nil, firstTokenOnly: firstTokenOnly && computesFirstTokensOnly)
         return firstTokenOnly
             ? ModelFLOPs(forward: count.computedForward, trainingStep: count.computedTrainingStep)

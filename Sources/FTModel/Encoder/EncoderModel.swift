@@ -15,6 +15,8 @@ public final class EncoderModel: @unchecked Sendable {
     public let config: EncoderConfig
     /// Number of classes of the head, or 0 for a bare encoder.
     public let numLabels: Int
+    /// What the head classifies: the sequence (first token, through the pooler) or every token.
+    public let head: EncoderHead
     public let store: ParameterStore
     /// LoRA branches (and other parameter-efficient modules) when the model was built with them.
     public let peft: PEFTModules?
@@ -43,7 +45,7 @@ public final class EncoderModel: @unchecked Sendable {
 
     /// A model with all parameters zero; call `load` or `initializeRandomly` next.
     /// `peft` adds adapter tensors (LoRA's A and B) after each layer's own.
-    public init(config: EncoderConfig, numLabels: Int = 0, peft: PEFTSetup? = nil) throws {
+    public init(config: EncoderConfig, numLabels: Int = 0, head: EncoderHead = .sequenceClassification, peft: PEFTSetup? = nil) throws {
         try config.validate()
         guard peft == nil || !config.hasPrunedHeads else {
             throw ModelError.badConfig(
@@ -51,9 +53,16 @@ public final class EncoderModel: @unchecked Sendable {
         }
         Parallel.pinBLASThreads()
         self.config = config
+        guard head == .sequenceClassification || numLabels > 0 else {
+            throw ModelError.badInput("a token-classification head needs at least one label")
+        }
         self.numLabels = numLabels
-        hasPooler = !config.family.names.poolerInHead || numLabels > 0
-        let store = ParameterStore(layout: EncoderModel.layout(config: config, numLabels: numLabels, peft: peft))
+        self.head = head
+        hasPooler = Self.hasPooler(config: config, numLabels: numLabels, head: head)
+        if head == .tokenClassification, let peft, !PEFTModules.layout(setup: peft, config: config)[config.numHiddenLayers].isEmpty {
+            throw ModelError.badConfig("lora_target_modules", "a token-classification model has no pooler to adapt; leave pooler.dense out")
+        }
+        let store = ParameterStore(layout: EncoderModel.layout(config: config, numLabels: numLabels, head: head, peft: peft))
         self.store = store
         self.peft = try peft.map { try PEFTModules(setup: $0, config: config, store: store) }
         let fixed: Set<String> = config.positionEncoding == .sinusoidal ? [config.family.names.positionEmbeddings] : []
@@ -70,8 +79,17 @@ public final class EncoderModel: @unchecked Sendable {
     /// The family: its names, head and config keys.
     public var family: EncoderFamily { config.family }
 
+    /// Whether the model has the dense layer on the first token: a sequence head's (and BERT's
+    /// bare encoder's) pooler; a token head has none (`add_pooling_layer=False`, as
+    /// `BertForTokenClassification` builds it).
+    static func hasPooler(config: EncoderConfig, numLabels: Int, head: EncoderHead) -> Bool {
+        head == .sequenceClassification && (!config.family.names.poolerInHead || numLabels > 0)
+    }
+
     /// The `(name, shape)` list of every base parameter, in buffer order.
-    public static func layout(config: EncoderConfig, numLabels: Int) -> [(name: String, shape: [Int])] {
+    public static func layout(
+        config: EncoderConfig, numLabels: Int, head: EncoderHead = .sequenceClassification
+    ) -> [(name: String, shape: [Int])] {
         let C = config.hiddenSize, I = config.intermediateSize, names = config.family.names
         var layout: [(name: String, shape: [Int])] = [
             (names.wordEmbeddings, [config.vocabSize, C]),
@@ -94,7 +112,7 @@ public final class EncoderModel: @unchecked Sendable {
                 (p + names.outputNorm + ".weight", [C]), (p + names.outputNorm + ".bias", [C]),
             ]
         }
-        if !names.poolerInHead || numLabels > 0 {
+        if hasPooler(config: config, numLabels: numLabels, head: head) {
             layout += [(names.pooler + ".weight", [C, C]), (names.pooler + ".bias", [C])]
         }
         if numLabels > 0 {
@@ -169,7 +187,7 @@ public final class EncoderModel: @unchecked Sendable {
         let last = ws.hiddenIn(config.numHiddenLayers)
         return ModelOutputs(
             lastHiddenState: UnsafePointer(last), pooled: hasPooler ? UnsafePointer(ws.pooled) : nil,
-            logits: numLabels > 0 ? UnsafePointer(ws.logits) : nil)
+            logits: numLabels > 0 ? UnsafePointer(ws.logits) : nil)  // (B, L), or (B, T, L) for a token head
     }
 
     /// The forward pass for batch rows `firstRow ..< firstRow + B` of the workspace: every buffer
@@ -190,6 +208,15 @@ public final class EncoderModel: @unchecked Sendable {
         for l in 0..<config.numHiddenLayers {
             let firstTokens = lastFirstTokenOnly && l == config.numHiddenLayers - 1
             forwardLayer(l, ws, firstRow: firstRow, batch: B, sequence: T, firstTokensOnly: firstTokens)
+        }
+        if head == .tokenClassification, let classifier = P.classifier {
+            // Token head: dropout on every row of the last hidden state, then classifier (N, C) → (N, L).
+            let input = ws.tokenClassifierInput + o * C
+            dropout(.classifier).apply(from: ws.hiddenIn(config.numHiddenLayers) + o * C, to: input, count: N * C, firstIndex: o * C)
+            Linear.forward(
+                output: ws.logits + o * numLabels, input: input, weight: classifier.weight.value,
+                bias: classifier.bias.value, rows: N, inputs: C, outputs: numLabels, precision: precision)
+            return
         }
         guard let pooler = P.pooler else { return }
 
@@ -263,6 +290,16 @@ public final class EncoderModel: @unchecked Sendable {
 
         var dY = ws.dHiddenA, dX = ws.dHiddenB
         if let dLastHiddenState { dY.update(from: dLastHiddenState, count: N * C) } else { dY.update(repeating: 0, count: N * C) }
+        if head == .tokenClassification, let classifier = P.classifier, let dLogits {
+            // Token head: dX is free until the last layer's backward; it carries d(classifier input).
+            Linear.backward(
+                dInput: dX, dWeight: classifier.weight.gradient, dBias: classifier.bias.gradient,
+                dOutput: dLogits, input: ws.tokenClassifierInput, weight: classifier.weight.value,
+                rows: N, inputs: C, outputs: numLabels, precision: precision)
+            dropout(.classifier).apply(dX, count: N * C, firstIndex: 0)
+            VectorMath.add(dY, dX, N * C)
+            gradientsReady?(gradientOffset(from: names.classifier + ".weight"))
+        }
         if P.pooler != nil {
             for b in 0..<B { VectorMath.add(dY + b * T * C, ws.dCls + b * C, C) }
         }
@@ -339,7 +376,10 @@ public final class EncoderModel: @unchecked Sendable {
         let probability: Float
         switch site {
         case .attentionProbabilities: probability = config.attentionProbsDropoutProb
-        case .classifier: probability = config.classifierDropout ?? config.hiddenDropoutProb
+        case .classifier:
+            // DistilBERT's token head takes `dropout` (hidden), its sequence head `seq_classif_dropout`.
+            let headOwnsDropout = head == .sequenceClassification || !config.family.names.poolerInHead
+            probability = headOwnsDropout ? config.classifierDropout ?? config.hiddenDropoutProb : config.hiddenDropoutProb
         case .attentionOutput: probability = config.family.attentionOutputDropout ? config.hiddenDropoutProb : 0
         default: probability = config.hiddenDropoutProb
         }
@@ -353,7 +393,7 @@ public final class EncoderModel: @unchecked Sendable {
         let maxSequence = max(sequence, workspace?.maxSequence ?? 0)
         workspace = nil  // free the old plan before making the new one
         let ws = EncoderWorkspace(
-            config: config, labels: numLabels, maxBatch: maxBatch,
+            config: config, labels: numLabels, tokenHead: head == .tokenClassification, maxBatch: maxBatch,
             maxSequence: maxSequence, training: training)
         workspace = ws
         return ws

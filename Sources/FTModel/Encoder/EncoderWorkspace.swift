@@ -38,7 +38,8 @@ final class EncoderWorkspace {
     let clsRows: UnsafeMutablePointer<Float>  // (B, C) first token of the last layer
     let pooled: UnsafeMutablePointer<Float>  // (B, C) pooler output (after tanh)
     let pooledDropped: UnsafeMutablePointer<Float>  // (B, C) classifier input (pooled after dropout)
-    let logits: UnsafeMutablePointer<Float>  // (B, L) classifier output
+    let logits: UnsafeMutablePointer<Float>  // (B, L) classifier output; (B, T, L) with a token head
+    let tokenClassifierInput: UnsafeMutablePointer<Float>  // (N, C) last hidden state after dropout (token head only)
     let droppedProbabilities: UnsafeMutablePointer<Float>  // (B, T, T) one head's probabilities after dropout, per row
 
     // Backward scratch (training only).
@@ -54,7 +55,7 @@ final class EncoderWorkspace {
     let dPooled: UnsafeMutablePointer<Float>  // (B, C)
     let dCls: UnsafeMutablePointer<Float>  // (B, C)
 
-    init(config: EncoderConfig, labels: Int, maxBatch B: Int, maxSequence T: Int, training: Bool) {
+    init(config: EncoderConfig, labels: Int, tokenHead: Bool = false, maxBatch B: Int, maxSequence T: Int, training: Bool) {
         maxBatch = B
         maxSequence = T
         self.training = training
@@ -78,7 +79,8 @@ final class EncoderWorkspace {
         clsRows = a.floats(B * C)
         pooled = a.floats(B * C)
         pooledDropped = a.floats(B * C)
-        logits = a.floats(B * max(labels, 1))
+        logits = a.floats((tokenHead ? N : B) * max(labels, 1))
+        tokenClassifierInput = a.floats(tokenHead ? N * C : 0)
         droppedProbabilities = a.floats(training ? B * T * T : 0)
         let n = training ? N : 0
         dHiddenA = a.floats(n * C)

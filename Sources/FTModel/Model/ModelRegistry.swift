@@ -81,12 +81,12 @@ public struct ModelOverrides: Sendable, Equatable {
 extension ModelRegistry {
     /// Loads the model of a Hugging Face model directory (`config.json`, `model.safetensors`), or
     /// of a llama.cpp `.gguf` file (a Llama, de-quantised to float32),
-    /// with a sequence-classification head of `numLabels` classes (0: none); a head the weights
-    /// lack is initialised from `seed`. `peft` adds adapter tensors (zero until initialised or loaded).
+    /// with a classification head of `numLabels` classes (0: none) — `head`, or when nil the one
+    /// `config.json`'s `architectures` names; a head the weights lack is initialised from `seed`. `peft` adds adapter tensors (zero until initialised or loaded).
     /// - Throws: `ModelError` naming the file and the problem (unknown family, a size that
     ///   disagrees with the weights, a missing or misshapen tensor).
     public static func load(
-        modelDirectory: URL, numLabels: Int = 0, seed: UInt64 = 42, peft: PEFTSetup? = nil,
+        modelDirectory: URL, numLabels: Int = 0, head: EncoderHead? = nil, seed: UInt64 = 42, peft: PEFTSetup? = nil,
         overrides: ModelOverrides = ModelOverrides()
     ) throws -> any SequenceModel {
         if modelDirectory.pathExtension.lowercased() == "gguf" {
@@ -106,7 +106,12 @@ extension ModelRegistry {
             }
             return try LlamaModel.load(modelDirectory: modelDirectory, peft: peft)
         }
-        return try EncoderModel.load(modelDirectory: modelDirectory, numLabels: numLabels, seed: seed, peft: peft) { config in
+        // No head named: the one the directory's `architectures` names (an exported token classifier).
+        var encoderHead = head ?? .sequenceClassification
+        if head == nil, numLabels > 0, FileManager.default.fileExists(atPath: configPath) {
+            encoderHead = EncoderHead.named(byArchitectures: try readConfigJSON(path: configPath).object["architectures"] as? [String])
+        }
+        return try EncoderModel.load(modelDirectory: modelDirectory, numLabels: numLabels, head: encoderHead, seed: seed, peft: peft) { config in
             if let p = overrides.hiddenDropout { config.hiddenDropoutProb = p }
             if let p = overrides.attentionDropout { config.attentionProbsDropoutProb = p }
             if let p = overrides.classifierDropout { config.classifierDropout = p }

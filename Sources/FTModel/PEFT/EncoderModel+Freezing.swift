@@ -4,8 +4,8 @@ extension EncoderModel {
     /// The base layout with each layer's adapter tensors placed right after that layer's own,
     /// so every layer's trainable gradients stay together in the packed gradient buffer (the
     /// all-reduce buckets of a layer are contiguous).
-    static func layout(config: EncoderConfig, numLabels: Int, peft: PEFTSetup?) -> [(name: String, shape: [Int])] {
-        let base = layout(config: config, numLabels: numLabels)
+    static func layout(config: EncoderConfig, numLabels: Int, head: EncoderHead, peft: PEFTSetup?) -> [(name: String, shape: [Int])] {
+        let base = layout(config: config, numLabels: numLabels, head: head)
         guard let peft else { return base }
         let names = config.family.names
         let extra = PEFTModules.layout(setup: peft, config: config)

@@ -64,4 +64,6 @@ public enum TaskType: String, CaseIterable, Codable, Sendable {
     case sequenceClassification = "sequence_classification"
     /// Next-token prediction, supervised fine-tuning (decoder models).
     case causalLM = "causal_lm"
+    /// A label per token (named-entity recognition): a classifier over every token's hidden state (encoders).
+    case tokenClassification = "token_classification"
 }

@@ -142,7 +142,8 @@ public struct ConfigurationKey: Sendable {
             "Send gradients as bfloat16 in the all-reduce (half the bytes; accumulation stays float32)."),
         .init(
             "bf16", \.bf16, .run,
-            "Mixed precision as torch.autocast: matrix products take bfloat16 inputs and accumulate in float32; weights, optimizer, norms, softmax and loss stay float32."),
+            "Mixed precision as torch.autocast: matrix products take bfloat16 inputs and accumulate in float32; weights, optimizer, norms, softmax and loss stay float32."
+        ),
         .init(
             "save_dtype", \.saveDtype, .run,
             "The element type of saved model weights (checkpoints keep float32): float32, bfloat16 (half the size) or float16."),
@@ -188,7 +189,8 @@ public struct ConfigurationKey: Sendable {
         ),
         // Task and causal language modelling
         .init(
-            "task", \.task, .data, "What is trained: sequence_classification or causal_lm; null picks by the model (causal_lm for decoder models)."),
+            "task", \.task, .data,
+            "What is trained: sequence_classification, token_classification or causal_lm; null picks by the model (causal_lm for decoder models)."),
         .init(
             "prompt_template", \.promptTemplate, .data,
             "Turns a labelled file's row into a prompt: {text}, {text_pair} and {label} are filled in (causal_lm)."),
@@ -204,6 +206,11 @@ public struct ConfigurationKey: Sendable {
         .init(
             "assistant_only_loss", \.assistantOnlyLoss, .data,
             "With messages data, take the loss on the assistant turns only (TRL's assistant_only_loss; TRL defaults to false)."),
+        .init("tag_scheme", \.tagScheme, .data, "Token classification: the tags' scheme, checked on every tag (BIO or BIOES)."),
+        .init(
+            "label_all_tokens", \.labelAllTokens, .data,
+            "Token classification: label every sub-token of a word (B- becoming I- after the first), not the first only (run_ner's label_all_tokens)."
+        ),
         .init(
             "packing", \.packing, .data,
             "Concatenate training examples into rows of max_length tokens, so no padding is computed (TRL's packing)."),

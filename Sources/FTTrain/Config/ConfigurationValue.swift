@@ -124,6 +124,7 @@ extension SaveDType: ConfigurationChoice {}
 extension IntervalStrategy: ConfigurationChoice {}
 extension SaveStrategy: ConfigurationChoice {}
 extension TaskType: ConfigurationChoice {}
+extension TagScheme: ConfigurationChoice, Codable {}
 /// `DataFormat` (csv, tsv, jsonl) is the data reader's type (Data/DataFormat.swift).
 extension DataFormat: ConfigurationChoice {}
 

@@ -126,11 +126,11 @@ extension TrainingConfiguration {
         if chatTemplate && promptTemplate == nil {
             invalid("chat_template", "`chat_template` wraps templated prompts: set `prompt_template` too")
         }
-        if task == .sequenceClassification {
+        if task == .sequenceClassification || task == .tokenClassification {
             for (key, set) in [
                 ("prompt_template", promptTemplate != nil), ("packing", packing), ("predict_with_generate", predictWithGenerate),
             ] where set {
-                invalid(key, "`\(key)` is a causal_lm setting; `task` is sequence_classification")
+                invalid(key, "`\(key)` is a causal_lm setting; `task` is \(task!.rawValue)")
             }
         }
         require(generationMaxNewTokens >= 1, "generation_max_new_tokens", ">= 1")

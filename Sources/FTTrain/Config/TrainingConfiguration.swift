@@ -127,7 +127,7 @@ public struct TrainingConfiguration: Sendable, Equatable {
 
     // MARK: - Task and causal language modelling (TRL's SFTConfig names)
 
-    /// What is trained: sequence_classification or causal_lm; null picks by the model (causal_lm for decoder models).
+    /// What is trained: sequence_classification, token_classification or causal_lm; null picks by the model (causal_lm for decoder models).
     public var task: TaskType? = nil
     /// Turns a labelled file's row into a prompt: `{text}`, `{text_pair}` and `{label}` are filled in (causal_lm).
     public var promptTemplate: String? = nil
@@ -145,6 +145,10 @@ public struct TrainingConfiguration: Sendable, Equatable {
     public var predictWithGenerate: Bool = false
     /// Tokens generated per evaluation example at most under predict_with_generate.
     public var generationMaxNewTokens: Int = 32
+    /// Token classification: the tags' scheme, checked on every tag (BIO or BIOES).
+    public var tagScheme: TagScheme = .bio
+    /// Token classification: label every sub-token of a word (B- becoming I- after the first), not the first only (run_ner's label_all_tokens).
+    public var labelAllTokens: Bool = false
 
     // MARK: - Model (Hugging Face config.json keys; null keeps the model's own value)
 

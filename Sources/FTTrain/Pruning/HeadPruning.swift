@@ -24,7 +24,7 @@ public enum HeadPruning {
             let kept = config.keptHeads(layer: l)
             pruned.prunedHeads[l] = ((config.prunedHeads[l] ?? []) + local.map { kept[$0] }).sorted()
         }
-        let result = try EncoderModel(config: pruned, numLabels: model.numLabels)
+        let result = try EncoderModel(config: pruned, numLabels: model.numLabels, head: model.head)
         let names = config.family.names, d = config.headSize
         for view in result.store.views {
             let source = model.store.view(view.name), from = model.store.value(view.name), to = result.store.value(view.name)

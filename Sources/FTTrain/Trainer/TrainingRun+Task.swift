@@ -30,9 +30,9 @@ extension TrainingRun {
         if task == .causalLM && !causal {
             throw mismatch("`task` causal_lm needs a decoder model (a .gguf file or a *ForCausalLM directory); \(modelPath) is not one")
         }
-        if task == .sequenceClassification && causal {
+        if task != .causalLM && causal {
             throw mismatch(
-                "`task` sequence_classification needs an encoder; \(modelPath) is a decoder model: use task causal_lm (with prompt_template for labelled data)"
+                "`task` \(task.rawValue) needs an encoder; \(modelPath) is a decoder model: use task causal_lm (with prompt_template for labelled data)"
             )
         }
         return task
@@ -65,6 +65,47 @@ extension TrainingRun {
             return PreparedTask(
                 task: task, model: model, padTokenId: tokenizer.padTokenId, firstTokenOnly: true,
                 accumulationScaling: .meanOfMicroBatchMeans, baseModelDirectory: baseModel)
+        case .tokenClassification:
+            let tokenizer = try BertTokenizer.load(modelDirectory: baseModel)
+            var options = TokenClassificationTask.Options()
+            options.scheme = c.tagScheme
+            options.labelAllTokens = c.labelAllTokens
+            options.maxLength = c.maxLength
+            options.splitRatios = c.splitRatios
+            options.validationPath = c.validationFile
+            options.testPath = c.testFile
+            options.seed = c.rngSeed
+            // Data first, so a bad file fails before the model loads; max_length is capped below.
+            let task = try TokenClassificationTask(trainPath: trainPath, options: options, tokenizer: tokenizer)
+            task.logLines.forEach(log.message)
+            if world.isCoordinator { try task.writeSplits(to: output.appendingPathComponent("data")) }
+            let model = try ModelRegistry.load(
+                modelDirectory: baseModel, numLabels: task.labels.count, head: .tokenClassification, seed: c.rngSeed,
+                peft: c.peftSetup, overrides: c.modelOverrides)
+            guard tokenizer.vocabularySize <= model.vocabularySize else {
+                throw ModelError.badConfig(
+                    baseModel.appendingPathComponent("vocab.txt").path,
+                    "\(tokenizer.vocabularySize) tokens, more than config.json's vocab_size \(model.vocabularySize)")
+            }
+            guard c.maxLength <= model.maxSequenceLength || task.train.encodings.allSatisfy({ $0.count <= model.maxSequenceLength }) else {
+                throw ConfigurationError(
+                    source: nil,
+                    problems: [
+                        ConfigurationProblem(
+                            kind: .invalidValue, key: "max_length",
+                            message: "`max_length` \(c.maxLength) exceeds the model's \(model.maxSequenceLength) positions")
+                    ])
+            }
+            try PEFTTraining.prepare(model: model, configuration: c, log: log)
+            try MixedPrecision.apply(to: model, bf16: c.bf16, log: log)
+            let ignored = [("class_weights", c.classWeights != nil), ("oversample", c.oversample)].filter(\.1).map(\.0)
+            if !ignored.isEmpty {
+                log.message("warning: \(ignored.joined(separator: ", ")) apply to sequence classification; token_classification ignores them")
+            }
+            return PreparedTask(
+                task: task, model: model, padTokenId: tokenizer.padTokenId, firstTokenOnly: false,
+                // BertForTokenClassification's loss is a micro-batch mean, as the sequence head's.
+                accumulationScaling: .meanOfMicroBatchMeans, baseModelDirectory: baseModel)
         case .causalLM:
             let loaded = try causalModelLoader(modelPath, c)
             let model = loaded.model, tokenizer = loaded.tokenizer
@@ -79,7 +120,8 @@ extension TrainingRun {
                 log.message("warning: \(ignored.joined(separator: ", ")) apply to sequence classification; causal_lm ignores them")
             }
             let task = try CausalLanguageModelingTask(
-                trainPath: trainPath, options: CausalLanguageModelingTask.Options(configuration: c, maxSequenceLength: model.maxSequenceLength), tokenizer: tokenizer,
+                trainPath: trainPath, options: CausalLanguageModelingTask.Options(configuration: c, maxSequenceLength: model.maxSequenceLength),
+                tokenizer: tokenizer,
                 vocabularySize: model.vocabularySize)
             task.logLines.forEach(log.message)
             if world.isCoordinator { try task.writeSplits(to: output.appendingPathComponent("data")) }
