@@ -46,6 +46,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         // ONNX export: the message code generated from onnx.proto3 is committed (no plugin build).
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        // `fttrain serve`: HTTP server, Prometheus text metrics, graceful shutdown on SIGTERM.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // MARK: - System libraries (pkg-config)
@@ -106,11 +111,22 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]),
 
+        // MARK: - Serving: `fttrain serve` (HTTP routes, dynamic batching, limits, metrics)
+        .target(
+            name: "FTServe",
+            dependencies: [
+                "FTModel", "FTTrain", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: checkedSettings),
+
         // MARK: - Command-line tool
         .executableTarget(
             name: "fttrain",
             dependencies: [
-                "FTCore", "FTModel", "FTTrain", "FTDist", "FTDistTraining", "FTFederated", "CMPI",
+                "FTCore", "FTModel", "FTTrain", "FTDist", "FTDistTraining", "FTFederated", "CMPI", "FTServe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -141,5 +157,6 @@ let package = Package(
             name: "FTFederatedTests", dependencies: ["FTFederated", "FTDist", "TestSupport"],
             resources: [.copy("Fixtures")]),
         .testTarget(name: "fttrainTests", dependencies: ["TestSupport"]),
+        .testTarget(name: "FTServeTests", dependencies: ["FTServe", "FTTrain", "TestSupport"]),
     ]
 )

@@ -87,7 +87,7 @@ public final class FederatedCoordinatorRun {
         try ModelAdapterBridge.apply(global, to: model)
         try PEFTAdapter.write(
             model: model, to: output.appendingPathComponent("adapter"), baseModelName: baseModel.path,
-            extraFiles: task.isCausalLM ? [:] : [PEFTTraining.labelsFile: try PEFTTraining.labelsJSON(configuration.labels)])
+            extraFiles: try PEFTTraining.labelsFiles(task.isCausalLM ? [] : configuration.labels))
         log("global adapter written to \(output.appendingPathComponent("adapter").path)")
         return metrics
     }

@@ -12,6 +12,7 @@ struct FTTrainCommand: ParsableCommand {
             FederatedCommand.self, FederatedKeygenCommand.self,
             ExportCommand.self, QuantizeCommand.self, PruneCommand.self, DiffWeightsCommand.self, LogitsCommand.self,
             EncoderOutputsCommand.self,
+            ServeCommand.self,
         ]
     )
 }

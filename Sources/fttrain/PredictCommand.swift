@@ -19,6 +19,8 @@ struct PredictCommand: ParsableCommand {
 
     @OptionGroup var model: ModelDirectoryOption
 
+    @OptionGroup var inference: ClassifierInferenceOptions
+
     @Option(help: "A file of texts: plain text (one per line), or CSV/TSV/JSONL by extension. Default: standard input.")
     var input: String?
 
@@ -28,9 +30,6 @@ struct PredictCommand: ParsableCommand {
     @Option(name: .customLong("text-pair-column"), help: "The second-segment column of a CSV/TSV/JSONL input, if any.")
     var textPairColumn: String?
 
-    @Option(name: .customLong("max-length"), help: "Tokens per text including [CLS]/[SEP].")
-    var maxLength = 128
-
     @Option(
         name: .customLong("adapter"),
         help: ArgumentHelp(
@@ -38,21 +37,8 @@ struct PredictCommand: ParsableCommand {
             valueName: "[name=]dir"))
     var adapters: [String] = []
 
-    @Option(name: .customLong("batch-size"), help: "Texts per forward pass.")
-    var batchSize = 64
-
-    @Option(
-        help: "Threads fttrain computes on, each running single-threaded OpenBLAS (default: FTTRAIN_THREADS, OPENBLAS_NUM_THREADS, else all cores).")
-    var threads: Int?
-
-    func validate() throws {
-        guard maxLength >= 2 else { throw ValidationError("--max-length must be at least 2, got \(maxLength)") }
-        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive, got \(batchSize)") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be positive, got \(threads)") }
-    }
-
     func run() throws {
-        if let threads { Parallel.threadCount = threads }
+        inference.applyThreads()
         if !adapters.isEmpty { return try runWithAdapters() }
         guard let labels = try HuggingFaceExport.labels(modelDirectory: model.url) else {
             throw CLIError("\(model.path)/config.json has no id2label: not a fine-tuned classifier")
@@ -63,9 +49,9 @@ struct PredictCommand: ParsableCommand {
         let dataset = EncodedDataset.encode(
             texts: texts.map(\.text), pairs: texts.map(\.pair),
             labels: [Int32](repeating: 0, count: texts.count), tokenizer: tokenizer,
-            maxLength: min(maxLength, classifier.maxSequenceLength))
+            maxLength: min(inference.maxLength, classifier.maxSequenceLength))
         let predictions = try Predictions.compute(
-            model: classifier, dataset: dataset, batchSize: batchSize,
+            model: classifier, dataset: dataset, batchSize: inference.batchSize,
             padTokenId: tokenizer.padTokenId)
         var output = ""
         for (i, predicted) in predictions.predictedClasses.enumerated() {
@@ -97,12 +83,12 @@ struct PredictCommand: ParsableCommand {
         let dataset = EncodedDataset.encode(
             texts: texts.map(\.text), pairs: texts.map(\.pair),
             labels: [Int32](repeating: 0, count: texts.count), tokenizer: tokenizer,
-            maxLength: min(maxLength, set.model.maxSequenceLength))
+            maxLength: min(inference.maxLength, set.model.maxSequenceLength))
         var results: [(name: String, labels: [String], predictions: Predictions)] = []
         for name in set.names {
             try set.activate(name)
             let predictions = try Predictions.compute(
-                model: set.model, dataset: dataset, batchSize: batchSize,
+                model: set.model, dataset: dataset, batchSize: inference.batchSize,
                 padTokenId: tokenizer.padTokenId)
             results.append((name, try set.labels(of: name, baseModelDirectory: model.url), predictions))
         }

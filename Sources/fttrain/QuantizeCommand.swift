@@ -23,6 +23,8 @@ struct QuantizeCommand: ParsableCommand {
 
     @OptionGroup var model: ModelDirectoryOption
 
+    @OptionGroup var inference: ClassifierInferenceOptions
+
     @Option(name: .customLong("output-dir"), help: "Where to write the quantised model directory (must not exist).")
     var outputDir: String
 
@@ -41,25 +43,12 @@ struct QuantizeCommand: ParsableCommand {
     @Option(help: "Where to write the comparison as JSON (default OUT/quantization_eval.json).")
     var report: String?
 
-    @Option(name: .customLong("max-length"), help: "Tokens per text including [CLS]/[SEP].")
-    var maxLength = 128
-
-    @Option(name: .customLong("batch-size"), help: "Texts per forward pass.")
-    var batchSize = 64
-
-    @Option(
-        help: "Threads fttrain computes on, each running single-threaded OpenBLAS (default: FTTRAIN_THREADS, OPENBLAS_NUM_THREADS, else all cores).")
-    var threads: Int?
-
     func validate() throws {
-        guard maxLength >= 2 else { throw ValidationError("--max-length must be at least 2, got \(maxLength)") }
-        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive, got \(batchSize)") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be positive, got \(threads)") }
         if FileManager.default.fileExists(atPath: outputDir) { throw ValidationError("--output-dir \(outputDir) already exists") }
     }
 
     func run() throws {
-        if let threads { Parallel.threadCount = threads }
+        inference.applyThreads()
         let labels = try HuggingFaceExport.labels(modelDirectory: model.url)
         let source = try EncoderModel.load(modelDirectory: model.url, numLabels: labels?.count ?? 0)
         guard !source.isQuantized else { throw CLIError("\(model.path) is already quantised (config.json has \(EncoderModel.quantizationKey))") }
@@ -80,11 +69,11 @@ struct QuantizeCommand: ParsableCommand {
         let tokenizer = try BertTokenizer.load(modelDirectory: model.url)
         let dataset = EncodedDataset.encode(
             texts: examples.map(\.text), pairs: examples.map(\.textPair), labels: ids, tokenizer: tokenizer,
-            maxLength: min(maxLength, source.config.maxPositionEmbeddings))
-        let float32 = try Predictions.compute(model: source, dataset: dataset, batchSize: batchSize, padTokenId: tokenizer.padTokenId)
+            maxLength: min(inference.maxLength, source.config.maxPositionEmbeddings))
+        let float32 = try Predictions.compute(model: source, dataset: dataset, batchSize: inference.batchSize, padTokenId: tokenizer.padTokenId)
         // The INT8 model as `predict` would load it: from the directory just written.
         let quantized = try EncoderModel.load(modelDirectory: output, numLabels: labels.count)
-        let int8 = try Predictions.compute(model: quantized, dataset: dataset, batchSize: batchSize, padTokenId: tokenizer.padTokenId)
+        let int8 = try Predictions.compute(model: quantized, dataset: dataset, batchSize: inference.batchSize, padTokenId: tokenizer.padTokenId)
         let comparison = try QuantizationComparison(labels: ids.map(Int.init), classNames: labels, float32: float32, int8: int8)
         print(comparison.summary)
         var record = comparison.dictionary

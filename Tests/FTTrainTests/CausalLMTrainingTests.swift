@@ -68,9 +68,8 @@ final class CausalLMTrainingTests: XCTestCase {
         // The exported model loads back and scores the validation split as the run did.
         let output = URL(fileURLWithPath: c.outputDir!)
         let loaded = try CausalModelLoading.load(path: output.appendingPathComponent("model").path)
-        let run = TrainingRun(configuration: c)
         let task = try CausalLanguageModelingTask(
-            trainPath: c.trainFile!, options: run.causalOptions(maxSequenceLength: 128), tokenizer: loaded.tokenizer,
+            trainPath: c.trainFile!, options: CausalLanguageModelingTask.Options(configuration: c, maxSequenceLength: 128), tokenizer: loaded.tokenizer,
             vocabularySize: loaded.model.vocabularySize)
         let reloaded = try CausalLMEvaluation.loss(
             model: loaded.model, dataset: task.validation, batchSize: 8, padTokenId: loaded.tokenizer.padTokenId, world: SingleProcessWorld())
@@ -111,9 +110,12 @@ final class CausalLMTrainingTests: XCTestCase {
         let adapterConfig =
             try JSONSerialization.jsonObject(with: Data(contentsOf: adapter.appendingPathComponent("adapter_config.json"))) as? [String: Any]
         XCTAssertEqual(adapterConfig?["task_type"] as? String, "CAUSAL_LM")
+        XCTAssertFalse(
+            FileManager.default.fileExists(atPath: adapter.appendingPathComponent(PEFTTraining.labelsFile).path),
+            "a causal LM has no classes: its adapter is PEFT's files only")
         let loaded = try CausalModelLoading.load(path: c.modelDir!, adapter: adapter)
         let task = try CausalLanguageModelingTask(
-            trainPath: c.trainFile!, options: TrainingRun(configuration: c).causalOptions(maxSequenceLength: 128),
+            trainPath: c.trainFile!, options: CausalLanguageModelingTask.Options(configuration: c, maxSequenceLength: 128),
             tokenizer: loaded.tokenizer, vocabularySize: loaded.model.vocabularySize)
         let reloaded = try CausalLMEvaluation.loss(
             model: loaded.model, dataset: task.validation, batchSize: 8, padTokenId: loaded.tokenizer.padTokenId, world: SingleProcessWorld())

@@ -35,7 +35,7 @@ final class SFTTokenParityTests: XCTestCase {
         let config = try TrainingConfiguration.load(
             path: TestAssets.packageRoot.appendingPathComponent("examples/smollm2_rotten_tomatoes_sft.yaml").path)
         // The options `fttrain train` derives from the file, through the trainer's own code path.
-        let options = TrainingRun(configuration: config).causalOptions(maxSequenceLength: 8192)
+        let options = CausalLanguageModelingTask.Options(configuration: config, maxSequenceLength: 8192)
         let (examples, skipped) = try SFTData.read(csv.path, options: options.data, tokenizer: tokenizer)
         XCTAssertTrue(skipped.isEmpty)
         XCTAssertEqual(examples.count, fixture.cases.count)

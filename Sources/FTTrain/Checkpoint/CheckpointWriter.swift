@@ -117,7 +117,7 @@ public final class CheckpointWriter {
         let adapter = staging.appendingPathComponent(".adapter", isDirectory: true)
         try PEFTAdapter.write(
             model: contents.model, to: adapter, baseModelName: contents.baseModelDirectory.path,
-            extraFiles: [PEFTTraining.labelsFile: try PEFTTraining.labelsJSON(contents.labels)])
+            extraFiles: try PEFTTraining.labelsFiles(contents.labels))
         for file in try FileManager.default.contentsOfDirectory(atPath: adapter.path) {
             try FileManager.default.moveItem(at: adapter.appendingPathComponent(file), to: staging.appendingPathComponent(file))
         }

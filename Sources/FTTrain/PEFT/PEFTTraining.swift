@@ -59,7 +59,7 @@ public enum PEFTTraining {
         let adapterDirectory = output.appendingPathComponent("adapter")
         try PEFTAdapter.write(
             model: model, to: adapterDirectory, baseModelName: baseModelDirectory.path,
-            extraFiles: [labelsFile: try labelsJSON(labels)])
+            extraFiles: try labelsFiles(labels))
         log.message("adapter written to \(adapterDirectory.path)")
         guard let layers = model.peft?.loraBranches else {
             log.message(
@@ -71,6 +71,12 @@ public enum PEFTTraining {
         defer { layers.unmerge() }
         try HuggingFaceExport.write(model: model, labels: labels, baseModelDirectory: baseModelDirectory, to: modelDirectory, dtype: dtype)
         log.message("model written to \(modelDirectory.path) (LoRA merged into the base weights)")
+    }
+
+    /// An adapter directory's extra files: `labels.json` for a classifier, none for a model without
+    /// classes (a causal LM), whose adapter is then exactly PEFT's.
+    public static func labelsFiles(_ labels: [String]) throws -> [String: Data] {
+        labels.isEmpty ? [:] : [labelsFile: try labelsJSON(labels)]
     }
 
     /// `{"id2label": {"0": "fresh", ...}}`.

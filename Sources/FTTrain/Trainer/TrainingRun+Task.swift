@@ -79,7 +79,7 @@ extension TrainingRun {
                 log.message("warning: \(ignored.joined(separator: ", ")) apply to sequence classification; causal_lm ignores them")
             }
             let task = try CausalLanguageModelingTask(
-                trainPath: trainPath, options: causalOptions(maxSequenceLength: model.maxSequenceLength), tokenizer: tokenizer,
+                trainPath: trainPath, options: CausalLanguageModelingTask.Options(configuration: c, maxSequenceLength: model.maxSequenceLength), tokenizer: tokenizer,
                 vocabularySize: model.vocabularySize)
             task.logLines.forEach(log.message)
             if world.isCoordinator { try task.writeSplits(to: output.appendingPathComponent("data")) }
@@ -104,10 +104,5 @@ extension TrainingRun {
             .write(to: directory.appendingPathComponent("config.json"), options: .atomic)
         try loaded.writeTokenizerFiles?(directory)
         log.message("\(source): config.json and tokenizer files written to \(directory.path) for the exports")
-    }
-
-    /// The causal-LM task's settings from the configuration.
-    func causalOptions(maxSequenceLength: Int) -> CausalLanguageModelingTask.Options {
-        CausalLanguageModelingTask.Options(configuration: configuration, maxSequenceLength: maxSequenceLength)
     }
 }
