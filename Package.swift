@@ -44,6 +44,8 @@ let package = Package(
         // SHA-256 of checkpoint files: BoringSSL's assembly hashes hundreds of MB in a second,
         // even in debug builds (a Swift loop there manages ~5 MB/s).
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // ONNX export: the message code generated from onnx.proto3 is committed (no plugin build).
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         // `fttrain serve`: HTTP server, Prometheus text metrics, graceful shutdown on SIGTERM.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
@@ -89,6 +91,7 @@ let package = Package(
             dependencies: [
                 "FTModel", .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: checkedSettings),
 
@@ -137,7 +140,11 @@ let package = Package(
         // MARK: - Tests
         .target(name: "TestSupport", dependencies: ["FTCore", "FTModel"], path: "Tests/TestSupport"),
         .testTarget(
-            name: "FTTrainTests", dependencies: ["FTTrain", "FTDist", "FTDistTraining", "TestSupport"],
+            name: "FTTrainTests",
+            dependencies: [
+                "FTTrain", "FTDist", "FTDistTraining", "TestSupport",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),  // ONNXExportTests reads the files back
+            ],
             resources: [.copy("Fixtures")]),
         .testTarget(name: "FTDistTests", dependencies: ["FTDist", "TestSupport"]),
         .testTarget(
