@@ -35,6 +35,11 @@ final class DataAnonymizationTests: XCTestCase {
         XCTAssertEqual(anonymized("amex 37828224631003"), "amex [CARD]")
         XCTAssertEqual(anonymized("card 4111 1111 1111 1112 fails Luhn"), "card 4111 1111 1111 1112 fails Luhn")
         XCTAssertEqual(anonymized("order 6222020012345672"), "order 6222020012345672")
+        // A mistyped card is nothing, not a "landline" made of its last groups.
+        XCTAssertEqual(anonymized("card 6222 0400 8041 5152"), "card 6222 0400 8041 5152")
+        // 18 digits shaped like an ID (birth date inside) with a wrong check digit are not a card even when Luhn passes.
+        XCTAssertTrue(Luhn.isValid("330106195701169890"))
+        XCTAssertEqual(anonymized("编号330106195701169890"), "编号330106195701169890")
     }
 
     func testPhones() {

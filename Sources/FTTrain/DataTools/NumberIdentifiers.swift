@@ -80,6 +80,9 @@ enum NumberIdentifiers {
         groups: [Group], gaps: [String], text: [Unicode.Scalar], runStart: Int, plus: Bool,
         into spans: inout [IdentifierSpan]
     ) {
+        // A number written like a card (groups of four, one separator) is a card or nothing: a
+        // mistyped card must not yield a "phone" from its last groups.
+        if !plus, isCardShaped(groups, gaps), kind(of: groups[...], gaps: gaps[...], plus: false) != .card { return }
         var i = 0
         while i < groups.count {
             var matched = false
@@ -96,6 +99,23 @@ enum NumberIdentifiers {
         }
     }
 
+    /// Three or more groups, all of four digits but the last (1-4), 13-19 digits, one separator kind.
+    static func isCardShaped(_ groups: [Group], _ gaps: [String]) -> Bool {
+        let n = groups.reduce(0) { $0 + $1.digits.count }
+        return groups.count >= 3 && (13...19).contains(n) && groups.dropLast().allSatisfy { $0.digits.count == 4 }
+            && Set(gaps).count == 1 && (gaps[0] == " " || gaps[0] == "-")
+    }
+
+    /// Whether 18 digits have the shape of a resident ID (a birth date 1900-2099 at 6..<14) — a
+    /// mistyped ID is not taken for a card.
+    static func hasResidentIDShape(_ digits: String) -> Bool {
+        let d = Array(digits.utf8).map { Int($0) - 48 }
+        guard d.count == 18 else { return false }
+        let year = d[6...9].reduce(0) { $0 * 10 + $1 }
+        let month = d[10] * 10 + d[11], day = d[12] * 10 + d[13]
+        return (1900...2099).contains(year) && (1...12).contains(month) && (1...31).contains(day)
+    }
+
     /// What the groups are, if anything: a resident ID (one group), a card, or a phone number.
     static func kind(of groups: ArraySlice<Group>, gaps: ArraySlice<String>, plus: Bool) -> IdentifierKind? {
         if groups.count == 1, let g = groups.first {
@@ -106,7 +126,7 @@ enum NumberIdentifiers {
         let digits = groups.map(\.digits).joined()
         let n = digits.count
         if !plus, n >= 13, n <= 19, !digits.hasPrefix("0"), gaps.allSatisfy({ $0 == " " || $0 == "-" }),
-            Set(gaps).count <= 1, Luhn.isValid(digits)
+            Set(gaps).count <= 1, Luhn.isValid(digits), !(groups.count == 1 && hasResidentIDShape(digits))
         {
             return .card
         }
