@@ -5,5 +5,5 @@ struct DataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "data",
         abstract: "Prepare data: anonymise identifiers, measure annotator agreement.",
-        subcommands: [DataAnonymizeCommand.self])
+        subcommands: [DataAnonymizeCommand.self, DataAgreementCommand.self])
 }
