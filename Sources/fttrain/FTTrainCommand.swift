@@ -14,6 +14,7 @@ struct FTTrainCommand: ParsableCommand {
             EncoderOutputsCommand.self,
             ServeCommand.self,
             LineageCommand.self,
+            DataCommand.self,
         ]
     )
 }
