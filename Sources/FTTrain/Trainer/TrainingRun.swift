@@ -18,7 +18,9 @@ import Foundation
 ///   loads it over the base model), and `model/` is the merged model; with `peft: adapter`, the
 ///   bottleneck adapters, and no `model/` (they do not merge into a plain model);
 /// - `confusion_matrix.csv`, `errors.jsonl` (misclassified examples) and
-///   `classification_report.txt`, of the test split when there is one, else of validation;
+///   `classification_report.txt`, of the test split when there is one, else of validation, with
+///   `predictions.jsonl` (every example of that split: label, prediction, probabilities);
+/// - `report.html`: the run's HTML report (`RunReport`);
 /// - `training_config.yaml`: the effective configuration;
 /// - `data/{train,validation,test}.jsonl`: the examples of each split after cleaning, so a run can
 ///   be reproduced or compared (another trainer on the very same split).
@@ -138,6 +140,7 @@ public final class TrainingRun {
         if let reported { log.message(try reported.writeReports(output)) }
         try PEFTTraining.writeOutputs(
             model: model, labels: labels, baseModelDirectory: baseModel, output: output, log: log, dtype: c.saveDtype.safeTensorsDType)
+        RunReport.writeAtEnd(of: output, log: log.message)
         return metrics
     }
 
