@@ -25,9 +25,7 @@ enum ReportHTML {
     static func number(_ value: Double) -> String {
         guard value.isFinite else { return value.isNaN ? "–" : (value > 0 ? "∞" : "-∞") }
         if value == value.rounded(), abs(value) < 1e7 { return String(Int(value)) }
-        let magnitude = abs(value)
-        if magnitude >= 1e-3 && magnitude < 1e6 { return String(format: "%.4g", value) }
-        return String(format: "%.3e", value)
+        return String(format: "%.4g", value)
     }
 
     /// A coordinate in an SVG attribute: two decimals.
