@@ -44,6 +44,8 @@ let package = Package(
         // SHA-256 of checkpoint files: BoringSSL's assembly hashes hundreds of MB in a second,
         // even in debug builds (a Swift loop there manages ~5 MB/s).
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // ONNX export: the message code generated from onnx.proto3 is committed (no plugin build).
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // MARK: - System libraries (pkg-config)
@@ -84,6 +86,7 @@ let package = Package(
             dependencies: [
                 "FTModel", .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: checkedSettings),
 

@@ -51,6 +51,7 @@ final class ConfigLoadingTests: XCTestCase {
         c.evalStrategy = .steps
         c.evalSteps = 50
         c.loggingSteps = 10
+        c.reportTo = .tensorboard
         c.saveStrategy = .best
         c.saveSteps = 100
         c.saveTotalLimit = 3

@@ -107,6 +107,9 @@ public struct ConfigurationKey: Sendable {
             "eval_steps", \.evalSteps, .run, "Optimizer steps between evaluations under eval_strategy steps; null follows logging_steps, as in HF."),
         .init("logging_steps", \.loggingSteps, .run, "Optimizer steps between training-loss log lines; 0 turns step logging off."),
         .init(
+            "report_to", \.reportTo, .run,
+            "Where logged metrics also go: tensorboard (or all) writes event files under output_dir/runs/ with HF's tag names; none."),
+        .init(
             "save_strategy", \.saveStrategy, .run, "When to write a checkpoint: never (no), every save_steps (steps), every epoch, or on a new best."),
         .init("save_steps", \.saveSteps, .run, "Optimizer steps between checkpoints under save_strategy steps."),
         .init(

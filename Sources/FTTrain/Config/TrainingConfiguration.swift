@@ -51,6 +51,8 @@ public struct TrainingConfiguration: Sendable, Equatable {
     public var evalSteps: Int? = nil
     /// Optimizer steps between training-loss log lines; 0 turns step logging off.
     public var loggingSteps: Int = 500
+    /// Where metrics also go: `tensorboard` (or `all`) writes event files under `output_dir/runs/`; `none`.
+    public var reportTo: ReportTo = .none
     /// When to write a checkpoint: never (no), every save_steps (steps), every epoch, or on a new best.
     public var saveStrategy: SaveStrategy = .steps
     /// Optimizer steps between checkpoints under save_strategy steps.

@@ -22,6 +22,8 @@ import Foundation
 ///   `predictions.jsonl` (every example of that split: label, prediction, probabilities);
 /// - `report.html`: the run's HTML report (`RunReport`);
 /// - `training_config.yaml`: the effective configuration;
+/// - `runs/<date>_<host>/events.out.tfevents.*`: with `report_to: tensorboard`, TensorBoard's
+///   event files (every `log.jsonl` number under HF's tag, the settings as text);
 /// - `data/{train,validation,test}.jsonl`: the examples of each split after cleaning, so a run can
 ///   be reproduced or compared (another trainer on the very same split).
 public final class TrainingRun {
@@ -68,6 +70,12 @@ public final class TrainingRun {
             ? try TrainingLog(path: output.appendingPathComponent("log.jsonl").path)
             : try TrainingLog(path: nil, quiet: true)
         let runStarted = Date()
+        if coordinator && c.reportTo != .none {
+            let writer = try TensorBoardWriter(logDirectory: TensorBoardWriter.defaultLogDirectory(output: output))
+            try writer.text("args", "```\n" + c.yamlString() + "```")
+            log.tensorBoard = writer
+            log.message("TensorBoard event file: \(writer.path)")
+        }
 
         // The task (classification or causal LM, by `task` or the model), its data and the model.
         let prepared = try prepareTask(modelPath: modelPath, trainPath: trainPath, output: output, log: log)
@@ -137,6 +145,10 @@ public final class TrainingRun {
         }
         guard coordinator else { return [:] }
         try writeJSON(metrics, to: output.appendingPathComponent("metrics.json"))
+        // The final train_* and test_* metrics in TensorBoard too, as HF logs them after training.
+        var final = metrics.filter { !$0.key.hasPrefix("eval_") && $0.key != "epoch" }
+        final["step"] = Double(progress.step)
+        try log.tensorBoard?.record(final)
         if let reported { log.message(try reported.writeReports(output)) }
         try PEFTTraining.writeOutputs(
             model: model, labels: labels, baseModelDirectory: baseModel, output: output, log: log, dtype: c.saveDtype.safeTensorsDType)
