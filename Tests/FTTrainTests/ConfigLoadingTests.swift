@@ -52,6 +52,8 @@ final class ConfigLoadingTests: XCTestCase {
         c.evalSteps = 50
         c.loggingSteps = 10
         c.reportTo = .tensorboard
+        c.trace = true
+        c.traceFile = "out/trace.json"
         c.saveStrategy = .best
         c.saveSteps = 100
         c.saveTotalLimit = 3

@@ -44,3 +44,52 @@ final class ReportCommandTests: TinyRunTestCase {
         XCTAssertTrue(missing.stderr.contains("nowhere: no such run directory"), missing.stderr)
     }
 }
+
+/// `--trace`: a Chrome trace of a tiny run whose spans nest on each track and cover every step.
+final class TraceCommandTests: TinyRunTestCase {
+    func testTraceCoversEveryStepAndNests() throws {
+        let traceFile = directory.appendingPathComponent("timeline.json")
+        let (result, output) = try train([
+            "--max-steps", "8", "--eval-strategy", "steps", "--eval-steps", "4", "--save-strategy", "steps", "--save-steps", "4",
+            "--gradient-accumulation-steps", "2", "--trace-file", traceFile.path,
+        ])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: output.appendingPathComponent("trace.json").path), "trace_file decides where")
+        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: traceFile)) as! [String: Any]
+        let spans = (object["traceEvents"] as! [[String: Any]]).filter { $0["ph"] as? String == "X" }
+        func named(_ prefix: String) -> [[String: Any]] { spans.filter { ($0["name"] as! String).hasPrefix(prefix) } }
+        XCTAssertEqual(named("step ").count, 8)
+        XCTAssertEqual(named("data").count, 8)
+        XCTAssertEqual(named("forward").count, 16, "two micro-batches a step")
+        XCTAssertEqual(named("backward").count, 16)
+        XCTAssertEqual(named("optimizer").count, 8)
+        XCTAssertEqual(named("checkpoint").count, 2)
+        XCTAssertGreaterThanOrEqual(named("evaluation").count, 2)
+        // Every forward, backward and optimizer span lies inside a step span.
+        var steps: [(start: Double, end: Double)] = []
+        for span in named("step ") {
+            let start = span["ts"] as! Double
+            steps.append((start, start + (span["dur"] as! Double)))
+        }
+        for span in named("forward") + named("backward") + named("optimizer") {
+            let start = span["ts"] as! Double
+            let end = start + (span["dur"] as! Double)
+            XCTAssertTrue(steps.contains { $0.start <= start + 1 && end <= $0.end + 1 }, "\(span) is in no step")
+        }
+        // On one track, spans nest or follow each other: never partly overlap.
+        typealias Interval = (start: Double, end: Double, name: String)
+        var ordered: [Interval] = []
+        for span in spans where span["tid"] as? Int == 0 {
+            let start = span["ts"] as! Double
+            let duration = span["dur"] as! Double
+            ordered.append((start, start + duration, span["name"] as! String))
+        }
+        ordered.sort { a, b in a.start < b.start || (a.start == b.start && a.end > b.end) }
+        var open: [Interval] = []
+        for span in ordered {
+            while let top = open.last, top.end <= span.start + 1 { open.removeLast() }
+            if let top = open.last { XCTAssertLessThanOrEqual(span.end, top.end + 1, "\(span.name) overlaps \(top.name) partly") }
+            open.append(span)
+        }
+    }
+}

@@ -22,6 +22,7 @@ import Foundation
 ///   `predictions.jsonl` (every example of that split: label, prediction, probabilities);
 /// - `report.html`: the run's HTML report (`RunReport`);
 /// - `training_config.yaml`: the effective configuration;
+/// - `trace.json` (or `trace_file`): with `trace: true`, the Chrome trace of every rank (`Tracer`);
 /// - `runs/<date>_<host>/events.out.tfevents.*`: with `report_to: tensorboard`, TensorBoard's
 ///   event files (every `log.jsonl` number under HF's tag, the settings as text);
 /// - `data/{train,validation,test}.jsonl`: the examples of each split after cleaning, so a run can
@@ -70,6 +71,9 @@ public final class TrainingRun {
             ? try TrainingLog(path: output.appendingPathComponent("log.jsonl").path)
             : try TrainingLog(path: nil, quiet: true)
         let runStarted = Date()
+        let traceURL = (c.trace || c.traceFile != nil) ? URL(fileURLWithPath: c.traceFile ?? output.appendingPathComponent("trace.json").path) : nil
+        Tracer.current = traceURL == nil ? nil : Tracer(rank: world.rank)
+        defer { Tracer.current = nil }
         if coordinator && c.reportTo != .none {
             let writer = try TensorBoardWriter(logDirectory: TensorBoardWriter.defaultLogDirectory(output: output))
             try writer.text("args", "```\n" + c.yamlString() + "```")
@@ -137,11 +141,20 @@ public final class TrainingRun {
         // The reports are of the test split when there is one, else of validation.
         var reported: TaskEvaluation?
         for (dataset, prefix) in [(task.validation, "eval_"), (task.test, "test_")] where dataset.count > 0 {
-            let evaluation = try task.evaluate(
-                model: model, dataset: dataset, prefix: prefix, batchSize: c.perDeviceEvalBatchSize,
-                world: world)
+            let evaluation = try Tracer.current.span("evaluation \(prefix)", category: "eval") {
+                try task.evaluate(
+                    model: model, dataset: dataset, prefix: prefix, batchSize: c.perDeviceEvalBatchSize,
+                    world: world)
+            }
             metrics.merge(evaluation.metrics) { $1 }
             reported = evaluation
+        }
+        if let traceURL, let tracer = Tracer.current {
+            let events = try tracer.gatherEvents(world: world)  // collective
+            if coordinator {
+                try Tracer.write(events, to: traceURL)
+                log.message("trace written: \(traceURL.path) (\(events.count) events, \(world.size) rank\(world.size == 1 ? "" : "s"))")
+            }
         }
         guard coordinator else { return [:] }
         try writeJSON(metrics, to: output.appendingPathComponent("metrics.json"))
