@@ -13,7 +13,8 @@ enum ClassificationFigures {
         let top = 26.0, left = labelWidth, width = left + cell * Double(n) + 10, height = top + cell * Double(n) + labelWidth * 0.6 + 24
         let c = ReportHTML.coordinate
         let title = normalised ? "Confusion matrix (row-normalised: share of each true class)" : "Confusion matrix (counts)"
-        var svg = "<figure class=\"chart\" data-chart=\"\(ReportHTML.escape(id))\" style=\"width:\(Int(max(width, 320)))px\"><figcaption>\(title)</figcaption>"
+        var svg =
+            "<figure class=\"chart\" data-chart=\"\(ReportHTML.escape(id))\" style=\"width:\(Int(max(width, 320)))px\"><figcaption>\(title)</figcaption>"
         svg += "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(c(width)) \(c(height))\" role=\"img\">"
         let largest = Double(counts.joined().max() ?? 0)
         for (t, row) in counts.enumerated() {

@@ -53,7 +53,9 @@ public final class Tracer: @unchecked Sendable {
 
     /// Runs `body` inside a span.
     @discardableResult
-    public func span<T>(_ name: String, category: String, track: Track = .main, arguments: [String: Double] = [:], _ body: () throws -> T) rethrows
+    public func span<T>(
+        _ name: String, category: String, track: Track = .main, arguments: [String: Double] = [:], _ body: () throws -> T
+    ) rethrows
         -> T
     {
         let start = Self.now()
