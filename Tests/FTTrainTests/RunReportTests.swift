@@ -181,3 +181,27 @@ final class RunReportTests: XCTestCase {
         return count("<tr>", in: String(html[start.upperBound..<end.lowerBound])) - 1
     }
 }
+
+extension RunReportTests {
+    func testTraceTimeSplitPerRank() throws {
+        let run = try writeRun("run")
+        let events: [[String: Any]] = [
+            ["ph": "X", "pid": 0, "tid": 0, "name": "step 1", "cat": "step", "ts": 0, "dur": 5_000_000],
+            ["ph": "X", "pid": 0, "tid": 0, "name": "forward", "cat": "compute", "ts": 0, "dur": 1_000_000],
+            ["ph": "X", "pid": 0, "tid": 0, "name": "backward", "cat": "compute", "ts": 1, "dur": 2_000_000],
+            ["ph": "X", "pid": 0, "tid": 0, "name": "all-reduce wait", "cat": "allreduce", "ts": 2, "dur": 1_000_000],
+            ["ph": "X", "pid": 0, "tid": 0, "name": "all-reduce bucket 0", "cat": "allreduce", "ts": 2, "dur": 500_000],
+            ["ph": "X", "pid": 1, "tid": 1, "name": "all-reduce bucket 0", "cat": "allreduce", "ts": 2, "dur": 500_000],
+            ["ph": "X", "pid": 1, "tid": 0, "name": "data", "cat": "data", "ts": 0, "dur": 1_000_000],
+        ]
+        try JSONSerialization.data(withJSONObject: ["traceEvents": events]).write(to: run.appendingPathComponent("trace.json"))
+        let artifacts = try RunArtifacts.read(run)
+        XCTAssertEqual(artifacts.timeSplit.map(\.rank), [0, 1])
+        XCTAssertEqual(artifacts.timeSplit[0].steps, 1)
+        XCTAssertEqual(artifacts.timeSplit[0].seconds, ["compute": 3, "all-reduce wait": 1], "buckets are inside the wait")
+        XCTAssertEqual(artifacts.timeSplit[1].seconds, ["data": 1], "the communication track is not training time")
+        let html = RunReport.html([artifacts])
+        XCTAssertEqual(rows(of: "time-split", in: html), 2)
+        XCTAssertTrue(html.contains("<td class=\"num\">3.000 s (75.0%)</td><td class=\"num\">1.000 s (25.0%)</td>"))
+    }
+}

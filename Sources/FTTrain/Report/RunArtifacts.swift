@@ -45,6 +45,9 @@ public struct RunArtifacts {
     public var lineage: String?
     /// `rounds.jsonl`'s records (a federation's), as JSON objects.
     public var rounds: [[String: Any]] = []
+    /// From `trace.json` (`trace: true`): per rank, the seconds spent in each phase of the
+    /// training track (compute, all-reduce wait, data, optimizer, evaluation, checkpoint) and the steps.
+    public var timeSplit: [(rank: Int, seconds: [String: Double], steps: Int)] = []
 
     /// `metric_for_best_model` as evaluation records key it, and whether larger is better.
     public var bestMetric: (key: String, greaterIsBetter: Bool) {
@@ -107,7 +110,29 @@ public struct RunArtifacts {
                 as: UTF8.self)
         }
         run.rounds = try jsonLines("rounds.jsonl", in: directory)
+        if let trace = try jsonObject("trace.json", in: directory) {
+            run.timeSplit = timeSplit(trace["traceEvents"] as? [[String: Any]] ?? [])
+        }
         return run
+    }
+
+    /// The phases of the training track per rank, by span category (`compute` is forward and
+    /// backward; the all-reduce wait excludes buckets, which nest inside it when not overlapped).
+    static func timeSplit(_ events: [[String: Any]]) -> [(rank: Int, seconds: [String: Double], steps: Int)] {
+        var byRank: [Int: (seconds: [String: Double], steps: Int)] = [:]
+        for event in events where event["ph"] as? String == "X" && event["tid"] as? Int == 0 {
+            guard let rank = event["pid"] as? Int, let name = event["name"] as? String, let duration = event["dur"].flatMap(number),
+                let category = event["cat"] as? String
+            else { continue }
+            var entry = byRank[rank] ?? ([:], 0)
+            if category == "step" {
+                entry.steps += 1
+            } else if category != "allreduce" || name == "all-reduce wait" {
+                entry.seconds[category == "allreduce" ? "all-reduce wait" : category, default: 0] += duration / 1e6
+            }
+            byRank[rank] = entry
+        }
+        return byRank.keys.sorted().map { ($0, byRank[$0]!.seconds, byRank[$0]!.steps) }
     }
 
     // MARK: - Files

@@ -85,6 +85,7 @@ public enum RunReport {
             html += ErrorTable.html(run.errors, labels: run.classNames, id: prefix + "errors")
         }
         if !run.rounds.isEmpty { html += FederatedFigures.html(run.rounds, prefix: prefix) }
+        if !run.timeSplit.isEmpty { html += timeSplitTable(run.timeSplit) }
         if !run.dataSizes.isEmpty {
             let labels = Set(run.dataSizes.flatMap(\.counts.keys)).sorted()
             var rows = labels.map { label in [label] + run.dataSizes.map { String($0.counts[label] ?? 0) } }
@@ -100,6 +101,21 @@ public enum RunReport {
             html += "<h3>Lineage (lineage.json)</h3>\n<pre class=\"lineage\">\(ReportHTML.escape(lineage))</pre>\n"
         }
         return html + "</section>\n"
+    }
+
+    /// The time split of `trace.json`: a row per rank, seconds and share per phase, per step.
+    static func timeSplitTable(_ split: [(rank: Int, seconds: [String: Double], steps: Int)]) -> String {
+        let phases = ["compute", "all-reduce wait", "data", "optimizer", "eval", "checkpoint"]
+        let rows = split.map { entry -> [String] in
+            let total = phases.reduce(0) { $0 + (entry.seconds[$1] ?? 0) }
+            return ["rank \(entry.rank)", String(entry.steps)]
+                + phases.map { phase in
+                    let seconds = entry.seconds[phase] ?? 0
+                    return String(format: "%.3f s (%.1f%%)", seconds, total > 0 ? 100 * seconds / total : 0)
+                } + [String(format: "%.1f ms", entry.steps > 0 ? 1000 * total / Double(entry.steps) : 0)]
+        }
+        return "<h3>Time split per rank (trace.json)</h3>\n"
+            + ReportHTML.table(["rank", "steps"] + phases + ["per step"], rows, cssClass: "time-split")
     }
 
     static let style = """
