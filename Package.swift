@@ -44,7 +44,8 @@ let package = Package(
         // SHA-256 of checkpoint files: BoringSSL's assembly hashes hundreds of MB in a second,
         // even in debug builds (a Swift loop there manages ~5 MB/s).
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
-        // ONNX export: the message code generated from onnx.proto3 is committed (no plugin build).
+        // ONNX export and TensorBoard event files: the message code generated from their .proto files
+        // is committed (no plugin build).
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         // `fttrain serve`: HTTP server, Prometheus text metrics, graceful shutdown on SIGTERM.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),

@@ -89,6 +89,7 @@ public final class FederatedCoordinatorRun {
             model: model, to: output.appendingPathComponent("adapter"), baseModelName: baseModel.path,
             extraFiles: try PEFTTraining.labelsFiles(task.isCausalLM ? [] : configuration.labels))
         log("global adapter written to \(output.appendingPathComponent("adapter").path)")
+        RunReport.writeAtEnd(of: output, log: log)
         return metrics
     }
 

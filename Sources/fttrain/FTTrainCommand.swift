@@ -15,6 +15,7 @@ struct FTTrainCommand: ParsableCommand {
             ServeCommand.self,
             LineageCommand.self,
             DataCommand.self,
+            ReportCommand.self,
         ]
     )
 }

@@ -51,6 +51,9 @@ final class ConfigLoadingTests: XCTestCase {
         c.evalStrategy = .steps
         c.evalSteps = 50
         c.loggingSteps = 10
+        c.reportTo = .tensorboard
+        c.trace = true
+        c.traceFile = "out/trace.json"
         c.saveStrategy = .best
         c.saveSteps = 100
         c.saveTotalLimit = 3

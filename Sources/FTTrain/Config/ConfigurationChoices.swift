@@ -25,6 +25,16 @@ public enum IntervalStrategy: String, CaseIterable, Codable, Sendable {
     case epoch
 }
 
+/// Where logged metrics also go besides `log.jsonl` (HF `report_to`).
+public enum ReportTo: String, CaseIterable, Codable, Sendable {
+    /// Nowhere else.
+    case none
+    /// TensorBoard event files under `output_dir/runs/` (HF's tag names: `train/loss`, `eval/accuracy`, ...).
+    case tensorboard
+    /// Every integration fttrain has: TensorBoard.
+    case all
+}
+
 /// When checkpoints are written (HF `SaveStrategy`).
 public enum SaveStrategy: String, CaseIterable, Codable, Sendable {
     /// Never (the final model is still written).

@@ -107,6 +107,13 @@ public struct ConfigurationKey: Sendable {
             "eval_steps", \.evalSteps, .run, "Optimizer steps between evaluations under eval_strategy steps; null follows logging_steps, as in HF."),
         .init("logging_steps", \.loggingSteps, .run, "Optimizer steps between training-loss log lines; 0 turns step logging off."),
         .init(
+            "report_to", \.reportTo, .run,
+            "Where logged metrics also go: tensorboard (or all) writes event files under output_dir/runs/ with HF's tag names; none."),
+        .init(
+            "trace", \.trace, .run,
+            "Write a Chrome trace (Perfetto) per rank: forward, backward, optimizer, data, all-reduce buckets, evaluation, checkpoints."),
+        .init("trace_file", \.traceFile, .run, "The timeline's file; null means output_dir/trace.json. Setting it turns trace on."),
+        .init(
             "save_strategy", \.saveStrategy, .run, "When to write a checkpoint: never (no), every save_steps (steps), every epoch, or on a new best."),
         .init("save_steps", \.saveSteps, .run, "Optimizer steps between checkpoints under save_strategy steps."),
         .init(

@@ -123,6 +123,7 @@ extension SchedulerType: ConfigurationChoice {}
 extension SaveDType: ConfigurationChoice {}
 extension IntervalStrategy: ConfigurationChoice {}
 extension SaveStrategy: ConfigurationChoice {}
+extension ReportTo: ConfigurationChoice {}
 extension TaskType: ConfigurationChoice {}
 extension TagScheme: ConfigurationChoice, Codable {}
 /// `DataFormat` (csv, tsv, jsonl) is the data reader's type (Data/DataFormat.swift).

@@ -51,6 +51,12 @@ public struct TrainingConfiguration: Sendable, Equatable {
     public var evalSteps: Int? = nil
     /// Optimizer steps between training-loss log lines; 0 turns step logging off.
     public var loggingSteps: Int = 500
+    /// Where metrics also go: `tensorboard` (or `all`) writes event files under `output_dir/runs/`; `none`.
+    public var reportTo: ReportTo = .none
+    /// Write a Chrome trace (a track per rank: step phases, all-reduce buckets, evaluation, checkpoints).
+    public var trace: Bool = false
+    /// Where the trace goes; null: `output_dir/trace.json`. Setting it turns `trace` on.
+    public var traceFile: String? = nil
     /// When to write a checkpoint: never (no), every save_steps (steps), every epoch, or on a new best.
     public var saveStrategy: SaveStrategy = .steps
     /// Optimizer steps between checkpoints under save_strategy steps.

@@ -220,13 +220,17 @@ public final class ClassificationStep {
         gradientSynchronizer?.prepareStep(microBatches)
         var lossSum: Double = 0
         var loggedLoss: Float = 0
+        let tracer = Tracer.current
         for (k, batch) in microBatches.enumerated() {
             let B = batch.batchSize, T = batch.sequenceLength
             let seed = dropoutSeed &+ UInt64(k) &* 0x9E37_79B9_7F4A_7C15
-            let out = try model.forward(
-                inputIds: batch.inputIds, tokenTypeIds: batch.tokenTypeIds,
-                attentionMask: batch.attentionMask, batch: B, sequence: T, training: true,
-                dropoutSeed: seed, firstTokenOnly: firstTokenOnly)
+            let shape: [String: Double] = ["micro_batch": Double(k), "batch": Double(B), "sequence": Double(T)]
+            let out = try tracer.span("forward", category: "compute", arguments: shape) {
+                try model.forward(
+                    inputIds: batch.inputIds, tokenTypeIds: batch.tokenTypeIds,
+                    attentionMask: batch.attentionMask, batch: B, sequence: T, training: true,
+                    dropoutSeed: seed, firstTokenOnly: firstTokenOnly)
+            }
             // dLogits = ∂(mean loss)/∂outputs, already divided by the task's denominator (B, or Σ of the target weights).
             let loss = objective.loss(outputs: out.logits!, targets: batch.labels, batch: B, sequence: T, dOutputs: dLogits)
             let lossScale = lossScales[k]
@@ -236,20 +240,24 @@ public final class ClassificationStep {
             // Only the last micro-batch's backward completes the gradient: communication starts there.
             let last = k == K - 1
             if last { gradientSynchronizer?.beginStep() }
-            model.backward(dLogits: dLogits, dPooled: nil, dLastHiddenState: nil, gradientsReady: last ? gradientsReady : nil)  // accumulates into store.gradients
+            tracer.span("backward", category: "compute", arguments: shape) {
+                model.backward(dLogits: dLogits, dPooled: nil, dLastHiddenState: nil, gradientsReady: last ? gradientsReady : nil)  // accumulates into store.gradients
+            }
             lossSum += accumulationScaling == .tokenWeightedMean ? Double(loss) * Double(lossScale) * Double(K) : Double(loss)
             loggedLoss += loss * lossScale  // HF: tr_loss += (loss / K, loss, or loss · n_k / N), float32
         }
 
         let gradients = model.store.gradients
-        try gradientSynchronizer?.finishStep()
+        if let gradientSynchronizer { try tracer.span("all-reduce wait", category: "allreduce") { try gradientSynchronizer.finishStep() } }
         let synchronizationSeconds = gradientSynchronizer?.lastWaitSeconds ?? 0
+        let optimizerStart = Tracer.now()
         adjustGradients?(model.store)
         let gradientNorm =
             maxGradNorm > 0
             ? GradientClipping.clipByGlobalNorm(gradients, maxNorm: maxGradNorm)
             : GradientClipping.globalNorm(UnsafeBufferPointer(gradients))
         optimizer.step(model.store, learningRate: learningRate)
+        tracer?.complete("optimizer", category: "optimizer", since: optimizerStart)
         return Result(
             loss: Float(lossSum / Double(K)), loggedLoss: loggedLoss, gradientNorm: gradientNorm,
             learningRate: learningRate, step: optimizer.stepCount,

@@ -70,10 +70,17 @@ public final class BlockingGradientSynchronizer: GradientSynchronizer {
     public func finishStep() throws {
         let started = DispatchTime.now().uptimeNanoseconds
         defer { lastWaitSeconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9 }
-        for range in buckets.ranges {
+        let tracer = Tracer.current
+        for (index, range) in buckets.ranges.enumerated() {
+            let start = Tracer.now()
             try world.averageGradientsInPlace(gradients + range.lowerBound, count: range.count)
+            tracer?.complete(
+                "all-reduce bucket \(index)", category: "allreduce", since: start,
+                arguments: ["bucket": Double(index), "elements": Double(range.count), "enqueued_us": start])
         }
-        try sparseRows?.average(world: world, gradients: gradients)
+        if let sparseRows {
+            try tracer.span("all-reduce sparse rows", category: "allreduce") { try sparseRows.average(world: world, gradients: gradients) }
+        }
     }
 }
 
@@ -134,6 +141,8 @@ public final class OverlappedGradientSynchronizer: GradientSynchronizer, @unchec
         if let sparseRows, ready == buckets.ranges.count, offset <= sparseRows.range.lowerBound { ready += 1 }
         state.withLock {
             if ready > state.queued {
+                let now = Tracer.now()
+                for job in state.queued..<min(ready, state.enqueued.count) { state.enqueued[job] = now }
                 state.queued = ready
                 state.condition.broadcast()
             }
@@ -145,6 +154,8 @@ public final class OverlappedGradientSynchronizer: GradientSynchronizer, @unchec
         let total = state.jobCount
         let failure: Error? = state.withLock {
             lastOverlappedBuckets = state.started
+            let now = Tracer.now()
+            for job in state.queued..<total { state.enqueued[job] = now }
             state.queued = total
             state.condition.broadcast()
             while state.completed < total { state.condition.wait() }
@@ -170,6 +181,8 @@ public final class OverlappedGradientSynchronizer: GradientSynchronizer, @unchec
         var completed = 0
         var failure: Error?
         var stopping = false
+        /// When each job of this step was released (µs, `Tracer.now()`), for the trace.
+        var enqueued: [Double]
 
         init(
             world: TrainingWorld, gradients: UnsafeMutablePointer<Float>, ranges: [Range<Int>],
@@ -179,6 +192,7 @@ public final class OverlappedGradientSynchronizer: GradientSynchronizer, @unchec
             self.gradients = gradients
             self.ranges = ranges
             self.sparseRows = sparseRows
+            enqueued = [Double](repeating: 0, count: ranges.count + (sparseRows == nil ? 0 : 1))
         }
 
         func withLock<T>(_ body: () throws -> T) rethrows -> T {
@@ -205,6 +219,7 @@ public final class OverlappedGradientSynchronizer: GradientSynchronizer, @unchec
                     return failure == nil ? completed : -1
                 }
                 guard let index = next else { return }
+                let start = Tracer.now()
                 var error: Error?
                 if index >= 0 {
                     do {
@@ -214,6 +229,14 @@ public final class OverlappedGradientSynchronizer: GradientSynchronizer, @unchec
                             try sparseRows?.average(world: world, gradients: gradients)
                         }
                     } catch let caught { error = caught }
+                }
+                if index >= 0, let tracer = Tracer.current {
+                    let elements = index < ranges.count ? ranges[index].count : sparseRows?.range.count ?? 0
+                    let enqueuedAt = withLock { enqueued[index] }
+                    tracer.complete(
+                        index < ranges.count ? "all-reduce bucket \(index)" : "all-reduce sparse rows", category: "allreduce",
+                        track: .communication, since: start,
+                        arguments: ["bucket": Double(index), "elements": Double(elements), "enqueued_us": enqueuedAt])
                 }
                 withLock {
                     if let error { failure = error }

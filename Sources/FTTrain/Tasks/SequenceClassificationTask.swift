@@ -59,6 +59,7 @@ public final class SequenceClassificationTask: FineTuningTask {
             try report.write(to: output.appendingPathComponent("classification_report.txt"), atomically: true, encoding: .utf8)
             try result.confusionMatrixCSV().write(to: output.appendingPathComponent("confusion_matrix.csv"), atomically: true, encoding: .utf8)
             try Self.writeErrors(predictions: predictions, dataset: dataset, labels: labels, to: output.appendingPathComponent("errors.jsonl"))
+            try Self.writePredictions(predictions, dataset: dataset, labels: labels, to: output.appendingPathComponent("predictions.jsonl"))
             return "\n" + report
         }
     }
@@ -77,6 +78,26 @@ public final class SequenceClassificationTask: FineTuningTask {
             ]
             if let pair = dataset.pairs[i] { record["text_pair"] = pair }
             if !dataset.sources.isEmpty { record["source"] = dataset.sources[i] }
+            lines.append(try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys, .withoutEscapingSlashes]))
+            lines.append(0x0A)
+        }
+        try lines.write(to: url, options: .atomic)
+    }
+}
+
+extension SequenceClassificationTask {
+    /// Every example of the reported split, one JSON object per line: true and predicted label and
+    /// the probability of every label (the report's ROC curves need them all, not only the errors).
+    static func writePredictions(_ predictions: Predictions, dataset: EncodedDataset, labels: [String], to url: URL) throws {
+        var lines = Data()
+        for (i, predicted) in predictions.predictedClasses.enumerated() {
+            let record: [String: Any] = [
+                "label": labels[Int(dataset.labels[i])], "predicted": labels[predicted],
+                "probabilities": Dictionary(
+                    uniqueKeysWithValues: labels.enumerated().map {
+                        ($0.element, Double(predictions.probabilities[i * labels.count + $0.offset]))
+                    }),
+            ]
             lines.append(try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys, .withoutEscapingSlashes]))
             lines.append(0x0A)
         }

@@ -16,6 +16,9 @@ public final class TrainingLog {
     /// Every line written to `log.jsonl` so far, exactly (checkpoints carry it, so a resumed
     /// run's log is the uninterrupted run's).
     public private(set) var history = Data()
+    /// With `report_to: tensorboard`, every record's numbers also go to TensorBoard event files
+    /// (HF's tags); a write that fails is reported once and TensorBoard logging stops.
+    public var tensorBoard: TensorBoardWriter?
 
     /// Opens (truncating) `path` for the JSON lines; nil writes no file. A `quiet` log prints nothing.
     public init(path: String?, quiet: Bool = false) throws {
@@ -39,6 +42,14 @@ public final class TrainingLog {
         data.append(0x0A)
         file.write(data)
         history.append(data)
+        if let tensorBoard {
+            do {
+                try tensorBoard.record(values.compactMapValues { ($0 as? NSNumber)?.doubleValue })
+            } catch {
+                message("warning: TensorBoard logging stopped: \(error)")
+                self.tensorBoard = nil
+            }
+        }
     }
 
     /// Starts the log over with `lines` (a checkpoint's history) as its first records.

@@ -23,6 +23,9 @@ final class TrainingLoop {
     /// The run's lineage record before the first step (rank 0 only): each checkpoint gets a copy
     /// with its step, so a resumed run can name it as its parent.
     var lineage: LineageRecord?
+    /// When the previous step's boundary work ended (µs, `Tracer.now()`): the next step's data
+    /// span starts there.
+    private var lastStepEnded = Tracer.now()
 
     init(
         run: TrainingRun, plan: TrainingPlan, stepper: ClassificationStep, batches: EpochBatches, task: any FineTuningTask,
@@ -74,8 +77,13 @@ final class TrainingLoop {
     /// One optimizer step and its boundary: log, evaluate, save, stop.
     private func step(_ update: EpochBatches.Update, _ progress: inout TrainingProgress) throws {
         let c = run.configuration, world = run.world, ranks = plan.ranks
+        let tracer = Tracer.current
+        let stepStart = Tracer.now()
+        tracer?.complete("data", category: "data", since: lastStepEnded, until: stepStart, arguments: ["step": Double(progress.step + 1)])
         let result = try progress.advance(through: update, stepper: stepper)
         let step = progress.step
+        tracer?.complete("step \(step)", category: "step", since: stepStart, arguments: ["step": Double(step), "samples": Double(update.samples)])
+        defer { lastStepEnded = Tracer.now() }
         if ranks > 1, c.ddpParameterCheckSteps > 0, step % c.ddpParameterCheckSteps == 0 {
             try world.checkSame(ParameterChecksum.of(stepper.model.store.values), what: "the parameters after step \(step)")
         }
@@ -130,10 +138,13 @@ final class TrainingLoop {
     /// Evaluates on the validation split (every rank its share); returns whether the metric is a new best.
     private func evaluate(_ progress: inout TrainingProgress) throws -> Bool {
         guard task.validation.count > 0 else { return false }
-        let values = try task.evaluate(
-            model: stepper.model, dataset: task.validation, prefix: "eval_",
-            batchSize: run.configuration.perDeviceEvalBatchSize, world: run.world
-        ).metrics
+        let values = try Tracer.current.span("evaluation", category: "eval", arguments: ["step": Double(progress.step)]) {
+            try task.evaluate(
+                model: stepper.model, dataset: task.validation, prefix: "eval_",
+                batchSize: run.configuration.perDeviceEvalBatchSize, world: run.world
+            ).metrics
+        }
+        lastStepEnded = Tracer.now()
         let step = progress.step
         var record: [String: Any] = values
         record["step"] = step
@@ -160,6 +171,11 @@ final class TrainingLoop {
         var checkpointLineage = lineage
         checkpointLineage?.created = Date()
         checkpointLineage?.step = step
+        let checkpointStart = Tracer.now()
+        defer {
+            Tracer.current?.complete("checkpoint", category: "checkpoint", since: checkpointStart, arguments: ["step": Double(step)])
+            lastStepEnded = Tracer.now()
+        }
         let written = try checkpoints.save(
             CheckpointContents(
                 model: model, labels: task.labels, baseModelDirectory: baseModel, optimizer: stepper.optimizer, schedule: plan.schedule,

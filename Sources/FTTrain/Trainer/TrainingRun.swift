@@ -18,10 +18,15 @@ import Foundation
 ///   loads it over the base model), and `model/` is the merged model; with `peft: adapter`, the
 ///   bottleneck adapters, and no `model/` (they do not merge into a plain model);
 /// - `confusion_matrix.csv`, `errors.jsonl` (misclassified examples) and
-///   `classification_report.txt`, of the test split when there is one, else of validation;
+///   `classification_report.txt`, of the test split when there is one, else of validation, with
+///   `predictions.jsonl` (every example of that split: label, prediction, probabilities);
+/// - `report.html`: the run's HTML report (`RunReport`);
 /// - `training_config.yaml`: the effective configuration;
 /// - `lineage.json` (also in `model/` and `adapter/`, and in each checkpoint): inputs and splits
 ///   with their SHA-256, the base model's, settings, fttrain's commit, metrics, parent run;
+/// - `trace.json` (or `trace_file`): with `trace: true`, the Chrome trace of every rank (`Tracer`);
+/// - `runs/<date>_<host>/events.out.tfevents.*`: with `report_to: tensorboard`, TensorBoard's
+///   event files (every `log.jsonl` number under HF's tag, the settings as text);
 /// - `data/{train,validation,test}.jsonl`: the examples of each split after cleaning, so a run can
 ///   be reproduced or compared (another trainer on the very same split).
 public final class TrainingRun {
@@ -74,6 +79,15 @@ public final class TrainingRun {
             ? try TrainingLog(path: output.appendingPathComponent("log.jsonl").path)
             : try TrainingLog(path: nil, quiet: true)
         let runStarted = Date()
+        let traceURL = (c.trace || c.traceFile != nil) ? URL(fileURLWithPath: c.traceFile ?? output.appendingPathComponent("trace.json").path) : nil
+        Tracer.current = traceURL == nil ? nil : Tracer(rank: world.rank)
+        defer { Tracer.current = nil }
+        if coordinator && c.reportTo != .none {
+            let writer = try TensorBoardWriter(logDirectory: TensorBoardWriter.defaultLogDirectory(output: output))
+            try writer.text("args", "```\n" + c.yamlString() + "```")
+            log.tensorBoard = writer
+            log.message("TensorBoard event file: \(writer.path)")
+        }
 
         // The task (classification or causal LM, by `task` or the model), its data and the model.
         let prepared = try prepareTask(modelPath: modelPath, trainPath: trainPath, output: output, log: log)
@@ -137,18 +151,32 @@ public final class TrainingRun {
         // The reports are of the test split when there is one, else of validation.
         var reported: TaskEvaluation?
         for (dataset, prefix) in [(task.validation, "eval_"), (task.test, "test_")] where dataset.count > 0 {
-            let evaluation = try task.evaluate(
-                model: model, dataset: dataset, prefix: prefix, batchSize: c.perDeviceEvalBatchSize,
-                world: world)
+            let evaluation = try Tracer.current.span("evaluation \(prefix)", category: "eval") {
+                try task.evaluate(
+                    model: model, dataset: dataset, prefix: prefix, batchSize: c.perDeviceEvalBatchSize,
+                    world: world)
+            }
             metrics.merge(evaluation.metrics) { $1 }
             reported = evaluation
         }
+        if let traceURL, let tracer = Tracer.current {
+            let events = try tracer.gatherEvents(world: world)  // collective
+            if coordinator {
+                try Tracer.write(events, to: traceURL)
+                log.message("trace written: \(traceURL.path) (\(events.count) events, \(world.size) rank\(world.size == 1 ? "" : "s"))")
+            }
+        }
         guard coordinator else { return [:] }
         try writeJSON(metrics, to: output.appendingPathComponent("metrics.json"))
+        // The final train_* and test_* metrics in TensorBoard too, as HF logs them after training.
+        var final = metrics.filter { !$0.key.hasPrefix("eval_") && $0.key != "epoch" }
+        final["step"] = Double(progress.step)
+        try log.tensorBoard?.record(final)
         if let reported { log.message(try reported.writeReports(output)) }
         try PEFTTraining.writeOutputs(
             model: model, labels: labels, baseModelDirectory: baseModel, output: output, log: log, dtype: c.saveDtype.safeTensorsDType)
         if let lineage { try writeLineage(lineage, metrics: metrics, output: output, log: log) }
+        RunReport.writeAtEnd(of: output, log: log.message)
         return metrics
     }
 
