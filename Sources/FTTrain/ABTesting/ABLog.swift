@@ -18,8 +18,8 @@ import Foundation
 /// The log keeps the ``ABLedger`` of all records in memory, so it can refuse feedback for a request
 /// it never served (the server answers 404) and the server can report without reading the file.
 public final class ABLog: @unchecked Sendable {
-    /// The file.
-    public let path: String
+    /// The file; `nil` for a log kept in memory only (``init()``).
+    public let path: String?
     /// Opening found a partial last line (a crash mid-write) and cut it off the file.
     public let recoveredTruncatedLine: Bool
 
@@ -45,6 +45,15 @@ public final class ABLog: @unchecked Sendable {
             throw .io(path: path, message: "cannot cut the partial last line of the A/B log: \(String(cString: strerror(errno)))")
         }
         if contents.lacksFinalNewline { try write("\n") }
+    }
+
+    /// A log kept in memory only (a server without `--ab-log`): feedback and reports work, but
+    /// nothing survives a restart.
+    public init() {
+        path = nil
+        recoveredTruncatedLine = false
+        descriptor = -1
+        ledger = ABLedger()
     }
 
     deinit { close() }
@@ -92,7 +101,7 @@ public final class ABLog: @unchecked Sendable {
     public func close() {
         lock.lock()
         defer { lock.unlock() }
-        if descriptor >= 0 {
+        if let path, descriptor >= 0 {
             posixClose(descriptor)
             descriptor = -1
             failure = failure ?? .io(path: path, message: "the A/B log is closed")
@@ -101,6 +110,7 @@ public final class ABLog: @unchecked Sendable {
 
     /// Writes all of `text` (called with the lock held, or from `init`).
     private func write(_ text: String) throws(ABTestingError) {
+        guard let path else { return }  // in memory only
         let bytes = Array(text.utf8)
         var offset = 0
         while offset < bytes.count {

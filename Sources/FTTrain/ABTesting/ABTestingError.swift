@@ -20,6 +20,9 @@ public enum ABTestingError: Error, Equatable, Sendable, CustomStringConvertible 
     case feedbackCount(id: String, expected: Int, found: Int)
     /// A record to log had an empty id or no labels.
     case badRecord(String)
+    /// An A/B route definition (`routes.NAME` of serve.yaml) is malformed or names an arm that is
+    /// not served; the message names the route and the key.
+    case badRoute(String)
     /// The log file could not be opened, read or written.
     case io(path: String, message: String)
     /// A line of the log (1-based `line`) is not a valid record. Only the last line of a file may be
@@ -47,6 +50,8 @@ public enum ABTestingError: Error, Equatable, Sendable, CustomStringConvertible 
                 "A/B feedback: request \"\(id)\" had \(expected) input\(expected == 1 ? "" : "s") but the feedback has \(found) label\(found == 1 ? "" : "s")"
         case .badRecord(let message):
             return "A/B log: \(message)"
+        case .badRoute(let message):
+            return message
         case let .io(path, message):
             return "\(path): \(message)"
         case let .corruptLine(path, line, message):
