@@ -44,6 +44,11 @@ let package = Package(
         // SHA-256 of checkpoint files: BoringSSL's assembly hashes hundreds of MB in a second,
         // even in debug builds (a Swift loop there manages ~5 MB/s).
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // `fttrain serve`: HTTP server, Prometheus text metrics, graceful shutdown on SIGTERM.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // MARK: - System libraries (pkg-config)
@@ -103,11 +108,22 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]),
 
+        // MARK: - Serving: `fttrain serve` (HTTP routes, dynamic batching, limits, metrics)
+        .target(
+            name: "FTServe",
+            dependencies: [
+                "FTModel", "FTTrain", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: checkedSettings),
+
         // MARK: - Command-line tool
         .executableTarget(
             name: "fttrain",
             dependencies: [
-                "FTCore", "FTModel", "FTTrain", "FTDist", "FTDistTraining", "FTFederated", "CMPI",
+                "FTCore", "FTModel", "FTTrain", "FTDist", "FTDistTraining", "FTFederated", "CMPI", "FTServe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -134,5 +150,6 @@ let package = Package(
             name: "FTFederatedTests", dependencies: ["FTFederated", "FTDist", "TestSupport"],
             resources: [.copy("Fixtures")]),
         .testTarget(name: "fttrainTests", dependencies: ["TestSupport"]),
+        .testTarget(name: "FTServeTests", dependencies: ["FTServe", "FTTrain", "TestSupport"]),
     ]
 )

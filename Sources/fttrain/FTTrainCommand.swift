@@ -11,7 +11,7 @@ struct FTTrainCommand: ParsableCommand {
             PartitionCommand.self,
             FederatedCommand.self, FederatedKeygenCommand.self,
             ExportCommand.self, QuantizeCommand.self, PruneCommand.self, DiffWeightsCommand.self, LogitsCommand.self,
-            ABReportCommand.self,
+            ServeCommand.self, ABReportCommand.self,
         ]
     )
 }

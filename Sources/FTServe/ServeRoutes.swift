@@ -1,0 +1,125 @@
+import FTModel
+import Foundation
+import Hummingbird
+
+/// The HTTP routes of `fttrain serve` (docs/serve.md): `/v1/predict`, `/v1/embed`, `/v1/tokenize`,
+/// `/health`, `/info`, `/metrics`. Handlers parse and tokenize on the request's task and hand the
+/// forward pass to the `BatchQueue`'s compute thread.
+struct ServeRoutes: Sendable {
+    let models: [String: ServedModel]
+    /// Served names in the order given.
+    let names: [String]
+    let queue: BatchQueue
+    let limits: ServeLimits
+    let metrics: ServeMetrics
+    /// `/info`'s `routes` object (A/B routes of the configuration), as JSON text.
+    let routesJSON: String
+    static let version = "fttrain 0.1 (serve API 1)"
+
+    func add(to router: Router<ServeRequestContext>) {
+        router.post("/v1/predict") { request, context in try await predict(request, context) }
+        router.post("/v1/embed") { request, context in try await embed(request, context) }
+        router.post("/v1/tokenize") { request, context in try await tokenize(request, context) }
+        router.get("/health") { _, _ in
+            limits.draining
+                ? jsonResponse("{\"status\": \"draining\"}", status: .serviceUnavailable) : jsonResponse("{\"status\": \"ok\"}")
+        }
+        router.get("/info") { _, _ in jsonResponse(info()) }
+        router.get("/metrics") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: metrics.text())))
+        }
+    }
+
+    // MARK: - Inference routes
+
+    private func predict(_ request: Request, _ context: ServeRequestContext) async throws -> Response {
+        let body = try await ServeRequests.decode(TextsBody.self, from: request, limit: limits.maxBodyBytes)
+        let model = try resolve(body.model, context)
+        guard model.kind == .classifier else {
+            throw ServeError.validation("model \(model.name) is an embedder (no labels): use /v1/embed")
+        }
+        let encodings = try encode(body.inputs, model)
+        let result = try await queue.submit(model: model, operation: .classify, encodings: encodings)
+        metrics.timings(model: model.name, route: "/v1/predict", queueSeconds: result.queueSeconds, inferenceSeconds: result.inferenceSeconds)
+        let predictions = result.rows.map { row -> String in
+            var best = 0
+            for k in 1..<row.count where row[k] > row[best] { best = k }  // argmax, lowest index on ties
+            let probabilities = zip(model.labels, row).map { "\(JSONText.string($0)): \(JSONText.number($1))" }
+            return "{\"label\": \(JSONText.string(model.labels[best])), \"probabilities\": {\(probabilities.joined(separator: ", "))}}"
+        }
+        return jsonResponse(
+            "{\"id\": \(JSONText.string(context.state.requestId)), \"model\": \(JSONText.string(model.name)), "
+                + "\"predictions\": [\(predictions.joined(separator: ", "))]}")
+    }
+
+    private func embed(_ request: Request, _ context: ServeRequestContext) async throws -> Response {
+        let body = try await ServeRequests.decode(EmbedBody.self, from: request, limit: limits.maxBodyBytes)
+        let model = try resolve(body.model, context)
+        var pooling = SentencePooling.mean
+        if let name = body.pooling {
+            guard let parsed = SentencePooling(rawValue: name) else {
+                throw ServeError.validation("pooling: expected \"mean\" or \"cls\", got \(JSONText.string(name))")
+            }
+            pooling = parsed
+        }
+        let encodings = try encode(body.inputs, model)
+        let result = try await queue.submit(model: model, operation: .embed(pooling, body.normalize ?? true), encodings: encodings)
+        metrics.timings(model: model.name, route: "/v1/embed", queueSeconds: result.queueSeconds, inferenceSeconds: result.inferenceSeconds)
+        return jsonResponse(
+            "{\"id\": \(JSONText.string(context.state.requestId)), \"model\": \(JSONText.string(model.name)), "
+                + "\"embeddings\": [\(result.rows.map { JSONText.array($0) }.joined(separator: ", "))]}")
+    }
+
+    private func tokenize(_ request: Request, _ context: ServeRequestContext) async throws -> Response {
+        let body = try await ServeRequests.decode(TextsBody.self, from: request, limit: limits.maxBodyBytes)
+        let model = try resolve(body.model, context)
+        let tokens = try encode(body.inputs, model).map { encoding in
+            "{\"ids\": [\(encoding.inputIds.map(String.init).joined(separator: ", "))], "
+                + "\"tokens\": \(JSONText.strings(encoding.inputIds.map { model.tokenizer.vocabulary[Int($0)] }))}"
+        }
+        return jsonResponse(
+            "{\"id\": \(JSONText.string(context.state.requestId)), \"model\": \(JSONText.string(model.name)), "
+                + "\"tokens\": [\(tokens.joined(separator: ", "))]}")
+    }
+
+    // MARK: - Helpers
+
+    /// The served model a request names (or the only one when it names none).
+    private func resolve(_ name: String?, _ context: ServeRequestContext) throws -> ServedModel {
+        guard let name else {
+            guard names.count == 1, let only = models[names[0]] else {
+                throw ServeError.validation("missing field model (served: \(names.joined(separator: ", ")))")
+            }
+            context.state.model = only.name
+            return only
+        }
+        guard let model = models[name] else {
+            throw ServeError(.notFound, "model \(JSONText.string(name)) is not served (served: \(names.joined(separator: ", ")))")
+        }
+        context.state.model = model.name
+        return model
+    }
+
+    /// Tokenizes the inputs after the count checks (none, or more than `max_inputs`: 400).
+    private func encode(_ inputs: ServeInputs, _ model: ServedModel) throws -> [TokenizerEncoding] {
+        guard !inputs.items.isEmpty else { throw ServeError.validation("inputs: empty list") }
+        guard inputs.items.count <= limits.maxInputs else {
+            throw ServeError.validation("inputs: \(inputs.items.count) texts, more than max_inputs \(limits.maxInputs)")
+        }
+        return try inputs.items.enumerated().map { index, item in
+            try model.encode(item.text, pair: item.pair, truncate: limits.truncate, field: "inputs[\(index)]")
+        }
+    }
+
+    /// `/info`: the version, each served model, the A/B routes.
+    private func info() -> String {
+        let entries = names.compactMap { models[$0] }.map { model in
+            "{\"name\": \(JSONText.string(model.name)), \"kind\": \(JSONText.string(model.kind.rawValue)), "
+                + "\"labels\": \(JSONText.strings(model.labels)), \"max_length\": \(model.maxLength), "
+                + "\"base\": \(model.base.map(JSONText.string) ?? "null"), \"lineage\": \(model.lineageJSON ?? "null")}"
+        }
+        return "{\"version\": \(JSONText.string(Self.version)), \"models\": [\(entries.joined(separator: ", "))], \"routes\": \(routesJSON)}"
+    }
+}

@@ -1,0 +1,198 @@
+import FTCore
+import FTModel
+import FTTrain
+import Foundation
+
+/// The weights one compute pass runs on: a model loaded alone, or the shared base model of an
+/// `AdapterSet` (several served adapters, one active at a time). Touched only by the compute thread
+/// once serving has begun.
+final class ComputeBackend: @unchecked Sendable {
+    let model: any SequenceModel
+    let adapterSet: AdapterSet?
+    /// A stable key for batching: a batch never mixes backends.
+    let id: Int
+
+    init(model: any SequenceModel, adapterSet: AdapterSet?, id: Int) {
+        self.model = model
+        self.adapterSet = adapterSet
+        self.id = id
+    }
+}
+
+/// A model served under a name: a fine-tuned classifier or a bare encoder (embedder), or an adapter
+/// over a served base; with its tokenizer, labels, token limit and `lineage.json`.
+public final class ServedModel: @unchecked Sendable {
+    /// What the model answers: `classifier` (labels: predict, embed, tokenize) or `embedder` (embed, tokenize).
+    public enum Kind: String, Sendable {
+        case classifier
+        case embedder
+    }
+
+    public let name: String
+    public let kind: Kind
+    /// Label names in class order (empty for an embedder).
+    public let labels: [String]
+    /// Tokens per text incl. [CLS]/[SEP]; longer texts are truncated or refused.
+    public let maxLength: Int
+    public let tokenizer: BertTokenizer
+    /// The served base model's name, for an adapter.
+    public let base: String?
+    /// The model (or adapter) directory.
+    public let directory: URL
+    /// `DIR/lineage.json` as JSON text, when the file exists.
+    public let lineageJSON: String?
+    let backend: ComputeBackend
+    /// The adapter to activate before computing, for an adapter.
+    let adapterName: String?
+
+    init(
+        name: String, kind: Kind, labels: [String], maxLength: Int, tokenizer: BertTokenizer, base: String?,
+        directory: URL, lineageJSON: String?, backend: ComputeBackend, adapterName: String?
+    ) {
+        self.name = name
+        self.kind = kind
+        self.labels = labels
+        self.maxLength = maxLength
+        self.tokenizer = tokenizer
+        self.base = base
+        self.directory = directory
+        self.lineageJSON = lineageJSON
+        self.backend = backend
+        self.adapterName = adapterName
+    }
+
+    /// Loads every model and adapter of `configuration`, in order (adapters share one base model in
+    /// memory per base, as `fttrain predict --adapter` does).
+    /// - Throws: `ServeSetupError` or the loaders' errors, naming the directory and the problem.
+    public static func loadAll(_ configuration: ServeConfiguration) throws -> [ServedModel] {
+        var served: [ServedModel] = []
+        var nextId = 0
+        for spec in configuration.models {
+            let directory = URL(fileURLWithPath: spec.directory, isDirectory: true)
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: spec.directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw ServeSetupError("--model \(spec.name)=\(spec.directory): no such directory")
+            }
+            let configPath = directory.appendingPathComponent("config.json").path
+            if ModelRegistry.isLlama(try ModelRegistry.readConfigJSON(path: configPath)) {
+                throw ServeSetupError("--model \(spec.name)=\(spec.directory): a causal language model; serve answers classifiers and embedders only")
+            }
+            let labels = try HuggingFaceExport.labels(modelDirectory: directory) ?? []
+            let tokenizer = try BertTokenizer.load(modelDirectory: directory)
+            let model = try ModelRegistry.load(modelDirectory: directory, numLabels: labels.count)
+            let ownLimit = labels.isEmpty ? sentenceTransformersMaxLength(directory) : nil
+            served.append(
+                ServedModel(
+                    name: spec.name, kind: labels.isEmpty ? .embedder : .classifier, labels: labels,
+                    maxLength: min(configuration.maxLength ?? ownLimit ?? model.maxSequenceLength, model.maxSequenceLength),
+                    tokenizer: tokenizer, base: nil, directory: directory, lineageJSON: try lineage(directory),
+                    backend: ComputeBackend(model: model, adapterSet: nil, id: nextId), adapterName: nil))
+            nextId += 1
+        }
+        // One AdapterSet per base, holding all of that base's adapters.
+        var bases: [String] = []
+        for adapter in configuration.adapters where !bases.contains(adapter.base) { bases.append(adapter.base) }
+        for base in bases {
+            guard let baseSpec = configuration.models.first(where: { $0.name == base }) else {
+                throw ServeSetupError("adapters over \(base): no served --model of that name")
+            }
+            let baseDirectory = URL(fileURLWithPath: baseSpec.directory, isDirectory: true)
+            let specs = configuration.adapters.filter { $0.base == base }
+            for spec in specs {
+                var isDirectory: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: spec.directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+                    throw ServeSetupError("--adapter \(spec.name)=\(spec.base):\(spec.directory): no such directory")
+                }
+            }
+            let set = try AdapterSet(
+                baseModelDirectory: baseDirectory,
+                adapters: specs.map { ($0.name, URL(fileURLWithPath: $0.directory, isDirectory: true)) })
+            let backend = ComputeBackend(model: set.model, adapterSet: set, id: nextId)
+            nextId += 1
+            let tokenizer = try BertTokenizer.load(modelDirectory: baseDirectory)
+            for spec in specs {
+                let directory = URL(fileURLWithPath: spec.directory, isDirectory: true)
+                served.append(
+                    ServedModel(
+                        name: spec.name, kind: .classifier, labels: try set.labels(of: spec.name, baseModelDirectory: baseDirectory),
+                        maxLength: min(configuration.maxLength ?? set.model.maxSequenceLength, set.model.maxSequenceLength),
+                        tokenizer: tokenizer, base: base, directory: directory, lineageJSON: try lineage(directory),
+                        backend: backend, adapterName: spec.name))
+            }
+        }
+        return served
+    }
+
+    /// Tokenizes a text (or pair) with this model's limit: truncated when `truncate`, else refused
+    /// when longer. `field` names the input in the error (`inputs[3]`).
+    func encode(_ text: String, pair: String?, truncate: Bool, field: String) throws -> TokenizerEncoding {
+        if truncate { return tokenizer.encode(text, pair: pair, maxLength: maxLength) }
+        let encoding = tokenizer.encode(text, pair: pair)
+        guard encoding.inputIds.count <= maxLength else {
+            throw ServeError.validation(
+                "\(field): \(encoding.inputIds.count) tokens, more than max_length \(maxLength) of model \(name) (truncation is off)")
+        }
+        return encoding
+    }
+
+    // MARK: - Compute (the compute thread only)
+
+    private func activate() throws {
+        if let adapterName, let set = backend.adapterSet, set.active != adapterName { try set.activate(adapterName) }
+    }
+
+    /// Class probabilities (one row of `labels.count` per encoding, in order), through
+    /// `Predictions.compute` as `fttrain predict` runs it: one forward over the rows sorted by length.
+    func classify(_ encodings: [TokenizerEncoding]) throws -> [[Float]] {
+        try activate()
+        let dataset = EncodedDataset(
+            encodings: encodings, labels: [Int32](repeating: 0, count: encodings.count),
+            texts: [String](repeating: "", count: encodings.count), pairs: [String?](repeating: nil, count: encodings.count))
+        let predictions = try Predictions.compute(
+            model: backend.model, dataset: dataset, batchSize: max(encodings.count, 1), padTokenId: tokenizer.padTokenId)
+        return (0..<encodings.count).map { Array(predictions.row($0)) }
+    }
+
+    /// Sentence embeddings (one row per encoding, in order), as `fttrain embed` computes them: one
+    /// forward over the padded rows, each row pooled with its own settings.
+    func embed(_ encodings: [TokenizerEncoding], pooling: [(SentencePooling, Bool)]) throws -> [[Float]] {
+        try activate()
+        let batch = tokenizer.padBatch(encodings)
+        let B = encodings.count, T = batch.sequenceLength, C = backend.model.hiddenSize
+        let outputs = try backend.model.forward(
+            inputIds: batch.inputIds, tokenTypeIds: batch.tokenTypeIds, attentionMask: batch.attentionMask,
+            batch: B, sequence: T, training: false, dropoutSeed: 0, firstTokenOnly: false)
+        var row = [Float](repeating: 0, count: C)  // (C)
+        return (0..<B).map { b in
+            batch.attentionMask.withUnsafeBufferPointer { mask in
+                row.withUnsafeMutableBufferPointer { out in
+                    pooling[b].0.pool(
+                        output: out.baseAddress!, lastHidden: outputs.lastHiddenState + b * T * C,
+                        attentionMask: mask.baseAddress! + b * T, batch: 1, sequence: T, channels: C, normalize: pooling[b].1)
+                }
+            }
+            return row
+        }
+    }
+
+    // MARK: - Files
+
+    /// `max_seq_length` of sentence-transformers' `sentence_bert_config.json`, as `fttrain embed` reads it.
+    private static func sentenceTransformersMaxLength(_ directory: URL) -> Int? {
+        guard let data = try? Data(contentsOf: directory.appendingPathComponent("sentence_bert_config.json")),
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { return nil }
+        return object["max_seq_length"] as? Int
+    }
+
+    /// `DIR/lineage.json` as compact JSON text, nil when absent.
+    /// - Throws: `ServeSetupError` when the file exists but is not JSON.
+    private static func lineage(_ directory: URL) throws -> String? {
+        let url = directory.appendingPathComponent("lineage.json")
+        guard let data = FileManager.default.contents(atPath: url.path) else { return nil }
+        guard let object = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]),
+            let compact = try? JSONSerialization.data(withJSONObject: object, options: [.fragmentsAllowed, .sortedKeys])
+        else { throw ServeSetupError("\(url.path): not valid JSON") }
+        return String(decoding: compact, as: UTF8.self)
+    }
+}
