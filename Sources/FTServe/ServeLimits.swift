@@ -67,7 +67,7 @@ struct ServeMiddleware: RouterMiddleware {
     let limits: ServeLimits
     let metrics: ServeMetrics
     /// Route labels of the metrics: the known paths, anything else as `other`.
-    static let knownRoutes: Set<String> = ["/v1/predict", "/v1/embed", "/v1/tokenize", "/health", "/info", "/metrics"]
+    static let knownRoutes: Set<String> = ["/v1/predict", "/v1/embed", "/v1/tokenize", "/health", "/info", "/metrics", "/v1/feedback", "/v1/ab"]
 
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
