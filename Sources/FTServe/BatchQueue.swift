@@ -8,6 +8,7 @@ import Foundation
 /// (the sum of the texts' lengths) and `maxBatchRequests` texts, runs them as one forward pass
 /// (sorted by length inside it), and resumes each request's continuation with its own rows.
 /// No wait window unless `maxWait` > 0: then the oldest request waits up to that long for others.
+/// A generation runs on the same thread alone, in its turn (`submit(model:work:)`).
 ///
 /// The forward passes themselves use fttrain's `Parallel` threads (`--threads`): one batch at a
 /// time uses every core, and adapters over one base run one at a time (`AdapterSet` activates one).
@@ -52,8 +53,32 @@ public final class BatchQueue: @unchecked Sendable {
         }
     }
 
+    /// Work that runs on the compute thread alone: a generation (token by token, streaming).
+    private final class Work {
+        let model: String
+        let enqueued: UInt64
+        let run: () -> Void
+
+        init(model: String, run: @escaping () -> Void) {
+            self.model = model
+            self.enqueued = DispatchTime.now().uptimeNanoseconds
+            self.run = run
+        }
+    }
+
+    /// What waits for the compute thread, in arrival order.
+    private enum Entry {
+        case job(Job)
+        case work(Work)
+
+        var job: Job? {
+            if case .job(let job) = self { return job }
+            return nil
+        }
+    }
+
     private let condition = NSCondition()
-    private var jobs: [Job] = []
+    private var entries: [Entry] = []
     private var stopping = false
     private var thread: Thread?
     private let maxBatchTokens: Int
@@ -95,47 +120,84 @@ public final class BatchQueue: @unchecked Sendable {
                 continuation.resume(throwing: ServeError(.unavailable, "the server is shutting down"))
                 return
             }
-            jobs.append(job)
+            entries.append(.job(job))
             metrics?.queueDepth(model: model.name, delta: 1)
             condition.signal()
             condition.unlock()
         }
     }
 
-    /// The compute thread: take a batch, run it, answer its requests; until stopped and empty.
-    private func loop() {
-        while let batch = nextBatch() { run(batch) }
+    /// Queues `work` to run on the compute thread alone, in arrival order with the batches (a
+    /// generation: it resumes its request itself). Counted in `model`'s queue depth until it ends.
+    /// - Throws: `ServeError` unavailable once the queue is stopping.
+    func submit(model: String, work: @escaping () -> Void) throws {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !stopping else { throw ServeError(.unavailable, "the server is shutting down") }
+        entries.append(.work(Work(model: model, run: work)))
+        metrics?.queueDepth(model: model, delta: 1)
+        condition.signal()
     }
 
-    /// Waits for the next batch: the oldest job and the later ones that batch with it, within the limits.
-    private func nextBatch() -> [Job]? {
+    /// The compute thread: take a batch (or a work), run it, answer its requests; until stopped and empty.
+    private func loop() {
+        while let next = nextEntry() {
+            switch next {
+            case .job(let first): run(takeBatch(startingWith: first))
+            case .work(let work):
+                work.run()
+                metrics?.queueDepth(model: work.model, delta: -1)
+            }
+        }
+    }
+
+    /// Waits for the oldest entry; a job is returned once its batch may start (full, or its wait
+    /// window over), still queued, for `takeBatch`.
+    private func nextEntry() -> Entry? {
         condition.lock()
         defer { condition.unlock() }
         while true {
-            while jobs.isEmpty {
+            while entries.isEmpty {
                 if stopping { return nil }
                 condition.wait()
             }
-            var taken: [Int] = []
-            var texts = 0, tokens = 0
-            for (i, job) in jobs.enumerated() where job.batches(with: jobs[0]) {
-                if !taken.isEmpty && (texts + job.encodings.count > maxBatchRequests || tokens + job.tokens > maxBatchTokens) { break }
-                taken.append(i)
-                texts += job.encodings.count
-                tokens += job.tokens
-            }
-            // A wait window: hold a batch that has room until the oldest job has waited maxWait.
-            let full = texts >= maxBatchRequests || tokens >= maxBatchTokens || taken.count < jobs.filter { $0.batches(with: jobs[0]) }.count
-            let deadline = jobs[0].enqueued + maxWaitNanoseconds
+            guard let first = entries[0].job else { return entries.removeFirst() }
+            let deadline = first.enqueued + maxWaitNanoseconds
             let now = DispatchTime.now().uptimeNanoseconds
-            if maxWaitNanoseconds > 0, !full, now < deadline {
+            if maxWaitNanoseconds > 0, now < deadline, !batchIsFull(startingWith: first) {
                 _ = condition.wait(until: Date(timeIntervalSinceNow: Double(deadline - now) / 1e9))
                 continue
             }
-            let batch = taken.map { jobs[$0] }
-            for i in taken.reversed() { jobs.remove(at: i) }
-            return batch
+            return entries[0]
         }
+    }
+
+    /// The queued jobs that batch with `first` (itself included), oldest first, within the limits.
+    private func batchIndices(startingWith first: Job) -> (indices: [Int], full: Bool) {
+        var taken: [Int] = []
+        var texts = 0, tokens = 0
+        for (i, entry) in entries.enumerated() {
+            guard let job = entry.job, job.batches(with: first) else { continue }
+            if !taken.isEmpty && (texts + job.encodings.count > maxBatchRequests || tokens + job.tokens > maxBatchTokens) {
+                return (taken, true)
+            }
+            taken.append(i)
+            texts += job.encodings.count
+            tokens += job.tokens
+        }
+        return (taken, texts >= maxBatchRequests || tokens >= maxBatchTokens)
+    }
+
+    private func batchIsFull(startingWith first: Job) -> Bool { batchIndices(startingWith: first).full }
+
+    /// Removes and returns the batch that starts with the queue's first job.
+    private func takeBatch(startingWith first: Job) -> [Job] {
+        condition.lock()
+        defer { condition.unlock() }
+        let indices = batchIndices(startingWith: first).indices
+        let batch = indices.compactMap { entries[$0].job }
+        for i in indices.reversed() { entries.remove(at: i) }
+        return batch
     }
 
     /// One forward pass over every text of `batch`, sorted by length; each job gets its rows.

@@ -67,7 +67,10 @@ struct ServeMiddleware: RouterMiddleware {
     let limits: ServeLimits
     let metrics: ServeMetrics
     /// Route labels of the metrics: the known paths, anything else as `other`.
-    static let knownRoutes: Set<String> = ["/v1/predict", "/v1/embed", "/v1/tokenize", "/health", "/info", "/metrics", "/v1/feedback", "/v1/ab"]
+    static let knownRoutes: Set<String> = [
+        "/v1/predict", "/v1/embed", "/v1/tokenize", "/v1/generate", "/v1/chat/completions", "/health", "/info", "/metrics",
+        "/v1/feedback", "/v1/ab",
+    ]
 
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
@@ -89,7 +92,22 @@ struct ServeMiddleware: RouterMiddleware {
                 failure = ServeError.from(error)
                 response = failure!.response()
             }
-            if limited { limits.leave() }
+            if limited, response.headers[.contentType] == "text/event-stream" {
+                // A streamed generation is in flight until its last event is written.
+                let body = response.body
+                let limits = limits
+                response.body = ResponseBody { writer in
+                    do {
+                        try await body.write(writer)
+                        limits.leave()
+                    } catch {
+                        limits.leave()
+                        throw error
+                    }
+                }
+            } else if limited {
+                limits.leave()
+            }
         }
         response.headers[.init("x-request-id")!] = id
         metrics.request(model: context.state.model, route: route, status: Int(response.status.code), failure: failure?.kind.rawValue)

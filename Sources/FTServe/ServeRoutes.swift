@@ -3,11 +3,14 @@ import Foundation
 import Hummingbird
 
 /// The HTTP routes of `fttrain serve` (docs/serve.md): `/v1/predict`, `/v1/embed`, `/v1/tokenize`,
-/// `/health`, `/info`, `/metrics`. Handlers parse and tokenize on the request's task and hand the
+/// `/health`, `/info`, `/metrics` (and the generation routes, `ServeRoutes+Generation.swift`). Handlers parse and tokenize on the request's task and hand the
 /// forward pass to the `BatchQueue`'s compute thread.
 struct ServeRoutes: Sendable {
+    /// The served encoders (classifiers, embedders, their adapters) by name.
     let models: [String: ServedModel]
-    /// Served names in the order given.
+    /// The served causal LMs by name.
+    let generators: [String: ServedGenerator]
+    /// Every served name in the order given (models, then adapters).
     let names: [String]
     let queue: BatchQueue
     let limits: ServeLimits
@@ -18,7 +21,11 @@ struct ServeRoutes: Sendable {
     let ab: ABServe
     static let version = "fttrain 0.1 (serve API 1)"
 
+    var encoderNames: [String] { names.filter { models[$0] != nil } }
+    var generatorNames: [String] { names.filter { generators[$0] != nil } }
+
     func add(to router: Router<ServeRequestContext>) {
+        addGeneration(to: router)
         router.post("/v1/predict") { request, context in try await predict(request, context) }
         router.post("/v1/embed") { request, context in try await embed(request, context) }
         router.post("/v1/tokenize") { request, context in try await tokenize(request, context) }
@@ -96,14 +103,17 @@ struct ServeRoutes: Sendable {
     /// The served model a request names (or the only one when it names none).
     private func resolve(_ name: String?, _ context: ServeRequestContext) throws -> ServedModel {
         guard let name else {
-            guard names.count == 1, let only = models[names[0]] else {
-                throw ServeError.validation("missing field model (served: \(names.joined(separator: ", ")))")
+            guard encoderNames.count == 1, let only = models[encoderNames[0]] else {
+                throw ServeError.validation("missing field model (served: \(encoderNames.joined(separator: ", ")))")
             }
             context.state.model = only.name
             return only
         }
         guard let model = models[name] else {
             if ab.router.routes[name] != nil { throw ServeError.validation("\(JSONText.string(name)) is an A/B route: it serves /v1/predict only") }
+            if generators[name] != nil {
+                throw ServeError.validation("model \(name) is a causal language model: use /v1/generate or /v1/chat/completions")
+            }
             throw ServeError(.notFound, "model \(JSONText.string(name)) is not served (served: \(names.joined(separator: ", ")))")
         }
         context.state.model = model.name
@@ -123,10 +133,17 @@ struct ServeRoutes: Sendable {
 
     /// `/info`: the version, each served model, the A/B routes.
     private func info() -> String {
-        let entries = names.compactMap { models[$0] }.map { model in
-            "{\"name\": \(JSONText.string(model.name)), \"kind\": \(JSONText.string(model.kind.rawValue)), "
-                + "\"labels\": \(JSONText.strings(model.labels)), \"max_length\": \(model.maxLength), "
-                + "\"base\": \(model.base.map(JSONText.string) ?? "null"), \"lineage\": \(model.lineageJSON ?? "null")}"
+        func entry(_ name: String, _ kind: String, _ labels: [String], _ maxLength: Int, _ base: String?, _ lineage: String?) -> String {
+            "{\"name\": \(JSONText.string(name)), \"kind\": \(JSONText.string(kind)), "
+                + "\"labels\": \(JSONText.strings(labels)), \"max_length\": \(maxLength), "
+                + "\"base\": \(base.map(JSONText.string) ?? "null"), \"lineage\": \(lineage ?? "null")}"
+        }
+        let entries = names.compactMap { name -> String? in
+            if let model = models[name] {
+                return entry(model.name, model.kind.rawValue, model.labels, model.maxLength, model.base, model.lineageJSON)
+            }
+            if let model = generators[name] { return entry(model.name, "causal_lm", [], model.maxLength, model.base, model.lineageJSON) }
+            return nil
         }
         return "{\"version\": \(JSONText.string(Self.version)), \"models\": [\(entries.joined(separator: ", "))], \"routes\": \(routesJSON)}"
     }

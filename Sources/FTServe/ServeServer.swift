@@ -10,6 +10,7 @@ import ServiceLifecycle
 public final class ServeServer: @unchecked Sendable {
     public let configuration: ServeConfiguration
     public let models: [ServedModel]
+    public let generators: [ServedGenerator]
     public let metrics = ServeMetrics()
     public let limits: ServeLimits
     private let queue: BatchQueue
@@ -24,13 +25,14 @@ public final class ServeServer: @unchecked Sendable {
         self.configuration = configuration
         if let threads = configuration.threads { Parallel.threadCount = threads }
         models = try ServedModel.loadAll(configuration)
+        generators = try ServedGenerator.loadAll(configuration)
         limits = ServeLimits(
             maxConcurrentRequests: configuration.maxConcurrentRequests, maxBodyBytes: configuration.maxBodyBytes,
             maxInputs: configuration.maxInputs, truncate: configuration.truncate)
         queue = BatchQueue(
             maxBatchTokens: configuration.maxBatchTokens, maxBatchRequests: configuration.maxBatchRequests,
             maxWaitMilliseconds: configuration.maxWaitMilliseconds, metrics: metrics)
-        metrics.register(models: models.map(\.name))
+        metrics.register(models: models.map(\.name) + generators.map(\.name))
         ab = try ABServe.make(configuration, models: models, metrics: metrics)
     }
 
@@ -44,7 +46,9 @@ public final class ServeServer: @unchecked Sendable {
         routesJSON += configuration.routes.keys.sorted().map { "\(JSONText.string($0)): \(configuration.routes[$0]!)" }.joined(separator: ", ")
         routesJSON += "}"
         ServeRoutes(
-            models: Dictionary(uniqueKeysWithValues: models.map { ($0.name, $0) }), names: models.map(\.name), queue: queue,
+            models: Dictionary(uniqueKeysWithValues: models.map { ($0.name, $0) }),
+            generators: Dictionary(uniqueKeysWithValues: generators.map { ($0.name, $0) }),
+            names: configuration.models.map(\.name) + configuration.adapters.map(\.name), queue: queue,
             limits: limits, metrics: metrics, routesJSON: routesJSON, ab: ab
         ).add(to: router)
         ab.add(to: router)

@@ -19,8 +19,8 @@ final class ComputeBackend: @unchecked Sendable {
     }
 }
 
-/// A model served under a name: a fine-tuned classifier or a bare encoder (embedder), or an adapter
-/// over a served base; with its tokenizer, labels, token limit and `lineage.json`.
+/// An encoder served under a name: a fine-tuned classifier or a bare encoder (embedder), or an adapter
+/// over a served base (causal LMs are `ServedGenerator`s); with its tokenizer, labels, token limit and `lineage.json`.
 public final class ServedModel: @unchecked Sendable {
     /// What the model answers: `classifier` (labels: predict, embed, tokenize) or `embedder` (embed, tokenize).
     public enum Kind: String, Sendable {
@@ -67,15 +67,11 @@ public final class ServedModel: @unchecked Sendable {
     public static func loadAll(_ configuration: ServeConfiguration) throws -> [ServedModel] {
         var served: [ServedModel] = []
         var nextId = 0
-        for spec in configuration.models {
+        for spec in configuration.models where !ServedGenerator.isCausal(spec) {
             let directory = URL(fileURLWithPath: spec.directory, isDirectory: true)
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: spec.directory, isDirectory: &isDirectory), isDirectory.boolValue else {
                 throw ServeSetupError("--model \(spec.name)=\(spec.directory): no such directory")
-            }
-            let configPath = directory.appendingPathComponent("config.json").path
-            if ModelRegistry.isLlama(try ModelRegistry.readConfigJSON(path: configPath)) {
-                throw ServeSetupError("--model \(spec.name)=\(spec.directory): a causal language model; serve answers classifiers and embedders only")
             }
             let labels = try HuggingFaceExport.labels(modelDirectory: directory) ?? []
             let tokenizer = try BertTokenizer.load(modelDirectory: directory)
@@ -96,6 +92,7 @@ public final class ServedModel: @unchecked Sendable {
             guard let baseSpec = configuration.models.first(where: { $0.name == base }) else {
                 throw ServeSetupError("adapters over \(base): no served --model of that name")
             }
+            if ServedGenerator.isCausal(baseSpec) { continue }  // ServedGenerator loads those
             let baseDirectory = URL(fileURLWithPath: baseSpec.directory, isDirectory: true)
             let specs = configuration.adapters.filter { $0.base == base }
             for spec in specs {
@@ -187,7 +184,7 @@ public final class ServedModel: @unchecked Sendable {
 
     /// `DIR/lineage.json` as compact JSON text, nil when absent.
     /// - Throws: `ServeSetupError` when the file exists but is not JSON.
-    private static func lineage(_ directory: URL) throws -> String? {
+    static func lineage(_ directory: URL) throws -> String? {
         let url = directory.appendingPathComponent("lineage.json")
         guard let data = FileManager.default.contents(atPath: url.path) else { return nil }
         guard let object = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]),

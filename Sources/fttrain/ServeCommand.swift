@@ -2,19 +2,23 @@ import ArgumentParser
 import FTServe
 import Foundation
 
-/// `fttrain serve`: an HTTP server answering predict/embed/tokenize for several models and adapters,
+/// `fttrain serve`: an HTTP server answering predict/embed/tokenize (and generate/chat for causal
+/// LMs) for several models and adapters,
 /// with dynamic batching, limits and Prometheus metrics (docs/serve.md).
 struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve classifiers and embedders over HTTP (predict, embed, tokenize, health, info, metrics).",
+        abstract:
+            "Serve classifiers, embedders and causal LMs over HTTP (predict, embed, tokenize, generate, chat completions, health, info, metrics).",
         discussion: """
             When ready it prints one line to standard output: `fttrain serve: listening on http://HOST:PORT`. \
             SIGTERM or SIGINT: stop accepting, finish the requests in flight, exit 0. \
             Settings given on the command line override those of --config.
             """)
 
-    @Option(name: .customLong("model"), help: ArgumentHelp("A model directory served under a name; repeat for several.", valueName: "name=dir"))
+    @Option(
+        name: .customLong("model"),
+        help: ArgumentHelp("A model directory (or a decoder's .gguf file) served under a name; repeat for several.", valueName: "name=dir"))
     var models: [String] = []
 
     @Option(

@@ -51,9 +51,14 @@ final class ServeBatchingTests: ServeTestCase {
         print("serve batching: \(identical)/\(compared) probabilities bit-identical to predict's, largest difference \(worst)")
     }
 
-    /// The batches did hold several clients' requests: fewer batches than requests.
+    /// The batches did hold several clients' requests (fewer batches than requests), and none
+    /// held more than max_batch_requests texts.
     func testConcurrentRequestsShareBatches() async throws {
-        let (server, port) = try await start(configuration { $0.maxWaitMilliseconds = 20 })
+        let (server, port) = try await start(
+            configuration {
+                $0.maxWaitMilliseconds = 100
+                $0.maxBatchRequests = 4
+            })
         let answers = try await concurrently(12) { i in
             try HTTPTestClient.post(port: port, path: "/v1/predict", json: ["model": "classifier", "inputs": "the movie was good \(i)"])
         }
@@ -62,7 +67,42 @@ final class ServeBatchingTests: ServeTestCase {
         let batches = try XCTUnwrap(samples.value("fttrain_batch_size_count", ["model": "classifier"]))
         let texts = try XCTUnwrap(samples.value("fttrain_batch_size_sum", ["model": "classifier"]))
         XCTAssertEqual(texts, 12)
-        XCTAssertLessThan(batches, 12, "12 concurrent requests within a 20 ms window ran in \(batches) batches")
+        XCTAssertLessThan(batches, 12, "12 concurrent requests within a 100 ms window ran in \(batches) batches")
+        XCTAssertGreaterThanOrEqual(batches, 3)
+        XCTAssertEqual(samples.value("fttrain_batch_size_bucket", ["model": "classifier", "le": "4.0"]), batches, "a batch over 4 texts")
+    }
+
+    /// The real MiniLM served: embeddings equal what `fttrain embed --normalize` computes for each
+    /// text alone (its tokenizer, forward and mean pooling), within 1e-5, under 4 concurrent clients.
+    func testMiniLMEmbeddingsEqualEmbedPath() async throws {
+        let minilm = try TestAssets.realModelDirectory()
+        let (_, port) = try await start(
+            configuration {
+                $0.models = [.init(name: "minilm", directory: minilm.path)]
+                $0.adapters = []
+            })
+        let texts = ["A gripping, beautifully shot film.", "Dull and far too long.", "Paris is the capital of France.", "¿Dónde está la biblioteca?"]
+        let answers = try await concurrently(texts.count) { i in try HTTPTestClient.post(port: port, path: "/v1/embed", json: ["inputs": texts[i]]) }
+        let tokenizer = try BertTokenizer.load(modelDirectory: minilm)
+        let encoder = try ModelRegistry.load(modelDirectory: minilm)
+        let C = encoder.hiddenSize
+        for (i, answer) in answers.enumerated() {
+            XCTAssertEqual(answer.status, 200, answer.text)
+            let got = try XCTUnwrap((answer.json["embeddings"] as? [[Double]])?.first).map { Float($0) }
+            let encoding = tokenizer.encode(texts[i], maxLength: 256)  // sentence_bert_config.json's max_seq_length
+            let T = encoding.inputIds.count
+            let out = try encoder.forward(
+                inputIds: encoding.inputIds, tokenTypeIds: encoding.tokenTypeIds, attentionMask: encoding.attentionMask, batch: 1,
+                sequence: T, training: false, dropoutSeed: 0, firstTokenOnly: false)
+            var want = [Float](repeating: 0, count: C)
+            want.withUnsafeMutableBufferPointer { w in
+                SentencePooling.mean.pool(
+                    output: w.baseAddress!, lastHidden: out.lastHiddenState, attentionMask: encoding.attentionMask, batch: 1,
+                    sequence: T, channels: C, normalize: true)
+            }
+            XCTAssertEqual(got.count, 384)
+            for c in 0..<C { XCTAssertEqual(got[c], want[c], accuracy: 1e-5, "text \(i) channel \(c)") }
+        }
     }
 
     /// Embeddings of concurrent requests (mean and cls pooling, normalised or not) equal one

@@ -1,5 +1,6 @@
 @testable import FTServe
 import Foundation
+import TestSupport
 import XCTest
 
 /// Every bad request of the contract gets its status, `error_type` and a message naming the
@@ -98,6 +99,36 @@ final class ServeErrorTests: ServeTestCase {
         let health = try HTTPTestClient.get(port: port, path: "/health")
         XCTAssertEqual(health.status, 200)
         XCTAssertEqual(try HTTPTestClient.post(port: port, path: "/v1/predict", json: ["model": "classifier", "inputs": "good"]).status, 200)
+    }
+
+    /// 300 mutated request bodies (AFL-style: bit flips, deep nesting, huge numbers, invalid UTF-8,
+    /// spliced fields) to the inference routes: each answered with 200 or a 4xx JSON error, never
+    /// 500 and never a dropped connection; the server answers normally afterwards.
+    func testFuzzedBodiesNeverFailTheServer() async throws {
+        let (_, port) = try await start(configuration { $0.maxBodyBytes = 8192 })
+        let seeds = [
+            #"{"model": "classifier", "inputs": ["the movie was good", ["a film", "a story"]]}"#,
+            #"{"model": "encoder", "inputs": "a film", "pooling": "cls", "normalize": false}"#,
+            #"{"model": "lora", "inputs": [["good", "bad"]]}"#,
+        ].map { Array($0.utf8) }
+        var mutator = Mutator(
+            seed: 17, seeds: seeds, dictionary: ["\"model\"", "\"inputs\"", "\"pooling\"", "null", "[[", "{}", "1e999", "\"\\u0000\""],
+            text: true, maxLength: 12000)
+        let routes = ["/v1/predict", "/v1/embed", "/v1/tokenize"]
+        var statuses: [Int: Int] = [:]
+        for i in 0..<300 {
+            let body = Data(mutator.next())
+            let response = try HTTPTestClient.send(port: port, path: routes[i % 3], body: body)
+            statuses[response.status, default: 0] += 1
+            XCTAssertTrue([200, 400, 404, 413].contains(response.status), "case \(i): \(response.status) \(response.text)")
+            if response.status != 200 {
+                XCTAssertNotNil(response.json["error"] as? String, "case \(i): \(response.text)")
+            }
+        }
+        XCTAssertGreaterThan(statuses[200] ?? 0, 10, "the mutations keep some bodies valid: \(statuses)")
+        XCTAssertGreaterThan(statuses[400] ?? 0, 100, "\(statuses)")
+        let ok = try HTTPTestClient.post(port: port, path: "/v1/predict", json: ["model": "classifier", "inputs": "good"])
+        XCTAssertEqual(ok.status, 200)
     }
 
     /// A bad setting or model directory stops the server from starting, with a message naming it.

@@ -76,7 +76,7 @@ final class ServeMetricsTests: ServeTestCase {
     /// A graceful shutdown with requests queued: the server reports draining (health 503) and
     /// still answers every queued request.
     func testShutdownDrainsQueuedRequests() async throws {
-        let (server, port) = try await start(configuration { $0.maxWaitMilliseconds = 400 })
+        let (server, port) = try await start(configuration { $0.maxWaitMilliseconds = 1500 })
         let clients = Task {
             try await concurrently(4) { i in
                 try HTTPTestClient.post(port: port, path: "/v1/predict", json: ["model": "classifier", "inputs": "good \(i)"])
