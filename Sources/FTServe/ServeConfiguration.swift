@@ -37,6 +37,8 @@ public struct ServeConfiguration: Sendable, Equatable {
     /// The A/B routes of the YAML file (`routes:`), each definition as JSON text, for the A/B code
     /// (not routed here); shown under `/info`.
     public var routes: [String: String] = [:]
+    /// The A/B log file (`--ab-log`, `ab_log:`): predictions on A/B routes and their feedback (in memory without it).
+    public var abLog: String?
     public var host = "127.0.0.1"
     /// 0: any free port (the listening line says which).
     public var port = 8080
@@ -123,6 +125,9 @@ public struct ServeConfiguration: Sendable, Equatable {
                     else { throw ServeSetupError("\(path): routes.\(name) must be a mapping") }
                     routes[name] = String(decoding: json, as: UTF8.self)
                 }
+            case "ab_log":
+                guard let value = object[key] as? String else { throw ServeSetupError("\(path): ab_log must be a file path") }
+                abLog = value
             case "host":
                 guard let value = object[key] as? String else { throw ServeSetupError("\(path): host must be a string") }
                 host = value

@@ -69,6 +69,7 @@ struct ServeMiddleware: RouterMiddleware {
     /// Route labels of the metrics: the known paths, anything else as `other`.
     static let knownRoutes: Set<String> = [
         "/v1/predict", "/v1/embed", "/v1/tokenize", "/v1/generate", "/v1/chat/completions", "/health", "/info", "/metrics",
+        "/v1/feedback", "/v1/ab",
     ]
 
     func handle(

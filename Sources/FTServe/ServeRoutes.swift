@@ -18,6 +18,8 @@ struct ServeRoutes: Sendable {
     let metrics: ServeMetrics
     /// `/info`'s `routes` object (A/B routes of the configuration), as JSON text.
     let routesJSON: String
+    /// A/B routes (ABServe.swift).
+    let ab: ABServe
     /// `/info`'s `version`: fttrain's release and the revision of this HTTP contract.
     static let version = "fttrain \(FTTrainVersion.current) (serve API 1)"
 
@@ -45,22 +47,27 @@ struct ServeRoutes: Sendable {
 
     private func predict(_ request: Request, _ context: ServeRequestContext) async throws -> Response {
         let body = try await ServeRequests.decode(TextsBody.self, from: request, limit: limits.maxBodyBytes)
-        let model = try resolve(body.model, context)
+        let choice = ab.choose(body.model, request)  // a model name that is an A/B route: one of its arms
+        let model = try resolve(choice?.arm ?? body.model, context)
         guard model.kind == .classifier else {
             throw ServeError.validation("model \(model.name) is an embedder (no labels): use /v1/embed")
         }
         let encodings = try encode(body.inputs, model)
         let result = try await queue.submit(model: model, operation: .classify, encodings: encodings)
         metrics.timings(model: model.name, route: "/v1/predict", queueSeconds: result.queueSeconds, inferenceSeconds: result.inferenceSeconds)
+        var predicted: [String] = []
         let predictions = result.rows.map { row -> String in
             var best = 0
             for k in 1..<row.count where row[k] > row[best] { best = k }  // argmax, lowest index on ties
+            predicted.append(model.labels[best])
             let probabilities = zip(model.labels, row).map { "\(JSONText.string($0)): \(JSONText.number($1))" }
             return "{\"label\": \(JSONText.string(model.labels[best])), \"probabilities\": {\(probabilities.joined(separator: ", "))}}"
         }
-        return jsonResponse(
+        var response = jsonResponse(
             "{\"id\": \(JSONText.string(context.state.requestId)), \"model\": \(JSONText.string(model.name)), "
                 + "\"predictions\": [\(predictions.joined(separator: ", "))]}")
+        if let choice { try ab.served(choice, id: context.state.requestId, model: model.name, labels: predicted, response: &response) }
+        return response
     }
 
     private func embed(_ request: Request, _ context: ServeRequestContext) async throws -> Response {
@@ -105,6 +112,7 @@ struct ServeRoutes: Sendable {
             return only
         }
         guard let model = models[name] else {
+            if ab.router.routes[name] != nil { throw ServeError.validation("\(JSONText.string(name)) is an A/B route: it serves /v1/predict only") }
             if generators[name] != nil {
                 throw ServeError.validation("model \(name) is a causal language model: use /v1/generate or /v1/chat/completions")
             }

@@ -14,6 +14,7 @@ public final class ServeServer: @unchecked Sendable {
     public let metrics = ServeMetrics()
     public let limits: ServeLimits
     private let queue: BatchQueue
+    private let ab: ABServe
     private let lock = NSLock()
     private var group: ServiceGroup?
 
@@ -32,6 +33,7 @@ public final class ServeServer: @unchecked Sendable {
             maxBatchTokens: configuration.maxBatchTokens, maxBatchRequests: configuration.maxBatchRequests,
             maxWaitMilliseconds: configuration.maxWaitMilliseconds, metrics: metrics)
         metrics.register(models: models.map(\.name) + generators.map(\.name))
+        ab = try ABServe.make(configuration, models: models, metrics: metrics)
     }
 
     /// Serves until shut down. `onListening(host, port)` is called once the socket listens (with
@@ -47,8 +49,9 @@ public final class ServeServer: @unchecked Sendable {
             models: Dictionary(uniqueKeysWithValues: models.map { ($0.name, $0) }),
             generators: Dictionary(uniqueKeysWithValues: generators.map { ($0.name, $0) }),
             names: configuration.models.map(\.name) + configuration.adapters.map(\.name), queue: queue,
-            limits: limits, metrics: metrics, routesJSON: routesJSON
+            limits: limits, metrics: metrics, routesJSON: routesJSON, ab: ab
         ).add(to: router)
+        ab.add(to: router)
         var logger = Logger(label: "fttrain-serve") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = .warning
         let host = configuration.host

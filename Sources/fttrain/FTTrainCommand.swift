@@ -16,6 +16,7 @@ struct FTTrainCommand: ParsableCommand {
             LineageCommand.self,
             DataCommand.self,
             ReportCommand.self,
+            ABReportCommand.self,
         ]
     )
 }

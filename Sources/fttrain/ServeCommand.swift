@@ -60,6 +60,9 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("max-length"), help: "Tokens per text incl. [CLS]/[SEP] (default: each model's maximum).")
     var maxLength: Int?
 
+    @Option(name: .customLong("ab-log"), help: "Append A/B predictions and feedback to this JSON Lines file (fttrain ab-report reads it).")
+    var abLog: String?
+
     @Flag(inversion: .prefixedNo, help: "Truncate over-long texts (default), or refuse them with 400 (--no-truncate).")
     var truncate: Bool?
 
@@ -83,6 +86,7 @@ struct ServeCommand: ParsableCommand {
         if let maxInputs { settings.maxInputs = maxInputs }
         if let maxLength { settings.maxLength = maxLength }
         if let truncate { settings.truncate = truncate }
+        if let abLog { settings.abLog = abLog }
         let server: ServeServer
         do {
             server = try ServeServer(configuration: settings)

@@ -26,7 +26,7 @@ enum HTTPTestClient {
 
     /// Sends one request to 127.0.0.1:`port` and reads the whole answer.
     static func send(
-        port: Int, method: String = "POST", path: String, body: Data? = nil, timeout: Double = 30
+        port: Int, method: String = "POST", path: String, body: Data? = nil, headers: [String: String] = [:], timeout: Double = 30
     ) throws -> Response {
         #if canImport(Glibc)
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -46,6 +46,7 @@ enum HTTPTestClient {
         }
         guard connected == 0 else { throw Failure(description: "connect to port \(port) failed (errno \(errno))") }
         var head = "\(method) \(path) HTTP/1.1\r\nhost: 127.0.0.1:\(port)\r\nconnection: close\r\n"
+        for (name, value) in headers.sorted(by: { $0.key < $1.key }) { head += "\(name): \(value)\r\n" }
         if let body { head += "content-type: application/json\r\ncontent-length: \(body.count)\r\n" }
         var request = Data((head + "\r\n").utf8)
         if let body { request.append(body) }
@@ -75,8 +76,8 @@ enum HTTPTestClient {
     }
 
     /// POSTs a JSON object.
-    static func post(port: Int, path: String, json: Any) throws -> Response {
-        try send(port: port, path: path, body: try JSONSerialization.data(withJSONObject: json))
+    static func post(port: Int, path: String, json: Any, headers: [String: String] = [:]) throws -> Response {
+        try send(port: port, path: path, body: try JSONSerialization.data(withJSONObject: json), headers: headers)
     }
 
     static func get(port: Int, path: String) throws -> Response { try send(port: port, method: "GET", path: path) }

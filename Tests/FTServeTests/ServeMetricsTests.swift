@@ -102,24 +102,26 @@ final class ServeMetricsTests: ServeTestCase {
         try """
         models:
           only: \(classifierDirectory.path)
+          also: \(classifierDirectory.path)
         max_inputs: 2
         max_batch_tokens: 512
         truncate: false
         routes:
-          sentiment: {ab: {only: 1.0}, sticky_header: x-client-id}
+          sentiment: {ab: {only: 1.0, also: 1.0}, sticky_header: x-client-id}
         """.write(to: yaml, atomically: true, encoding: .utf8)
         var loaded = ServeConfiguration()
         try loaded.load(yamlFile: yaml.path)
-        XCTAssertEqual(loaded.models, [.init(name: "only", directory: classifierDirectory.path)])
+        XCTAssertEqual(
+            loaded.models, [.init(name: "also", directory: classifierDirectory.path), .init(name: "only", directory: classifierDirectory.path)])
         XCTAssertEqual(loaded.maxInputs, 2)
         XCTAssertEqual(loaded.maxBatchTokens, 512)
         XCTAssertFalse(loaded.truncate)
         loaded.port = 0
         let (_, port) = try await start(loaded)
-        let answer = try HTTPTestClient.post(port: port, path: "/v1/predict", json: ["inputs": "good"])
+        let answer = try HTTPTestClient.post(port: port, path: "/v1/predict", json: ["model": "only", "inputs": "good"])
         XCTAssertEqual(answer.status, 200, answer.text)
         XCTAssertEqual(answer.json["model"] as? String, "only")
-        XCTAssertEqual(try HTTPTestClient.post(port: port, path: "/v1/predict", json: ["inputs": ["a", "b", "c"]]).status, 400)
+        XCTAssertEqual(try HTTPTestClient.post(port: port, path: "/v1/predict", json: ["model": "only", "inputs": ["a", "b", "c"]]).status, 400)
         let routes = try XCTUnwrap(try HTTPTestClient.get(port: port, path: "/info").json["routes"] as? [String: Any])
         XCTAssertEqual(((routes["sentiment"] as? [String: Any])?["ab"] as? [String: Double])?["only"], 1.0)
     }
