@@ -62,17 +62,21 @@ public final class Int8Weights: @unchecked Sendable {
     /// `c (m, outputs) = a (m, inputs) · valuesᵀ` in int32 (exact) on `kernel`; rows of `a` are
     /// read `Int8Products.paddedInputs(inputs)` bytes long (`lda` at least that, the padding
     /// any bytes). `.onednn` runs the own VNNI kernel where oneDNN has no primitive for the shape.
+    /// Returns the kernel that ran.
+    @discardableResult
     public func product(
         a: UnsafePointer<UInt8>, lda: Int, c: UnsafeMutablePointer<Int32>, ldc: Int, rows m: Int,
         kernel: Int8Kernel = Int8Products.kernel
-    ) {
-        if m == 0 || outputs == 0 { return }
+    ) -> Int8Kernel {
+        let own: Int8Kernel = kernel != .portable && Int8Products.cpuHasVNNI ? .vnni : .portable
+        if m == 0 || outputs == 0 { return own }
         if kernel == .onednn, Int8Products.cpuHasVNNI, inputs > 0, let weights = reorderedForOneDNN,
             Int8OneDNN.product(weights, a: a, lda: lda, c: c, ldc: ldc, m: m)
         {
-            return
+            return .onednn
         }
-        Int8Products.product(a: a, lda: lda, packed: packed, c: c, ldc: ldc, m: m, n: outputs, k: inputs, kernel: kernel)
+        Int8Products.product(a: a, lda: lda, packed: packed, c: c, ldc: ldc, m: m, n: outputs, k: inputs, kernel: own)
+        return own
     }
 
     /// Symmetric per-row quantisation of `weight (outputs, inputs)`: scale = max|w| / 127 (1 for an
