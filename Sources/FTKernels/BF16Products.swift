@@ -161,10 +161,11 @@ final class Scratch {
 final class OneDNN: @unchecked Sendable {
     static let shared = OneDNN()
 
-    private let engine: dnnl_engine_t
+    /// The CPU engine (shared with the INT8 products, `Int8OneDNN`).
+    let engine: dnnl_engine_t
     private var lock = pthread_mutex_t()
     /// `omp_set_num_threads` of the OpenMP runtime oneDNN is linked with (nil if it has none).
-    private let setOpenMPThreads: (@convention(c) (Int32) -> Void)?
+    let setOpenMPThreads: (@convention(c) (Int32) -> Void)?
 
     private init() {
         var engine: dnnl_engine_t?

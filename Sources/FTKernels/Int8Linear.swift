@@ -1,3 +1,6 @@
+import CInt8
+import Foundation
+
 /// A linear layer's weight `(out, in)` quantised for dynamic INT8 inference, as PyTorch's
 /// `quantize_dynamic` and ONNX Runtime's dynamic quantisation store it: int8 per output channel,
 /// symmetric (`w ≈ scale[o] · q[o][i]`, q in -127…127, scale = max|w[o]| / 127), packed once for
@@ -42,6 +45,40 @@ public final class Int8Weights: @unchecked Sendable {
 
     deinit { packed.deallocate() }
 
+    private let oneDNNLock = NSLock()
+    /// oneDNN's copy of the weights (nil: not made yet; .some(nil): oneDNN refused the shape).
+    private var oneDNNWeights: Int8OneDNNWeights??
+
+    /// The weights in oneDNN's layout, reordered on first use (once; nil where oneDNN cannot).
+    private var reorderedForOneDNN: Int8OneDNNWeights? {
+        oneDNNLock.lock()
+        defer { oneDNNLock.unlock() }
+        if let made = oneDNNWeights { return made }
+        let made = values.withUnsafeBufferPointer { Int8OneDNNWeights(values: $0.baseAddress!, outputs: outputs, inputs: inputs) }
+        oneDNNWeights = .some(made)
+        return made
+    }
+
+    /// `c (m, outputs) = a (m, inputs) · valuesᵀ` in int32 (exact) on `kernel`; rows of `a` are
+    /// read `Int8Products.paddedInputs(inputs)` bytes long (`lda` at least that, the padding
+    /// any bytes). `.onednn` runs the own VNNI kernel where oneDNN has no primitive for the shape.
+    /// Returns the kernel that ran.
+    @discardableResult
+    public func product(
+        a: UnsafePointer<UInt8>, lda: Int, c: UnsafeMutablePointer<Int32>, ldc: Int, rows m: Int,
+        kernel: Int8Kernel = Int8Products.kernel
+    ) -> Int8Kernel {
+        let own: Int8Kernel = kernel != .portable && Int8Products.cpuHasVNNI ? .vnni : .portable
+        if m == 0 || outputs == 0 { return own }
+        if kernel == .onednn, Int8Products.cpuHasVNNI, inputs > 0, let weights = reorderedForOneDNN,
+            Int8OneDNN.product(weights, a: a, lda: lda, c: c, ldc: ldc, m: m)
+        {
+            return .onednn
+        }
+        Int8Products.product(a: a, lda: lda, packed: packed, c: c, ldc: ldc, m: m, n: outputs, k: inputs, kernel: own)
+        return own
+    }
+
     /// Symmetric per-row quantisation of `weight (outputs, inputs)`: scale = max|w| / 127 (1 for an
     /// all-zero row), q = w / scale rounded to nearest even. Dequantising and quantising again gives
     /// the same q and scale (a quantised file loaded as float32 and re-quantised is unchanged).
@@ -77,91 +114,50 @@ public final class Int8Weights: @unchecked Sendable {
 /// Per-row rather than per-tensor scales (PyTorch's choice) keep one outlier token from coarsening
 /// every other row's grid, at the cost of one more multiply per output.
 public enum Int8Linear {
+    /// Rows quantised, multiplied and scaled back per chunk of this many: the chunk's bytes, its
+    /// int32 sums and the weights stay in L2 between the three passes.
+    public static let rowChunk = 128
+
     /// Quantises `input (N, I)` row by row into `quantized (N, paddedInputs(I))` (the padding zero),
-    /// writing each row's `scale` and `zeroPoint`.
+    /// writing each row's `scale` and `zeroPoint` (`ft_int8_quantize_rows`: AVX-512 where the CPU
+    /// has it, else plain C; `portable` forces the plain C path; both give the same bytes).
     public static func quantizeRows(
         _ input: UnsafePointer<Float>, rows N: Int, inputs I: Int,
-        quantized: UnsafeMutablePointer<UInt8>, scales: UnsafeMutablePointer<Float>, zeroPoints: UnsafeMutablePointer<Int32>
+        quantized: UnsafeMutablePointer<UInt8>, scales: UnsafeMutablePointer<Float>, zeroPoints: UnsafeMutablePointer<Int32>,
+        portable: Bool = false
     ) {
-        let stride = Int8Products.paddedInputs(I)
-        for r in 0..<N {
-            let x = input + r * I, q = quantized + r * stride
-            var lo: Float = 0, hi: Float = 0
-            var i = 0
-            if I >= 8 {
-                var vlo = SIMD8<Float>(repeating: 0), vhi = SIMD8<Float>(repeating: 0)
-                while i + 8 <= I {
-                    let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
-                    vlo = pointwiseMin(vlo, v)
-                    vhi = pointwiseMax(vhi, v)
-                    i += 8
-                }
-                lo = vlo.min()
-                hi = vhi.max()
-            }
-            while i < I {
-                lo = min(lo, x[i])
-                hi = max(hi, x[i])
-                i += 1
-            }
-            let scale: Float = hi > lo ? (hi - lo) / 255 : 1
-            let zero = max(0, min(255, (-lo / scale).rounded(.toNearestOrEven)))
-            scales[r] = scale
-            zeroPoints[r] = Int32(zero)
-            let inverse = 1 / scale
-            i = 0
-            let vz = SIMD8<Float>(repeating: zero), vinv = SIMD8<Float>(repeating: inverse)
-            let v0 = SIMD8<Float>(repeating: 0), v255 = SIMD8<Float>(repeating: 255)
-            while i + 8 <= I {
-                let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
-                let s = (v * vinv).rounded(.toNearestOrEven) + vz
-                let c = SIMD8<Int32>(pointwiseMax(v0, pointwiseMin(v255, s)))
-                for j in 0..<8 { q[i + j] = UInt8(truncatingIfNeeded: c[j]) }
-                i += 8
-            }
-            while i < I {
-                let s = (x[i] * inverse).rounded(.toNearestOrEven) + zero
-                q[i] = UInt8(max(0, min(255, s)))
-                i += 1
-            }
-            for p in I..<stride { q[p] = 0 }
-        }
+        ft_int8_quantize_rows(
+            input, Int32(I), Int32(N), Int32(I), quantized, Int32(Int8Products.paddedInputs(I)), scales, zeroPoints,
+            portable ? 1 : 0)
     }
 
     /// out (N, O) = dynamically quantised input (N, I) · weightᵀ + bias (O). Overwrites `output`.
-    /// Single-threaded, like `Linear.forward` (callers run it inside their slice).
+    /// Single-threaded, like `Linear.forward` (callers run it inside their slice). The
+    /// `.portable` kernel runs the plain C quantisation and scaling too.
     public static func forward(
         output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, weight: Int8Weights,
         bias: UnsafePointer<Float>?, rows N: Int, kernel: Int8Kernel = Int8Products.kernel
     ) {
         let I = weight.inputs, O = weight.outputs, stride = Int8Products.paddedInputs(I)
         if N == 0 || O == 0 { return }
-        let quantized = UnsafeMutablePointer<UInt8>.allocate(capacity: N * stride)
-        let rowScales = UnsafeMutablePointer<Float>.allocate(capacity: N)
-        let zeroPoints = UnsafeMutablePointer<Int32>.allocate(capacity: N)
-        defer {
-            quantized.deallocate()
-            rowScales.deallocate()
-            zeroPoints.deallocate()
-        }
-        quantizeRows(input, rows: N, inputs: I, quantized: quantized, scales: rowScales, zeroPoints: zeroPoints)
-        // The int32 sums go into `output`'s own memory (4 bytes each, like the floats that replace
-        // them in place), read and written through a raw pointer.
-        let raw = UnsafeMutableRawPointer(output)
-        Int8Products.product(
-            a: quantized, lda: stride, packed: weight.packed, c: raw.assumingMemoryBound(to: Int32.self), ldc: O,
-            m: N, n: O, k: I, kernel: kernel)
+        let chunk = min(N, rowChunk), portable: Int32 = kernel == .portable ? 1 : 0
+        let (quantized, rowScales, zeroPoints) = Int8Scratch.current.reserve(rows: chunk, stride: stride)
         weight.scales.withUnsafeBufferPointer { sw in
             weight.channelSums.withUnsafeBufferPointer { sums in
-                for r in 0..<N {
-                    let zero = zeroPoints[r], sx = rowScales[r]
-                    let row = raw + r * O * 4
-                    for o in 0..<O {
-                        let acc = row.load(fromByteOffset: o * 4, as: Int32.self) &- zero &* sums[o]
-                        var y = sx * sw[o] * Float(acc)
-                        if let bias { y += bias[o] }
-                        row.storeBytes(of: y, toByteOffset: o * 4, as: Float.self)
-                    }
+                var first = 0
+                while first < N {
+                    let rows = min(chunk, N - first)
+                    ft_int8_quantize_rows(
+                        input + first * I, Int32(I), Int32(rows), Int32(I), quantized, Int32(stride), rowScales, zeroPoints, portable)
+                    // The int32 sums go into `output`'s own memory (4 bytes each, like the floats
+                    // that replace them in place, element by element).
+                    let y = output + first * O
+                    let c = UnsafeMutableRawPointer(y).assumingMemoryBound(to: Int32.self)
+                    weight.product(a: quantized, lda: stride, c: c, ldc: O, rows: rows, kernel: kernel)
+                    ft_int8_dequantize_rows(
+                        c, Int32(O), y, Int32(O), Int32(rows), Int32(O), rowScales, zeroPoints, sw.baseAddress!,
+                        sums.baseAddress!, bias, portable)
+                    first += rows
                 }
             }
         }

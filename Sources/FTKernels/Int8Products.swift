@@ -3,7 +3,10 @@ import Foundation
 
 /// The kernel that runs INT8 products (`Int8Products.kernel`).
 public enum Int8Kernel: String, Sendable, CaseIterable {
-    /// AVX-512 VNNI (`vpdpbusd`: four u8·s8 products summed into each int32 lane).
+    /// oneDNN's matmul (brgemm, `vpdpbusd`) over weights reordered once into its blocked layout
+    /// (`Int8OneDNN`); VNNI CPUs only.
+    case onednn
+    /// Own AVX-512 VNNI kernel (`vpdpbusd`: four u8·s8 products summed into each int32 lane).
     case vnni
     /// Plain C over the same packed layout (any CPU; exact by construction).
     case portable
@@ -16,18 +19,18 @@ public enum Int8Products {
     /// Whether this CPU has AVX-512 VNNI (avx512f, avx512bw and avx512vnni).
     public static let cpuHasVNNI: Bool = ft_int8_cpu_has_vnni() != 0
 
-    /// The kernel products use: VNNI where the CPU has it, else the portable one.
-    /// `FTTRAIN_INT8_KERNEL=portable` forces the portable kernel (so it is tested on a VNNI
-    /// machine too); asking for `vnni` on a CPU without it falls back to portable.
+    /// The kernel products use: oneDNN where the CPU has VNNI, else the portable one.
+    /// `FTTRAIN_INT8_KERNEL=portable|vnni|onednn` forces one (so each is tested on a VNNI
+    /// machine); asking for `vnni` or `onednn` on a CPU without VNNI falls back to portable.
     nonisolated(unsafe) public static var kernel: Int8Kernel = defaultKernel(
         environment: ProcessInfo.processInfo.environment["FTTRAIN_INT8_KERNEL"])
 
     /// The kernel for the value of `FTTRAIN_INT8_KERNEL` (nil: not set).
     public static func defaultKernel(environment value: String?) -> Int8Kernel {
         if let value, let forced = Int8Kernel(rawValue: value.lowercased()) {
-            return forced == .vnni && !cpuHasVNNI ? .portable : forced
+            return forced != .portable && !cpuHasVNNI ? .portable : forced
         }
-        return cpuHasVNNI ? .vnni : .portable
+        return cpuHasVNNI ? .onednn : .portable
     }
 
     /// Bytes of an `(n, k)` weight matrix once packed: ceil(n/16) · ceil(k/4) · 64.
@@ -38,7 +41,8 @@ public enum Int8Products {
         ft_int8_pack(b, Int32(ldb), Int32(n), Int32(k), packed)
     }
 
-    /// `c (m, n) = a (m, k) · bᵀ` in int32, b packed by `pack`. Rows of `a` are read
+    /// `c (m, n) = a (m, k) · bᵀ` in int32, b packed by `pack` (`.onednn` runs the own VNNI
+    /// kernel here: oneDNN needs the weights' own layout, `Int8Weights.product`). Rows of `a` are read
     /// `paddedInputs(k)` bytes long (`lda` at least that): the bytes past `k` meet packed zeros.
     public static func product(
         a: UnsafePointer<UInt8>, lda: Int, packed: UnsafePointer<Int8>, c: UnsafeMutablePointer<Int32>, ldc: Int,
@@ -49,9 +53,10 @@ public enum Int8Products {
             for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) }
             return
         }
-        switch kernel == .vnni && cpuHasVNNI ? Int8Kernel.vnni : .portable {
-        case .vnni: ft_int8_gemm_vnni(a, Int32(lda), packed, c, Int32(ldc), Int32(m), Int32(n), Int32(k))
-        case .portable: ft_int8_gemm_portable(a, Int32(lda), packed, c, Int32(ldc), Int32(m), Int32(n), Int32(k))
+        if kernel != .portable && cpuHasVNNI {
+            ft_int8_gemm_vnni(a, Int32(lda), packed, c, Int32(ldc), Int32(m), Int32(n), Int32(k))
+        } else {
+            ft_int8_gemm_portable(a, Int32(lda), packed, c, Int32(ldc), Int32(m), Int32(n), Int32(k))
         }
     }
 

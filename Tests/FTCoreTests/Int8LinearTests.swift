@@ -73,4 +73,33 @@ final class Int8LinearTests: XCTestCase {
             }
         }
     }
+
+    /// Every kernel gives the same floats bit for bit: the AVX-512 and plain C quantisation and
+    /// scaling (the portable kernel runs the plain C ones) do the same operations in the same order,
+    /// and every product is the exact integer sum. Rows span three chunks (`Int8Linear.rowChunk`),
+    /// inputs are not a multiple of 16 or 4.
+    func testEveryKernelGivesTheSameOutputsBitForBit() {
+        let N = 2 * Int8Linear.rowChunk + 37, I = 389, O = 70, stride = Int8Products.paddedInputs(I)
+        var x = values(N * I, seed: 5, scale: 2, offset: 0.7)
+        for i in 0..<I { x[5 * I + i] = 0 }
+        x[7 * I + 3] = -30  // one outlier
+        let w = values(O * I, seed: 6, scale: 0.2), bias = values(O, seed: 7, scale: 0.5)
+        let weights = Int8Weights(weight: w, outputs: O, inputs: I)
+        var reference: [Float]?
+        for kernel in Int8ProductTests.kernels {
+            var y = [Float](repeating: .nan, count: N * O)
+            Int8Linear.forward(output: &y, input: x, weight: weights, bias: bias, rows: N, kernel: kernel)
+            XCTAssertFalse(y.contains { $0.isNaN }, "\(kernel) wrote every output")
+            if let reference { XCTAssertEqual(y, reference, "\(kernel)") } else { reference = y }
+        }
+        var fast = [UInt8](repeating: 9, count: N * stride), plain = [UInt8](repeating: 7, count: N * stride)
+        var sFast = [Float](repeating: 0, count: N), sPlain = [Float](repeating: 0, count: N)
+        var zFast = [Int32](repeating: 0, count: N), zPlain = [Int32](repeating: 0, count: N)
+        Int8Linear.quantizeRows(x, rows: N, inputs: I, quantized: &fast, scales: &sFast, zeroPoints: &zFast)
+        Int8Linear.quantizeRows(x, rows: N, inputs: I, quantized: &plain, scales: &sPlain, zeroPoints: &zPlain, portable: true)
+        XCTAssertEqual(fast, plain)
+        XCTAssertEqual(sFast, sPlain)
+        XCTAssertEqual(zFast, zPlain)
+        XCTAssertEqual(fast[(5 * stride)..<(6 * stride)].allSatisfy { $0 == 0 }, true, "a zero row and its padding quantise to 0")
+    }
 }

@@ -3,8 +3,8 @@ import TestSupport
 import XCTest
 
 /// The u8 × s8 → s32 kernels against an integer triple loop (exact equality), on every path
-/// (VNNI where the CPU has it, the portable kernel always — forced the way `FTTRAIN_INT8_KERNEL`
-/// does), over shapes that hit every tail: rows not a multiple of the 4-row tile or the 64-row
+/// (oneDNN over its reordered weights and the own VNNI kernel where the CPU has VNNI, the portable
+/// kernel always — forced the way `FTTRAIN_INT8_KERNEL` does), over shapes that hit every tail: rows not a multiple of the 4-row tile or the 64-row
 /// chunk, columns not a multiple of 16 or 64, inputs not a multiple of 4; and extreme bytes
 /// (255 × −127, 255 × 127 over the longest k, where a 16-bit pair sum would saturate).
 final class Int8ProductTests: XCTestCase {
@@ -17,15 +17,19 @@ final class Int8ProductTests: XCTestCase {
         }
     }
 
-    static var kernels: [Int8Kernel] { Int8Products.cpuHasVNNI ? [.vnni, .portable] : [.portable] }
+    static var kernels: [Int8Kernel] { Int8Products.cpuHasVNNI ? [.onednn, .vnni, .portable] : [.portable] }
 
-    func product(_ kernel: Int8Kernel, a: [UInt8], lda: Int, b: [Int8], m: Int, n: Int, k: Int) -> [Int32] {
-        var packed = [Int8](repeating: 99, count: Int8Products.packedSize(outputs: n, inputs: k))
-        b.withUnsafeBufferPointer { Int8Products.pack($0.baseAddress!, ldb: k, outputs: n, inputs: k, into: &packed) }
-        // C wider than n (ldc n + 3) with a sentinel: the kernels must not write past column n.
-        let ldc = n + 3
+    /// C through `Int8Weights.product` (every kernel; the packed and oneDNN layouts made from `b`).
+    /// `dense`: C exactly n wide (the layout inference uses, where oneDNN runs its brgemm kernels);
+    /// else wider than n (ldc n + 3) with a sentinel: the kernels must not write past column n.
+    func product(_ kernel: Int8Kernel, a: [UInt8], lda: Int, b: [Int8], m: Int, n: Int, k: Int, dense: Bool = false) -> [Int32] {
+        let weights = Int8Weights(values: b, scales: [Float](repeating: 1, count: n), outputs: n, inputs: k)
+        let ldc = dense ? n : n + 3
         var c = [Int32](repeating: -7, count: m * ldc)
-        Int8Products.product(a: a, lda: lda, packed: packed, c: &c, ldc: ldc, m: m, n: n, k: k, kernel: kernel)
+        let ran = weights.product(a: a, lda: lda, c: &c, ldc: ldc, rows: m, kernel: kernel)
+        // oneDNN takes every dense shape (inputs a multiple of 4: rows unpadded), as in inference.
+        if kernel == .onednn && dense && k % 4 == 0 { XCTAssertEqual(ran, .onednn, "m \(m) n \(n) k \(k)") }
+        if kernel != .onednn { XCTAssertEqual(ran, kernel) }
         for i in 0..<m { for j in n..<ldc { XCTAssertEqual(c[i * ldc + j], -7, "\(kernel) wrote past column \(n)") } }
         return (0..<m).flatMap { i in c[(i * ldc)..<(i * ldc + n)] }
     }
@@ -56,6 +60,8 @@ final class Int8ProductTests: XCTestCase {
             let expected = Self.reference(a: a, lda: lda, b: b, m: m, n: n, k: k)
             for kernel in Self.kernels {
                 XCTAssertEqual(product(kernel, a: a, lda: lda, b: b, m: m, n: n, k: k), expected, "\(kernel) m \(m) n \(n) k \(k)")
+                XCTAssertEqual(
+                    product(kernel, a: a, lda: lda, b: b, m: m, n: n, k: k, dense: true), expected, "\(kernel) dense m \(m) n \(n) k \(k)")
             }
         }
     }
@@ -75,7 +81,8 @@ final class Int8ProductTests: XCTestCase {
     func testDispatchFollowsTheSetting() {
         XCTAssertEqual(Int8Products.defaultKernel(environment: "portable"), .portable)
         XCTAssertEqual(Int8Products.defaultKernel(environment: "PORTABLE"), .portable)
-        XCTAssertEqual(Int8Products.defaultKernel(environment: nil), Int8Products.cpuHasVNNI ? .vnni : .portable)
+        XCTAssertEqual(Int8Products.defaultKernel(environment: nil), Int8Products.cpuHasVNNI ? .onednn : .portable)
         XCTAssertEqual(Int8Products.defaultKernel(environment: "vnni"), Int8Products.cpuHasVNNI ? .vnni : .portable)
+        XCTAssertEqual(Int8Products.defaultKernel(environment: "onednn"), Int8Products.cpuHasVNNI ? .onednn : .portable)
     }
 }

@@ -139,5 +139,5 @@ final class QuantizedModelTests: XCTestCase {
 
 /// The kernels this CPU can run.
 enum Int8ProductKernels {
-    static var all: [Int8Kernel] { Int8Products.cpuHasVNNI ? [.vnni, .portable] : [.portable] }
+    static var all: [Int8Kernel] { Int8Products.cpuHasVNNI ? [.onednn, .vnni, .portable] : [.portable] }
 }

@@ -8,6 +8,7 @@
 // groups of 4 along K: packed[((nb · K4) + q) · 64 + j · 4 + t] = B[nb · 16 + j][q · 4 + t], zero
 // past N or K, the layout `vpdpbusd` reads (four u8·s8 products summed into each int32 lane).
 // A rows are read K4 · 4 bytes long (`lda` ≥ that): the bytes past K multiply packed zeros.
+// The row quantisation and float32 epilogue around these products: int8_rows.h.
 
 #include <stddef.h>
 #include <stdint.h>
