@@ -51,6 +51,32 @@ final class LlamaKernelTests: XCTestCase {
         GradientCheck.check("dGateUp", parameter: gu.pointer, count: gu.count, analytic: d, loss: loss)
     }
 
+    /// The eight-lane path (features 0 ..< 16) and the scalar tail (16 ..< 21) against the formulas
+    /// in Double, over gates from −100 to 100 (saturated sigmoid at both ends): relative 1e-6.
+    func testSwiGLUVectorLanesAndTailMatchTheFormulas() {
+        let N = 2, F = 21
+        var gu = testValues(N * 2 * F, seed: 6, scale: 8)
+        gu[0] = -100
+        gu[1] = 100
+        gu[F - 1] = -90
+        let dh = testValues(N * F, seed: 7)
+        var h = [Float](repeating: .nan, count: N * F), d = [Float](repeating: .nan, count: N * 2 * F)
+        SwiGLU.forward(output: &h, gateUp: gu, rows: N, features: F)
+        SwiGLU.backward(dGateUp: &d, dOutput: dh, gateUp: gu, rows: N, features: F)
+        for r in 0..<N {
+            for i in 0..<F {
+                let g = Double(gu[r * 2 * F + i]), u = Double(gu[r * 2 * F + F + i]), dy = Double(dh[r * F + i])
+                let s = 1 / (1 + exp(-g))
+                func close(_ got: Float, _ expected: Double, _ what: String) {
+                    XCTAssertEqual(Double(got), expected, accuracy: 1e-6 * abs(expected) + 1e-30, "\(what) (\(r), \(i)) gate \(g)")
+                }
+                close(h[r * F + i], g * s * u, "h")
+                close(d[r * 2 * F + F + i], dy * g * s, "d up")
+                close(d[r * 2 * F + i], dy * u * s * (1 + g * (1 - s)), "d gate")
+            }
+        }
+    }
+
     func testRotaryRotatesHalvesAndInverts() {
         let T = 5, heads = 2, D = 6, stride = 14
         var cos = [Float](repeating: 0, count: 8 * D / 2), sin = cos

@@ -26,7 +26,7 @@ extension LlamaModel {
         // Output projection and final norm.
         if let dLogits, let dHead = head.gradient {
             Parallel.sgemm(
-                transA: true, transB: false, m: V, n: C, k: N, a: dLogits, lda: V, b: ws.finalNormed, ldb: C,
+                float32Kernel: float32Kernel, transA: true, transB: false, m: V, n: C, k: N, a: dLogits, lda: V, b: ws.finalNormed, ldb: C,
                 beta: 1, c: dHead, ldc: C)
         }
         if !config.tieWordEmbeddings, let dHead = head.gradient {
@@ -38,7 +38,7 @@ extension LlamaModel {
         }
         if let dLogits {
             Parallel.sgemm(
-                transA: false, transB: false, m: N, n: C, k: V, a: dLogits, lda: V, b: head.value, ldb: C,
+                float32Kernel: float32Kernel, transA: false, transB: false, m: N, n: C, k: V, a: dLogits, lda: V, b: head.value, ldb: C,
                 beta: 0, c: ws.dNormed, ldc: C)
         } else {
             ws.dNormed.update(repeating: 0, count: N * C)
@@ -115,21 +115,21 @@ extension LlamaModel {
     ) {
         if let fusedGradient {
             Parallel.sgemm(
-                transA: true, transB: false, m: width, n: inputs, k: N, a: dOutput, lda: width, b: input, ldb: inputs,
+                float32Kernel: float32Kernel, transA: true, transB: false, m: width, n: inputs, k: N, a: dOutput, lda: width, b: input, ldb: inputs,
                 beta: 1, c: fusedGradient, ldc: inputs)
         } else {
             for module in modules {
                 guard let dWeight = s.weights[module.rawValue].gradient else { continue }
                 let outputs = module.dimensions(config).outputs
                 Parallel.sgemm(
-                    transA: true, transB: false, m: outputs, n: inputs, k: N,
+                    float32Kernel: float32Kernel, transA: true, transB: false, m: outputs, n: inputs, k: N,
                     a: dOutput + module.columnOffset(config), lda: width, b: input, ldb: inputs,
                     beta: 1, c: dWeight, ldc: inputs)
             }
         }
         if let dInput {
             Parallel.sgemm(
-                transA: false, transB: false, m: N, n: inputs, k: width, a: dOutput, lda: width,
+                float32Kernel: float32Kernel, transA: false, transB: false, m: N, n: inputs, k: width, a: dOutput, lda: width,
                 b: s.weights[modules[0].rawValue].value, ldb: inputs, beta: 0, c: dInput, ldc: inputs)
         }
         lora?.backward(modules, layer: l, input: input, dOutput: dOutput, width: width, dInput: dInput, rows: N)

@@ -148,7 +148,7 @@ extension LlamaModel {
             Parallel.sgemv(n: outputs, k: inputs, w: weight, ldw: inputs, x: input, beta: 0, y: output)
         } else {
             Parallel.sgemm(
-                transA: false, transB: true, m: n, n: outputs, k: inputs, a: input, lda: inputs, b: weight, ldb: inputs,
+                float32Kernel: float32Kernel, transA: false, transB: true, m: n, n: outputs, k: inputs, a: input, lda: inputs, b: weight, ldb: inputs,
                 beta: 0, c: output, ldc: outputs)
         }
     }

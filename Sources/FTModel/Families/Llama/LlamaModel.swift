@@ -29,6 +29,10 @@ public final class LlamaModel: @unchecked Sendable {
     var head = TensorSlot(value: UnsafeMutablePointer<Float>.allocate(capacity: 1), gradient: nil)
     /// Layers below this one need no input gradient (nothing trainable under them).
     var lowestLayerNeedingInputGradient = 0
+    /// The library of the float32 products of the layers and the output projection (not LoRA's
+    /// rank-r ones): oneDNN, faster on these shapes (`OneDNNFloat32`), unless
+    /// `FTTRAIN_FLOAT32_KERNEL=openblas`.
+    public var float32Kernel = Float32Kernel.fromEnvironment(default: .oneDNN)
 
     /// The typed pointers of one layer.
     struct LayerSlots {
@@ -187,7 +191,7 @@ public final class LlamaModel: @unchecked Sendable {
                 output: a.normed1, rstd: a.rstd1, input: a.input, weight: s.inputNorm.value, rows: N, channels: C,
                 epsilon: config.rmsNormEps)
             Parallel.sgemm(
-                transA: false, transB: true, m: N, n: W, k: C, a: a.normed1, lda: C, b: s.weights[0].value, ldb: C,
+                float32Kernel: float32Kernel, transA: false, transB: true, m: N, n: W, k: C, a: a.normed1, lda: C, b: s.weights[0].value, ldb: C,
                 beta: 0, c: a.qkv, ldc: W)
             lora?.forward([.q, .k, .v], layer: l, input: a.normed1, output: a.qkv, width: W, rows: N)
             cosTable.withUnsafeBufferPointer { cos in
@@ -201,7 +205,7 @@ public final class LlamaModel: @unchecked Sendable {
                 context: a.context, probabilities: a.probabilities, qkv: a.qkv, attentionMask: attentionMask,
                 batch: B, sequence: T, shape: shape)
             Parallel.sgemm(
-                transA: false, transB: true, m: N, n: C, k: QW, a: a.context, lda: QW, b: s.weights[3].value, ldb: QW,
+                float32Kernel: float32Kernel, transA: false, transB: true, m: N, n: C, k: QW, a: a.context, lda: QW, b: s.weights[3].value, ldb: QW,
                 beta: 0, c: ws.branch, ldc: C)
             lora?.forward([.o], layer: l, input: a.context, output: ws.branch, width: C, rows: N)
             add(a.middle, a.input, ws.branch, N * C)
@@ -210,12 +214,12 @@ public final class LlamaModel: @unchecked Sendable {
                 output: a.normed2, rstd: a.rstd2, input: a.middle, weight: s.postAttentionNorm.value, rows: N, channels: C,
                 epsilon: config.rmsNormEps)
             Parallel.sgemm(
-                transA: false, transB: true, m: N, n: 2 * F, k: C, a: a.normed2, lda: C, b: s.weights[4].value, ldb: C,
+                float32Kernel: float32Kernel, transA: false, transB: true, m: N, n: 2 * F, k: C, a: a.normed2, lda: C, b: s.weights[4].value, ldb: C,
                 beta: 0, c: a.gateUp, ldc: 2 * F)
             lora?.forward([.gate, .up], layer: l, input: a.normed2, output: a.gateUp, width: 2 * F, rows: N)
             SwiGLU.forward(output: a.hidden, gateUp: a.gateUp, rows: N, features: F)
             Parallel.sgemm(
-                transA: false, transB: true, m: N, n: C, k: F, a: a.hidden, lda: F, b: s.weights[6].value, ldb: F,
+                float32Kernel: float32Kernel, transA: false, transB: true, m: N, n: C, k: F, a: a.hidden, lda: F, b: s.weights[6].value, ldb: F,
                 beta: 0, c: ws.branch, ldc: C)
             lora?.forward([.down], layer: l, input: a.hidden, output: ws.branch, width: C, rows: N)
             let next = l + 1 < config.numHiddenLayers ? ws.layer(l + 1).input : ws.output
@@ -225,7 +229,8 @@ public final class LlamaModel: @unchecked Sendable {
             output: ws.finalNormed, rstd: ws.finalRstd, input: ws.output, weight: finalNorm.value, rows: N, channels: C,
             epsilon: config.rmsNormEps)
         Parallel.sgemm(
-            transA: false, transB: true, m: N, n: config.vocabSize, k: C, a: ws.finalNormed, lda: C, b: head.value, ldb: C,
+            float32Kernel: float32Kernel, transA: false, transB: true, m: N, n: config.vocabSize, k: C, a: ws.finalNormed, lda: C, b: head.value,
+            ldb: C,
             beta: 0, c: ws.logits, ldc: config.vocabSize)
         return UnsafePointer(ws.logits)
     }
