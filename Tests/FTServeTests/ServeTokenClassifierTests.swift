@@ -91,6 +91,18 @@ final class ServeTokenClassifierTests: ServeTestCase {
         ) { error in XCTAssertTrue("\(error)".contains("arm ner is a token classifier"), "\(error)") }
     }
 
+    /// A token-classification adapter (PEFT task_type TOKEN_CLS) is refused at start, by name,
+    /// never served as a sequence classifier.
+    func testTokenClassificationAdapterIsRefused() throws {
+        let configPath = adapterDirectory.appendingPathComponent("adapter_config.json")
+        var config = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: configPath)) as? [String: Any])
+        config["task_type"] = "TOKEN_CLS"
+        try JSONSerialization.data(withJSONObject: config).write(to: configPath)
+        XCTAssertThrowsError(try ServeServer(configuration: configuration())) { error in
+            XCTAssertTrue("\(error)".contains("--adapter lora=encoder:\(adapterDirectory.path): a token-classification adapter"), "\(error)")
+        }
+    }
+
     /// With --no-truncate a text over max_length is refused; with truncation it gets predict's
     /// entities at that length.
     func testLengthLimit() async throws {
