@@ -40,7 +40,8 @@ struct ABServe: Sendable {
                 guard let arm = route.split.arms.first(where: { name in models.first { $0.name == name.name }?.kind != .classifier }) else {
                     continue
                 }
-                throw ABTestingError.badRoute("A/B route \(route.name): arm \(arm.name) is an embedder; arms must be classifiers")
+                let kind = models.first { $0.name == arm.name }?.kind == .tokenClassifier ? "a token classifier" : "an embedder"
+                throw ABTestingError.badRoute("A/B route \(route.name): arm \(arm.name) is \(kind); arms must be classifiers")
             }
             let serve = ABServe(
                 router: router, metrics: metrics, labels: Dictionary(uniqueKeysWithValues: models.map { ($0.name, $0.labels) }))

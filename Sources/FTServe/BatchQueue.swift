@@ -1,5 +1,6 @@
 import FTCore
 import FTModel
+import FTTrain
 import Foundation
 
 /// Dynamic batching as text-embeddings-inference does it: requests from concurrent clients wait in
@@ -16,15 +17,28 @@ public final class BatchQueue: @unchecked Sendable {
     /// What a request asks of its model.
     enum Operation: Equatable {
         case classify
+        /// A token classifier's entities (the job carries its texts).
+        case entities
         /// One (pooling, normalize) per text.
         case embed(SentencePooling, Bool)
 
         var isClassify: Bool { self == .classify }
+        /// Operations that run as one forward pass together (embeddings of any pooling batch).
+        var batchKey: Int {
+            switch self {
+            case .classify: 0
+            case .entities: 1
+            case .embed: 2
+            }
+        }
     }
 
-    /// The rows computed for one request, and how long it queued and ran.
+    /// The rows (or entities) computed for one request, and how long it queued and ran.
     struct Result {
+        /// Probabilities or embeddings, one row per text (empty for `.entities`).
         var rows: [[Float]]
+        /// Entities per text (`.entities` only).
+        var entities: [[PredictedEntity]] = []
         var queueSeconds: Double
         var inferenceSeconds: Double
     }
@@ -33,14 +47,20 @@ public final class BatchQueue: @unchecked Sendable {
         let model: ServedModel
         let operation: Operation
         let encodings: [TokenizerEncoding]
+        /// The raw texts, for `.entities` (empty otherwise).
+        let texts: [String]
         let tokens: Int
         let enqueued: UInt64
         let continuation: CheckedContinuation<Result, any Error>
 
-        init(model: ServedModel, operation: Operation, encodings: [TokenizerEncoding], continuation: CheckedContinuation<Result, any Error>) {
+        init(
+            model: ServedModel, operation: Operation, encodings: [TokenizerEncoding], texts: [String],
+            continuation: CheckedContinuation<Result, any Error>
+        ) {
             self.model = model
             self.operation = operation
             self.encodings = encodings
+            self.texts = texts
             self.tokens = encodings.reduce(0) { $0 + $1.inputIds.count }
             self.enqueued = DispatchTime.now().uptimeNanoseconds
             self.continuation = continuation
@@ -49,7 +69,7 @@ public final class BatchQueue: @unchecked Sendable {
         /// Jobs batch together when they run on the same weights (and adapter) and pass.
         func batches(with other: Job) -> Bool {
             model.backend === other.model.backend && model.adapterName == other.model.adapterName
-                && operation.isClassify == other.operation.isClassify
+                && operation.batchKey == other.operation.batchKey
         }
     }
 
@@ -110,10 +130,12 @@ public final class BatchQueue: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Queues `encodings` of `model` and waits (without blocking a thread) for their rows.
-    func submit(model: ServedModel, operation: Operation, encodings: [TokenizerEncoding]) async throws -> Result {
-        try await withCheckedThrowingContinuation { continuation in
-            let job = Job(model: model, operation: operation, encodings: encodings, continuation: continuation)
+    /// Queues `encodings` of `model` and waits (without blocking a thread) for their rows; `.entities`
+    /// also takes the raw `texts` (one per encoding, which only counts the tokens).
+    func submit(model: ServedModel, operation: Operation, encodings: [TokenizerEncoding], texts: [String] = []) async throws -> Result {
+        precondition(operation != .entities || texts.count == encodings.count, "entities need one text per encoding")
+        return try await withCheckedThrowingContinuation { continuation in
+            let job = Job(model: model, operation: operation, encodings: encodings, texts: texts, continuation: continuation)
             condition.lock()
             if stopping {
                 condition.unlock()
@@ -205,11 +227,13 @@ public final class BatchQueue: @unchecked Sendable {
         let started = DispatchTime.now().uptimeNanoseconds
         let model = batch[0].model
         var encodings: [TokenizerEncoding] = []
+        var texts: [String] = []
         var embedSettings: [(SentencePooling, Bool)] = []
         var owners: [(job: Int, row: Int)] = []
         for (j, job) in batch.enumerated() {
             for (r, encoding) in job.encodings.enumerated() {
                 encodings.append(encoding)
+                if job.operation == .entities { texts.append(job.texts[r]) }
                 owners.append((j, r))
                 if case .embed(let pooling, let normalize) = job.operation { embedSettings.append((pooling, normalize)) }
             }
@@ -218,18 +242,25 @@ public final class BatchQueue: @unchecked Sendable {
         let sorted = order.map { encodings[$0] }
         let tokens = encodings.reduce(0) { $0 + $1.inputIds.count }
         do {
-            let rows =
-                batch[0].operation.isClassify
-                ? try model.classify(sorted) : try model.embed(sorted, pooling: order.map { embedSettings[$0] })
-            let finished = DispatchTime.now().uptimeNanoseconds
             var answers = batch.map { [[Float]](repeating: [], count: $0.encodings.count) }
-            for (position, index) in order.enumerated() { answers[owners[index].job][owners[index].row] = rows[position] }
+            var entities = batch.map { [[PredictedEntity]](repeating: [], count: $0.operation == .entities ? $0.encodings.count : 0) }
+            switch batch[0].operation {
+            case .entities:
+                let found = try model.entities(order.map { texts[$0] })
+                for (position, index) in order.enumerated() { entities[owners[index].job][owners[index].row] = found[position] }
+            case .classify, .embed:
+                let rows =
+                    batch[0].operation.isClassify
+                    ? try model.classify(sorted) : try model.embed(sorted, pooling: order.map { embedSettings[$0] })
+                for (position, index) in order.enumerated() { answers[owners[index].job][owners[index].row] = rows[position] }
+            }
+            let finished = DispatchTime.now().uptimeNanoseconds
             metrics?.batch(model: model.name, size: encodings.count, tokens: tokens)
             for (j, job) in batch.enumerated() {
                 metrics?.queueDepth(model: job.model.name, delta: -1)
                 job.continuation.resume(
                     returning: Result(
-                        rows: answers[j], queueSeconds: Double(started - job.enqueued) / 1e9,
+                        rows: answers[j], entities: entities[j], queueSeconds: Double(started - job.enqueued) / 1e9,
                         inferenceSeconds: Double(finished - started) / 1e9))
             }
         } catch {

@@ -49,10 +49,11 @@ struct ServeRoutes: Sendable {
         let body = try await ServeRequests.decode(TextsBody.self, from: request, limit: limits.maxBodyBytes)
         let choice = ab.choose(body.model, request)  // a model name that is an A/B route: one of its arms
         let model = try resolve(choice?.arm ?? body.model, context)
-        guard model.kind == .classifier else {
+        guard model.kind != .embedder else {
             throw ServeError.validation("model \(model.name) is an embedder (no labels): use /v1/embed")
         }
         let encodings = try encode(body.inputs, model)
+        if model.kind == .tokenClassifier { return try await entities(body.inputs, encodings, model, context) }
         let result = try await queue.submit(model: model, operation: .classify, encodings: encodings)
         metrics.timings(model: model.name, route: "/v1/predict", queueSeconds: result.queueSeconds, inferenceSeconds: result.inferenceSeconds)
         var predicted: [String] = []
@@ -68,6 +69,23 @@ struct ServeRoutes: Sendable {
                 + "\"predictions\": [\(predictions.joined(separator: ", "))]}")
         if let choice { try ab.served(choice, id: context.state.requestId, model: model.name, labels: predicted, response: &response) }
         return response
+    }
+
+    /// `/v1/predict` on a token classifier: each text's entities, each prediction the object
+    /// `fttrain predict` prints for it (`{"entities": [{"end", "score", "start", "text", "type"}]}`, keys sorted).
+    private func entities(
+        _ inputs: ServeInputs, _ encodings: [TokenizerEncoding], _ model: ServedModel, _ context: ServeRequestContext
+    ) async throws -> Response {
+        let result = try await queue.submit(model: model, operation: .entities, encodings: encodings, texts: inputs.items.map(\.text))
+        metrics.timings(model: model.name, route: "/v1/predict", queueSeconds: result.queueSeconds, inferenceSeconds: result.inferenceSeconds)
+        let predictions = try result.entities.map { found in
+            let line = try JSONSerialization.data(
+                withJSONObject: ["entities": found.map(\.json)], options: [.sortedKeys, .withoutEscapingSlashes])
+            return String(decoding: line, as: UTF8.self)
+        }
+        return jsonResponse(
+            "{\"id\": \(JSONText.string(context.state.requestId)), \"model\": \(JSONText.string(model.name)), "
+                + "\"predictions\": [\(predictions.joined(separator: ", "))]}")
     }
 
     private func embed(_ request: Request, _ context: ServeRequestContext) async throws -> Response {

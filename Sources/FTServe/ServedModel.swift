@@ -19,12 +19,14 @@ final class ComputeBackend: @unchecked Sendable {
     }
 }
 
-/// An encoder served under a name: a fine-tuned classifier or a bare encoder (embedder), or an adapter
+/// An encoder served under a name: a fine-tuned classifier, a token classifier (entities) or a bare encoder (embedder), or an adapter
 /// over a served base (causal LMs are `ServedGenerator`s); with its tokenizer, labels, token limit and `lineage.json`.
 public final class ServedModel: @unchecked Sendable {
-    /// What the model answers: `classifier` (labels: predict, embed, tokenize) or `embedder` (embed, tokenize).
+    /// What the model answers: `classifier` (labels: predict, embed, tokenize), `token_classifier`
+    /// (`*ForTokenClassification`, tag labels: predict answers entities; embed, tokenize) or `embedder` (embed, tokenize).
     public enum Kind: String, Sendable {
         case classifier
+        case tokenClassifier = "token_classifier"
         case embedder
     }
 
@@ -77,9 +79,12 @@ public final class ServedModel: @unchecked Sendable {
             let tokenizer = try BertTokenizer.load(modelDirectory: directory)
             let model = try ModelRegistry.load(modelDirectory: directory, numLabels: labels.count)
             let ownLimit = labels.isEmpty ? sentenceTransformersMaxLength(directory) : nil
+            // The head config.json's `architectures` names, as `fttrain predict` tells them apart.
+            let kind: Kind =
+                labels.isEmpty ? .embedder : model.architectureName.hasSuffix("ForTokenClassification") ? .tokenClassifier : .classifier
             served.append(
                 ServedModel(
-                    name: spec.name, kind: labels.isEmpty ? .embedder : .classifier, labels: labels,
+                    name: spec.name, kind: kind, labels: labels,
                     maxLength: min(configuration.maxLength ?? ownLimit ?? model.maxSequenceLength, model.maxSequenceLength),
                     tokenizer: tokenizer, base: nil, directory: directory, lineageJSON: try lineage(directory),
                     backend: ComputeBackend(model: model, adapterSet: nil, id: nextId), adapterName: nil))
@@ -99,6 +104,15 @@ public final class ServedModel: @unchecked Sendable {
                 var isDirectory: ObjCBool = false
                 guard FileManager.default.fileExists(atPath: spec.directory, isDirectory: &isDirectory), isDirectory.boolValue else {
                     throw ServeSetupError("--adapter \(spec.name)=\(spec.base):\(spec.directory): no such directory")
+                }
+                // A token classifier's adapter (TOKEN_CLS) needs the token head: refused, as `fttrain predict --adapter` does.
+                let adapterConfig = URL(fileURLWithPath: spec.directory).appendingPathComponent("adapter_config.json")
+                if let data = FileManager.default.contents(atPath: adapterConfig.path),
+                    let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], object["task_type"] as? String == "TOKEN_CLS"
+                {
+                    throw ServeSetupError(
+                        "--adapter \(spec.name)=\(spec.base):\(spec.directory): a token-classification adapter (task_type TOKEN_CLS); adapters serve sequence classifiers only: serve the run's model/ directory with --model"
+                    )
                 }
             }
             let set = try AdapterSet(
@@ -121,8 +135,20 @@ public final class ServedModel: @unchecked Sendable {
     }
 
     /// Tokenizes a text (or pair) with this model's limit: truncated when `truncate`, else refused
-    /// when longer. `field` names the input in the error (`inputs[3]`).
+    /// when longer. `field` names the input in the error (`inputs[3]`). A token classifier's text is
+    /// tokenized word by word, as `EntityPrediction` does (no pairs).
     func encode(_ text: String, pair: String?, truncate: Bool, field: String) throws -> TokenizerEncoding {
+        if kind == .tokenClassifier {
+            guard pair == nil else { throw ServeError.validation("\(field): model \(name) is a token classifier: it takes single texts, not pairs") }
+            let words = tokenizer.wordSpans(of: text).map(\.text)
+            if truncate { return tokenizer.encodeWords(words, maxLength: maxLength).encoding }
+            let encoding = tokenizer.encodeWords(words).encoding
+            guard encoding.inputIds.count <= maxLength else {
+                throw ServeError.validation(
+                    "\(field): \(encoding.inputIds.count) tokens, more than max_length \(maxLength) of model \(name) (truncation is off)")
+            }
+            return encoding
+        }
         if truncate { return tokenizer.encode(text, pair: pair, maxLength: maxLength) }
         let encoding = tokenizer.encode(text, pair: pair)
         guard encoding.inputIds.count <= maxLength else {
@@ -148,6 +174,14 @@ public final class ServedModel: @unchecked Sendable {
         let predictions = try Predictions.compute(
             model: backend.model, dataset: dataset, batchSize: max(encodings.count, 1), padTokenId: tokenizer.padTokenId)
         return (0..<encodings.count).map { Array(predictions.row($0)) }
+    }
+
+    /// The entities of each text (in order), through `EntityPrediction` as `fttrain predict` finds
+    /// them on a token classifier: one forward over all the texts, cut at `maxLength` tokens.
+    func entities(_ texts: [String]) throws -> [[PredictedEntity]] {
+        try activate()
+        return try EntityPrediction.predict(
+            texts: texts, model: backend.model, tokenizer: tokenizer, labels: labels, maxLength: maxLength, batchSize: max(texts.count, 1))
     }
 
     /// Sentence embeddings (one row per encoding, in order), as `fttrain embed` computes them: one

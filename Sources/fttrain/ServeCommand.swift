@@ -9,7 +9,7 @@ struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
         abstract:
-            "Serve classifiers, embedders and causal LMs over HTTP (predict, embed, tokenize, generate, chat completions, health, info, metrics).",
+            "Serve classifiers, token classifiers, embedders and causal LMs over HTTP (predict, embed, tokenize, generate, chat completions, health, info, metrics).",
         discussion: """
             When ready it prints one line to standard output: `fttrain serve: listening on http://HOST:PORT`. \
             SIGTERM or SIGINT: stop accepting, finish the requests in flight, exit 0. \
