@@ -12,6 +12,7 @@ import Yams
 ///   rounds: 20
 ///   labels: [urgent, routine, self-care]   # sequence classification only (not for a causal LM)
 ///   aggregation: fedavg          # fedavg | ffa | svd
+///   server_optimizer: fedadam    # none | fedadam | fedyogi | fedadagrad (server_learning_rate is η)
 ///   min_sites: 2
 ///   round_deadline: 900          # seconds
 ///   secure_aggregation: true
@@ -23,6 +24,7 @@ import Yams
 ///     public_key: <base64 Ed25519>
 ///     key_agreement_key: <base64 X25519>
 ///     private_key_file: /secrets/hospital-a.key
+///     lora_r: 4                  # optional, svd only: this site trains rank 4 (the global keeps lora_r)
 /// ```
 public struct FederatedConfiguration: Sendable {
     public struct Site: Sendable, Equatable {
@@ -35,6 +37,8 @@ public struct FederatedConfiguration: Sendable {
         public var keyAgreementKey: String?
         /// The site's private keys (`fttrain federated-keygen` writes them); read only by its ranks.
         public var privateKeyFile: String?
+        /// The LoRA rank this site trains (nil: the federation's `lora_r`); other ranks need `aggregation: svd`.
+        public var loraR: Int? = nil
     }
 
     public var training: TrainingConfiguration
@@ -67,6 +71,7 @@ public struct FederatedConfiguration: Sendable {
         let known: Set<String> = [
             "rounds", "aggregation", "server_learning_rate", "site_fraction", "min_sites", "round_deadline",
             "seed", "federation_id", "secure_aggregation", "dp", "labels", "fedprox_mu",
+            "server_optimizer", "server_beta1", "server_beta2", "server_tau",
         ]
         for key in federation.keys {
             if let k = key.string, !known.contains(k) { throw fail("unknown key federation.\(k) (known: \(known.sorted().joined(separator: ", ")))") }
@@ -83,7 +88,15 @@ public struct FederatedConfiguration: Sendable {
         let modeName = try value("aggregation", { $0.string }, "fedavg, ffa or svd") ?? "fedavg"
         guard let mode = AggregationMode(rawValue: modeName) else { throw fail("federation.aggregation must be fedavg, ffa or svd, not \(modeName)") }
         var settings = FederationSettings(rounds: rounds, mode: mode)
-        settings.serverLearningRate = try value("server_learning_rate", { $0.float }, "a number") ?? 1
+        let optimizerName = try value("server_optimizer", { $0.string }, "none, fedadam, fedyogi or fedadagrad") ?? "none"
+        guard let optimizer = ServerOptimizerKind(rawValue: optimizerName) else {
+            throw fail("federation.server_optimizer must be none, fedadam, fedyogi or fedadagrad, not \(optimizerName)")
+        }
+        settings.serverOptimizer = ServerOptimizerSettings(
+            kind: optimizer, beta1: try value("server_beta1", { $0.float }, "a number in [0, 1)"),
+            beta2: try value("server_beta2", { $0.float }, "a number in [0, 1)") ?? 0.99,
+            tau: try value("server_tau", { $0.float }, "a number > 0") ?? 1e-3)
+        settings.serverLearningRate = try value("server_learning_rate", { $0.float }, "a number") ?? settings.serverOptimizer.defaultLearningRate
         settings.siteFraction = try value("site_fraction", { $0.float }, "a number") ?? 1
         settings.minimumSites = try value("min_sites", decimal, "an integer") ?? 1
         settings.roundDeadline = try value("round_deadline", { $0.float }, "a number of seconds") ?? 1800
@@ -103,7 +116,7 @@ public struct FederatedConfiguration: Sendable {
         guard case .sequence(let list) = sitesNode else { throw fail("`sites` must be a list") }
         let sites = try list.enumerated().map { (i, node) -> Site in
             guard case .mapping(let m) = node else { throw fail("sites[\(i)] must be a mapping") }
-            let siteKeys: Set<String> = ["name", "ranks", "train_file", "public_key", "key_agreement_key", "private_key_file"]
+            let siteKeys: Set<String> = ["name", "ranks", "train_file", "public_key", "key_agreement_key", "private_key_file", "lora_r"]
             for key in m.keys { if let k = key.string, !siteKeys.contains(k) { throw fail("unknown key sites[\(i)].\(k)") } }
             guard let name = m["name"]?.string, !name.isEmpty else { throw fail("sites[\(i)] needs a name") }
             guard let trainFile = m["train_file"]?.string else { throw fail("site \(name) needs a train_file") }
@@ -117,9 +130,14 @@ public struct FederatedConfiguration: Sendable {
             case nil: ranks = []
             }
             guard !ranks.isEmpty else { throw fail("site \(name) needs its ranks (a list of MPI ranks)") }
+            var loraR: Int?
+            if let node = m["lora_r"] {
+                guard let r = decimal(node), r >= 1 else { throw fail("sites[\(i)].lora_r must be an integer >= 1") }
+                loraR = r
+            }
             return Site(
                 name: name, ranks: ranks, trainFile: trainFile, publicKey: publicKey,
-                keyAgreementKey: m["key_agreement_key"]?.string, privateKeyFile: m["private_key_file"]?.string)
+                keyAgreementKey: m["key_agreement_key"]?.string, privateKeyFile: m["private_key_file"]?.string, loraR: loraR)
         }
         // A causal LM's answers come from its data (chat rows, completions, or labelled rows through
         // prompt_template/completion_template): it has no classes, so labels would be ignored.
@@ -156,6 +174,15 @@ public struct FederatedConfiguration: Sendable {
         guard settings.roundDeadline > 0 else { throw fail("federation.round_deadline must be positive") }
         guard settings.serverLearningRate > 0 else { throw fail("federation.server_learning_rate must be positive") }
         guard settings.proximalMu >= 0 else { throw fail("federation.fedprox_mu must be >= 0") }
+        let optimizer = settings.serverOptimizer
+        guard (0..<1).contains(optimizer.beta1), (0..<1).contains(optimizer.beta2), optimizer.tau > 0 else {
+            throw fail("federation.server_beta1 and server_beta2 must be in [0, 1) and server_tau > 0")
+        }
+        if let other = sites.first(where: { ($0.loraR ?? training.loraR) != training.loraR }), settings.mode != .svd {
+            throw fail(
+                "site \(other.name) has lora_r \(other.loraR!), the federation \(training.loraR): only aggregation: svd mixes ranks (the mean of B·A re-factorised)"
+            )
+        }
         if let privacy = settings.privacy {
             guard privacy.clip > 0, privacy.noiseMultiplier >= 0, privacy.delta > 0 && privacy.delta < 1 else {
                 throw fail("federation.dp needs clip > 0, noise_multiplier >= 0 and 0 < delta < 1")
@@ -171,6 +198,19 @@ public struct FederatedConfiguration: Sendable {
             throw fail("secure_aggregation needs every site's key_agreement_key; \(missing.name) has none")
         }
         _ = try SiteRegistry(publicKeys: Dictionary(uniqueKeysWithValues: sites.map { ($0.name, $0.publicKey) }))
+    }
+
+    /// The local training configuration of site `index`: the federation's, at the site's `lora_r`,
+    /// with `lora_alpha` scaled so the site's LoRA scaling (α/r, or α/√r with rsLoRA) is the
+    /// federation's — the aggregation averages the unscaled products B·A, which is right only when
+    /// every site scales them alike.
+    public func siteTraining(_ index: Int) -> TrainingConfiguration {
+        var c = training
+        guard let r = sites[index].loraR, r != c.loraR else { return c }
+        let ratio = Double(r) / Double(c.loraR)
+        c.loraAlpha *= c.useRSLoRA ? ratio.squareRoot() : ratio
+        c.loraR = r
+        return c
     }
 
     /// The ranks a job must have: the coordinator and every site rank.

@@ -13,6 +13,8 @@ public final class FederatedCoordinator {
     public let settings: FederationSettings
     private let registry: SiteRegistry
     public private(set) var accountant = PrivacyAccountant()
+    /// The server optimiser's moments (saved with the state; restored on resume).
+    public internal(set) lazy var serverOptimizer = ServerOptimizer(settings: settings.serverOptimizer, learningRate: settings.serverLearningRate)
     /// Updates that missed their round's deadline: drained (and dropped) when they arrive.
     private var late: [(site: Int, round: Int)] = []
 
@@ -120,7 +122,7 @@ public final class FederatedCoordinator {
             guard examples > 0 else { throw FederationError(description: "round \(round): the reporting sites trained on 0 examples") }
             mean = sum.map { $0 / Double(examples) }
         }
-        let next = try vector.apply(meanDelta: mean, serverLearningRate: settings.serverLearningRate, examples: examples)
+        let next = try vector.apply(meanDelta: try serverOptimizer.step(mean), examples: examples)
 
         var epsilon: Double?
         if let privacy = settings.privacy {

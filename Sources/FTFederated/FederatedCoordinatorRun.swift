@@ -46,6 +46,7 @@ public final class FederatedCoordinatorRun {
             global = state.global
             startRound = state.completedRounds
             coordinator.restorePrivacy(rdp: state.rdp, rounds: state.privacyRounds)
+            coordinator.serverOptimizer = try coordinator.serverOptimizer.restored(from: output, completedRounds: startRound)
             log("resuming after round \(startRound - 1) from \(output.path)")
         } else if manager.fileExists(atPath: output.appendingPathComponent("rounds.jsonl").path), !resume {
             throw FederationError(description: "\(output.path) already holds a federation (rounds.jsonl): use --resume or another output_dir")
@@ -66,7 +67,7 @@ public final class FederatedCoordinatorRun {
             try handle.close()
             try FederationState(
                 completedRounds: record.round + 1, global: next, rdp: coordinator.accountant.rdp,
-                privacyRounds: coordinator.accountant.rounds
+                privacyRounds: coordinator.accountant.rounds, serverOptimizer: coordinator.serverOptimizer
             ).save(to: output)
             let score =
                 (line["eval_f1_macro"] as? Double).map { String(format: ", eval_f1_macro %.4f", $0) }
@@ -107,6 +108,8 @@ struct FederationState {
     var global: AdapterUpdate
     var rdp: [Double]
     var privacyRounds: Int
+    /// The server optimiser's moments, saved beside the adapter (`server_optimizer.safetensors`).
+    var serverOptimizer: ServerOptimizer? = nil
 
     static let stateFile = "federation_state.json", adapterFile = "global_adapter.safetensors"
 
@@ -116,6 +119,7 @@ struct FederationState {
         // carries its round and is checked on load.
         let bytes = try AdapterCodec.encode(global, metadata: ["round": String(completedRounds)])
         try Data(bytes).write(to: output.appendingPathComponent(Self.adapterFile), options: .atomic)
+        try serverOptimizer?.save(to: output, completedRounds: completedRounds)
         let state: [String: Any] = ["completed_rounds": completedRounds, "rdp": rdp, "privacy_rounds": privacyRounds]
         try JSONSerialization.data(withJSONObject: state, options: [.sortedKeys])
             .write(to: output.appendingPathComponent(Self.stateFile), options: .atomic)

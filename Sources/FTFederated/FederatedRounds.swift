@@ -8,6 +8,8 @@ public struct FederationSettings: Sendable {
     public var rounds: Int
     public var mode: AggregationMode
     public var serverLearningRate = 1.0
+    /// FedAdam, FedYogi or FedAdagrad on the aggregated update (η is `serverLearningRate`).
+    public var serverOptimizer = ServerOptimizerSettings()
     /// Share of the sites sampled each round, and the fewest sites a round may aggregate.
     public var siteFraction = 1.0
     public var minimumSites = 1
