@@ -153,6 +153,37 @@ public enum LoRAAggregation {
         return LoRAFactors(a: a, b: b, rank: rank, inFeatures: inFeatures, outFeatures: outFeatures)
     }
 
+    /// `global` at the ranks of `template` (a site's own adapter): each module whose rank differs
+    /// is re-factorised from its product B·A at the site's rank — the best rank-r approximation
+    /// (Eckart–Young), as FlexLoRA hands the server's mean to a client of lower rank — and the
+    /// components the product cannot fill (singular values under 1e-6 of the largest: a product of
+    /// lower rank, the zero B of round 0) take the
+    /// template's A rows with zero B columns, so they add nothing yet still train (a zero A and a
+    /// zero B would keep each other's gradients at zero for ever). Modules of equal rank and the
+    /// dense tensors are `global`'s as they are.
+    /// - Throws: `AggregationError.mismatch` when a module is missing or of another shape.
+    public static func fit(_ global: AdapterUpdate, toRanksOf template: AdapterUpdate) throws -> AdapterUpdate {
+        var result = global
+        for (name, g) in global.modules {
+            guard let own = template.modules[name], own.inFeatures == g.inFeatures, own.outFeatures == g.outFeatures else {
+                throw AggregationError.mismatch("the global adapter's \(name) has no module of its shape at this site")
+            }
+            guard own.rank != g.rank else { continue }
+            let (r, n, m) = (own.rank, g.inFeatures, g.outFeatures)
+            let svd = try SingularValueDecomposition(g.product, rows: m, columns: n)
+            let k = svd.rank, largest = svd.singularValues.first ?? 0
+            var fitted = LoRAFactors(a: own.a, b: [Float](repeating: 0, count: m * r), rank: r, inFeatures: n, outFeatures: m)
+            // Components below float32's resolution of the product are noise, not direction.
+            for j in 0..<min(r, k) where largest > 0 && svd.singularValues[j] > largest * 1e-6 {
+                let root = svd.singularValues[j].squareRoot()
+                for o in 0..<m { fitted.b[o * r + j] = Float(svd.u[o * k + j] * root) }
+                for i in 0..<n { fitted.a[j * n + i] = Float(root * svd.vt[j * n + i]) }
+            }
+            result.modules[name] = fitted
+        }
+        return result
+    }
+
     /// Σ wᵢ xᵢ in double precision, rounded once.
     static func average(_ tensors: [[Float]], _ weights: [Double]) -> [Double] {
         var sum = [Double](repeating: 0, count: tensors[0].count)

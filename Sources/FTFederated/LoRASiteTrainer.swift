@@ -17,6 +17,9 @@ public final class LoRASiteTrainer: SiteTrainer {
     private let configuration: TrainingConfiguration
     private let world: TrainingWorld
     private var fedProx: FedProx
+    /// The site's own initial adapter: its LoRA ranks, and the A rows that fill the components a
+    /// global adapter of another rank cannot (`LoRAAggregation.fit`).
+    private let initialAdapter: AdapterUpdate
     /// The loss of the last local step, for the log.
     public private(set) var lastLoss: Float = .nan
 
@@ -42,11 +45,14 @@ public final class LoRASiteTrainer: SiteTrainer {
         configuration = c
         self.world = world
         fedProx = FedProx(mu: Float(proximalMu))
+        initialAdapter = try ModelAdapterBridge.extract(from: model, examples: 0)
     }
 
     /// The leader's side of a round (called by `FederatedSite`).
+    /// A global adapter of other LoRA ranks (the svd aggregation's heterogeneous sites) starts the
+    /// round re-factorised at this site's ranks.
     public func train(from global: AdapterUpdate, round: Int) throws -> AdapterUpdate {
-        try ModelAdapterBridge.apply(global, to: model)
+        try ModelAdapterBridge.apply(try LoRAAggregation.fit(global, toRanksOf: initialAdapter), to: model)
         if world.size > 1 {
             var control: [Float] = [1, Float(round)]
             try world.broadcastFromCoordinator(&control, count: 2)

@@ -88,7 +88,7 @@ struct FederatedCommand: ParsableCommand {
     ) throws {
         let description = federation.sites[index]
         let trainer = try LoRASiteTrainer(
-            configuration: federation.training, labels: federation.labels,
+            configuration: federation.siteTraining(index), labels: federation.labels,
             trainFile: description.trainFile, world: CommunicatorWorld(communicator: site),
             freezeA: federation.settings.mode == .ffa, proximalMu: federation.settings.proximalMu)
         guard site.rank == 0 else { return try trainer.follow() }
