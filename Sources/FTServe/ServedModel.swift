@@ -113,7 +113,8 @@ public final class ServedModel: @unchecked Sendable {
                 // A token classifier's adapter (TOKEN_CLS) needs the token head: refused, as `fttrain predict --adapter` does.
                 let adapterConfig = URL(fileURLWithPath: spec.directory).appendingPathComponent("adapter_config.json")
                 if let data = FileManager.default.contents(atPath: adapterConfig.path),
-                    let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let task = object["task_type"] as? String, ["TOKEN_CLS", "QUESTION_ANS"].contains(task)
+                    let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let task = object["task_type"] as? String,
+                    ["TOKEN_CLS", "QUESTION_ANS"].contains(task)
                 {
                     throw ServeSetupError(
                         "--adapter \(spec.name)=\(spec.base):\(spec.directory): a token-classification or QA adapter (task_type \(task)); adapters serve sequence classifiers only: serve the run's model/ directory with --model"

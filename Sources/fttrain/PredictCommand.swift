@@ -104,7 +104,8 @@ struct PredictCommand: ParsableCommand {
             let url = URL(fileURLWithPath: path, isDirectory: true)
             // A token classifier's adapter (TOKEN_CLS) needs the token head: not served through --adapter yet.
             if let data = FileManager.default.contents(atPath: url.appendingPathComponent("adapter_config.json").path),
-                let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let task = object["task_type"] as? String, ["TOKEN_CLS", "QUESTION_ANS"].contains(task)
+                let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let task = object["task_type"] as? String,
+                ["TOKEN_CLS", "QUESTION_ANS"].contains(task)
             {
                 throw CLIError(
                     "--adapter \(argument): a token-classification or QA adapter (task_type \(task)); predict with --adapter serves sequence classifiers only: use the run's model/ directory"

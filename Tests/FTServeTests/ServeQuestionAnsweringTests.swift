@@ -25,7 +25,11 @@ final class ServeQuestionAnsweringTests: ServeTestCase {
     }
 
     func testServedAnswersEqualPredict() async throws {
-        let (_, port) = try await start(configuration { $0.models = [.init(name: "qa", directory: qaDirectory.path)]; $0.adapters = [] })
+        let (_, port) = try await start(
+            configuration {
+                $0.models = [.init(name: "qa", directory: qaDirectory.path)]
+                $0.adapters = []
+            })
         let info = try HTTPTestClient.get(port: port, path: "/info")
         let models = try XCTUnwrap(info.json["models"] as? [[String: Any]])
         XCTAssertEqual(models.first { $0["name"] as? String == "qa" }?["kind"] as? String, "question_answerer")

@@ -83,7 +83,10 @@ final class QuestionAnsweringTaskTests: XCTestCase {
         XCTAssertEqual(SquadData.misplacedAnswers(lines), 0, "the generator places its answers")
         XCTAssertEqual(lines.filter { !$0.isAnswerable }.count, 1)
 
-        let bad = try write("bad.jsonl", "{\"id\": \"x\", \"question\": \"q\"}\nnot json\n{\"id\": \"y\", \"question\": \"q\", \"context\": \"ab\", \"answers\": {\"text\": [\"abc\"], \"answer_start\": [1]}}\n")
+        let bad = try write(
+            "bad.jsonl",
+            "{\"id\": \"x\", \"question\": \"q\"}\nnot json\n{\"id\": \"y\", \"question\": \"q\", \"context\": \"ab\", \"answers\": {\"text\": [\"abc\"], \"answer_start\": [1]}}\n"
+        )
         let text = message { _ = try SquadData.read(bad) }
         XCTAssertTrue(text.contains("bad.jsonl:1") && text.contains("missing \"context\""), text)
         XCTAssertTrue(text.contains("bad.jsonl:2") && text.contains("not a JSON object"), text)
@@ -114,7 +117,10 @@ final class QuestionAnsweringTaskTests: XCTestCase {
         let contexts = task.splits.map { Set($0.examples.map(\.context)) }
         XCTAssertTrue(contexts[0].isDisjoint(with: contexts[1]) && contexts[0].isDisjoint(with: contexts[2]), "no context in two splits")
         options.maxLength = 8
-        XCTAssertTrue(message { _ = try QuestionAnsweringTask(trainPath: try write("q2.jsonl", try squadLines(rows: 4)), options: options, tokenizer: tokenizer) }
+        XCTAssertTrue(
+            message {
+                _ = try QuestionAnsweringTask(trainPath: try write("q2.jsonl", try squadLines(rows: 4)), options: options, tokenizer: tokenizer)
+            }
             .contains("leaves no room for the context"))
     }
 
@@ -129,7 +135,7 @@ final class QuestionAnsweringTaskTests: XCTestCase {
         c.versionTwoWithNegative = true
         c.perDeviceTrainBatchSize = 8
         c.learningRate = 5e-3
-        c.numTrainEpochs = 3
+        c.numTrainEpochs = 2
         c.saveStrategy = .no
         c.evalStrategy = .epoch
         c.loggingSteps = 1
@@ -143,7 +149,7 @@ final class QuestionAnsweringTaskTests: XCTestCase {
 
     func testTrainsEvaluatesAndExports() throws {
         _ = try tokenizer()
-        let c = configuration("full", train: try write("qa.jsonl", try squadLines(rows: 60)))
+        let c = configuration("full", train: try write("qa.jsonl", try squadLines(rows: 40)))
         try c.validate()
         try TrainingRun(configuration: c).run()
         let m = try metrics("full")
@@ -164,7 +170,8 @@ final class QuestionAnsweringTaskTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: directory.appendingPathComponent("full/data/validation.jsonl").path))
 
         // The exported model answers spans of its contexts.
-        let model = try ModelRegistry.load(modelDirectory: exported, numLabels: try XCTUnwrap(HuggingFaceExport.labels(modelDirectory: exported)).count)
+        let model = try ModelRegistry.load(
+            modelDirectory: exported, numLabels: try XCTUnwrap(HuggingFaceExport.labels(modelDirectory: exported)).count)
         XCTAssertEqual(model.architectureName, "BertForQuestionAnswering")
         let tokenizer = try BertTokenizer.load(modelDirectory: exported)
         let context = "the sun is hot . the sun is hot . ann lives in oslo . bob lives in rome ."

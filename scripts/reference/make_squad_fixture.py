@@ -19,6 +19,9 @@
                    normalize_answer, exact match and F1 as max over the gold answers; v2's empty
                    gold for unanswerable questions, HasAns/NoAns totals), per case and in total
 
+The `tokenizers` WordPiece trainer breaks ties in its own order, so a re-run may write another
+(equally valid) vocabulary and ids: regenerate the three files together.
+
 Usage:
   /tmp/refvenv/bin/python scripts/reference/make_squad_fixture.py Tests/FTTrainTests/Fixtures/qa
 """
@@ -112,7 +115,7 @@ def prepare(tokenizer, examples, max_len, stride):
 
 
 def postprocess(examples, features, all_start_logits, all_end_logits, version_2_with_negative, n_best_size,
-                max_answer_length, null_score_diff_threshold):
+                max_answer_length, null_score_diff_threshold, probabilities=None):
     """utils_qa.postprocess_qa_predictions (transformers/examples/pytorch/question-answering)."""
     features_per_example = collections.defaultdict(list)
     for i, feature in enumerate(features):
@@ -157,6 +160,9 @@ def postprocess(examples, features, all_start_logits, all_end_logits, version_2_
             pred["text"] = context[offsets[0]: offsets[1]]
         if len(predictions) == 0 or (len(predictions) == 1 and predictions[0]["text"] == ""):
             predictions.insert(0, {"text": "empty", "start_logit": 0.0, "end_logit": 0.0, "score": 0.0})
+        scores = np.array([pred["score"] for pred in predictions])
+        exp_scores = np.exp(scores - np.max(scores))
+        probs = exp_scores / exp_scores.sum()
         if not version_2_with_negative:
             all_predictions[example["id"]] = predictions[0]["text"]
         else:
@@ -167,6 +173,9 @@ def postprocess(examples, features, all_start_logits, all_end_logits, version_2_
             score_diff = null_score - best_non_null_pred["start_logit"] - best_non_null_pred["end_logit"]
             scores_diff_json[example["id"]] = float(score_diff)
             all_predictions[example["id"]] = "" if score_diff > null_score_diff_threshold else best_non_null_pred["text"]
+        if probabilities is not None:  # the probability of the answer given (check_qa_export.py)
+            answer = all_predictions[example["id"]]
+            probabilities[example["id"]] = float(next(p for p, pred in zip(probs, predictions) if pred["text"] == answer))
     return all_predictions, scores_diff_json
 
 

@@ -66,7 +66,8 @@ public final class EncoderModel: @unchecked Sendable {
         self.head = head
         hasPooler = Self.hasPooler(config: config, numLabels: numLabels, head: head)
         if head.isPerToken, let peft, !PEFTModules.layout(setup: peft, config: config)[config.numHiddenLayers].isEmpty {
-            throw ModelError.badConfig("lora_target_modules", "a per-token head (\(head.architectureSuffix)) has no pooler to adapt; leave pooler.dense out")
+            throw ModelError.badConfig(
+                "lora_target_modules", "a per-token head (\(head.architectureSuffix)) has no pooler to adapt; leave pooler.dense out")
         }
         let store = ParameterStore(layout: EncoderModel.layout(config: config, numLabels: numLabels, head: head, peft: peft))
         self.store = store

@@ -219,7 +219,9 @@ public struct ConfigurationKey: Sendable {
             "Token classification: label every sub-token of a word (B- becoming I- after the first), not the first only (run_ner's label_all_tokens)."
         ),
         .init("doc_stride", \.docStride, .data, "Question answering: tokens shared by consecutive windows of a long context (run_qa's doc_stride)."),
-        .init("n_best_size", \.nBestSize, .data, "Question answering: start and end logits paired per window when decoding answers (run_qa's n_best_size)."),
+        .init(
+            "n_best_size", \.nBestSize, .data,
+            "Question answering: start and end logits paired per window when decoding answers (run_qa's n_best_size)."),
         .init("max_answer_length", \.maxAnswerLength, .data, "Question answering: the longest answer in tokens (run_qa's max_answer_length)."),
         .init(
             "version_2_with_negative", \.versionTwoWithNegative, .data,

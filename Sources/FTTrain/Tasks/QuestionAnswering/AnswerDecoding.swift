@@ -75,14 +75,17 @@ public struct AnswerDecoding: Sendable {
                     guard i < window.offsets.count, j < window.offsets.count, let a = window.offsets[i], let b = window.offsets[j] else { continue }
                     guard j >= i, j - i + 1 <= maxAnswerLength else { continue }
                     candidates.append(
-                        AnswerSpan(text: text(a.lowerBound..<b.upperBound), start: a.lowerBound, end: b.upperBound, score: s[i] + e[j], startLogit: s[i], endLogit: e[j]))
+                        AnswerSpan(
+                            text: text(a.lowerBound..<b.upperBound), start: a.lowerBound, end: b.upperBound, score: s[i] + e[j], startLogit: s[i],
+                            endLogit: e[j]))
                 }
             }
         }
         if versionTwoWithNegative, let null { candidates.append(null) }
         // Python's sort is stable: equal scores keep the order they were found in.
-        var predictions = Array(candidates.enumerated().sorted { $0.element.score != $1.element.score ? $0.element.score > $1.element.score : $0.offset < $1.offset }
-            .map(\.element).prefix(nBestSize))
+        var predictions = Array(
+            candidates.enumerated().sorted { $0.element.score != $1.element.score ? $0.element.score > $1.element.score : $0.offset < $1.offset }
+                .map(\.element).prefix(nBestSize))
         func isNull(_ span: AnswerSpan) -> Bool { span.start == 0 && span.end == 0 }
         if versionTwoWithNegative, let null, !predictions.contains(where: isNull) { predictions.append(null) }
         if predictions.isEmpty || (predictions.count == 1 && predictions[0].text.isEmpty) {

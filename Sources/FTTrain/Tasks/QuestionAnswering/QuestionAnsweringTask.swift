@@ -50,7 +50,8 @@ public final class QuestionAnsweringTask: FineTuningTask {
             log.append("\(path): \(examples.count) questions (\(unanswerable) unanswerable), \(Set(examples.map(\.context)).count) contexts")
             let misplaced = SquadData.misplacedAnswers(examples)
             if misplaced > 0 {
-                log.append("warning: \(path): \(misplaced) answers differ from the context's text at their answer_start; their positions are used as given")
+                log.append(
+                    "warning: \(path): \(misplaced) answers differ from the context's text at their answer_start; their positions are used as given")
             }
             return examples
         }
@@ -59,7 +60,9 @@ public final class QuestionAnsweringTask: FineTuningTask {
         var testExamples = try options.testPath.map(read) ?? []
         if options.validationPath == nil && options.testPath == nil {
             (trainExamples, validationExamples, testExamples) = try Self.split(trainExamples, ratios: options.splitRatios, seed: options.seed)
-            log.append("split \(trainPath) by context \(options.splitRatios): \(trainExamples.count) / \(validationExamples.count) / \(testExamples.count) questions")
+            log.append(
+                "split \(trainPath) by context \(options.splitRatios): \(trainExamples.count) / \(validationExamples.count) / \(testExamples.count) questions"
+            )
         }
         if !options.decoding.versionTwoWithNegative, (trainExamples + validationExamples + testExamples).contains(where: { !$0.isAnswerable }) {
             log.append("warning: the data has unanswerable questions; set version_2_with_negative: true to predict \"no answer\" (SQuAD v2)")
@@ -78,7 +81,9 @@ public final class QuestionAnsweringTask: FineTuningTask {
             datasets.append(Self.dataset(examples: examples, features: features))
             if !examples.isEmpty {
                 let outside = features.filter { $0.startPosition == 0 && examples[$0.example].isAnswerable }.count
-                log.append("\(name): \(features.count) windows of max_length \(options.maxLength), doc_stride \(options.docStride) (\(outside) without the whole answer, labelled [CLS])")
+                log.append(
+                    "\(name): \(features.count) windows of max_length \(options.maxLength), doc_stride \(options.docStride) (\(outside) without the whole answer, labelled [CLS])"
+                )
             }
         }
         self.splits = splits
@@ -156,7 +161,10 @@ public final class QuestionAnsweringTask: FineTuningTask {
     public func evaluate(
         model: any SequenceModel, dataset: EncodedDataset, prefix: String, batchSize: Int, world: TrainingWorld
     ) throws -> TaskEvaluation {
-        guard let split = splits.first(where: { $0.features.count == dataset.count && Self.dataset(examples: $0.examples, features: $0.features).sources == dataset.sources })
+        guard
+            let split = splits.first(where: {
+                $0.features.count == dataset.count && Self.dataset(examples: $0.examples, features: $0.features).sources == dataset.sources
+            })
         else { throw ModelError.badInput("the QA task evaluates its own splits only") }
         let (answers, loss) = try predict(model: model, examples: split.examples, features: split.features, batchSize: batchSize, world: world)
         let predicted = answers.map(\.text), gold = split.examples.map(\.answerTexts)

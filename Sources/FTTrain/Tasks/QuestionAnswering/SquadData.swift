@@ -39,7 +39,9 @@ public enum SquadData {
     public static func read(_ path: String) throws -> [SquadExample] {
         guard FileManager.default.fileExists(atPath: path) else { throw DataError.fileNotFound(path: path) }
         guard let data = FileManager.default.contents(atPath: path) else { throw DataError.unreadable(path: path, reason: "not a readable file") }
-        guard let text = String(data: data, encoding: .utf8) else { throw DataError.invalidUTF8(path: path, line: TaggedSentences.firstBadLine(data)) }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw DataError.invalidUTF8(path: path, line: TaggedSentences.firstBadLine(data))
+        }
         guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw DataError.emptyFile(path: path) }
         var examples: [SquadExample] = []
         var bad: [BadRow] = []
