@@ -117,7 +117,7 @@ public final class ServedModel: @unchecked Sendable {
                     ["TOKEN_CLS", "QUESTION_ANS"].contains(task)
                 {
                     throw ServeSetupError(
-                        "--adapter \(spec.name)=\(spec.base):\(spec.directory): a token-classification or QA adapter (task_type \(task)); adapters serve sequence classifiers only: serve the run's model/ directory with --model"
+                        "--adapter \(spec.name)=\(spec.base):\(spec.directory): \(task == "TOKEN_CLS" ? "a token-classification" : "a question-answering") adapter (task_type \(task)); adapters serve sequence classifiers only: serve the run's model/ directory with --model"
                     )
                 }
             }

@@ -108,7 +108,7 @@ struct PredictCommand: ParsableCommand {
                 ["TOKEN_CLS", "QUESTION_ANS"].contains(task)
             {
                 throw CLIError(
-                    "--adapter \(argument): a token-classification or QA adapter (task_type \(task)); predict with --adapter serves sequence classifiers only: use the run's model/ directory"
+                    "--adapter \(argument): \(task == "TOKEN_CLS" ? "a token-classification" : "a question-answering") adapter (task_type \(task)); predict with --adapter serves sequence classifiers only: use the run's model/ directory"
                 )
             }
             return (parts.count == 2 ? parts[0] : url.lastPathComponent, url)
