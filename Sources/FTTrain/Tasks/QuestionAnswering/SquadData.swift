@@ -165,7 +165,7 @@ public enum SquadData {
     /// An answer must lie inside its context.
     static func checked(_ example: SquadExample) throws -> SquadExample {
         let length = example.context.unicodeScalars.count
-        for (text, start) in zip(example.answerTexts, example.answerStarts) where start + text.unicodeScalars.count > length {
+        for (text, start) in zip(example.answerTexts, example.answerStarts) where start > length || text.unicodeScalars.count > length - start {
             throw Problem(message: "question \"\(example.id)\": answer \"\(text)\" at \(start) runs past the context (\(length) characters)")
         }
         return example
