@@ -24,18 +24,33 @@ public enum EmbeddingSum {
         }
     }
 
-    /// Scatter-adds dOutput (B, T, C) into the tables' gradients (any may be nil: frozen or absent).
+    /// Scatter-adds dOutput (B, T, C) into the tables' gradients (any may be nil: frozen or absent),
+    /// every word row included.
     public static func backward(
         dWord: UnsafeMutablePointer<Float>?, dPosition: UnsafeMutablePointer<Float>?,
         dTokenType: UnsafeMutablePointer<Float>?, dOutput: UnsafePointer<Float>,
         inputIds: UnsafePointer<Int32>, tokenTypeIds: UnsafePointer<Int32>,
         batch B: Int, sequence T: Int, channels C: Int
     ) {
+        backward(
+            dWord: dWord, dPosition: dPosition, dTokenType: dTokenType, dOutput: dOutput, inputIds: inputIds,
+            tokenTypeIds: tokenTypeIds, batch: B, sequence: T, channels: C, paddingIndex: nil)
+    }
+
+    /// The same, where the word row `paddingIndex` gets no gradient (PyTorch's `nn.Embedding(padding_idx=…)`, as
+    /// BERT builds its word embeddings): it matters where padded positions' outputs carry loss,
+    /// as QA's softmax over every position does.
+    public static func backward(
+        dWord: UnsafeMutablePointer<Float>?, dPosition: UnsafeMutablePointer<Float>?,
+        dTokenType: UnsafeMutablePointer<Float>?, dOutput: UnsafePointer<Float>,
+        inputIds: UnsafePointer<Int32>, tokenTypeIds: UnsafePointer<Int32>,
+        batch B: Int, sequence T: Int, channels C: Int, paddingIndex: Int32?
+    ) {
         for b in 0..<B {
             for t in 0..<T {
                 let n = b * T + t
                 let g = dOutput + n * C
-                if let dWord {
+                if let dWord, inputIds[n] != paddingIndex {
                     let w = dWord + Int(inputIds[n]) * C
                     for i in 0..<C { w[i] += g[i] }
                 }

@@ -1,14 +1,25 @@
 import Foundation
 import Hummingbird
 
-/// `"inputs"`: one text, a list of texts, or a list of `[text, pair]` lists (mixed lists allowed).
+/// `"inputs"`: one text, a list of texts, or a list of `[text, pair]` lists (mixed lists allowed);
+/// a question-answering item may be `{"question": …, "context": …}` (the pair question, context).
 struct ServeInputs: Decodable {
+    /// The question-answering pipeline's input object.
+    struct QuestionContext: Decodable {
+        var question: String
+        var context: String
+    }
+
     var items: [(text: String, pair: String?)]
 
     init(from decoder: any Decoder) throws {
         let single = try decoder.singleValueContainer()
         if let text = try? single.decode(String.self) {
             items = [(text, nil)]
+            return
+        }
+        if let qa = try? single.decode(QuestionContext.self) {
+            items = [(qa.question, qa.context)]
             return
         }
         guard var list = try? decoder.unkeyedContainer() else {
@@ -21,8 +32,11 @@ struct ServeInputs: Decodable {
                 items.append((text, nil))
             } else if let pair = try? list.decode([String].self), pair.count == 2 {
                 items.append((pair[0], pair[1]))
+            } else if let qa = try? list.decode(QuestionContext.self) {
+                items.append((qa.question, qa.context))
             } else {
-                throw ServeError.validation("inputs[\(index)]: expected a string or a [text, pair] list of two strings")
+                throw ServeError.validation(
+                    "inputs[\(index)]: expected a string, a [text, pair] list of two strings or a {\"question\", \"context\"} object")
             }
         }
     }

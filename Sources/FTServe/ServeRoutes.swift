@@ -52,6 +52,7 @@ struct ServeRoutes: Sendable {
         guard model.kind != .embedder else {
             throw ServeError.validation("model \(model.name) is an embedder (no labels): use /v1/embed")
         }
+        if model.kind == .questionAnswerer { return try await answers(body.inputs, model, context) }
         let encodings = try encode(body.inputs, model)
         if model.kind == .tokenClassifier { return try await entities(body.inputs, encodings, model, context) }
         let result = try await queue.submit(model: model, operation: .classify, encodings: encodings)

@@ -27,6 +27,8 @@ public final class ServedModel: @unchecked Sendable {
     public enum Kind: String, Sendable {
         case classifier
         case tokenClassifier = "token_classifier"
+        /// `*ForQuestionAnswering`: predict answers (question, context) pairs with answer spans.
+        case questionAnswerer = "question_answerer"
         case embedder
     }
 
@@ -81,7 +83,10 @@ public final class ServedModel: @unchecked Sendable {
             let ownLimit = labels.isEmpty ? sentenceTransformersMaxLength(directory) : nil
             // The head config.json's `architectures` names, as `fttrain predict` tells them apart.
             let kind: Kind =
-                labels.isEmpty ? .embedder : model.architectureName.hasSuffix("ForTokenClassification") ? .tokenClassifier : .classifier
+                labels.isEmpty
+                ? .embedder
+                : AnswerPrediction.isQuestionAnswering(model)
+                    ? .questionAnswerer : model.architectureName.hasSuffix("ForTokenClassification") ? .tokenClassifier : .classifier
             served.append(
                 ServedModel(
                     name: spec.name, kind: kind, labels: labels,
@@ -108,10 +113,11 @@ public final class ServedModel: @unchecked Sendable {
                 // A token classifier's adapter (TOKEN_CLS) needs the token head: refused, as `fttrain predict --adapter` does.
                 let adapterConfig = URL(fileURLWithPath: spec.directory).appendingPathComponent("adapter_config.json")
                 if let data = FileManager.default.contents(atPath: adapterConfig.path),
-                    let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], object["task_type"] as? String == "TOKEN_CLS"
+                    let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let task = object["task_type"] as? String,
+                    ["TOKEN_CLS", "QUESTION_ANS"].contains(task)
                 {
                     throw ServeSetupError(
-                        "--adapter \(spec.name)=\(spec.base):\(spec.directory): a token-classification adapter (task_type TOKEN_CLS); adapters serve sequence classifiers only: serve the run's model/ directory with --model"
+                        "--adapter \(spec.name)=\(spec.base):\(spec.directory): \(task == "TOKEN_CLS" ? "a token-classification" : "a question-answering") adapter (task_type \(task)); adapters serve sequence classifiers only: serve the run's model/ directory with --model"
                     )
                 }
             }
@@ -182,6 +188,14 @@ public final class ServedModel: @unchecked Sendable {
         try activate()
         return try EntityPrediction.predict(
             texts: texts, model: backend.model, tokenizer: tokenizer, labels: labels, maxLength: maxLength, batchSize: max(texts.count, 1))
+    }
+
+    /// The answer of each (question, context) pair (in order), through `AnswerPrediction` as
+    /// `fttrain predict` answers them: every window of every pair in batches.
+    func answers(_ pairs: [(question: String, context: String)]) throws -> [PredictedAnswer] {
+        try activate()
+        return try AnswerPrediction.answer(
+            pairs: pairs, model: backend.model, tokenizer: tokenizer, maxLength: maxLength, batchSize: max(pairs.count, 1))
     }
 
     /// Sentence embeddings (one row per encoding, in order), as `fttrain embed` computes them: one

@@ -35,6 +35,23 @@ struct PredictCommand: ParsableCommand {
     var words = false
 
     @Option(
+        name: .customLong("doc-stride"),
+        help: "Question answering: tokens shared by consecutive windows of a long context (default: 128, at most a third of --max-length).")
+    var docStride: Int?
+
+    @Option(name: .customLong("n-best-size"), help: "Question answering: start and end logits paired per window.")
+    var nBestSize = 20
+
+    @Option(name: .customLong("max-answer-length"), help: "Question answering: the longest answer in tokens.")
+    var maxAnswerLength = 30
+
+    @Flag(name: .customLong("version-2-with-negative"), help: "Question answering: answer \"\" when the null span wins (SQuAD v2).")
+    var versionTwoWithNegative = false
+
+    @Option(name: .customLong("null-score-diff-threshold"), help: "Question answering, SQuAD v2: the null score's margin.")
+    var nullScoreDiffThreshold: Float = 0
+
+    @Option(
         name: .customLong("adapter"),
         help: ArgumentHelp(
             "An adapter directory (LoRA in PEFT's format, or fttrain's bottleneck adapters), as DIR or NAME=DIR; repeat for several.",
@@ -49,6 +66,9 @@ struct PredictCommand: ParsableCommand {
         }
         let tokenizer = try BertTokenizer.load(modelDirectory: model.url)
         let classifier = try ModelRegistry.load(modelDirectory: model.url, numLabels: labels.count)
+        if AnswerPrediction.isQuestionAnswering(classifier) {
+            return try printAnswers(model: classifier, tokenizer: tokenizer)
+        }
         let texts = try readTexts()
         if classifier.architectureName.hasSuffix("ForTokenClassification") {
             return try printEntities(texts: texts.map(\.text), model: classifier, tokenizer: tokenizer, labels: labels)
@@ -84,10 +104,11 @@ struct PredictCommand: ParsableCommand {
             let url = URL(fileURLWithPath: path, isDirectory: true)
             // A token classifier's adapter (TOKEN_CLS) needs the token head: not served through --adapter yet.
             if let data = FileManager.default.contents(atPath: url.appendingPathComponent("adapter_config.json").path),
-                let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], object["task_type"] as? String == "TOKEN_CLS"
+                let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let task = object["task_type"] as? String,
+                ["TOKEN_CLS", "QUESTION_ANS"].contains(task)
             {
                 throw CLIError(
-                    "--adapter \(argument): a token-classification adapter (task_type TOKEN_CLS); predict with --adapter serves sequence classifiers only: use the run's model/ directory"
+                    "--adapter \(argument): \(task == "TOKEN_CLS" ? "a token-classification" : "a question-answering") adapter (task_type \(task)); predict with --adapter serves sequence classifiers only: use the run's model/ directory"
                 )
             }
             return (parts.count == 2 ? parts[0] : url.lastPathComponent, url)
@@ -146,6 +167,33 @@ struct PredictCommand: ParsableCommand {
                 print(output, terminator: "")
                 output = ""
             }
+        }
+        print(output, terminator: "")
+    }
+
+    /// A QA model's answers, one JSON line per (question, context) pair of a CSV/TSV/JSONL input
+    /// (columns `question` and `context` unless --text-column/--text-pair-column name others):
+    /// `{"answer": "…", "end": 31, "score": 0.93, "start": 25}`, Unicode-scalar offsets into the
+    /// context; `answer` "" without offsets when a SQuAD v2 model finds no answer.
+    private func printAnswers(model: any SequenceModel, tokenizer: BertTokenizer) throws {
+        guard let input, let format = DataFormat.inferred(fromPath: input) else {
+            throw CLIError("a question-answering model needs --input FILE (.csv, .tsv or .jsonl) with question and context columns")
+        }
+        let pairs = try DataReader.readTexts(
+            input, format: format, textColumn: textColumn == "text" ? "question" : textColumn, textPairColumn: textPairColumn ?? "context",
+            cleaning: .none)  // offsets index the context as given
+        let answers = try AnswerPrediction.answer(
+            pairs: pairs.map { ($0.text, $0.pair ?? "") }, model: model, tokenizer: tokenizer,
+            maxLength: min(inference.maxLength, model.maxSequenceLength),
+            docStride: docStride ?? min(128, min(inference.maxLength, model.maxSequenceLength) / 3),
+            decoding: AnswerDecoding(
+                nBestSize: nBestSize, maxAnswerLength: maxAnswerLength, versionTwoWithNegative: versionTwoWithNegative,
+                nullScoreDifferenceThreshold: nullScoreDiffThreshold),
+            batchSize: inference.batchSize)
+        var output = ""
+        for answer in answers {
+            let line = try JSONSerialization.data(withJSONObject: answer.json, options: [.sortedKeys, .withoutEscapingSlashes])
+            output += String(decoding: line, as: UTF8.self) + "\n"
         }
         print(output, terminator: "")
     }

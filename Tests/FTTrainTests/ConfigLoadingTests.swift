@@ -100,6 +100,11 @@ final class ConfigLoadingTests: XCTestCase {
         c.generationMaxNewTokens = 8
         c.tagScheme = .bioes
         c.labelAllTokens = true
+        c.docStride = 64
+        c.nBestSize = 10
+        c.maxAnswerLength = 15
+        c.versionTwoWithNegative = true
+        c.nullScoreDiffThreshold = 0.5
         c.hiddenDropoutProb = 0.2
         c.attentionProbsDropoutProb = 0.15
         c.classifierDropout = 0.3

@@ -10,7 +10,7 @@ import XCTest
 /// thousands of mutated inputs each, every one must load or fail with an error that names the file.
 /// A trap ends the run (the input is left in the scratch file the test prints); a case slower than
 /// 2 s is a hang. The seeds are fixed and so is the RNG, so every run tries the same inputs.
-/// Each format has a time budget (stopping early prints it; 56 s in all with GGUF's in FuzzTests+GGUF.swift, lineage.json's in FuzzTests+Lineage.swift and the tagged-sentence readers' in FuzzTests+TaggedSentences.swift), so the class stays under a
+/// Each format has a time budget (stopping early prints it; 60 s in all with GGUF's in FuzzTests+GGUF.swift, lineage.json's in FuzzTests+Lineage.swift, the tagged-sentence readers' in FuzzTests+TaggedSentences.swift and the SQuAD readers' in FuzzTests+SquadData.swift), so the class stays under a
 /// minute even on a loaded machine; `FTTRAIN_FUZZ_SCALE=5` multiplies cases and budgets for a deeper run.
 final class FuzzTests: XCTestCase {
     // MARK: - safetensors

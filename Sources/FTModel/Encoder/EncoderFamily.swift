@@ -50,8 +50,24 @@ public struct EncoderFamily: Sendable, CustomStringConvertible {
     public var description: String { name }
 
     /// Hugging Face's class of a token classifier of this family (`BertForTokenClassification`).
-    public var tokenClassificationArchitecture: String {
-        sequenceClassificationArchitecture.replacingOccurrences(of: "SequenceClassification", with: "TokenClassification")
+    public var tokenClassificationArchitecture: String { architecture(for: .tokenClassification) }
+
+    /// Hugging Face's class of this family with `head` (`BertForQuestionAnswering`).
+    public func architecture(for head: EncoderHead) -> String {
+        sequenceClassificationArchitecture.replacingOccurrences(
+            of: EncoderHead.sequenceClassification.architectureSuffix, with: head.architectureSuffix)
+    }
+
+    /// The family with its head layer named `layerName` (`qa_outputs` for a QA head): the names
+    /// every store, checkpoint and PEFT lookup of that model goes through.
+    public func withHeadLayer(named layerName: String) -> EncoderFamily {
+        guard layerName != names.classifier else { return self }
+        var renamed = names
+        renamed.classifier = layerName
+        return EncoderFamily(
+            name: name, modelTypes: modelTypes, sequenceClassificationArchitecture: sequenceClassificationArchitecture,
+            baseArchitecture: baseArchitecture, names: renamed, poolerActivation: poolerActivation,
+            attentionOutputDropout: attentionOutputDropout, configKeys: configKeys, readConfig: readConfig, writeConfig: writeConfig)
     }
 }
 

@@ -4,9 +4,9 @@ import FTCore
 extension EncoderModel: SequenceModel {
     public var tensorNames: any ModelTensorNaming { config.family.names }
     public var architectureName: String {
-        head == .tokenClassification ? config.family.tokenClassificationArchitecture : config.family.sequenceClassificationArchitecture
+        config.family.architecture(for: head)
     }
-    public var peftTaskType: String { head == .tokenClassification ? "TOKEN_CLS" : "SEQ_CLS" }
+    public var peftTaskType: String { head.peftTaskType }
     public var layerCount: Int { config.numHiddenLayers }
     public var hiddenSize: Int { config.hiddenSize }
     public var vocabularySize: Int { config.vocabSize }
@@ -33,7 +33,7 @@ extension EncoderModel: SequenceModel {
 
     public func flops(batch: Int, sequence: Int, firstTokenOnly: Bool) -> ModelFLOPs {
         let count = EncoderFLOPs(
-            config: config, batch: batch, sequence: sequence, labels: numLabels, tokenHead: head == .tokenClassification,
+            config: config, batch: batch, sequence: sequence, labels: numLabels, tokenHead: head.isPerToken,
             lora: peft?.lora != nil, firstTokenOnly: firstTokenOnly && computesFirstTokensOnly)
         return firstTokenOnly
             ? ModelFLOPs(forward: count.computedForward, trainingStep: count.computedTrainingStep)

@@ -47,6 +47,9 @@ public final class EncoderModel: @unchecked Sendable {
     /// `peft` adds adapter tensors (LoRA's A and B) after each layer's own.
     public init(config: EncoderConfig, numLabels: Int = 0, head: EncoderHead = .sequenceClassification, peft: PEFTSetup? = nil) throws {
         try config.validate()
+        // The head's layer under its own name (`qa_outputs`): the store, loading, export and PEFT follow.
+        var config = config
+        config.family = config.family.withHeadLayer(named: head.layerName)
         guard peft == nil || !config.hasPrunedHeads else {
             throw ModelError.badConfig(
                 "config", "parameter-efficient modules (LoRA, adapters) on a model with pruned_heads are not supported; fine-tune it fully")
@@ -54,13 +57,17 @@ public final class EncoderModel: @unchecked Sendable {
         Parallel.pinBLASThreads()
         self.config = config
         guard head == .sequenceClassification || numLabels > 0 else {
-            throw ModelError.badInput("a token-classification head needs at least one label")
+            throw ModelError.badInput("a per-token head (\(head.architectureSuffix)) needs at least one output")
+        }
+        if let width = head.fixedWidth, numLabels != width {
+            throw ModelError.badInput("a \(head.architectureSuffix) head has \(width) outputs (start, end), not \(numLabels)")
         }
         self.numLabels = numLabels
         self.head = head
         hasPooler = Self.hasPooler(config: config, numLabels: numLabels, head: head)
-        if head == .tokenClassification, let peft, !PEFTModules.layout(setup: peft, config: config)[config.numHiddenLayers].isEmpty {
-            throw ModelError.badConfig("lora_target_modules", "a token-classification model has no pooler to adapt; leave pooler.dense out")
+        if head.isPerToken, let peft, !PEFTModules.layout(setup: peft, config: config)[config.numHiddenLayers].isEmpty {
+            throw ModelError.badConfig(
+                "lora_target_modules", "a per-token head (\(head.architectureSuffix)) has no pooler to adapt; leave pooler.dense out")
         }
         let store = ParameterStore(layout: EncoderModel.layout(config: config, numLabels: numLabels, head: head, peft: peft))
         self.store = store
@@ -209,8 +216,8 @@ public final class EncoderModel: @unchecked Sendable {
             let firstTokens = lastFirstTokenOnly && l == config.numHiddenLayers - 1
             forwardLayer(l, ws, firstRow: firstRow, batch: B, sequence: T, firstTokensOnly: firstTokens)
         }
-        if head == .tokenClassification, let classifier = P.classifier {
-            // Token head: dropout on every row of the last hidden state, then classifier (N, C) → (N, L).
+        if head.isPerToken, let classifier = P.classifier {
+            // Per-token head: dropout on every row of the last hidden state, then the layer (N, C) → (N, L).
             let input = ws.tokenClassifierInput + o * C
             dropout(.classifier).apply(from: ws.hiddenIn(config.numHiddenLayers) + o * C, to: input, count: N * C, firstIndex: o * C)
             Linear.forward(
@@ -290,8 +297,8 @@ public final class EncoderModel: @unchecked Sendable {
 
         var dY = ws.dHiddenA, dX = ws.dHiddenB
         if let dLastHiddenState { dY.update(from: dLastHiddenState, count: N * C) } else { dY.update(repeating: 0, count: N * C) }
-        if head == .tokenClassification, let classifier = P.classifier, let dLogits {
-            // Token head: dX is free until the last layer's backward; it carries d(classifier input).
+        if head.isPerToken, let classifier = P.classifier, let dLogits {
+            // Per-token head: dX is free until the last layer's backward; it carries d(classifier input).
             Linear.backward(
                 dInput: dX, dWeight: classifier.weight.gradient, dBias: classifier.bias.gradient,
                 dOutput: dLogits, input: ws.tokenClassifierInput, weight: classifier.weight.value,
@@ -329,7 +336,8 @@ public final class EncoderModel: @unchecked Sendable {
         EmbeddingSum.backward(
             dWord: P.wordEmbeddings.gradient, dPosition: P.positionEmbeddings.gradient,
             dTokenType: P.tokenTypeEmbeddings?.gradient, dOutput: dY,
-            inputIds: ws.inputIds, tokenTypeIds: ws.tokenTypeIds, batch: B, sequence: T, channels: C)
+            inputIds: ws.inputIds, tokenTypeIds: ws.tokenTypeIds, batch: B, sequence: T, channels: C,
+            paddingIndex: Int32(config.padTokenId ?? 0))  // BertConfig's default pad_token_id
         gradientsReady?(0)
     }
 
@@ -377,6 +385,9 @@ public final class EncoderModel: @unchecked Sendable {
         switch site {
         case .attentionProbabilities: probability = config.attentionProbsDropoutProb
         case .classifier:
+            // BertForQuestionAnswering has no dropout before `qa_outputs`; DistilBERT's QA head has
+            // `qa_dropout` (read as hidden dropout, its default 0.1 too).
+            if head == .questionAnswering && !config.family.names.poolerInHead { return Dropout(probability: 0, key: 0) }
             // DistilBERT's token head takes `dropout` (hidden), its sequence head `seq_classif_dropout`.
             let headOwnsDropout = head == .sequenceClassification || !config.family.names.poolerInHead
             probability = headOwnsDropout ? config.classifierDropout ?? config.hiddenDropoutProb : config.hiddenDropoutProb
@@ -393,7 +404,7 @@ public final class EncoderModel: @unchecked Sendable {
         let maxSequence = max(sequence, workspace?.maxSequence ?? 0)
         workspace = nil  // free the old plan before making the new one
         let ws = EncoderWorkspace(
-            config: config, labels: numLabels, tokenHead: head == .tokenClassification, maxBatch: maxBatch,
+            config: config, labels: numLabels, tokenHead: head.isPerToken, maxBatch: maxBatch,
             maxSequence: maxSequence, training: training)
         workspace = ws
         return ws

@@ -95,9 +95,9 @@ public struct PEFTAdapter: Sendable {
         guard (object["peft_type"] as? String) == "LORA" else {
             throw bad("peft_type \(object["peft_type"].map { "\($0)" } ?? "missing") is not LORA (nor fttrain's BOTTLENECK)")
         }
-        if let task = object["task_type"] as? String, !["SEQ_CLS", "TOKEN_CLS", "CAUSAL_LM"].contains(task) {
+        if let task = object["task_type"] as? String, !["SEQ_CLS", "TOKEN_CLS", "QUESTION_ANS", "CAUSAL_LM"].contains(task) {
             throw bad(
-                "task_type \(task): fttrain runs sequence classification (SEQ_CLS), token classification (TOKEN_CLS) and causal language modelling (CAUSAL_LM)"
+                "task_type \(task): fttrain runs sequence classification (SEQ_CLS), token classification (TOKEN_CLS), extractive QA (QUESTION_ANS) and causal language modelling (CAUSAL_LM)"
             )
         }
         for key in ["use_dora", "fan_in_fan_out"] where (object[key] as? Bool) == true {

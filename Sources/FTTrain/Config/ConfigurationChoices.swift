@@ -76,4 +76,6 @@ public enum TaskType: String, CaseIterable, Codable, Sendable {
     case causalLM = "causal_lm"
     /// A label per token (named-entity recognition): a classifier over every token's hidden state (encoders).
     case tokenClassification = "token_classification"
+    /// Extractive question answering (SQuAD): start and end logits over every token (encoders).
+    case questionAnswering = "question_answering"
 }

@@ -218,6 +218,17 @@ public struct ConfigurationKey: Sendable {
             "label_all_tokens", \.labelAllTokens, .data,
             "Token classification: label every sub-token of a word (B- becoming I- after the first), not the first only (run_ner's label_all_tokens)."
         ),
+        .init("doc_stride", \.docStride, .data, "Question answering: tokens shared by consecutive windows of a long context (run_qa's doc_stride)."),
+        .init(
+            "n_best_size", \.nBestSize, .data,
+            "Question answering: start and end logits paired per window when decoding answers (run_qa's n_best_size)."),
+        .init("max_answer_length", \.maxAnswerLength, .data, "Question answering: the longest answer in tokens (run_qa's max_answer_length)."),
+        .init(
+            "version_2_with_negative", \.versionTwoWithNegative, .data,
+            "Question answering: SQuAD v2, some questions have no answer (the null span competes)."),
+        .init(
+            "null_score_diff_threshold", \.nullScoreDiffThreshold, .data,
+            "Question answering, SQuAD v2: predict no answer when null score − best span score exceeds this."),
         .init(
             "packing", \.packing, .data,
             "Concatenate training examples into rows of max_length tokens, so no padding is computed (TRL's packing)."),

@@ -7,13 +7,13 @@ extension TrainingConfiguration {
         return LoRAConfiguration(
             rank: loraR, alpha: loraAlpha, dropout: Float(loraDropout),
             targetModules: loraTargetModules.names, useRSLoRA: useRSLoRA, bias: loraBias,
-            modulesToSave: modulesToSave?.names ?? ["classifier"])
+            modulesToSave: modulesToSave?.names ?? [defaultSavedHead])
     }
 
     /// The bottleneck adapters of `peft: adapter`; nil otherwise.
     public var bottleneckConfiguration: BottleneckConfiguration? {
         guard peft == .adapter else { return nil }
-        return BottleneckConfiguration(reductionFactor: adapterReductionFactor, modulesToSave: modulesToSave?.names ?? ["classifier"])
+        return BottleneckConfiguration(reductionFactor: adapterReductionFactor, modulesToSave: modulesToSave?.names ?? [defaultSavedHead])
     }
 
     /// What the model is built with.
@@ -95,4 +95,10 @@ extension TrainingConfiguration {
         }
         return []
     }
+}
+
+extension TrainingConfiguration {
+    /// The head PEFT saves beside the adapter when `modules_to_save` is not set: `qa_outputs` for
+    /// question answering (as PEFT's `QUESTION_ANS` task adds it), else `classifier`.
+    var defaultSavedHead: String { task == .questionAnswering ? EncoderHead.questionAnswering.layerName : "classifier" }
 }

@@ -126,7 +126,12 @@ extension TrainingConfiguration {
         if chatTemplate && promptTemplate == nil {
             invalid("chat_template", "`chat_template` wraps templated prompts: set `prompt_template` too")
         }
-        if task == .sequenceClassification || task == .tokenClassification {
+        if task == .questionAnswering {
+            require(docStride >= 0, "doc_stride", ">= 0")
+            require(nBestSize >= 1, "n_best_size", ">= 1")
+            require(maxAnswerLength >= 1, "max_answer_length", ">= 1")
+        }
+        if task == .sequenceClassification || task == .tokenClassification || task == .questionAnswering {
             for (key, set) in [
                 ("prompt_template", promptTemplate != nil), ("packing", packing), ("predict_with_generate", predictWithGenerate),
             ] where set {

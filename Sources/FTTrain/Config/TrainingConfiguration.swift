@@ -155,6 +155,16 @@ public struct TrainingConfiguration: Sendable, Equatable {
     public var tagScheme: TagScheme = .bio
     /// Token classification: label every sub-token of a word (B- becoming I- after the first), not the first only (run_ner's label_all_tokens).
     public var labelAllTokens: Bool = false
+    /// Question answering: tokens shared by consecutive windows of a long context (run_qa's doc_stride).
+    public var docStride: Int = 128
+    /// Question answering: start and end logits paired per window when decoding answers (run_qa's n_best_size).
+    public var nBestSize: Int = 20
+    /// Question answering: the longest answer in tokens (run_qa's max_answer_length).
+    public var maxAnswerLength: Int = 30
+    /// Question answering: SQuAD v2, some questions have no answer (the null span competes).
+    public var versionTwoWithNegative: Bool = false
+    /// Question answering, SQuAD v2: predict no answer when null score − best span score exceeds this.
+    public var nullScoreDiffThreshold: Double = 0
 
     // MARK: - Model (Hugging Face config.json keys; null keeps the model's own value)
 

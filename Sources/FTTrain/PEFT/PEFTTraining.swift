@@ -28,9 +28,9 @@ public enum PEFTTraining {
         if let layers = model.peft?.loraBranches {
             var rng = SeededRNG(seed: c.rngSeed, stream: RandomStreams.loraInitialization)
             layers.initialize(rng: &rng)
-            if model.numLabels > 0 && !layers.configuration.saves(moduleName: "classifier") {
+            if model.numLabels > 0 && !layers.configuration.saves(moduleName: c.defaultSavedHead) {
                 log.message(
-                    "warning: modules_to_save does not include classifier: the new head stays at its random initialisation and is not saved with the adapter"
+                    "warning: modules_to_save does not include \(c.defaultSavedHead): the new head stays at its random initialisation and is not saved with the adapter"
                 )
             }
         }

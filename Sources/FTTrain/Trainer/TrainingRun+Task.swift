@@ -106,6 +106,8 @@ extension TrainingRun {
                 task: task, model: model, padTokenId: tokenizer.padTokenId, firstTokenOnly: false,
                 // BertForTokenClassification's loss is a micro-batch mean, as the sequence head's.
                 accumulationScaling: .meanOfMicroBatchMeans, baseModelDirectory: baseModel)
+        case .questionAnswering:
+            return try prepareQuestionAnswering(baseModel: baseModel, trainPath: trainPath, output: output, log: log)
         case .causalLM:
             let loaded = try causalModelLoader(modelPath, c)
             let model = loaded.model, tokenizer = loaded.tokenizer

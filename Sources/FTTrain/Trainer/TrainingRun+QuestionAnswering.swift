@@ -1,0 +1,52 @@
+import FTCore
+import FTModel
+import Foundation
+
+extension TrainingRun {
+    /// `task: question_answering`: SQuAD data windowed as run_qa does, an encoder with a
+    /// `qa_outputs` head (new, seeded from `seed`, unless the directory is already a QA model).
+    func prepareQuestionAnswering(baseModel: URL, trainPath: String, output: URL, log: TrainingLog) throws -> PreparedTask {
+        let c = configuration
+        let tokenizer = try BertTokenizer.load(modelDirectory: baseModel)
+        var options = QuestionAnsweringTask.Options()
+        options.maxLength = c.maxLength
+        options.docStride = c.docStride
+        options.decoding = AnswerDecoding(
+            nBestSize: c.nBestSize, maxAnswerLength: c.maxAnswerLength, versionTwoWithNegative: c.versionTwoWithNegative,
+            nullScoreDifferenceThreshold: Float(c.nullScoreDiffThreshold))
+        options.splitRatios = c.splitRatios
+        options.validationPath = c.validationFile
+        options.testPath = c.testFile
+        options.seed = c.rngSeed
+        // Data first, so a bad file fails before the model loads.
+        let task = try QuestionAnsweringTask(trainPath: trainPath, options: options, tokenizer: tokenizer)
+        task.logLines.forEach(log.message)
+        if world.isCoordinator { try task.writeSplits(to: output.appendingPathComponent("data")) }
+        let model = try ModelRegistry.load(
+            modelDirectory: baseModel, numLabels: 2, head: .questionAnswering, seed: c.rngSeed, peft: c.peftSetup, overrides: c.modelOverrides)
+        guard tokenizer.vocabularySize <= model.vocabularySize else {
+            throw ModelError.badConfig(
+                baseModel.appendingPathComponent("vocab.txt").path,
+                "\(tokenizer.vocabularySize) tokens, more than config.json's vocab_size \(model.vocabularySize)")
+        }
+        guard c.maxLength <= model.maxSequenceLength else {
+            throw ConfigurationError(
+                source: nil,
+                problems: [
+                    ConfigurationProblem(
+                        kind: .invalidValue, key: "max_length",
+                        message: "`max_length` \(c.maxLength) exceeds the model's \(model.maxSequenceLength) positions")
+                ])
+        }
+        try PEFTTraining.prepare(model: model, configuration: c, log: log)
+        try MixedPrecision.apply(to: model, bf16: c.bf16, log: log)
+        let ignored = [("class_weights", c.classWeights != nil), ("oversample", c.oversample)].filter(\.1).map(\.0)
+        if !ignored.isEmpty {
+            log.message("warning: \(ignored.joined(separator: ", ")) apply to sequence classification; question_answering ignores them")
+        }
+        return PreparedTask(
+            task: task, model: model, padTokenId: tokenizer.padTokenId, firstTokenOnly: false,
+            // BertForQuestionAnswering's loss is a micro-batch mean over sequences.
+            accumulationScaling: .meanOfMicroBatchMeans, baseModelDirectory: baseModel)
+    }
+}
