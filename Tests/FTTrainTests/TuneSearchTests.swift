@@ -1,5 +1,6 @@
 @testable import FTTrain
 import Foundation
+import TestSupport
 import XCTest
 
 /// `fttrain tune`'s space file, samplers and ASHA, without training.
@@ -40,6 +41,16 @@ final class TuneSearchTests: XCTestCase {
         base.peft = .lora
         base.evalStrategy = .steps
         XCTAssertNoThrow(try space.check(against: base))
+    }
+
+    /// The shipped example space fits the shipped Rotten Tomatoes configuration.
+    func testExampleSpaceFitsTheExampleConfiguration() throws {
+        let root = TestAssets.packageRoot
+        let space = try SearchSpace.load(path: root.appendingPathComponent("examples/tune_space.yaml").path)
+        XCTAssertEqual(space.parameters.count, 5)
+        XCTAssertEqual(space.reductionFactor, 3)
+        let base = try TrainingConfiguration.load(path: root.appendingPathComponent("examples/rotten_tomatoes.yaml").path)
+        XCTAssertNoThrow(try space.check(against: base, source: "examples/tune_space.yaml"))
     }
 
     func testBadSpacesAreRefusedNamingTheKey() throws {

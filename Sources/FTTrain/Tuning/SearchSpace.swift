@@ -316,7 +316,9 @@ public struct SearchSpace: Sendable {
                     if trial.outputDir == nil { trial.outputDir = "trial" }
                     let found = trial.validationProblems().filter { $0.key == parameter.name }
                     problems += found.map {
-                        ConfigurationProblem(kind: $0.kind, key: parameter.name, message: "\(value.displayText): " + $0.message)
+                        ConfigurationProblem(
+                            kind: $0.kind, key: parameter.name,
+                            message: "`\(parameter.name)` at \(value.displayText), an end of its distribution: " + $0.message)
                     }
                 } catch let error as ConfigurationError {
                     problems += error.problems.map {
