@@ -190,9 +190,9 @@ public struct SearchSpace: Sendable {
             }
             return parsed
         }
-        func positive(_ minimum: Int) -> Int? {
-            guard let number = value.int, number >= minimum else {
-                bad("an integer ≥ \(minimum)")
+        func positive(_ minimum: Int, _ maximum: Int = Int(Int32.max)) -> Int? {
+            guard let number = value.int, number >= minimum, number <= maximum else {
+                bad("an integer in \(minimum)...\(maximum)")
                 return nil
             }
             return number
@@ -206,8 +206,8 @@ public struct SearchSpace: Sendable {
             metric = text.hasPrefix("eval_") ? text : "eval_" + text
         case "sampler_seed": samplerSeed = positive(0).map { UInt64($0) } ?? samplerSeed
         case "n_startup_trials": startupTrials = positive(0) ?? startupTrials
-        case "min_resource": minResource = positive(1) ?? minResource
-        case "reduction_factor": reductionFactor = positive(2) ?? reductionFactor
+        case "min_resource": minResource = positive(1, 1_000_000) ?? minResource
+        case "reduction_factor": reductionFactor = positive(2, 1000) ?? reductionFactor
         default: break
         }
     }
@@ -260,8 +260,8 @@ public struct SearchSpace: Sendable {
                 problem(key, "`\(key): {int: …}` needs two integers [low, high]", .wrongType)
                 return nil
             }
-            guard low <= high else {
-                problem(key, "`\(key): {int: [\(low), \(high)]}`: low must not be above high", .invalidValue)
+            guard low <= high, !high.subtractingReportingOverflow(low).overflow, high - low < Int(Int32.max) else {
+                problem(key, "`\(key): {int: [\(low), \(high)]}`: low must not be above high (nor 2^31 below it)", .invalidValue)
                 return nil
             }
             return .integer(low: low, high: high)

@@ -25,7 +25,9 @@ public struct SuccessiveHalving: Sendable, Equatable {
     public func rung(atResource resource: Int) -> Int? {
         var r = minResource, k = 0
         while r < resource {
-            r *= reductionFactor
+            let (next, overflow) = r.multipliedReportingOverflow(by: reductionFactor)
+            if overflow { return nil }
+            r = next
             k += 1
         }
         return r == resource ? k : nil

@@ -88,7 +88,7 @@ public struct TrialRecord: Sendable, Equatable {
         self.init(number: number, state: state, parameters: parameters)
         evaluations = (object["evaluations"] as? [Any] ?? []).map { ($0 as? Double) ?? .nan }
         for (key, value) in object["rungs"] as? [String: Any] ?? [:] {
-            guard let resource = Int(key) else { throw bad("rung `\(key)` is not a number of evaluations") }
+            guard let resource = Int(key), resource >= 1 else { throw bad("rung `\(key)` is not a number of evaluations") }
             rungs[resource] = (value as? Double) ?? .nan
         }
         self.value = object["value"] as? Double
@@ -101,7 +101,10 @@ public struct TrialRecord: Sendable, Equatable {
     /// same trial replaces an earlier one.
     public static func readStudy(_ url: URL) throws -> [TrialRecord] {
         guard FileManager.default.fileExists(atPath: url.path) else { return [] }
-        let text = try String(contentsOf: url, encoding: .utf8)
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else {
+            throw ConfigurationError(
+                source: url.path, problems: [.init(kind: .malformed, key: nil, message: "cannot read the file as UTF-8 text")])
+        }
         var byNumber: [Int: TrialRecord] = [:]
         for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
         where !line.trimmingCharacters(in: .whitespaces).isEmpty {
