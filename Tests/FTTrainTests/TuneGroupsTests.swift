@@ -37,7 +37,9 @@ final class TuneGroupsTests: XCTestCase {
         let space = try SearchSpace.parse(
             yaml: "sampler: random\nmin_resource: 1\nreduction_factor: 2\nlearning_rate: {loguniform: [1e-4, 1e-2]}")
         let studyDirectory = directory.appendingPathComponent("study")
-        let groupWorlds = [InProcessCommunicator.makeWorld(size: 2, receiveTimeout: 120), InProcessCommunicator.makeWorld(size: 2, receiveTimeout: 120)]
+        let groupWorlds = [
+            InProcessCommunicator.makeWorld(size: 2, receiveTimeout: 120), InProcessCommunicator.makeWorld(size: 2, receiveTimeout: 120),
+        ]
         let messages = Messages()
         let configuration = base
         let ended = try InProcessCommunicator.run(size: 4, receiveTimeout: 120) { world -> [Int] in
