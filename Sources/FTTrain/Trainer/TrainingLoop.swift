@@ -26,6 +26,8 @@ final class TrainingLoop {
     /// When the previous step's boundary work ended (µs, `Tracer.now()`): the next step's data
     /// span starts there.
     private var lastStepEnded = Tracer.now()
+    /// Evaluations run during training so far (`TrainingRun.evaluationObserver` numbers them).
+    private var evaluations = 0
 
     init(
         run: TrainingRun, plan: TrainingPlan, stepper: ClassificationStep, batches: EpochBatches, task: any FineTuningTask,
@@ -96,6 +98,7 @@ final class TrainingLoop {
             (c.saveStrategy == .steps && (step % c.saveSteps == 0 || step == plan.totalSteps))
             || (c.saveStrategy == .best && newBest)
         if saveNow || stopSignal != nil { try save(&progress) }
+        try run.stepObserver?(step)
         if let stopSignal {
             throw TrainingInterrupted(
                 signal: stopSignal, step: step,
@@ -154,6 +157,8 @@ final class TrainingLoop {
             "eval at step \(step): "
                 + values.keys.sorted().filter { !$0.hasPrefix("eval_f1_") }
                 .map { "\($0) \(String(format: "%.4f", values[$0]!))" }.joined(separator: ", "))
+        evaluations += 1
+        try run.evaluationObserver?(evaluations, step, values)
         guard let value = values[bestKey] else { return false }
         let store = stepper.model.store
         return progress.bestModel.record(value, step: step) { Array(store.values) }

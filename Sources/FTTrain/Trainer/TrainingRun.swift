@@ -49,6 +49,14 @@ public final class TrainingRun {
     /// zeroes the pruned weights' gradients there, so they stay zero.
     public var adjustGradients: ((ParameterStore) -> Void)?
 
+    /// Called on every rank after each evaluation during training, with its number (1, 2, …),
+    /// the step and the metrics; throwing ends the run there with that error (`fttrain tune`'s
+    /// pruner stops a trial so). A stopped run keeps what it has written.
+    public var evaluationObserver: ((_ evaluation: Int, _ step: Int, _ metrics: [String: Double]) throws -> Void)?
+    /// Called on every rank at each step boundary, after its evaluation and checkpoint (`fttrain
+    /// tune`'s rank 0 answers the other trial groups there).
+    public var stepObserver: ((_ step: Int) throws -> Void)?
+
     /// The `command` of the run's `lineage.json` (`train`; `prune` names its recovery fine-tune).
     public var lineageCommand = "train"
     /// Input files beyond the data files that `lineage.json` lists with their sums (the
