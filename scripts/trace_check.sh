@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # The timeline of a data-parallel run: `mpirun -np 2 fttrain train --trace` on MiniLM (a few steps,
 # overlapped all-reduce), then checks that trace.json is valid trace-event JSON with a process per
-# rank, that the spans of each rank's training track nest, that every all-reduce bucket of every
-# step appears on both ranks, and compares the all-reduce wait the trace shows with log.jsonl's
-# allreduce_fraction. Prints the recording overhead estimate (spans per step x cost per span).
-#   scripts/trace_check.sh      (env KEEP=1 keeps the work directory)
+# rank, that the spans of each rank's training track nest, that every forward and backward holds
+# the model's embeddings, each of its layers and its head as spans (in order), that every all-reduce
+# bucket of every step appears on both ranks, and compares the all-reduce wait the trace shows with
+# log.jsonl's allreduce_fraction. Prints the recording overhead estimate (spans per step x cost per
+# span), then measures it: `fttrain bench --trace-overhead` alternates traced and untraced steps.
+#   scripts/trace_check.sh      (env KEEP=1 keeps the work directory, CONFIGURATION=release,
+#                                OVERHEAD_STEPS=20 timed bench steps)
 set -u
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
@@ -15,8 +18,9 @@ finish() { echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit $?; 
 
 model=.cache/models/all-MiniLM-L6-v2
 if [ ! -f "$model/config.json" ]; then check "model present" 1 "$model missing: run scripts/fetch_assets.sh"; finish; fi
-echo "== swift build --product fttrain"
-if ! swift build --product fttrain >/dev/null; then check "build" 1 "swift build failed"; finish; fi
+configuration=${CONFIGURATION:-debug}  # CONFIGURATION=release for the overhead on optimised kernels
+echo "== swift build -c $configuration --product fttrain"
+if ! swift build -c "$configuration" --product fttrain >/dev/null; then check "build" 1 "swift build failed"; finish; fi
 work=$(mktemp -d)
 [ "${KEEP:-0}" = 1 ] && echo "work directory: $work" || trap 'rm -rf "$work"' EXIT
 {
@@ -29,7 +33,7 @@ work=$(mktemp -d)
 } >"$work/train.csv"
 steps=6
 echo "== mpirun -np 2 fttrain train --trace ($steps steps)"
-if ! timeout 600 mpirun --allow-run-as-root --oversubscribe -np 2 -x OPENBLAS_NUM_THREADS=1 .build/debug/fttrain train \
+if ! timeout 600 mpirun --allow-run-as-root --oversubscribe -np 2 -x OPENBLAS_NUM_THREADS=1 .build/$configuration/fttrain train \
     --model-dir "$model" --train-file "$work/train.csv" --output-dir "$work/run" --max-steps $steps \
     --per-device-train-batch-size 8 --max-length 16 --logging-steps 1 --eval-strategy no --save-strategy no --seed 1 \
     --ddp-bucket-cap-mb 4 --trace >"$work/train.log" 2>&1; then
@@ -58,6 +62,22 @@ for rank in ranks:
         stack.append((start, end, name))
     if bad:
         failures.append(f"rank {rank}: {bad} spans overlap partly on the training track")
+    # The model's parts inside each forward and backward, back to back, in order.
+    layers = 1 + max(int(e["name"].split()[1]) for e in mine if e["cat"] == "layer" and e["name"].startswith("layer "))
+    expected = {
+        "forward": ["embeddings forward"] + [f"layer {l} forward" for l in range(layers)] + ["head forward"],
+        "backward": ["head backward"] + [f"layer {l} backward" for l in reversed(range(layers))] + ["embeddings backward"],
+    }
+    parts = sorted((e for e in mine if e["cat"] == "layer"), key=lambda e: e["ts"])
+    passes = [e for e in mine if e["name"] in expected]
+    wrong = 0
+    for p in passes:
+        inside = [e["name"] for e in parts if e["ts"] >= p["ts"] - 1 and e["ts"] + e["dur"] <= p["ts"] + p["dur"] + 1]
+        wrong += inside != expected[p["name"]]
+    if wrong or not passes:
+        failures.append(f"rank {rank}: {wrong} of {len(passes)} forward/backward spans lack their layer spans")
+    else:
+        print(f"PASS rank {rank}: {len(passes)} forward/backward spans each hold embeddings, {layers} layers and head, in order")
     step_spans = [e for e in mine if e["name"].startswith("step ")]
     buckets = [e for e in mine if e["cat"] == "allreduce" and e["name"].startswith("all-reduce bucket")]
     names = sorted({e["name"] for e in buckets})
@@ -86,5 +106,22 @@ for f in failures:
     print("FAIL " + f)
 sys.exit(1 if failures else 0)
 PY
-check "trace of 2 ranks: spans nest, every bucket of every step on both ranks" "$?" "see above"
+check "trace of 2 ranks: spans nest, layers inside every pass, every bucket of every step on both ranks" "$?" "see above"
+
+# The overhead measured: one process, odd steps traced, even ones not (medians of each).
+echo "== fttrain bench --trace-overhead (MiniLM, batch 32, seq 128; load: $(uptime | sed 's/.*load average: //'))"
+if bench=$(OPENBLAS_NUM_THREADS=1 .build/$configuration/fttrain bench --model-dir "$model" --batch 32 --seq 128 --warmup 2 \
+    --steps "${OVERHEAD_STEPS:-20}" --trace-overhead 2>"$work/bench.log"); then
+    echo "$bench"
+    python3 - "$bench" <<'PY'
+import json, sys
+r = json.loads(sys.argv[1])
+print(f"trace overhead {100 * r['trace_overhead']:+.2f}% of a {r['step_ms_median']:.0f} ms step "
+      f"(traced {r['step_ms_median_traced']:.0f} ms, {r['trace_spans_per_step']:.0f} spans a step)")
+PY
+    check "bench --trace-overhead ran" 0 ""
+else
+    tail -5 "$work/bench.log"
+    check "bench --trace-overhead ran" 1 "fttrain bench failed"
+fi
 finish

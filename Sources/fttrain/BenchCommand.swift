@@ -70,6 +70,12 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Compute every token's row of the last layer, as PyTorch does (by default only the first token's, which is all the logits read).")
     var allTokens = false
 
+    @Flag(
+        help:
+            "--mode full|lora: every other timed step records train's --trace timeline (per-layer spans included); reports both medians and the overhead."
+    )
+    var traceOverhead = false
+
     func validate() throws {
         if let batch, batch < 1 { throw ValidationError("--batch must be positive, got \(batch)") }
         if seq < 1 { throw ValidationError("--seq must be positive, got \(seq)") }
@@ -191,16 +197,31 @@ struct BenchCommand: ParsableCommand {
                 record["buckets"] = synchronizer.buckets.ranges.count
                 record["sparse_embeddings"] = sparseEmbeddings
             }
+            // --trace-overhead: odd steps traced, even ones not, so drift in the machine's load hits both alike.
+            let tracer = traceOverhead ? Tracer(rank: world.rank) : nil
+            var tracedTimes: [Double] = []
             for i in 0..<(warmup + steps) {
+                let traced = tracer != nil && i % 2 == 1
+                Tracer.current = traced ? tracer : nil
                 let started = DispatchTime.now().uptimeNanoseconds
                 let result = try stepper.step([batchInput], dropoutSeed: UInt64(i))
-                if i >= warmup {
-                    times.append(Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
+                let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+                if i >= warmup && traced {
+                    tracedTimes.append(seconds)
+                } else if i >= warmup {
+                    times.append(seconds)
                     waits.append(result.synchronizationSeconds)
                 }
                 lastLoss = result.loss
             }
+            Tracer.current = nil
             let median = Self.median(times)
+            if let tracer, !tracedTimes.isEmpty {
+                let traced = Self.median(tracedTimes), tracedSteps = (warmup + steps) / 2
+                record["step_ms_median_traced"] = traced * 1e3
+                record["trace_overhead"] = (traced - median) / median
+                record["trace_spans_per_step"] = Double(tracer.spans.count) / Double(tracedSteps)
+            }
             record["gflop_per_step_per_rank"] = anchorFLOPs.trainingStep / 1e9
             record["gflop_computed_per_step_per_rank"] = computedFLOPs.trainingStep / 1e9
             record["gflops_achieved_total"] = Double(world.size) * computedFLOPs.trainingStep / 1e9 / median

@@ -43,6 +43,30 @@ final class ConfigOverridesTests: XCTestCase {
         XCTAssertNil(try set.applyingOverrides(["--greater-is-better=null"]).greaterIsBetter)
     }
 
+    /// Issue 17's `--trace FILE`, beside `--trace` alone, `--trace false` and `--trace-file FILE`.
+    func testTraceFlagTakesAFile() throws {
+        let base = TrainingConfiguration()
+        let named = try base.applyingOverrides(["--trace", "out/timeline.json", "--seed", "3"])
+        XCTAssertTrue(named.trace)
+        XCTAssertEqual(named.traceFile, "out/timeline.json")
+        XCTAssertEqual(named.seed, 3)
+        let inline = try base.applyingOverrides(["--trace=t.json"])
+        XCTAssertTrue(inline.trace)
+        XCTAssertEqual(inline.traceFile, "t.json")
+        let bare = try base.applyingOverrides(["--trace", "--seed", "3"])
+        XCTAssertTrue(bare.trace)
+        XCTAssertNil(bare.traceFile, "a following flag is not a file")
+        let off = try base.applyingOverrides(["--trace", "false"])
+        XCTAssertFalse(off.trace)
+        XCTAssertNil(off.traceFile)
+        XCTAssertFalse(try base.applyingOverrides(["--trace", "x.json", "--no-trace"]).trace)
+        XCTAssertEqual(try base.applyingOverrides(["--trace-file", "y.json"]).traceFile, "y.json")
+        XCTAssertThrowsError(try base.applyingOverrides(["--no-trace=x.json"]), "--no-trace takes no file")
+        XCTAssertThrowsError(try base.applyingOverrides(["--deduplicate", "x.json"]), "other booleans take no file") { error in
+            XCTAssertTrue("\(error)".contains("unexpected argument `x.json`"), "\(error)")
+        }
+    }
+
     func testListsAndOptionalValues() throws {
         let base = TrainingConfiguration()
         XCTAssertEqual(try base.applyingOverrides(["--split-ratios", "0.7,0.2,0.1"]).splitRatios, [0.7, 0.2, 0.1])

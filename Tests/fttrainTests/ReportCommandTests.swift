@@ -45,13 +45,14 @@ final class ReportCommandTests: TinyRunTestCase {
     }
 }
 
-/// `--trace`: a Chrome trace of a tiny run whose spans nest on each track and cover every step.
+/// `--trace FILE`: a Chrome trace of a tiny run whose spans nest on each track and cover every
+/// step, with the model's embeddings, each layer and the head inside every forward and backward.
 final class TraceCommandTests: TinyRunTestCase {
     func testTraceCoversEveryStepAndNests() throws {
         let traceFile = directory.appendingPathComponent("timeline.json")
         let (result, output) = try train([
             "--max-steps", "8", "--eval-strategy", "steps", "--eval-steps", "4", "--save-strategy", "steps", "--save-steps", "4",
-            "--gradient-accumulation-steps", "2", "--trace-file", traceFile.path,
+            "--gradient-accumulation-steps", "2", "--trace", traceFile.path,
         ])
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: output.appendingPathComponent("trace.json").path), "trace_file decides where")
@@ -65,6 +66,25 @@ final class TraceCommandTests: TinyRunTestCase {
         XCTAssertEqual(named("optimizer").count, 8)
         XCTAssertEqual(named("checkpoint").count, 2)
         XCTAssertGreaterThanOrEqual(named("evaluation").count, 2)
+        XCTAssertEqual(named("loss").count, 16)
+        // Inside each forward: embeddings, layers 0 and 1, head, back to back; inside each
+        // backward the reverse (the tiny model has two layers; its embeddings train).
+        func inside(_ outer: [String: Any]) -> [String] {
+            let start = outer["ts"] as! Double, end = start + (outer["dur"] as! Double)
+            return spans.filter { span in
+                let s = span["ts"] as! Double
+                return span["cat"] as? String == "layer" && span["pid"] as? Int == outer["pid"] as? Int && s >= start - 1
+                    && s + (span["dur"] as! Double) <= end + 1
+            }
+            .sorted { ($0["ts"] as! Double) < ($1["ts"] as! Double) }.map { $0["name"] as! String }
+        }
+        for forward in named("forward") {
+            XCTAssertEqual(inside(forward), ["embeddings forward", "layer 0 forward", "layer 1 forward", "head forward"])
+        }
+        for backward in named("backward") {
+            XCTAssertEqual(inside(backward), ["head backward", "layer 1 backward", "layer 0 backward", "embeddings backward"])
+        }
+        XCTAssertEqual(spans.filter { $0["cat"] as? String == "layer" }.count, 16 * 8, "no layer spans outside training passes")
         // Every forward, backward and optimizer span lies inside a step span.
         var steps: [(start: Double, end: Double)] = []
         for span in named("step ") {

@@ -40,3 +40,6 @@ extension EncoderModel: SequenceModel {
             : ModelFLOPs(forward: count.forward, trainingStep: count.trainingStep)
     }
 }
+
+/// Its passes report their embeddings, layers and head to `spanRecorder`.
+extension EncoderModel: SpanRecordingModel {}

@@ -42,6 +42,10 @@ public final class EncoderModel: @unchecked Sendable {
     /// When set, `backward` adds ∂loss/∂(head mask) of every layer's heads into it (`[layer][head]`,
     /// local head numbering): Michel et al.'s head importance (`EncoderModel+HeadMask`).
     public var headMaskGradients: [[Float]]?
+    /// Where each pass's parts go as timeline spans (embeddings, every layer, the head); nil:
+    /// none. The forward's spans are those of its first slice of the batch (the slices run side by
+    /// side, each through every layer).
+    public var spanRecorder: (any ModelSpanRecorder)?
 
     /// A model with all parameters zero; call `load` or `initializeRandomly` next.
     /// `peft` adds adapter tensors (LoRA's A and B) after each layer's own.
@@ -202,6 +206,8 @@ public final class EncoderModel: @unchecked Sendable {
     private func forwardSlice(_ ws: EncoderWorkspace, firstRow: Int, batch B: Int, sequence T: Int) {
         let N = B * T, C = config.hiddenSize, P = parameters
         let o = firstRow * T  // first token of the slice
+        var spans = ModelSpanMarks(firstRow == 0 ? spanRecorder : nil, backward: false)
+        defer { if hasPooler || numLabels > 0 { spans.end(.head) } }
         EmbeddingSum.forward(
             output: ws.embeddingSum + o * C, inputIds: ws.inputIds + o, tokenTypeIds: ws.tokenTypeIds + o,
             word: P.wordEmbeddings.value, position: P.positionEmbeddings.value,
@@ -211,10 +217,12 @@ public final class EncoderModel: @unchecked Sendable {
             input: ws.embeddingSum + o * C, gamma: P.embeddingNorm.gamma.value,
             beta: P.embeddingNorm.beta.value, rows: N, channels: C, epsilon: config.layerNormEps)
         dropout(.embeddings).apply(ws.hiddenIn(0) + o * C, count: N * C, firstIndex: o * C)
+        spans.end(.embeddings)
 
         for l in 0..<config.numHiddenLayers {
             let firstTokens = lastFirstTokenOnly && l == config.numHiddenLayers - 1
             forwardLayer(l, ws, firstRow: firstRow, batch: B, sequence: T, firstTokensOnly: firstTokens)
+            spans.end(.layer(l))
         }
         if head.isPerToken, let classifier = P.classifier {
             // Per-token head: dropout on every row of the last hidden state, then the layer (N, C) → (N, L).
@@ -271,6 +279,7 @@ public final class EncoderModel: @unchecked Sendable {
         refreshParameters()
         let B = lastBatch, T = lastSequence, N = B * T, C = config.hiddenSize, P = parameters
         let names = config.family.names
+        var spans = ModelSpanMarks(spanRecorder, backward: true)
 
         // Head and pooler: dLogits → dPooled → dCls rows.
         if let pooler = P.pooler {
@@ -310,6 +319,7 @@ public final class EncoderModel: @unchecked Sendable {
         if P.pooler != nil {
             for b in 0..<B { VectorMath.add(dY + b * T * C, ws.dCls + b * C, C) }
         }
+        if hasPooler || numLabels > 0 { spans.end(.head) } else { spans.skip() }
 
         // Frozen layers at the bottom (and frozen embeddings) need no backward at all.
         let reach = backwardReach()
@@ -321,6 +331,7 @@ public final class EncoderModel: @unchecked Sendable {
             backwardLayer(l, ws, batch: B, sequence: T, dY: dY, dX: dX, inputGradient: inputGradient, firstTokensOnly: firstTokens)
             swap(&dX, &dY)
             gradientsReady?(gradientOffset(from: names.layer(l) + names.layerModules[0] + ".weight"))
+            spans.end(.layer(l))
         }
 
         // Embeddings: dropout, LN, then scatter into the tables.
@@ -339,6 +350,7 @@ public final class EncoderModel: @unchecked Sendable {
             inputIds: ws.inputIds, tokenTypeIds: ws.tokenTypeIds, batch: B, sequence: T, channels: C,
             paddingIndex: Int32(config.padTokenId ?? 0))  // BertConfig's default pad_token_id
         gradientsReady?(0)
+        spans.end(.embeddings)
     }
 
     // MARK: - Helpers

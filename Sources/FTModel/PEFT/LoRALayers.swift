@@ -176,54 +176,22 @@ public final class LoRALayers: @unchecked Sendable {
 
     /// Backward of the branches of `projection` in `layer` over the whole batch (N rows), after the
     /// base product's backward: accumulates dA, dB (when trainable) and adds into `dInput`
-    /// (nil when nothing below needs the input's gradient).
-    /// Its products are split across the slice threads (`Parallel.sgemm`).
+    /// (nil when nothing below needs the input's gradient) — `LoRABranchBackward` per branch.
     func backward(
         _ projection: EncoderProjection, layer l: Int, input: UnsafePointer<Float>,
         dOutput: UnsafePointer<Float>, dInput: UnsafeMutablePointer<Float>?, rows N: Int
     ) {
         guard !isMerged, let du = lowRankGradient else { return }
-        let r = configuration.rank, width = projection.outputWidth(hidden: hidden, intermediate: intermediate)
+        let width = projection.outputWidth(hidden: hidden, intermediate: intermediate)
+        let branch = LoRABranchBackward(
+            rank: configuration.rank, scaling: scaling, lowRankGradient: du, droppedInput: droppedInput, inputGradient: inputGradient)
         for module in projection.modules where targets[l].contains(module) {
             let (inputs, outputs) = module.dimensions(hidden: hidden, intermediate: intermediate)
             let aName = aNames[l][module.rawValue], bName = bNames[l][module.rawValue]
-            let u = lowRank[l][module.rawValue]
-            let dy = dOutput + module.columnOffset(hidden: hidden)
-            // dB (out, r) += s · dyᵀ · u
-            if let dB = store.gradient(bName) {
-                Parallel.sgemm(
-                    transA: true, transB: false, m: outputs, n: r, k: N, alpha: scaling,
-                    a: dy, lda: width, b: u, ldb: r, beta: 1, c: dB, ldc: r)
-            }
-            // du (N, r) = s · dy · B
-            Parallel.sgemm(
-                transA: false, transB: false, m: N, n: r, k: outputs, alpha: scaling,
-                a: dy, lda: width, b: store.value(bName), ldb: r, beta: 0, c: du, ldc: r)
-            let mask = dropout(layer: l, module: module)
-            var x = input
-            if !mask.isIdentity, let scratch = droppedInput {
-                mask.apply(from: input, to: scratch, count: N * inputs, firstIndex: 0)  // x̃ again, same mask
-                x = UnsafePointer(scratch)
-            }
-            // dA (r, in) += duᵀ · x̃
-            if let dA = store.gradient(aName) {
-                Parallel.sgemm(
-                    transA: true, transB: false, m: r, n: inputs, k: N,
-                    a: du, lda: r, b: x, ldb: inputs, beta: 1, c: dA, ldc: inputs)
-            }
-            // dx += dropout'(du · A)
-            guard let dInput else { continue }
-            if mask.isIdentity {
-                Parallel.sgemm(
-                    transA: false, transB: false, m: N, n: inputs, k: r,
-                    a: du, lda: r, b: store.value(aName), ldb: inputs, beta: 1, c: dInput, ldc: inputs)
-            } else if let scratch = inputGradient {
-                Parallel.sgemm(
-                    transA: false, transB: false, m: N, n: inputs, k: r,
-                    a: du, lda: r, b: store.value(aName), ldb: inputs, beta: 0, c: scratch, ldc: inputs)
-                mask.apply(scratch, count: N * inputs, firstIndex: 0)
-                VectorMath.add(dInput, scratch, N * inputs)
-            }
+            branch.run(
+                dOutput: dOutput + module.columnOffset(hidden: hidden), width: width, input: input, lowRank: lowRank[l][module.rawValue],
+                a: store.value(aName), b: store.value(bName), dA: store.gradient(aName), dB: store.gradient(bName), dInput: dInput,
+                dropout: dropout(layer: l, module: module), rows: N, inputs: inputs, outputs: outputs)
         }
     }
 

@@ -111,8 +111,9 @@ public struct ConfigurationKey: Sendable {
             "Where logged metrics also go: tensorboard (or all) writes event files under output_dir/runs/ with HF's tag names; none."),
         .init(
             "trace", \.trace, .run,
-            "Write a Chrome trace (Perfetto) per rank: forward, backward, optimizer, data, all-reduce buckets, evaluation, checkpoints."),
-        .init("trace_file", \.traceFile, .run, "The timeline's file; null means output_dir/trace.json. Setting it turns trace on."),
+            "Chrome trace (Perfetto) per rank: per-layer forward/backward, loss, optimizer, data, all-reduce buckets, eval, checkpoints."),
+        .init(
+            "trace_file", \.traceFile, .run, "The timeline's file (also --trace FILE); null means output_dir/trace.json. Setting it turns trace on."),
         .init(
             "save_strategy", \.saveStrategy, .run, "When to write a checkpoint: never (no), every save_steps (steps), every epoch, or on a new best."),
         .init("save_steps", \.saveSteps, .run, "Optimizer steps between checkpoints under save_strategy steps."),

@@ -8,6 +8,7 @@ extension TrainingConfiguration {
     /// - a flag is a key in kebab-case (`--learning-rate`) or snake_case (`--learning_rate`), its value
     ///   the next argument or after `=`; the last occurrence of a flag wins;
     /// - a boolean key is `--flag` (true), `--flag true|false|yes|no`, `--flag=false`, or `--no-flag`;
+    ///   `--trace FILE` (or `--trace=FILE`) is `--trace --trace-file FILE` (`fileValuedFlags`);
     /// - a list key takes comma-separated values: `--split-ratios 0.8,0.1,0.1`;
     /// - an optional key is cleared with `null` (or `none`): `--eval-steps null`;
     /// - `class_weights` takes `balanced`, `1,2.5,1`, or `fresh=1,rotten=1.4`.
@@ -60,9 +61,12 @@ extension TrainingConfiguration {
             } else if let inlineValue {
                 text = inlineValue
             } else if key.isBoolean {
-                // `--flag` alone means true; `--flag false` consumes the next argument only if it is a boolean.
+                // `--flag` alone means true; `--flag false` consumes the next argument only if it is a
+                // boolean (or, for `--trace`, a file).
                 var probe = result
-                if index < arguments.count, !arguments[index].hasPrefix("--"), key.parse(&probe, arguments[index]) {
+                if index < arguments.count, !arguments[index].hasPrefix("--"),
+                    key.parse(&probe, arguments[index]) || Self.fileValuedFlags[key.name] != nil
+                {
                     text = arguments[index]
                     index += 1
                 } else {
@@ -79,16 +83,24 @@ extension TrainingConfiguration {
                 text = arguments[index]
                 index += 1
             }
-            if !key.parse(&result, text) {
-                problems.append(
-                    ConfigurationProblem(
-                        kind: .wrongType, key: key.name,
-                        message: "`\(key.flag)` must be \(key.expected), found `\(text)`"))
+            if key.parse(&result, text) { continue }
+            if let fileKey = Self.fileValuedFlags[key.name].flatMap(ConfigurationKey.named), fileKey.parse(&result, text) {
+                _ = key.parse(&result, "true")  // `--trace FILE`
+                continue
             }
+            problems.append(
+                ConfigurationProblem(
+                    kind: .wrongType, key: key.name,
+                    message: "`\(key.flag)` must be \(key.expected), found `\(text)`"))
         }
         if !problems.isEmpty { throw ConfigurationError(source: "command line", problems: problems) }
         self = result
     }
+
+    /// Boolean keys whose flag may name a file instead, as issue 17 writes `--trace FILE`: a value
+    /// that is not a boolean sets the file key (which turns the boolean on too). Files keep the two
+    /// keys apart (`trace: true`, `trace_file: out/trace.json`).
+    static let fileValuedFlags: [String: String] = ["trace": "trace_file"]
 
     /// A copy with `arguments` applied; see `applyOverrides(_:)`.
     public func applyingOverrides(_ arguments: [String]) throws -> TrainingConfiguration {

@@ -221,6 +221,10 @@ public final class ClassificationStep {
         var lossSum: Double = 0
         var loggedLoss: Float = 0
         let tracer = Tracer.current
+        // With tracing on, the model's passes report their embeddings, layers and head as spans.
+        let spanRecording = tracer == nil ? nil : model as? any SpanRecordingModel
+        spanRecording?.spanRecorder = tracer
+        defer { spanRecording?.spanRecorder = nil }
         for (k, batch) in microBatches.enumerated() {
             let B = batch.batchSize, T = batch.sequenceLength
             let seed = dropoutSeed &+ UInt64(k) &* 0x9E37_79B9_7F4A_7C15
@@ -232,7 +236,9 @@ public final class ClassificationStep {
                     dropoutSeed: seed, firstTokenOnly: firstTokenOnly)
             }
             // dLogits = ∂(mean loss)/∂outputs, already divided by the task's denominator (B, or Σ of the target weights).
-            let loss = objective.loss(outputs: out.logits!, targets: batch.labels, batch: B, sequence: T, dOutputs: dLogits)
+            let loss = tracer.span("loss", category: "compute", arguments: shape) {
+                objective.loss(outputs: out.logits!, targets: batch.labels, batch: B, sequence: T, dOutputs: dLogits)
+            }
             let lossScale = lossScales[k]
             if lossScale != 1 {
                 for i in 0..<objective.outputCount(batch: B, sequence: T) { dLogits[i] *= lossScale }  // ∂(loss / K)/∂outputs

@@ -116,8 +116,9 @@ public struct RunArtifacts {
         return run
     }
 
-    /// The phases of the training track per rank, by span category (`compute` is forward and
-    /// backward; the all-reduce wait excludes buckets, which nest inside it when not overlapped).
+    /// The phases of the training track per rank, by span category (`compute` is forward, loss and
+    /// backward; the model's `layer` spans nest inside those and are not counted again; the
+    /// all-reduce wait excludes buckets, which nest inside it when not overlapped).
     static func timeSplit(_ events: [[String: Any]]) -> [(rank: Int, seconds: [String: Double], steps: Int)] {
         var byRank: [Int: (seconds: [String: Double], steps: Int)] = [:]
         for event in events where event["ph"] as? String == "X" && event["tid"] as? Int == 0 {
@@ -127,6 +128,8 @@ public struct RunArtifacts {
             var entry = byRank[rank] ?? ([:], 0)
             if category == "step" {
                 entry.steps += 1
+            } else if category == "layer" {
+                continue
             } else if category != "allreduce" || name == "all-reduce wait" {
                 entry.seconds[category == "allreduce" ? "all-reduce wait" : category, default: 0] += duration / 1e6
             }

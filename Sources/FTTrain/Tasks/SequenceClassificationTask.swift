@@ -67,7 +67,7 @@ public final class SequenceClassificationTask: FineTuningTask {
     /// Misclassified examples, one JSON object per line: text (and pair), true and predicted
     /// label, the probability of every label, and where the example came from.
     static func writeErrors(predictions: Predictions, dataset: EncodedDataset, labels: [String], to url: URL) throws {
-        var lines = Data()
+        var records: [[String: Any]] = []
         for (i, predicted) in predictions.predictedClasses.enumerated() where predicted != Int(dataset.labels[i]) {
             var record: [String: Any] = [
                 "text": dataset.texts[i], "label": labels[Int(dataset.labels[i])], "predicted": labels[predicted],
@@ -78,10 +78,9 @@ public final class SequenceClassificationTask: FineTuningTask {
             ]
             if let pair = dataset.pairs[i] { record["text_pair"] = pair }
             if !dataset.sources.isEmpty { record["source"] = dataset.sources[i] }
-            lines.append(try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys, .withoutEscapingSlashes]))
-            lines.append(0x0A)
+            records.append(record)
         }
-        try lines.write(to: url, options: .atomic)
+        try JSONLines.write(records, to: url)
     }
 }
 
@@ -89,38 +88,28 @@ extension SequenceClassificationTask {
     /// Every example of the reported split, one JSON object per line: true and predicted label and
     /// the probability of every label (the report's ROC curves need them all, not only the errors).
     static func writePredictions(_ predictions: Predictions, dataset: EncodedDataset, labels: [String], to url: URL) throws {
-        var lines = Data()
-        for (i, predicted) in predictions.predictedClasses.enumerated() {
-            let record: [String: Any] = [
+        let records = predictions.predictedClasses.enumerated().lazy.map { (i, predicted) -> [String: Any] in
+            [
                 "label": labels[Int(dataset.labels[i])], "predicted": labels[predicted],
                 "probabilities": Dictionary(
                     uniqueKeysWithValues: labels.enumerated().map {
                         ($0.element, Double(predictions.probabilities[i * labels.count + $0.offset]))
                     }),
             ]
-            lines.append(try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys, .withoutEscapingSlashes]))
-            lines.append(0x0A)
         }
-        try lines.write(to: url, options: .atomic)
+        try JSONLines.write(records, to: url)
     }
 }
 
 extension PreparedData {
     /// Each split as JSON lines: `text`, `text_pair` (when used), `label`, `source`.
     public func writeSplits(to directory: URL) throws {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        for (name, examples) in [("train", train), ("validation", validation), ("test", test)] {
-            var lines = Data()
-            for example in examples {
-                var record: [String: Any] = [
-                    "text": example.text, "label": labelSet.label(for: example.labelId),
-                    "source": example.location.description,
-                ]
-                if let pair = example.textPair { record["text_pair"] = pair }
-                lines.append(try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys, .withoutEscapingSlashes]))
-                lines.append(0x0A)
-            }
-            try lines.write(to: directory.appendingPathComponent("\(name).jsonl"), options: .atomic)
+        try JSONLines.writeSplits([("train", train), ("validation", validation), ("test", test)], to: directory) { example in
+            var record: [String: Any] = [
+                "text": example.text, "label": labelSet.label(for: example.labelId), "source": example.location.description,
+            ]
+            if let pair = example.textPair { record["text_pair"] = pair }
+            return record
         }
     }
 }

@@ -1,9 +1,11 @@
+import FTModel
 import Foundation
 
 /// The timeline of a run (`trace: true`): spans of the step's phases as Chrome's trace-event
 /// format describes them ("X" complete events: a start `ts` and a duration `dur` in µs of the
 /// wall clock, a process per rank, a thread per track), so Perfetto or chrome://tracing shows a row
-/// of forward/backward/optimizer spans and a row of all-reduce buckets per rank.
+/// of forward/backward/optimizer spans, with the model's embeddings, layers and head nested in
+/// them (`Tracer+ModelSpans`), and a row of all-reduce buckets per rank.
 ///
 /// Recording is a lock and an append (~1 µs); with tracing off, `Tracer.current` is nil and each
 /// instrumented site costs one load of it.
@@ -39,7 +41,7 @@ public final class Tracer: @unchecked Sendable {
     }
 
     /// Now, in µs since the Unix epoch.
-    @inline(__always) public static func now() -> Double { Date().timeIntervalSince1970 * 1e6 }
+    @inline(__always) public static func now() -> Double { ModelSpans.now() }
 
     /// Records a span from `start` (µs, `Tracer.now()`) to `end` (by default now).
     public func complete(

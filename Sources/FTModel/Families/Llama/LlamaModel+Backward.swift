@@ -22,6 +22,7 @@ extension LlamaModel {
             heads: config.numAttentionHeads, keyValueHeads: config.numKeyValueHeads, headDimension: config.headDim)
         let lowest = lowestLayerNeedingInputGradient
         let dRes = ws.dResidual
+        var spans = ModelSpanMarks(spanRecorder, backward: true)
 
         // Output projection and final norm.
         if let dLogits, let dHead = head.gradient {
@@ -34,6 +35,7 @@ extension LlamaModel {
         }
         guard lowest < config.numHiddenLayers || finalNorm.gradient != nil else {
             gradientsReady?(0)
+            spans.end(.head)
             return
         }
         if let dLogits {
@@ -47,6 +49,7 @@ extension LlamaModel {
         RMSNorm.backward(
             dInput: dRes, dWeight: finalNorm.gradient, dOutput: ws.dNormed, input: ws.output, rstd: ws.finalRstd,
             weight: finalNorm.value, rows: N, channels: C)
+        spans.end(.head)
 
         for l in stride(from: config.numHiddenLayers - 1, through: 0, by: -1) {
             let a = ws.layer(l), s = slots[l]
@@ -90,6 +93,7 @@ extension LlamaModel {
                     weight: s.inputNorm.value, rows: N, channels: C)
             }
             if let first = firstGradientOffset(layer: l) { gradientsReady?(first) }
+            spans.end(.layer(l))
             if !needInput { break }
         }
         if let dEmbedding = embedding.gradient {
@@ -98,6 +102,7 @@ extension LlamaModel {
             }
         }
         gradientsReady?(0)
+        if embedding.gradient != nil { spans.end(.embeddings) }
     }
 
     /// The gradient-buffer offset of layer `l`'s first trainable tensor, nil when none is.

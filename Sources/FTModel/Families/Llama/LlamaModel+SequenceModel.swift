@@ -71,3 +71,6 @@ extension LlamaModel: CausalLanguageModel {
         return ModelFLOPs(forward: forward, trainingStep: forward + backward)
     }
 }
+
+/// Its passes report their embeddings, layers and head to `spanRecorder`.
+extension LlamaModel: SpanRecordingModel {}

@@ -33,6 +33,8 @@ public final class LlamaModel: @unchecked Sendable {
     /// rank-r ones): oneDNN, faster on these shapes (`OneDNNFloat32`), unless
     /// `FTTRAIN_FLOAT32_KERNEL=openblas`.
     public var float32Kernel = Float32Kernel.fromEnvironment(default: .oneDNN)
+    /// Where each pass's parts go as timeline spans (embeddings, every layer, the head); nil: none.
+    public var spanRecorder: (any ModelSpanRecorder)?
 
     /// The typed pointers of one layer.
     struct LayerSlots {
@@ -180,9 +182,11 @@ public final class LlamaModel: @unchecked Sendable {
         let shape = CausalAttention.Shape(
             heads: config.numAttentionHeads, keyValueHeads: config.numKeyValueHeads, headDimension: config.headDim)
 
+        var spans = ModelSpanMarks(spanRecorder, backward: false)
         // Embeddings.
         let first = ws.layer(0).input
         for n in 0..<N { (first + n * C).update(from: embedding.value + Int(inputIds[n]) * C, count: C) }
+        spans.end(.embeddings)
 
         for l in 0..<config.numHiddenLayers {
             let a = ws.layer(l), s = slots[l]
@@ -224,6 +228,7 @@ public final class LlamaModel: @unchecked Sendable {
             lora?.forward([.down], layer: l, input: a.hidden, output: ws.branch, width: C, rows: N)
             let next = l + 1 < config.numHiddenLayers ? ws.layer(l + 1).input : ws.output
             add(next, a.middle, ws.branch, N * C)
+            spans.end(.layer(l))
         }
         RMSNorm.forward(
             output: ws.finalNormed, rstd: ws.finalRstd, input: ws.output, weight: finalNorm.value, rows: N, channels: C,
@@ -232,6 +237,7 @@ public final class LlamaModel: @unchecked Sendable {
             float32Kernel: float32Kernel, transA: false, transB: true, m: N, n: config.vocabSize, k: C, a: ws.finalNormed, lda: C, b: head.value,
             ldb: C,
             beta: 0, c: ws.logits, ldc: config.vocabSize)
+        spans.end(.head)
         return UnsafePointer(ws.logits)
     }
 

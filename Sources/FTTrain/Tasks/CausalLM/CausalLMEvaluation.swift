@@ -124,16 +124,14 @@ public enum CausalLMEvaluation {
 
         /// One JSON object per line: prompt, expected, generated, correct (and labels, source).
         public func writeGenerations(to url: URL) throws {
-            var lines = Data()
-            for row in rows {
-                var record: [String: Any] = ["prompt": row.prompt, "expected": row.expected, "generated": row.generated, "correct": row.correct]
-                if let source = row.source { record["source"] = source }
-                if let label = row.expectedLabel { record["label"] = label }
-                if row.expectedLabel != nil { record["predicted_label"] = row.predictedLabel ?? NSNull() }
-                lines.append(try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys, .withoutEscapingSlashes]))
-                lines.append(0x0A)
-            }
-            try lines.write(to: url, options: .atomic)
+            try JSONLines.write(
+                rows.lazy.map { row in
+                    var record: [String: Any] = ["prompt": row.prompt, "expected": row.expected, "generated": row.generated, "correct": row.correct]
+                    if let source = row.source { record["source"] = source }
+                    if let label = row.expectedLabel { record["label"] = label }
+                    if row.expectedLabel != nil { record["predicted_label"] = row.predictedLabel ?? NSNull() }
+                    return record
+                }, to: url)
         }
     }
 

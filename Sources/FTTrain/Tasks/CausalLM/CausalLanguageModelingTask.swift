@@ -128,18 +128,10 @@ public final class CausalLanguageModelingTask: FineTuningTask {
     }
 
     public func writeSplits(to directory: URL) throws {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        for (name, examples) in splits {
-            var lines = Data()
-            for example in examples {
-                var record: [String: Any] = [
-                    "prompt": example.prompt, "completion": example.completion, "source": example.location.description,
-                ]
-                if let label = example.label { record["label"] = label }
-                lines.append(try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys, .withoutEscapingSlashes]))
-                lines.append(0x0A)
-            }
-            try lines.write(to: directory.appendingPathComponent("\(name).jsonl"), options: .atomic)
+        try JSONLines.writeSplits(splits, to: directory) { example in
+            var record: [String: Any] = ["prompt": example.prompt, "completion": example.completion, "source": example.location.description]
+            if let label = example.label { record["label"] = label }
+            return record
         }
     }
 

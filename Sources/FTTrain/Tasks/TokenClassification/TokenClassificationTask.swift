@@ -142,15 +142,8 @@ public final class TokenClassificationTask: FineTuningTask {
     }
 
     public func writeSplits(to directory: URL) throws {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        for (name, sentences) in splits {
-            var lines = Data()
-            for s in sentences {
-                let record: [String: Any] = [options.tokensKey: s.tokens, options.tagsKey: s.tags, "source": s.location.description]
-                lines.append(try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys, .withoutEscapingSlashes]))
-                lines.append(0x0A)
-            }
-            try lines.write(to: directory.appendingPathComponent("\(name).jsonl"), options: .atomic)
+        try JSONLines.writeSplits(splits, to: directory) { s in
+            [options.tokensKey: s.tokens, options.tagsKey: s.tags, "source": s.location.description]
         }
     }
 
