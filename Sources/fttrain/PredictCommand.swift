@@ -49,6 +49,7 @@ struct PredictCommand: ParsableCommand {
         }
         let tokenizer = try BertTokenizer.load(modelDirectory: model.url)
         let classifier = try ModelRegistry.load(modelDirectory: model.url, numLabels: labels.count)
+        (classifier as? EncoderModel)?.prepareForInference()
         let texts = try readTexts()
         if classifier.architectureName.hasSuffix("ForTokenClassification") {
             return try printEntities(texts: texts.map(\.text), model: classifier, tokenizer: tokenizer, labels: labels)
@@ -93,6 +94,7 @@ struct PredictCommand: ParsableCommand {
             return (parts.count == 2 ? parts[0] : url.lastPathComponent, url)
         }
         let set = try AdapterSet(baseModelDirectory: model.url, adapters: named)
+        (set.model as? EncoderModel)?.prepareForInference()
         let tokenizer = try BertTokenizer.load(modelDirectory: model.url)
         let texts = try readTexts()
         let dataset = EncodedDataset.encode(
