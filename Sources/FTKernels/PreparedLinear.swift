@@ -122,20 +122,24 @@ public enum PreparedLinear {
         }
     }
 
-    /// One part's columns of the output on the calling thread.
+    /// One part's columns of the output on the calling thread. oneDNN 2.6's brgemm matmul writes a
+    /// dense C only (a row stride wider than the part's columns sends it to its reference kernel,
+    /// ~100x slower), so a part of several is computed into the thread's dense rows and copied out.
     private static func product(
         _ part: PreparedFloat32Weights.Part, _ weights: PreparedFloat32Weights, output: UnsafeMutablePointer<Float>,
         input: UnsafePointer<Float>, bias: UnsafePointer<Float>?, rows m: Int
     ) {
-        let k = weights.inputs, ldc = weights.outputs, start = part.columns.lowerBound
-        let key = PreparedProductKey(m: m, n: part.columns.count, k: k, lda: k, ldc: ldc, bias: bias != nil)
-        guard let matmul = PreparedScratch.current.primitive(for: key, weights: part.desc) else {
-            if let bias { for r in 0..<m { (output + r * ldc + start).update(from: bias + start, count: key.n) } }
+        let k = weights.inputs, ldc = weights.outputs, start = part.columns.lowerBound, n = part.columns.count
+        let key = PreparedProductKey(m: m, n: n, k: k, lda: k, ldc: n, bias: bias != nil)
+        let scratch = PreparedScratch.current
+        guard let matmul = scratch.primitive(for: key, weights: part.desc) else {
+            if let bias { for r in 0..<m { (output + r * ldc + start).update(from: bias + start, count: n) } }
             BLAS.sgemm(
-                transA: false, transB: true, m: m, n: key.n, k: k, a: input, lda: k, b: weights.source + start * k, ldb: k,
+                transA: false, transB: true, m: m, n: n, k: k, a: input, lda: k, b: weights.source + start * k, ldb: k,
                 beta: bias == nil ? 0 : 1, c: output + start, ldc: ldc)
             return
         }
+        let dense = n == ldc ? output : scratch.rows(m * n)
         let engine = OneDNN.shared.engine, thread = OneDNNThread.current
         OneDNN.shared.setOpenMPThreads?(1)
         var pd: const_dnnl_primitive_desc_t?
@@ -148,7 +152,7 @@ public enum PreparedLinear {
         var args = [
             dnnl_exec_arg_t(arg: DNNL_ARG_SRC, memory: memory(dnnl_query_src_md, 0, UnsafeMutableRawPointer(mutating: input))),
             dnnl_exec_arg_t(arg: DNNL_ARG_WEIGHTS, memory: memory(dnnl_query_weights_md, 0, part.data)),
-            dnnl_exec_arg_t(arg: DNNL_ARG_DST, memory: memory(dnnl_query_dst_md, 0, output + start)),
+            dnnl_exec_arg_t(arg: DNNL_ARG_DST, memory: memory(dnnl_query_dst_md, 0, dense)),
         ]
         if let bias {
             let handle = UnsafeMutableRawPointer(mutating: bias + start)
@@ -161,6 +165,9 @@ public enum PreparedLinear {
         OneDNN.check(
             dnnl_primitive_execute(matmul.primitive, thread.stream, Int32(args.count), &args), "dnnl_primitive_execute (f32 matmul)")
         OneDNN.check(dnnl_stream_wait(thread.stream), "dnnl_stream_wait")
+        if dense != output {
+            for r in 0..<m { (output + r * ldc + start).update(from: dense + r * n, count: n) }
+        }
     }
 
     private static let creation = NSLock()
@@ -225,9 +232,20 @@ public enum PreparedLinear {
 final class PreparedScratch {
     private static let slot = ThreadSlot { PreparedScratch() }
     private var primitives: [PreparedProductKey: MatmulPrimitive?] = [:]
+    private var dense: UnsafeMutablePointer<Float>?, denseCapacity = 0
 
     /// The calling thread's primitives.
     static var current: PreparedScratch { slot.current }
+
+    /// Room for `count` floats of one part's dense output rows (grown as needed, never shrunk).
+    func rows(_ count: Int) -> UnsafeMutablePointer<Float> {
+        if count > denseCapacity {
+            dense?.deallocate()
+            dense = .allocate(capacity: count)
+            denseCapacity = count
+        }
+        return dense!
+    }
 
     /// This thread's primitive for `key` with the weights' layout `weights` (nil, and remembered,
     /// when oneDNN refuses it).
@@ -236,8 +254,14 @@ final class PreparedScratch {
         var made: MatmulPrimitive?
         if let pd = PreparedLinear.descriptor(key, weights: weights) {
             defer { dnnl_primitive_desc_destroy(pd) }
+            // oneDNN's reference kernel (what it falls back to for a layout its JIT kernels refuse)
+            // is far slower than OpenBLAS: refused too.
+            var implementation: UnsafePointer<CChar>?
+            let isReference =
+                dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &implementation) == dnnl_success
+                && implementation.map { String(cString: $0).hasPrefix("ref") } ?? false
             var p: dnnl_primitive_t?
-            if dnnl_primitive_create(&p, pd) == dnnl_success, let p {
+            if !isReference, dnnl_primitive_create(&p, pd) == dnnl_success, let p {
                 let bytes = dnnl_memory_desc_get_size(dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0))
                 made = MatmulPrimitive(primitive: p, scratchpadBytes: bytes)
             }
@@ -246,5 +270,8 @@ final class PreparedScratch {
         return made
     }
 
-    deinit { for p in primitives.values { if let p { dnnl_primitive_destroy(p.primitive) } } }
+    deinit {
+        dense?.deallocate()
+        for p in primitives.values { if let p { dnnl_primitive_destroy(p.primitive) } }
+    }
 }
