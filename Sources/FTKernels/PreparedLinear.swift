@@ -7,11 +7,13 @@ import Foundation
 /// at M = 1 … 4096, `scripts/anchors/small_products.c`).
 ///
 /// Why: a served text is one short sequence (8–64 tokens), and OpenBLAS (or `dnnl_sgemm`) packs
-/// the whole weight again for every product, which at so few rows costs more than the arithmetic:
-/// measured in thread CPU time on this machine's AVX-512 cores for M = 16 (µs, OpenBLAS /
-/// `dnnl_sgemm` / prepared matmul): 384 × 1152 818 / 186 / 127; 384 × 1536 1064 / 341 / 182;
-/// 1536 × 384 935 / 305 / 173. Half the columns cost 0.42–0.56 of the whole, so a single text's
-/// products run on both cores (one part each) rather than one.
+/// the whole weight again for every product, which at so few rows costs about as much as the
+/// arithmetic: measured in thread CPU time on this machine's AVX-512 cores for M = 16 (µs,
+/// OpenBLAS 0.3.21 SkylakeX kernels / `dnnl_sgemm` / prepared matmul / one of two prepared halves):
+/// 384 × 1152 242 / 148 / 92 / 43; 384 × 384 84 / 47 / 30 / 16; 384 × 1536 312 / 232 / 167 / 57;
+/// 1536 × 384 341 / 284 / 139 / 69 (`scripts/anchors/small_products.c`). A half costs 0.34–0.53 of
+/// the whole, so a single text's products run on both cores (one part each) rather than one: a
+/// MiniLM layer's four products at 16 rows take 185 µs of each core's time against 979 on one.
 ///
 /// The weights are a copy: changing the layer's float32 values afterwards does not reach them
 /// (the model drops or re-makes its prepared weights, `EncoderModel.prepareForInference`). Where

@@ -3,10 +3,12 @@
 // (y = x · Wᵀ + b, W stored (N, K)): OpenBLAS cblas_sgemm (packs W every call), oneDNN dnnl_sgemm
 // (packs W every call), and oneDNN's f32 matmul with W reordered ONCE into its blocked layout
 // (format_tag_any), whole and as one half of N (what each of two threads runs when a product is
-// split by columns). Times are the calling thread's CPU time (CLOCK_THREAD_CPUTIME_ID), the minimum
+// split by columns; into dense rows: oneDNN 2.6's brgemm refuses a C row stride wider than N and
+// falls back to gemm:jit or its reference kernel, so the implementation is printed per shape). Times are the calling thread's CPU time (CLOCK_THREAD_CPUTIME_ID), the minimum
 // of the repetitions: the machine is shared, and wall time under load measures the neighbours.
 // Build: gcc -O3 -march=native small_products.c -o small_products -ldnnl $(pkg-config --cflags --libs openblas)
-// Run one core: OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 ./small_products
+// Run one core: OPENBLAS_CORETYPE=SkylakeX OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 ./small_products
+// (the core type fttrain selects, OpenBLASKernels; without it this OpenBLAS runs Prescott kernels here)
 #include <oneapi/dnnl/dnnl.h>
 #include <cblas.h>
 #include <stdio.h>
@@ -42,8 +44,8 @@ static dnnl_primitive_t prepared(int m,int n,int k,int ldc,const float*w,void**b
     dnnl_primitive_execute(r,st,2,args); dnnl_stream_wait(st);
   }
   dnnl_primitive_t p; dnnl_primitive_create(&p,pd);
-  static int shown=0; const char*impl; dnnl_primitive_desc_query(pd,dnnl_query_impl_info_str,0,&impl);
-  if(!shown++) printf("matmul impl: %s\n",impl);
+  const char*impl; dnnl_primitive_desc_query(pd,dnnl_query_impl_info_str,0,&impl);
+  if(strncmp(impl,"brg",3)) printf("(m %d n %d k %d ldc %d: %s)\n",m,n,k,ldc,impl);
   return p;
 }
 
@@ -89,7 +91,7 @@ int main(void){
       for(int i=0;i<m;i++) memcpy(y+i*n,bias,n*sizeof(float));
       dnnl_sgemm('N','T',m,n,k,1,x,k,w,k,1,y,n); double t=now()-t0; if(r>2&&t<ds)ds=t; }
     double pw=run_prepared(m,n,k,n,x,w,bias,y);
-    double ph=run_prepared(m,n/2,k,n,x,w,bias,y);
+    double ph=run_prepared(m,n/2,k,n/2,x,w,bias,y);
     printf("%5d %5dx%-5d %9.1f %9.1f %9.1f %9.1f %9.2f\n",m,k,n,ob*1e6,ds*1e6,pw*1e6,ph*1e6,ph/pw);
   }
   return 0;
