@@ -70,7 +70,7 @@ public enum BF16Products {
         BF16Conversion.round(b, rows: bRows, columns: bColumns, stride: ldb, into: b16)
         let key = PrimitiveKey(m: m, n: n, k: k, transA: transA, transB: transB, ldc: ldc, alpha: alpha, beta: beta)
         let primitive = scratch.primitive(for: key)
-        OneDNN.shared.execute(primitive, a: a16, b: b16, c: c, scratchpad: scratch.scratchpad(primitive.scratchpadBytes))
+        OneDNN.shared.execute(primitive, a: a16, b: b16, c: c)
     }
 }
 
@@ -88,13 +88,13 @@ struct MatmulPrimitive {
     let scratchpadBytes: Int
 }
 
-/// What one thread owns for its bf16 products: bf16 copies of the operands and oneDNN's
-/// scratchpad (grown as needed, never shrunk), and its own primitives — nothing of oneDNN's is
-/// executed by two threads at once.
+/// What one thread owns for its bf16 products: bf16 copies of the operands (grown as needed,
+/// never shrunk) and its own primitives (its stream and scratchpad are the thread's
+/// `OneDNNThread`) — nothing of oneDNN's is executed by two threads at once.
 final class Scratch {
+    private static let slot = ThreadSlot { Scratch() }
     private var a: UnsafeMutablePointer<UInt16>?, b: UnsafeMutablePointer<UInt16>?
     private var aCapacity = 0, bCapacity = 0
-    private var pad: UnsafeMutableRawPointer?, padCapacity = 0
     private var primitives: [PrimitiveKey: MatmulPrimitive] = [:]
 
     /// This thread's primitive for `key` (made on first use, under oneDNN's creation lock).
@@ -105,33 +105,8 @@ final class Scratch {
         return p
     }
 
-    /// At least `bytes` of scratchpad, 64-byte aligned.
-    func scratchpad(_ bytes: Int) -> UnsafeMutableRawPointer? {
-        guard bytes > 0 else { return nil }
-        if bytes > padCapacity {
-            pad?.deallocate()
-            pad = .allocate(byteCount: bytes, alignment: 64)
-            padCapacity = bytes
-        }
-        return pad
-    }
-
-    private static let key: pthread_key_t = {
-        var key = pthread_key_t()
-        let status = pthread_key_create(&key) { pointer in
-            if let pointer { Unmanaged<Scratch>.fromOpaque(pointer).release() }
-        }
-        if status != 0 { fatalError("pthread_key_create failed (\(status))") }
-        return key
-    }()
-
     /// The calling thread's scratch.
-    static var current: Scratch {
-        if let pointer = pthread_getspecific(key) { return Unmanaged<Scratch>.fromOpaque(pointer).takeUnretainedValue() }
-        let scratch = Scratch()
-        pthread_setspecific(key, Unmanaged.passRetained(scratch).toOpaque())
-        return scratch
-    }
+    static var current: Scratch { slot.current }
 
     func reserve(_ aCount: Int, _ bCount: Int) -> (UnsafeMutablePointer<UInt16>, UnsafeMutablePointer<UInt16>) {
         if aCount > aCapacity {
@@ -150,7 +125,6 @@ final class Scratch {
     deinit {
         a?.deallocate()
         b?.deallocate()
-        pad?.deallocate()
         for p in primitives.values { dnnl_primitive_destroy(p.primitive) }
     }
 }
@@ -232,10 +206,11 @@ final class OneDNN: @unchecked Sendable {
         return MatmulPrimitive(primitive: p!, scratchpadBytes: scratchpadBytes)
     }
 
-    /// Runs `primitive` on the calling thread alone, with its own stream and `scratchpad`.
+    /// Runs `primitive` on the calling thread alone, with that thread's stream and scratchpad
+    /// (`OneDNNThread`: made once per thread, not per product).
     func execute(
         _ matmul: MatmulPrimitive, a: UnsafeMutablePointer<UInt16>, b: UnsafeMutablePointer<UInt16>,
-        c: UnsafeMutablePointer<Float>, scratchpad: UnsafeMutableRawPointer?
+        c: UnsafeMutablePointer<Float>
     ) {
         setOpenMPThreads?(1)
         let primitive = matmul.primitive
@@ -248,16 +223,15 @@ final class OneDNN: @unchecked Sendable {
             return memory!
         }
         let ma = memory(dnnl_query_src_md, a), mb = memory(dnnl_query_weights_md, b), mc = memory(dnnl_query_dst_md, c)
-        let mp = scratchpad.map { memory(dnnl_query_scratchpad_md, $0) }
+        let thread = OneDNNThread.current
+        let mp = thread.scratchpad(matmul.scratchpadBytes).map { memory(dnnl_query_scratchpad_md, $0) }
         defer {
             dnnl_memory_destroy(ma)
             dnnl_memory_destroy(mb)
             dnnl_memory_destroy(mc)
             if let mp { dnnl_memory_destroy(mp) }
         }
-        var stream: dnnl_stream_t?
-        OneDNN.check(dnnl_stream_create(&stream, engine, dnnl_stream_default_flags.rawValue), "dnnl_stream_create")
-        defer { dnnl_stream_destroy(stream) }
+        let stream = thread.stream
         var args = [
             dnnl_exec_arg_t(arg: DNNL_ARG_SRC, memory: ma), dnnl_exec_arg_t(arg: DNNL_ARG_WEIGHTS, memory: mb),
             dnnl_exec_arg_t(arg: DNNL_ARG_DST, memory: mc),

@@ -17,7 +17,7 @@ import Foundation
 /// the blocked weights), the product runs on the own VNNI kernel instead.
 ///
 /// Threads: as `BF16Products`, every primitive runs on the thread that made it, its OpenMP team
-/// set to one thread, with that thread's stream and scratchpad (`Int8Scratch`).
+/// set to one thread, with that thread's primitives (`Int8Scratch`), stream and scratchpad (`OneDNNThread`).
 enum Int8OneDNN {
     /// The row count the weights' layout is chosen for (any M gives the same layout).
     static let nominalRows = 128
@@ -41,7 +41,8 @@ enum Int8OneDNN {
         }
         let ma = memory(dnnl_query_src_md, UnsafeMutableRawPointer(mutating: a))
         let mb = memory(dnnl_query_weights_md, weights.data), mc = memory(dnnl_query_dst_md, c)
-        let mp = scratch.scratchpad(matmul.scratchpadBytes).map { memory(dnnl_query_scratchpad_md, $0) }
+        let thread = OneDNNThread.current
+        let mp = thread.scratchpad(matmul.scratchpadBytes).map { memory(dnnl_query_scratchpad_md, $0) }
         defer {
             dnnl_memory_destroy(ma)
             dnnl_memory_destroy(mb)
@@ -53,7 +54,7 @@ enum Int8OneDNN {
             dnnl_exec_arg_t(arg: DNNL_ARG_DST, memory: mc),
         ]
         if let mp { args.append(dnnl_exec_arg_t(arg: DNNL_ARG_SCRATCHPAD, memory: mp)) }
-        let stream = scratch.stream
+        let stream = thread.stream
         OneDNN.check(dnnl_primitive_execute(matmul.primitive, stream, Int32(args.count), &args), "dnnl_primitive_execute (int8 matmul)")
         OneDNN.check(dnnl_stream_wait(stream), "dnnl_stream_wait")
         return true
@@ -167,16 +168,15 @@ struct Int8PrimitiveKey: Hashable {
 }
 
 /// What one thread owns for its INT8 products: the quantised activation rows and their scales
-/// and zero points (grown as needed, never shrunk), and its oneDNN stream, scratchpad and
-/// primitives — nothing is used by two threads at once.
+/// and zero points (grown as needed, never shrunk), and its oneDNN primitives (its stream and
+/// scratchpad are the thread's `OneDNNThread`) — nothing is used by two threads at once.
 final class Int8Scratch {
+    private static let slot = ThreadSlot { Int8Scratch() }
     private(set) var rows: UnsafeMutablePointer<UInt8>?
     private(set) var scales: UnsafeMutablePointer<Float>?
     private(set) var zeroPoints: UnsafeMutablePointer<Int32>?
     private var byteCapacity = 0, rowCapacity = 0
-    private var pad: UnsafeMutableRawPointer?, padCapacity = 0
     private var primitives: [Int8PrimitiveKey: MatmulPrimitive?] = [:]
-    private var ownStream: dnnl_stream_t?
 
     /// Room for `count` quantised rows of `stride` bytes, and their scales and zero points.
     func reserve(rows count: Int, stride: Int) -> (UnsafeMutablePointer<UInt8>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Int32>) {
@@ -212,50 +212,14 @@ final class Int8Scratch {
         return made
     }
 
-    /// At least `bytes` of scratchpad, 64-byte aligned (nil for none).
-    func scratchpad(_ bytes: Int) -> UnsafeMutableRawPointer? {
-        guard bytes > 0 else { return nil }
-        if bytes > padCapacity {
-            pad?.deallocate()
-            pad = .allocate(byteCount: bytes, alignment: 64)
-            padCapacity = bytes
-        }
-        return pad
-    }
-
-    /// This thread's oneDNN stream.
-    var stream: dnnl_stream_t {
-        if let ownStream { return ownStream }
-        var made: dnnl_stream_t?
-        OneDNN.check(dnnl_stream_create(&made, OneDNN.shared.engine, dnnl_stream_default_flags.rawValue), "dnnl_stream_create")
-        ownStream = made
-        return made!
-    }
-
-    private static let key: pthread_key_t = {
-        var key = pthread_key_t()
-        let status = pthread_key_create(&key) { pointer in
-            if let pointer { Unmanaged<Int8Scratch>.fromOpaque(pointer).release() }
-        }
-        if status != 0 { fatalError("pthread_key_create failed (\(status))") }
-        return key
-    }()
-
     /// The calling thread's scratch.
-    static var current: Int8Scratch {
-        if let pointer = pthread_getspecific(key) { return Unmanaged<Int8Scratch>.fromOpaque(pointer).takeUnretainedValue() }
-        let scratch = Int8Scratch()
-        pthread_setspecific(key, Unmanaged.passRetained(scratch).toOpaque())
-        return scratch
-    }
+    static var current: Int8Scratch { slot.current }
 
     deinit {
         rows?.deallocate()
         scales?.deallocate()
         zeroPoints?.deallocate()
-        pad?.deallocate()
         for p in primitives.values { if let p { dnnl_primitive_destroy(p.primitive) } }
-        if let ownStream { dnnl_stream_destroy(ownStream) }
     }
 }
 

@@ -80,6 +80,7 @@ public final class ServedModel: @unchecked Sendable {
             let labels = try HuggingFaceExport.labels(modelDirectory: directory) ?? []
             let tokenizer = try BertTokenizer.load(modelDirectory: directory)
             let model = try ModelRegistry.load(modelDirectory: directory, numLabels: labels.count)
+            (model as? EncoderModel)?.prepareForInference()
             let ownLimit = labels.isEmpty ? sentenceTransformersMaxLength(directory) : nil
             // The head config.json's `architectures` names, as `fttrain predict` tells them apart.
             let kind: Kind =
@@ -124,6 +125,7 @@ public final class ServedModel: @unchecked Sendable {
             let set = try AdapterSet(
                 baseModelDirectory: baseDirectory,
                 adapters: specs.map { ($0.name, URL(fileURLWithPath: $0.directory, isDirectory: true)) })
+            (set.model as? EncoderModel)?.prepareForInference()
             let backend = ComputeBackend(model: set.model, adapterSet: set, id: nextId)
             nextId += 1
             let tokenizer = try BertTokenizer.load(modelDirectory: baseDirectory)

@@ -124,6 +124,8 @@ struct BenchCommand: ParsableCommand {
             }
             if !encoder.isQuantized { encoder.quantizeForInference() }
         }
+        // Inference as predict and serve run it: float32 products on prepared weights.
+        if mode == .infer && precision == .fp32 { (network as? EncoderModel)?.prepareForInference() }
         if let lora, let layers = network.peft?.loraBranches {
             var initializer = SeededRNG(seed: 0, stream: RandomStreams.loraInitialization)
             layers.initialize(rng: &initializer)

@@ -44,6 +44,7 @@ struct EmbedCommand: ParsableCommand {
         if let threads { Parallel.threadCount = threads }
         let tokenizer = try BertTokenizer.load(modelDirectory: model.url)
         let encoder = try ModelRegistry.load(modelDirectory: model.url)
+        (encoder as? EncoderModel)?.prepareForInference()
         let limit = min(maxLength ?? sentenceTransformersMaxLength() ?? encoder.maxSequenceLength, encoder.maxSequenceLength)
         let lines = try readStandardInputLines()
         let encodings = lines.map { tokenizer.encode($0, maxLength: limit) }

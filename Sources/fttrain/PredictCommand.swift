@@ -66,6 +66,7 @@ struct PredictCommand: ParsableCommand {
         }
         let tokenizer = try BertTokenizer.load(modelDirectory: model.url)
         let classifier = try ModelRegistry.load(modelDirectory: model.url, numLabels: labels.count)
+        (classifier as? EncoderModel)?.prepareForInference()
         if AnswerPrediction.isQuestionAnswering(classifier) {
             return try printAnswers(model: classifier, tokenizer: tokenizer)
         }
@@ -114,6 +115,7 @@ struct PredictCommand: ParsableCommand {
             return (parts.count == 2 ? parts[0] : url.lastPathComponent, url)
         }
         let set = try AdapterSet(baseModelDirectory: model.url, adapters: named)
+        (set.model as? EncoderModel)?.prepareForInference()
         let tokenizer = try BertTokenizer.load(modelDirectory: model.url)
         let texts = try readTexts()
         let dataset = EncodedDataset.encode(

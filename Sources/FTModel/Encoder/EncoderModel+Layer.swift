@@ -61,8 +61,12 @@ extension EncoderModel {
             probabilities: firstRow * (ws.training ? NH : 1) * T * T)
         // Inference on a quantised model runs the four products in INT8 (`EncoderModel+Int8`).
         let q = ws.training ? nil : int8Layers?[l]
+        // A float32 inference forward runs them on prepared weights (`EncoderModel+Float32Inference`).
+        let f = preparedLayer(l, ws)
         if let q {
             Int8Linear.forward(output: full.qkv, input: x, weight: q.qkv, bias: P.qkvBias, rows: N)
+        } else if let f {
+            PreparedLinear.forward(output: full.qkv, input: x, weights: f.qkv, bias: P.qkvBias, rows: N)
         } else {
             Linear.forward(output: full.qkv, input: x, weight: P.qkvWeight, bias: P.qkvBias, rows: N, inputs: C, outputs: 3 * A, precision: precision)
         }
@@ -98,6 +102,8 @@ extension EncoderModel {
         let R = rows.count
         if let q {
             Int8Linear.forward(output: c.residual1, input: c.context, weight: q.attentionOutput, bias: P.attentionOutput.bias.value, rows: R)
+        } else if let f {
+            PreparedLinear.forward(output: c.residual1, input: c.context, weights: f.attentionOutput, bias: P.attentionOutput.bias.value, rows: R)
         } else {
             Linear.forward(
                 output: c.residual1, input: c.context, weight: P.attentionOutput.weight.value,
@@ -113,6 +119,8 @@ extension EncoderModel {
         // The intermediate bias joins in GELU's pass, not as rows copied in before the product.
         if let q {
             Int8Linear.forward(output: c.intermediate, input: c.hidden1, weight: q.intermediate, bias: nil, rows: R)
+        } else if let f {
+            PreparedLinear.forward(output: c.intermediate, input: c.hidden1, weights: f.intermediate, bias: nil, rows: R)
         } else {
             Linear.forward(
                 output: c.intermediate, input: c.hidden1, weight: P.intermediate.weight.value,
@@ -122,6 +130,8 @@ extension EncoderModel {
         GELU.forward(output: c.activated, input: c.intermediate, bias: P.intermediate.bias.value, rows: R, columns: I)
         if let q {
             Int8Linear.forward(output: c.residual2, input: c.activated, weight: q.output, bias: P.output.bias.value, rows: R)
+        } else if let f {
+            PreparedLinear.forward(output: c.residual2, input: c.activated, weights: f.output, bias: P.output.bias.value, rows: R)
         } else {
             Linear.forward(
                 output: c.residual2, input: c.activated, weight: P.output.weight.value,

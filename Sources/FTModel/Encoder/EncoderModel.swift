@@ -39,6 +39,8 @@ public final class EncoderModel: @unchecked Sendable {
     public var precision: MatrixPrecision = .float32
     /// Each layer's products quantised for INT8 inference (`quantizeForInference`), or nil.
     var int8Layers: [Int8EncoderLayer]?
+    /// Each layer's product weights prepared for float32 inference (`prepareForInference`), or nil.
+    var float32Layers: [Float32EncoderLayer]?
     /// When set, `backward` adds ∂loss/∂(head mask) of every layer's heads into it (`[layer][head]`,
     /// local head numbering): Michel et al.'s head importance (`EncoderModel+HeadMask`).
     public var headMaskGradients: [[Float]]?

@@ -68,6 +68,7 @@ public final class AdapterSet {
         }
         for (tensor, values) in baseValues { model.store.value(tensor).update(from: values, count: values.count) }
         try entry.adapter.apply(to: model, source: entry.directory.path)
+        (model as? EncoderModel)?.inferenceWeightsWritten(Array(baseValues.keys) + entry.adapter.tensors.map(\.name))
         active = name
     }
 
