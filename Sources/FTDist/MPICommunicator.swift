@@ -388,3 +388,28 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         }
     }
 }
+
+extension MPICommunicator: NativeAllReduce {
+    /// `allReduceSumMPI`: `MPI_Allreduce` for `ddp_allreduce_algorithm: mpi`.
+    public func nativeAllReduceSum(_ buffer: UnsafeMutablePointer<Float>, count: Int) throws {
+        try allReduceSumMPI(buffer, count: count)
+    }
+
+    /// Collective: which ranks share a node, from `MPI_Comm_split_type(MPI_COMM_TYPE_SHARED)`:
+    /// each node's ranks learn the world rank of their node's first rank, and all ranks gather
+    /// those labels (`MPI_Allgather`).
+    public func nodeLayout() throws -> NodeLayout {
+        guard size > 1 else { return .singleNode(size: 1) }
+        var shared: MPI_Comm? = nil
+        try MPIError.check(
+            MPI_Comm_split_type(handle, ft_mpi_comm_type_shared(), Int32(rank), ft_mpi_info_null(), &shared),
+            "MPI_Comm_split_type")
+        defer { MPI_Comm_free(&shared) }
+        var leader = Int64(rank)
+        try MPIError.check(MPI_Bcast(&leader, 1, ft_mpi_int64(), 0, shared), "MPI_Bcast (node leader)")
+        var labels = [Int64](repeating: 0, count: size)
+        try MPIError.check(
+            MPI_Allgather(&leader, 1, ft_mpi_int64(), &labels, 1, ft_mpi_int64(), handle), "MPI_Allgather (node labels)")
+        return NodeLayout(nodeLabels: labels.map { Int($0) })
+    }
+}
