@@ -23,8 +23,6 @@ static inline int ft_mpi_success(void) { return MPI_SUCCESS; }
 static inline int ft_mpi_thread_serialized(void) { return MPI_THREAD_SERIALIZED; }
 static inline int ft_mpi_thread_funneled(void) { return MPI_THREAD_FUNNELED; }
 static inline int ft_mpi_any_source(void) { return MPI_ANY_SOURCE; }
-static inline int ft_mpi_comm_type_shared(void) { return MPI_COMM_TYPE_SHARED; }
-static inline MPI_Info ft_mpi_info_null(void) { return MPI_INFO_NULL; }
 static inline double ft_mpi_wtime(void) { return MPI_Wtime(); }
 // Largest tag the implementation accepts (attribute MPI_TAG_UB on MPI_COMM_WORLD; at least 32767).
 static inline int ft_mpi_tag_upper_bound(void) {

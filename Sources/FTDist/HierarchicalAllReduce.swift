@@ -36,10 +36,6 @@ final class HierarchicalAllReduce {
         crossGroup = layout.crossGroup(of: communicator.rank)
     }
 
-    /// Elements of the shard local position `position` all-reduces across nodes (for the cost
-    /// model's choice of `inner`: shards differ by at most one element).
-    func shardCount(count: Int) -> Int { ChunkLayout(count: count, parts: nodeGroup.size).length(0) }
-
     /// Collective, in place: every rank's `buffer` becomes the element-wise sum over all ranks.
     /// `inner` is `.ring` or `.halvingDoubling`: the algorithm of the cross-node phase.
     func allReduceSum(_ buffer: UnsafeMutablePointer<Float>, count: Int, inner: AllReduceAlgorithm) throws {

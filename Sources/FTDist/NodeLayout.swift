@@ -1,8 +1,8 @@
 /// Which ranks share a node (a host, i.e. shared memory): what `HierarchicalAllReduce` and the
 /// cost model need to know about the job's placement.
 ///
-/// Under `mpirun` it comes from `MPICommunicator.nodeLayout()` (`MPI_Comm_split_type` with
-/// `MPI_COMM_TYPE_SHARED`); tests and `dist-bench --ranks-per-node` give it explicitly.
+/// Under `mpirun` it comes from `MPICommunicator.nodeLayout()` (host name, boot id and
+/// network namespace of each rank); tests and `dist-bench --ranks-per-node` give it explicitly.
 /// Nodes are numbered in the order of their lowest rank, so every rank computes the same layout.
 public struct NodeLayout: Sendable, Equatable, CustomStringConvertible {
     /// The node index of each rank (`nodeOfRank[r]` for rank `r`), nodes numbered `0 ..< nodeCount`

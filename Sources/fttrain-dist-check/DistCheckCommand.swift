@@ -144,7 +144,7 @@ private struct DistVerifier {
         // Every algorithm behind `AllReducer`, on the layout MPI reports and, for an even world,
         // on pretend nodes of 2 ranks (so hierarchical runs both its levels on one host).
         let reported = try world.nodeLayout()
-        if world.rank == 0 { print("node layout from MPI_Comm_split_type: \(reported)") }
+        if world.rank == 0 { print("node layout: \(reported)") }
         var layouts = [("", reported)]
         if size % 2 == 0 && size > 2 && reported.nodeCount == 1 {
             layouts.append((" nodes=2x\(size / 2)", .blocks(nodes: 2, ranksPerNode: size / 2)))
