@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Real-MPI checks of the distributed layer: `fttrain-dist-check --mode verify` under mpirun at
-# 2, 3 and 4 ranks (ring all-reduce == MPI_Allreduce == exact sums; error paths throw, never hang),
+# 2, 3 and 4 ranks (ring all-reduce == MPI_Allreduce == exact sums, and every AllReducer algorithm
+# == exact sums on MPI's node layout and on pretend nodes; error paths throw, never hang), dist-bench,
 # plus a singleton run without mpirun and a small bench smoke run, data-parallel training, a killed
 # or hung rank, and checkpoint/resume faults (scripts/mpi_resume_check.sh).
 # MPI_Init cannot run twice in one process, so these live here rather than in `swift test`.
@@ -50,6 +51,9 @@ done
 run "bench smoke np=2" bash -c "${mpirun_command[*]} -np 2 $dist_check --mode bench --count 100003 --iterations 3 \
     | grep -q '\"ring_ms_median\"'"
 
+run "dist-bench np=4 as 2 pretend nodes: fits the model, times every algorithm" bash -c "${mpirun_command[*]} -np 4 $binary dist-bench \
+    --ranks-per-node 2 --sizes 4096,1048576 --iterations 2 | tee /dev/stderr | grep -q '^model error: median'"
+run "dist-bench --model prints the scaling tables" bash -c "$binary dist-bench --model | grep -q '^| auto | '"
 run "fttrain bench np=2 (overlapped all-reduce) prints totals" bash -c "${mpirun_command[*]} -np 2 $binary bench \
     --model-dir .cache/models/all-MiniLM-L6-v2 --mode full --batch 2 --seq 16 --steps 2 --warmup 0 --threads 1 \
     | grep '\"world\":2' | grep -q '\"allreduce_wait_share\"'"

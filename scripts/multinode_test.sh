@@ -8,7 +8,9 @@
 #      (the comparison of scripts/mpi_train_check.sh: per-step losses and grad norms within 1e-5
 #      relative, final metrics equal at the printed decimals);
 #   4. cluster/launch.sh across the two hosts (BLAS threads exported to each rank, fttrain-dist-check verify);
-#   5. the MPI traffic went over the veth link (its byte counters).
+#   5. 2 hosts x 2 ranks: the node layout fttrain finds, and every all-reduce algorithm (hierarchical
+#      inside each host, then across) equal to the exact sums;
+#   6. the MPI traffic went over the veth link (its byte counters).
 # The namespaces (and with them the veth pair) are deleted by an EXIT trap, also on failure, timeout
 # or interrupt. Needs root (or CAP_SYS_ADMIN) and iproute2: without them it FAILS, it does not skip.
 # The two "hosts" share this machine's cores, so ranks are not bound (Open MPI's default would pin
@@ -135,6 +137,19 @@ launch_command=(timeout --kill-after=10 "$timeout_seconds" ip netns exec "$ns_a"
 run "cluster/launch.sh across 2 hosts (2 BLAS threads per rank, dist-check verify)" \
     'grep -qx "rank 0 $ns_a threads 2" "$log" && grep -qx "rank 1 $ns_b threads 2" "$log" && grep -q "^dist-check verify: .* 0 failed" "$log"' \
     "${launch_command[@]}" /bin/sh -c 'echo "rank $OMPI_COMM_WORLD_RANK $(ip netns identify $$) threads $OPENBLAS_NUM_THREADS"; exec "$0" --mode verify' "$dist_check"
+
+# 5. Two hosts x two ranks: the node layout (host name, boot id, network namespace) finds the two nodes, and every all-reduce algorithm
+#    (hierarchical: inside each host, then across) equals the exact sums. TCP only: the namespace hosts share
+#    /dev/shm and a host name, so Open MPI's shared-memory (vader) segments of the two hosts collide (it crashed).
+printf '%s slots=2\n%s slots=2\n' "$addr_a" "$addr_b" >"$dir/hostfile2x2"
+mpirun_2x2=(timeout --kill-after=10 "$timeout_seconds" ip netns exec "$ns_a"
+    mpirun --hostfile "$dir/hostfile2x2" -np 4 --bind-to none
+    --mca plm_rsh_agent "$agent" --mca plm_rsh_no_tree_spawn 1
+    --mca btl tcp,self --mca btl_tcp_if_include "$net.0/24" --mca oob_tcp_if_include "$net.0/24"
+    -x OPENBLAS_NUM_THREADS=1)
+run "every all-reduce algorithm across 2 hosts x 2 ranks (hierarchical)" \
+    'grep -q "^node layout: 2 nodes × 2 ranks" "$log" && grep -q "^ok hierarchical n=1000003 ranks=4 == expected" "$log" && grep -q "^dist-check verify: .* 0 failed" "$log"' \
+    "${mpirun_2x2[@]}" "$dist_check" --mode verify
 
 # The ranks had no path to each other but the veth link: its counters show the traffic it carried.
 tx_bytes="$(ip netns exec "$ns_a" cat /sys/class/net/veth0/statistics/tx_bytes 2>/dev/null)"

@@ -7,6 +7,12 @@ public enum CollectiveTag {
     public static let allGather = 32001
     public static let broadcast = 32002
     public static let allReduce = 32003
+    /// `HierarchicalAllReduce`'s phases inside a node (reduce-scatter, all-gather).
+    public static let allReduceIntraNode = 32004
+    /// `HierarchicalAllReduce`'s all-reduce of one shard across nodes.
+    public static let allReduceInterNode = 32005
+    /// `AllReducer`'s length agreement before the data moves.
+    public static let lengthCheck = 32006
 }
 
 extension Communicator {

@@ -388,3 +388,39 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         }
     }
 }
+
+extension MPICommunicator: NativeAllReduce {
+    /// `allReduceSumMPI`: `MPI_Allreduce` for `ddp_allreduce_algorithm: mpi`.
+    public func nativeAllReduceSum(_ buffer: UnsafeMutablePointer<Float>, count: Int) throws {
+        try allReduceSumMPI(buffer, count: count)
+    }
+
+    /// Collective: which ranks share a node. Every rank hashes its host's identity — host name,
+    /// kernel boot id and network namespace (`/proc/self/ns/net`), so that the namespace "hosts"
+    /// of `scripts/multinode_test.sh` count as hosts, as Open MPI counts them — and all ranks
+    /// gather the hashes (`allGatherValues`).
+    ///
+    /// No new communicator is needed (unlike `MPI_Comm_split_type`, which was tried first: in the
+    /// namespace test it crashed, most likely because the two namespace hosts share `/dev/shm` and
+    /// a host name, so Open MPI's shared-memory segments collide; that test now runs over TCP).
+    public func nodeLayout() throws -> NodeLayout {
+        guard size > 1 else { return .singleNode(size: 1) }
+        let labels = try allGatherValues(Self.hostKey())
+        return NodeLayout(nodeLabels: labels.map { Int(truncatingIfNeeded: $0) })
+    }
+
+    /// FNV-1a of "host name | boot id | network namespace": equal exactly for processes that
+    /// share a kernel and a network namespace.
+    static func hostKey() -> UInt64 {
+        var name = [CChar](repeating: 0, count: 256)
+        gethostname(&name, name.count - 1)
+        let boot = (try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8)) ?? ""
+        let namespace = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/net")) ?? ""
+        let identity = String(cString: name) + "|" + boot.trimmingCharacters(in: .whitespacesAndNewlines) + "|" + namespace
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in identity.utf8 {
+            hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+        }
+        return hash
+    }
+}

@@ -132,34 +132,54 @@ public final class RingAllReduce {
             }
         }
         guard count > 0 else { return }
-        let r = communicator.rank
-        reserve(count: count)
+        let group = RankGroup.world(communicator)
+        try reduceScatter(buffer, count: count, group: group, tag: CollectiveTag.allReduce)
+        // With bf16 the other ranks will hold the owned chunk rounded to bf16; match them.
+        if compression == .bf16 {
+            let layout = ChunkLayout(count: count, parts: n)
+            let owned = Self.ownedChunk(position: group.position, groupSize: n)
+            AllReduceKernel.roundToBF16(buffer + layout.offset(owned), count: layout.length(owned))
+        }
+        try allGather(buffer, count: count, group: group, tag: CollectiveTag.allReduce)
+    }
 
-        let base = count / n, extra = count % n  // leftover elements go to the first chunks
-        @inline(__always) func chunkOffset(_ c: Int) -> Int { c * base + min(c, extra) }
-        @inline(__always) func chunkLength(_ c: Int) -> Int { base + (c < extra ? 1 : 0) }
+    /// The chunk (of `ChunkLayout(count:parts: groupSize)`) whose complete sum the rank at
+    /// `position` holds after `reduceScatter`: the ring leaves position `p` with chunk `p + 1`.
+    static func ownedChunk(position: Int, groupSize: Int) -> Int { (position + 1) % groupSize }
+
+    /// The ring's first half over `group` (no length check): afterwards the rank at position `p`
+    /// holds the group's complete sum of chunk `ownedChunk(p)`; other chunks hold partial sums.
+    func reduceScatter(_ buffer: UnsafeMutablePointer<Float>, count: Int, group: RankGroup, tag: Int) throws {
+        let n = group.size, r = group.position
+        guard n > 1, count > 0 else { return }
+        reserve(count: count, parts: n)
+        let layout = ChunkLayout(count: count, parts: n)
         @inline(__always) func wrap(_ c: Int) -> Int { ((c % n) + n) % n }
-
-        // Reduce-scatter: step s sends chunk r−s, receives and adds chunk r−s−1.
+        // Step s sends chunk r−s, receives and adds chunk r−s−1.
         for step in 0..<n - 1 {
             let sendChunk = wrap(r - step), receiveChunk = wrap(r - step - 1)
             try exchange(
-                send: buffer + chunkOffset(sendChunk), sendLength: chunkLength(sendChunk),
-                receive: buffer + chunkOffset(receiveChunk), receiveLength: chunkLength(receiveChunk),
-                accumulate: true)
+                send: buffer + layout.offset(sendChunk), sendLength: layout.length(sendChunk),
+                receive: buffer + layout.offset(receiveChunk), receiveLength: layout.length(receiveChunk),
+                accumulate: true, group: group, tag: tag)
         }
-        // With bf16 the other ranks will hold the owned chunk rounded to bf16; match them.
-        if compression == .bf16 {
-            let owned = wrap(r + 1)
-            AllReduceKernel.roundToBF16(buffer + chunkOffset(owned), count: chunkLength(owned))
-        }
-        // All-gather: step s sends chunk r+1−s, receives (stores) chunk r−s.
+    }
+
+    /// The ring's second half over `group`: every position starts with its `ownedChunk` complete
+    /// and ends with all chunks (they are stored, not added).
+    func allGather(_ buffer: UnsafeMutablePointer<Float>, count: Int, group: RankGroup, tag: Int) throws {
+        let n = group.size, r = group.position
+        guard n > 1, count > 0 else { return }
+        reserve(count: count, parts: n)
+        let layout = ChunkLayout(count: count, parts: n)
+        @inline(__always) func wrap(_ c: Int) -> Int { ((c % n) + n) % n }
+        // Step s sends chunk r+1−s, receives (stores) chunk r−s.
         for step in 0..<n - 1 {
             let sendChunk = wrap(r + 1 - step), receiveChunk = wrap(r - step)
             try exchange(
-                send: buffer + chunkOffset(sendChunk), sendLength: chunkLength(sendChunk),
-                receive: buffer + chunkOffset(receiveChunk), receiveLength: chunkLength(receiveChunk),
-                accumulate: false)
+                send: buffer + layout.offset(sendChunk), sendLength: layout.length(sendChunk),
+                receive: buffer + layout.offset(receiveChunk), receiveLength: layout.length(receiveChunk),
+                accumulate: false, group: group, tag: tag)
         }
     }
 
@@ -170,11 +190,10 @@ public final class RingAllReduce {
     private func exchange(
         send: UnsafeMutablePointer<Float>, sendLength: Int,
         receive: UnsafeMutablePointer<Float>, receiveLength: Int,
-        accumulate: Bool
+        accumulate: Bool, group: RankGroup, tag: Int
     ) throws {
-        let n = communicator.size, r = communicator.rank
-        let next = (r + 1) % n, previous = (r - 1 + n) % n
-        let tag = CollectiveTag.allReduce
+        let n = group.size, r = group.position
+        let next = group.ranks[(r + 1) % n], previous = group.ranks[(r - 1 + n) % n]
         let segment = segmentSize
         var offset = 0
         while offset < sendLength || offset < receiveLength {
@@ -185,7 +204,7 @@ public final class RingAllReduce {
             case .none:
                 // Accumulating receives land in scratch and are added; stores go straight in place.
                 let landing = accumulate ? receiveScratch.bindMemory(to: Float.self, capacity: scratchCapacity) : destination
-                try transfer(
+                try communicator.transfer(
                     send: UnsafePointer(source), sendCount: sendCount, to: next,
                     receive: landing, receiveCount: receiveCount, from: previous, tag: tag)
                 if accumulate { AllReduceKernel.add(destination, landing, count: receiveCount) }
@@ -194,7 +213,7 @@ public final class RingAllReduce {
                 AllReduceKernel.packBF16(source, into: packedOut, count: sendCount)
                 // Two bf16 values per float slot on the wire (bytes are moved, never interpreted).
                 let sendSlots = (sendCount + 1) / 2, receiveSlots = (receiveCount + 1) / 2
-                try transfer(
+                try communicator.transfer(
                     send: UnsafePointer(sendScratch.bindMemory(to: Float.self, capacity: (scratchCapacity + 1) / 2)),
                     sendCount: sendSlots, to: next,
                     receive: receiveScratch.bindMemory(to: Float.self, capacity: scratchCapacity),
@@ -210,27 +229,9 @@ public final class RingAllReduce {
         }
     }
 
-    /// `sendReceive` when both sides have data, otherwise the one call that does.
-    @inline(__always)
-    private func transfer(
-        send: UnsafePointer<Float>, sendCount: Int, to next: Int,
-        receive: UnsafeMutablePointer<Float>, receiveCount: Int, from previous: Int,
-        tag: Int
-    ) throws {
-        if sendCount > 0 && receiveCount > 0 {
-            try communicator.sendReceive(
-                send: send, sendCount: sendCount, to: next,
-                receive: receive, receiveCount: receiveCount, from: previous, tag: tag)
-        } else if sendCount > 0 {
-            try communicator.send(send, count: sendCount, to: next, tag: tag)
-        } else if receiveCount > 0 {
-            try communicator.receive(receive, count: receiveCount, from: previous, tag: tag)
-        }
-    }
-
     /// Ensures scratch holds one segment for a call of `count` floats (allocates only to grow).
-    private func reserve(count: Int) {
-        let n = max(communicator.size, 1)
+    private func reserve(count: Int, parts: Int? = nil) {
+        let n = max(parts ?? communicator.size, 1)
         let largestChunk = (count + n - 1) / n
         let needed = min(segmentSize, largestChunk)
         guard needed > scratchCapacity else { return }

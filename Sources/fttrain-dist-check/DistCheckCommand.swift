@@ -13,6 +13,8 @@ import Foundation
 ///   `ok`/`FAIL` line per check; the exit status is non-zero on any failure.
 /// - `--mode bench`: times `--iterations` runs of each (interleaved) at `--count` floats; rank 0
 ///   prints one JSON line. Each iteration's time is the slowest rank's.
+/// Verify also runs every `AllReducer` algorithm (ring, halving/doubling, hierarchical, mpi, auto)
+/// on the node layout MPI reports and on pretend nodes of 2 ranks, against the exact sums.
 /// Used by `scripts/mpi_test.sh` and `scripts/bench_allreduce.sh`.
 @main
 struct DistCheckCommand: ParsableCommand {
@@ -139,6 +141,24 @@ private struct DistVerifier {
                 "broadcast n=1_000_003 root=\(size - 1)\(label) == MPI_Bcast",
                 checkBroadcast(communicator, count: 1_000_003, root: size - 1))
         }
+        // Every algorithm behind `AllReducer`, on the layout MPI reports and, for an even world,
+        // on pretend nodes of 2 ranks (so hierarchical runs both its levels on one host).
+        let reported = try world.nodeLayout()
+        if world.rank == 0 { print("node layout: \(reported)") }
+        var layouts = [("", reported)]
+        if size % 2 == 0 && size > 2 && reported.nodeCount == 1 {
+            layouts.append((" nodes=2x\(size / 2)", .blocks(nodes: 2, ranksPerNode: size / 2)))
+        }
+        if size % 2 == 0 && size != 4 && reported.nodeCount == 1 { layouts.append((" nodes=\(size / 2)x2", .blocks(nodes: size / 2, ranksPerNode: 2))) }
+        for (label, layout) in layouts {
+            for algorithm in AllReduceAlgorithm.allCases where algorithm != .hierarchical || layout.isUniform {
+                let reducer = try AllReducer(communicator: world, algorithm: algorithm, layout: layout)
+                for n in lengths {
+                    try record(
+                        "\(algorithm.rawValue) n=\(n) ranks=\(size)\(label) == expected", checkReducer(reducer, count: n))
+                }
+            }
+        }
         try record("send to peer \(size) throws invalidArgument", checkBadPeer())
         try record("MPI_Allreduce singleton/size agrees with OMPI_COMM_WORLD_SIZE", checkWorldSize())
         if size >= 2 {
@@ -182,6 +202,18 @@ private struct DistVerifier {
             if ringBuffer[i] != mpiBuffer[i] || ringBuffer[i] != expected {
                 return "index \(i): ring \(ringBuffer[i]), MPI_Allreduce \(mpiBuffer[i]), expected \(expected)"
             }
+        }
+        return nil
+    }
+
+    private func checkReducer(_ reducer: AllReducer, count: Int) -> String? {
+        let buffer = filled(count)
+        defer { buffer.deallocate() }
+        do { try reducer.allReduceSum(buffer, count: count) } catch { return "threw \(error)" }
+        for i in 0..<count {
+            var expected: Float = 0
+            for r in 0..<world.size { expected += Self.value(i, rank: r) }
+            if buffer[i] != expected { return "index \(i): \(buffer[i]), expected \(expected)" }
         }
         return nil
     }

@@ -18,6 +18,7 @@ struct FTTrainCommand: ParsableCommand {
             ReportCommand.self,
             ABReportCommand.self,
             TuneCommand.self,
+            DistBenchCommand.self,
         ]
     )
 }

@@ -69,7 +69,15 @@ struct TrainCommand: ParsableCommand {
         do {
             let resolved = try TrainingConfiguration.resolve(configFile: config, overrides: overrides)
             communicator.timeout = Double(resolved.ddpTimeout)
-            let world = CommunicatorWorld(communicator: communicator, bf16: resolved.ddpBF16Compression)
+            let world = try CommunicatorWorld(
+                communicator: communicator, bf16: resolved.ddpBF16Compression,
+                algorithm: AllReduceAlgorithm(rawValue: resolved.ddpAllreduceAlgorithm.rawValue)!,
+                costModel: try resolved.ddpCostModel.map { try AllReduceCostModel.load(contentsOf: $0) } ?? .defaults)
+            if communicator.rank == 0 {
+                let reducer = world.gradientReducer
+                FileHandle.standardError.write(
+                    Data("gradient all-reduce: \(reducer.algorithm.rawValue) over \(reducer.layout) (cost model: \(reducer.costModel.source))\n".utf8))
+            }
             let run = TrainingRun(configuration: resolved, world: world)
             if let config { run.lineageInputs = [("config", config)] }
             let metrics = try run.run()

@@ -68,6 +68,8 @@ final class ConfigLoadingTests: XCTestCase {
         c.groupByLength = true
         c.ddpTimeout = 600
         c.ddpBF16Compression = true
+        c.ddpAllreduceAlgorithm = .ring
+        c.ddpCostModel = "cluster/cost.json"
         c.bf16 = true
         c.saveDtype = .bfloat16
         c.ddpOverlapAllreduce = false

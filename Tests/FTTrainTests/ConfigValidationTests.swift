@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 @testable import FTTrain
 
@@ -84,6 +85,24 @@ final class ConfigValidationTests: XCTestCase {
         assertRejected("learning_rate", ["`learning_rate` must be > 0, found 0.0"]) { $0.learningRate = 0 }
         assertRejected("learning_rate", ["found -1e-05"]) { $0.learningRate = -1e-5 }
         assertRejected("learning_rate", ["found nan"]) { $0.learningRate = .nan }
+    }
+
+    func testAllReduceAlgorithmSettings() throws {
+        assertRejected("ddp_allreduce_algorithm", ["`ddp_allreduce_algorithm` halving_doubling cannot send bfloat16", "use auto or ring"]) {
+            $0.ddpBF16Compression = true
+            $0.ddpAllreduceAlgorithm = .halvingDoubling
+        }
+        var c = valid
+        c.ddpBF16Compression = true
+        c.ddpAllreduceAlgorithm = .ring
+        XCTAssertNoThrow(try c.validate())
+        // A value outside the set is named with the choices, from a file as from a flag.
+        guard let error = configurationError({ _ = try TrainingConfiguration.decode(json: Data(#"{"ddp_allreduce_algorithm": "tree"}"#.utf8)) })
+        else { return }
+        XCTAssertTrue(
+            error.description.contains(
+                "`ddp_allreduce_algorithm` must be one of `auto`, `ring`, `halving_doubling`, `hierarchical`, `mpi`, found `tree`"),
+            error.description)
     }
 
     func testOptimizerValues() {

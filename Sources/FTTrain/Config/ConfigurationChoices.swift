@@ -66,6 +66,20 @@ public enum SaveDType: String, CaseIterable, Codable, Sendable {
     }
 }
 
+/// The gradient all-reduce (`ddp_allreduce_algorithm`); FTDist's `AllReduceAlgorithm` by raw value.
+public enum DDPAllReduceAlgorithm: String, CaseIterable, Codable, Sendable {
+    /// Per bucket, the algorithm the cost model predicts fastest for its size and the node layout.
+    case auto
+    /// One flat ring over all ranks (bandwidth-optimal; 2(n − 1) latencies).
+    case ring
+    /// Rabenseifner's recursive halving and doubling (2 log₂ n latencies).
+    case halvingDoubling = "halving_doubling"
+    /// Inside each node, then across nodes per shard, then inside each node again.
+    case hierarchical
+    /// `MPI_Allreduce`, Open MPI's choice.
+    case mpi
+}
+
 // DataFormat (csv, tsv, jsonl) is defined with the readers in Data/DataFormat.swift.
 
 /// What a run trains (`task`).

@@ -149,6 +149,12 @@ public struct ConfigurationKey: Sendable {
             "ddp_bf16_compression", \.ddpBF16Compression, .run,
             "Send gradients as bfloat16 in the all-reduce (half the bytes; accumulation stays float32)."),
         .init(
+            "ddp_allreduce_algorithm", \.ddpAllreduceAlgorithm, .run,
+            "The gradient all-reduce: auto (per bucket, from the cost model), ring, halving_doubling, hierarchical or mpi."),
+        .init(
+            "ddp_cost_model", \.ddpCostModel, .run,
+            "A cost model written by `fttrain dist-bench --output` for `auto` to choose by; null uses built-in figures."),
+        .init(
             "bf16", \.bf16, .run,
             "Mixed precision as torch.autocast: matrix products take bfloat16 inputs and accumulate in float32; weights, optimizer, norms, softmax and loss stay float32."
         ),

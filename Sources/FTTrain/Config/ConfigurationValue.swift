@@ -121,6 +121,7 @@ extension ConfigurationChoice {
 
 extension SchedulerType: ConfigurationChoice {}
 extension SaveDType: ConfigurationChoice {}
+extension DDPAllReduceAlgorithm: ConfigurationChoice {}
 extension IntervalStrategy: ConfigurationChoice {}
 extension SaveStrategy: ConfigurationChoice {}
 extension ReportTo: ConfigurationChoice {}

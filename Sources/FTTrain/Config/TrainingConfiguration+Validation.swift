@@ -43,6 +43,11 @@ extension TrainingConfiguration {
         }
         require(perDeviceTrainBatchSize >= 1, "per_device_train_batch_size", ">= 1")
         require(ddpTimeout >= 1, "ddp_timeout", ">= 1 (seconds)")
+        if ddpBF16Compression && ddpAllreduceAlgorithm != .auto && ddpAllreduceAlgorithm != .ring {
+            invalid(
+                "ddp_allreduce_algorithm",
+                "`ddp_allreduce_algorithm` \(ddpAllreduceAlgorithm.rawValue) cannot send bfloat16: with `ddp_bf16_compression` use auto or ring")
+        }
         require(ddpBucketCapMB > 0 && ddpBucketCapMB.isFinite, "ddp_bucket_cap_mb", "> 0")
         require(ddpParameterCheckSteps >= 0, "ddp_parameter_check_steps", ">= 0 (0 turns the check off)")
         require(perDeviceEvalBatchSize >= 1, "per_device_eval_batch_size", ">= 1")

@@ -85,6 +85,10 @@ public struct TrainingConfiguration: Sendable, Equatable {
     public var ddpTimeout: Int = 1800
     /// Send gradients as bfloat16 in the all-reduce (half the bytes; accumulation stays float32).
     public var ddpBF16Compression: Bool = false
+    /// The gradient all-reduce: auto (per bucket, from the cost model), ring, halving_doubling, hierarchical or mpi.
+    public var ddpAllreduceAlgorithm: DDPAllReduceAlgorithm = .auto
+    /// A cost model written by `fttrain dist-bench --output` for `auto` to choose by; null uses built-in figures.
+    public var ddpCostModel: String? = nil
     /// Mixed precision as torch.autocast: matrix products take bfloat16 inputs and accumulate in float32; weights, optimizer, norms, softmax and loss stay float32.
     public var bf16: Bool = false
     /// The element type of saved model weights (checkpoints keep float32): float32, bfloat16 (half the size) or float16.
