@@ -17,6 +17,7 @@ struct FTTrainCommand: ParsableCommand {
             DataCommand.self,
             ReportCommand.self,
             ABReportCommand.self,
+            SelectCommand.self,
         ]
     )
 }
