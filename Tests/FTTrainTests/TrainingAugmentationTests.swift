@@ -104,4 +104,35 @@ final class TrainingAugmentationTests: XCTestCase {
         XCTAssertEqual(flagged.augment?.synonyms, "syn.txt")
         XCTAssertThrowsError(try flagged.applyOverrides(["--augment", "copies=two"]))
     }
+
+    func testChineseWordListCutsTextIntoWords() throws {
+        let files = try DataTempFiles()
+        let list = try files.write("words.txt", "# jieba format: word, frequency, tag\n电影 100 n\n好看 50 a\n非常\n好\n")
+        let words = try TextAugmentation.readWords(list)
+        XCTAssertEqual(words, ["电影", "好看", "非常", "好"])
+        let eda = TextAugmentation(rates: [.randomSwap: 0.5], unit: .word, words: words)
+        let (units, separator) = eda.units(of: "这部电影 非常好看")
+        XCTAssertEqual(units, ["这", "部", "电影", "非常", "好看"])
+        XCTAssertEqual(separator, "")
+        XCTAssertEqual(TextAugmentation(rates: [.randomSwap: 0.5], unit: .char, words: words).units(of: "电影").units, ["电", "影"])
+        XCTAssertEqual(eda.units(of: "a good film").units, ["a", "good", "film"])
+        // Swaps move whole words: each copy is the same words in another order.
+        var rng = SeededRNG(seed: 3)
+        for _ in 0..<5 {
+            let swapped = eda.apply(.randomSwap, to: "这部电影非常好看", using: &rng)
+            XCTAssertEqual(eda.units(of: swapped).units.sorted(), units.sorted(), swapped)
+        }
+        // In train: `augment.words` reaches the edits.
+        let csv = try files.write("zh.csv", "text,label\n" + (0..<10).map { "这部电影非常好看\($0),pos\n" }.joined())
+        var settings = AugmentSettings()
+        settings.synonymReplacement = 0
+        settings.randomInsertion = 0
+        settings.randomDeletion = 0
+        settings.words = list
+        let prepared = try TextClassificationData.prepare(DataPreparationOptions(trainPath: csv, testPath: csv, augment: settings))
+        for copy in prepared.train.enumerated().filter({ $0.offset % 2 == 1 }).map(\.element.text) {
+            XCTAssertTrue(copy.contains("电影") && copy.contains("好看") && copy.contains("非常"), copy)
+        }
+        XCTAssertThrowsError(try TextAugmentation.readWords(try files.write("empty.txt", "# nothing\n")))
+    }
 }

@@ -43,6 +43,7 @@ extension AugmentSettings: Codable {
         randomDeletion = try value("random_deletion", Double.self, "a number") ?? randomDeletion
         synonyms = try value("synonyms", String?.self, "a file path or null") ?? synonyms
         unit = try value("unit", TextAugmentation.Unit.self, "one of `word`, `char`, `auto`") ?? unit
+        words = try value("words", String?.self, "a file path or null") ?? words
         seed = try value("seed", Int?.self, "an integer or null") ?? seed
     }
 
@@ -55,6 +56,7 @@ extension AugmentSettings: Codable {
         try container.encode(randomDeletion, forKey: ConfigurationCodingKey("random_deletion"))
         try container.encode(synonyms, forKey: ConfigurationCodingKey("synonyms"))
         try container.encode(unit, forKey: ConfigurationCodingKey("unit"))
+        try container.encode(words, forKey: ConfigurationCodingKey("words"))
         try container.encode(seed, forKey: ConfigurationCodingKey("seed"))
     }
 
@@ -63,7 +65,7 @@ extension AugmentSettings: Codable {
         [
             ("copies", "\(copies)"), ("synonym_replacement", "\(synonymReplacement)"), ("random_insertion", "\(randomInsertion)"),
             ("random_swap", "\(randomSwap)"), ("random_deletion", "\(randomDeletion)"), ("synonyms", synonyms ?? "null"),
-            ("unit", unit.rawValue), ("seed", seed.map(String.init) ?? "null"),
+            ("unit", unit.rawValue), ("words", words ?? "null"), ("seed", seed.map(String.init) ?? "null"),
         ]
     }
 }
@@ -102,6 +104,7 @@ extension AugmentSettings: ConfigurationValue {
             case "unit":
                 guard let v = TextAugmentation.Unit(rawValue: text) else { return nil }
                 unit = v
+            case "words": words = isNull ? nil : text
             case "seed":
                 if isNull {
                     seed = nil
@@ -121,7 +124,7 @@ extension AugmentSettings: ConfigurationValue {
             (Node("copies"), copies.yamlNode), (Node("synonym_replacement"), synonymReplacement.yamlNode),
             (Node("random_insertion"), randomInsertion.yamlNode), (Node("random_swap"), randomSwap.yamlNode),
             (Node("random_deletion"), randomDeletion.yamlNode), (Node("synonyms"), synonyms.yamlNode),
-            (Node("unit"), .scalar(unit.rawValue.represented())), (Node("seed"), seed.yamlNode),
+            (Node("unit"), .scalar(unit.rawValue.represented())), (Node("words"), words.yamlNode), (Node("seed"), seed.yamlNode),
         ]
         return Node(values, .implicit, .flow)
     }

@@ -196,7 +196,7 @@ public struct ConfigurationKey: Sendable {
         ),
         .init(
             "augment", \.augment, .data,
-            "EDA copies of each training example (never validation or test): {copies, synonym_replacement, random_insertion, random_swap, random_deletion, synonyms, unit, seed}; null: none."
+            "EDA copies of each training example (never validation or test): {copies, synonym_replacement, random_insertion, random_swap, random_deletion, synonyms, unit, words, seed}; null: none."
         ),
         // Task and causal language modelling
         .init(

@@ -6,7 +6,7 @@ import Foundation
 /// The names mirror `fttrain data augment`'s options, spelled out (`--sr` is `synonym_replacement`):
 /// ```yaml
 /// augment: {copies: 1, synonym_replacement: 0.1, random_insertion: 0.1, random_swap: 0.1,
-///           random_deletion: 0.1, synonyms: syn.txt, unit: word, seed: 42}
+///           random_deletion: 0.1, synonyms: syn.txt, unit: word, words: null, seed: 42}
 /// ```
 /// A key left out keeps its default (the command's); `seed: null` uses the run's seed.
 public struct AugmentSettings: Sendable, Equatable {
@@ -24,12 +24,14 @@ public struct AugmentSettings: Sendable, Equatable {
     public var synonyms: String? = nil
     /// Words, characters, or `auto` (characters when the text holds Chinese).
     public var unit: TextAugmentation.Unit = .auto
+    /// A Chinese word list (one per line): Chinese text is edited on its words instead of characters.
+    public var words: String? = nil
     /// Seeds the edits; nil uses the run's seed.
     public var seed: Int? = nil
 
     /// The keys of the mapping, in the order `describe()` writes them.
     public static let keys = [
-        "copies", "synonym_replacement", "random_insertion", "random_swap", "random_deletion", "synonyms", "unit", "seed",
+        "copies", "synonym_replacement", "random_insertion", "random_swap", "random_deletion", "synonyms", "unit", "words", "seed",
     ]
 
     public init() {}
@@ -88,7 +90,8 @@ public enum TrainingAugmentation {
     ) throws -> (examples: [TextExample], summary: AugmentationSummary) {
         if let problem = settings.problems.first { throw DataToolError.invalidArgument(problem) }
         let synonyms = try settings.synonyms.map(TextAugmentation.readSynonyms) ?? [:]
-        let eda = TextAugmentation(rates: settings.rates, unit: settings.unit, synonyms: synonyms)
+        let words = try settings.words.map(TextAugmentation.readWords) ?? []
+        let eda = TextAugmentation(rates: settings.rates, unit: settings.unit, synonyms: synonyms, words: words)
         let seed = settings.seed.map(UInt64.init) ?? runSeed
         var summary = AugmentationSummary(originalRows: examples.count)
         var out: [TextExample] = []
