@@ -46,7 +46,7 @@ train() {  # DIR LABELLED_CSV
     "$binary" train --model-dir "$model" --output-dir "$1" --train-file "$2" --test-file "$out/data/test.csv" \
         --text-column text --label-column label --seed "$seed" --num-train-epochs "$epochs" \
         --per-device-train-batch-size "$batch" --per-device-eval-batch-size 64 --learning-rate "$lr" --warmup-ratio 0.1 \
-        --weight-decay 0.01 --max-length "$max_length" --eval-strategy no --save-strategy no --logging-steps 0 \
+        --weight-decay 0.01 --max-length "$max_length" --eval-strategy no --save-strategy no --logging-steps 1000 \
         --threads "$threads" >"$1.log" 2>&1 || { echo "active_learning: training $1 failed, see $1.log" >&2; tail -5 "$1.log" >&2; exit 1; }
 }
 
