@@ -33,6 +33,10 @@ final class TrainingAugmentationTests: XCTestCase {
         XCTAssertEqual(augmented.augmentation?.originalRows, 80)
         XCTAssertEqual(augmented.augmentation?.added, 160)
         XCTAssertEqual(augmented.augmentation?.byOperation.values.reduce(0, +), 160)
+        // Rows take the operations in turn: all four are used, about equally.
+        let counts = try XCTUnwrap(augmented.augmentation?.byOperation)
+        XCTAssertEqual(counts.count, 4, "\(counts)")
+        XCTAssertTrue(counts.values.allSatisfy { $0 >= 25 }, "\(counts)")
         XCTAssertEqual(augmented.summary.total(split: "train"), 240)
         XCTAssertTrue(augmented.logLines.contains { $0.hasPrefix("augment added 160 rows to the training split of 80 (") }, "\(augmented.logLines)")
         // Validation and test are exactly the same examples, in the same order.

@@ -82,8 +82,10 @@ public struct AugmentationSummary: Sendable, Equatable {
 /// Applies ``AugmentSettings`` to a training split.
 public enum TrainingAugmentation {
     /// `examples` each followed by its copies (label, pair and location kept; only the text edited).
-    /// The example from line L draws from `SeededRNG(seed: seed, stream: L)`, so its copies depend
-    /// only on its text, its line and the seed, not on the split around it.
+    /// The example from line L draws from `SeededRNG(seed: seed, stream: L)` and its copies take
+    /// the enabled operations in turn from number L × copies, so with fewer copies than operations
+    /// the operations still alternate over the rows; a row's copies depend only on its text, its
+    /// line and the seed, not on the split around it.
     /// - Throws: `DataError.fileNotFound` / `DataToolError` for an unreadable synonym file.
     public static func augment(
         _ examples: [TextExample], settings: AugmentSettings, runSeed: UInt64
@@ -99,7 +101,8 @@ public enum TrainingAugmentation {
         for example in examples {
             out.append(example)
             var rng = SeededRNG(seed: seed, stream: UInt64(example.location.line))
-            for (op, text) in eda.augment(example.text, count: settings.copies, using: &rng) where !text.isEmpty {
+            let first = example.location.line &* settings.copies
+            for (op, text) in eda.augment(example.text, count: settings.copies, firstOperation: first, using: &rng) where !text.isEmpty {
                 var copy = example
                 copy.text = text
                 out.append(copy)

@@ -156,13 +156,15 @@ public struct TextAugmentation: Sendable {
     private func rngNext(_ rng: inout SeededRNG) -> UInt64 { rng.next() }
 
     /// `count` augmented copies of `text`, each made by one enabled operation in turn (copy i uses
-    /// operation i mod the number enabled); copies equal to the original or to an earlier copy are
-    /// still returned, so the count is exact.
-    public func augment(_ text: String, count: Int, using rng: inout SeededRNG) -> [(operation: Operation, text: String)] {
+    /// operation (firstOperation + i) mod the number enabled); copies equal to the original or to an
+    /// earlier copy are still returned, so the count is exact.
+    public func augment(
+        _ text: String, count: Int, firstOperation: Int = 0, using rng: inout SeededRNG
+    ) -> [(operation: Operation, text: String)] {
         let ops = enabled
         guard !ops.isEmpty else { return [] }
         return (0..<count).map { i in
-            let op = ops[i % ops.count]
+            let op = ops[(firstOperation + i) % ops.count]
             return (op, apply(op, to: text, using: &rng))
         }
     }
