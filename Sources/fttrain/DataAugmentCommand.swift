@@ -12,7 +12,8 @@ struct DataAugmentCommand: ParsableCommand {
         discussion: """
             Each row is written followed by --copies augmented rows, each made by one operation in \
             turn (those with a rate above 0); other columns, the label included, are copied. Words \
-            are whitespace-separated; Chinese text (--unit auto or char) is edited on characters. \
+            are whitespace-separated; Chinese text (--unit auto or char) is edited on characters, or with \
+            --words on the listed words (longest match first). \
             Synonyms come from --synonyms (one group per line: good, great, fine). Seeded.
               fttrain data augment --input train.csv --output train.aug.csv --synonyms syn.txt --copies 4
             """)
@@ -31,6 +32,9 @@ struct DataAugmentCommand: ParsableCommand {
 
     @Option(help: "Synonym groups, one per line (needed for synonym replacement and insertion).")
     var synonyms: String?
+
+    @Option(help: "Chinese words, one per line (a jieba dictionary works): Chinese text is cut into them instead of characters.")
+    var words: String?
 
     @Option(help: "Synonym replacement rate (fraction of units replaced).")
     var sr: Double = 0.1
@@ -63,7 +67,8 @@ struct DataAugmentCommand: ParsableCommand {
     func run() throws {
         let table = try synonyms.map(TextAugmentation.readSynonyms) ?? [:]
         let augmentation = TextAugmentation(
-            rates: [.synonymReplacement: sr, .randomInsertion: ri, .randomSwap: rs, .randomDeletion: rd], unit: unit, synonyms: table)
+            rates: [.synonymReplacement: sr, .randomInsertion: ri, .randomSwap: rs, .randomDeletion: rd], unit: unit, synonyms: table,
+            words: try words.map(TextAugmentation.readWords) ?? [])
         let report = try AugmentedFile.augment(
             input: input, output: output, textColumn: textColumn, copies: copies, augmentation: augmentation, seed: seed)
         FileHandle.standardError.write(Data((report.summary + "\n").utf8))

@@ -91,6 +91,10 @@ final class ConfigLoadingTests: XCTestCase {
         c.skipBadRows = true
         c.classWeights = .byLabel(["fresh": 1.0, "rotten": 1.5, "plot": 3])
         c.oversample = true
+        c.augment = AugmentSettings()
+        c.augment?.copies = 2
+        c.augment?.synonyms = "syn.txt"
+        c.augment?.seed = 7
         c.task = .causalLM
         c.promptTemplate = "Review: {text}\nVerdict:"
         c.completionTemplate = " {label}"

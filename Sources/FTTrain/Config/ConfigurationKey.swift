@@ -201,6 +201,10 @@ public struct ConfigurationKey: Sendable {
         .init(
             "oversample", \.oversample, .data, "Repeat examples of smaller classes within each epoch until every class is as frequent as the largest."
         ),
+        .init(
+            "augment", \.augment, .data,
+            "EDA copies of each training example (never validation or test): {copies, synonym_replacement, random_insertion, random_swap, random_deletion, synonyms, unit, words, seed}; null: none."
+        ),
         // Task and causal language modelling
         .init(
             "task", \.task, .data,

@@ -30,6 +30,8 @@ extension TrainingConfiguration: Codable {
         for key in ConfigurationKey.all where container.contains(key.codingKey) {
             do {
                 try key.decode(&self, container)
+            } catch let error as NestedSettingError {
+                problems.append(ConfigurationProblem(kind: .wrongType, key: key.name, message: error.message))
             } catch {
                 let found = Self.describeRawValue(in: container, forKey: key.codingKey)
                 problems.append(

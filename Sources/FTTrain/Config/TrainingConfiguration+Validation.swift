@@ -170,6 +170,10 @@ extension TrainingConfiguration {
             require(!weights.isEmpty && weights.allSatisfy { $0 > 0 && $0.isFinite }, "class_weights", "weights > 0")
         }
 
+        if let augment {
+            for message in augment.problems { invalid("augment", message) }
+        }
+
         // Model
         for (key, probability) in [
             ("hidden_dropout_prob", hiddenDropoutProb),

@@ -134,6 +134,8 @@ public struct TrainingConfiguration: Sendable, Equatable {
     public var classWeights: ClassWeights? = nil
     /// Repeat examples of smaller classes within each epoch until every class is as frequent as the largest.
     public var oversample: Bool = false
+    /// EDA copies of the training split's examples (synonym replacement, insertion, swap, deletion), made after the split; null: none.
+    public var augment: AugmentSettings? = nil
 
     // MARK: - Task and causal language modelling (TRL's SFTConfig names)
 

@@ -19,11 +19,14 @@ public struct DataPreparationOptions: Sendable {
     public var oversample: Bool
     /// Loss weights per class, computed on the final training split.
     public var classWeighting: ClassWeighting
+    /// EDA copies added to the training split after the split (never to validation or test).
+    public var augment: AugmentSettings?
 
     public init(
         trainPath: String, validationPath: String? = nil, testPath: String? = nil,
         read: DataReadOptions = DataReadOptions(), ratios: SplitRatios = .default, seed: UInt64 = 42,
-        deduplicate: Bool = true, oversample: Bool = false, classWeighting: ClassWeighting = .none
+        deduplicate: Bool = true, oversample: Bool = false, classWeighting: ClassWeighting = .none,
+        augment: AugmentSettings? = nil
     ) {
         self.trainPath = trainPath
         self.validationPath = validationPath
@@ -34,6 +37,7 @@ public struct DataPreparationOptions: Sendable {
         self.deduplicate = deduplicate
         self.oversample = oversample
         self.classWeighting = classWeighting
+        self.augment = augment
     }
 }
 
@@ -41,7 +45,7 @@ public struct DataPreparationOptions: Sendable {
 public struct PreparedData: Sendable {
     /// Classes, from the training split.
     public var labelSet: LabelSet
-    /// Training examples (including oversampled copies when enabled).
+    /// Training examples (including augmented and oversampled copies when enabled).
     public var train: [EncodedExample]
     /// Validation examples (empty when there is no validation split).
     public var validation: [EncodedExample]
@@ -50,7 +54,7 @@ public struct PreparedData: Sendable {
     /// Loss weights per class id, or nil when `ClassWeighting.none`. Computed on the final training
     /// split, so with oversampling on, `balanced` weights are all 1.
     public var classWeights: [Float]?
-    /// Counts per label per split, before oversampling.
+    /// Counts per label per split, after augmentation and before oversampling.
     public var summary: DatasetSummary
     /// Bad rows dropped (only with `skipBadRows`), from every file, including unseen labels.
     public var skippedRows: [BadRow]
@@ -58,6 +62,8 @@ public struct PreparedData: Sendable {
     public var deduplication: [(path: String, report: DeduplicationReport)]
     /// Oversampled copies per label (empty when oversampling is off).
     public var oversampledCopies: [String: Int]
+    /// What `augment` added to the training split (nil when augmentation is off).
+    public var augmentation: AugmentationSummary? = nil
     /// Validation and test examples whose text (and pair) also occurs in the training split: with
     /// separate files this is leakage the user should know about.
     public var overlapWithTrain: Int
@@ -75,6 +81,7 @@ public struct PreparedData: Sendable {
             lines.append("skipped \(skippedRows.count) bad row\(skippedRows.count == 1 ? "" : "s"):")
             lines += BadRow.summary(of: skippedRows).split(separator: "\n").map(String.init)
         }
+        if let augmentation { lines.append(augmentation.logLine) }
         if !oversampledCopies.isEmpty {
             let added = labelSet.labels.map { "\($0) +\(oversampledCopies[$0] ?? 0)" }.joined(separator: ", ")
             lines.append("oversampling added copies to the training split: \(added)")
@@ -90,7 +97,7 @@ public struct PreparedData: Sendable {
 }
 
 /// The data-in pipeline of a text-classification run: read → clean → de-duplicate → split →
-/// label set (from train) → encode → oversample → class weights.
+/// label set (from train) → augment the training split → encode → oversample → class weights.
 public enum TextClassificationData {
     /// Reads and prepares the data described by `options`.
     /// - Throws: `DataError` from any step; unseen validation/test labels are bad rows.
@@ -131,7 +138,12 @@ public enum TextClassificationData {
         let validation = try labelSet.encode(splits.validation, skipBadRows: skip)
         let test = try labelSet.encode(splits.test, skipBadRows: skip)
         skipped += validation.skipped + test.skipped
-        var train = try labelSet.encode(splits.train).examples
+        var trainExamples = splits.train
+        var augmentation: AugmentationSummary?
+        if let settings = options.augment {
+            (trainExamples, augmentation) = try TrainingAugmentation.augment(trainExamples, settings: settings, runSeed: options.seed)
+        }
+        var train = try labelSet.encode(trainExamples).examples
 
         let summary = DatasetSummary(
             labelSet: labelSet,
@@ -140,7 +152,7 @@ public enum TextClassificationData {
             ])
         var copies: [String: Int] = [:]
         if options.oversample {
-            let result = RandomOversampling.oversample(splits.train, seed: options.seed &+ 1)
+            let result = RandomOversampling.oversample(trainExamples, seed: options.seed &+ 1)
             copies = result.added
             train = try labelSet.encode(result.examples).examples
         }
@@ -153,9 +165,11 @@ public enum TextClassificationData {
         let trainKeys = Set(splits.train.map { Key(text: $0.text, pair: $0.textPair) })
         let overlap = (validation.examples + test.examples).filter { trainKeys.contains(Key(text: $0.text, pair: $0.textPair)) }.count
 
-        return PreparedData(
+        var prepared = PreparedData(
             labelSet: labelSet, train: train, validation: validation.examples, test: test.examples,
             classWeights: weights, summary: summary, skippedRows: skipped, deduplication: reports,
             oversampledCopies: copies, overlapWithTrain: overlap, allLabelsAreIntegers: integerLabels)
+        prepared.augmentation = augmentation
+        return prepared
     }
 }

@@ -3,7 +3,7 @@ import Foundation
 
 /// Easy Data Augmentation (Wei & Zou, 2019): synonym replacement, random insertion, random swap
 /// and random deletion, on words (split at whitespace, joined with one space) or, for Chinese, on
-/// characters (joined with nothing). Every draw comes from a ``SeededRNG`` through
+/// characters or on the words of a user word list (joined with nothing). Every draw comes from a ``SeededRNG`` through
 /// ``SeededShuffle``, so the same seed gives the same text on every machine.
 public struct TextAugmentation: Sendable {
     /// The four EDA operations.
@@ -16,11 +16,11 @@ public struct TextAugmentation: Sendable {
 
     /// What an edit works on.
     public enum Unit: String, Sendable, CaseIterable {
-        /// Whitespace-separated words.
+        /// Whitespace-separated words; Chinese text, with a word list, the list's words.
         case word
         /// Characters (whitespace dropped): for Chinese, which has no spaces.
         case char
-        /// `char` when the text holds a Han ideograph, else `word`.
+        /// Text holding a Han ideograph: its words with a word list, else its characters; other text: `word`.
         case auto
     }
 
@@ -31,11 +31,48 @@ public struct TextAugmentation: Sendable {
     public var unit: Unit
     /// unit → its synonyms (each group of the synonym file maps every member to the others).
     public let synonyms: [String: [String]]
+    /// Chinese words (`readWords`): text holding Han ideographs is cut into them by forward maximum
+    /// matching (the longest listed word at each position; a character no word starts with stays
+    /// alone) under `word` and `auto`. Empty: Han text is edited on characters.
+    public let words: Set<String>
+    /// The longest word of `words`, in characters.
+    private let longestWord: Int
 
-    public init(rates: [Operation: Double], unit: Unit = .auto, synonyms: [String: [String]] = [:]) {
+    public init(rates: [Operation: Double], unit: Unit = .auto, synonyms: [String: [String]] = [:], words: Set<String> = []) {
         self.rates = rates
         self.unit = unit
         self.synonyms = synonyms
+        self.words = words
+        self.longestWord = words.map(\.count).max() ?? 0
+    }
+
+    /// Reads a word list: words separated by newlines or whitespace (jieba's dictionary format,
+    /// `word [frequency [tag]]`, is read as its first column); `#` lines and blank lines ignored.
+    public static func readWords(_ path: String) throws -> Set<String> {
+        guard let data = FileManager.default.contents(atPath: path) else { throw DataError.fileNotFound(path: path) }
+        guard let text = String(data: data, encoding: .utf8) else { throw DataError.invalidUTF8(path: path, line: 1) }
+        var words: Set<String> = []
+        for line in text.split(whereSeparator: \.isNewline) {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
+            if let first = trimmed.split(whereSeparator: \.isWhitespace).first { words.insert(String(first)) }
+        }
+        guard !words.isEmpty else { throw DataToolError.invalidArgument("\(path): the word list holds no words") }
+        return words
+    }
+
+    /// `text` without whitespace cut into the longest listed words, left to right.
+    func segment(_ text: String) -> [String] {
+        let characters = Array(text.filter { !$0.isWhitespace })
+        var out: [String] = []
+        var i = 0
+        while i < characters.count {
+            var length = min(longestWord, characters.count - i)
+            while length > 1 && !words.contains(String(characters[i..<(i + length)])) { length -= 1 }
+            out.append(String(characters[i..<(i + max(length, 1))]))
+            i += max(length, 1)
+        }
+        return out
     }
 
     /// The operations with a positive rate, in ``Operation/allCases`` order.
@@ -63,7 +100,9 @@ public struct TextAugmentation: Sendable {
 
     /// The units of `text` and the separator that joins them back.
     public func units(of text: String) -> (units: [String], separator: String) {
-        let useChars = unit == .char || (unit == .auto && text.unicodeScalars.contains(where: Scalars.isHan))
+        let han = text.unicodeScalars.contains(where: Scalars.isHan)
+        if han && unit != .char && !words.isEmpty { return (segment(text), "") }
+        let useChars = unit == .char || (unit == .auto && han)
         if useChars { return (text.filter { !$0.isWhitespace }.map(String.init), "") }
         return (text.split(whereSeparator: \.isWhitespace).map(String.init), " ")
     }
@@ -117,13 +156,15 @@ public struct TextAugmentation: Sendable {
     private func rngNext(_ rng: inout SeededRNG) -> UInt64 { rng.next() }
 
     /// `count` augmented copies of `text`, each made by one enabled operation in turn (copy i uses
-    /// operation i mod the number enabled); copies equal to the original or to an earlier copy are
-    /// still returned, so the count is exact.
-    public func augment(_ text: String, count: Int, using rng: inout SeededRNG) -> [(operation: Operation, text: String)] {
+    /// operation (firstOperation + i) mod the number enabled); copies equal to the original or to an
+    /// earlier copy are still returned, so the count is exact.
+    public func augment(
+        _ text: String, count: Int, firstOperation: Int = 0, using rng: inout SeededRNG
+    ) -> [(operation: Operation, text: String)] {
         let ops = enabled
         guard !ops.isEmpty else { return [] }
         return (0..<count).map { i in
-            let op = ops[i % ops.count]
+            let op = ops[(firstOperation + i) % ops.count]
             return (op, apply(op, to: text, using: &rng))
         }
     }

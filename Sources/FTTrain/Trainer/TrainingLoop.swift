@@ -124,7 +124,8 @@ final class TrainingLoop {
         log.progress(
             step: step, totalSteps: plan.totalSteps, epoch: epoch, loss: window.meanLoss,
             samplesPerSecond: Double(window.samples) / max(seconds, 1e-9))
-        guard step % run.configuration.loggingSteps == 0 || step == plan.totalSteps else { return }
+        let every = run.configuration.loggingSteps  // 0: no step records but the last
+        guard (every > 0 && step % every == 0) || step == plan.totalSteps else { return }
         var record: [String: Any] = [
             "step": step, "epoch": epoch, "loss": window.meanLoss,
             "learning_rate": result.learningRate, "grad_norm": Double(result.gradientNorm),

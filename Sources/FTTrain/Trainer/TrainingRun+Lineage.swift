@@ -14,6 +14,9 @@ extension TrainingRun {
         for (role, path) in [("train", c.trainFile), ("validation", c.validationFile), ("test", c.testFile)] {
             if let path { inputs.append(try LineageDigest.input(role: role, path: path)) }
         }
+        for (role, path) in [("augment_synonyms", c.augment?.synonyms), ("augment_words", c.augment?.words)] {
+            if let path { inputs.append(try LineageDigest.input(role: role, path: path)) }
+        }
         for extra in lineageInputs { inputs.append(try LineageDigest.input(role: extra.role, path: extra.path)) }
 
         var settings = try JSONSerialization.jsonObject(with: JSONEncoder().encode(c)) as? [String: Any] ?? [:]

@@ -98,7 +98,7 @@ extension TrainingRun {
             }
             try PEFTTraining.prepare(model: model, configuration: c, log: log)
             try MixedPrecision.apply(to: model, bf16: c.bf16, log: log)
-            let ignored = [("class_weights", c.classWeights != nil), ("oversample", c.oversample)].filter(\.1).map(\.0)
+            let ignored = [("class_weights", c.classWeights != nil), ("oversample", c.oversample), ("augment", c.augment != nil)].filter(\.1).map(\.0)
             if !ignored.isEmpty {
                 log.message("warning: \(ignored.joined(separator: ", ")) apply to sequence classification; token_classification ignores them")
             }
@@ -117,7 +117,7 @@ extension TrainingRun {
             }
             try PEFTTraining.prepare(model: model, configuration: c, log: log)
             try MixedPrecision.apply(to: model, bf16: c.bf16, log: log)
-            let ignored = [("class_weights", c.classWeights != nil), ("oversample", c.oversample)].filter(\.1).map(\.0)
+            let ignored = [("class_weights", c.classWeights != nil), ("oversample", c.oversample), ("augment", c.augment != nil)].filter(\.1).map(\.0)
             if !ignored.isEmpty {
                 log.message("warning: \(ignored.joined(separator: ", ")) apply to sequence classification; causal_lm ignores them")
             }

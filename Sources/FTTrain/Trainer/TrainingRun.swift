@@ -215,7 +215,7 @@ public final class TrainingRun {
             trainPath: trainPath, validationPath: c.validationFile, testPath: c.testFile,
             read: c.readOptions,
             ratios: SplitRatios(train: r[0], validation: r[1], test: r[2]), seed: c.rngSeed,
-            deduplicate: c.deduplicate, oversample: c.oversample, classWeighting: weighting)
+            deduplicate: c.deduplicate, oversample: c.oversample, classWeighting: weighting, augment: c.augment)
     }
 
     func writeJSON(_ values: [String: Double], to url: URL) throws {
