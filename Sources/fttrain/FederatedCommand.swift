@@ -22,7 +22,10 @@ struct FederatedCommand: ParsableCommand {
             rounds.jsonl, metrics.json and adapter/ into output_dir. An encoder trains a classifier on \
             federation.labels; a decoder (task: causal_lm, a .gguf or *ForCausalLM model_dir) trains its adapter \
             on SFT data and takes no labels.
-            """)
+            Over the network instead of MPI: `fttrain federated serve` (the coordinator) and `fttrain federated \
+            join` (each site), see docs/federated-network.md.
+            """,
+        subcommands: [FederatedServeCommand.self, FederatedJoinCommand.self])
 
     @Option(help: "The federation's YAML config.")
     var config: String
@@ -44,7 +47,7 @@ struct FederatedCommand: ParsableCommand {
             }
             let siteIndex = federation.sites.firstIndex { $0.ranks.contains(world.rank) }
             let siteCommunicator = try world.split(color: siteIndex.map { $0 + 1 } ?? 0, key: world.rank)
-            let registry = try SiteRegistry(publicKeys: Dictionary(uniqueKeysWithValues: federation.sites.map { ($0.name, $0.publicKey) }))
+            let registry = try federation.registry()
             let channel = MessageChannel(communicator: world)
             if let siteIndex {
                 try runSite(federation, index: siteIndex, world: world, site: siteCommunicator, channel: channel)
@@ -52,7 +55,7 @@ struct FederatedCommand: ParsableCommand {
                 let metrics = try FederatedCoordinatorRun(configuration: federation, channel: channel)
                     .run(resume: resume, registry: registry) { FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!) }
                 for key in metrics.keys.sorted() { print("\(key): \(String(format: "%.4f", metrics[key]!))") }
-                try writeLineage(federation, metrics: metrics)
+                try Self.writeLineage(federation, metrics: metrics, config: config)
             }
             try world.finalize()
         } catch {
@@ -64,7 +67,7 @@ struct FederatedCommand: ParsableCommand {
     /// The coordinator's `lineage.json` in output_dir and output_dir/adapter: the config file and
     /// the coordinator's evaluation files with their sums (the sites' training files stay with the
     /// sites: only their names are recorded), the base model's sum, the settings, the metrics.
-    private func writeLineage(_ federation: FederatedConfiguration, metrics: [String: Double]) throws {
+    static func writeLineage(_ federation: FederatedConfiguration, metrics: [String: Double], config: String) throws {
         let training = federation.training
         guard let outputDir = training.outputDir, let modelDir = training.modelDir else { return }
         var settings = try JSONSerialization.jsonObject(with: JSONEncoder().encode(training)) as? [String: Any] ?? [:]
@@ -102,7 +105,7 @@ struct FederatedCommand: ParsableCommand {
         }
         let participant = FederatedSite(
             channel: channel, index: index, settings: federation.settings,
-            signer: UpdateSigner(site: description.name, privateKey: keys.signing),
+            signer: UpdateSigner(site: description.name, privateKey: keys.signing, federationID: federation.settings.federationID),
             keyAgreement: keys.keyAgreement, peers: peers, trainer: trainer)
         try participant.run()
         try trainer.releaseFollowers()
