@@ -119,7 +119,7 @@ EOF
     done
     case $role in
     mpi) ;;
-    serve) printf 'network:\n  listen: 0.0.0.0:7450\n  tls: {ca: %s/tls/ca.pem, cert: %s/tls/coordinator.pem, key: %s/tls/coordinator.key}\n  heartbeat_seconds: 2\n  wait_for_sites: 300\n' "$dir" "$dir" "$dir" ;;
+    serve) printf 'network:\n  listen: 0.0.0.0:7450\n  tls: {ca: %s/tls/ca.pem, cert: %s/tls/coordinator.pem, key: %s/tls/coordinator.key}\n  heartbeat_seconds: 2\n  wait_for_sites: 300\n  rejoin_grace: 300\n' "$dir" "$dir" "$dir" ;;
     site-*)
         name="${role%%:*}"; k="${name#site-}"
         local cert="tls/$name" ca="tls/ca.pem"
@@ -196,7 +196,7 @@ fi
 serve kill 3 false
 for k in 1 2 3; do join kill 3 false "$k"; done
 if wait_for kill.serve.log "round 0:" 900; then
-    kill -9 "${site_pid[3]}"; site_pid[3]=""
+    sleep 5; kill -9 "${site_pid[3]}"; site_pid[3]=""
     wait_for kill.serve.log "round 1:" 900
     join kill 3 false 3
 fi

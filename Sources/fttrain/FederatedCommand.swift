@@ -5,12 +5,22 @@ import FTFederated
 import FTTrain
 import Foundation
 
-/// `fttrain federated --config fed.yaml`: rank 0 coordinates, the other ranks are the sites of
-/// the config's `sites:` list (each site its own communicator, so a site may train
-/// data-parallel); only LoRA adapters travel between a site and the coordinator.
+/// `fttrain federated`: over MPI (`mpirun … fttrain federated --config fed.yaml`, the default
+/// subcommand `mpi`) or over the network (`serve`, `join`).
 struct FederatedCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "federated",
+        abstract: "Federated LoRA fine-tuning across sites that keep their data (under mpirun, or serve|join over the network).",
+        subcommands: [FederatedMPICommand.self, FederatedServeCommand.self, FederatedJoinCommand.self],
+        defaultSubcommand: FederatedMPICommand.self)
+}
+
+/// `fttrain federated [mpi] --config fed.yaml`: rank 0 coordinates, the other ranks are the sites of
+/// the config's `sites:` list (each site its own communicator, so a site may train
+/// data-parallel); only LoRA adapters travel between a site and the coordinator.
+struct FederatedMPICommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mpi",
         abstract: "Federated LoRA fine-tuning across sites that keep their data (run under mpirun).",
         discussion: """
             mpirun -np N fttrain federated --config fed.yaml, with N = 1 + the ranks of all sites. The config holds \
@@ -24,8 +34,7 @@ struct FederatedCommand: ParsableCommand {
             on SFT data and takes no labels.
             Over the network instead of MPI: `fttrain federated serve` (the coordinator) and `fttrain federated \
             join` (each site), see docs/federated-network.md.
-            """,
-        subcommands: [FederatedServeCommand.self, FederatedJoinCommand.self])
+            """)
 
     @Option(help: "The federation's YAML config.")
     var config: String

@@ -39,7 +39,7 @@ struct FederatedServeCommand: ParsableCommand {
         let metrics = try FederatedCoordinatorRun(configuration: federation, channel: transport)
             .run(resume: resume, registry: try federation.registry(), log: federatedLog("coordinator"))
         for key in metrics.keys.sorted() { print("\(key): \(String(format: "%.4f", metrics[key]!))") }
-        try FederatedCommand.writeLineage(federation, metrics: metrics, config: config)
+        try FederatedMPICommand.writeLineage(federation, metrics: metrics, config: config)
     }
 }
 
