@@ -327,4 +327,40 @@ final class NetworkTransportTests: XCTestCase {
         XCTAssertThrowsError(try Envelope.open(sealed, site: "site-1", round: 4, registry: try registry("trial-8")))
         XCTAssertThrowsError(try Envelope.open(sealed, site: "site-2", round: 4, registry: try registry("trial-7")))
     }
+
+    /// The `network:` section: sites need no ranks, every key is checked and named.
+    func testTheNetworkSectionOfTheConfig() throws {
+        func yaml(_ network: String, ranks: Bool = false) -> String {
+            var text = "model_dir: /models/minilm\noutput_dir: runs/fed\nfederation:\n  rounds: 2\n  labels: [a, b]\nsites:\n"
+            for (i, name) in names.enumerated() {
+                text += "  - name: \(name)\n    train_file: \(name).csv\n    public_key: \(signing[i].publicKeyBase64)\n"
+                if ranks { text += "    ranks: [\(i + 1)]\n" }
+            }
+            return text + network
+        }
+        let serve = try FederatedConfiguration.decode(
+            yaml: yaml("network:\n  listen: 0.0.0.0:7450\n  tls: {ca: ca.pem, cert: c.pem, key: c.key}\n  chunk_bytes: 65536\n"),
+            source: "fed.yaml")
+        XCTAssertEqual(serve.network?.listen, .init(host: "0.0.0.0", port: 7450))
+        XCTAssertEqual(serve.network?.chunkBytes, 65536)
+        XCTAssertEqual(serve.network?.tls?.cert, "c.pem")
+        XCTAssertEqual(serve.siteDescriptors.map(\.rank), [1, 2, 3])
+        let join = try FederatedConfiguration.decode(
+            yaml: yaml("network:\n  coordinator: '[::1]:9000'\n  site: site-2\n", ranks: true), source: "site.yaml")
+        XCTAssertEqual(join.network?.coordinator, .init(host: "::1", port: 9000))
+        XCTAssertEqual(join.network?.site, "site-2")
+        func expect(_ text: String, _ fragment: String, line: UInt = #line) {
+            XCTAssertThrowsError(try FederatedConfiguration.decode(yaml: text, source: "fed.yaml"), line: line) {
+                XCTAssertTrue("\($0)".contains(fragment), "\($0)", line: line)
+            }
+        }
+        expect(yaml(""), "needs its ranks")
+        expect(yaml("network:\n  listen: nowhere\n"), "network.listen must be host:port")
+        expect(yaml("network:\n  listne: 0.0.0.0:1\n"), "network.listne is not a known key")
+        expect(yaml("network:\n  tls: {ca: ca.pem}\n"), "network.tls must be {ca: CA.pem, cert: CERT.pem, key: KEY.pem}")
+        expect(yaml("network:\n  chunk_bytes: 12\n"), "network.chunk_bytes must be an integer >= 1024")
+        XCTAssertThrowsError(try NetworkSettings().sslContext(server: true)) {
+            XCTAssertTrue("\($0)".contains("network.tls is required"), "\($0)")
+        }
+    }
 }

@@ -234,8 +234,9 @@ final class CoordinatorConnection: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        // A certificate the federation's CA did not sign fails the handshake here.
-        network.report(error is NIOSSLError ? "refused \(who): TLS: \(error)" : "connection of \(who) failed: \(error)")
+        // A certificate the federation's CA did not sign fails the handshake here, before any hello.
+        network.report(
+            error is NIOSSLError && site == nil ? "refused \(who): TLS: \(error)" : "connection of \(who) failed: \(error)")
         context.close(promise: nil)
     }
 }
