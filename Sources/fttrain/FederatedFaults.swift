@@ -30,7 +30,9 @@ final class FaultInjectingTransport: MessageTransport {
     func send(_ bytes: [UInt8], to peer: Int, tag: Int) throws {
         // Updates go on tag 1000 + 4·round + 1 (RoundTag.update).
         let round = (tag - 1000) / 4
-        guard tag >= 1000, (tag - 1000) % 4 == 1, round >= 1 else { return try inner.send(bytes, to: peer, tag: tag) }
+        guard tag >= 1000, (tag - 1000) % 4 == 1 else { return try inner.send(bytes, to: peer, tag: tag) }
+        defer { previousUpdate = bytes }  // round 0's too: round 1 replays it
+        guard round >= 1 else { return try inner.send(bytes, to: peer, tag: tag) }
         var message = bytes
         switch fault {
         case "replay":
@@ -39,7 +41,6 @@ final class FaultInjectingTransport: MessageTransport {
             message[0] ^= 0x01
         default: break
         }
-        previousUpdate = bytes
         try inner.send(message, to: peer, tag: tag)
     }
 
