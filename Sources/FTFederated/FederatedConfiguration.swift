@@ -47,6 +47,8 @@ public struct FederatedConfiguration: Sendable {
     /// The classes, in id order: every site maps its labels onto these (`federation.labels`);
     /// empty for a causal LM (`task: causal_lm` or a decoder `model_dir`), which has none.
     public var labels: [String]
+    /// `network:` (`fttrain federated serve|join`); nil for an MPI federation.
+    public var network: NetworkSettings?
 
     public static func load(path: String) throws -> FederatedConfiguration {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
@@ -64,7 +66,9 @@ public struct FederatedConfiguration: Sendable {
         guard let federationNode = mapping["federation"] else { throw fail("no `federation:` section") }
         guard let sitesNode = mapping["sites"] else { throw fail("no `sites:` list") }
         // Everything else is the sites' local training configuration, checked by its own decoder.
-        let rest = Node.Mapping(mapping.filter { $0.key.string != "federation" && $0.key.string != "sites" }.map { ($0.key, $0.value) })
+        let rest = Node.Mapping(
+            mapping.filter { !["federation", "sites", "network"].contains($0.key.string ?? "") }.map { ($0.key, $0.value) })
+        let network = try mapping["network"].map { try NetworkSettings.decode($0, source: source) }
         let training = try TrainingConfiguration.decode(yaml: try Yams.serialize(node: .mapping(rest)), source: source)
 
         guard case .mapping(let federation) = federationNode else { throw fail("`federation` must be a mapping") }
@@ -129,7 +133,7 @@ public struct FederatedConfiguration: Sendable {
             case let node?: ranks = decimal(node).map { [$0] } ?? []
             case nil: ranks = []
             }
-            guard !ranks.isEmpty else { throw fail("site \(name) needs its ranks (a list of MPI ranks)") }
+            guard !ranks.isEmpty || network != nil else { throw fail("site \(name) needs its ranks (a list of MPI ranks)") }
             var loraR: Int?
             if let node = m["lora_r"] {
                 guard let r = decimal(node), r >= 1 else { throw fail("sites[\(i)].lora_r must be an integer >= 1") }
@@ -157,7 +161,8 @@ public struct FederatedConfiguration: Sendable {
                 throw fail("federation.labels must be two or more distinct names")
             }
         }
-        let configuration = FederatedConfiguration(training: training, settings: settings, sites: sites, labels: labels)
+        var configuration = FederatedConfiguration(training: training, settings: settings, sites: sites, labels: labels)
+        configuration.network = network
         try configuration.validate(source: source)
         return configuration
     }
@@ -191,13 +196,19 @@ public struct FederatedConfiguration: Sendable {
         let names = sites.map(\.name)
         if let repeated = names.first(where: { name in names.filter { $0 == name }.count > 1 }) { throw fail("site name \(repeated) appears twice") }
         let ranks = sites.flatMap(\.ranks).sorted()
-        guard ranks == Array(1...ranks.count) else {
+        guard (network != nil && ranks.isEmpty) || ranks == Array(1...max(ranks.count, 1)) else {
             throw fail("site ranks must be 1, 2, … each exactly once (rank 0 is the coordinator); found \(ranks)")
         }
         if settings.secureAggregation, let missing = sites.first(where: { $0.keyAgreementKey == nil }) {
             throw fail("secure_aggregation needs every site's key_agreement_key; \(missing.name) has none")
         }
-        _ = try SiteRegistry(publicKeys: Dictionary(uniqueKeysWithValues: sites.map { ($0.name, $0.publicKey) }))
+        _ = try registry()
+    }
+
+    /// The sites' public keys, bound to the federation id.
+    public func registry() throws -> SiteRegistry {
+        try SiteRegistry(
+            publicKeys: Dictionary(uniqueKeysWithValues: sites.map { ($0.name, $0.publicKey) }), federationID: settings.federationID)
     }
 
     /// The local training configuration of site `index`: the federation's, at the site's `lora_r`,

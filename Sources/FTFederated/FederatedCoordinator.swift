@@ -8,7 +8,7 @@ import Foundation
 /// differential privacy, or through secure aggregation), and hand each round to `onRound`
 /// (which logs, evaluates and checkpoints).
 public final class FederatedCoordinator {
-    public let channel: MessageChannel
+    public let channel: any MessageTransport
     public let sites: [SiteDescriptor]
     public let settings: FederationSettings
     private let registry: SiteRegistry
@@ -18,7 +18,7 @@ public final class FederatedCoordinator {
     /// Updates that missed their round's deadline: drained (and dropped) when they arrive.
     private var late: [(site: Int, round: Int)] = []
 
-    public init(channel: MessageChannel, sites: [SiteDescriptor], settings: FederationSettings, registry: SiteRegistry) {
+    public init(channel: any MessageTransport, sites: [SiteDescriptor], settings: FederationSettings, registry: SiteRegistry) {
         self.channel = channel
         self.sites = sites
         self.settings = settings
@@ -41,6 +41,7 @@ public final class FederatedCoordinator {
     }
 
     func runRound(_ round: Int, global: AdapterUpdate) throws -> (AdapterUpdate, RoundRecord) {
+        try channel.awaitPeers(sites.map(\.rank), minimum: settings.minimumSites)
         let sentBefore = channel.bytesSent, receivedBefore = channel.bytesReceived
         let sampled = SiteSampler.sample(
             sites: sites.count, fraction: settings.siteFraction, minimum: settings.minimumSites,

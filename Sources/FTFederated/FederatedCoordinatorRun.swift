@@ -10,14 +10,14 @@ import Foundation
 /// with `global_adapter.safetensors`, both replaced atomically after every round.
 public final class FederatedCoordinatorRun {
     public let configuration: FederatedConfiguration
-    private let channel: MessageChannel
+    private let channel: any MessageTransport
     private let output: URL
     private let task: FederatedTask
     private var model: any SequenceModel { task.model }
     private let validation: FederatedTask.Split?, test: FederatedTask.Split?
     private let baseModel: URL
 
-    public init(configuration: FederatedConfiguration, channel: MessageChannel) throws {
+    public init(configuration: FederatedConfiguration, channel: any MessageTransport) throws {
         self.configuration = configuration
         self.channel = channel
         let c = configuration.training
@@ -39,9 +39,7 @@ public final class FederatedCoordinatorRun {
         var startRound = 0
         let coordinator = FederatedCoordinator(
             channel: channel,
-            sites: configuration.sites.enumerated().map {
-                SiteDescriptor(name: $0.element.name, rank: $0.element.ranks.min()!, keyAgreementKey: $0.element.keyAgreementKey)
-            }, settings: configuration.settings, registry: registry)
+            sites: configuration.siteDescriptors, settings: configuration.settings, registry: registry)
         if resume, let state = try FederationState.load(from: output) {
             global = state.global
             startRound = state.completedRounds

@@ -8,7 +8,7 @@ import Foundation
 /// secure aggregation the update vector, clipped and noised and/or masked. Raw data and base
 /// weights never leave: only adapter tensors and counts are ever encoded.
 public final class FederatedSite {
-    public let channel: MessageChannel
+    public let channel: any MessageTransport
     /// This site's index in the federation's site list (its place in masks and sampling).
     public let index: Int
     public let settings: FederationSettings
@@ -23,7 +23,7 @@ public final class FederatedSite {
     private var maskedCount = 0
 
     public init(
-        channel: MessageChannel, index: Int, settings: FederationSettings, coordinator: Int = 0,
+        channel: any MessageTransport, index: Int, settings: FederationSettings, coordinator: Int = 0,
         signer: UpdateSigner, keyAgreement: Curve25519.KeyAgreement.PrivateKey? = nil,
         peers: [Int: Curve25519.KeyAgreement.PublicKey] = [:], trainer: SiteTrainer,
         noiseSeed: UInt64 = UInt64.random(in: .min ... .max)

@@ -4,7 +4,7 @@ import Foundation
 /// Variable-length byte messages over a `Communicator` (whose messages are float arrays): an
 /// 8-byte length header, then the bytes padded to whole floats. The coordinator waits on many
 /// sites at once with `poll`, and every byte is counted for the federation's accounting.
-public final class MessageChannel {
+public final class MessageChannel: MessageTransport {
     public let communicator: any Communicator
     /// Bytes this process sent and received through the channel, headers included, per peer.
     public private(set) var bytesSent: [Int: Int] = [:]
@@ -43,16 +43,6 @@ public final class MessageChannel {
         try communicator.receive(&payload, count: payload.count, from: peer, tag: tag)
         bytesReceived[peer, default: 0] += 8 + payload.count * 4
         return payload.withUnsafeBytes { Array($0.prefix(length)) }
-    }
-
-    /// Waits up to `timeout` seconds for the next message from `peer`; nil when none started in time.
-    public func receive(from peer: Int, tag: Int, timeout: TimeInterval) throws -> [UInt8]? {
-        let deadline = Date(timeIntervalSinceNow: timeout)
-        while true {
-            if let message = try poll(from: peer, tag: tag) { return message }
-            if Date() >= deadline { return nil }
-            usleep(1000)
-        }
     }
 
     /// The byte count as the bit patterns of two floats (exact for any length).

@@ -5,12 +5,22 @@ import FTFederated
 import FTTrain
 import Foundation
 
-/// `fttrain federated --config fed.yaml`: rank 0 coordinates, the other ranks are the sites of
-/// the config's `sites:` list (each site its own communicator, so a site may train
-/// data-parallel); only LoRA adapters travel between a site and the coordinator.
+/// `fttrain federated`: over MPI (`mpirun … fttrain federated --config fed.yaml`, the default
+/// subcommand `mpi`) or over the network (`serve`, `join`).
 struct FederatedCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "federated",
+        abstract: "Federated LoRA fine-tuning across sites that keep their data (under mpirun, or serve|join over the network).",
+        subcommands: [FederatedMPICommand.self, FederatedServeCommand.self, FederatedJoinCommand.self],
+        defaultSubcommand: FederatedMPICommand.self)
+}
+
+/// `fttrain federated [mpi] --config fed.yaml`: rank 0 coordinates, the other ranks are the sites of
+/// the config's `sites:` list (each site its own communicator, so a site may train
+/// data-parallel); only LoRA adapters travel between a site and the coordinator.
+struct FederatedMPICommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mpi",
         abstract: "Federated LoRA fine-tuning across sites that keep their data (run under mpirun).",
         discussion: """
             mpirun -np N fttrain federated --config fed.yaml, with N = 1 + the ranks of all sites. The config holds \
@@ -22,6 +32,8 @@ struct FederatedCommand: ParsableCommand {
             rounds.jsonl, metrics.json and adapter/ into output_dir. An encoder trains a classifier on \
             federation.labels; a decoder (task: causal_lm, a .gguf or *ForCausalLM model_dir) trains its adapter \
             on SFT data and takes no labels.
+            Over the network instead of MPI: `fttrain federated serve` (the coordinator) and `fttrain federated \
+            join` (each site), see docs/federated-network.md.
             """)
 
     @Option(help: "The federation's YAML config.")
@@ -44,7 +56,7 @@ struct FederatedCommand: ParsableCommand {
             }
             let siteIndex = federation.sites.firstIndex { $0.ranks.contains(world.rank) }
             let siteCommunicator = try world.split(color: siteIndex.map { $0 + 1 } ?? 0, key: world.rank)
-            let registry = try SiteRegistry(publicKeys: Dictionary(uniqueKeysWithValues: federation.sites.map { ($0.name, $0.publicKey) }))
+            let registry = try federation.registry()
             let channel = MessageChannel(communicator: world)
             if let siteIndex {
                 try runSite(federation, index: siteIndex, world: world, site: siteCommunicator, channel: channel)
@@ -52,7 +64,7 @@ struct FederatedCommand: ParsableCommand {
                 let metrics = try FederatedCoordinatorRun(configuration: federation, channel: channel)
                     .run(resume: resume, registry: registry) { FileHandle.standardError.write(($0 + "\n").data(using: .utf8)!) }
                 for key in metrics.keys.sorted() { print("\(key): \(String(format: "%.4f", metrics[key]!))") }
-                try writeLineage(federation, metrics: metrics)
+                try Self.writeLineage(federation, metrics: metrics, config: config)
             }
             try world.finalize()
         } catch {
@@ -64,7 +76,7 @@ struct FederatedCommand: ParsableCommand {
     /// The coordinator's `lineage.json` in output_dir and output_dir/adapter: the config file and
     /// the coordinator's evaluation files with their sums (the sites' training files stay with the
     /// sites: only their names are recorded), the base model's sum, the settings, the metrics.
-    private func writeLineage(_ federation: FederatedConfiguration, metrics: [String: Double]) throws {
+    static func writeLineage(_ federation: FederatedConfiguration, metrics: [String: Double], config: String) throws {
         let training = federation.training
         guard let outputDir = training.outputDir, let modelDir = training.modelDir else { return }
         var settings = try JSONSerialization.jsonObject(with: JSONEncoder().encode(training)) as? [String: Any] ?? [:]
@@ -102,7 +114,7 @@ struct FederatedCommand: ParsableCommand {
         }
         let participant = FederatedSite(
             channel: channel, index: index, settings: federation.settings,
-            signer: UpdateSigner(site: description.name, privateKey: keys.signing),
+            signer: UpdateSigner(site: description.name, privateKey: keys.signing, federationID: federation.settings.federationID),
             keyAgreement: keys.keyAgreement, peers: peers, trainer: trainer)
         try participant.run()
         try trainer.releaseFollowers()

@@ -16,6 +16,8 @@ final class FederatedRoundsTests: XCTestCase {
         var sleepInRound: [Int: TimeInterval] = [:]
         var failInRound: Set<Int> = []
         var freezeA = false
+        /// Called as each round's training starts (the network tests end a site's connection here).
+        var onRound: (Int) -> Void = { _ in }
 
         init(shift: Float, examples: Int) {
             self.shift = shift
@@ -23,6 +25,7 @@ final class FederatedRoundsTests: XCTestCase {
         }
 
         func train(from global: AdapterUpdate, round: Int) throws -> AdapterUpdate {
+            onRound(round)
             if let pause = sleepInRound[round] { Thread.sleep(forTimeInterval: pause) }
             if failInRound.contains(round) { throw FederationError(description: "out of memory at the site") }
             var local = global
