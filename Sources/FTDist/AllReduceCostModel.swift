@@ -23,6 +23,10 @@ import Foundation
 /// mpi              the faster of ring and halving/doubling (Open MPI's tuned choice, roughly)
 /// every algorithm  + the length agreement: (log₂ p + 2·[n ≠ p]) · (α + 32 bytes · β)
 /// ```
+///
+/// Buffers larger than `largeBuffers.thresholdBytes` (per rank) no longer stay in cache: their
+/// copies and additions run at memory speed, several times slower than the 1–4 MiB exchanges that
+/// fit β. For them the model takes the large-buffer β and γ (`dist-bench` measures both).
 public struct AllReduceCostModel: Codable, Sendable, Equatable {
     /// One kind of link.
     public struct Link: Codable, Sendable, Equatable {
@@ -47,8 +51,34 @@ public struct AllReduceCostModel: Codable, Sendable, Equatable {
     public var segmentBytes: Int
     /// Where the figures come from (shown by `dist-bench` and the training log).
     public var source: String
+    /// Figures for buffers that outgrow the caches; `nil`: the same figures at every size (and in
+    /// model files written before they existed).
+    public var largeBuffers: LargeBufferFigures?
 
-    public init(sharedMemory: Link, network: Link, reduceSecondsPerByte: Double, segmentBytes: Int = 1 << 20, source: String) {
+    /// β and γ for an all-reduce whose buffer (per rank) is larger than `thresholdBytes`.
+    public struct LargeBufferFigures: Codable, Sendable, Equatable {
+        /// Buffers of more bytes than this (per rank) use these figures.
+        public var thresholdBytes: Int
+        /// Seconds per byte over shared memory when the data comes from memory.
+        public var sharedMemoryBeta: Double
+        /// Seconds per byte through a node's network interface when the data comes from memory.
+        public var networkBeta: Double
+        /// Seconds per byte to add buffers that come from memory.
+        public var reduceSecondsPerByte: Double
+
+        public init(thresholdBytes: Int, sharedMemoryBeta: Double, networkBeta: Double, reduceSecondsPerByte: Double) {
+            self.thresholdBytes = thresholdBytes
+            self.sharedMemoryBeta = sharedMemoryBeta
+            self.networkBeta = networkBeta
+            self.reduceSecondsPerByte = reduceSecondsPerByte
+        }
+    }
+
+    public init(
+        sharedMemory: Link, network: Link, reduceSecondsPerByte: Double, segmentBytes: Int = 1 << 20, source: String,
+        largeBuffers: LargeBufferFigures? = nil
+    ) {
+        self.largeBuffers = largeBuffers
         self.sharedMemory = sharedMemory
         self.network = network
         self.reduceSecondsPerByte = reduceSecondsPerByte
@@ -86,6 +116,9 @@ public struct AllReduceCostModel: Codable, Sendable, Equatable {
 
     /// Predicted seconds of one all-reduce of `bytes` with `algorithm` (`auto`: the fastest).
     public func predictedSeconds(_ algorithm: AllReduceAlgorithm, bytes: Int, layout: Layout) -> Double {
+        if let large = largeBuffers, bytes > large.thresholdBytes {
+            return figures(forBufferBytes: bytes).predictedSeconds(algorithm, bytes: bytes, layout: layout)
+        }
         let n = layout.size
         guard n > 1, bytes > 0 else { return 0 }
         let m = Double(bytes)
@@ -119,6 +152,9 @@ public struct AllReduceCostModel: Codable, Sendable, Equatable {
 
     /// The cross-node algorithm `hierarchical` uses for its shards of a `bytes` buffer.
     public func hierarchicalInner(bytes: Int, layout: Layout) -> AllReduceAlgorithm {
+        if let large = largeBuffers, bytes > large.thresholdBytes {
+            return figures(forBufferBytes: bytes).hierarchicalInner(bytes: bytes, layout: layout)
+        }
         let shard = Double(bytes) / Double(layout.ranksPerNode)
         let ring = ringSeconds(ranks: layout.nodes, bytes: shard, link: network, streams: layout.ranksPerNode)
         let halving = halvingDoublingSeconds(bytes: shard, layout: Layout(nodes: layout.nodes, ranksPerNode: 1), streams: layout.ranksPerNode)
@@ -133,6 +169,17 @@ public struct AllReduceCostModel: Codable, Sendable, Equatable {
         let steps = p.trailingZeroBitCount + (n == p ? 0 : 2)
         let link = layout.nodes > 1 ? network : sharedMemory
         return Double(steps) * (link.alpha + 32 * link.beta)
+    }
+
+    /// The model with the figures that apply to an all-reduce of a `bytes` buffer (one regime).
+    public func figures(forBufferBytes bytes: Int) -> AllReduceCostModel {
+        guard let large = largeBuffers, bytes > large.thresholdBytes else { return self }
+        var model = self
+        model.sharedMemory.beta = large.sharedMemoryBeta
+        model.network.beta = large.networkBeta
+        model.reduceSecondsPerByte = large.reduceSecondsPerByte
+        model.largeBuffers = nil
+        return model
     }
 
     // MARK: - The formulas
@@ -207,6 +254,17 @@ public struct AllReduceCostModel: Codable, Sendable, Equatable {
             ("reduceSecondsPerByte", model.reduceSecondsPerByte),
         ] where !(value >= 0 && value.isFinite) {
             throw CostModelError(path: path, problem: "has \(name) = \(value); it must be a finite number >= 0 (seconds)")
+        }
+        if let large = model.largeBuffers {
+            for (name, value) in [
+                ("largeBuffers.sharedMemoryBeta", large.sharedMemoryBeta), ("largeBuffers.networkBeta", large.networkBeta),
+                ("largeBuffers.reduceSecondsPerByte", large.reduceSecondsPerByte),
+            ] where !(value >= 0 && value.isFinite) {
+                throw CostModelError(path: path, problem: "has \(name) = \(value); it must be a finite number >= 0 (seconds)")
+            }
+            guard large.thresholdBytes > 0 else {
+                throw CostModelError(path: path, problem: "has largeBuffers.thresholdBytes = \(large.thresholdBytes); it must be > 0")
+            }
         }
         guard model.segmentBytes > 0 else {
             throw CostModelError(path: path, problem: "has segmentBytes = \(model.segmentBytes); it must be > 0")

@@ -103,6 +103,12 @@ struct DistBenchCommand: ParsableCommand {
             if layout.nodeCount > 1 {
                 print(String(format: "network: α %.2f µs, β %.3f GB/s per interface", fitted.network.alpha * 1e6, 1e-9 / fitted.network.beta))
             }
+            if let large = fitted.largeBuffers {
+                print(
+                    String(
+                        format: "buffers over %d MiB (from memory): shared memory β %.3f GB/s, network β %.3f GB/s, add (γ) %.3f GB/s",
+                        large.thresholdBytes >> 20, 1e-9 / large.sharedMemoryBeta, 1e-9 / large.networkBeta, 1e-9 / large.reduceSecondsPerByte))
+            }
             if let output { try fitted.write(to: output) }
         }
         try bench.compare(model: fitted, sizes: try parsedSizes(), algorithms: try parsedAlgorithms())
@@ -155,17 +161,21 @@ struct DistBench {
         let position = local.firstIndex(of: world.rank)!
         // Shared memory: local positions 2i ↔ 2i+1 (a node's odd last rank idles).
         let sharedPartner: Int? = position ^ 1 < local.count ? local[position ^ 1] : nil
+        // Network: nodes 2j ↔ 2j+1, same local position (an odd last node idles).
+        let measuresNetwork = layout.nodeCount > 1 && layout.isUniform
+        let node = layout.nodeOfRank[world.rank]
+        let networkPartner: Int? = measuresNetwork && node ^ 1 < layout.nodeCount ? layout.nodes[node ^ 1][position] : nil
         if layout.ranksPerNode > 1 {
             model.sharedMemory = try fitLink(partner: sharedPartner)
         }
-        // Network: nodes 2j ↔ 2j+1, same local position (an odd last node idles).
-        if layout.nodeCount > 1 && layout.isUniform {
-            let node = layout.nodeOfRank[world.rank]
-            let partner: Int? = node ^ 1 < layout.nodeCount ? layout.nodes[node ^ 1][position] : nil
-            var link = try fitLink(partner: partner)
+        if measuresNetwork {
+            var link = try fitLink(partner: networkPartner)
             link.beta /= Double(layout.ranksPerNode)  // k streams shared one interface
             model.network = link
         }
+        model.largeBuffers = try fitLargeBuffers(
+            model: model, sharedPartner: layout.ranksPerNode > 1 ? sharedPartner : nil, measuresShared: layout.ranksPerNode > 1,
+            networkPartner: networkPartner, measuresNetwork: measuresNetwork)
         model.source = "dist-bench: \(layout), load \(DistBenchCommand.loadAverage())"
         return model
     }
@@ -189,6 +199,57 @@ struct DistBench {
         let large = try time(repeats: iterations) { try exchange(largest) }
         let beta = max((large - middle) / Double(4 * (largest - largest / 4)), 1e-13)
         return .init(alpha: max(small - 16 * beta, 0), beta: beta)
+    }
+
+    /// β and γ for buffers that outgrow the caches, and the size where that starts. The exchanges
+    /// walk a region in the algorithms' 1 MiB segments, one after the other, as an all-reduce walks
+    /// its buffer: a 2 MiB region stays in cache between passes, a 64 MiB one comes from memory.
+    /// The threshold is the largest region whose cost per byte is still nearer the small region's.
+    func fitLargeBuffers(
+        model: AllReduceCostModel, sharedPartner: Int?, measuresShared: Bool, networkPartner: Int?, measuresNetwork: Bool
+    ) throws -> AllReduceCostModel.LargeBufferFigures {
+        let largest = 64 << 20
+        let regions = [2 << 20, 4 << 20, 8 << 20, 16 << 20, 32 << 20, largest]
+        let floats = largest / 4
+        let send = UnsafeMutablePointer<Float>.allocate(capacity: floats), receive = UnsafeMutablePointer<Float>.allocate(capacity: floats)
+        defer {
+            send.deallocate()
+            receive.deallocate()
+        }
+        send.initialize(repeating: 1, count: floats)
+        receive.initialize(repeating: 0, count: floats)
+        func walk(_ partner: Int?, _ bytes: Int) throws -> Double {
+            let segment = (1 << 20) / 4
+            let seconds = try time(repeats: iterations) {
+                guard let partner else { return }
+                var offset = 0
+                while offset < bytes / 4 {
+                    let count = min(segment, bytes / 4 - offset)
+                    try world.sendReceive(
+                        send: send + offset, sendCount: count, to: partner, receive: receive + offset, receiveCount: count, from: partner,
+                        tag: 31_001)
+                    offset += count
+                }
+            }
+            return seconds / Double(bytes)
+        }
+        // The threshold comes from shared memory when a node has two ranks, else from the network.
+        var threshold = largest
+        var sharedBeta = model.sharedMemory.beta, networkBeta = model.network.beta
+        if measuresShared || measuresNetwork {
+            let costs = try regions.map { try walk(measuresShared ? sharedPartner : networkPartner, $0) }
+            let middle = (costs.first! + costs.last!) / 2
+            threshold = Array(zip(regions, costs)).last(where: { $0.1 <= middle })?.0 ?? regions[0]
+            if measuresShared { sharedBeta = costs.last! }
+            if measuresNetwork {
+                networkBeta = (measuresShared ? try walk(networkPartner, largest) : costs.last!) / Double(layout.ranksPerNode)
+            }
+        }
+        // γ on two 64 MiB arrays (the in-cache γ above uses 16 MiB ones).
+        let add = try time(repeats: iterations) { AllReduceKernel.add(receive, send, count: floats) }
+        return .init(
+            thresholdBytes: threshold, sharedMemoryBeta: sharedBeta, networkBeta: networkBeta,
+            reduceSecondsPerByte: max(add / Double(largest), model.reduceSecondsPerByte))
     }
 
     /// Times every algorithm at every size and prints measured against predicted (rank 0).

@@ -103,4 +103,41 @@ final class AllReduceCostModelTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("missing.json cannot be read"), "\(error)")
         }
     }
+
+    func testLargeBuffersUseTheFiguresFromMemory() {
+        var twoRegimes = model
+        twoRegimes.largeBuffers = .init(thresholdBytes: 8000, sharedMemoryBeta: 3e-9, networkBeta: 8e-9, reduceSecondsPerByte: 2e-9)
+        let layout = AllReduceCostModel.Layout(nodes: 1, ranksPerNode: 4)
+        // At or under the threshold nothing changes.
+        XCTAssertEqual(
+            twoRegimes.predictedSeconds(.ring, bytes: 8000, layout: layout), model.predictedSeconds(.ring, bytes: 8000, layout: layout))
+        // 4 ranks, 16000 B over it: chunk 4000 B. 3 reduce steps of (1 + 12 + 8) µs, 3 gather steps of
+        // (1 + 12) µs = 102 µs; length agreement 2 steps of (1 µs + 32 · 3 ns) = 2.192 µs.
+        XCTAssertEqual(twoRegimes.predictedSeconds(.ring, bytes: 16000, layout: layout), 102e-6 + 2.192e-6, accuracy: 1e-12)
+        XCTAssertNil(twoRegimes.figures(forBufferBytes: 16000).largeBuffers)
+        XCTAssertEqual(twoRegimes.figures(forBufferBytes: 16000).network.beta, 8e-9)
+    }
+
+    func testLargeBufferFiguresInFiles() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("costmodel-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("model.json").path
+        // A file written before large-buffer figures existed still loads, with one regime.
+        try model.write(to: path)
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        XCTAssertFalse(text.contains("largeBuffers"))
+        XCTAssertNil(try AllReduceCostModel.load(contentsOf: path).largeBuffers)
+
+        var twoRegimes = model
+        twoRegimes.largeBuffers = .init(thresholdBytes: 8 << 20, sharedMemoryBeta: 3e-10, networkBeta: 8e-9, reduceSecondsPerByte: 2e-10)
+        try twoRegimes.write(to: path)
+        XCTAssertEqual(try AllReduceCostModel.load(contentsOf: path), twoRegimes)
+
+        twoRegimes.largeBuffers?.thresholdBytes = 0
+        try twoRegimes.write(to: path)
+        XCTAssertThrowsError(try AllReduceCostModel.load(contentsOf: path)) { error in
+            XCTAssertTrue("\(error)".contains("largeBuffers.thresholdBytes = 0"), "\(error)")
+        }
+    }
 }
