@@ -202,12 +202,14 @@ struct BenchCommand: ParsableCommand {
             // --trace-overhead: odd steps traced, even ones not, so drift in the machine's load hits both alike.
             let tracer = traceOverhead ? Tracer(rank: world.rank) : nil
             var tracedTimes: [Double] = []
+            var stepSeconds: [Double] = []  // every step, warm-up included, for the paired overhead
             for i in 0..<(warmup + steps) {
                 let traced = tracer != nil && i % 2 == 1
                 Tracer.current = traced ? tracer : nil
                 let started = DispatchTime.now().uptimeNanoseconds
                 let result = try stepper.step([batchInput], dropoutSeed: UInt64(i))
                 let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+                stepSeconds.append(seconds)
                 if i >= warmup && traced {
                     tracedTimes.append(seconds)
                 } else if i >= warmup {
@@ -222,6 +224,13 @@ struct BenchCommand: ParsableCommand {
                 let traced = Self.median(tracedTimes), tracedSteps = (warmup + steps) / 2
                 record["step_ms_median_traced"] = traced * 1e3
                 record["trace_overhead"] = (traced - median) / median
+                // Paired: each traced step against the mean of its untraced neighbours, median over
+                // the pairs — load that drifts over seconds cancels, which the two medians do not do.
+                var ratios: [Double] = []
+                for i in stride(from: warmup + (warmup % 2 == 1 ? 0 : 1), to: stepSeconds.count - 1, by: 2) where i - 1 >= warmup {
+                    ratios.append(stepSeconds[i] / ((stepSeconds[i - 1] + stepSeconds[i + 1]) / 2) - 1)
+                }
+                if !ratios.isEmpty { record["trace_overhead_paired"] = Self.median(ratios) }
                 record["trace_spans_per_step"] = Double(tracer.spans.count) / Double(tracedSteps)
             }
             record["gflop_per_step_per_rank"] = anchorFLOPs.trainingStep / 1e9
