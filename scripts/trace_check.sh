@@ -117,7 +117,8 @@ if bench=$(OPENBLAS_NUM_THREADS=1 .build/$configuration/fttrain bench --model-di
 import json, sys
 r = json.loads(sys.argv[1])
 print(f"trace overhead {100 * r['trace_overhead']:+.2f}% of a {r['step_ms_median']:.0f} ms step "
-      f"(traced {r['step_ms_median_traced']:.0f} ms, {r['trace_spans_per_step']:.0f} spans a step)")
+      f"(traced {r['step_ms_median_traced']:.0f} ms, {r['trace_spans_per_step']:.0f} spans a step); "
+      f"paired {100 * r['trace_overhead_paired']:+.2f}%")
 PY
     check "bench --trace-overhead ran" 0 ""
 else
