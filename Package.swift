@@ -55,6 +55,9 @@ let package = Package(
         // `fttrain federated serve|join`: framed messages over TCP with mutual TLS.
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        // `fttrain federated-keygen`: the federation's CA and the certificates it signs (no openssl).
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
     ],
     targets: [
         // MARK: - System libraries (pkg-config)
@@ -115,6 +118,7 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"), .product(name: "SwiftASN1", package: "swift-asn1"),
             ]),
 
         // MARK: - Serving: `fttrain serve` (HTTP routes, dynamic batching, limits, metrics)
@@ -160,7 +164,8 @@ let package = Package(
             name: "FTModelTests", dependencies: ["FTModel", "TestSupport"],
             resources: [.copy("Fixtures")]),
         .testTarget(
-            name: "FTFederatedTests", dependencies: ["FTFederated", "FTDist", "TestSupport"],
+            name: "FTFederatedTests",
+            dependencies: ["FTFederated", "FTDist", "TestSupport", .product(name: "X509", package: "swift-certificates")],
             resources: [.copy("Fixtures")]),
         .testTarget(name: "fttrainTests", dependencies: ["TestSupport"]),
         .testTarget(name: "FTServeTests", dependencies: ["FTServe", "FTTrain", "TestSupport"]),

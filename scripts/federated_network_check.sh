@@ -2,7 +2,7 @@
 # Federation over the network, each party its own process in its own network namespace: the
 # coordinator (`fttrain federated serve`) in one, three sites (`fttrain federated join`) in three
 # others, each site joined to the coordinator by a veth pair (10.N.K.0/24; nothing is routed out).
-# Mutual TLS with a CA made by scripts/federated_tls.sh, the real MiniLM, synthetic data split by
+# Mutual TLS with a CA made by scripts/federated_tls.sh (fttrain federated-keygen --tls-dir), the real MiniLM, synthetic data split by
 # `fttrain partition`. Checks (a PASS/FAIL line each, then "N passed, M failed"):
 #   1. the network federation's global adapter equals the MPI transport's (mpirun, same seed) byte
 #      for byte, and its rounds.jsonl metrics are the same; meanwhile a site with a certificate of
@@ -82,8 +82,8 @@ cd "$dir"
 "$binary" partition --input data.csv --sites 3 --dirichlet 1.0 --output-dir sites --seed 3 >/dev/null || { fail "partition"; finish; }
 for s in 1 2 3; do "$binary" federated-keygen --site "site-$s" --key-file "$dir/site-$s.key" >"site-$s.pub" || exit 1; done
 "$binary" federated-keygen --site site-1 --key-file "$dir/impostor.key" >/dev/null
-"$repo/scripts/federated_tls.sh" tls coordinator site-1 site-2 site-3 >/dev/null || { fail "federated_tls.sh"; finish; }
-"$repo/scripts/federated_tls.sh" rogue site-2 >/dev/null
+FTTRAIN="$binary" "$repo/scripts/federated_tls.sh" tls coordinator site-1 site-2 site-3 >/dev/null || { fail "federated_tls.sh"; finish; }
+FTTRAIN="$binary" "$repo/scripts/federated_tls.sh" rogue site-2 >/dev/null
 
 # config OUT ROUNDS SECURE ROLE  — ROLE: mpi | serve | site-K[:CERT[:KEYFILE]]
 config() {

@@ -47,9 +47,17 @@ public final class FederatedCoordinator {
             sites: sites.count, fraction: settings.siteFraction, minimum: settings.minimumSites,
             seed: settings.seed, round: round)
         // 1. The global adapter to the sampled sites; the others are told to sit this round out.
+        //    A sampled site that is not connected now cannot get it (the message is dropped): it is
+        //    named "not connected" at once, distinct from a site that got the round and sent nothing
+        //    (and is not sent it at all, so that one reconnecting this instant does not train unheard).
         let participants = sampled.map(String.init).joined(separator: ",")
+        var absent = Set<Int>()
         for (index, site) in sites.enumerated() {
             let chosen = sampled.contains(index)
+            if chosen && !channel.isReachable(site.rank) {
+                absent.insert(index)
+                continue
+            }
             let message = try AdapterCodec.encode(
                 chosen ? global : AdapterUpdate(modules: [:], examples: 0),
                 metadata: [
@@ -60,7 +68,8 @@ public final class FederatedCoordinator {
         }
 
         // 2. Signed updates until the deadline.
-        var pending = Set(sampled), payloads: [Int: [UInt8]] = [:], missing: [String: String] = [:]
+        var pending = Set(sampled).subtracting(absent), payloads: [Int: [UInt8]] = [:], missing: [String: String] = [:]
+        for index in absent { missing[sites[index].name] = "not connected when round \(round) started" }
         let deadline = Date(timeIntervalSinceNow: settings.roundDeadline)
         while !pending.isEmpty && Date() < deadline {
             var progressed = try drainLate()
@@ -83,7 +92,8 @@ public final class FederatedCoordinator {
             if !progressed { usleep(1000) }
         }
         for index in pending {
-            missing[sites[index].name] = "no update within the \(String(format: "%g", settings.roundDeadline)) s deadline"
+            let away = channel.isReachable(sites[index].rank) ? "" : " (disconnected during the round)"
+            missing[sites[index].name] = "no update within the \(String(format: "%g", settings.roundDeadline)) s deadline" + away
             late.append((index, round))
         }
         let reported = payloads.keys.sorted()

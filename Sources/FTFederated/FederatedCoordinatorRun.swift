@@ -68,12 +68,9 @@ public final class FederatedCoordinatorRun {
                 privacyRounds: coordinator.accountant.rounds, serverOptimizer: coordinator.serverOptimizer
             ).save(to: output)
             let score =
-                (line["eval_f1_macro"] as? Double).map { String(format: ", eval_f1_macro %.4f", $0) }
-                ?? (line["eval_loss"] as? Double).map { String(format: ", eval_loss %.4f", $0) } ?? ""
-            log(
-                "round \(record.round): \(record.reported.count) of \(record.sampled.count) sites reported\(score)"
-                    + (record.missing.isEmpty
-                        ? "" : "; missing: " + record.missing.map { "\($0.key) (\($0.value))" }.sorted().joined(separator: ", ")))
+                (line["eval_f1_macro"] as? Double).map { String(format: " (eval_f1_macro %.4f)", $0) }
+                ?? (line["eval_loss"] as? Double).map { String(format: " (eval_loss %.4f)", $0) } ?? ""
+            log("round \(record.round)\(score): \(record.summary)")
         }
         var metrics = try lastEvaluation ?? evaluate(global, dataset: validation, prefix: "eval_")
         metrics.merge(try evaluate(global, dataset: test, prefix: "test_")) { $1 }

@@ -70,6 +70,15 @@ public struct RoundRecord: Sendable {
         if let epsilon { record["epsilon"] = epsilon }
         return record
     }
+
+    /// The coordinator's log line for the round (after `round R:`): who reported, the bytes each
+    /// sampled site sent/received, and the missing sites with why — what the report draws.
+    public var summary: String {
+        let bytes = sampled.map { "\($0) \(bytesSent[$0, default: 0])/\(bytesReceived[$0, default: 0])" }.joined(separator: ", ")
+        return "\(reported.count) of \(sampled.count) sites reported (\(reported.joined(separator: ", ")))"
+            + "; bytes sent/received: \(bytes)"
+            + (missing.isEmpty ? "" : "; missing: " + missing.map { "\($0.key) (\($0.value))" }.sorted().joined(separator: ", "))
+    }
 }
 
 public struct FederationError: Error, CustomStringConvertible {

@@ -21,6 +21,10 @@ public protocol MessageTransport: AnyObject {
     /// Before a round: waits (within the transport's limits) for the sites `peers` to be reachable,
     /// so that sites that (re)connect take part; MPI's ranks always are.
     func awaitPeers(_ peers: [Int], minimum: Int) throws
+    /// Whether a message sent to `peer` now would reach it: false for a site that is not connected
+    /// (its messages are dropped), so a round can name it "not connected" rather than wait for its
+    /// deadline; MPI's ranks always are.
+    func isReachable(_ peer: Int) -> Bool
 }
 
 extension MessageTransport {
@@ -35,4 +39,6 @@ extension MessageTransport {
     }
 
     public func awaitPeers(_ peers: [Int], minimum: Int) throws {}
+
+    public func isReachable(_ peer: Int) -> Bool { true }
 }

@@ -53,6 +53,7 @@ final class FaultInjectingTransport: MessageTransport {
     }
 
     func awaitPeers(_ peers: [Int], minimum: Int) throws { try inner.awaitPeers(peers, minimum: minimum) }
+    func isReachable(_ peer: Int) -> Bool { inner.isReachable(peer) }
 
     private func inspect(_ message: [UInt8]) -> [UInt8] {
         if fault.hasPrefix("exit-in-round:"), let round = Int(fault.dropFirst("exit-in-round:".count)),

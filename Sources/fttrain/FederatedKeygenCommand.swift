@@ -1,27 +1,71 @@
 import ArgumentParser
 import FTFederated
 
-/// `fttrain federated-keygen`: a site's key pair for federated runs.
+/// `fttrain federated-keygen`: a site's key pair for federated runs, and the TLS material of a
+/// federation over the network (its CA, and certificates it signs for the coordinator and the sites).
 struct FederatedKeygenCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "federated-keygen",
-        abstract: "Create a site's signing and key-agreement keys for a federation.",
+        abstract: "Create a site's signing and key-agreement keys, and the TLS material of a federation over the network.",
         discussion: """
-            Writes the private keys to --key-file (mode 0600; keep it at the site, never overwritten) and \
-            prints the public keys as the lines to paste into the site's entry of the federation config.
+            With --key-file: writes the site's private keys there (mode 0600; keep it at the site, never overwritten) \
+            and prints the public keys as the lines to paste into the site's entry of the federation config.
+
+            With --tls-dir DIR: writes what `fttrain federated serve|join` need for mutual TLS — DIR/ca.pem and \
+            DIR/ca.key (the federation's CA; made if DIR has none, else reused to sign: keep ca.key offline), \
+            DIR/coordinator.pem + .key when --coordinator-host is given (the hosts and IP addresses sites dial, \
+            as subject alternative names), and DIR/NAME.pem + .key for each --site. Keys are P-256, mode 0600. \
+            Give everyone ca.pem and each party its own pair: network: {tls: {ca: ca.pem, cert: NAME.pem, key: NAME.key}}. \
+            Existing files of a named party are refused unless --force.
+
+              fttrain federated-keygen --site hospital-a --key-file hospital-a.keys
+              fttrain federated-keygen --tls-dir tls --coordinator-host fed.example.org --coordinator-host 10.0.0.1 \\
+                  --site hospital-a --site hospital-b
             """)
 
-    @Option(help: "The site's name, as in the federation config.")
-    var site: String
+    @Option(help: "A site's name, as in the federation config (repeat it with --tls-dir for several sites).")
+    var site: [String] = []
 
-    @Option(help: "Where the private keys go (must not exist).")
-    var keyFile: String
+    @Option(help: "Where the site's private signing keys go (must not exist; needs exactly one --site).")
+    var keyFile: String?
+
+    @Option(help: "Write the federation's TLS material (CA, coordinator and site certificates) into this directory.")
+    var tlsDir: String?
+
+    @Option(help: "A host name or IP address the sites use to reach the coordinator (repeatable; with --tls-dir).")
+    var coordinatorHost: [String] = []
+
+    @Option(help: "How many days the certificates are valid.")
+    var days = 825
+
+    @Flag(help: "Replace the named parties' existing TLS keys and certificates (the CA in --tls-dir is kept).")
+    var force = false
+
+    func validate() throws {
+        guard keyFile != nil || tlsDir != nil else {
+            throw ValidationError("give --key-file (a site's signing keys) and/or --tls-dir (the federation's TLS material)")
+        }
+        if keyFile != nil && site.count != 1 {
+            throw ValidationError("--key-file holds one site's keys: give exactly one --site (found \(site.count))")
+        }
+        if tlsDir == nil && (!coordinatorHost.isEmpty || force) {
+            throw ValidationError("--coordinator-host and --force are for --tls-dir")
+        }
+    }
 
     func run() throws {
-        let keys = SiteKeys(site: site)
-        try keys.write(to: keyFile)
-        print("    public_key: \(keys.publicKey)")
-        print("    key_agreement_key: \(keys.keyAgreementKey)")
-        print("    private_key_file: \(keyFile)")
+        if let keyFile, let name = site.first {
+            let keys = SiteKeys(site: name)
+            try keys.write(to: keyFile)
+            print("    public_key: \(keys.publicKey)")
+            print("    key_agreement_key: \(keys.keyAgreementKey)")
+            print("    private_key_file: \(keyFile)")
+        }
+        if let tlsDir {
+            let written = try FederationTLS.write(to: tlsDir, sites: site, coordinatorHosts: coordinatorHost, days: days, force: force)
+            let ca = FederationTLS.files(in: tlsDir, for: FederationTLS.caName).ca
+            print(written.createdCA ? "# a new federation CA: \(ca) (keep its .key offline)" : "# signed by the CA of \(ca)")
+            for file in written.files { print("# wrote \(file)") }
+        }
     }
 }

@@ -222,6 +222,42 @@ final class NetworkTransportTests: XCTestCase {
         XCTAssertEqual(try AdapterCodec.encode(final), try AdapterCodec.encode(expectedFinal))
     }
 
+    /// A site away when the round starts is named "not connected" (it was never sent the round),
+    /// distinct from a connected site that got the round and sent nothing before the deadline.
+    func testASiteAwayAtTheRoundsStartIsRecordedAsNotConnected() throws {
+        var settings = federationSettings(rounds: 2)
+        settings.roundDeadline = 1
+        settings.minimumSites = 1
+        let log = Log(), done = DispatchGroup(), trainers = trainers()
+        trainers[1].sleepInRound = [0: 1.5]  // connected, but misses round 0's deadline
+        var network = try coordinatorSettings()
+        network.waitForSites = 1
+        network.rejoinGrace = 0.2
+        let coordinator = CoordinatorNetwork(settings: network, registry: try registry(), sites: descriptors, log: log.sink)
+        let port = try coordinator.start()
+        for index in 0..<2 { try startSite(index, port: port, settings: settings, trainer: trainers[index], log: log, done: done) }
+        var records: [RoundRecord] = []
+        _ = try FederatedCoordinator(channel: coordinator, sites: descriptors, settings: settings, registry: try registry())
+            .run(initial: global) { record, _ in records.append(record) }
+        XCTAssertEqual(done.wait(timeout: .now() + 20), .success, log.all)
+        coordinator.shutdown()
+
+        XCTAssertEqual(records.map(\.sampled), [names, names])
+        XCTAssertEqual(records.map(\.reported), [["site-1"], ["site-1", "site-2"]], log.all)
+        XCTAssertEqual(records[0].missing["site-3"], "not connected when round 0 started")
+        XCTAssertEqual(records[1].missing, ["site-3": "not connected when round 1 started"])
+        XCTAssertEqual(records[0].missing["site-2"], "no update within the 1 s deadline")
+        XCTAssertEqual(records.map { $0.bytesReceived["site-3"] }, [0, 0])  // nothing was sent to it
+        XCTAssertTrue(log.contains("going on without site-3 (not connected)"), log.all)
+        let sent = try XCTUnwrap(records[1].bytesSent["site-1"]), received = try XCTUnwrap(records[1].bytesReceived["site-1"])
+        XCTAssertGreaterThan(sent, 3000)
+        XCTAssertEqual(
+            records[1].summary,
+            "2 of 3 sites reported (site-1, site-2); bytes sent/received: site-1 \(sent)/\(received), "
+                + "site-2 \(records[1].bytesSent["site-2"]!)/\(records[1].bytesReceived["site-2"]!), site-3 0/0; "
+                + "missing: site-3 (not connected when round 1 started)")
+    }
+
     /// Killed after round 0 and restarted on the same port, the coordinator continues from its
     /// state; the sites reconnect by themselves and the result is the uninterrupted one.
     func testACoordinatorRestartIsResumedAndTheSitesReconnect() throws {

@@ -163,6 +163,8 @@ final class RunReportTests: XCTestCase {
         XCTAssertEqual(count("<figure class=\"chart\"", in: html), 5)
         XCTAssertEqual(rows(of: "rounds", in: html), 2)
         XCTAssertTrue(html.contains("s2 (deadline)"))
+        // bytes_sent is what each site sent (site → coordinator), bytes_received what it was sent.
+        XCTAssertTrue(html.contains("Bytes each site sent per round") && html.contains("Bytes each site received per round"))
     }
 
     func testConfusionCSVQuotingAndTicks() {

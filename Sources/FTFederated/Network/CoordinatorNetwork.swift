@@ -70,6 +70,8 @@ public final class CoordinatorNetwork: MessageTransport, @unchecked Sendable {
     /// The sites connected now.
     public var connectedSites: [String] { lock.withLock { connections.keys.compactMap { names[$0] }.sorted() } }
 
+    public func isReachable(_ peer: Int) -> Bool { lock.withLock { connections[peer] != nil } }
+
     public func send(_ bytes: [UInt8], to peer: Int, tag: Int) throws {
         let name = names[peer] ?? "peer \(peer)"
         guard bytes.count <= settings.maxMessageBytes else {

@@ -45,6 +45,11 @@ public struct NetworkSettings: Sendable, Equatable {
         public var ca: String
         public var cert: String
         public var key: String
+        public init(ca: String, cert: String, key: String) {
+            self.ca = ca
+            self.cert = cert
+            self.key = key
+        }
     }
 
     public var listen: Endpoint?

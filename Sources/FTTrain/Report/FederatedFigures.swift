@@ -1,7 +1,8 @@
 import Foundation
 
 /// A federation's `rounds.jsonl` in the report: the global adapter's `eval_*` per round, the sites
-/// sampled and reporting, the bytes each site received and sent, ε when privacy is on, and a table
+/// sampled and reporting, the bytes each site sent and received (`bytes_sent`: site → coordinator,
+/// `bytes_received`: coordinator → site), ε when privacy is on, and a table
 /// of the rounds with the missing sites and why.
 enum FederatedFigures {
     static func html(_ rounds: [[String: Any]], prefix: String) -> String {
@@ -31,7 +32,7 @@ enum FederatedFigures {
         ).html()
         let sites = Set(indexed.flatMap { bytes($0.record, "bytes_sent").keys }).union(indexed.flatMap { bytes($0.record, "bytes_received").keys })
             .sorted()
-        for (key, title) in [("bytes_sent", "Bytes sent to each site per round"), ("bytes_received", "Bytes received from each site per round")] {
+        for (key, title) in [("bytes_sent", "Bytes each site sent per round"), ("bytes_received", "Bytes each site received per round")] {
             let series = sites.enumerated().map { index, site in
                 LineChart.Series(
                     name: site, points: indexed.compactMap { r in bytes(r.record, key)[site].map { (x: r.round, y: $0) } },
@@ -60,7 +61,7 @@ enum FederatedFigures {
         }
         return "<h3>Federated rounds</h3>\n" + charts
             + ReportHTML.table(
-                ["round", "aggregation", "sampled", "reported", "missing", "bytes sent", "bytes received", "ε"] + evalKeys, rows,
+                ["round", "aggregation", "sampled", "reported", "missing", "bytes sent by sites", "bytes received by sites", "ε"] + evalKeys, rows,
                 cssClass: "rounds", numericFrom: 5)
     }
 }
