@@ -1,4 +1,4 @@
-// u8 × s8 → s32 products: an AVX-512 VNNI kernel and a portable one over one packed layout
+// u8 × s8 → s32 products: an AVX-512 VNNI kernel, an AVX2 kernel and a portable one over one packed layout
 // (see include/int8_gemm.h). oneDNN's brgemm matmul is the default on VNNI CPUs (FTKernels'
 // Int8OneDNN: weights reordered once, primitives cached per thread, its OpenMP team held to one
 // thread per call): on MiniLM's four shapes in 128-row chunks, one core of a loaded Xeon, it ran
@@ -8,7 +8,10 @@
 // is not used without VNNI: its AVX2/AVX-512 int8 path multiplies through `vpmaddubsw`, whose
 // int16 pair sums saturate (255 · 127 · 2 > 32767) — not the exact integer product the tests
 // demand. The VNNI instruction sums four u8·s8 products into int32 without saturation, so this
-// kernel is exact, and the portable one is exact by construction.
+// kernel is exact, and the portable one is exact by construction. The AVX2 kernel (CPUs without
+// AVX-512 VNNI) widens both operands to 16 bits and multiplies with `vpmaddwd`, whose int32 pair
+// sums cannot saturate; each function carries its own target attribute, so the file builds
+// without global -mavx2/-mavx512 flags and runs on any x86-64 (dispatch by cpuid).
 #include "int8_gemm.h"
 
 #include <string.h>

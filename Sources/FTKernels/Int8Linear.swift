@@ -46,36 +46,42 @@ public final class Int8Weights: @unchecked Sendable {
     deinit { packed.deallocate() }
 
     private let oneDNNLock = NSLock()
-    /// oneDNN's copy of the weights (nil: not made yet; .some(nil): oneDNN refused the shape).
-    private var oneDNNWeights: Int8OneDNNWeights??
+    /// oneDNN's copies of the weights' output channels, per column range (absent: not made yet;
+    /// .some(nil): oneDNN refused the shape).
+    private var oneDNNWeights: [Range<Int>: Int8OneDNNWeights?] = [:]
 
-    /// The weights in oneDNN's layout, reordered on first use (once; nil where oneDNN cannot).
-    private var reorderedForOneDNN: Int8OneDNNWeights? {
+    /// Output channels `columns` in oneDNN's layout, reordered on first use (once; nil where oneDNN cannot).
+    private func reorderedForOneDNN(_ columns: Range<Int>) -> Int8OneDNNWeights? {
         oneDNNLock.lock()
         defer { oneDNNLock.unlock() }
-        if let made = oneDNNWeights { return made }
-        let made = values.withUnsafeBufferPointer { Int8OneDNNWeights(values: $0.baseAddress!, outputs: outputs, inputs: inputs) }
-        oneDNNWeights = .some(made)
+        if let made = oneDNNWeights[columns] { return made }
+        let made = values.withUnsafeBufferPointer {
+            Int8OneDNNWeights(values: $0.baseAddress! + columns.lowerBound * inputs, outputs: columns.count, inputs: inputs)
+        }
+        oneDNNWeights[columns] = .some(made)
         return made
     }
 
     /// `c (m, outputs) = a (m, inputs) · valuesᵀ` in int32 (exact) on `kernel`; rows of `a` are
     /// read `Int8Products.paddedInputs(inputs)` bytes long (`lda` at least that, the padding
-    /// any bytes). `.onednn` runs the own VNNI kernel where oneDNN has no primitive for the shape.
+    /// any bytes). With `columns` (starting at a multiple of 16), only those output channels:
+    /// `c`'s column 0 is channel `columns.lowerBound`. `.onednn` runs the own VNNI kernel where
+    /// oneDNN has no primitive for the shape (oneDNN wants a dense `c`: `ldc` = the column count).
     /// Returns the kernel that ran.
     @discardableResult
     public func product(
         a: UnsafePointer<UInt8>, lda: Int, c: UnsafeMutablePointer<Int32>, ldc: Int, rows m: Int,
-        kernel: Int8Kernel = Int8Products.kernel
+        columns: Range<Int>? = nil, kernel: Int8Kernel = Int8Products.kernel
     ) -> Int8Kernel {
-        let own: Int8Kernel = kernel != .portable && Int8Products.cpuHasVNNI ? .vnni : .portable
-        if m == 0 || outputs == 0 { return own }
-        if kernel == .onednn, Int8Products.cpuHasVNNI, inputs > 0, let weights = reorderedForOneDNN,
+        let own = Int8Products.ownKernel(kernel), range = columns ?? 0..<outputs
+        if m == 0 || range.isEmpty { return own }
+        if Int8Products.runnable(kernel) == .onednn, inputs > 0, let weights = reorderedForOneDNN(range),
             Int8OneDNN.product(weights, a: a, lda: lda, c: c, ldc: ldc, m: m)
         {
             return .onednn
         }
-        Int8Products.product(a: a, lda: lda, packed: packed, c: c, ldc: ldc, m: m, n: outputs, k: inputs, kernel: own)
+        let panel = packed + range.lowerBound / 16 * Int8Products.paddedInputs(inputs) * 16
+        Int8Products.product(a: a, lda: lda, packed: panel, c: c, ldc: ldc, m: m, n: range.count, k: inputs, kernel: own)
         return own
     }
 
@@ -120,27 +126,113 @@ public enum Int8Linear {
 
     /// Quantises `input (N, I)` row by row into `quantized (N, paddedInputs(I))` (the padding zero),
     /// writing each row's `scale` and `zeroPoint` (`ft_int8_quantize_rows`: AVX-512 where the CPU
-    /// has it, else plain C; `portable` forces the plain C path; both give the same bytes).
+    /// has it, else AVX2, else plain C; every path gives the same bytes). The rows path follows
+    /// `kernel` (`rowPath`).
     public static func quantizeRows(
         _ input: UnsafePointer<Float>, rows N: Int, inputs I: Int,
         quantized: UnsafeMutablePointer<UInt8>, scales: UnsafeMutablePointer<Float>, zeroPoints: UnsafeMutablePointer<Int32>,
-        portable: Bool = false
+        kernel: Int8Kernel = Int8Products.kernel
     ) {
         ft_int8_quantize_rows(
             input, Int32(I), Int32(N), Int32(I), quantized, Int32(Int8Products.paddedInputs(I)), scales, zeroPoints,
-            portable ? 1 : 0)
+            rowPath(kernel))
+    }
+
+    /// The quantisation and scaling path run beside `kernel`'s products (`int8_rows.h`): plain C
+    /// with `.portable`, AVX2 at most with `.avx2` (as on a CPU without AVX-512, so forcing the
+    /// kernel tests that CPU's whole path), else the widest the CPU has.
+    static func rowPath(_ kernel: Int8Kernel) -> Int32 {
+        switch kernel {
+        case .portable: return 1
+        case .avx2: return 2
+        case .onednn, .vnni: return 0
+        }
+    }
+
+    /// How `forward` spreads `rows` rows of a product with `outputs` channels over the threads.
+    public enum Split: Equatable, Sendable {
+        /// On the calling thread (inside a slice, one thread, or one 16-channel block).
+        case none
+        /// Output channels cut into this many parts (multiples of 16), one per thread, over rows
+        /// quantised once: a short sequence (one served text), whose few rows would leave a
+        /// row split with each thread reading every weight.
+        case columns(Int)
+        /// Rows cut into this many slices, each quantised, multiplied and scaled on its thread.
+        case rows(Int)
+    }
+
+    /// The split `forward` uses from the calling thread: columns up to `rowChunk` rows, rows above.
+    public static func split(rows N: Int, outputs O: Int) -> Split {
+        if N > rowChunk {
+            let slices = Parallel.sliceCount(of: N, granularity: 4)
+            return slices > 1 ? .rows(slices) : .none
+        }
+        let parts = Parallel.sliceCount(of: (O + 15) / 16)
+        return parts > 1 ? .columns(parts) : .none
     }
 
     /// out (N, O) = dynamically quantised input (N, I) · weightᵀ + bias (O). Overwrites `output`.
-    /// Single-threaded, like `Linear.forward` (callers run it inside their slice). The
-    /// `.portable` kernel runs the plain C quantisation and scaling too.
+    /// Called outside a slice it uses every thread (`split`); inside one (a batch's sequences
+    /// already spread over the threads), only the calling thread. Every split gives the same
+    /// floats bit for bit: the integer sums are exact and the quantisation and scaling are per
+    /// row and per element. The `.portable` kernel runs the plain C quantisation and scaling too, the
+    /// `.avx2` kernel the AVX2 ones (`rowPath`).
     public static func forward(
         output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, weight: Int8Weights,
         bias: UnsafePointer<Float>?, rows N: Int, kernel: Int8Kernel = Int8Products.kernel
     ) {
-        let I = weight.inputs, O = weight.outputs, stride = Int8Products.paddedInputs(I)
+        let I = weight.inputs, O = weight.outputs
         if N == 0 || O == 0 { return }
-        let chunk = min(N, rowChunk), portable: Int32 = kernel == .portable ? 1 : 0
+        switch split(rows: N, outputs: O) {
+        case .none:
+            forwardRows(output: output, input: input, weight: weight, bias: bias, rows: N, kernel: kernel)
+        case .rows:
+            Parallel.forEachSlice(of: N, granularity: 4) { range in
+                forwardRows(
+                    output: output + range.lowerBound * O, input: input + range.lowerBound * I, weight: weight, bias: bias,
+                    rows: range.count, kernel: kernel)
+            }
+        case .columns(let parts):
+            forwardColumns(output: output, input: input, weight: weight, bias: bias, rows: N, parts: parts, kernel: kernel)
+        }
+    }
+
+    /// `forward` for few rows (at most `rowChunk`): the rows quantised once on the calling thread,
+    /// then each thread multiplies its part of the output channels into its own dense int32 rows
+    /// and scales them into its columns of `output`.
+    private static func forwardColumns(
+        output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, weight: Int8Weights,
+        bias: UnsafePointer<Float>?, rows N: Int, parts: Int, kernel: Int8Kernel
+    ) {
+        let I = weight.inputs, O = weight.outputs, stride = Int8Products.paddedInputs(I), blocks = (O + 15) / 16
+        let path = rowPath(kernel)
+        let (quantized, rowScales, zeroPoints) = Int8Scratch.current.reserve(rows: N, stride: stride)
+        ft_int8_quantize_rows(input, Int32(I), Int32(N), Int32(I), quantized, Int32(stride), rowScales, zeroPoints, path)
+        weight.scales.withUnsafeBufferPointer { sw in
+            weight.channelSums.withUnsafeBufferPointer { sums in
+                Parallel.forEachSlice(of: parts) { range in
+                    for p in range {
+                        let start = min(O, blocks * p / parts * 16), end = min(O, blocks * (p + 1) / parts * 16)
+                        let n = end - start
+                        if n == 0 { continue }
+                        let c = Int8Scratch.current.sums(count: N * n)
+                        weight.product(a: quantized, lda: stride, c: c, ldc: n, rows: N, columns: start..<end, kernel: kernel)
+                        ft_int8_dequantize_rows(
+                            c, Int32(n), output + start, Int32(O), Int32(N), Int32(n), rowScales, zeroPoints, sw.baseAddress! + start,
+                            sums.baseAddress! + start, bias.map { $0 + start }, path)
+                    }
+                }
+            }
+        }
+    }
+
+    /// `forward` on the calling thread alone, in chunks of `rowChunk` rows.
+    static func forwardRows(
+        output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, weight: Int8Weights,
+        bias: UnsafePointer<Float>?, rows N: Int, kernel: Int8Kernel
+    ) {
+        let I = weight.inputs, O = weight.outputs, stride = Int8Products.paddedInputs(I)
+        let chunk = min(N, rowChunk), path = rowPath(kernel)
         let (quantized, rowScales, zeroPoints) = Int8Scratch.current.reserve(rows: chunk, stride: stride)
         weight.scales.withUnsafeBufferPointer { sw in
             weight.channelSums.withUnsafeBufferPointer { sums in
@@ -148,7 +240,7 @@ public enum Int8Linear {
                 while first < N {
                     let rows = min(chunk, N - first)
                     ft_int8_quantize_rows(
-                        input + first * I, Int32(I), Int32(rows), Int32(I), quantized, Int32(stride), rowScales, zeroPoints, portable)
+                        input + first * I, Int32(I), Int32(rows), Int32(I), quantized, Int32(stride), rowScales, zeroPoints, path)
                     // The int32 sums go into `output`'s own memory (4 bytes each, like the floats
                     // that replace them in place, element by element).
                     let y = output + first * O
@@ -156,7 +248,7 @@ public enum Int8Linear {
                     weight.product(a: quantized, lda: stride, c: c, ldc: O, rows: rows, kernel: kernel)
                     ft_int8_dequantize_rows(
                         c, Int32(O), y, Int32(O), Int32(rows), Int32(O), rowScales, zeroPoints, sw.baseAddress!,
-                        sums.baseAddress!, bias, portable)
+                        sums.baseAddress!, bias, path)
                     first += rows
                 }
             }

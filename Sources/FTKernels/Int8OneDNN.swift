@@ -176,6 +176,7 @@ final class Int8Scratch {
     private(set) var scales: UnsafeMutablePointer<Float>?
     private(set) var zeroPoints: UnsafeMutablePointer<Int32>?
     private var byteCapacity = 0, rowCapacity = 0
+    private var dense: UnsafeMutablePointer<Int32>?, denseCapacity = 0
     private var primitives: [Int8PrimitiveKey: MatmulPrimitive?] = [:]
 
     /// Room for `count` quantised rows of `stride` bytes, and their scales and zero points.
@@ -193,6 +194,16 @@ final class Int8Scratch {
             zeroPoints = .allocate(capacity: max(count, 1))
         }
         return (rows!, scales!, zeroPoints!)
+    }
+
+    /// Room for `count` int32 sums: one part's dense output rows (`Int8Linear`'s column split).
+    func sums(count: Int) -> UnsafeMutablePointer<Int32> {
+        if count > denseCapacity {
+            dense?.deallocate()
+            denseCapacity = count
+            dense = .allocate(capacity: max(count, 1))
+        }
+        return dense!
     }
 
     /// This thread's primitive for `key` with `weights`' layout (made on first use; nil, and
@@ -219,6 +230,7 @@ final class Int8Scratch {
         rows?.deallocate()
         scales?.deallocate()
         zeroPoints?.deallocate()
+        dense?.deallocate()
         for p in primitives.values { if let p { dnnl_primitive_destroy(p.primitive) } }
     }
 }

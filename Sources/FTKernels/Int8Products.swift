@@ -8,6 +8,9 @@ public enum Int8Kernel: String, Sendable, CaseIterable {
     case onednn
     /// Own AVX-512 VNNI kernel (`vpdpbusd`: four u8·s8 products summed into each int32 lane).
     case vnni
+    /// Own AVX2 kernel for CPUs without AVX-512 VNNI: bytes widened to 16 bits, `vpmaddwd` into
+    /// exact int32 pair sums (never `vpmaddubsw`, whose int16 sums saturate).
+    case avx2
     /// Plain C over the same packed layout (any CPU; exact by construction).
     case portable
 }
@@ -18,19 +21,39 @@ public enum Int8Kernel: String, Sendable, CaseIterable {
 public enum Int8Products {
     /// Whether this CPU has AVX-512 VNNI (avx512f, avx512bw and avx512vnni).
     public static let cpuHasVNNI: Bool = ft_int8_cpu_has_vnni() != 0
+    /// Whether this CPU has AVX2 (cpuid).
+    public static let cpuHasAVX2: Bool = ft_int8_cpu_has_avx2() != 0
 
-    /// The kernel products use: oneDNN where the CPU has VNNI, else the portable one.
-    /// `FTTRAIN_INT8_KERNEL=portable|vnni|onednn` forces one (so each is tested on a VNNI
-    /// machine); asking for `vnni` or `onednn` on a CPU without VNNI falls back to portable.
+    /// The kernel products use: oneDNN where the CPU has VNNI, else the AVX2 kernel where it has
+    /// AVX2, else the portable one. `FTTRAIN_INT8_KERNEL=portable|avx2|vnni|onednn` forces one (so
+    /// each is tested on a VNNI machine); a kernel the CPU cannot run falls back to the best one
+    /// below it (`vnni`, `onednn` → `avx2` → `portable`).
     nonisolated(unsafe) public static var kernel: Int8Kernel = defaultKernel(
         environment: ProcessInfo.processInfo.environment["FTTRAIN_INT8_KERNEL"])
 
-    /// The kernel for the value of `FTTRAIN_INT8_KERNEL` (nil: not set).
-    public static func defaultKernel(environment value: String?) -> Int8Kernel {
-        if let value, let forced = Int8Kernel(rawValue: value.lowercased()) {
-            return forced != .portable && !cpuHasVNNI ? .portable : forced
+    /// The kernel for the value of `FTTRAIN_INT8_KERNEL` (nil: not set) on a CPU with (or without)
+    /// VNNI and AVX2 (by default this one's).
+    public static func defaultKernel(
+        environment value: String?, hasVNNI: Bool = cpuHasVNNI, hasAVX2: Bool = cpuHasAVX2
+    ) -> Int8Kernel {
+        let wanted = value.flatMap { Int8Kernel(rawValue: $0.lowercased()) } ?? .onednn
+        return runnable(wanted, hasVNNI: hasVNNI, hasAVX2: hasAVX2)
+    }
+
+    /// `kernel`, or the best kernel below it that a CPU with (or without) VNNI and AVX2 runs.
+    public static func runnable(_ kernel: Int8Kernel, hasVNNI: Bool = cpuHasVNNI, hasAVX2: Bool = cpuHasAVX2) -> Int8Kernel {
+        switch kernel {
+        case .onednn where hasVNNI, .vnni where hasVNNI: return kernel
+        case .onednn, .vnni, .avx2: return hasAVX2 ? .avx2 : .portable
+        case .portable: return .portable
         }
-        return cpuHasVNNI ? .onednn : .portable
+    }
+
+    /// The own kernel (over the packed layout) that runs for `kernel` on this CPU: `.onednn` runs
+    /// the own VNNI kernel on packed weights.
+    static func ownKernel(_ kernel: Int8Kernel) -> Int8Kernel {
+        let k = runnable(kernel)
+        return k == .onednn ? .vnni : k
     }
 
     /// Bytes of an `(n, k)` weight matrix once packed: ceil(n/16) · ceil(k/4) · 64.
@@ -53,10 +76,10 @@ public enum Int8Products {
             for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) }
             return
         }
-        if kernel != .portable && cpuHasVNNI {
-            ft_int8_gemm_vnni(a, Int32(lda), packed, c, Int32(ldc), Int32(m), Int32(n), Int32(k))
-        } else {
-            ft_int8_gemm_portable(a, Int32(lda), packed, c, Int32(ldc), Int32(m), Int32(n), Int32(k))
+        switch ownKernel(kernel) {
+        case .vnni, .onednn: ft_int8_gemm_vnni(a, Int32(lda), packed, c, Int32(ldc), Int32(m), Int32(n), Int32(k))
+        case .avx2: ft_int8_gemm_avx2(a, Int32(lda), packed, c, Int32(ldc), Int32(m), Int32(n), Int32(k))
+        case .portable: ft_int8_gemm_portable(a, Int32(lda), packed, c, Int32(ldc), Int32(m), Int32(n), Int32(k))
         }
     }
 

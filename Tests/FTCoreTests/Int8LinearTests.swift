@@ -74,8 +74,9 @@ final class Int8LinearTests: XCTestCase {
         }
     }
 
-    /// Every kernel gives the same floats bit for bit: the AVX-512 and plain C quantisation and
-    /// scaling (the portable kernel runs the plain C ones) do the same operations in the same order,
+    /// Every kernel gives the same floats bit for bit: the AVX-512, AVX2 and plain C quantisation and
+    /// scaling (the portable kernel runs the plain C ones, the AVX2 kernel the AVX2 ones) do the same
+    /// operations in the same order,
     /// and every product is the exact integer sum. Rows span three chunks (`Int8Linear.rowChunk`),
     /// inputs are not a multiple of 16 or 4.
     func testEveryKernelGivesTheSameOutputsBitForBit() {
@@ -92,14 +93,69 @@ final class Int8LinearTests: XCTestCase {
             XCTAssertFalse(y.contains { $0.isNaN }, "\(kernel) wrote every output")
             if let reference { XCTAssertEqual(y, reference, "\(kernel)") } else { reference = y }
         }
-        var fast = [UInt8](repeating: 9, count: N * stride), plain = [UInt8](repeating: 7, count: N * stride)
-        var sFast = [Float](repeating: 0, count: N), sPlain = [Float](repeating: 0, count: N)
-        var zFast = [Int32](repeating: 0, count: N), zPlain = [Int32](repeating: 0, count: N)
-        Int8Linear.quantizeRows(x, rows: N, inputs: I, quantized: &fast, scales: &sFast, zeroPoints: &zFast)
-        Int8Linear.quantizeRows(x, rows: N, inputs: I, quantized: &plain, scales: &sPlain, zeroPoints: &zPlain, portable: true)
-        XCTAssertEqual(fast, plain)
-        XCTAssertEqual(sFast, sPlain)
-        XCTAssertEqual(zFast, zPlain)
-        XCTAssertEqual(fast[(5 * stride)..<(6 * stride)].allSatisfy { $0 == 0 }, true, "a zero row and its padding quantise to 0")
+        // The row quantisation alone, on each path (AVX-512, AVX2, plain C where the CPU has them).
+        var plain = [UInt8](repeating: 7, count: N * stride), sPlain = [Float](repeating: 0, count: N)
+        var zPlain = [Int32](repeating: 0, count: N)
+        Int8Linear.quantizeRows(x, rows: N, inputs: I, quantized: &plain, scales: &sPlain, zeroPoints: &zPlain, kernel: .portable)
+        XCTAssertEqual(plain[(5 * stride)..<(6 * stride)].allSatisfy { $0 == 0 }, true, "a zero row and its padding quantise to 0")
+        for kernel in Int8ProductTests.kernels where kernel != .portable {
+            var fast = [UInt8](repeating: 9, count: N * stride), sFast = [Float](repeating: 0, count: N)
+            var zFast = [Int32](repeating: 0, count: N)
+            Int8Linear.quantizeRows(x, rows: N, inputs: I, quantized: &fast, scales: &sFast, zeroPoints: &zFast, kernel: kernel)
+            XCTAssertEqual(fast, plain, "\(kernel)")
+            XCTAssertEqual(sFast, sPlain, "\(kernel)")
+            XCTAssertEqual(zFast, zPlain, "\(kernel)")
+        }
+    }
+
+    /// Called outside a slice, `forward` spreads a product over the threads — by output channels
+    /// for few rows (one served text), by rows above `rowChunk` — and gives the floats of the
+    /// one-thread run bit for bit on every kernel; inside a slice it stays on the slice's thread.
+    /// Outputs not a multiple of 16 (ragged last part), MiniLM's query/key/value width, and rows
+    /// from one token to past a chunk.
+    func testThreadSplitsGiveTheOneThreadOutputsBitForBit() {
+        let saved = Parallel.threadCount
+        defer { Parallel.threadCount = saved }
+        for (I, O) in [(389, 70), (384, 1152)] {
+            let rowCounts = O > 1000 ? [1, 16, 130] : [1, 3, 16, 128, 129, 300]
+            let w = values(O * I, seed: 8, scale: 0.2), bias = values(O, seed: 9, scale: 0.5)
+            let weights = Int8Weights(weight: w, outputs: O, inputs: I)
+            for N in rowCounts {
+                var x = values(N * I, seed: UInt64(10 + N), scale: 2, offset: 0.6)
+                x[(N / 2) * I] = 25  // one outlier row
+                for kernel in Int8ProductTests.kernels {
+                    func run(threads: Int, insideSlice: Bool = false) -> [Float] {
+                        Parallel.threadCount = threads
+                        var y = [Float](repeating: .nan, count: N * O)
+                        x.withUnsafeBufferPointer { x in
+                            y.withUnsafeMutableBufferPointer { y in
+                                let output = y.baseAddress!, input = x.baseAddress!
+                                let forward = {
+                                    Int8Linear.forward(output: output, input: input, weight: weights, bias: bias, rows: N, kernel: kernel)
+                                }
+                                if insideSlice {
+                                    Parallel.forEachSlice(of: 2) { slices in if slices.contains(0) { forward() } }
+                                } else {
+                                    forward()
+                                }
+                            }
+                        }
+                        return y
+                    }
+                    let name = "\(kernel) \(N) × \(I) → \(O)"
+                    Parallel.threadCount = 1
+                    XCTAssertEqual(Int8Linear.split(rows: N, outputs: O), .none, name)
+                    Parallel.threadCount = 2
+                    XCTAssertEqual(Int8Linear.split(rows: N, outputs: O), N > Int8Linear.rowChunk ? .rows(2) : .columns(2), name)
+                    let one = run(threads: 1)
+                    XCTAssertFalse(one.contains { $0.isNaN }, name)
+                    XCTAssertEqual(run(threads: 2), one, name + ", 2 threads")
+                    XCTAssertEqual(run(threads: 2, insideSlice: true), one, name + ", inside a slice")
+                }
+            }
+        }
+        Parallel.threadCount = 2
+        XCTAssertEqual(Int8Linear.split(rows: 4, outputs: 16), .none, "one 16-channel block is not cut")
+        Parallel.forEachSlice(of: 2) { _ in XCTAssertEqual(Int8Linear.split(rows: 16, outputs: 384), .none, "inside a slice") }
     }
 }

@@ -3,8 +3,8 @@ import TestSupport
 import XCTest
 
 /// The u8 × s8 → s32 kernels against an integer triple loop (exact equality), on every path
-/// (oneDNN over its reordered weights and the own VNNI kernel where the CPU has VNNI, the portable
-/// kernel always — forced the way `FTTRAIN_INT8_KERNEL` does), over shapes that hit every tail: rows not a multiple of the 4-row tile or the 64-row
+/// (oneDNN over its reordered weights and the own VNNI kernel where the CPU has VNNI, the AVX2
+/// kernel where it has AVX2, the portable kernel always — forced the way `FTTRAIN_INT8_KERNEL` does), over shapes that hit every tail: rows not a multiple of the 4-row tile or the 64-row
 /// chunk, columns not a multiple of 16 or 64, inputs not a multiple of 4; and extreme bytes
 /// (255 × −127, 255 × 127 over the longest k, where a 16-bit pair sum would saturate).
 final class Int8ProductTests: XCTestCase {
@@ -17,7 +17,10 @@ final class Int8ProductTests: XCTestCase {
         }
     }
 
-    static var kernels: [Int8Kernel] { Int8Products.cpuHasVNNI ? [.onednn, .vnni, .portable] : [.portable] }
+    /// Every kernel this CPU runs (on the Xeon of CI: all four).
+    static var kernels: [Int8Kernel] {
+        (Int8Products.cpuHasVNNI ? [.onednn, .vnni] : []) + (Int8Products.cpuHasAVX2 ? [.avx2] : []) + [.portable]
+    }
 
     /// C through `Int8Weights.product` (every kernel; the packed and oneDNN layouts made from `b`).
     /// `dense`: C exactly n wide (the layout inference uses, where oneDNN runs its brgemm kernels);
@@ -78,11 +81,49 @@ final class Int8ProductTests: XCTestCase {
         }
     }
 
+    /// Output channels `columns` alone (`Int8Weights.product(columns:)`, what `Int8Linear`'s column
+    /// split runs per thread) on every kernel, into a dense C: the reference's columns exactly.
+    func testColumnRangesEqualTheReferenceColumns() {
+        var bytes = Bytes(state: 7)
+        for (m, n, k, ranges) in [(5, 70, 385, [0..<32, 32..<70, 16..<48, 64..<70]), (16, 1152, 384, [0..<576, 576..<1152])] {
+            let lda = Int8Products.paddedInputs(k)
+            let a = (0..<(m * lda)).map { _ in bytes.next() }
+            let b = (0..<(n * k)).map { _ in Int8(truncatingIfNeeded: bytes.next()) }
+            let expected = Self.reference(a: a, lda: lda, b: b, m: m, n: n, k: k)
+            let weights = Int8Weights(values: b, scales: [Float](repeating: 1, count: n), outputs: n, inputs: k)
+            for kernel in Self.kernels {
+                for range in ranges {
+                    var c = [Int32](repeating: -7, count: m * range.count)
+                    let ran = weights.product(a: a, lda: lda, c: &c, ldc: range.count, rows: m, columns: range, kernel: kernel)
+                    if kernel != .onednn { XCTAssertEqual(ran, kernel) }
+                    let want = (0..<m).flatMap { i in expected[(i * n + range.lowerBound)..<(i * n + range.upperBound)] }
+                    XCTAssertEqual(c, want, "\(kernel) m \(m) n \(n) k \(k) columns \(range)")
+                }
+            }
+        }
+    }
+
     func testDispatchFollowsTheSetting() {
         XCTAssertEqual(Int8Products.defaultKernel(environment: "portable"), .portable)
         XCTAssertEqual(Int8Products.defaultKernel(environment: "PORTABLE"), .portable)
-        XCTAssertEqual(Int8Products.defaultKernel(environment: nil), Int8Products.cpuHasVNNI ? .onednn : .portable)
-        XCTAssertEqual(Int8Products.defaultKernel(environment: "vnni"), Int8Products.cpuHasVNNI ? .vnni : .portable)
-        XCTAssertEqual(Int8Products.defaultKernel(environment: "onednn"), Int8Products.cpuHasVNNI ? .onednn : .portable)
+        let best: Int8Kernel = Int8Products.cpuHasVNNI ? .onednn : Int8Products.cpuHasAVX2 ? .avx2 : .portable
+        XCTAssertEqual(Int8Products.defaultKernel(environment: nil), best)
+        let below: Int8Kernel = Int8Products.cpuHasAVX2 ? .avx2 : .portable
+        XCTAssertEqual(Int8Products.defaultKernel(environment: "vnni"), Int8Products.cpuHasVNNI ? .vnni : below)
+        XCTAssertEqual(Int8Products.defaultKernel(environment: "onednn"), Int8Products.cpuHasVNNI ? .onednn : below)
+        XCTAssertEqual(Int8Products.defaultKernel(environment: "avx2"), below)
+        // Any CPU: VNNI → oneDNN; AVX2 without VNNI → the AVX2 kernel; neither → portable; a
+        // forced kernel the CPU lacks falls back to the best one below it.
+        let cases: [(String?, Bool, Bool, Int8Kernel)] = [
+            (nil, true, true, .onednn), (nil, false, true, .avx2), (nil, false, false, .portable),
+            ("avx2", true, true, .avx2), ("AVX2", false, true, .avx2), ("avx2", false, false, .portable),
+            ("vnni", true, true, .vnni), ("vnni", false, true, .avx2), ("onednn", false, false, .portable),
+            ("portable", true, true, .portable), ("no-such-kernel", false, true, .avx2),
+        ]
+        for (value, vnni, avx2, expected) in cases {
+            XCTAssertEqual(
+                Int8Products.defaultKernel(environment: value, hasVNNI: vnni, hasAVX2: avx2), expected,
+                "FTTRAIN_INT8_KERNEL=\(value ?? "unset") vnni \(vnni) avx2 \(avx2)")
+        }
     }
 }

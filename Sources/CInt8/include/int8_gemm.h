@@ -25,6 +25,13 @@ int ft_int8_cpu_has_vnni(void);
 /// The AVX-512 VNNI kernel (`vpdpbusd`); call only when `ft_int8_cpu_has_vnni()`.
 void ft_int8_gemm_vnni(const uint8_t *a, int lda, const int8_t *packed, int32_t *c, int ldc, int m, int n, int k);
 
+/// 1 when this CPU runs the AVX2 kernel, else 0.
+int ft_int8_cpu_has_avx2(void);
+
+/// The AVX2 kernel (for CPUs without AVX-512 VNNI): bytes widened to 16 bits and multiplied by
+/// `vpmaddwd` into exact int32 pair sums; call only when `ft_int8_cpu_has_avx2()`.
+void ft_int8_gemm_avx2(const uint8_t *a, int lda, const int8_t *packed, int32_t *c, int ldc, int m, int n, int k);
+
 /// The portable kernel (plain C over the same layout; the compiler vectorises it for the
 /// baseline instruction set, or AVX2 where the function's clone for it is chosen at load).
 void ft_int8_gemm_portable(const uint8_t *a, int lda, const int8_t *packed, int32_t *c, int ldc, int m, int n, int k);
