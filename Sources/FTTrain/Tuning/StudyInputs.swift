@@ -15,11 +15,11 @@ public struct StudyInputs: Codable, Equatable, Sendable {
             self.sha256 = sha256
         }
 
-        /// `path` hashed now.
+        /// `path` hashed now, recorded as an absolute path (a resume may run from another directory).
         /// - Throws: `ConfigurationError` naming the file when it cannot be read.
         public init(hashing path: String) throws {
             do {
-                self.init(path: path, sha256: try FileDigest.sha256(ofFile: path))
+                self.init(path: URL(fileURLWithPath: path).standardizedFileURL.path, sha256: try FileDigest.sha256(ofFile: path))
             } catch {
                 throw ConfigurationError(
                     source: path, problems: [.init(kind: .malformed, key: nil, message: "cannot read the file to hash it: \(error)")])
