@@ -129,34 +129,14 @@ final class Int8OneDNNWeights: @unchecked Sendable {
         guard Int8Products.cpuHasVNNI, n > 0, k > 0,
             let pd = Int8OneDNN.descriptor(
                 Int8PrimitiveKey(m: Int8OneDNN.nominalRows, n: n, k: k, lda: k, ldc: n), weights: nil),
-            var plain = Int8OneDNN.plainWeightsDescriptor(outputs: n, inputs: k)
+            let plain = Int8OneDNN.plainWeightsDescriptor(outputs: n, inputs: k)
         else { return nil }
         defer { dnnl_primitive_desc_destroy(pd) }
-        var blocked = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0)!.pointee
+        let blocked = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0)!.pointee
         outputs = n
         inputs = k
         desc = blocked
-        data = .allocate(byteCount: max(dnnl_memory_desc_get_size(&blocked), 64), alignment: 64)
-        let engine = OneDNN.shared.engine
-        OneDNN.shared.setOpenMPThreads?(1)
-        var rpd: dnnl_primitive_desc_t?, reorder: dnnl_primitive_t?
-        OneDNN.check(dnnl_reorder_primitive_desc_create(&rpd, &plain, engine, &blocked, engine, nil), "reorder (int8 weights)")
-        defer { dnnl_primitive_desc_destroy(rpd) }
-        OneDNN.check(dnnl_primitive_create(&reorder, rpd), "dnnl_primitive_create (reorder)")
-        defer { dnnl_primitive_destroy(reorder) }
-        var from: dnnl_memory_t?, to: dnnl_memory_t?
-        OneDNN.check(dnnl_memory_create(&from, &plain, engine, UnsafeMutableRawPointer(mutating: values)), "dnnl_memory_create")
-        OneDNN.check(dnnl_memory_create(&to, &blocked, engine, data), "dnnl_memory_create")
-        defer {
-            dnnl_memory_destroy(from)
-            dnnl_memory_destroy(to)
-        }
-        var stream: dnnl_stream_t?
-        OneDNN.check(dnnl_stream_create(&stream, engine, dnnl_stream_default_flags.rawValue), "dnnl_stream_create")
-        defer { dnnl_stream_destroy(stream) }
-        var args = [dnnl_exec_arg_t(arg: DNNL_ARG_FROM, memory: from), dnnl_exec_arg_t(arg: DNNL_ARG_TO, memory: to)]
-        OneDNN.check(dnnl_primitive_execute(reorder, stream, 2, &args), "dnnl_primitive_execute (reorder)")
-        OneDNN.check(dnnl_stream_wait(stream), "dnnl_stream_wait")
+        data = OneDNN.reorderedCopy(of: values, from: plain, into: blocked, what: "int8 weights")
     }
 
     deinit { data.deallocate() }

@@ -69,26 +69,9 @@ public final class PreparedFloat32Weights: @unchecked Sendable {
         let key = PreparedProductKey(m: nominalRows, n: n, k: k, lda: k, ldc: n, bias: false)
         guard let pd = PreparedLinear.descriptor(key, weights: nil) else { return nil }
         defer { dnnl_primitive_desc_destroy(pd) }
-        guard var plain = PreparedLinear.describe(rows: k, columns: n, strides: (1, k)) else { return nil }
-        var blocked = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0)!.pointee
-        let data = UnsafeMutableRawPointer.allocate(byteCount: max(dnnl_memory_desc_get_size(&blocked), 64), alignment: 64)
-        let engine = OneDNN.shared.engine, thread = OneDNNThread.current
-        OneDNN.shared.setOpenMPThreads?(1)
-        var rpd: dnnl_primitive_desc_t?, reorder: dnnl_primitive_t?
-        OneDNN.check(dnnl_reorder_primitive_desc_create(&rpd, &plain, engine, &blocked, engine, nil), "reorder (float32 weights)")
-        defer { dnnl_primitive_desc_destroy(rpd) }
-        OneDNN.check(dnnl_primitive_create(&reorder, rpd), "dnnl_primitive_create (reorder)")
-        defer { dnnl_primitive_destroy(reorder) }
-        var from: dnnl_memory_t?, to: dnnl_memory_t?
-        OneDNN.check(dnnl_memory_create(&from, &plain, engine, UnsafeMutableRawPointer(mutating: rows)), "dnnl_memory_create")
-        OneDNN.check(dnnl_memory_create(&to, &blocked, engine, data), "dnnl_memory_create")
-        defer {
-            dnnl_memory_destroy(from)
-            dnnl_memory_destroy(to)
-        }
-        var args = [dnnl_exec_arg_t(arg: DNNL_ARG_FROM, memory: from), dnnl_exec_arg_t(arg: DNNL_ARG_TO, memory: to)]
-        OneDNN.check(dnnl_primitive_execute(reorder, thread.stream, 2, &args), "dnnl_primitive_execute (reorder)")
-        OneDNN.check(dnnl_stream_wait(thread.stream), "dnnl_stream_wait")
+        guard let plain = PreparedLinear.describe(rows: k, columns: n, strides: (1, k)) else { return nil }
+        let blocked = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0)!.pointee
+        let data = OneDNN.reorderedCopy(of: rows, from: plain, into: blocked, what: "float32 weights")
         return Part(columns: columns, desc: blocked, data: data)
     }
 }

@@ -31,7 +31,8 @@ struct TuneCommand: ParsableCommand {
             trial.json with its state), DIR/study.jsonl (a line per ended trial), DIR/study.md (the \
             summary table) and DIR/best.yaml (for fttrain train --config). Running the same command \
             again on the same DIR continues the study: ended trials are not repeated, a trial killed \
-            while running starts again.
+            while running starts again; a changed --space or --config file is refused (their SHA-256 \
+            sums are kept in DIR/study-inputs.json).
 
             Under mpirun -np N with --ranks-per-trial K, N/K groups each run a trial at a time, \
             data-parallel inside the group; rank 0 hands out trials and keeps the ASHA rungs.
@@ -76,7 +77,8 @@ struct TuneCommand: ParsableCommand {
         let log: (String) -> Void = { print("[tune] " + $0) }
         guard MPICommunicator.isLaunchedByMPIRun else {
             do {
-                let study = try Study(space: searchSpace, directory: url, trials: trials)
+                let inputs = try StudyInputs(spacePath: space, configPath: config)
+                let study = try Study(space: searchSpace, directory: url, trials: trials, inputs: inputs)
                 if !study.records.isEmpty { log("resuming: \(study.records.count) trials already ended") }
                 print(try study.runInProcess(runner, log: log), terminator: "")
             } catch let interrupted as TrainingInterrupted {
@@ -88,7 +90,9 @@ struct TuneCommand: ParsableCommand {
         }
         let communicator = try MPICommunicator.initialize()
         do {
-            let study = communicator.rank == 0 ? try Study(space: searchSpace, directory: url, trials: trials) : nil
+            let study =
+                communicator.rank == 0
+                ? try Study(space: searchSpace, directory: url, trials: trials, inputs: StudyInputs(spacePath: space, configPath: config)) : nil
             if let study, !study.records.isEmpty { log("resuming: \(study.records.count) trials already ended") }
             let groups = try TuneGroups(
                 world: communicator, ranksPerTrial: ranksPerTrial, study: study,

@@ -11,48 +11,8 @@ import XCTest
 /// SFT rows, the coordinator of `fttrain federated` (`FederatedCoordinatorRun`) on an in-process
 /// world. The sites' real local training (`LoRASiteTrainer`), FedAvg of their LoRA factors, the
 /// global adapter's validation loss falling, and the configuration's rules for `labels`.
-final class FederatedCausalLMTests: XCTestCase {
-    var directory: URL!
-    var savedThreads = 1
-
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("federated-causal-\(UUID().uuidString)")
-        try TinyLlamaDirectory.write(to: directory.appendingPathComponent("model"))
-        func rows(_ range: Range<Int>) -> String {
-            range.map { i in
-                let answer = Array(repeating: i % 3 == 0 ? "yes" : "no", count: i % 4 + 1).joined(separator: " ")
-                return #"{"messages": [{"role": "user", "content": "Row \#(i): say it"}, {"role": "assistant", "content": "\#(answer)"}]}"#
-            }.joined(separator: "\n") + "\n"
-        }
-        try rows(0..<16).write(to: directory.appendingPathComponent("site-1.jsonl"), atomically: true, encoding: .utf8)
-        try rows(16..<40).write(to: directory.appendingPathComponent("site-2.jsonl"), atomically: true, encoding: .utf8)
-        try rows(40..<48).write(to: directory.appendingPathComponent("validation.jsonl"), atomically: true, encoding: .utf8)
-        savedThreads = Parallel.threadCount
-        Parallel.threadCount = 1
-    }
-
-    override func tearDownWithError() throws {
-        Parallel.threadCount = savedThreads
-        try? FileManager.default.removeItem(at: directory)
-    }
-
-    /// A site trainer that keeps what it received and what it sent each round.
-    final class RecordingTrainer: SiteTrainer, @unchecked Sendable {
-        let inner: LoRASiteTrainer
-        var received: [AdapterUpdate] = [], sent: [AdapterUpdate] = []
-        init(_ inner: LoRASiteTrainer) { self.inner = inner }
-
-        func train(from global: AdapterUpdate, round: Int) throws -> AdapterUpdate {
-            received.append(global)
-            let local = try inner.train(from: global, round: round)
-            sent.append(local)
-            return local
-        }
-    }
-
-    final class Identities: @unchecked Sendable {
-        let keys = (0..<2).map { _ in UpdateSigner.generateIdentity() }
-    }
+final class FederatedCausalLMTests: TinyLlamaFederationTestCase {
+    override class var directoryPrefix: String { "federated-causal" }
 
     func yaml(labels: String? = nil, modelDir: String? = nil, publicKeys: [String] = ["a", "b"]) -> String {
         """

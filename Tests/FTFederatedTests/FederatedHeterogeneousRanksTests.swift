@@ -13,48 +13,9 @@ import XCTest
 /// coordinator's svd aggregation takes the mean of their products at the global rank, and each
 /// site starts the next round from the global adapter re-factorised at its rank. Then a federation
 /// with FedAdam stopped after a round and resumed ends bit for bit where an uninterrupted one does.
-final class FederatedHeterogeneousRanksTests: XCTestCase {
-    var directory: URL!
-    var savedThreads = 1
-
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("federated-ranks-\(UUID().uuidString)")
-        try TinyLlamaDirectory.write(to: directory.appendingPathComponent("model"))
-        func rows(_ range: Range<Int>) -> String {
-            range.map { i in
-                let answer = Array(repeating: i % 3 == 0 ? "yes" : "no", count: i % 4 + 1).joined(separator: " ")
-                return #"{"messages": [{"role": "user", "content": "Row \#(i): say it"}, {"role": "assistant", "content": "\#(answer)"}]}"#
-            }.joined(separator: "\n") + "\n"
-        }
-        try rows(0..<12).write(to: directory.appendingPathComponent("site-1.jsonl"), atomically: true, encoding: .utf8)
-        try rows(12..<32).write(to: directory.appendingPathComponent("site-2.jsonl"), atomically: true, encoding: .utf8)
-        try rows(40..<46).write(to: directory.appendingPathComponent("validation.jsonl"), atomically: true, encoding: .utf8)
-        savedThreads = Parallel.threadCount
-        Parallel.threadCount = 1
-    }
-
-    override func tearDownWithError() throws {
-        Parallel.threadCount = savedThreads
-        try? FileManager.default.removeItem(at: directory)
-    }
-
-    final class RecordingTrainer: SiteTrainer, @unchecked Sendable {
-        let inner: LoRASiteTrainer
-        var received: [AdapterUpdate] = [], sent: [AdapterUpdate] = []
-        init(_ inner: LoRASiteTrainer) { self.inner = inner }
-
-        func train(from global: AdapterUpdate, round: Int) throws -> AdapterUpdate {
-            received.append(global)
-            let local = try inner.train(from: global, round: round)
-            sent.append(local)
-            return local
-        }
-    }
-
-    final class Identities: @unchecked Sendable {
-        let keys = (0..<2).map { _ in UpdateSigner.generateIdentity() }
-        subscript(index: Int) -> (privateKey: Curve25519.Signing.PrivateKey, publicKeyBase64: String) { keys[index] }
-    }
+final class FederatedHeterogeneousRanksTests: TinyLlamaFederationTestCase {
+    override class var directoryPrefix: String { "federated-ranks" }
+    override class var rows: (site1: Range<Int>, site2: Range<Int>, validation: Range<Int>) { (0..<12, 12..<32, 40..<46) }
     let identities = Identities()
 
     func yaml(output: String, rounds: Int, aggregation: String = "svd", optimizer: String = "none", siteRanks: [Int] = [1, 2]) -> String {

@@ -9,30 +9,10 @@ import XCTest
 /// Extractive QA end to end on a tiny random BERT: the SQuAD readers (nested JSON, flat JSON
 /// Lines) and their errors, the split by context, training through `TrainingRun` (full and LoRA)
 /// with SQuAD metrics, the exported `BertForQuestionAnswering` directory and answers from it.
-final class QuestionAnsweringTaskTests: XCTestCase {
-    var directory: URL!
+final class QuestionAnsweringTaskTests: TaskTestCase {
+    override class var directoryPrefix: String { "fttrain-qa" }
     static let names = ["ann", "bob", "cy", "dee", "eve"]
     static let cities = ["paris", "rome", "oslo", "lima", "kyiv"]
-
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("fttrain-qa-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
-
-    func write(_ name: String, _ text: String) throws -> String {
-        let url = directory.appendingPathComponent(name)
-        try text.write(to: url, atomically: true, encoding: .utf8)
-        return url.path
-    }
-
-    func message(_ body: () throws -> Void) -> String {
-        do {
-            try body()
-            return "no error"
-        } catch { return "\(error)" }
-    }
 
     func tokenizer() throws -> BertTokenizer {
         let model = directory.appendingPathComponent("model")
@@ -125,26 +105,14 @@ final class QuestionAnsweringTaskTests: XCTestCase {
     }
 
     func configuration(_ name: String, train: String) -> TrainingConfiguration {
-        var c = TrainingConfiguration()
-        c.task = .questionAnswering
-        c.modelDir = directory.appendingPathComponent("model").path
-        c.trainFile = train
-        c.outputDir = directory.appendingPathComponent(name).path
+        var c = configuration(task: .questionAnswering, name, train: train)
         c.maxLength = 32
         c.docStride = 8
         c.versionTwoWithNegative = true
         c.perDeviceTrainBatchSize = 8
         c.learningRate = 5e-3
         c.numTrainEpochs = 2
-        c.saveStrategy = .no
-        c.evalStrategy = .epoch
-        c.loggingSteps = 1
         return c
-    }
-
-    func metrics(_ name: String) throws -> [String: Double] {
-        let data = try Data(contentsOf: directory.appendingPathComponent(name).appendingPathComponent("metrics.json"))
-        return try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any]).compactMapValues { ($0 as? NSNumber)?.doubleValue }
     }
 
     func testTrainsEvaluatesAndExports() throws {

@@ -9,28 +9,8 @@ import XCTest
 /// Token classification end to end on a tiny random BERT: the CoNLL and JSONL readers and their
 /// errors, sub-token label alignment (first sub-token, or all with B→I), training through
 /// `TrainingRun` (full, LoRA, two ranks against one process) and the exported directory.
-final class TokenClassificationTaskTests: XCTestCase {
-    var directory: URL!
-
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("fttrain-ner-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
-
-    func write(_ name: String, _ text: String) throws -> String {
-        let url = directory.appendingPathComponent(name)
-        try text.write(to: url, atomically: true, encoding: .utf8)
-        return url.path
-    }
-
-    func message(_ body: () throws -> Void) -> String {
-        do {
-            try body()
-            return "no error"
-        } catch { return "\(error)" }
-    }
+final class TokenClassificationTaskTests: TaskTestCase {
+    override class var directoryPrefix: String { "fttrain-ner" }
 
     func testReadsCoNLLAndJSONLines() throws {
         let conll = try write("a.conll", "-DOCSTART- O\n\n张 B-PER\n三 I-PER\n在 O\n\n北 B-LOC\t\n京\tI-LOC\n")
@@ -113,23 +93,11 @@ final class TokenClassificationTaskTests: XCTestCase {
     }
 
     func configuration(_ name: String, train: String) -> TrainingConfiguration {
-        var c = TrainingConfiguration()
-        c.task = .tokenClassification
-        c.modelDir = directory.appendingPathComponent("model").path
-        c.trainFile = train
-        c.outputDir = directory.appendingPathComponent(name).path
+        var c = configuration(task: .tokenClassification, name, train: train)
         c.perDeviceTrainBatchSize = 4
         c.learningRate = 5e-3
         c.numTrainEpochs = 3
-        c.saveStrategy = .no
-        c.evalStrategy = .epoch
-        c.loggingSteps = 1
         return c
-    }
-
-    func metrics(_ name: String) throws -> [String: Double] {
-        let data = try Data(contentsOf: directory.appendingPathComponent(name).appendingPathComponent("metrics.json"))
-        return try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any]).compactMapValues { ($0 as? NSNumber)?.doubleValue }
     }
 
     func testTrainsEvaluatesAndExports() throws {

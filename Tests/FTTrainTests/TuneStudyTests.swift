@@ -55,6 +55,47 @@ final class TuneStudyTests: XCTestCase {
         XCTAssertEqual(lines.count, 6, "one line per ended trial")
     }
 
+    /// A study records the SHA-256 of its space and base configuration files: a resume from the
+    /// same contents (under another path too) goes on; one whose space or base configuration
+    /// changed is refused before any trial, the message naming the new file and the study's own.
+    func testResumeWithAChangedSpaceOrBaseConfigurationIsRefused() throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        func file(_ name: String, _ text: String) throws -> String {
+            let url = directory.appendingPathComponent(name)
+            try text.write(to: url, atomically: true, encoding: .utf8)
+            return url.path
+        }
+        let spaceText = "learning_rate: {loguniform: [1e-5, 1e-2]}\npruner: none\n"
+        let spacePath = try file("space.yaml", spaceText), configPath = try file("base.yaml", "learning_rate: 1.0e-4\n")
+        let space = try SearchSpace.parse(yaml: spaceText)
+        let study = directory.appendingPathComponent("study")
+
+        let first = try Study(space: space, directory: study, trials: 3, inputs: StudyInputs(spacePath: spacePath, configPath: configPath))
+        try first.finish(syntheticRecord(first.claim()!))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: StudyInputs.file(in: study).path))
+
+        let copy = try file("copy.yaml", spaceText)
+        let resumed = try Study(space: space, directory: study, trials: 3, inputs: StudyInputs(spacePath: copy, configPath: configPath))
+        XCTAssertEqual(resumed.records.map(\.number), [0], "the same contents resume")
+
+        let changed = try file("space2.yaml", "learning_rate: {loguniform: [1e-6, 1e-2]}\npruner: none\n")
+        XCTAssertThrowsError(try Study(space: space, directory: study, trials: 3, inputs: StudyInputs(spacePath: changed, configPath: configPath))) {
+            let text = "\($0)"
+            XCTAssertTrue(text.contains("--space \(changed)"), text)
+            XCTAssertTrue(text.contains("differs from the search space this study was started from, \(spacePath)"), text)
+            XCTAssertFalse(text.contains("--config"), text)
+        }
+
+        try "learning_rate: 2.0e-4\n".write(toFile: configPath, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try Study(space: space, directory: study, trials: 3, inputs: StudyInputs(spacePath: changed, configPath: configPath))) {
+            let text = "\($0)"
+            XCTAssertTrue(text.contains("2 problems"), text)
+            XCTAssertTrue(text.contains("--config \(configPath)"), text)
+            XCTAssertTrue(text.contains("differs from the base configuration this study was started from, \(configPath)"), text)
+        }
+        XCTAssertEqual(try TrialRecord.readStudy(first.studyFile).map(\.number), [0], "a refused resume writes nothing")
+    }
+
     /// Three trials of a tiny model in process, ASHA on: every trial a run directory with its
     /// config.yaml and trial.json, study.jsonl, study.md and a best.yaml that `train` reads.
     func testTinyStudyEndToEnd() throws {

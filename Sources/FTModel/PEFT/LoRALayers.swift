@@ -19,7 +19,7 @@ public final class LoRALayers: @unchecked Sendable {
     /// holds the pooler when it is targeted.
     public let targets: [[EncoderLinearModule]]
     /// True while `B A · s` is added into the base weights (`merge()`); the branches are then off.
-    public private(set) var isMerged = false
+    public var isMerged: Bool { weights.isMerged }
     let hidden: Int
     let intermediate: Int
     let store: ParameterStore
@@ -28,6 +28,8 @@ public final class LoRALayers: @unchecked Sendable {
     /// Store names of A and B per [layer][module.rawValue], built once: no strings in the passes.
     private let aNames: [[String]]
     private let bNames: [[String]]
+    /// A, B and the base weight of every branch: their initialisation and merging.
+    private let weights: LoRABranchWeights
 
     // Forward caches, planned for `capacity` tokens: u per (layer, module), and dropout scratch.
     private var arena = ScratchArena()
@@ -94,6 +96,16 @@ public final class LoRALayers: @unchecked Sendable {
         targets = (0...layers).map { Self.targetedModules(layer: $0, layers: layers, lora: configuration, names: names) }
         aNames = (0...layers).map { l in EncoderLinearModule.allCases.map { Self.aName(layer: l, module: $0, names: names) } }
         bNames = (0...layers).map { l in EncoderLinearModule.allCases.map { Self.bName(layer: l, module: $0, names: names) } }
+        let (hidden, intermediate) = (hidden, intermediate)
+        let branches = targets.enumerated().flatMap { l, modules in
+            modules.map { module in
+                let (inputs, outputs) = module.dimensions(hidden: hidden, intermediate: intermediate)
+                return LoRABranchWeights.Branch(
+                    a: Self.aName(layer: l, module: module, names: names), b: Self.bName(layer: l, module: module, names: names),
+                    weight: module.tensorPrefix(layer: l, names: names) + "weight", inputs: inputs, outputs: outputs)
+            }
+        }
+        weights = LoRABranchWeights(branches: branches, store: store, configuration: configuration)
     }
 
     /// Every (layer, module) with a branch, layer by layer.
@@ -101,18 +113,8 @@ public final class LoRALayers: @unchecked Sendable {
         targets.enumerated().flatMap { l, modules in modules.map { (l, $0) } }
     }
 
-    /// PEFT's initialisation (`init_lora_weights=True`): A Kaiming-uniform with a = √5, that is
-    /// U(−1/√in, 1/√in) (`nn.Linear`'s default), B zero — so the model starts as the base model.
-    public func initialize(rng: inout SeededRNG) {
-        for (l, module) in branches {
-            let a = store.view(aNames[l][module.rawValue])
-            let bound = 1 / Float(a.shape[1]).squareRoot()
-            let p = store.value(a.name)
-            for i in 0..<a.count { p[i] = (2 * rng.nextUniform() - 1) * bound }
-            let b = store.view(bNames[l][module.rawValue])
-            store.value(b.name).update(repeating: 0, count: b.count)
-        }
-    }
+    /// PEFT's initialisation (`init_lora_weights=True`): A Kaiming-uniform, B zero (`LoRABranchWeights`).
+    public func initialize(rng: inout SeededRNG) { weights.initialize(rng: &rng) }
 
     // MARK: - Forward
 
@@ -199,29 +201,8 @@ public final class LoRALayers: @unchecked Sendable {
 
     /// PEFT's `merge`: W ← W + s · B A for every branch; the branches are then skipped, so the
     /// model computes the same function with plain products. Does nothing when already merged.
-    public func merge() {
-        guard !isMerged else { return }
-        addDeltas(sign: 1)
-        isMerged = true
-    }
+    public func merge() { weights.merge() }
 
     /// PEFT's `unmerge`: W ← W − s · B A, back to the base weights (up to float rounding).
-    public func unmerge() {
-        guard isMerged else { return }
-        addDeltas(sign: -1)
-        isMerged = false
-    }
-
-    private func addDeltas(sign: Float) {
-        let r = configuration.rank
-        for (l, module) in branches {
-            let (inputs, outputs) = module.dimensions(hidden: hidden, intermediate: intermediate)
-            let weight = store.value(module.tensorPrefix(layer: l, names: names) + "weight")
-            Parallel.sgemm(
-                transA: false, transB: false, m: outputs, n: inputs, k: r, alpha: sign * scaling,
-                a: store.value(bNames[l][module.rawValue]), lda: r,
-                b: store.value(aNames[l][module.rawValue]), ldb: inputs,
-                beta: 1, c: weight, ldc: inputs)
-        }
-    }
+    public func unmerge() { weights.unmerge() }
 }

@@ -24,26 +24,9 @@ extension TrainingRun {
         if world.isCoordinator { try task.writeSplits(to: output.appendingPathComponent("data")) }
         let model = try ModelRegistry.load(
             modelDirectory: baseModel, numLabels: 2, head: .questionAnswering, seed: c.rngSeed, peft: c.peftSetup, overrides: c.modelOverrides)
-        guard tokenizer.vocabularySize <= model.vocabularySize else {
-            throw ModelError.badConfig(
-                baseModel.appendingPathComponent("vocab.txt").path,
-                "\(tokenizer.vocabularySize) tokens, more than config.json's vocab_size \(model.vocabularySize)")
-        }
-        guard c.maxLength <= model.maxSequenceLength else {
-            throw ConfigurationError(
-                source: nil,
-                problems: [
-                    ConfigurationProblem(
-                        kind: .invalidValue, key: "max_length",
-                        message: "`max_length` \(c.maxLength) exceeds the model's \(model.maxSequenceLength) positions")
-                ])
-        }
-        try PEFTTraining.prepare(model: model, configuration: c, log: log)
-        try MixedPrecision.apply(to: model, bf16: c.bf16, log: log)
-        let ignored = [("class_weights", c.classWeights != nil), ("oversample", c.oversample)].filter(\.1).map(\.0)
-        if !ignored.isEmpty {
-            log.message("warning: \(ignored.joined(separator: ", ")) apply to sequence classification; question_answering ignores them")
-        }
+        try startModel(
+            model, for: .questionAnswering, tokenizerSize: tokenizer.vocabularySize, vocabulary: .vocabText(baseModel),
+            maxLength: .required, ignoring: ["class_weights", "oversample"], log: log)
         return PreparedTask(
             task: task, model: model, padTokenId: tokenizer.padTokenId, firstTokenOnly: false,
             // BertForQuestionAnswering's loss is a micro-batch mean over sequences.

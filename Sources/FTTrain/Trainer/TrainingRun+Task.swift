@@ -54,13 +54,10 @@ extension TrainingRun {
             let model = try ModelRegistry.load(
                 modelDirectory: baseModel, numLabels: data.labelSet.labels.count, seed: c.rngSeed,
                 peft: c.peftSetup, overrides: c.modelOverrides)
-            guard tokenizer.vocabularySize <= model.vocabularySize else {
-                throw ModelError.badConfig(
-                    baseModel.appendingPathComponent("vocab.txt").path,
-                    "\(tokenizer.vocabularySize) tokens, more than config.json's vocab_size \(model.vocabularySize)")
-            }
-            try PEFTTraining.prepare(model: model, configuration: c, log: log)  // LoRA branches, frozen tensors
-            try MixedPrecision.apply(to: model, bf16: c.bf16, log: log)
+            // The task cuts its inputs at the model's positions itself (`min` below).
+            try startModel(
+                model, for: .sequenceClassification, tokenizerSize: tokenizer.vocabularySize, vocabulary: .vocabText(baseModel),
+                maxLength: .capped, ignoring: [], log: log)
             let task = try SequenceClassificationTask(data: data, tokenizer: tokenizer, maxLength: min(c.maxLength, model.maxSequenceLength))
             return PreparedTask(
                 task: task, model: model, padTokenId: tokenizer.padTokenId, firstTokenOnly: true,
@@ -82,26 +79,10 @@ extension TrainingRun {
             let model = try ModelRegistry.load(
                 modelDirectory: baseModel, numLabels: task.labels.count, head: .tokenClassification, seed: c.rngSeed,
                 peft: c.peftSetup, overrides: c.modelOverrides)
-            guard tokenizer.vocabularySize <= model.vocabularySize else {
-                throw ModelError.badConfig(
-                    baseModel.appendingPathComponent("vocab.txt").path,
-                    "\(tokenizer.vocabularySize) tokens, more than config.json's vocab_size \(model.vocabularySize)")
-            }
-            guard c.maxLength <= model.maxSequenceLength || task.train.encodings.allSatisfy({ $0.count <= model.maxSequenceLength }) else {
-                throw ConfigurationError(
-                    source: nil,
-                    problems: [
-                        ConfigurationProblem(
-                            kind: .invalidValue, key: "max_length",
-                            message: "`max_length` \(c.maxLength) exceeds the model's \(model.maxSequenceLength) positions")
-                    ])
-            }
-            try PEFTTraining.prepare(model: model, configuration: c, log: log)
-            try MixedPrecision.apply(to: model, bf16: c.bf16, log: log)
-            let ignored = [("class_weights", c.classWeights != nil), ("oversample", c.oversample), ("augment", c.augment != nil)].filter(\.1).map(\.0)
-            if !ignored.isEmpty {
-                log.message("warning: \(ignored.joined(separator: ", ")) apply to sequence classification; token_classification ignores them")
-            }
+            try startModel(
+                model, for: .tokenClassification, tokenizerSize: tokenizer.vocabularySize, vocabulary: .vocabText(baseModel),
+                maxLength: .requiredUnlessInputsFit(longest: task.train.encodings.map(\.count).max() ?? 0),
+                ignoring: ["class_weights", "oversample", "augment"], log: log)
             return PreparedTask(
                 task: task, model: model, padTokenId: tokenizer.padTokenId, firstTokenOnly: false,
                 // BertForTokenClassification's loss is a micro-batch mean, as the sequence head's.
@@ -111,16 +92,10 @@ extension TrainingRun {
         case .causalLM:
             let loaded = try causalModelLoader(modelPath, c)
             let model = loaded.model, tokenizer = loaded.tokenizer
-            guard tokenizer.vocabularySize <= model.vocabularySize else {
-                throw ModelError.badConfig(
-                    modelPath, "the tokenizer has \(tokenizer.vocabularySize) tokens, more than the model's vocabulary \(model.vocabularySize)")
-            }
-            try PEFTTraining.prepare(model: model, configuration: c, log: log)
-            try MixedPrecision.apply(to: model, bf16: c.bf16, log: log)
-            let ignored = [("class_weights", c.classWeights != nil), ("oversample", c.oversample), ("augment", c.augment != nil)].filter(\.1).map(\.0)
-            if !ignored.isEmpty {
-                log.message("warning: \(ignored.joined(separator: ", ")) apply to sequence classification; causal_lm ignores them")
-            }
+            // The task cuts its sequences at the model's positions itself (its options below).
+            try startModel(
+                model, for: .causalLM, tokenizerSize: tokenizer.vocabularySize, vocabulary: .decoder(modelPath),
+                maxLength: .capped, ignoring: ["class_weights", "oversample", "augment"], log: log)
             let task = try CausalLanguageModelingTask(
                 trainPath: trainPath, options: CausalLanguageModelingTask.Options(configuration: c, maxSequenceLength: model.maxSequenceLength),
                 tokenizer: tokenizer,
@@ -135,6 +110,71 @@ extension TrainingRun {
             return PreparedTask(
                 task: task, model: model, padTokenId: tokenizer.padTokenId, firstTokenOnly: false,
                 accumulationScaling: .tokenWeightedMean, baseModelDirectory: base)
+        }
+    }
+
+    /// Where a model's vocabulary is described, for the message of a tokenizer larger than it.
+    enum VocabularySource {
+        /// An encoder directory: its `vocab.txt` against `config.json`'s `vocab_size`.
+        case vocabText(URL)
+        /// A decoder model (a `.gguf` file or a directory) at this path.
+        case decoder(String)
+    }
+
+    /// How a task's `max_length` must fit the model's positions.
+    enum MaxLengthFit {
+        /// The task cuts its inputs at the model's positions itself: nothing to check.
+        case capped
+        /// `max_length` must not exceed the positions.
+        case required
+        /// `max_length` may exceed the positions when no training input (the longest has
+        /// `longest` tokens) does.
+        case requiredUnlessInputsFit(longest: Int)
+    }
+
+    /// The start-up every task makes once its data is read and its model loaded, in this order:
+    /// the tokenizer fits the model's vocabulary, `max_length` fits its positions (`fit`), the
+    /// LoRA branches and frozen tensors are prepared (`PEFTTraining`), mixed precision is applied,
+    /// and a warning names the sequence-classification options in `ignoring` that are set.
+    /// - Throws: `ModelError.badConfig` naming the vocabulary's file, `ConfigurationError` naming
+    ///   `max_length`, or what the PEFT and mixed-precision preparations throw.
+    func startModel(
+        _ model: any SequenceModel, for task: TaskType, tokenizerSize: Int, vocabulary: VocabularySource,
+        maxLength fit: MaxLengthFit, ignoring: [String], log: TrainingLog
+    ) throws {
+        let c = configuration
+        guard tokenizerSize <= model.vocabularySize else {
+            switch vocabulary {
+            case .vocabText(let directory):
+                throw ModelError.badConfig(
+                    directory.appendingPathComponent("vocab.txt").path,
+                    "\(tokenizerSize) tokens, more than config.json's vocab_size \(model.vocabularySize)")
+            case .decoder(let path):
+                throw ModelError.badConfig(
+                    path, "the tokenizer has \(tokenizerSize) tokens, more than the model's vocabulary \(model.vocabularySize)")
+            }
+        }
+        let positions = model.maxSequenceLength
+        let lengthFits: Bool
+        switch fit {
+        case .capped: lengthFits = true
+        case .required: lengthFits = c.maxLength <= positions
+        case .requiredUnlessInputsFit(let longest): lengthFits = c.maxLength <= positions || longest <= positions
+        }
+        guard lengthFits else {
+            throw ConfigurationError(
+                source: nil,
+                problems: [
+                    ConfigurationProblem(
+                        kind: .invalidValue, key: "max_length", message: "`max_length` \(c.maxLength) exceeds the model's \(positions) positions")
+                ])
+        }
+        try PEFTTraining.prepare(model: model, configuration: c, log: log)  // LoRA branches, frozen tensors
+        try MixedPrecision.apply(to: model, bf16: c.bf16, log: log)
+        let set = ["class_weights": c.classWeights != nil, "oversample": c.oversample, "augment": c.augment != nil]
+        let ignored = ignoring.filter { set[$0] ?? false }
+        if !ignored.isEmpty {
+            log.message("warning: \(ignored.joined(separator: ", ")) apply to sequence classification; \(task.rawValue) ignores them")
         }
     }
 

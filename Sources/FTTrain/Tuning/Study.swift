@@ -16,7 +16,9 @@ public struct TrialAssignment: Sendable, Equatable {
 ///
 /// Resume: a new `Study` on the same directory reads `study.jsonl`; its trials are never run
 /// again, the rungs are refilled from their records, and a trial that was running when the study
-/// was killed (no line) is handed out again under its number, its directory started afresh.
+/// was killed (no line) is handed out again under its number, its directory started afresh. With
+/// `inputs`, a resume whose search space or base configuration file changed is refused
+/// (`StudyInputs`, `DIR/study-inputs.json`).
 public final class Study {
     public let space: SearchSpace
     public let directory: URL
@@ -29,11 +31,15 @@ public final class Study {
 
     public var studyFile: URL { directory.appendingPathComponent("study.jsonl") }
 
-    public init(space: SearchSpace, directory: URL, trials: Int) throws {
+    /// - Parameter inputs: the files `space` and the base configuration were read from, recorded
+    ///   in a new study and checked against the record on a resume (nil: neither).
+    /// - Throws: `ConfigurationError` when `study.jsonl` is malformed, or `inputs` differ from the record.
+    public init(space: SearchSpace, directory: URL, trials: Int, inputs: StudyInputs? = nil) throws {
         self.space = space
         self.directory = directory
         totalTrials = trials
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try inputs?.recordOrCheck(in: directory)
         records = try TrialRecord.readStudy(directory.appendingPathComponent("study.jsonl"))
         sampler = space.makeSampler()
         if space.pruner == .asha {

@@ -17,12 +17,14 @@ public final class LlamaLoRA: @unchecked Sendable {
     /// The targeted modules of each layer.
     public let targets: [[LlamaLinearModule]]
     /// True while `s · B A` is added into the base weights.
-    public private(set) var isMerged = false
+    public var isMerged: Bool { weights.isMerged }
     let config: LlamaConfig
     let store: ParameterStore
     private let scaling: Float
     private let aNames: [[String]]
     private let bNames: [[String]]
+    /// A, B and the base weight of every branch: their initialisation and merging.
+    private let weights: LoRABranchWeights
     private var arena = ScratchArena()
     private var capacity = 0
     private var lowRank: [[UnsafeMutablePointer<Float>]] = []
@@ -69,6 +71,14 @@ public final class LlamaLoRA: @unchecked Sendable {
         targets = (0..<config.numHiddenLayers).map { Self.targetedModules(layer: $0, lora: configuration) }
         aNames = (0..<config.numHiddenLayers).map { l in LlamaLinearModule.allCases.map { Self.aName(l, $0) } }
         bNames = (0..<config.numHiddenLayers).map { l in LlamaLinearModule.allCases.map { Self.bName(l, $0) } }
+        let branches = targets.enumerated().flatMap { l, modules in
+            modules.map { module in
+                let (inputs, outputs) = module.dimensions(config)
+                return LoRABranchWeights.Branch(
+                    a: Self.aName(l, module), b: Self.bName(l, module), weight: LlamaTensorNames.weight(l, module), inputs: inputs, outputs: outputs)
+            }
+        }
+        weights = LoRABranchWeights(branches: branches, store: store, configuration: configuration)
     }
 
     /// Every (layer, module) with a branch.
@@ -76,17 +86,8 @@ public final class LlamaLoRA: @unchecked Sendable {
         targets.enumerated().flatMap { l, modules in modules.map { (l, $0) } }
     }
 
-    /// PEFT's initialisation: A Kaiming-uniform (a = √5: U(−1/√in, 1/√in)), B zero.
-    public func initialize(rng: inout SeededRNG) {
-        for (l, module) in branches {
-            let a = store.view(aNames[l][module.rawValue])
-            let bound = 1 / Float(a.shape[1]).squareRoot()
-            let p = store.value(a.name)
-            for i in 0..<a.count { p[i] = (2 * rng.nextUniform() - 1) * bound }
-            let b = store.view(bNames[l][module.rawValue])
-            store.value(b.name).update(repeating: 0, count: b.count)
-        }
-    }
+    /// PEFT's initialisation: A Kaiming-uniform (a = √5: U(−1/√in, 1/√in)), B zero (`LoRABranchWeights`).
+    public func initialize(rng: inout SeededRNG) { weights.initialize(rng: &rng) }
 
     /// Plans the caches for a pass over `tokens` tokens.
     func prepare(tokens: Int, training: Bool, dropoutSeed: UInt64) {
@@ -167,27 +168,8 @@ public final class LlamaLoRA: @unchecked Sendable {
     }
 
     /// PEFT's `merge`: W ← W + s · B A; the branches are then skipped.
-    public func merge() {
-        guard !isMerged else { return }
-        addDeltas(sign: 1)
-        isMerged = true
-    }
+    public func merge() { weights.merge() }
 
     /// PEFT's `unmerge`: W ← W − s · B A.
-    public func unmerge() {
-        guard isMerged else { return }
-        addDeltas(sign: -1)
-        isMerged = false
-    }
-
-    private func addDeltas(sign: Float) {
-        let r = configuration.rank
-        for (l, module) in branches {
-            let (inputs, outputs) = module.dimensions(config)
-            Parallel.sgemm(
-                transA: false, transB: false, m: outputs, n: inputs, k: r, alpha: sign * scaling,
-                a: store.value(bNames[l][module.rawValue]), lda: r, b: store.value(aNames[l][module.rawValue]), ldb: inputs,
-                beta: 1, c: store.value(LlamaTensorNames.weight(l, module)), ldc: inputs)
-        }
-    }
+    public func unmerge() { weights.unmerge() }
 }
