@@ -97,7 +97,9 @@ public final class FederatedTask {
     public func read(_ path: String) throws -> Split {
         let maxLength = min(configuration.maxLength, model.maxSequenceLength)
         if configuration.task == .tokenClassification, let tokenizer = bertTokenizer {
-            return Split(dataset: try FederatedData.encodeTagged(path: path, labels: labels, configuration: configuration, tokenizer: tokenizer, maxLength: maxLength), causal: nil)
+            return Split(
+                dataset: try FederatedData.encodeTagged(
+                    path: path, labels: labels, configuration: configuration, tokenizer: tokenizer, maxLength: maxLength), causal: nil)
         }
         guard let causalTokenizer else {
             let dataset = try FederatedData.encode(

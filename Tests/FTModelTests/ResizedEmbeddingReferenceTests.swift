@@ -49,7 +49,8 @@ final class ResizedEmbeddingReferenceTests: XCTestCase {
         let types = try file.int64s("input.token_type_ids").map(Int32.init)
         let mask = try file.int64s("input.attention_mask").map(Int32.init)
         let labels = try file.int64s("input.labels").map(Int32.init)
-        let out = try model.forward(inputIds: ids, tokenTypeIds: types, attentionMask: mask, batch: B, sequence: T, training: true, firstTokenOnly: false)
+        let out = try model.forward(
+            inputIds: ids, tokenTypeIds: types, attentionMask: mask, batch: B, sequence: T, training: true, firstTokenOnly: false)
         let logits = Array(UnsafeBufferPointer(start: try XCTUnwrap(out.logits), count: B * T * L))
         assertClose(logits, try file.floats("output.logits"), atol: 1e-5, rtol: 1e-5, "logits")
         let objective = try TokenClassificationObjective(classes: L)

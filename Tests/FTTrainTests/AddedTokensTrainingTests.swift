@@ -58,8 +58,9 @@ final class AddedTokensTrainingTests: XCTestCase {
         try c.validate()
         try TrainingRun(configuration: c).run()
         let output = directory.appendingPathComponent("run")
-        let addedJSON = try JSONSerialization.jsonObject(
-            with: Data(contentsOf: output.appendingPathComponent("base_model/added_tokens.json"))) as? [String: Int]
+        let addedJSON =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: output.appendingPathComponent("base_model/added_tokens.json"))) as? [String: Int]
         XCTAssertEqual(addedJSON, ["北京": V, "上海": V + 1], "\"ann\" is in the vocabulary: no new id")
 
         let exported = output.appendingPathComponent("model")

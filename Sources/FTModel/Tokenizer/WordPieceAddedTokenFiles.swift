@@ -67,7 +67,8 @@ public enum WordPieceAddedTokenFiles {
             for flag in ["lstrip", "rstrip", "single_word"] where entry[flag] as? Bool == true {
                 throw WordPieceAddedTokenError.unsupported("\"\(content)\" has \(flag): true, which fttrain does not support", source: source!.path)
             }
-            tokens.append(WordPieceAddedToken(content: content, id: Int32(id), special: special, normalized: entry["normalized"] as? Bool ?? !special))
+            tokens.append(
+                WordPieceAddedToken(content: content, id: Int32(id), special: special, normalized: entry["normalized"] as? Bool ?? !special))
         }
         return (tokens, source?.path)
     }

@@ -46,9 +46,11 @@ extension TrainingRun {
             throw invalid(error.description)
         }
         let added = extended.vocabularySize - tokenizer.vocabularySize
-        log.message("add_tokens: \(added) new tokens, ids \(tokenizer.vocabularySize)..<\(extended.vocabularySize); vocabulary \(extended.vocabularySize)")
+        log.message(
+            "add_tokens: \(added) new tokens, ids \(tokenizer.vocabularySize)..<\(extended.vocabularySize); vocabulary \(extended.vocabularySize)")
         for (token, id) in known {
-            log.message("add_tokens: \"\(token)\" is already in the vocabulary (id \(id)): no new id, matched whole from now on, as transformers does")
+            log.message(
+                "add_tokens: \"\(token)\" is already in the vocabulary (id \(id)): no new id, matched whole from now on, as transformers does")
         }
         if c.freezeEmbeddings { log.message("warning: freeze_embeddings with add_tokens: the new rows keep their initial value (the mean row)") }
         let directory = output.appendingPathComponent("base_model", isDirectory: true)
