@@ -95,6 +95,34 @@ final class AddedTokensTrainingTests: XCTestCase {
         XCTAssertEqual(found[0].last, PredictedEntity(type: "LOC", start: 2, end: 4, text: "北京"))
     }
 
+    /// Stopped at step 5 and resumed from its checkpoint (whose matrix is the resized one), a run
+    /// with added tokens ends bit for bit as the uninterrupted one.
+    func testResumeWithAddedTokensIsBitwise() throws {
+        func settings(_ name: String) throws -> TrainingConfiguration {
+            var c = try configuration(name, tokens: .tokens(["北京", "上海"]))
+            c.numTrainEpochs = 1
+            c.loggingSteps = 1
+            c.saveStrategy = .steps
+            c.saveSteps = 4
+            return c
+        }
+        try TrainingRun(configuration: try settings("whole")).run()
+        let split = try settings("split")
+        let first = TrainingRun(configuration: split)
+        first.stopRequested = StopAtStep(5).callAsFunction
+        XCTAssertThrowsError(try first.run())
+        var resume = split
+        resume.resumeFromCheckpoint = "latest"
+        try TrainingRun(configuration: resume).run()
+        let a = try logRecords(directory.appendingPathComponent("whole")), b = try logRecords(directory.appendingPathComponent("split"))
+        XCTAssertGreaterThan(a.train.count, 5)
+        XCTAssertEqual(a.train, b.train, "loss, grad_norm and learning_rate of every step")
+        let weights = { (name: String) throws -> Data in
+            try Data(contentsOf: self.directory.appendingPathComponent(name).appendingPathComponent("model/model.safetensors"))
+        }
+        XCTAssertEqual(try weights("whole"), try weights("split"), "final parameters")
+    }
+
     func testBadSettingsFailNamingAddTokens() throws {
         func message(_ c: TrainingConfiguration) -> String {
             do {
