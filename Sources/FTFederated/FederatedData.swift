@@ -22,4 +22,26 @@ enum FederatedData {
             texts: loaded.examples.map(\.text), pairs: loaded.examples.map(\.textPair), labels: classes,
             tokenizer: tokenizer, maxLength: maxLength)
     }
+
+    /// Tagged sentences (token classification) with every tag mapped onto the federation's
+    /// labels, encoded as `fttrain train` encodes them.
+    /// - Throws: `DataError` for the file, `FederationError` naming the line of a tag the
+    ///   federation does not know.
+    static func encodeTagged(
+        path: String, labels: [String], configuration c: TrainingConfiguration, tokenizer: BertTokenizer, maxLength: Int
+    ) throws -> EncodedDataset {
+        let sentences = try TaggedSentences.read(path, scheme: c.tagScheme, tokensKey: "tokens", tagsKey: "tags")
+        let known = Set(labels)
+        for sentence in sentences {
+            if let tag = sentence.tags.first(where: { !known.contains($0) }) {
+                throw FederationError(description: "\(sentence.location): tag \"\(tag)\" is not one of the federation's labels \(labels)")
+            }
+        }
+        var options = TokenClassificationTask.Options()
+        options.scheme = c.tagScheme
+        options.labelAllTokens = c.labelAllTokens
+        options.maxLength = maxLength
+        var counts = TokenClassificationTask.EncodingCounts()
+        return TokenClassificationTask.encode(sentences, labels: labels, tokenizer: tokenizer, options: options, counts: &counts)
+    }
 }

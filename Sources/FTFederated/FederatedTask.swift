@@ -8,6 +8,9 @@ import Foundation
 ///
 /// - Sequence classification (an encoder): the classes are `federation.labels`, every site maps
 ///   its labels onto them, the head trains with the adapter; scored by accuracy and F1.
+/// - Token classification (`task: token_classification`, an encoder): `federation.labels` are the
+///   tags in id order; each file is tagged sentences (CoNLL or JSONL, `tag_scheme`), every tag one of
+///   them; the token head trains with the adapter; scored by seqeval's entity metrics.
 /// - Causal LM (a decoder: `task: causal_lm`, or a `.gguf` file or `*ForCausalLM` directory as
 ///   `model_dir`): each file is SFT data read by the causal-LM task (chat rows, prompt/completion,
 ///   or labelled rows through `prompt_template`), the loss on the answer tokens, no classifier —
@@ -69,13 +72,20 @@ public final class FederatedTask {
             }
             let base = URL(fileURLWithPath: modelPath, isDirectory: true)
             let tokenizer = try BertTokenizer.load(modelDirectory: base)
-            model = try ModelRegistry.load(modelDirectory: base, numLabels: labels.count, seed: c.rngSeed, peft: c.peftSetup)
+            let tokens = c.task == .tokenClassification
+            model = try ModelRegistry.load(
+                modelDirectory: base, numLabels: labels.count, head: tokens ? .tokenClassification : .sequenceClassification, seed: c.rngSeed,
+                peft: c.peftSetup)
             bertTokenizer = tokenizer
             causalTokenizer = nil
-            objective = try SequenceClassificationObjective(classes: labels.count, classWeights: nil)
+            objective =
+                tokens
+                ? try TokenClassificationObjective(classes: labels.count)
+                : try SequenceClassificationObjective(classes: labels.count, classWeights: nil)
             padTokenId = tokenizer.padTokenId
+            // BertForTokenClassification's loss is a micro-batch mean, as the sequence head's.
             accumulationScaling = .meanOfMicroBatchMeans
-            firstTokenOnly = true
+            firstTokenOnly = !tokens
         }
         self.labels = labels
         try PEFTTraining.prepare(model: model, configuration: c, log: try TrainingLog(path: nil, quiet: true))
@@ -86,6 +96,11 @@ public final class FederatedTask {
     ///   federation's (classification) or a file with no usable example.
     public func read(_ path: String) throws -> Split {
         let maxLength = min(configuration.maxLength, model.maxSequenceLength)
+        if configuration.task == .tokenClassification, let tokenizer = bertTokenizer {
+            return Split(
+                dataset: try FederatedData.encodeTagged(
+                    path: path, labels: labels, configuration: configuration, tokenizer: tokenizer, maxLength: maxLength), causal: nil)
+        }
         guard let causalTokenizer else {
             let dataset = try FederatedData.encode(
                 path: path, labels: labels, configuration: configuration, tokenizer: bertTokenizer!, maxLength: maxLength)
@@ -107,6 +122,12 @@ public final class FederatedTask {
         if let task = split.causal {
             return try task.evaluate(model: model, dataset: split.dataset, prefix: prefix, batchSize: batchSize, world: SingleProcessWorld())
                 .metrics
+        }
+        if configuration.task == .tokenClassification {
+            return try TokenClassificationTask.evaluate(
+                model: model, dataset: split.dataset, labels: labels, padTokenId: padTokenId, prefix: prefix, batchSize: batchSize,
+                world: SingleProcessWorld()
+            ).metrics
         }
         let predictions = try Predictions.compute(model: model, dataset: split.dataset, batchSize: batchSize, padTokenId: padTokenId)
         let metrics = try ClassificationMetrics.compute(

@@ -106,6 +106,7 @@ final class ConfigLoadingTests: XCTestCase {
         c.generationMaxNewTokens = 8
         c.tagScheme = .bioes
         c.labelAllTokens = true
+        c.addTokens = .tokens(["新词", "北京大学"])
         c.docStride = 64
         c.nBestSize = 10
         c.maxAnswerLength = 15

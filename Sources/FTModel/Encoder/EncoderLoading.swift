@@ -10,8 +10,12 @@ extension EncoderModel {
     /// new head. Adapter tensors (LoRA's A and B) are not base weights and are left alone, and so
     /// is a fixed table the file lacks (DistilBERT's sinusoids, computed at construction).
     /// - Returns: the names of model tensors that were not in the file (only ever head tensors).
+    ///
+    /// `resizingWordEmbeddings`: the file's word-embedding matrix may have another number of rows
+    /// than the model's (a resized vocabulary); the rows both have are copied, the others are
+    /// left for ``initializeAddedEmbeddingRows(from:)``.
     @discardableResult
-    public func load(from file: SafeTensorsFile) throws -> [String] {
+    public func load(from file: SafeTensorsFile, resizingWordEmbeddings: Bool = false) throws -> [String] {
         let names = config.family.names
         var notFound: [String] = []
         for view in store.views where !PEFTModules.isAdapterTensor(view.name) {
@@ -24,6 +28,10 @@ extension EncoderModel {
                 throw ModelError.missingTensor(file: file.path, tensor: view.name)
             }
             let info = file.info(stored)!
+            if resizingWordEmbeddings && view.name == names.wordEmbeddings && info.shape.count == 2 && info.shape[1] == view.shape[1] {
+                try copyWordEmbeddingRows(stored, rows: info.shape[0], from: file)
+                continue
+            }
             guard info.shape == view.shape else {
                 throw ModelError.shapeMismatch(file: file.path, tensor: stored, expected: view.shape, found: info.shape)
             }
@@ -81,12 +89,14 @@ extension EncoderModel {
     /// `adjust` changes the config before the model is built (dropout overrides, as Hugging Face's
     /// `from_pretrained(..., hidden_dropout_prob=...)`); the result is validated. `peft` adds
     /// adapter tensors, left zero (`LoRALayers.initialize` or an adapter file fills them).
+    /// `vocabularySize`, when given, resizes the word embeddings as transformers'
+    /// `resize_token_embeddings` does (``initializeAddedEmbeddingRows(from:)``).
     ///
     /// The config's sizes are compared with the weights' shapes before anything is allocated, so a
     /// `config.json` that disagrees with its weights is an error naming the key and the tensor.
     public static func load(
         modelDirectory: URL, numLabels: Int = 0, head: EncoderHead = .sequenceClassification, seed: UInt64 = 42,
-        peft: PEFTSetup? = nil, adjust: (inout EncoderConfig) -> Void = { _ in }
+        peft: PEFTSetup? = nil, vocabularySize: Int? = nil, adjust: (inout EncoderConfig) -> Void = { _ in }
     ) throws -> EncoderModel {
         let configPath = modelDirectory.appendingPathComponent("config.json").path
         let weightsPath = modelDirectory.appendingPathComponent("model.safetensors").path
@@ -95,9 +105,12 @@ extension EncoderModel {
         let file = try SafeTensorsFile(path: weightsPath)
         try checkSizes(of: config, against: file, configPath: configPath)
         adjust(&config)
+        let storedRows = config.vocabSize
+        if let vocabularySize { config.vocabSize = vocabularySize }
         try config.validate(source: configPath)
         let model = try EncoderModel(config: config, numLabels: numLabels, head: head, peft: peft)
-        let newTensors = try model.load(from: file)
+        let newTensors = try model.load(from: file, resizingWordEmbeddings: config.vocabSize != storedRows)
+        if config.vocabSize > storedRows { model.initializeAddedEmbeddingRows(from: storedRows) }
         if !newTensors.isEmpty {
             var rng = SeededRNG(seed: seed, stream: RandomStreams.base)
             model.initializeRandomly(rng: &rng, only: Set(newTensors))

@@ -25,6 +25,7 @@ extension EncoderModel: SequenceModel {
         } else {
             object.removeValue(forKey: "problem_type")
         }
+        object["vocab_size"] = config.vocabSize  // resized by added tokens (every family's key)
         config.family.writeConfig(config, &object)
         if config.hasPrunedHeads { object["pruned_heads"] = config.prunedHeadsJSON }
         object.removeValue(forKey: "_name_or_path")

@@ -83,12 +83,16 @@ extension ModelRegistry {
     /// of a llama.cpp `.gguf` file (a Llama, de-quantised to float32),
     /// with a classification head of `numLabels` classes (0: none) — `head`, or when nil the one
     /// `config.json`'s `architectures` names; a head the weights lack is initialised from `seed`. `peft` adds adapter tensors (zero until initialised or loaded).
+    /// `vocabularySize` resizes an encoder's word embeddings (added tokens; `EncoderModel+VocabularyResize`).
     /// - Throws: `ModelError` naming the file and the problem (unknown family, a size that
     ///   disagrees with the weights, a missing or misshapen tensor).
     public static func load(
         modelDirectory: URL, numLabels: Int = 0, head: EncoderHead? = nil, seed: UInt64 = 42, peft: PEFTSetup? = nil,
-        overrides: ModelOverrides = ModelOverrides()
+        overrides: ModelOverrides = ModelOverrides(), vocabularySize: Int? = nil
     ) throws -> any SequenceModel {
+        if vocabularySize != nil && CausalModelCheck.isDecoder(modelDirectory) {
+            throw ModelError.badConfig(modelDirectory.path, "add_tokens (a resized vocabulary) is supported for encoders only")
+        }
         if modelDirectory.pathExtension.lowercased() == "gguf" {
             guard numLabels == 0 else {
                 throw ModelError.badConfig(
@@ -111,7 +115,9 @@ extension ModelRegistry {
         if head == nil, numLabels > 0, FileManager.default.fileExists(atPath: configPath) {
             encoderHead = EncoderHead.named(byArchitectures: try readConfigJSON(path: configPath).object["architectures"] as? [String])
         }
-        return try EncoderModel.load(modelDirectory: modelDirectory, numLabels: numLabels, head: encoderHead, seed: seed, peft: peft) { config in
+        return try EncoderModel.load(
+            modelDirectory: modelDirectory, numLabels: numLabels, head: encoderHead, seed: seed, peft: peft, vocabularySize: vocabularySize
+        ) { config in
             if let p = overrides.hiddenDropout { config.hiddenDropoutProb = p }
             if let p = overrides.attentionDropout { config.attentionProbsDropoutProb = p }
             if let p = overrides.classifierDropout { config.classifierDropout = p }
@@ -130,5 +136,15 @@ extension ModelRegistry {
         let configPath = url.appendingPathComponent("config.json").path
         guard FileManager.default.fileExists(atPath: configPath), isLlama(try readConfigJSON(path: configPath)) else { return nil }
         return try LlamaModel.load(modelDirectory: url, peft: peft)
+    }
+}
+
+/// Whether a path names a decoder (a `.gguf` file or a Llama directory).
+enum CausalModelCheck {
+    static func isDecoder(_ url: URL) -> Bool {
+        if url.pathExtension.lowercased() == "gguf" { return true }
+        let configPath = url.appendingPathComponent("config.json").path
+        guard FileManager.default.fileExists(atPath: configPath), let json = try? ModelRegistry.readConfigJSON(path: configPath) else { return false }
+        return ModelRegistry.isLlama(json)
     }
 }

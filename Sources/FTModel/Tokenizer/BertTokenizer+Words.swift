@@ -40,15 +40,33 @@ extension BertTokenizer {
     /// CJK character (each its own word when `tokenize_chinese_chars`) and every punctuation
     /// character — with their offsets in the text. Tokenizing the words one by one
     /// (`encodeWords`) gives the pieces of the whole text, each traceable to its characters.
+    /// A special or added token found in the text is one word (as its own split in `tokenizers`).
     public func wordSpans(of text: String) -> [WordSpan] {
+        let scalars = Array(text.unicodeScalars)
         var spans: [WordSpan] = []
-        var current = String.UnicodeScalarView(), start = 0
+        for segment in segments(of: scalars) {
+            switch segment {
+            case .token(_, let start, let end):
+                var view = String.UnicodeScalarView()
+                view.append(contentsOf: scalars[start..<end])
+                spans.append(WordSpan(text: String(view), start: start, end: end))
+            case .text(let start, let end):
+                spans.append(contentsOf: wordSpans(in: scalars, from: start, to: end))
+            }
+        }
+        return spans
+    }
+
+    /// The pre-tokenizer's words of `scalars[from ..< to]`, offsets into `scalars`.
+    func wordSpans(in scalars: [Unicode.Scalar], from: Int, to: Int) -> [WordSpan] {
+        var spans: [WordSpan] = []
+        var current = String.UnicodeScalarView(), start = from
         func flush(_ end: Int) {
             if !current.isEmpty { spans.append(WordSpan(text: String(current), start: start, end: end)) }
             current = String.UnicodeScalarView()
         }
-        for (i, s) in text.unicodeScalars.enumerated() {
-            let v = s.value
+        for i in from..<to {
+            let s = scalars[i], v = s.value
             if BasicTokenizer.isWhitespace(v) || v == 0x20 || v == 0x09 || v == 0x0A || v == 0x0D {
                 flush(i)
                 continue
@@ -61,7 +79,7 @@ extension BertTokenizer {
             if current.isEmpty { start = i }
             current.append(s)
         }
-        flush(text.unicodeScalars.count)
+        flush(to)
         return spans
     }
 }

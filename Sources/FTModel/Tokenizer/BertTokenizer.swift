@@ -62,14 +62,21 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
 /// input text are recognized as such, as HF does with its added tokens: the raw text is split on them
 /// (case-sensitive, leftmost-longest match, before any normalization) and they get their own id.
 public struct BertTokenizer: Sendable {
-    /// The vocabulary, indexed by id.
+    /// The vocabulary, indexed by id: `vocab.txt`'s tokens, then the added tokens that got new
+    /// ids (``addedTokens``), so `vocabulary.count` is `len(tokenizer)` in Hugging Face's terms.
     public let vocabulary: [String]
-    private let wordPiece: WordPiece
-    private let basic: BasicTokenizer
-    /// Special tokens recognized in raw text, as scalars, longest first.
-    private let specialTokens: [(scalars: [Unicode.Scalar], id: Int32)]
-    /// First scalars of ``specialTokens`` (just "[" for BERT), to skip the matching quickly.
-    private let specialFirstScalars: Set<Unicode.Scalar>
+    /// Tokens added to the vocabulary (`add_tokens`, or the added tokens of the model directory's
+    /// tokenizer files), in the order they were added; BERT's own special tokens are not listed.
+    public let addedTokens: [WordPieceAddedToken]
+    /// Number of `vocab.txt` tokens: added tokens with new ids start here.
+    public let wordPieceVocabularySize: Int
+    let wordPiece: WordPiece
+    let basic: BasicTokenizer
+    /// Tokens recognized in the raw text (the special ones and added tokens that are not
+    /// normalized), case-sensitive, before any normalization.
+    let rawMatcher: WordPieceAddedTokenMatcher
+    /// Added tokens recognized in the normalized text, by their normalized content.
+    let normalizedMatcher: WordPieceAddedTokenMatcher
 
     /// `[PAD]` id (0 for BERT).
     public let padTokenId: Int32
@@ -97,19 +104,20 @@ public struct BertTokenizer: Sendable {
     ///   - doLowerCase: lower-case the input (BertNormalizer `lowercase`).
     ///   - stripAccents: strip accents; `nil` means "same as `doLowerCase`" (HF's default).
     ///   - tokenizeChineseChars: split around CJK ideographs.
+    ///   - addedTokens: tokens added to the vocabulary (see ``WordPieceAddedToken``); new ids follow it.
     /// - Throws: ``TokenizerError`` if the vocabulary is empty or lacks `[CLS]`, `[SEP]`, `[PAD]` or `[UNK]`.
     public init(
         vocabulary: [String], doLowerCase: Bool = true, stripAccents: Bool? = nil,
-        tokenizeChineseChars: Bool = true
+        tokenizeChineseChars: Bool = true, addedTokens: [WordPieceAddedToken] = []
     ) throws {
         try self.init(
             vocabulary: vocabulary, doLowerCase: doLowerCase, stripAccents: stripAccents,
-            tokenizeChineseChars: tokenizeChineseChars, source: "in-memory vocabulary")
+            tokenizeChineseChars: tokenizeChineseChars, addedTokens: addedTokens, source: "in-memory vocabulary")
     }
 
     init(
         vocabulary: [String], doLowerCase: Bool, stripAccents: Bool?, tokenizeChineseChars: Bool,
-        source: String
+        addedTokens: [WordPieceAddedToken] = [], source: String
     ) throws {
         guard !vocabulary.isEmpty else { throw TokenizerError.emptyVocabulary(source: source) }
         var vocab: [VocabKey: Int32] = [:]
@@ -126,21 +134,45 @@ public struct BertTokenizer: Sendable {
         self.padTokenId = try required("[PAD]")
         self.unkTokenId = try required("[UNK]")
         self.maskTokenId = vocab[VocabKey("[MASK]")]
-        self.vocabulary = vocabulary
+        self.wordPieceVocabularySize = vocabulary.count
         self.wordPiece = WordPiece(vocab: vocab, unkId: unkTokenId)
-        self.basic = BasicTokenizer(
+        let basic = BasicTokenizer(
             lowercase: doLowerCase, stripAccents: stripAccents,
             tokenizeChineseChars: tokenizeChineseChars)
-        var specials: [(scalars: [Unicode.Scalar], id: Int32)] = []
+        self.basic = basic
+        var raw: [(scalars: [Unicode.Scalar], id: Int32)] = []
         for token in ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] {
-            if let id = vocab[VocabKey(token)] { specials.append((Array(token.unicodeScalars), id)) }
+            if let id = vocab[VocabKey(token)] { raw.append((Array(token.unicodeScalars), id)) }
         }
-        specials.sort { $0.scalars.count > $1.scalars.count }
-        self.specialTokens = specials
-        self.specialFirstScalars = Set(specials.compactMap { $0.scalars.first })
+        // Added tokens: new ids must follow the vocabulary one after the other (HF gives them so).
+        var all = vocabulary
+        var normalized: [(scalars: [Unicode.Scalar], id: Int32)] = []
+        for token in addedTokens {
+            if Int(token.id) >= vocabulary.count {
+                guard Int(token.id) == all.count else {
+                    throw WordPieceAddedTokenError.unsupported(
+                        "\"\(token.content)\" has id \(token.id); the next free id is \(all.count) (added ids follow the vocabulary)",
+                        source: source)
+                }
+                all.append(token.content)
+            } else if token.id < 0 {
+                throw WordPieceAddedTokenError.unsupported("\"\(token.content)\" has the negative id \(token.id)", source: source)
+            }
+            if token.normalized {
+                normalized.append((basic.normalizedPattern(token.content), token.id))
+            } else {
+                raw.append((Array(token.content.unicodeScalars), token.id))
+            }
+        }
+        self.vocabulary = all
+        self.addedTokens = addedTokens
+        self.rawMatcher = WordPieceAddedTokenMatcher(raw)
+        self.normalizedMatcher = WordPieceAddedTokenMatcher(normalized)
     }
 
     /// Reads vocab.txt and (if present) tokenizer_config.json (do_lower_case, strip_accents, tokenize_chinese_chars) from a Hugging Face model directory.
+    /// Added tokens come from `tokenizer.json`'s `added_tokens`, else `tokenizer_config.json`'s
+    /// `added_tokens_decoder`, else `added_tokens.json` (``WordPieceAddedTokenFiles``), as transformers reads them.
     ///
     /// Missing settings take HF's defaults (`do_lower_case: true`, `strip_accents: null`,
     /// `tokenize_chinese_chars: true`).
@@ -178,9 +210,10 @@ public struct BertTokenizer: Sendable {
             stripAccents = config.strip_accents
             tokenizeChinese = config.tokenize_chinese_chars ?? true
         }
+        let added = try WordPieceAddedTokenFiles.read(modelDirectory: modelDirectory, vocabulary: tokens)
         return try BertTokenizer(
             vocabulary: tokens, doLowerCase: doLowerCase, stripAccents: stripAccents,
-            tokenizeChineseChars: tokenizeChinese, source: vocabURL.path)
+            tokenizeChineseChars: tokenizeChinese, addedTokens: added.tokens, source: added.source ?? vocabURL.path)
     }
 
     /// The settings read from `tokenizer_config.json` (other keys are ignored).
@@ -207,36 +240,19 @@ public struct BertTokenizer: Sendable {
         ids.map { $0 >= 0 && Int($0) < vocabulary.count ? vocabulary[Int($0)] : vocabulary[Int(unkTokenId)] }
     }
 
-    /// Word-piece ids of `text` without `[CLS]`/`[SEP]`.
+    /// Word-piece ids of `text` without `[CLS]`/`[SEP]` (special and added tokens in the text
+    /// get their own ids; see ``segments(of:)``).
     public func encodeIds(_ text: String) -> [Int32] {
         var ids: [Int32] = []
         let scalars = Array(text.unicodeScalars)
         ids.reserveCapacity(scalars.count / 3 + 4)
-        var segmentStart = 0
-        var i = 0
-        let n = scalars.count
-        while i < n {
-            if specialFirstScalars.contains(scalars[i]), let (len, id) = matchSpecial(scalars, at: i) {
-                appendWordPieces(scalars[segmentStart..<i], into: &ids)
-                ids.append(id)
-                i += len
-                segmentStart = i
-            } else {
-                i += 1
+        for segment in segments(of: scalars) {
+            switch segment {
+            case .token(let id, _, _): ids.append(id)
+            case .text(let start, let end): appendWordPieces(scalars[start..<end], into: &ids)
             }
         }
-        appendWordPieces(scalars[segmentStart..<n], into: &ids)
         return ids
-    }
-
-    private func matchSpecial(_ scalars: [Unicode.Scalar], at i: Int) -> (Int, Int32)? {
-        for special in specialTokens {  // longest first
-            let m = special.scalars.count
-            if i + m <= scalars.count && scalars[i..<(i + m)].elementsEqual(special.scalars) {
-                return (m, special.id)
-            }
-        }
-        return nil
     }
 
     private func appendWordPieces(_ segment: ArraySlice<Unicode.Scalar>, into ids: inout [Int32]) {

@@ -229,6 +229,10 @@ public struct ConfigurationKey: Sendable {
             "label_all_tokens", \.labelAllTokens, .data,
             "Token classification: label every sub-token of a word (B- becoming I- after the first), not the first only (run_ner's label_all_tokens)."
         ),
+        .init(
+            "add_tokens", \.addTokens, .data,
+            "Encoders: tokens added to the vocabulary (a list, or a file with one per line), matched before WordPiece; new embedding rows start at the mean of the old ones."
+        ),
         .init("doc_stride", \.docStride, .data, "Question answering: tokens shared by consecutive windows of a long context (run_qa's doc_stride)."),
         .init(
             "n_best_size", \.nBestSize, .data,

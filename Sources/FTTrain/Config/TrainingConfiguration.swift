@@ -161,6 +161,8 @@ public struct TrainingConfiguration: Sendable, Equatable {
     public var tagScheme: TagScheme = .bio
     /// Token classification: label every sub-token of a word (B- becoming I- after the first), not the first only (run_ner's label_all_tokens).
     public var labelAllTokens: Bool = false
+    /// Encoders: tokens added to the vocabulary (`tokenizer.add_tokens` + `resize_token_embeddings`).
+    public var addTokens: AddedTokenSetting? = nil
     /// Question answering: tokens shared by consecutive windows of a long context (run_qa's doc_stride).
     public var docStride: Int = 128
     /// Question answering: start and end logits paired per window when decoding answers (run_qa's n_best_size).

@@ -14,7 +14,7 @@ import Foundation
 /// half-written model under the final name.
 public enum HuggingFaceExport {
     /// Tokenizer files copied from the base model when present.
-    static let tokenizerFiles = ["vocab.txt", "tokenizer_config.json", "special_tokens_map.json", "tokenizer.json"]
+    static let tokenizerFiles = ["vocab.txt", "tokenizer_config.json", "special_tokens_map.json", "tokenizer.json", "added_tokens.json"]
 
     /// `dtype`: the element type of `model.safetensors` — F32 (checkpoints: resume needs the exact
     /// values), or BF16/F16 (`save_dtype`: half the bytes, each weight rounded to nearest), with

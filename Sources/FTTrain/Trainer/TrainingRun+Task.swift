@@ -43,17 +43,29 @@ extension TrainingRun {
     func prepareTask(modelPath: String, trainPath: String, output: URL, log: TrainingLog) throws -> PreparedTask {
         let c = configuration
         let baseModel = URL(fileURLWithPath: modelPath, isDirectory: true)
-        switch try resolvedTask(modelPath: modelPath) {
+        let taskType = try resolvedTask(modelPath: modelPath)
+        if c.addTokens != nil && (taskType == .questionAnswering || taskType == .causalLM) {
+            throw ConfigurationError(
+                source: nil,
+                problems: [
+                    ConfigurationProblem(
+                        kind: .invalidValue, key: "add_tokens",
+                        message: "`add_tokens` applies to sequence_classification and token_classification, not \(taskType.rawValue)")
+                ])
+        }
+        switch taskType {
         case .sequenceClassification:
             // Data: read, clean, de-duplicate, split, label ids, imbalance handling (before the model, so a bad file fails first).
             let data = try SequenceClassificationTask.read(dataOptions(trainPath: trainPath))
             data.logLines.forEach(log.message)
             if world.isCoordinator { try data.writeSplits(to: output.appendingPathComponent("data")) }
             // Model: the pretrained encoder, a new head seeded from `seed`, dropout overrides applied.
-            let tokenizer = try BertTokenizer.load(modelDirectory: baseModel)
+            let vocabulary = try extendVocabulary(
+                tokenizer: try BertTokenizer.load(modelDirectory: baseModel), baseModel: baseModel, output: output, log: log)
+            let tokenizer = vocabulary.tokenizer
             let model = try ModelRegistry.load(
                 modelDirectory: baseModel, numLabels: data.labelSet.labels.count, seed: c.rngSeed,
-                peft: c.peftSetup, overrides: c.modelOverrides)
+                peft: c.peftSetup, overrides: c.modelOverrides, vocabularySize: vocabulary.vocabularySize)
             // The task cuts its inputs at the model's positions itself (`min` below).
             try startModel(
                 model, for: .sequenceClassification, tokenizerSize: tokenizer.vocabularySize, vocabulary: .vocabText(baseModel),
@@ -61,9 +73,11 @@ extension TrainingRun {
             let task = try SequenceClassificationTask(data: data, tokenizer: tokenizer, maxLength: min(c.maxLength, model.maxSequenceLength))
             return PreparedTask(
                 task: task, model: model, padTokenId: tokenizer.padTokenId, firstTokenOnly: true,
-                accumulationScaling: .meanOfMicroBatchMeans, baseModelDirectory: baseModel)
+                accumulationScaling: .meanOfMicroBatchMeans, baseModelDirectory: vocabulary.baseModelDirectory)
         case .tokenClassification:
-            let tokenizer = try BertTokenizer.load(modelDirectory: baseModel)
+            let vocabulary = try extendVocabulary(
+                tokenizer: try BertTokenizer.load(modelDirectory: baseModel), baseModel: baseModel, output: output, log: log)
+            let tokenizer = vocabulary.tokenizer
             var options = TokenClassificationTask.Options()
             options.scheme = c.tagScheme
             options.labelAllTokens = c.labelAllTokens
@@ -78,7 +92,7 @@ extension TrainingRun {
             if world.isCoordinator { try task.writeSplits(to: output.appendingPathComponent("data")) }
             let model = try ModelRegistry.load(
                 modelDirectory: baseModel, numLabels: task.labels.count, head: .tokenClassification, seed: c.rngSeed,
-                peft: c.peftSetup, overrides: c.modelOverrides)
+                peft: c.peftSetup, overrides: c.modelOverrides, vocabularySize: vocabulary.vocabularySize)
             try startModel(
                 model, for: .tokenClassification, tokenizerSize: tokenizer.vocabularySize, vocabulary: .vocabText(baseModel),
                 maxLength: .requiredUnlessInputsFit(longest: task.train.encodings.map(\.count).max() ?? 0),
@@ -86,7 +100,7 @@ extension TrainingRun {
             return PreparedTask(
                 task: task, model: model, padTokenId: tokenizer.padTokenId, firstTokenOnly: false,
                 // BertForTokenClassification's loss is a micro-batch mean, as the sequence head's.
-                accumulationScaling: .meanOfMicroBatchMeans, baseModelDirectory: baseModel)
+                accumulationScaling: .meanOfMicroBatchMeans, baseModelDirectory: vocabulary.baseModelDirectory)
         case .questionAnswering:
             return try prepareQuestionAnswering(baseModel: baseModel, trainPath: trainPath, output: output, log: log)
         case .causalLM:

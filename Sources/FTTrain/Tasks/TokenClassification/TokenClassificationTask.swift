@@ -78,50 +78,67 @@ public final class TokenClassificationTask: FineTuningTask {
         objective = try TokenClassificationObjective(classes: labels.count)
         splits = [("train", trainSentences), ("validation", validationSentences), ("test", testSentences)]
 
+        var counts = EncodingCounts()
+        func encode(_ sentences: [TaggedSentence]) -> EncodedDataset {
+            Self.encode(sentences, labels: labels, tokenizer: tokenizer, options: options, counts: &counts)
+        }
+        train = encode(trainSentences)
+        validation = encode(validationSentences)
+        test = encode(testSentences)
+        unknownTokenRate = counts.pieces == 0 ? 0 : Double(counts.unknown) / Double(counts.pieces)
+        log.append(String(format: "word pieces: %d, [UNK]: %d (%.2f%%)", counts.pieces, counts.unknown, 100 * unknownTokenRate))
+        if counts.truncatedSentences > 0 {
+            log.append(
+                "\(counts.truncatedSentences) sentences (all splits) truncated to max_length \(options.maxLength): their last words have no label")
+        }
+        logLines = log
+        guard train.count > 0 else { throw DataError.noDataRows(path: trainPath, skipped: 0) }
+    }
+
+    /// What encoding found: word pieces, `[UNK]`s among them, sentences cut by `max_length`.
+    public struct EncodingCounts {
+        public var pieces = 0, unknown = 0, truncatedSentences = 0
+        public init() {}
+    }
+
+    /// Tagged sentences as the model sees them: each word tokenized on its own (`encodeWords`),
+    /// its tag's id in `labels` on its first sub-token (or every sub-token with
+    /// `label_all_tokens`, `B-` becoming `I-`), −100 elsewhere.
+    /// - Precondition: every tag is one of `labels`.
+    public static func encode(
+        _ sentences: [TaggedSentence], labels: [String], tokenizer: BertTokenizer, options: Options, counts: inout EncodingCounts
+    ) -> EncodedDataset {
         let ids = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($0.element, Int32($0.offset)) })
         // run_ner's b_to_i_label: B-X → I-X when I-X is a label, else itself.
         let continuation: [Int32] = labels.map { label in
             guard label.hasPrefix("B-"), let i = ids["I-" + label.dropFirst(2)] else { return ids[label]! }
             return i
         }
-        var pieces = 0, unknown = 0, truncatedSentences = 0
-        func encode(_ sentences: [TaggedSentence]) -> EncodedDataset {
-            var encodings: [TokenizerEncoding] = [], tokenLabels: [[Int32]] = []
-            for sentence in sentences {
-                let words = tokenizer.encodeWords(sentence.tokens, maxLength: options.maxLength)
-                var targets: [Int32] = []
-                var previous: Int? = nil
-                for w in words.wordIds {
-                    guard let w else {
-                        targets.append(-100)
-                        continue
-                    }
-                    let id = ids[sentence.tags[w]]!
-                    targets.append(w != previous ? id : (options.labelAllTokens ? continuation[Int(id)] : -100))
-                    previous = w
+        var encodings: [TokenizerEncoding] = [], tokenLabels: [[Int32]] = []
+        for sentence in sentences {
+            let words = tokenizer.encodeWords(sentence.tokens, maxLength: options.maxLength)
+            var targets: [Int32] = []
+            var previous: Int? = nil
+            for w in words.wordIds {
+                guard let w else {
+                    targets.append(-100)
+                    continue
                 }
-                if let last = words.wordIds.dropLast().last ?? nil, last < sentence.tokens.count - 1 { truncatedSentences += 1 }
-                for id in words.encoding.inputIds.dropFirst().dropLast() {
-                    pieces += 1
-                    if id == tokenizer.unkTokenId { unknown += 1 }
-                }
-                encodings.append(words.encoding)
-                tokenLabels.append(targets)
+                let id = ids[sentence.tags[w]]!
+                targets.append(w != previous ? id : (options.labelAllTokens ? continuation[Int(id)] : -100))
+                previous = w
             }
-            return EncodedDataset(
-                encodings: encodings, tokenLabels: tokenLabels, texts: sentences.map { $0.tokens.joined(separator: " ") },
-                pairs: sentences.map { _ in nil }, sources: sentences.map(\.location.description))
+            if let last = words.wordIds.dropLast().last ?? nil, last < sentence.tokens.count - 1 { counts.truncatedSentences += 1 }
+            for id in words.encoding.inputIds.dropFirst().dropLast() {
+                counts.pieces += 1
+                if id == tokenizer.unkTokenId { counts.unknown += 1 }
+            }
+            encodings.append(words.encoding)
+            tokenLabels.append(targets)
         }
-        train = encode(trainSentences)
-        validation = encode(validationSentences)
-        test = encode(testSentences)
-        unknownTokenRate = pieces == 0 ? 0 : Double(unknown) / Double(pieces)
-        log.append(String(format: "word pieces: %d, [UNK]: %d (%.2f%%)", pieces, unknown, 100 * unknownTokenRate))
-        if truncatedSentences > 0 {
-            log.append("\(truncatedSentences) sentences (all splits) truncated to max_length \(options.maxLength): their last words have no label")
-        }
-        logLines = log
-        guard train.count > 0 else { throw DataError.noDataRows(path: trainPath, skipped: 0) }
+        return EncodedDataset(
+            encodings: encodings, tokenLabels: tokenLabels, texts: sentences.map { $0.tokens.joined(separator: " ") },
+            pairs: sentences.map { _ in nil }, sources: sentences.map(\.location.description))
     }
 
     /// A seeded shuffle of sentences cut by `ratios` (train, validation, test).
@@ -149,6 +166,15 @@ public final class TokenClassificationTask: FineTuningTask {
 
     public func evaluate(
         model: any SequenceModel, dataset: EncodedDataset, prefix: String, batchSize: Int, world: TrainingWorld
+    ) throws -> TaskEvaluation {
+        try Self.evaluate(model: model, dataset: dataset, labels: labels, padTokenId: padTokenId, prefix: prefix, batchSize: batchSize, world: world)
+    }
+
+    /// The entity metrics (seqeval's) and loss of `model` on `dataset`, whose token labels are ids in
+    /// `labels`; collective over `world`.
+    public static func evaluate(
+        model: any SequenceModel, dataset: EncodedDataset, labels: [String], padTokenId: Int32, prefix: String, batchSize: Int,
+        world: TrainingWorld
     ) throws -> TaskEvaluation {
         let result = try TokenPredictions.compute(
             model: model, dataset: dataset, classes: labels.count, batchSize: batchSize, padTokenId: padTokenId, world: world)
