@@ -50,13 +50,13 @@ extension TrainingRun {
             data.logLines.forEach(log.message)
             if world.isCoordinator { try data.writeSplits(to: output.appendingPathComponent("data")) }
             // Model: the pretrained encoder, a new head seeded from `seed`, dropout overrides applied.
-            let tokenizer = try BertTokenizer.load(modelDirectory: baseModel)
+            let tokenizer = try EncoderTokenizers.load(modelDirectory: baseModel)  // tokenizer.json or vocab.txt
             let model = try ModelRegistry.load(
                 modelDirectory: baseModel, numLabels: data.labelSet.labels.count, seed: c.rngSeed,
                 peft: c.peftSetup, overrides: c.modelOverrides)
             guard tokenizer.vocabularySize <= model.vocabularySize else {
                 throw ModelError.badConfig(
-                    baseModel.appendingPathComponent("vocab.txt").path,
+                    EncoderTokenizers.vocabularyFile(modelDirectory: baseModel).path,
                     "\(tokenizer.vocabularySize) tokens, more than config.json's vocab_size \(model.vocabularySize)")
             }
             try PEFTTraining.prepare(model: model, configuration: c, log: log)  // LoRA branches, frozen tensors
