@@ -77,7 +77,8 @@ final class RobertaReferenceTests: XCTestCase {
         XCTAssertEqual(model.family, .roberta)
         XCTAssertEqual(model.maxSequenceLength, 38)
         let file = try SafeTensorsFile(path: directory.appendingPathComponent("model.safetensors").path)
-        XCTAssertEqual(model.store.valueArray("classifier.out_proj.weight"), try file.floats("classifier.out_proj.weight"), "the head is loaded, not new")
+        XCTAssertEqual(
+            model.store.valueArray("classifier.out_proj.weight"), try file.floats("classifier.out_proj.weight"), "the head is loaded, not new")
         let names = model.tensorNames
         XCTAssertEqual(names.checkpointName("encoder.layer.1.output.dense.weight"), "roberta.encoder.layer.1.output.dense.weight")
         XCTAssertEqual(names.checkpointName("classifier.dense.bias"), "classifier.dense.bias")

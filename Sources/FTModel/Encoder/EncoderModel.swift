@@ -173,7 +173,8 @@ public final class EncoderModel: @unchecked Sendable {
     ) throws -> ModelOutputs {
         guard T <= config.maxSequenceLength else {
             throw ModelError.badInput(
-                "sequence length \(T) exceeds the \(config.maxSequenceLength) positions of \(config.key("max_position_embeddings")) \(config.maxPositionEmbeddings)")
+                "sequence length \(T) exceeds the \(config.maxSequenceLength) positions of \(config.key("max_position_embeddings")) \(config.maxPositionEmbeddings)"
+            )
         }
         let N = B * T
         let tokenTypes = config.family.names.tokenTypeEmbeddings != nil

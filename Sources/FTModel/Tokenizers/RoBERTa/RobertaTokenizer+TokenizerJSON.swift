@@ -13,7 +13,8 @@ extension RobertaTokenizer {
     public static func load(tokenizerJSON: URL, tokenizerConfig: URL?) throws -> RobertaTokenizer {
         let file = tokenizerJSON.path
         let root = try TokenizerJSONFile.readObject(tokenizerJSON)
-        let config = try tokenizerConfig.flatMap { FileManager.default.fileExists(atPath: $0.path) ? try TokenizerJSONFile.readObject($0) : nil } ?? [:]
+        let config =
+            try tokenizerConfig.flatMap { FileManager.default.fileExists(atPath: $0.path) ? try TokenizerJSONFile.readObject($0) : nil } ?? [:]
         func fail(_ reason: String) -> BPETokenizerError { .invalidFile(path: file, reason: reason) }
         func unsupported(_ setting: String) -> BPETokenizerError { .unsupportedSetting(source: file, setting: setting) }
 

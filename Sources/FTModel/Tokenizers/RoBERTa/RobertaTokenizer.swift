@@ -146,7 +146,9 @@ public struct RobertaTokenizer: EncoderTokenizer {
 
     /// ``encode(_:pair:maxLength:)`` with every token's character offsets into its own text
     /// (`sequenceIds[k]`: 0 for the first text, 1 for the pair, nil for a special token).
-    public func encodeWithOffsets(_ text: String, pair: String? = nil, maxLength: Int? = nil)
+    public func encodeWithOffsets(
+        _ text: String, pair: String? = nil, maxLength: Int? = nil
+    )
         -> (encoding: TokenizerEncoding, starts: [Int], ends: [Int], sequenceIds: [Int?])
     {
         var a = encodeWithOffsets(text)
