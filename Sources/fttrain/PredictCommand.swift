@@ -124,7 +124,7 @@ struct PredictCommand: ParsableCommand {
         }
         let set = try AdapterSet(baseModelDirectory: model.url, adapters: named)
         (set.model as? EncoderModel)?.prepareForInference()
-        let tokenizer = try BertTokenizer.load(modelDirectory: model.url)
+        let tokenizer = try EncoderTokenizers.load(modelDirectory: model.url)
         let texts = try readTexts()
         let dataset = EncodedDataset.encode(
             texts: texts.map(\.text), pairs: texts.map(\.pair),
