@@ -64,15 +64,15 @@ struct PredictCommand: ParsableCommand {
         guard let labels = try HuggingFaceExport.labels(modelDirectory: model.url) else {
             throw CLIError("\(model.path)/config.json has no id2label: not a fine-tuned classifier")
         }
-        let tokenizer = try BertTokenizer.load(modelDirectory: model.url)
+        let tokenizer = try EncoderTokenizers.load(modelDirectory: model.url)  // tokenizer.json or vocab.txt
         let classifier = try ModelRegistry.load(modelDirectory: model.url, numLabels: labels.count)
         (classifier as? EncoderModel)?.prepareForInference()
         if AnswerPrediction.isQuestionAnswering(classifier) {
-            return try printAnswers(model: classifier, tokenizer: tokenizer)
+            return try printAnswers(model: classifier, tokenizer: try wordPiece(tokenizer))
         }
         let texts = try readTexts()
         if classifier.architectureName.hasSuffix("ForTokenClassification") {
-            return try printEntities(texts: texts.map(\.text), model: classifier, tokenizer: tokenizer, labels: labels)
+            return try printEntities(texts: texts.map(\.text), model: classifier, tokenizer: try wordPiece(tokenizer), labels: labels)
         }
         let dataset = EncodedDataset.encode(
             texts: texts.map(\.text), pairs: texts.map(\.pair),
@@ -91,6 +91,14 @@ struct PredictCommand: ParsableCommand {
             }
         }
         print(output, terminator: "")
+    }
+
+    /// The WordPiece tokenizer that token classification and QA read words and offsets through.
+    private func wordPiece(_ tokenizer: any EncoderTokenizer) throws -> BertTokenizer {
+        guard let bert = tokenizer as? BertTokenizer else {
+            throw CLIError("\(model.path): entities and answers are predicted with a WordPiece (vocab.txt) tokenizer only so far")
+        }
+        return bert
     }
 
     /// `--adapter`: one base model, each adapter activated in turn over all the texts.
@@ -116,7 +124,7 @@ struct PredictCommand: ParsableCommand {
         }
         let set = try AdapterSet(baseModelDirectory: model.url, adapters: named)
         (set.model as? EncoderModel)?.prepareForInference()
-        let tokenizer = try BertTokenizer.load(modelDirectory: model.url)
+        let tokenizer = try EncoderTokenizers.load(modelDirectory: model.url)
         let texts = try readTexts()
         let dataset = EncodedDataset.encode(
             texts: texts.map(\.text), pairs: texts.map(\.pair),

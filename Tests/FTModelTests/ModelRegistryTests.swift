@@ -22,9 +22,10 @@ final class ModelRegistryTests: XCTestCase {
             XCTAssertTrue(message.contains("/models/x/config.json") && message.contains("model_type \"llama\""), message)
             XCTAssertTrue(message.contains("distilbert"), "the supported families are listed: \(message)")
         }
-        XCTAssertThrowsError(try family(["architectures": ["RobertaForSequenceClassification"]])) { error in
-            XCTAssertTrue("\(error)".contains("RobertaForSequenceClassification"), "\(error)")
+        XCTAssertThrowsError(try family(["architectures": ["AlbertForSequenceClassification"]])) { error in
+            XCTAssertTrue("\(error)".contains("AlbertForSequenceClassification"), "\(error)")
         }
+        XCTAssertEqual(try family(["architectures": ["RobertaForSequenceClassification"]]), .roberta)
     }
 
     func testDistilBertKeysAndTheirErrors() throws {

@@ -18,6 +18,12 @@ final class QuestionAnsweringReferenceTests: XCTestCase {
         try check(fixture: "distilbert_qa_tiny_reference", family: .distilBERT, architecture: "DistilBertForQuestionAnswering")
     }
 
+    /// RoBERTa's QA head: no dropout (as BERT's), positions after the padding index, and the
+    /// padding rows of both tables without gradient though the loss reaches padded positions.
+    func testRobertaMatchesPyTorch() throws {
+        try check(fixture: "roberta_qa_tiny_reference", family: .roberta, architecture: "RobertaForQuestionAnswering")
+    }
+
     /// The per-position targets the task builds from start and end positions.
     static func targets(starts: [Int64], ends: [Int64], mask: [Int32], sequence T: Int) -> [Int32] {
         var targets = mask.map { $0 == 0 ? Int32(-100) : 0 }

@@ -33,7 +33,13 @@ final class TokenClassificationReferenceTests: XCTestCase {
         try check(fixture: "distilbert_token_tiny_reference", family: .distilBERT, architecture: "DistilBertForTokenClassification")
     }
 
-    func check(fixture name: String, family: EncoderFamily, architecture: String) throws {
+    /// RoBERTa's token head: BERT's `classifier` (not the sequence head's `classifier.out_proj`),
+    /// positions after the padding index, `<pad>` = 1 (RobertaReferenceTests has the rest).
+    func testRobertaMatchesPyTorch() throws {
+        try check(fixture: "roberta_token_tiny_reference", family: .roberta, architecture: "RobertaForTokenClassification", labelled: 45)
+    }
+
+    func check(fixture name: String, family: EncoderFamily, architecture: String, labelled: Int = 8) throws {
         let file = try Self.fixture(name)
         let json = ConfigJSON(path: "fixture config", object: try Self.configObject(file))
         XCTAssertEqual(try ModelRegistry.encoderFamily(of: json), family)
@@ -65,7 +71,7 @@ final class TokenClassificationReferenceTests: XCTestCase {
         let objective = try TokenClassificationObjective(classes: L)
         XCTAssertNoThrow(try objective.validate(targets: labels, batch: B, sequence: T))
         XCTAssertThrowsError(try objective.validate(targets: [5], batch: 1, sequence: 1))
-        XCTAssertEqual(labels.withUnsafeBufferPointer { objective.reductionCount(targets: $0.baseAddress!, batch: B, sequence: T) }, 8)
+        XCTAssertEqual(labels.withUnsafeBufferPointer { objective.reductionCount(targets: $0.baseAddress!, batch: B, sequence: T) }, labelled)
         var dLogits = [Float](repeating: 0, count: B * T * L)
         let loss = objective.loss(outputs: logits, targets: labels, batch: B, sequence: T, dOutputs: &dLogits)
         assertClose([loss], try file.floats("output.loss"), atol: 1e-5, rtol: 1e-5, "loss")
@@ -77,7 +83,7 @@ final class TokenClassificationReferenceTests: XCTestCase {
         XCTAssertEqual(ready, ready.sorted(by: >), "gradients become final from the head down")
         var checked = 0
         for view in model.store.views {
-            let stored = config.family.names.checkpointName(view.name)
+            let stored = model.config.family.names.checkpointName(view.name)  // the head's own names (RoBERTa: `classifier`)
             assertClose(model.store.gradientArray(view.name), try file.floats("grad." + stored), atol: 1e-5, rtol: 1e-4, "grad." + stored)
             checked += 1
         }

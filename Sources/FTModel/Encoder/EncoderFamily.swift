@@ -28,12 +28,20 @@ public struct EncoderFamily: Sendable, CustomStringConvertible {
     public let configKeys: [String: String]
     /// Writes the config's values back under the family's keys (dropout overrides, for export).
     public let writeConfig: @Sendable (_ config: EncoderConfig, _ object: inout [String: Any]) -> Void
+    /// How position ids are formed (BERT's `0 ..< T`, RoBERTa's after the padding index).
+    public let positionIds: PositionIds
+    /// Whether the sequence head drops out the first token's row before the pooler's dense layer
+    /// too (RoBERTa's `RobertaClassificationHead`: dropout, dense, tanh, dropout, out_proj).
+    public let dropoutBeforePooler: Bool
+    /// Whose per-token heads' dropout rule the family follows (see `EncoderModel.dropout`).
+    public let perTokenHeadDropout: PerTokenHeadDropout
 
     public init(
         name: String, modelTypes: [String], sequenceClassificationArchitecture: String, baseArchitecture: String,
         names: EncoderTensorNames, poolerActivation: PoolerActivation, attentionOutputDropout: Bool = true, configKeys: [String: String] = [:],
         readConfig: @escaping @Sendable (ConfigJSON) throws -> EncoderConfig,
-        writeConfig: @escaping @Sendable (EncoderConfig, inout [String: Any]) -> Void
+        writeConfig: @escaping @Sendable (EncoderConfig, inout [String: Any]) -> Void,
+        positionIds: PositionIds = .sequential, dropoutBeforePooler: Bool = false, perTokenHeadDropout: PerTokenHeadDropout = .bert
     ) {
         self.name = name
         self.modelTypes = modelTypes
@@ -45,6 +53,9 @@ public struct EncoderFamily: Sendable, CustomStringConvertible {
         self.configKeys = configKeys
         self.readConfig = readConfig
         self.writeConfig = writeConfig
+        self.positionIds = positionIds
+        self.dropoutBeforePooler = dropoutBeforePooler
+        self.perTokenHeadDropout = perTokenHeadDropout
     }
 
     public var description: String { name }
@@ -67,12 +78,32 @@ public struct EncoderFamily: Sendable, CustomStringConvertible {
         return EncoderFamily(
             name: name, modelTypes: modelTypes, sequenceClassificationArchitecture: sequenceClassificationArchitecture,
             baseArchitecture: baseArchitecture, names: renamed, poolerActivation: poolerActivation,
-            attentionOutputDropout: attentionOutputDropout, configKeys: configKeys, readConfig: readConfig, writeConfig: writeConfig)
+            attentionOutputDropout: attentionOutputDropout, configKeys: configKeys, readConfig: readConfig, writeConfig: writeConfig,
+            positionIds: positionIds, dropoutBeforePooler: dropoutBeforePooler, perTokenHeadDropout: perTokenHeadDropout)
     }
 }
 
 extension EncoderFamily: Equatable {
     public static func == (a: EncoderFamily, b: EncoderFamily) -> Bool { a.name == b.name }
+}
+
+/// How an encoder family numbers positions.
+public enum PositionIds: Sendable {
+    /// `0 ..< T` in every row (BERT's `position_ids` buffer, right padding).
+    case sequential
+    /// From `pad_token_id + 1` over the tokens that are not padding, padding at `pad_token_id`
+    /// (RoBERTa's `create_position_ids_from_input_ids`): a sequence of T tokens needs
+    /// `max_position_embeddings ≥ T + pad_token_id + 1`.
+    case afterPadding
+}
+
+/// The dropout rule of a family's per-token heads.
+public enum PerTokenHeadDropout: Sendable {
+    /// BERT's and RoBERTa's: the token head drops out with `classifier_dropout` (else hidden
+    /// dropout), the QA head has no dropout.
+    case bert
+    /// DistilBERT's: the token head uses `dropout`, the QA head `qa_dropout` (read as hidden dropout).
+    case distilBERT
 }
 
 /// The activation between the pooler's dense layer and the classifier.

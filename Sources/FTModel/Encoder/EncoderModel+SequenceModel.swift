@@ -10,7 +10,7 @@ extension EncoderModel: SequenceModel {
     public var layerCount: Int { config.numHiddenLayers }
     public var hiddenSize: Int { config.hiddenSize }
     public var vocabularySize: Int { config.vocabSize }
-    public var maxSequenceLength: Int { config.maxPositionEmbeddings }
+    public var maxSequenceLength: Int { config.maxSequenceLength }
 
     /// The base config with `architectures`, `model_type`, the labels and the run's dropouts under
     /// the family's keys; unknown keys of the base are kept.

@@ -33,6 +33,8 @@ public final class EncoderModel: @unchecked Sendable {
     var lastTraining = false
     /// Whether the last forward ran its last layer for first tokens only (`forward(firstTokenOnly:)`).
     var lastFirstTokenOnly = false
+    /// (B, T) position ids of the last forward when the family forms them from the ids (RoBERTa), else empty.
+    var positionIds: [Int32] = []
     /// The arithmetic of the layers' dense products (attention's, embeddings', layer norms' and
     /// PEFT branches' stay float32): `.bfloat16` is `bf16: true`'s mixed precision — bf16 operands,
     /// float32 accumulation into float32 activations and gradients, float32 master weights.
@@ -55,7 +57,8 @@ public final class EncoderModel: @unchecked Sendable {
         try config.validate()
         // The head's layer under its own name (`qa_outputs`): the store, loading, export and PEFT follow.
         var config = config
-        config.family = config.family.withHeadLayer(named: head.layerName)
+        // (A sequence head keeps the family's own classifier name: RoBERTa's `classifier.out_proj`.)
+        config.family = config.family.withHeadLayer(named: head == .sequenceClassification ? config.family.names.classifier : head.layerName)
         guard peft == nil || !config.hasPrunedHeads else {
             throw ModelError.badConfig(
                 "config", "parameter-efficient modules (LoRA, adapters) on a model with pruned_heads are not supported; fine-tune it fully")
@@ -168,8 +171,10 @@ public final class EncoderModel: @unchecked Sendable {
         attentionMask: UnsafePointer<Int32>, batch B: Int, sequence T: Int,
         training: Bool, dropoutSeed: UInt64 = 0, firstTokenOnly: Bool = false
     ) throws -> ModelOutputs {
-        guard T <= config.maxPositionEmbeddings else {
-            throw ModelError.badInput("sequence length \(T) exceeds \(config.key("max_position_embeddings")) \(config.maxPositionEmbeddings)")
+        guard T <= config.maxSequenceLength else {
+            throw ModelError.badInput(
+                "sequence length \(T) exceeds the \(config.maxSequenceLength) positions of \(config.key("max_position_embeddings")) \(config.maxPositionEmbeddings)"
+            )
         }
         let N = B * T
         let tokenTypes = config.family.names.tokenTypeEmbeddings != nil
@@ -191,6 +196,12 @@ public final class EncoderModel: @unchecked Sendable {
         ws.inputIds.update(from: inputIds, count: N)
         ws.tokenTypeIds.update(from: tokenTypeIds, count: N)
         ws.attentionMask.update(from: attentionMask, count: N)
+        if config.family.positionIds == .afterPadding {
+            if positionIds.count < N { positionIds = [Int32](repeating: 0, count: N) }
+            positionIds.withUnsafeMutableBufferPointer {
+                PaddingPositions.fill(positions: $0.baseAddress!, inputIds: inputIds, paddingIndex: paddingIndex, batch: B, sequence: T)
+            }
+        }
         peft?.prepare(tokens: N, training: training, dropoutSeed: dropoutSeed)
 
         // Sequences are independent in the forward pass: slices of the batch run side by side.
@@ -210,10 +221,19 @@ public final class EncoderModel: @unchecked Sendable {
         let o = firstRow * T  // first token of the slice
         var spans = ModelSpanMarks(firstRow == 0 ? spanRecorder : nil, backward: false)
         defer { if hasPooler || numLabels > 0 { spans.end(.head) } }
-        EmbeddingSum.forward(
-            output: ws.embeddingSum + o * C, inputIds: ws.inputIds + o, tokenTypeIds: ws.tokenTypeIds + o,
-            word: P.wordEmbeddings.value, position: P.positionEmbeddings.value,
-            tokenType: P.tokenTypeEmbeddings?.value, batch: B, sequence: T, channels: C)
+        if config.family.positionIds == .afterPadding {
+            positionIds.withUnsafeBufferPointer {
+                EmbeddingSum.forward(
+                    output: ws.embeddingSum + o * C, inputIds: ws.inputIds + o, positionIds: $0.baseAddress! + o,
+                    tokenTypeIds: ws.tokenTypeIds + o, word: P.wordEmbeddings.value, position: P.positionEmbeddings.value,
+                    tokenType: P.tokenTypeEmbeddings?.value, batch: B, sequence: T, channels: C)
+            }
+        } else {
+            EmbeddingSum.forward(
+                output: ws.embeddingSum + o * C, inputIds: ws.inputIds + o, tokenTypeIds: ws.tokenTypeIds + o,
+                word: P.wordEmbeddings.value, position: P.positionEmbeddings.value,
+                tokenType: P.tokenTypeEmbeddings?.value, batch: B, sequence: T, channels: C)
+        }
         LayerNorm.forward(
             output: ws.hiddenIn(0) + o * C, mean: ws.embeddingMean + o, rstd: ws.embeddingRstd + o,
             input: ws.embeddingSum + o * C, gamma: P.embeddingNorm.gamma.value,
@@ -240,6 +260,9 @@ public final class EncoderModel: @unchecked Sendable {
         let last = ws.hiddenIn(config.numHiddenLayers) + o * C
         let clsRows = ws.clsRows + firstRow * C, pooled = ws.pooled + firstRow * C
         for b in 0..<B { (clsRows + b * C).update(from: last + b * T * C, count: C) }
+        if config.family.dropoutBeforePooler {
+            dropout(.poolerInput).apply(clsRows, count: B * C, firstIndex: firstRow * C)
+        }
         Linear.forward(
             output: pooled, input: clsRows, weight: pooler.weight.value, bias: pooler.bias.value,
             rows: B, inputs: C, outputs: C, precision: precision)
@@ -303,6 +326,7 @@ public final class EncoderModel: @unchecked Sendable {
                 dInput: ws.dCls, dWeight: pooler.weight.gradient, dBias: pooler.bias.gradient,
                 dOutput: ws.dPooled, input: ws.clsRows, weight: pooler.weight.value, rows: B, inputs: C, outputs: C, precision: precision)
             peft?.backward(.pooler, layer: config.numHiddenLayers, input: ws.clsRows, dOutput: ws.dPooled, dInput: ws.dCls, rows: B)
+            if config.family.dropoutBeforePooler { dropout(.poolerInput).apply(ws.dCls, count: B * C, firstIndex: 0) }
             gradientsReady?(gradientOffset(from: names.pooler + ".weight"))
         }
 
@@ -346,16 +370,28 @@ public final class EncoderModel: @unchecked Sendable {
             dInput: dY, dGamma: P.embeddingNorm.gamma.gradient, dBeta: P.embeddingNorm.beta.gradient,
             dOutput: dY, input: ws.embeddingSum, mean: ws.embeddingMean, rstd: ws.embeddingRstd,
             gamma: P.embeddingNorm.gamma.value, rows: N, channels: C)
-        EmbeddingSum.backward(
-            dWord: P.wordEmbeddings.gradient, dPosition: P.positionEmbeddings.gradient,
-            dTokenType: P.tokenTypeEmbeddings?.gradient, dOutput: dY,
-            inputIds: ws.inputIds, tokenTypeIds: ws.tokenTypeIds, batch: B, sequence: T, channels: C,
-            paddingIndex: Int32(config.padTokenId ?? 0))  // BertConfig's default pad_token_id
+        if config.family.positionIds == .afterPadding {
+            positionIds.withUnsafeBufferPointer {
+                EmbeddingSum.backward(
+                    dWord: P.wordEmbeddings.gradient, dPosition: P.positionEmbeddings.gradient,
+                    dTokenType: P.tokenTypeEmbeddings?.gradient, dOutput: dY, inputIds: ws.inputIds, positionIds: $0.baseAddress!,
+                    tokenTypeIds: ws.tokenTypeIds, batch: B, sequence: T, channels: C, paddingIndex: paddingIndex)
+            }
+        } else {
+            EmbeddingSum.backward(
+                dWord: P.wordEmbeddings.gradient, dPosition: P.positionEmbeddings.gradient,
+                dTokenType: P.tokenTypeEmbeddings?.gradient, dOutput: dY,
+                inputIds: ws.inputIds, tokenTypeIds: ws.tokenTypeIds, batch: B, sequence: T, channels: C,
+                paddingIndex: paddingIndex)
+        }
         gradientsReady?(0)
         spans.end(.embeddings)
     }
 
     // MARK: - Helpers
+
+    /// The padding id: the word-embedding row without gradient (and RoBERTa's padding position).
+    var paddingIndex: Int32 { Int32(config.padTokenId ?? 0) }  // BertConfig's default pad_token_id
 
     /// Rebuilds the typed views when the store's trainable set changed since they were taken.
     func refreshParameters() {
@@ -377,12 +413,15 @@ public final class EncoderModel: @unchecked Sendable {
     /// Where dropout is applied: each site gets its own mask key.
     enum DropoutSite {
         case embeddings, classifier
+        /// The first token's row before the pooler's dense layer (RoBERTa's classification head).
+        case poolerInput
         case attentionProbabilities(Int), attentionOutput(Int), feedForwardOutput(Int)
 
         var id: UInt64 {
             switch self {
             case .embeddings: return 1
             case .classifier: return 2
+            case .poolerInput: return 3
             case .attentionProbabilities(let l): return 100 + 10 * UInt64(l) + 1
             case .attentionOutput(let l): return 100 + 10 * UInt64(l) + 2
             case .feedForwardOutput(let l): return 100 + 10 * UInt64(l) + 3
@@ -398,12 +437,14 @@ public final class EncoderModel: @unchecked Sendable {
         let probability: Float
         switch site {
         case .attentionProbabilities: probability = config.attentionProbsDropoutProb
+        case .poolerInput: probability = config.classifierDropout ?? config.hiddenDropoutProb
         case .classifier:
             // BertForQuestionAnswering has no dropout before `qa_outputs`; DistilBERT's QA head has
             // `qa_dropout` (read as hidden dropout, its default 0.1 too).
-            if head == .questionAnswering && !config.family.names.poolerInHead { return Dropout(probability: 0, key: 0) }
+            let bertRule = config.family.perTokenHeadDropout == .bert
+            if head == .questionAnswering && bertRule { return Dropout(probability: 0, key: 0) }
             // DistilBERT's token head takes `dropout` (hidden), its sequence head `seq_classif_dropout`.
-            let headOwnsDropout = head == .sequenceClassification || !config.family.names.poolerInHead
+            let headOwnsDropout = head == .sequenceClassification || bertRule
             probability = headOwnsDropout ? config.classifierDropout ?? config.hiddenDropoutProb : config.hiddenDropoutProb
         case .attentionOutput: probability = config.family.attentionOutputDropout ? config.hiddenDropoutProb : 0
         default: probability = config.hiddenDropoutProb

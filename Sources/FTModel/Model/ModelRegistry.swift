@@ -4,7 +4,7 @@ import Foundation
 /// classes pick: `model_type` first, else the class named in `architectures`.
 public enum ModelRegistry {
     /// The encoder families fttrain computes; a new family is one entry here.
-    public static let encoderFamilies: [EncoderFamily] = [.bert, .distilBERT]
+    public static let encoderFamilies: [EncoderFamily] = [.bert, .distilBERT, .roberta, .xlmRoBERTa]
 
     /// The family of a parsed `config.json`.
     /// - Throws: `ModelError.badConfig` naming `model_type` (or `architectures`) when no family

@@ -67,9 +67,15 @@ public struct LoRAConfiguration: Sendable, Equatable {
 
     /// Whether `moduleName` is one of the modules to save. PEFT matches these by a plain suffix,
     /// without the dot `target_modules` needs (`_set_trainable`: `key.endswith(target_key)`), so
-    /// `classifier` also saves DistilBERT's `pre_classifier`.
+    /// `classifier` also saves DistilBERT's `pre_classifier`. A wrapped module takes the modules
+    /// inside it along: RoBERTa's `classifier` head holds `classifier.dense` and `classifier.out_proj`.
     public func saves(moduleName: String) -> Bool {
-        modulesToSave.contains { moduleName.hasSuffix($0) }
+        var name = Substring(moduleName)
+        while true {
+            if modulesToSave.contains(where: { name.hasSuffix($0) }) { return true }
+            guard let dot = name.lastIndex(of: ".") else { return false }
+            name = name[..<dot]
+        }
     }
 
     /// Problems with the values, one message each naming PEFT's key; empty when valid.

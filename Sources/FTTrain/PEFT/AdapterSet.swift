@@ -29,8 +29,10 @@ public final class AdapterSet {
         for (name, directory) in list {
             guard adapters[name] == nil else { throw ModelError.badInput("adapter name \(name) is given twice") }
             let adapter = try PEFTAdapter.read(directory: directory)
-            guard let head = adapter.tensors.first(where: { $0.name == "classifier.weight" }),
-                adapter.tensors.contains(where: { $0.name == "classifier.bias" })
+            // The head's layer: `classifier`, or RoBERTa's `classifier.out_proj` (its head's last layer).
+            let layer = ["classifier", "classifier.out_proj"].first { name in adapter.tensors.contains { $0.name == name + ".weight" } }
+            guard let layer, let head = adapter.tensors.first(where: { $0.name == layer + ".weight" }),
+                adapter.tensors.contains(where: { $0.name == layer + ".bias" })
             else {
                 throw ModelError.badInput(
                     "\(directory.path): the adapter has no classification head (classifier in modules_to_save); its predictions would be random")

@@ -24,7 +24,7 @@ public final class SequenceClassificationTask: FineTuningTask {
 
     /// The task over prepared `data`, every split encoded with `tokenizer` to at most `maxLength` tokens.
     /// - Throws: `ModelError` when the class weights do not fit.
-    public init(data: PreparedData, tokenizer: BertTokenizer, maxLength: Int) throws {
+    public init(data: PreparedData, tokenizer: any EncoderTokenizer, maxLength: Int) throws {
         self.data = data
         labels = data.labelSet.labels
         objective = try SequenceClassificationObjective(classes: labels.count, classWeights: data.classWeights)

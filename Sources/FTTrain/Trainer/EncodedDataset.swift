@@ -49,7 +49,7 @@ public struct EncodedDataset: Sendable {
     /// Tokenizes every text (and pair) with truncation to `maxLength` tokens.
     public static func encode(
         texts: [String], pairs: [String?], labels: [Int32], sources: [String] = [],
-        tokenizer: BertTokenizer, maxLength: Int
+        tokenizer: any EncoderTokenizer, maxLength: Int
     ) -> EncodedDataset {
         let encodings = zip(texts, pairs).map { tokenizer.encode($0.0, pair: $0.1, maxLength: maxLength) }
         return EncodedDataset(encodings: encodings, labels: labels, texts: texts, pairs: pairs, sources: sources)

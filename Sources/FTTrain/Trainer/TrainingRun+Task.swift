@@ -60,12 +60,28 @@ extension TrainingRun {
             data.logLines.forEach(log.message)
             if world.isCoordinator { try data.writeSplits(to: output.appendingPathComponent("data")) }
             // Model: the pretrained encoder, a new head seeded from `seed`, dropout overrides applied.
-            let vocabulary = try extendVocabulary(
-                tokenizer: try BertTokenizer.load(modelDirectory: baseModel), baseModel: baseModel, output: output, log: log)
-            let tokenizer = vocabulary.tokenizer
+            let loaded = try EncoderTokenizers.load(modelDirectory: baseModel)  // tokenizer.json or vocab.txt
+            let tokenizer: any EncoderTokenizer
+            var vocabularySize: Int? = nil
+            var baseModelDirectory = baseModel
+            if let wordPiece = loaded as? BertTokenizer {
+                let vocabulary = try extendVocabulary(tokenizer: wordPiece, baseModel: baseModel, output: output, log: log)
+                (tokenizer, vocabularySize, baseModelDirectory) = (vocabulary.tokenizer, vocabulary.vocabularySize, vocabulary.baseModelDirectory)
+            } else {
+                guard c.addTokens == nil else {
+                    throw ConfigurationError(
+                        source: nil,
+                        problems: [
+                            ConfigurationProblem(
+                                kind: .invalidValue, key: "add_tokens",
+                                message: "`add_tokens` extends WordPiece (BERT-family) vocabularies; \(baseModel.path)'s tokenizer.json is byte-level BPE")
+                        ])
+                }
+                tokenizer = loaded
+            }
             let model = try ModelRegistry.load(
                 modelDirectory: baseModel, numLabels: data.labelSet.labels.count, seed: c.rngSeed,
-                peft: c.peftSetup, overrides: c.modelOverrides, vocabularySize: vocabulary.vocabularySize)
+                peft: c.peftSetup, overrides: c.modelOverrides, vocabularySize: vocabularySize)
             // The task cuts its inputs at the model's positions itself (`min` below).
             try startModel(
                 model, for: .sequenceClassification, tokenizerSize: tokenizer.vocabularySize, vocabulary: .vocabText(baseModel),
@@ -73,7 +89,7 @@ extension TrainingRun {
             let task = try SequenceClassificationTask(data: data, tokenizer: tokenizer, maxLength: min(c.maxLength, model.maxSequenceLength))
             return PreparedTask(
                 task: task, model: model, padTokenId: tokenizer.padTokenId, firstTokenOnly: true,
-                accumulationScaling: .meanOfMicroBatchMeans, baseModelDirectory: vocabulary.baseModelDirectory)
+                accumulationScaling: .meanOfMicroBatchMeans, baseModelDirectory: baseModelDirectory)
         case .tokenClassification:
             let vocabulary = try extendVocabulary(
                 tokenizer: try BertTokenizer.load(modelDirectory: baseModel), baseModel: baseModel, output: output, log: log)
@@ -161,7 +177,7 @@ extension TrainingRun {
             switch vocabulary {
             case .vocabText(let directory):
                 throw ModelError.badConfig(
-                    directory.appendingPathComponent("vocab.txt").path,
+                    EncoderTokenizers.vocabularyFile(modelDirectory: directory).path,
                     "\(tokenizerSize) tokens, more than config.json's vocab_size \(model.vocabularySize)")
             case .decoder(let path):
                 throw ModelError.badConfig(

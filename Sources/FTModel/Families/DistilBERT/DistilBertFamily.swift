@@ -34,7 +34,7 @@ extension EncoderFamily {
             object["dropout"] = Double(config.hiddenDropoutProb)
             object["attention_dropout"] = Double(config.attentionProbsDropoutProb)
             object["seq_classif_dropout"] = Double(config.classifierDropout ?? 0.2)
-        })
+        }, perTokenHeadDropout: .distilBERT)
 
     /// DistilBERT's keys, with Hugging Face's `DistilBertConfig` defaults for the optional ones.
     @Sendable static func readDistilBertConfig(_ json: ConfigJSON) throws -> EncoderConfig {

@@ -48,6 +48,11 @@ struct AddedTokenMatcher: Sendable {
 
     /// Calls `text` for each stretch of ordinary text and `token` for each added token, in order.
     func split(_ s: [Unicode.Scalar], text: (Range<Int>) -> Void, token: (Int32) -> Void) {
+        split(s, text: text, token: { id, _ in token(id) })
+    }
+
+    /// The same, with the scalars each added token took (its match and the whitespace it strips).
+    func split(_ s: [Unicode.Scalar], text: (Range<Int>) -> Void, token: (Int32, Range<Int>) -> Void) {
         var start = 0
         var i = 0
         let n = s.count
@@ -62,7 +67,7 @@ struct AddedTokenMatcher: Sendable {
                     while hi < n && s[hi].properties.isWhitespace { hi += 1 }
                 }
                 if start < lo { text(start..<lo) }
-                token(match.id)
+                token(match.id, lo..<hi)
                 i = hi
                 start = hi
             } else {
