@@ -45,6 +45,10 @@ extension TrainingRun {
         let baseModel = URL(fileURLWithPath: modelPath, isDirectory: true)
         switch try resolvedTask(modelPath: modelPath) {
         case .sequenceClassification:
+            let problemType = try resolvedProblemType(trainPath: trainPath)
+            if problemType != .singleLabelClassification {
+                return try prepareProblemType(problemType, baseModel: baseModel, trainPath: trainPath, output: output, log: log)
+            }
             // Data: read, clean, de-duplicate, split, label ids, imbalance handling (before the model, so a bad file fails first).
             let data = try SequenceClassificationTask.read(dataOptions(trainPath: trainPath))
             data.logLines.forEach(log.message)
@@ -54,6 +58,7 @@ extension TrainingRun {
             let model = try ModelRegistry.load(
                 modelDirectory: baseModel, numLabels: data.labelSet.labels.count, seed: c.rngSeed,
                 peft: c.peftSetup, overrides: c.modelOverrides)
+            (model as? EncoderModel)?.problemType = problemType.rawValue
             guard tokenizer.vocabularySize <= model.vocabularySize else {
                 throw ModelError.badConfig(
                     baseModel.appendingPathComponent("vocab.txt").path,
