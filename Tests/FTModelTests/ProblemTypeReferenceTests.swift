@@ -22,14 +22,18 @@ final class ProblemTypeReferenceTests: XCTestCase {
     func testRegressionMatchesPyTorch() throws {
         let file = try Self.fixture("bert_regression_tiny_reference")
         let targets = try file.floats("input.labels")
-        try check(file, problemType: "regression", labels: 1, objective: try RegressionObjective(outputs: 1), targets: targets.map(RegressionObjective.target))
+        try check(
+            file, problemType: "regression", labels: 1, objective: try RegressionObjective(outputs: 1),
+            targets: targets.map(RegressionObjective.target))
     }
 
     func testMultiLabelMatchesPyTorch() throws {
         let file = try Self.fixture("bert_multilabel_tiny_reference")
         let targets = try file.floats("input.labels").map { Int32($0) }
         XCTAssertTrue(targets.contains(1) && targets.contains(0))
-        try check(file, problemType: "multi_label_classification", labels: 4, objective: try MultiLabelClassificationObjective(classes: 4), targets: targets)
+        try check(
+            file, problemType: "multi_label_classification", labels: 4, objective: try MultiLabelClassificationObjective(classes: 4), targets: targets
+        )
     }
 
     func check(_ file: SafeTensorsFile, problemType: String, labels L: Int, objective: any TaskObjective, targets: [Int32]) throws {
@@ -100,7 +104,9 @@ final class ProblemTypeReferenceTests: XCTestCase {
     /// Targets the heads cannot score are refused by name.
     func testBadTargetsAreRefused() throws {
         let multi = try MultiLabelClassificationObjective(classes: 2)
-        XCTAssertThrowsError(try multi.validate(targets: [0, 2], batch: 1, sequence: 1)) { XCTAssertTrue("\($0)".contains("neither 0 nor 1"), "\($0)") }
+        XCTAssertThrowsError(try multi.validate(targets: [0, 2], batch: 1, sequence: 1)) {
+            XCTAssertTrue("\($0)".contains("neither 0 nor 1"), "\($0)")
+        }
         XCTAssertThrowsError(try multi.validate(targets: [0], batch: 1, sequence: 1))
         let regression = try RegressionObjective()
         XCTAssertThrowsError(try regression.validate(targets: [RegressionObjective.target(.nan)], batch: 1, sequence: 1)) {

@@ -23,7 +23,9 @@ final class ProblemTypeDataTests: XCTestCase {
         return path
     }
 
-    func prepare(_ train: String, validation: String? = nil, _ type: ProblemType, separator: String? = nil, skip: Bool = false) throws -> ProblemTypeData {
+    func prepare(
+        _ train: String, validation: String? = nil, _ type: ProblemType, separator: String? = nil, skip: Bool = false
+    ) throws -> ProblemTypeData {
         var options = DataPreparationOptions(trainPath: train, validationPath: validation, testPath: nil)
         options.read.skipBadRows = skip
         return try ProblemTypeData.prepare(options, problemType: type, labelSeparator: separator)
@@ -82,7 +84,8 @@ final class ProblemTypeDataTests: XCTestCase {
     func testUnknownLabelIsRefusedByName() throws {
         let train = try write("train.jsonl", [#"{"text": "a", "label": ["joy"]}"#, #"{"text": "b", "label": ["anger"]}"#])
         let valid = try write("valid.jsonl", [#"{"text": "c", "label": ["joy"]}"#, #"{"text": "d", "label": ["joy", "fear"]}"#])
-        assertBadRow(try prepare(train, validation: valid, .multiLabelClassification), ["valid.jsonl:2", "\"fear\"", "never occurs in the training data"])
+        assertBadRow(
+            try prepare(train, validation: valid, .multiLabelClassification), ["valid.jsonl:2", "\"fear\"", "never occurs in the training data"])
         let skipped = try prepare(train, validation: valid, .multiLabelClassification, skip: true)
         XCTAssertEqual(skipped.validation.count, 1)
     }
@@ -94,7 +97,9 @@ final class ProblemTypeDataTests: XCTestCase {
         XCTAssertThrowsError(try DataReader.read(list)) { XCTAssertTrue("\($0)".contains("multi_label_classification"), "\($0)") }
         // An empty CSV cell is a missing label (the empty set is written []); an empty name inside a list is refused.
         let csv = try write("train.csv", ["text,label", "a,joy", "b,", "c,joy||anger"])
-        assertBadRow(try prepare(csv, .multiLabelClassification, separator: "|"), ["train.csv:3", "write [] for a row with none", "train.csv:4", "empty label name"])
+        assertBadRow(
+            try prepare(csv, .multiLabelClassification, separator: "|"),
+            ["train.csv:3", "write [] for a row with none", "train.csv:4", "empty label name"])
         // A training split without any label has nothing to learn.
         let none = try write("none.jsonl", [#"{"text": "a", "label": []}"#, #"{"text": "b", "label": []}"#])
         assertBadRow(try prepare(none, validation: list, .multiLabelClassification), ["no row of the training split has a label"])

@@ -12,7 +12,9 @@ final class ProblemTypeMetricsFixtureTests: XCTestCase {
     }
 
     func close(_ a: Double?, _ b: Any?, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
-        guard let b = (b as? NSNumber)?.doubleValue, let a else { return XCTFail("\(what): \(String(describing: a)) vs \(String(describing: b))", file: file, line: line) }
+        guard let b = (b as? NSNumber)?.doubleValue, let a else {
+            return XCTFail("\(what): \(String(describing: a)) vs \(String(describing: b))", file: file, line: line)
+        }
         XCTAssertEqual(a, b, accuracy: 1e-12 * max(1, abs(b)), what, file: file, line: line)
     }
 

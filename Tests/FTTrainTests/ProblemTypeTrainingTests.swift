@@ -105,7 +105,8 @@ final class ProblemTypeTrainingTests: XCTestCase {
         XCTAssertEqual(ProblemType.of(modelDirectory: directory), .multiLabelClassification)
         let model = try ModelRegistry.load(modelDirectory: directory, numLabels: 3)
         let records = try MultiLabelPrediction.predict(
-            texts: [("the movie was good great is bad", nil), ("the film", nil)], model: model, tokenizer: try BertTokenizer.load(modelDirectory: directory),
+            texts: [("the movie was good great is bad", nil), ("the film", nil)], model: model,
+            tokenizer: try BertTokenizer.load(modelDirectory: directory),
             labels: ["neg", "plot", "pos"], problemType: .multiLabelClassification, threshold: 0.5, maxLength: 24, batchSize: 2)
         XCTAssertEqual(records.count, 2)
         let first = try XCTUnwrap(records[0]["labels"] as? [[String: Any]])
@@ -179,7 +180,9 @@ final class ProblemTypeTrainingTests: XCTestCase {
             XCTAssertEqual(a.count, 8)
             XCTAssertEqual(a.count, b.count)
             for (x, y) in zip(a, b) {
-                for k in 1...3 { XCTAssertEqual(y[k], x[k], accuracy: 1e-5 * max(abs(x[k]), 1e-3), "regression \(regression) step \(x[0]) column \(k)") }
+                for k in 1...3 {
+                    XCTAssertEqual(y[k], x[k], accuracy: 1e-5 * max(abs(x[k]), 1e-3), "regression \(regression) step \(x[0]) column \(k)")
+                }
             }
         }
     }

@@ -17,7 +17,7 @@ extension TrainingConfiguration {
     public var resolvedGreaterIsBetter: Bool {
         greaterIsBetter
             ?? !(resolvedMetricForBestModel.hasSuffix("loss")
-                || ["mse", "rmse", "mae"].contains(resolvedMetricForBestModel.replacingOccurrences(of: "eval_", with: "")))
+            || ["mse", "rmse", "mae"].contains(resolvedMetricForBestModel.replacingOccurrences(of: "eval_", with: "")))
     }
 
     /// The format to read `path` with: `data_format`, or what the extension implies (nil if neither).

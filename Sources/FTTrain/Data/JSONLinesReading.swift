@@ -71,12 +71,14 @@ enum JSONLinesReading {
                 if kind != .name {
                     throw RowProblem(message: "label \(literal) is a number; problem_type multi_label_classification needs a list of label names")
                 }
-                throw RowProblem(message: "label \(literal) is not an integer; labels must be strings or integers (a float label needs problem_type regression)")
+                throw RowProblem(
+                    message: "label \(literal) is not an integer; labels must be strings or integers (a float label needs problem_type regression)")
             }
             return integer
         case .array(let elements):
             guard case .list = kind else {
-                let need = kind == .number ? "problem_type regression needs one number" : "a list of labels needs problem_type multi_label_classification"
+                let need =
+                    kind == .number ? "problem_type regression needs one number" : "a list of labels needs problem_type multi_label_classification"
                 throw RowProblem(message: "label \"\(key)\" is an array; \(need)")
             }
             if elements.isEmpty { return LabelKind.emptyList }
@@ -86,7 +88,8 @@ enum JSONLinesReading {
                 case .string(let s): names.append(s)
                 case .number(let literal):
                     guard let integer = integerText(literal) else {
-                        throw RowProblem(message: "label \(literal) in \"\(key)\" is a number, not a label name (multi-label lists hold names or integers)")
+                        throw RowProblem(
+                            message: "label \(literal) in \"\(key)\" is a number, not a label name (multi-label lists hold names or integers)")
                     }
                     names.append(integer)
                 default: throw RowProblem(message: "label list \"\(key)\" holds \(element.typeName); it must hold strings or integers")

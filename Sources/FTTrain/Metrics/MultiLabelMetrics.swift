@@ -90,7 +90,9 @@ public struct MultiLabelMetrics: Sendable, Equatable {
         lines.append(pad("micro avg", width) + number(micro.precision) + number(micro.recall) + number(micro.f1) + pad("\(support)", 10))
         lines.append(pad("macro avg", width) + number(macro.precision) + number(macro.recall) + number(macro.f1) + pad("\(support)", 10))
         lines.append("")
-        lines.append("threshold \(threshold); subset accuracy \(String(format: "%.\(digits)f", subsetAccuracy)); hamming loss \(String(format: "%.\(digits)f", hammingLoss)); \(count) examples")
+        lines.append(
+            "threshold \(threshold); subset accuracy \(String(format: "%.\(digits)f", subsetAccuracy)); hamming loss \(String(format: "%.\(digits)f", hammingLoss)); \(count) examples"
+        )
         return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -49,7 +49,9 @@ public struct EncodedDataset: Sendable {
 
     /// A split with `width` targets per example, `labels` row-major (N, width): multi-label's
     /// multi-hot rows, regression's float bit patterns (`RegressionObjective.target`).
-    public init(encodings: [TokenizerEncoding], labels: [Int32], targetsPerExample width: Int, texts: [String], pairs: [String?], sources: [String] = []) {
+    public init(
+        encodings: [TokenizerEncoding], labels: [Int32], targetsPerExample width: Int, texts: [String], pairs: [String?], sources: [String] = []
+    ) {
         precondition(width > 0 && encodings.count * width == labels.count && encodings.count == texts.count && texts.count == pairs.count)
         precondition(sources.isEmpty || sources.count == texts.count)
         self.encodings = encodings

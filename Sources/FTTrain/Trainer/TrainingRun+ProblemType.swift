@@ -14,12 +14,16 @@ extension TrainingRun {
         if let separator = c.labelSeparator, separator.isEmpty {
             throw problem("label_separator", "`label_separator` must be a text such as | (or null)")
         }
-        let type = try c.problemType
+        let type =
+            try c.problemType
             ?? ProblemType.inferred(trainPath: trainPath, labelColumn: c.labelColumn, separator: c.labelSeparator, format: c.dataFormat)
         if type != .singleLabelClassification {
             let ignored = [("class_weights", c.classWeights != nil), ("oversample", c.oversample), ("augment", c.augment != nil)].filter(\.1).map(\.0)
             if !ignored.isEmpty {
-                throw problem(ignored[0], "`\(ignored.joined(separator: "`, `"))` apply to single-label classification; problem_type \(type.rawValue) has no classes to balance")
+                throw problem(
+                    ignored[0],
+                    "`\(ignored.joined(separator: "`, `"))` apply to single-label classification; problem_type \(type.rawValue) has no classes to balance"
+                )
             }
         }
         return type

@@ -51,7 +51,9 @@ public struct ProblemTypeData: Sendable {
             let distinct = Set(train.flatMap { LabelKind.names($0.label) })
             guard !distinct.isEmpty else {
                 throw DataError.badRows([
-                    BadRow(location: SourceLocation(file: options.trainPath, line: 1), reason: "no row of the training split has a label: nothing to learn")
+                    BadRow(
+                        location: SourceLocation(file: options.trainPath, line: 1),
+                        reason: "no row of the training split has a label: nothing to learn")
                 ])
             }
             labels = LabelSet(labels: Array(distinct)).labels
@@ -107,7 +109,9 @@ public struct ProblemTypeData: Sendable {
     }
 
     /// A seeded shuffle cut by `ratios` (train, validation, test).
-    static func split(_ examples: [TextExample], ratios: SplitRatios, seed: UInt64, path: String) throws -> ([TextExample], [TextExample], [TextExample]) {
+    static func split(
+        _ examples: [TextExample], ratios: SplitRatios, seed: UInt64, path: String
+    ) throws -> ([TextExample], [TextExample], [TextExample]) {
         var shuffled = examples
         var rng = SeededRNG(seed: seed, stream: 0x5052_4F42)
         SeededShuffle.shuffle(&shuffled, using: &rng)

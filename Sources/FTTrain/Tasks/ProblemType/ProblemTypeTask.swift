@@ -67,7 +67,10 @@ public final class ProblemTypeTask: FineTuningTask {
                 try report.write(to: output.appendingPathComponent("regression_report.txt"), atomically: true, encoding: .utf8)
                 try JSONLines.write(
                     (0..<dataset.count).map { i in
-                        ["label": Double(RegressionObjective.value(dataset.labels[i])), "score": Double(outputs.logits[i]), "source": dataset.sources[i]]
+                        [
+                            "label": Double(RegressionObjective.value(dataset.labels[i])), "score": Double(outputs.logits[i]),
+                            "source": dataset.sources[i],
+                        ]
                     }, to: output.appendingPathComponent("predictions.jsonl"))
                 return "\n" + report
             }
