@@ -57,6 +57,7 @@ struct ServeRoutes: Sendable {
         if model.kind == .tokenClassifier { return try await entities(body.inputs, encodings, model, context) }
         let result = try await queue.submit(model: model, operation: .classify, encodings: encodings)
         metrics.timings(model: model.name, route: "/v1/predict", queueSeconds: result.queueSeconds, inferenceSeconds: result.inferenceSeconds)
+        if let problemType = model.problemType { return try problemTypePredictions(result.rows, model, problemType, context) }
         var predicted: [String] = []
         let predictions = result.rows.map { row -> String in
             var best = 0

@@ -48,6 +48,8 @@ public final class ServedModel: @unchecked Sendable {
     let backend: ComputeBackend
     /// The adapter to activate before computing, for an adapter.
     let adapterName: String?
+    /// Multi-label or regression (`problem_type` in `config.json`); nil for a single-label classifier.
+    let problemType: ProblemType?
 
     init(
         name: String, kind: Kind, labels: [String], maxLength: Int, tokenizer: BertTokenizer, base: String?,
@@ -63,6 +65,7 @@ public final class ServedModel: @unchecked Sendable {
         self.lineageJSON = lineageJSON
         self.backend = backend
         self.adapterName = adapterName
+        problemType = Self.servedProblemType(kind: kind, directory: directory, adapterName: adapterName)
     }
 
     /// Loads every model and adapter of `configuration`, in order (adapters share one base model in
@@ -176,6 +179,7 @@ public final class ServedModel: @unchecked Sendable {
     /// `Predictions.compute` as `fttrain predict` runs it: one forward over the rows sorted by length.
     func classify(_ encodings: [TokenizerEncoding]) throws -> [[Float]] {
         try activate()
+        if let problemType { return try headRows(encodings, problemType: problemType) }
         let dataset = EncodedDataset(
             encodings: encodings, labels: [Int32](repeating: 0, count: encodings.count),
             texts: [String](repeating: "", count: encodings.count), pairs: [String?](repeating: nil, count: encodings.count))

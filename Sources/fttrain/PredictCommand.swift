@@ -51,6 +51,9 @@ struct PredictCommand: ParsableCommand {
     @Option(name: .customLong("null-score-diff-threshold"), help: "Question answering, SQuAD v2: the null score's margin.")
     var nullScoreDiffThreshold: Float = 0
 
+    @Option(help: "A multi-label model: a label is chosen when its probability is at least this.")
+    var threshold = 0.5
+
     @Option(
         name: .customLong("adapter"),
         help: ArgumentHelp(
@@ -73,6 +76,9 @@ struct PredictCommand: ParsableCommand {
         let texts = try readTexts()
         if classifier.architectureName.hasSuffix("ForTokenClassification") {
             return try printEntities(texts: texts.map(\.text), model: classifier, tokenizer: try wordPiece(tokenizer), labels: labels)
+        }
+        if let problemType = ProblemType.of(modelDirectory: model.url), problemType != .singleLabelClassification {
+            return try printProblemType(problemType, texts: texts, model: classifier, tokenizer: try wordPiece(tokenizer), labels: labels)
         }
         let dataset = EncodedDataset.encode(
             texts: texts.map(\.text), pairs: texts.map(\.pair),

@@ -104,6 +104,9 @@ final class ConfigLoadingTests: XCTestCase {
         c.packing = true
         c.predictWithGenerate = true
         c.generationMaxNewTokens = 8
+        c.problemType = .multiLabelClassification
+        c.labelSeparator = "|"
+        c.threshold = 0.4
         c.tagScheme = .bioes
         c.labelAllTokens = true
         c.addTokens = .tokens(["新词", "北京大学"])

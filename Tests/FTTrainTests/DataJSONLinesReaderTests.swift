@@ -36,12 +36,12 @@ final class DataJSONLinesReaderTests: XCTestCase {
         XCTAssertEqual(
             loaded.skippedRows.map(\.description),
             [
-                "rows.jsonl:2: label 1.5 is not an integer; labels must be strings or integers",
-                "rows.jsonl:3: label 1e2 is not an integer; labels must be strings or integers",
+                "rows.jsonl:2: label 1.5 is not an integer; labels must be strings or integers (a float label needs problem_type regression)",
+                "rows.jsonl:3: label 1e2 is not an integer; labels must be strings or integers (a float label needs problem_type regression)",
                 "rows.jsonl:4: label \"label\" must be a string or an integer, found a boolean",
                 "rows.jsonl:5: missing label: \"label\" is null",
                 "rows.jsonl:6: missing label: no \"label\" key",
-                "rows.jsonl:7: label \"label\" must be a string or an integer, found an array",
+                "rows.jsonl:7: label \"label\" is an array; a list of labels needs problem_type multi_label_classification",
                 "rows.jsonl:8: empty text in column \"text\"",
                 "rows.jsonl:9: \"text\" must be a string, found a number",
             ])

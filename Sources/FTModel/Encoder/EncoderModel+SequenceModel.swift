@@ -21,7 +21,7 @@ extension EncoderModel: SequenceModel {
         object["id2label"] = Dictionary(uniqueKeysWithValues: labels.enumerated().map { (String($0.offset), $0.element) })
         object["label2id"] = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($0.element, $0.offset) })
         if head == .sequenceClassification {
-            object["problem_type"] = "single_label_classification"
+            object["problem_type"] = problemType ?? (base["problem_type"] as? String) ?? "single_label_classification"
         } else {
             object.removeValue(forKey: "problem_type")
         }

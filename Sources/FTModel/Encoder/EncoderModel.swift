@@ -50,6 +50,10 @@ public final class EncoderModel: @unchecked Sendable {
     /// none. The forward's spans are those of its first slice of the batch (the slices run side by
     /// side, each through every layer).
     public var spanRecorder: (any ModelSpanRecorder)?
+    /// Hugging Face's `problem_type` of a sequence head that `exportConfig` writes
+    /// (`single_label_classification`, `multi_label_classification`, `regression`); nil keeps
+    /// the base config's, else single-label.
+    public var problemType: String?
 
     /// A model with all parameters zero; call `load` or `initializeRandomly` next.
     /// `peft` adds adapter tensors (LoRA's A and B) after each layer's own.

@@ -224,6 +224,14 @@ public struct ConfigurationKey: Sendable {
         .init(
             "assistant_only_loss", \.assistantOnlyLoss, .data,
             "With messages data, take the loss on the assistant turns only (TRL's assistant_only_loss; TRL defaults to false)."),
+        .init(
+            "problem_type", \.problemType, .data,
+            "Sequence classification: single_label_classification, multi_label_classification or regression (HF's problem_type); null infers it from the labels (a list: multi-label; floats: regression)."
+        ),
+        .init(
+            "label_separator", \.labelSeparator, .data,
+            "Multi-label: the text between label names in a CSV/TSV cell (e.g. |); null: a cell is one name (JSONL label arrays need none)."),
+        .init("threshold", \.threshold, .data, "Multi-label: a label is predicted when its sigmoid probability is at least this (0.5 by default)."),
         .init("tag_scheme", \.tagScheme, .data, "Token classification: the tags' scheme, checked on every tag (BIO or BIOES)."),
         .init(
             "label_all_tokens", \.labelAllTokens, .data,

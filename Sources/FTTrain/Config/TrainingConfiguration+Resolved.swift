@@ -12,8 +12,13 @@ extension TrainingConfiguration {
     public var resolvedMetricForBestModel: String { metricForBestModel ?? "loss" }
 
     /// Whether larger is better for the best-model metric: `greater_is_better`, or (as HF) false
-    /// exactly when the metric's name ends in `loss`.
-    public var resolvedGreaterIsBetter: Bool { greaterIsBetter ?? !resolvedMetricForBestModel.hasSuffix("loss") }
+    /// exactly when the metric's name ends in `loss` (`hamming_loss` too).
+    /// The error metrics of regression (`mse`, `rmse`, `mae`) are lower-is-better too.
+    public var resolvedGreaterIsBetter: Bool {
+        greaterIsBetter
+            ?? !(resolvedMetricForBestModel.hasSuffix("loss")
+            || ["mse", "rmse", "mae"].contains(resolvedMetricForBestModel.replacingOccurrences(of: "eval_", with: "")))
+    }
 
     /// The format to read `path` with: `data_format`, or what the extension implies (nil if neither).
     public func resolvedDataFormat(forFile path: String) -> DataFormat? {

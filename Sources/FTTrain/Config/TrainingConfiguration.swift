@@ -157,6 +157,12 @@ public struct TrainingConfiguration: Sendable, Equatable {
     public var predictWithGenerate: Bool = false
     /// Tokens generated per evaluation example at most under predict_with_generate.
     public var generationMaxNewTokens: Int = 32
+    /// Sequence classification: single_label_classification, multi_label_classification or regression (HF's problem_type); null infers it from the labels.
+    public var problemType: ProblemType? = nil
+    /// Multi-label: the text between label names in a CSV/TSV cell (`a|b`); null: a cell is one name (JSONL arrays need none).
+    public var labelSeparator: String? = nil
+    /// Multi-label: a label is predicted when its sigmoid probability is at least this.
+    public var threshold: Double = 0.5
     /// Token classification: the tags' scheme, checked on every tag (BIO or BIOES).
     public var tagScheme: TagScheme = .bio
     /// Token classification: label every sub-token of a word (B- becoming I- after the first), not the first only (run_ner's label_all_tokens).

@@ -30,6 +30,8 @@ public struct DataReadOptions: Sendable, Equatable, Codable {
     /// When false (the default), any bad row fails the load with a message listing them; when true,
     /// bad rows are dropped and returned in `LoadedData.skippedRows` for the caller to log.
     public var skipBadRows: Bool
+    /// What the label column holds: a class name (default), a number (regression) or a list (multi-label).
+    public var labelKind: LabelKind = .name
 
     public init(
         format: DataFormat? = nil, columns: DataColumns = DataColumns(),

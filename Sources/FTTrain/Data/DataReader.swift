@@ -61,6 +61,7 @@ public enum DataReader {
 
     private static func read(contents: [UInt8], path: String, format: DataFormat, options: DataReadOptions) throws -> LoadedData {
         var builder = ExampleBuilder(path: path, columns: options.columns, cleaning: options.cleaning)
+        builder.labelKind = options.labelKind
         try parse(contents, path: path, format: format, into: &builder)
         if !builder.badRows.isEmpty && !options.skipBadRows { throw DataError.badRows(builder.badRows) }
         if builder.examples.isEmpty { throw DataError.noDataRows(path: path, skipped: builder.badRows.count) }

@@ -9,6 +9,8 @@ struct ExampleBuilder {
     let cleaning: TextCleaning
     /// Whether rows carry a label (training data) or not (prediction input).
     let labelled: Bool
+    /// What the label column holds (`problem_type`): each label is checked and made canonical.
+    var labelKind: LabelKind = .name
     private(set) var examples: [TextExample] = []
     private(set) var texts: [(text: String, pair: String?)] = []
     private(set) var badRows: [BadRow] = []
@@ -35,9 +37,16 @@ struct ExampleBuilder {
             guard let cleanedPair = cleaned(rawPair, column: column, line: line) else { return }
             pair = cleanedPair
         }
-        let label = ExampleBuilder.trimmed(rawLabel)
+        var label = ExampleBuilder.trimmed(rawLabel)
         guard !label.isEmpty else {
-            reject(line: line, "empty label in column \"\(columns.label)\"")
+            let hint = labelKind == .name || labelKind == .number ? "" : " (write [] for a row with none of the labels)"
+            reject(line: line, "empty label in column \"\(columns.label)\"\(hint)")
+            return
+        }
+        switch labelKind.canonical(label) {
+        case .success(let canonical): label = canonical
+        case .failure(let problem):
+            reject(line: line, problem.message)
             return
         }
         examples.append(

@@ -37,7 +37,7 @@ enum JSONLinesReading {
                 let text = try string(object, columns.text)
                 let pair = try columns.textPair.map { try string(object, $0) }
                 if builder.labelled {
-                    builder.add(text: text, pair: pair, label: try labelString(object, columns.label), line: line)
+                    builder.add(text: text, pair: pair, label: try labelString(object, columns.label, kind: builder.labelKind), line: line)
                 } else {
                     builder.addUnlabelled(text: text, pair: pair)
                 }
@@ -62,14 +62,40 @@ enum JSONLinesReading {
         }
     }
 
-    private static func labelString(_ object: JSONObject, _ key: String) throws -> String {
+    private static func labelString(_ object: JSONObject, _ key: String, kind: LabelKind = .name) throws -> String {
         switch object.values[key] {
         case .string(let s): return s
         case .number(let literal):
+            if kind == .number { return literal }
             guard let integer = integerText(literal) else {
-                throw RowProblem(message: "label \(literal) is not an integer; labels must be strings or integers")
+                if kind != .name {
+                    throw RowProblem(message: "label \(literal) is a number; problem_type multi_label_classification needs a list of label names")
+                }
+                throw RowProblem(
+                    message: "label \(literal) is not an integer; labels must be strings or integers (a float label needs problem_type regression)")
             }
             return integer
+        case .array(let elements):
+            guard case .list = kind else {
+                let need =
+                    kind == .number ? "problem_type regression needs one number" : "a list of labels needs problem_type multi_label_classification"
+                throw RowProblem(message: "label \"\(key)\" is an array; \(need)")
+            }
+            if elements.isEmpty { return LabelKind.emptyList }
+            var names: [String] = []
+            for element in elements {
+                switch element {
+                case .string(let s): names.append(s)
+                case .number(let literal):
+                    guard let integer = integerText(literal) else {
+                        throw RowProblem(
+                            message: "label \(literal) in \"\(key)\" is a number, not a label name (multi-label lists hold names or integers)")
+                    }
+                    names.append(integer)
+                default: throw RowProblem(message: "label list \"\(key)\" holds \(element.typeName); it must hold strings or integers")
+                }
+            }
+            return names.joined(separator: LabelKind.listJoiner)
         case nil: throw RowProblem(message: "missing label: no \"\(key)\" key")
         case .null: throw RowProblem(message: "missing label: \"\(key)\" is null")
         case let other?: throw RowProblem(message: "label \"\(key)\" must be a string or an integer, found \(other.typeName)")

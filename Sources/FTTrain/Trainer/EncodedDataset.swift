@@ -12,6 +12,9 @@ public struct EncodedDataset: Sendable {
     public let labels: [Int32]
     /// Per-token targets, one array per example as long as its encoding; empty when the targets are per example.
     public let tokenLabels: [[Int32]]
+    /// Entries of `labels` per example: 1 (a class id), or L for multi-label (0/1 per label) and
+    /// regression (each output's float bit pattern), row-major (N, L).
+    public let targetsPerExample: Int
     /// The original texts (and pairs), for error samples and predictions.
     public let texts: [String]
     public let pairs: [String?]
@@ -24,6 +27,7 @@ public struct EncodedDataset: Sendable {
         self.encodings = encodings
         self.labels = labels
         tokenLabels = []
+        targetsPerExample = 1
         self.texts = texts
         self.pairs = pairs
         self.sources = sources
@@ -37,6 +41,23 @@ public struct EncodedDataset: Sendable {
         self.encodings = encodings
         labels = []
         self.tokenLabels = tokenLabels
+        targetsPerExample = 1
+        self.texts = texts
+        self.pairs = pairs
+        self.sources = sources
+    }
+
+    /// A split with `width` targets per example, `labels` row-major (N, width): multi-label's
+    /// multi-hot rows, regression's float bit patterns (`RegressionObjective.target`).
+    public init(
+        encodings: [TokenizerEncoding], labels: [Int32], targetsPerExample width: Int, texts: [String], pairs: [String?], sources: [String] = []
+    ) {
+        precondition(width > 0 && encodings.count * width == labels.count && encodings.count == texts.count && texts.count == pairs.count)
+        precondition(sources.isEmpty || sources.count == texts.count)
+        self.encodings = encodings
+        self.labels = labels
+        tokenLabels = []
+        targetsPerExample = width
         self.texts = texts
         self.pairs = pairs
         self.sources = sources
@@ -62,7 +83,7 @@ public struct PaddedBatch {
     public var inputIds: [Int32] = []
     public var tokenTypeIds: [Int32] = []
     public var attentionMask: [Int32] = []
-    /// (B) class ids, or (B, T) per-token targets (−100 on padding) when the dataset has them.
+    /// (B) class ids, (B, L) targets when the dataset has L per example, or (B, T) per-token targets (−100 on padding) when the dataset has them.
     public var labels: [Int32] = []
     /// Dataset indices of the rows.
     public var indices: [Int] = []
@@ -96,8 +117,11 @@ public struct PaddedBatch {
             if dataset.hasTokenLabels {
                 labels.append(contentsOf: dataset.tokenLabels[i])
                 labels.append(contentsOf: repeatElement(-100, count: padding))
-            } else {
+            } else if dataset.targetsPerExample == 1 {
                 labels.append(dataset.labels[i])
+            } else {
+                let w = dataset.targetsPerExample
+                labels.append(contentsOf: dataset.labels[(i * w)..<((i + 1) * w)])
             }
         }
     }

@@ -55,6 +55,10 @@ extension TrainingRun {
         }
         switch taskType {
         case .sequenceClassification:
+            let problemType = try resolvedProblemType(trainPath: trainPath)
+            if problemType != .singleLabelClassification {
+                return try prepareProblemType(problemType, baseModel: baseModel, trainPath: trainPath, output: output, log: log)
+            }
             // Data: read, clean, de-duplicate, split, label ids, imbalance handling (before the model, so a bad file fails first).
             let data = try SequenceClassificationTask.read(dataOptions(trainPath: trainPath))
             data.logLines.forEach(log.message)
@@ -82,6 +86,7 @@ extension TrainingRun {
             let model = try ModelRegistry.load(
                 modelDirectory: baseModel, numLabels: data.labelSet.labels.count, seed: c.rngSeed,
                 peft: c.peftSetup, overrides: c.modelOverrides, vocabularySize: vocabularySize)
+            (model as? EncoderModel)?.problemType = problemType.rawValue
             // The task cuts its inputs at the model's positions itself (`min` below).
             try startModel(
                 model, for: .sequenceClassification, tokenizerSize: tokenizer.vocabularySize, vocabulary: .vocabText(baseModel),

@@ -1,0 +1,67 @@
+import FTCore
+import FTModel
+import Foundation
+
+extension TrainingRun {
+    /// `problem_type`, or what the training file's labels imply (`ProblemType.inferred`).
+    /// - Throws: `ConfigurationError` when a multi-label or regression setting does not fit.
+    func resolvedProblemType(trainPath: String) throws -> ProblemType {
+        let c = configuration
+        func problem(_ key: String, _ message: String) -> ConfigurationError {
+            ConfigurationError(source: nil, problems: [ConfigurationProblem(kind: .invalidValue, key: key, message: message)])
+        }
+        guard c.threshold > 0 && c.threshold < 1 else { throw problem("threshold", "`threshold` must be in (0, 1), found \(c.threshold)") }
+        if let separator = c.labelSeparator, separator.isEmpty {
+            throw problem("label_separator", "`label_separator` must be a text such as | (or null)")
+        }
+        let type =
+            try c.problemType
+            ?? ProblemType.inferred(trainPath: trainPath, labelColumn: c.labelColumn, separator: c.labelSeparator, format: c.dataFormat)
+        if type != .singleLabelClassification {
+            let ignored = [("class_weights", c.classWeights != nil), ("oversample", c.oversample), ("augment", c.augment != nil)].filter(\.1).map(\.0)
+            if !ignored.isEmpty {
+                throw problem(
+                    ignored[0],
+                    "`\(ignored.joined(separator: "`, `"))` apply to single-label classification; problem_type \(type.rawValue) has no classes to balance"
+                )
+            }
+        }
+        return type
+    }
+
+    /// Multi-label or regression: data first (so a bad file fails before the model loads), then
+    /// the model with a head of the labels' width (1 for regression), its `problem_type` set for
+    /// the exported `config.json`.
+    func prepareProblemType(_ problemType: ProblemType, baseModel: URL, trainPath: String, output: URL, log: TrainingLog) throws -> PreparedTask {
+        let c = configuration
+        guard c.addTokens == nil else {
+            throw ConfigurationError(
+                source: nil,
+                problems: [
+                    ConfigurationProblem(
+                        kind: .invalidValue, key: "add_tokens",
+                        message: "`add_tokens` is not supported with problem_type \(problemType.rawValue) yet")
+                ])
+        }
+        let data = try ProblemTypeData.prepare(dataOptions(trainPath: trainPath), problemType: problemType, labelSeparator: c.labelSeparator)
+        data.logLines.forEach(log.message)
+        let tokenizer = try BertTokenizer.load(modelDirectory: baseModel)
+        let model = try ModelRegistry.load(
+            modelDirectory: baseModel, numLabels: data.labels.count, head: .sequenceClassification, seed: c.rngSeed,
+            peft: c.peftSetup, overrides: c.modelOverrides)
+        guard let encoder = model as? EncoderModel else {
+            throw ModelError.badInput("problem_type \(problemType.rawValue) needs an encoder with a sequence head")
+        }
+        encoder.problemType = problemType.rawValue
+        try startModel(
+            model, for: .sequenceClassification, tokenizerSize: tokenizer.vocabularySize, vocabulary: .vocabText(baseModel),
+            maxLength: .capped, ignoring: [], log: log)
+        let task = try ProblemTypeTask(
+            data: data, tokenizer: tokenizer, maxLength: min(c.maxLength, model.maxSequenceLength), threshold: c.threshold)
+        if world.isCoordinator { try task.writeSplits(to: output.appendingPathComponent("data")) }
+        return PreparedTask(
+            task: task, model: model, padTokenId: tokenizer.padTokenId, firstTokenOnly: true,
+            // BertForSequenceClassification's BCE and MSE are micro-batch means, as its cross-entropy.
+            accumulationScaling: .meanOfMicroBatchMeans, baseModelDirectory: baseModel)
+    }
+}
