@@ -77,6 +77,7 @@ struct TuneCommand: ParsableCommand {
         guard MPICommunicator.isLaunchedByMPIRun else {
             do {
                 let study = try Study(space: searchSpace, directory: url, trials: trials)
+                study.decisionLog = log
                 if !study.records.isEmpty { log("resuming: \(study.records.count) trials already ended") }
                 print(try study.runInProcess(runner, log: log), terminator: "")
             } catch let interrupted as TrainingInterrupted {
@@ -89,6 +90,7 @@ struct TuneCommand: ParsableCommand {
         let communicator = try MPICommunicator.initialize()
         do {
             let study = communicator.rank == 0 ? try Study(space: searchSpace, directory: url, trials: trials) : nil
+            study?.decisionLog = log
             if let study, !study.records.isEmpty { log("resuming: \(study.records.count) trials already ended") }
             let groups = try TuneGroups(
                 world: communicator, ranksPerTrial: ranksPerTrial, study: study,
