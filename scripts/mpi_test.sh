@@ -3,7 +3,8 @@
 # 2, 3 and 4 ranks (ring all-reduce == MPI_Allreduce == exact sums, and every AllReducer algorithm
 # == exact sums on MPI's node layout and on pretend nodes; error paths throw, never hang), dist-bench,
 # plus a singleton run without mpirun and a small bench smoke run, data-parallel training, a killed
-# or hung rank, and checkpoint/resume faults (scripts/mpi_resume_check.sh).
+# or hung rank, checkpoint/resume faults (scripts/mpi_resume_check.sh), `tune` in groups of 2 ranks
+# (scripts/mpi_tune_check.sh) and `select` (scripts/mpi_select_check.sh) on a tiny random BERT.
 # MPI_Init cannot run twice in one process, so these live here rather than in `swift test`.
 #
 # Usage: scripts/mpi_test.sh [--release]      (env TIMEOUT=seconds per run, default 300)
@@ -66,6 +67,9 @@ run "a killed rank ends the job" scripts/mpi_kill_check.sh "$binary" kill
 run "a hung rank ends the job after ddp_timeout" scripts/mpi_kill_check.sh "$binary" stop
 run "resume after a killed rank equals an uninterrupted run" scripts/mpi_resume_check.sh "$binary" kill
 run "SIGTERM checkpoints every rank; resume equals an uninterrupted run" scripts/mpi_resume_check.sh "$binary" term
+run "tune --ranks-per-trial 2 on 4 ranks: two data-parallel trials at once, ASHA replayed, a trial = alone, resume" \
+    scripts/mpi_tune_check.sh "$binary"
+run "select np=2 == one process, byte for byte, every strategy" scripts/mpi_select_check.sh "$binary"
 timeout_seconds=900 run "federated LoRA: 3 sites (one data-parallel), resume, secure aggregation" scripts/mpi_federated_check.sh "$binary"
 run "federated causal LM: a tiny Llama's adapter over 3 sites (one data-parallel)" scripts/mpi_federated_llama_check.sh "$binary"
 

@@ -8,6 +8,8 @@
 # MODEL=llama: the same on a causal LM instead — a tiny random Llama (scripts/make_tiny_llama.py) with
 # LoRA on its 7 projections, SFT chat rows whose answers have 1 to 5 words (so the ranks' target
 # counts differ and each rank must weigh its tokens by the global count), and the adapters compared too.
+# MODEL=tiny: a tiny random BERT (scripts/make_tiny_bert.py) instead of MiniLM, seconds per run with a
+# debug binary (scripts/allreduce_train_check.sh passes it on).
 #   scripts/mpi_train_check.sh BINARY [LAUNCHER...]
 #   env RANKS (1, 2, 4 or 8; default 2): N ranks x batch 8/N; the bit-for-bit overlapped = blocking
 #   comparison needs 2 ranks (more ranks sum in an order that depends on the bucket) and is skipped otherwise.
@@ -36,8 +38,15 @@ if [[ ${MODEL:-minilm} == llama ]]; then
                   --logging-steps 1 --seed 5 --max-length 64 --peft lora --lora-r 4 --lora-alpha 8 --lora-dropout 0
                   --lora-target-modules q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj ${TRAIN_FLAGS:-})
 else
-    model="$PWD/.cache/models/all-MiniLM-L6-v2"
-    [[ -f $model/model.safetensors ]] || { echo "FAIL: $model missing: run scripts/fetch_assets.sh"; exit 1; }
+    if [[ ${MODEL:-minilm} == tiny ]]; then
+        model="$dir/tiny-bert"
+        python3 scripts/make_tiny_bert.py "$model" --seed 4 the was and i liked it left early a to find lost friend travels \
+            good great fine lovely superb bad awful dull boring weak movie film story show man woman boy girl dog \
+            city village island house || { echo "FAIL: scripts/make_tiny_bert.py"; exit 1; }
+    else
+        model="$PWD/.cache/models/all-MiniLM-L6-v2"
+        [[ -f $model/model.safetensors ]] || { echo "FAIL: $model missing: run scripts/fetch_assets.sh"; exit 1; }
+    fi
     {
         echo "label,text"
         for a in good great fine lovely superb; do for n in movie film story show; do echo "fresh,the $n was $a and I liked it"; done; done

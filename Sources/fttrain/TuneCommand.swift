@@ -79,6 +79,7 @@ struct TuneCommand: ParsableCommand {
             do {
                 let inputs = try StudyInputs(spacePath: space, configPath: config)
                 let study = try Study(space: searchSpace, directory: url, trials: trials, inputs: inputs)
+                study.decisionLog = log
                 if !study.records.isEmpty { log("resuming: \(study.records.count) trials already ended") }
                 print(try study.runInProcess(runner, log: log), terminator: "")
             } catch let interrupted as TrainingInterrupted {
@@ -93,6 +94,7 @@ struct TuneCommand: ParsableCommand {
             let study =
                 communicator.rank == 0
                 ? try Study(space: searchSpace, directory: url, trials: trials, inputs: StudyInputs(spacePath: space, configPath: config)) : nil
+            study?.decisionLog = log
             if let study, !study.records.isEmpty { log("resuming: \(study.records.count) trials already ended") }
             let groups = try TuneGroups(
                 world: communicator, ranksPerTrial: ranksPerTrial, study: study,

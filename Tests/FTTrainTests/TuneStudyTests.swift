@@ -96,6 +96,26 @@ final class TuneStudyTests: XCTestCase {
         XCTAssertEqual(try TrialRecord.readStudy(first.studyFile).map(\.number), [0], "a refused resume writes nothing")
     }
 
+    /// The decision log names every ASHA decision at a rung, in order, with the value compared
+    /// (what scripts/mpi_tune_check.sh replays), and says nothing between rungs.
+    func testDecisionLogNamesEveryRungDecision() throws {
+        let space = try SearchSpace.parse(
+            yaml: "metric: eval_loss\ndirection: minimize\nmin_resource: 1\nreduction_factor: 2\nlearning_rate: {loguniform: [1e-5, 1e-2]}")
+        let study = try Study(space: space, directory: directory, trials: 3)
+        var lines: [String] = []
+        study.decisionLog = { lines.append($0) }
+        XCTAssertFalse(study.report(trial: 0, evaluation: 1, value: 0.5))
+        XCTAssertTrue(study.report(trial: 1, evaluation: 1, value: 0.75), "worse than the only other value at rung 1")
+        XCTAssertFalse(study.report(trial: 0, evaluation: 3, value: 0.25), "3 is no rung")
+        XCTAssertFalse(study.report(trial: 0, evaluation: 2, value: 0.25))
+        XCTAssertEqual(
+            lines,
+            [
+                "asha: trial-0000 evaluation 1 value 0.5 -> continue", "asha: trial-0001 evaluation 1 value 0.75 -> stop",
+                "asha: trial-0000 evaluation 2 value 0.25 -> continue",
+            ])
+    }
+
     /// Three trials of a tiny model in process, ASHA on: every trial a run directory with its
     /// config.yaml and trial.json, study.jsonl, study.md and a best.yaml that `train` reads.
     func testTinyStudyEndToEnd() throws {

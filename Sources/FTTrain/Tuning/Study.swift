@@ -66,9 +66,21 @@ public final class Study {
     /// Whether every trial has ended.
     public var isFinished: Bool { records.count >= totalTrials && running.isEmpty }
 
+    /// Told every ASHA decision at a rung, in the order they were taken:
+    /// `asha: trial-0003 evaluation 2 value 0.6875 -> stop` (or `-> continue`), so a log shows
+    /// what each trial was compared with (scripts/mpi_tune_check.sh replays them).
+    public var decisionLog: ((String) -> Void)?
+
     /// Trial `number` reached `evaluation` evaluations with metric `value`: true when ASHA stops it.
     public func report(trial number: Int, evaluation: Int, value: Double) -> Bool {
-        pruner?.report(trial: number, resource: evaluation, value: value) ?? false
+        guard var halving = pruner else { return false }
+        let stop = halving.report(trial: number, resource: evaluation, value: value)
+        pruner = halving
+        if halving.rung(atResource: evaluation) != nil {
+            decisionLog?(
+                "asha: \(TrialRecord.directoryName(number)) evaluation \(evaluation) value \(value) -> \(stop ? "stop" : "continue")")
+        }
+        return stop
     }
 
     /// The ASHA rung resource that `evaluation` is, if any (for the record's `rungs`).
