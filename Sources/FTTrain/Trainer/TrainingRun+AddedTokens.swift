@@ -15,6 +15,11 @@ extension TrainingRun {
         let baseModelDirectory: URL
     }
 
+    /// The error of an `add_tokens` setting that cannot apply, with `message` saying why.
+    static func addTokensError(_ message: String) -> ConfigurationError {
+        ConfigurationError(source: nil, problems: [ConfigurationProblem(kind: .invalidValue, key: "add_tokens", message: message)])
+    }
+
     /// `add_tokens` applied as transformers users do it — `tokenizer.add_tokens(tokens)` then
     /// `model.resize_token_embeddings(len(tokenizer))`: the tokens are added to `tokenizer`
     /// (a token the vocabulary has keeps its id and is logged), and on the coordinator
@@ -28,9 +33,7 @@ extension TrainingRun {
         guard let setting = c.addTokens else {
             return ExtendedVocabulary(tokenizer: tokenizer, vocabularySize: nil, baseModelDirectory: baseModel)
         }
-        func invalid(_ message: String) -> ConfigurationError {
-            ConfigurationError(source: nil, problems: [ConfigurationProblem(kind: .invalidValue, key: "add_tokens", message: message)])
-        }
+        let invalid = Self.addTokensError
         guard c.peft == .none else {
             throw invalid("`add_tokens` needs `peft: none`: under \(c.peft.rawValue) the new embedding rows would not train")
         }

@@ -35,13 +35,7 @@ extension TrainingRun {
     func prepareProblemType(_ problemType: ProblemType, baseModel: URL, trainPath: String, output: URL, log: TrainingLog) throws -> PreparedTask {
         let c = configuration
         guard c.addTokens == nil else {
-            throw ConfigurationError(
-                source: nil,
-                problems: [
-                    ConfigurationProblem(
-                        kind: .invalidValue, key: "add_tokens",
-                        message: "`add_tokens` is not supported with problem_type \(problemType.rawValue) yet")
-                ])
+            throw Self.addTokensError("`add_tokens` is not supported with problem_type \(problemType.rawValue) yet")
         }
         let data = try ProblemTypeData.prepare(dataOptions(trainPath: trainPath), problemType: problemType, labelSeparator: c.labelSeparator)
         data.logLines.forEach(log.message)

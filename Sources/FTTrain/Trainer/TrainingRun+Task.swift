@@ -45,13 +45,7 @@ extension TrainingRun {
         let baseModel = URL(fileURLWithPath: modelPath, isDirectory: true)
         let taskType = try resolvedTask(modelPath: modelPath)
         if c.addTokens != nil && (taskType == .questionAnswering || taskType == .causalLM) {
-            throw ConfigurationError(
-                source: nil,
-                problems: [
-                    ConfigurationProblem(
-                        kind: .invalidValue, key: "add_tokens",
-                        message: "`add_tokens` applies to sequence_classification and token_classification, not \(taskType.rawValue)")
-                ])
+            throw Self.addTokensError("`add_tokens` applies to sequence_classification and token_classification, not \(taskType.rawValue)")
         }
         switch taskType {
         case .sequenceClassification:
@@ -73,13 +67,8 @@ extension TrainingRun {
                 (tokenizer, vocabularySize, baseModelDirectory) = (vocabulary.tokenizer, vocabulary.vocabularySize, vocabulary.baseModelDirectory)
             } else {
                 guard c.addTokens == nil else {
-                    throw ConfigurationError(
-                        source: nil,
-                        problems: [
-                            ConfigurationProblem(
-                                kind: .invalidValue, key: "add_tokens",
-                                message: "`add_tokens` extends WordPiece (BERT-family) vocabularies; \(baseModel.path)'s tokenizer.json is byte-level BPE")
-                        ])
+                    throw Self.addTokensError(
+                        "`add_tokens` extends WordPiece (BERT-family) vocabularies; \(baseModel.path)'s tokenizer.json is byte-level BPE")
                 }
                 tokenizer = loaded
             }
