@@ -9,7 +9,15 @@ import Foundation
 /// (the sum of the texts' lengths) and `maxBatchRequests` texts, runs them as one forward pass
 /// (sorted by length inside it), and resumes each request's continuation with its own rows.
 /// No wait window unless `maxWait` > 0: then the oldest request waits up to that long for others.
-/// A generation runs on the same thread alone, in its turn (`submit(model:work:)`).
+/// Work (a generation, question answering) runs on the same thread alone, in its turn
+/// (`submit(model:work:)`); the server gives its causal LMs a queue (and thread) of their own, so
+/// a generation never holds up the encoders' requests.
+///
+/// A lone request on an idle queue (nothing queued or running, no wait window) runs at once on its
+/// own task's thread instead of waking the compute thread and waiting to be woken back: the two
+/// thread hops cost more than a short text's whole forward pass on a loaded machine (issue 16).
+/// Requests that arrive meanwhile queue as usual, and the compute thread takes them when it is done:
+/// one batch at a time runs either way, on the same code, so results are those of the queued path.
 ///
 /// The forward passes themselves use fttrain's `Parallel` threads (`--threads`): one batch at a
 /// time uses every core, and adapters over one base run one at a time (`AdapterSet` activates one).
@@ -41,9 +49,22 @@ public final class BatchQueue: @unchecked Sendable {
         var entities: [[PredictedEntity]] = []
         var queueSeconds: Double
         var inferenceSeconds: Double
+        /// Monotonic nanoseconds: queued, its batch started, its batch done (`ServeStages`).
+        var enqueued: UInt64 = 0
+        var started: UInt64 = 0
+        var finished: UInt64 = 0
+
+        /// Stamps the request's queue and compute stages, and its resumption now.
+        func stamp(_ state: RequestState) {
+            guard state.stamps != nil else { return }
+            state.stamp(.enqueued, at: enqueued)
+            state.stamp(.computeStarted, at: started)
+            state.stamp(.forwardDone, at: finished)
+            state.stamp(.resumed)
+        }
     }
 
-    private final class Job {
+    private final class Job: @unchecked Sendable {
         let model: ServedModel
         let operation: Operation
         let encodings: [TokenizerEncoding]
@@ -51,19 +72,16 @@ public final class BatchQueue: @unchecked Sendable {
         let texts: [String]
         let tokens: Int
         let enqueued: UInt64
-        let continuation: CheckedContinuation<Result, any Error>
+        /// Set before the job is queued (nil while it runs inline).
+        var continuation: CheckedContinuation<Result, any Error>?
 
-        init(
-            model: ServedModel, operation: Operation, encodings: [TokenizerEncoding], texts: [String],
-            continuation: CheckedContinuation<Result, any Error>
-        ) {
+        init(model: ServedModel, operation: Operation, encodings: [TokenizerEncoding], texts: [String]) {
             self.model = model
             self.operation = operation
             self.encodings = encodings
             self.texts = texts
             self.tokens = encodings.reduce(0) { $0 + $1.inputIds.count }
             self.enqueued = DispatchTime.now().uptimeNanoseconds
-            self.continuation = continuation
         }
 
         /// Jobs batch together when they run on the same weights (and adapter) and pass.
@@ -100,26 +118,48 @@ public final class BatchQueue: @unchecked Sendable {
     private let condition = NSCondition()
     private var entries: [Entry] = []
     private var stopping = false
+    /// A batch or work is running (on the compute thread, or inline on a request's thread).
+    private var busy = false
+    private var inlineRuns = 0
     private var thread: Thread?
     private let maxBatchTokens: Int
     private let maxBatchRequests: Int
     private let maxWaitNanoseconds: UInt64
     private let metrics: ServeMetrics?
+    private let name: String
+    /// Whether a lone request on an idle queue runs on its own thread (see the type's comment).
+    let runsIdleRequestsInline: Bool
 
-    public init(maxBatchTokens: Int, maxBatchRequests: Int, maxWaitMilliseconds: Int, metrics: ServeMetrics?) {
+    /// - Parameters:
+    ///   - name: the compute thread's name suffix (`fttrain-serve-NAME`).
+    ///   - runsIdleRequestsInline: false keeps every request on the compute thread (the tests
+    ///     compare both paths); requests never run inline with a wait window.
+    public init(
+        maxBatchTokens: Int, maxBatchRequests: Int, maxWaitMilliseconds: Int, metrics: ServeMetrics?, name: String = "compute",
+        runsIdleRequestsInline: Bool = true
+    ) {
         self.maxBatchTokens = maxBatchTokens
         self.maxBatchRequests = maxBatchRequests
         self.maxWaitNanoseconds = UInt64(maxWaitMilliseconds) * 1_000_000
         self.metrics = metrics
+        self.name = name
+        self.runsIdleRequestsInline = runsIdleRequestsInline && maxWaitMilliseconds == 0
     }
 
     /// Starts the compute thread.
     public func start() {
         let thread = Thread { [self] in self.loop() }
-        thread.name = "fttrain-serve-compute"
+        thread.name = "fttrain-serve-\(name)"
         thread.stackSize = 8 << 20
         self.thread = thread
         thread.start()
+    }
+
+    /// How many requests ran inline so far (the others were batched on the compute thread).
+    var inlineRunCount: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return inlineRuns
     }
 
     /// Lets the compute thread finish the queued requests, then end.
@@ -134,8 +174,10 @@ public final class BatchQueue: @unchecked Sendable {
     /// also takes the raw `texts` (one per encoding, which only counts the tokens).
     func submit(model: ServedModel, operation: Operation, encodings: [TokenizerEncoding], texts: [String] = []) async throws -> Result {
         precondition(operation != .entities || texts.count == encodings.count, "entities need one text per encoding")
+        let job = Job(model: model, operation: operation, encodings: encodings, texts: texts)
+        if try beginInline(job) { return try runInline(job) }
         return try await withCheckedThrowingContinuation { continuation in
-            let job = Job(model: model, operation: operation, encodings: encodings, texts: texts, continuation: continuation)
+            job.continuation = continuation
             condition.lock()
             if stopping {
                 condition.unlock()
@@ -147,6 +189,29 @@ public final class BatchQueue: @unchecked Sendable {
             condition.signal()
             condition.unlock()
         }
+    }
+
+    /// Whether `job` may run inline now (idle queue); if so the queue is marked busy and the job counted.
+    /// - Throws: `ServeError` unavailable once the queue is stopping.
+    private func beginInline(_ job: Job) throws -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !stopping else { throw ServeError(.unavailable, "the server is shutting down") }
+        guard runsIdleRequestsInline, !busy, entries.isEmpty else { return false }
+        busy = true
+        inlineRuns += 1
+        metrics?.queueDepth(model: job.model.name, delta: 1)
+        return true
+    }
+
+    /// Runs `job` alone on the calling thread, then hands the queue back to the compute thread.
+    private func runInline(_ job: Job) throws -> Result {
+        let outcome = compute([job])[0]
+        condition.lock()
+        busy = false
+        if !entries.isEmpty { condition.signal() }  // requests that came meanwhile
+        condition.unlock()
+        return try outcome.get()
     }
 
     /// Queues `work` to run on the compute thread alone, in arrival order with the batches (a
@@ -165,31 +230,46 @@ public final class BatchQueue: @unchecked Sendable {
     private func loop() {
         while let next = nextEntry() {
             switch next {
-            case .job(let first): run(takeBatch(startingWith: first))
+            case .job(let first):
+                let batch = takeBatch(startingWith: first)
+                let outcomes = compute(batch)
+                idle()  // before resuming: a client's next request may then run inline at once
+                for (job, outcome) in zip(batch, outcomes) { job.continuation?.resume(with: outcome) }
             case .work(let work):
                 work.run()
                 metrics?.queueDepth(model: work.model, delta: -1)
+                idle()
             }
         }
     }
 
-    /// Waits for the oldest entry; a job is returned once its batch may start (full, or its wait
-    /// window over), still queued, for `takeBatch`.
+    private func idle() {
+        condition.lock()
+        busy = false
+        condition.unlock()
+    }
+
+    /// Waits for the oldest entry while nothing runs inline; a job is returned once its batch may
+    /// start (full, or its wait window over), still queued, for `takeBatch`. Marks the queue busy.
     private func nextEntry() -> Entry? {
         condition.lock()
         defer { condition.unlock() }
         while true {
-            while entries.isEmpty {
-                if stopping { return nil }
+            while entries.isEmpty || busy {
+                if stopping && entries.isEmpty { return nil }  // (an inline request needs no thread)
                 condition.wait()
             }
-            guard let first = entries[0].job else { return entries.removeFirst() }
+            guard let first = entries[0].job else {
+                busy = true
+                return entries.removeFirst()
+            }
             let deadline = first.enqueued + maxWaitNanoseconds
             let now = DispatchTime.now().uptimeNanoseconds
             if maxWaitNanoseconds > 0, now < deadline, !batchIsFull(startingWith: first) {
                 _ = condition.wait(until: Date(timeIntervalSinceNow: Double(deadline - now) / 1e9))
                 continue
             }
+            busy = true
             return entries[0]
         }
     }
@@ -222,8 +302,10 @@ public final class BatchQueue: @unchecked Sendable {
         return batch
     }
 
-    /// One forward pass over every text of `batch`, sorted by length; each job gets its rows.
-    private func run(_ batch: [Job]) {
+    /// One forward pass over every text of `batch`, sorted by length: each job's rows, in order
+    /// (or the error they all failed with). Counts the batch in the metrics and the jobs out of the
+    /// queue depth.
+    private func compute(_ batch: [Job]) -> [Swift.Result<Result, any Error>] {
         let started = DispatchTime.now().uptimeNanoseconds
         let model = batch[0].model
         var encodings: [TokenizerEncoding] = []
@@ -256,17 +338,17 @@ public final class BatchQueue: @unchecked Sendable {
             }
             let finished = DispatchTime.now().uptimeNanoseconds
             metrics?.batch(model: model.name, size: encodings.count, tokens: tokens)
-            for (j, job) in batch.enumerated() {
+            return batch.enumerated().map { j, job in
                 metrics?.queueDepth(model: job.model.name, delta: -1)
-                job.continuation.resume(
-                    returning: Result(
+                return .success(
+                    Result(
                         rows: answers[j], entities: entities[j], queueSeconds: Double(started - job.enqueued) / 1e9,
-                        inferenceSeconds: Double(finished - started) / 1e9))
+                        inferenceSeconds: Double(finished - started) / 1e9, enqueued: job.enqueued, started: started, finished: finished))
             }
         } catch {
-            for job in batch {
+            return batch.map { job in
                 metrics?.queueDepth(model: job.model.name, delta: -1)
-                job.continuation.resume(throwing: ServeError(.internal, "inference failed: \(error)"))
+                return .failure(ServeError(.internal, "inference failed: \(error)"))
             }
         }
     }

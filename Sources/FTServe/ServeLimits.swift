@@ -19,6 +19,14 @@ final class RequestState: @unchecked Sendable {
     var requestId = ""
     /// The served model's name once the handler has resolved it.
     var model = ""
+    /// Monotonic stamps of the request's stages (`ServeStages`), when they are timed.
+    var stamps: [UInt64]? = ServeStages.enabled ? [UInt64](repeating: 0, count: ServeStages.Stage.allCases.count) : nil
+
+    /// Stamps `stage` now (when requests are timed).
+    func stamp(_ stage: ServeStages.Stage) { stamps?[stage.rawValue] = ServeStages.now }
+
+    /// Stamps `stage` at `nanoseconds` of the monotonic clock (when requests are timed).
+    func stamp(_ stage: ServeStages.Stage, at nanoseconds: UInt64) { stamps?[stage.rawValue] = nanoseconds }
 }
 
 /// The in-flight count behind `max_concurrent_requests`, and whether the server is draining.
@@ -66,6 +74,8 @@ struct ServeMiddleware: RouterMiddleware {
     typealias Context = ServeRequestContext
     let limits: ServeLimits
     let metrics: ServeMetrics
+    /// Where the stage timings go (`FTTRAIN_SERVE_STAGES=1`).
+    let stages: ServeStages
     /// Route labels of the metrics: the known paths, anything else as `other`.
     static let knownRoutes: Set<String> = [
         "/v1/predict", "/v1/embed", "/v1/tokenize", "/v1/generate", "/v1/chat/completions", "/health", "/info", "/metrics",
@@ -75,6 +85,7 @@ struct ServeMiddleware: RouterMiddleware {
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
+        context.state.stamp(.received)
         let id = UUID().uuidString.lowercased()
         context.state.requestId = id
         let path = request.uri.path
@@ -111,6 +122,8 @@ struct ServeMiddleware: RouterMiddleware {
         }
         response.headers[.init("x-request-id")!] = id
         metrics.request(model: context.state.model, route: route, status: Int(response.status.code), failure: failure?.kind.rawValue)
+        context.state.stamp(.replied)
+        if let stamps = context.state.stamps { stages.record(stamps) }
         return response
     }
 }

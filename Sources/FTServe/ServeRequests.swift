@@ -59,14 +59,18 @@ struct EmbedBody: Decodable {
 enum ServeRequests {
     /// Reads and decodes a JSON body of at most `limit` bytes.
     /// - Throws: `ServeError`: too_large past the limit, validation naming the field otherwise.
-    static func decode<Body: Decodable>(_ type: Body.Type, from request: Request, limit: Int) async throws -> Body {
+    static func decode<Body: Decodable>(
+        _ type: Body.Type, from request: Request, limit: Int, state: RequestState? = nil
+    ) async throws -> Body {
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: limit)
         } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
             throw ServeError(.tooLarge, "request body over max_body_bytes (\(limit) bytes)")
         }
+        state?.stamp(.bodyRead)
         let data = Data(buffer.readableBytesView)
+        defer { state?.stamp(.decoded) }
         do {
             return try JSONDecoder().decode(Body.self, from: data)
         } catch let error as ServeError {

@@ -3,9 +3,9 @@ import Foundation
 import Hummingbird
 
 /// `POST /v1/generate` (text-generation-inference's shape) and OpenAI's `POST /v1/chat/completions`
-/// for served causal LMs, whole or streamed as server-sent events. A generation runs on the compute
-/// thread alone, in its turn with the batches (`BatchQueue.submit(model:work:)`), through
-/// `TextGenerator` as `fttrain generate` runs it.
+/// for served causal LMs, whole or streamed as server-sent events. A generation runs on the
+/// generation queue's thread alone, in its turn (`BatchQueue.submit(model:work:)`), through
+/// `TextGenerator` as `fttrain generate` runs it; the encoders' requests go on meanwhile on theirs.
 extension ServeRoutes {
     /// Generation settings of `/v1/generate` (`parameters`), with TGI's and Hugging Face's names.
     struct GenerateParameters: Decodable {
@@ -135,7 +135,7 @@ extension ServeRoutes {
         let enqueued = DispatchTime.now().uptimeNanoseconds
         return try await withCheckedThrowingContinuation { continuation in
             do {
-                try queue.submit(model: model.name) { [metrics] in
+                try generationQueue.submit(model: model.name) { [metrics] in
                     let started = DispatchTime.now().uptimeNanoseconds
                     do {
                         let output = try model.generate(prompt: prompt, maxNewTokens: maxNewTokens, sampling: sampling, onText: nil)
@@ -162,7 +162,7 @@ extension ServeRoutes {
         let (events, sink) = AsyncStream<ByteBuffer>.makeStream()
         func send(_ json: String) { sink.yield(ByteBuffer(string: "data: \(json)\n\n")) }
         let enqueued = DispatchTime.now().uptimeNanoseconds
-        try queue.submit(model: model.name) { [metrics] in
+        try generationQueue.submit(model: model.name) { [metrics] in
             let started = DispatchTime.now().uptimeNanoseconds
             if let json = render(.start) { send(json) }
             do {

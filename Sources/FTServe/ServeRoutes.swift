@@ -13,7 +13,10 @@ struct ServeRoutes: Sendable {
     let generators: [String: ServedGenerator]
     /// Every served name in the order given (models, then adapters).
     let names: [String]
+    /// The encoders' queue.
     let queue: BatchQueue
+    /// The causal LMs' queue (generations run on its own thread).
+    let generationQueue: BatchQueue
     let limits: ServeLimits
     let metrics: ServeMetrics
     /// `/info`'s `routes` object (A/B routes of the configuration), as JSON text.
@@ -46,7 +49,7 @@ struct ServeRoutes: Sendable {
     // MARK: - Inference routes
 
     private func predict(_ request: Request, _ context: ServeRequestContext) async throws -> Response {
-        let body = try await ServeRequests.decode(TextsBody.self, from: request, limit: limits.maxBodyBytes)
+        let body = try await ServeRequests.decode(TextsBody.self, from: request, limit: limits.maxBodyBytes, state: context.state)
         let choice = ab.choose(body.model, request)  // a model name that is an A/B route: one of its arms
         let model = try resolve(choice?.arm ?? body.model, context)
         guard model.kind != .embedder else {
@@ -54,8 +57,10 @@ struct ServeRoutes: Sendable {
         }
         if model.kind == .questionAnswerer { return try await answers(body.inputs, model, context) }
         let encodings = try encode(body.inputs, model)
+        context.state.stamp(.tokenized)
         if model.kind == .tokenClassifier { return try await entities(body.inputs, encodings, model, context) }
         let result = try await queue.submit(model: model, operation: .classify, encodings: encodings)
+        result.stamp(context.state)
         metrics.timings(model: model.name, route: "/v1/predict", queueSeconds: result.queueSeconds, inferenceSeconds: result.inferenceSeconds)
         if let problemType = model.problemType { return try problemTypePredictions(result.rows, model, problemType, context) }
         var predicted: [String] = []
@@ -91,7 +96,7 @@ struct ServeRoutes: Sendable {
     }
 
     private func embed(_ request: Request, _ context: ServeRequestContext) async throws -> Response {
-        let body = try await ServeRequests.decode(EmbedBody.self, from: request, limit: limits.maxBodyBytes)
+        let body = try await ServeRequests.decode(EmbedBody.self, from: request, limit: limits.maxBodyBytes, state: context.state)
         let model = try resolve(body.model, context)
         var pooling = SentencePooling.mean
         if let name = body.pooling {
@@ -101,7 +106,9 @@ struct ServeRoutes: Sendable {
             pooling = parsed
         }
         let encodings = try encode(body.inputs, model)
+        context.state.stamp(.tokenized)
         let result = try await queue.submit(model: model, operation: .embed(pooling, body.normalize ?? true), encodings: encodings)
+        result.stamp(context.state)
         metrics.timings(model: model.name, route: "/v1/embed", queueSeconds: result.queueSeconds, inferenceSeconds: result.inferenceSeconds)
         return jsonResponse(
             "{\"id\": \(JSONText.string(context.state.requestId)), \"model\": \(JSONText.string(model.name)), "
@@ -109,7 +116,7 @@ struct ServeRoutes: Sendable {
     }
 
     private func tokenize(_ request: Request, _ context: ServeRequestContext) async throws -> Response {
-        let body = try await ServeRequests.decode(TextsBody.self, from: request, limit: limits.maxBodyBytes)
+        let body = try await ServeRequests.decode(TextsBody.self, from: request, limit: limits.maxBodyBytes, state: context.state)
         let model = try resolve(body.model, context)
         let tokens = try encode(body.inputs, model).map { encoding in
             "{\"ids\": [\(encoding.inputIds.map(String.init).joined(separator: ", "))], "

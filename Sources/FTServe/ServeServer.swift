@@ -12,8 +12,16 @@ public final class ServeServer: @unchecked Sendable {
     public let models: [ServedModel]
     public let generators: [ServedGenerator]
     public let metrics = ServeMetrics()
+    /// Per-request stage timings (`FTTRAIN_SERVE_STAGES=1`), printed to standard error when the server stops.
+    public let stages = ServeStages()
     public let limits: ServeLimits
-    private let queue: BatchQueue
+    /// The encoders' batches (and question answering) on one compute thread; a lone request on an
+    /// idle queue runs inline (`FTTRAIN_SERVE_INLINE=0` keeps every request on the compute thread,
+    /// to measure the difference).
+    let queue: BatchQueue
+    /// The causal LMs' generations on a compute thread of their own, so that a generation (seconds)
+    /// never holds up an encoder's requests (milliseconds); the two share the cores meanwhile.
+    let generationQueue: BatchQueue
     private let ab: ABServe
     private let lock = NSLock()
     private var group: ServiceGroup?
@@ -31,7 +39,11 @@ public final class ServeServer: @unchecked Sendable {
             maxInputs: configuration.maxInputs, truncate: configuration.truncate)
         queue = BatchQueue(
             maxBatchTokens: configuration.maxBatchTokens, maxBatchRequests: configuration.maxBatchRequests,
-            maxWaitMilliseconds: configuration.maxWaitMilliseconds, metrics: metrics)
+            maxWaitMilliseconds: configuration.maxWaitMilliseconds, metrics: metrics,
+            runsIdleRequestsInline: ProcessInfo.processInfo.environment["FTTRAIN_SERVE_INLINE"] != "0")
+        generationQueue = BatchQueue(
+            maxBatchTokens: configuration.maxBatchTokens, maxBatchRequests: configuration.maxBatchRequests,
+            maxWaitMilliseconds: 0, metrics: metrics, name: "generation")
         metrics.register(models: models.map(\.name) + generators.map(\.name))
         ab = try ABServe.make(configuration, models: models, metrics: metrics)
     }
@@ -41,7 +53,7 @@ public final class ServeServer: @unchecked Sendable {
     /// and SIGINT start the graceful shutdown (the command; tests call `shutdown()`).
     public func run(handleSignals: Bool = true, onListening: @escaping @Sendable (String, Int) -> Void) async throws {
         let router = Router(context: ServeRequestContext.self)
-        router.middlewares.add(ServeMiddleware(limits: limits, metrics: metrics))
+        router.middlewares.add(ServeMiddleware(limits: limits, metrics: metrics, stages: stages))
         var routesJSON = "{"
         routesJSON += configuration.routes.keys.sorted().map { "\(JSONText.string($0)): \(configuration.routes[$0]!)" }.joined(separator: ", ")
         routesJSON += "}"
@@ -49,7 +61,7 @@ public final class ServeServer: @unchecked Sendable {
             models: Dictionary(uniqueKeysWithValues: models.map { ($0.name, $0) }),
             generators: Dictionary(uniqueKeysWithValues: generators.map { ($0.name, $0) }),
             names: configuration.models.map(\.name) + configuration.adapters.map(\.name), queue: queue,
-            limits: limits, metrics: metrics, routesJSON: routesJSON, ab: ab
+            generationQueue: generationQueue, limits: limits, metrics: metrics, routesJSON: routesJSON, ab: ab
         ).add(to: router)
         ab.add(to: router)
         var logger = Logger(label: "fttrain-serve") { StreamLogHandler.standardError(label: $0) }
@@ -68,7 +80,12 @@ public final class ServeServer: @unchecked Sendable {
                 gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [], logger: logger))
         lock.withLock { self.group = group }
         queue.start()
-        defer { queue.stop() }
+        if !generators.isEmpty { generationQueue.start() }
+        defer {
+            queue.stop()
+            generationQueue.stop()
+            if ServeStages.enabled { FileHandle.standardError.write(Data((stages.summary() + "\n").utf8)) }
+        }
         try await group.run()
     }
 
