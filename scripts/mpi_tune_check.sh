@@ -16,8 +16,8 @@
 #      trial-NNNN/config.yaml`, bit for bit: the same ranks sum the same gradients in the same
 #      order (per-step loss, grad norm and learning rate, every evaluation's metrics, the final
 #      parameters by diff-weights with no tolerance);
-#   4. kill + resume: a 3-trial study is sent SIGTERM (through mpirun) once a trial has ended; the
-#      same command run again ends with exactly 3 lines, the lines written before the kill unchanged,
+#   4. kill + resume: an 8-trial study is sent SIGTERM (through mpirun) once a trial has ended; the
+#      same command run again ends with exactly 8 lines, the lines written before the kill unchanged,
 #      the ended trials neither started again nor their trial.json rewritten.
 #   scripts/mpi_tune_check.sh BINARY
 #   env RANKS_PER_TRIAL (1 or 2, default 2: 4 ranks), MODEL (tiny, default: a random 2-layer BERT from
@@ -177,8 +177,12 @@ PY
     fi
 fi
 
-# 4. Kill once a trial has ended, then resume.
-"${launcher[@]}" "$binary" tune --config "$dir/base.yaml" --space "$dir/space.yaml" --trials 3 --ranks-per-trial "$per_trial" \
+# 4. Kill once a trial has ended, then resume. Tiny trials of 4 steps end in well under a second, so
+#    this study has 8 unpruned trials of 40 steps: the SIGTERM lands while some are still to run.
+resume_trials=${RESUME_TRIALS:-8}
+sed 's/^max_steps: 4$/max_steps: 40/; s/^eval_steps: 1$/eval_steps: 10/' "$dir/base.yaml" >"$dir/base_resume.yaml"
+{ cat "$dir/space.yaml"; echo "pruner: none"; } >"$dir/space_resume.yaml"
+"${launcher[@]}" "$binary" tune --config "$dir/base_resume.yaml" --space "$dir/space_resume.yaml" --trials "$resume_trials" --ranks-per-trial "$per_trial" \
     --output-dir "$dir/resume" >"$dir/run2.log" 2>&1 &
 job=$!
 for _ in $(seq 1 9000); do
@@ -196,24 +200,24 @@ for t in $(python3 -c "import json, sys; [print(json.loads(l)['directory']) for 
     cp "$dir/resume/$t/trial.json" "$dir/before/$t.json"
 done
 echo "killed with $before trials ended (mpirun exit status $status)"
-((before >= 1 && before < 3)) || fail "$before trials ended before the kill: the check proves nothing"
-"${launcher[@]}" "$binary" tune --config "$dir/base.yaml" --space "$dir/space.yaml" --trials 3 --ranks-per-trial "$per_trial" \
+((before >= 1 && before < resume_trials)) || fail "$before trials ended before the kill: the check proves nothing"
+"${launcher[@]}" "$binary" tune --config "$dir/base_resume.yaml" --space "$dir/space_resume.yaml" --trials "$resume_trials" --ranks-per-trial "$per_trial" \
     --output-dir "$dir/resume" >"$dir/run3.log" 2>&1
 status=$?
 ((status == 0)) || { cat "$dir/run3.log"; fail "the resumed tune exited with $status"; }
 grep -q "resuming: $before trials already ended" "$dir/run3.log" || fail "the rerun did not say it resumed $before trials"
-python3 - "$dir/resume" "$dir/before.jsonl" "$dir/run3.log" <<'PY' || failures=$((failures + 1))
+python3 - "$dir/resume" "$dir/before.jsonl" "$dir/run3.log" "$resume_trials" <<'PY' || failures=$((failures + 1))
 import json, os, re, sys
-study, before, log = sys.argv[1], sys.argv[2], sys.argv[3]
+study, before, log, total = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 lines = [l for l in open(os.path.join(study, "study.jsonl")) if l.strip()]
 numbers = sorted(json.loads(l)["trial"] for l in lines)
-assert numbers == list(range(3)), f"after resume: {numbers} (a trial repeated or missing)"
+assert numbers == list(range(total)), f"after resume: {numbers} (a trial repeated or missing)"
 old = [l for l in open(before) if l.strip()]
 assert lines[:len(old)] == old, "lines written before the kill changed"
 ended = {json.loads(l)["trial"] for l in old}
 again = {int(m.group(1)) for m in re.finditer(r"rank \d+: trial-(\d{4}): \w+=", open(log).read())}
 assert not ended & again, f"the rerun started ended trial(s) {sorted(ended & again)} again"
-print(f"resumed: 3 trials, none repeated (the rerun started {sorted(again)})")
+print(f"resumed: {total} trials, none repeated (the rerun started {sorted(again)})")
 PY
 for saved in "$dir"/before/*.json; do
     t=$(basename "$saved" .json)
