@@ -44,20 +44,7 @@ extension ByteLevelBPETokenizer {
         var vocabulary = [String](repeating: "", count: (pairs.map(\.1).max() ?? -1) + 1)
         for (token, id) in pairs { vocabulary[id] = token }
 
-        guard let mergesArray = model["merges"] as? [Any] else { throw fail("no model.merges array") }
-        var merges: [(String, String)] = []
-        merges.reserveCapacity(mergesArray.count)
-        for (i, m) in mergesArray.enumerated() {
-            if let s = m as? String {
-                let parts = s.split(separator: " ", omittingEmptySubsequences: false)
-                guard parts.count == 2 else { throw fail("model.merges[\(i)] \"\(s)\" is not two tokens separated by a space") }
-                merges.append((String(parts[0]), String(parts[1])))
-            } else if let a = m as? [Any], a.count == 2, let l = a[0] as? String, let r = a[1] as? String {
-                merges.append((l, r))
-            } else {
-                throw fail("model.merges[\(i)] is neither \"a b\" nor [\"a\", \"b\"]")
-            }
-        }
+        let merges = try TokenizerJSONFile.merges(of: model, file: file)
 
         var added: [BPEAddedToken] = []
         for (i, item) in ((root["added_tokens"] as? [Any]) ?? []).enumerated() {

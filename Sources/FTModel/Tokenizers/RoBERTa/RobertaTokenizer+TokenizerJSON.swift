@@ -34,20 +34,7 @@ extension RobertaTokenizer {
             if id >= vocabulary.count { vocabulary += [String](repeating: "", count: id + 1 - vocabulary.count) }
             vocabulary[id] = token
         }
-        guard let mergesArray = model["merges"] as? [Any] else { throw fail("no model.merges array") }
-        var merges: [(String, String)] = []
-        merges.reserveCapacity(mergesArray.count)
-        for (i, m) in mergesArray.enumerated() {
-            if let s = m as? String {
-                let parts = s.split(separator: " ", omittingEmptySubsequences: false)
-                guard parts.count == 2 else { throw fail("model.merges[\(i)] \"\(s)\" is not two tokens separated by a space") }
-                merges.append((String(parts[0]), String(parts[1])))
-            } else if let a = m as? [Any], a.count == 2, let l = a[0] as? String, let r = a[1] as? String {
-                merges.append((l, r))
-            } else {
-                throw fail("model.merges[\(i)] is neither \"a b\" nor [\"a\", \"b\"]")
-            }
-        }
+        let merges = try TokenizerJSONFile.merges(of: model, file: file)
         var added: [BPEAddedToken] = []
         for (i, item) in ((root["added_tokens"] as? [Any]) ?? []).enumerated() {
             guard let t = item as? [String: Any], let id = (t["id"] as? NSNumber)?.intValue, let content = t["content"] as? String else {
@@ -122,6 +109,27 @@ enum TokenizerJSONFile {
         }
         guard let dict = object as? [String: Any] else { throw BPETokenizerError.invalidFile(path: url.path, reason: "not a JSON object") }
         return dict
+    }
+
+    /// `model.merges` of a BPE `tokenizer.json`: each merge as `"a b"` or `["a", "b"]`, in rank order.
+    /// - Throws: `BPETokenizerError.invalidFile` naming `file` and the bad entry.
+    static func merges(of model: [String: Any], file: String) throws -> [(String, String)] {
+        func fail(_ reason: String) -> BPETokenizerError { .invalidFile(path: file, reason: reason) }
+        guard let mergesArray = model["merges"] as? [Any] else { throw fail("no model.merges array") }
+        var merges: [(String, String)] = []
+        merges.reserveCapacity(mergesArray.count)
+        for (i, m) in mergesArray.enumerated() {
+            if let s = m as? String {
+                let parts = s.split(separator: " ", omittingEmptySubsequences: false)
+                guard parts.count == 2 else { throw fail("model.merges[\(i)] \"\(s)\" is not two tokens separated by a space") }
+                merges.append((String(parts[0]), String(parts[1])))
+            } else if let a = m as? [Any], a.count == 2, let l = a[0] as? String, let r = a[1] as? String {
+                merges.append((l, r))
+            } else {
+                throw fail("model.merges[\(i)] is neither \"a b\" nor [\"a\", \"b\"]")
+            }
+        }
+        return merges
     }
 
     /// A component's `type`, or a description of the value.
