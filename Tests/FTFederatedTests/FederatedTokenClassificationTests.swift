@@ -43,22 +43,8 @@ final class FederatedTokenClassificationTests: XCTestCase {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    final class RecordingTrainer: SiteTrainer, @unchecked Sendable {
-        let inner: LoRASiteTrainer
-        var received: [AdapterUpdate] = [], sent: [AdapterUpdate] = []
-        init(_ inner: LoRASiteTrainer) { self.inner = inner }
-
-        func train(from global: AdapterUpdate, round: Int) throws -> AdapterUpdate {
-            received.append(global)
-            let local = try inner.train(from: global, round: round)
-            sent.append(local)
-            return local
-        }
-    }
-
-    final class Identities: @unchecked Sendable {
-        let keys = (0..<2).map { _ in UpdateSigner.generateIdentity() }
-    }
+    typealias RecordingTrainer = RecordingSiteTrainer
+    typealias Identities = SiteIdentities
 
     func yaml(publicKeys: [String], labels: String = "[O, B-PER, I-PER, B-LOC, I-LOC]") -> String {
         """
