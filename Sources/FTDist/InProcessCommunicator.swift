@@ -47,7 +47,7 @@ public final class InProcessCommunicator: Communicator, @unchecked Sendable {
         _ body: @Sendable (InProcessCommunicator) throws -> T
     ) throws -> [T] {
         let collector = ResultCollector<T>(count: communicators.count)
-        try withoutActuallyEscaping(body) { escapableBody in
+        withoutActuallyEscaping(body) { escapableBody in
             // Safe: every thread has run `body` before this closure returns (collector.waitAll()),
             // and the holder drops its reference then, so nothing outlives the call.
             let shared = BodyHolder(escapableBody)

@@ -416,7 +416,7 @@ extension MPICommunicator: NativeAllReduce {
         gethostname(&name, name.count - 1)
         let boot = (try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8)) ?? ""
         let namespace = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/net")) ?? ""
-        let identity = String(cString: name) + "|" + boot.trimmingCharacters(in: .whitespacesAndNewlines) + "|" + namespace
+        let identity = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) + "|" + boot.trimmingCharacters(in: .whitespacesAndNewlines) + "|" + namespace
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in identity.utf8 {
             hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3

@@ -50,7 +50,9 @@ public final class FederatedCoordinatorRun {
             throw FederationError(description: "\(output.path) already holds a federation (rounds.jsonl): use --resume or another output_dir")
         }
         let roundsFile = output.appendingPathComponent("rounds.jsonl")
-        if !manager.fileExists(atPath: roundsFile.path) { manager.createFile(atPath: roundsFile.path, contents: nil) }
+        if !manager.fileExists(atPath: roundsFile.path), !manager.createFile(atPath: roundsFile.path, contents: nil) {
+            throw FederationError(description: "cannot create \(roundsFile.path)")
+        }
         let started = Date()
         var lastEvaluation: [String: Double]?  // the final round's, reused for metrics.json
         global = try coordinator.run(initial: global, startRound: startRound) { record, next in

@@ -53,7 +53,7 @@ final class GGUFReaderTests: XCTestCase {
         assertError({ try file.string("test.uint8") }, ["metadata key 'test.uint8'", "is a uint8, expected a string"])
         assertError({ try file.int("test.uint64") }, ["test.uint64", "18000000000000000000 does not fit an Int"])
         assertError({ try file.int("test.float32") }, ["test.float32", "is a float32, expected an integer"])
-        assertError({ try file.optionalString("test.int32") }, ["test.int32", "expected a string"])
+        assertError({ try file.optionalString("test.int32") as Any }, ["test.int32", "expected a string"])
         assertError({ try file.stringArray("test.array.int32") }, ["test.array.int32", "element 0 is a int32, expected a string"])
         assertError({ try file.intArray("test.string") }, ["test.string", "is a string, expected an array of integers"])
         assertError({ try file.floatArray("test.array.string") }, ["element 0 is a string, expected a number"])

@@ -160,7 +160,7 @@ final class FederatedRoundsTests: XCTestCase {
         let afterFirst = try expectedFedAvg(global, [federation.trainers[0], federation.trainers[1]])
         assertClose(final, try expectedFedAvg(afterFirst, [federation.trainers[0], federation.trainers[2]]), 1e-5)
 
-        var starved = makeFederation(rounds: 1)
+        let starved = makeFederation(rounds: 1)
         starved.trainers[0].failInRound = [0]
         starved.trainers[1].failInRound = [0]
         XCTAssertThrowsError(try run(starved)) { error in

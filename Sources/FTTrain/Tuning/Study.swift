@@ -96,8 +96,10 @@ public final class Study {
         records.removeAll { $0.number == record.number }
         records.append(stored)
         records.sort { $0.number < $1.number }
-        if !FileManager.default.fileExists(atPath: studyFile.path) {
-            FileManager.default.createFile(atPath: studyFile.path, contents: nil)
+        if !FileManager.default.fileExists(atPath: studyFile.path),
+            !FileManager.default.createFile(atPath: studyFile.path, contents: nil)
+        {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: studyFile.path])
         }
         let handle = try FileHandle(forWritingTo: studyFile)
         defer { try? handle.close() }
