@@ -12,6 +12,7 @@
 # their η (default 1 for none, 0.1 for the others). Prints one line per run: accuracy and macro-F1 on
 # the validation set, bytes a site sent per round, the macro-F1 of every round, and (with CENTRAL=1) the
 # first round whose macro-F1 is within one point of centralised LoRA's after ROUNDS epochs.
+# Centralised LoRA is evaluated after every epoch (constant learning rate: epoch k is a k-epoch run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
@@ -56,11 +57,22 @@ seed: 42
 EOF
 }
 { common; echo "output_dir: $out/central"; echo "train_file: $out/train.csv"; echo "num_train_epochs: $rounds";
-  echo "eval_strategy: 'no'"; echo "save_strategy: 'no'"; } >"$out/central.yaml"
+  echo "eval_strategy: epoch"; echo "save_strategy: 'no'"; } >"$out/central.yaml"
 if [[ ${CENTRAL:-1} == 1 ]]; then
     start=$(date +%s)
     OPENBLAS_NUM_THREADS=2 "$binary" train --config "$out/central.yaml" --threads 2 >"$out/central.out" 2>"$out/central.err"
-    echo "centralised LoRA, $rounds epochs: $(grep -E '^eval_(accuracy|f1_macro):' "$out/central.out" | tr '\n' ' ')$(($(date +%s) - start)) s"
+    # The learning rate is constant, so epoch k of this run is a k-epoch run: one run gives every budget.
+    # log.jsonl has the evaluations of epochs 1 to ROUNDS-1; the last epoch's is the final one, in central.out.
+    by_epoch=$(python3 - "$out/central/log.jsonl" "$out/central.out" <<'PY'
+import json, sys
+evals = [r for r in map(json.loads, open(sys.argv[1])) if "eval_f1_macro" in r]
+final = dict(line.split(": ") for line in open(sys.argv[2]).read().splitlines() if line.startswith("eval_"))
+evals.append({key: float(final[key]) for key in ("eval_accuracy", "eval_f1_macro")})
+print("accuracy by epoch " + " ".join(f"{r['eval_accuracy']:.4f}" for r in evals)
+      + "; macro-F1 by epoch " + " ".join(f"{r['eval_f1_macro']:.4f}" for r in evals))
+PY
+)
+    echo "centralised LoRA, $rounds epochs: $(grep -E '^eval_(accuracy|f1_macro):' "$out/central.out" | tr '\n' ' ')$(($(date +%s) - start)) s, $by_epoch"
 fi
 central_f1=$(grep -E '^eval_f1_macro:' "$out/central.out" 2>/dev/null | awk '{print $2}' || true)
 for mode in $modes; do
@@ -82,7 +94,8 @@ for mode in $modes; do
 import json, sys
 rounds = [json.loads(line) for line in open(sys.argv[1])]
 f1 = [r["eval_f1_macro"] for r in rounds]
-text = f"{max(rounds[-1]['bytes_sent'].values())} bytes per site per round; macro-F1 by round " + " ".join(f"{x:.4f}" for x in f1)
+text = (f"{max(rounds[-1]['bytes_sent'].values())} bytes per site per round; accuracy by round "
+        + " ".join(f"{r['eval_accuracy']:.4f}" for r in rounds) + "; macro-F1 by round " + " ".join(f"{x:.4f}" for x in f1))
 if sys.argv[2]:
     reached = [i + 1 for i, x in enumerate(f1) if x >= float(sys.argv[2]) - 0.01]
     text += f"; within one point of centralised ({float(sys.argv[2]):.4f}) at round " + (str(reached[0]) if reached else f"> {len(f1)}")
