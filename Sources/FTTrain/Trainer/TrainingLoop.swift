@@ -54,8 +54,11 @@ final class TrainingLoop {
         training: while progress.step < plan.totalSteps {
             for update in batches.updates(epoch: progress.epoch, from: progress.updateInEpoch) {
                 try step(update, &progress)
-                if progress.step >= plan.totalSteps || progress.bestModel.shouldStop { break training }
+                if progress.step >= plan.totalSteps || progress.bestModel.shouldStop { break }
             }
+            // As in Hugging Face's Trainer, the epoch's end (its evaluation and checkpoint) also comes
+            // when the last step or early stopping ends training: the last epoch is evaluated, so
+            // `load_best_model_at_end` can pick it, and `save_strategy: epoch` saves it.
             progress.endEpoch()
             let newBest = c.evalStrategy == .epoch ? try evaluate(&progress) : false
             if (c.saveStrategy == .best && newBest) || c.saveStrategy == .epoch { try save(&progress) }
