@@ -9,7 +9,7 @@ struct FTTrainCommand: ParsableCommand {
         subcommands: [
             TrainCommand.self, PredictCommand.self, GenerateCommand.self, TokenizeCommand.self, EmbedCommand.self, BenchCommand.self,
             PartitionCommand.self,
-            FederatedCommand.self, FederatedKeygenCommand.self,
+            FederatedCommand.self, FederatedKeygenCommand.self, FederatedSignCommand.self,
             ExportCommand.self, QuantizeCommand.self, PruneCommand.self, DiffWeightsCommand.self, LogitsCommand.self,
             EncoderOutputsCommand.self,
             ServeCommand.self,

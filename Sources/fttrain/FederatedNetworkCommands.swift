@@ -72,6 +72,7 @@ struct FederatedJoinCommand: ParsableCommand {
         guard let index = federation.sites.firstIndex(where: { $0.name == name }) else {
             throw ValidationError("\(config): no site \(name) in sites: (\(federation.sites.map(\.name).joined(separator: ", ")))")
         }
+        if let tls = network.tls { try FederationTLS.checkCertificate(tls.cert, isFor: name) }
         guard MPICommunicator.isLaunchedByMPIRun else {
             return try participate(federation, index: index, network: network, world: SingleProcessWorld())
         }

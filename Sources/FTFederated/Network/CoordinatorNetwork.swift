@@ -2,10 +2,11 @@ import Foundation
 import NIOCore
 import NIOPosix
 import NIOSSL
+import X509
 
 /// The coordinator's side of the network transport (`fttrain federated serve`): listens, admits
-/// a site whose TLS certificate the federation's CA signed and who signs the connection challenge
-/// with its registered Ed25519 key, and carries the rounds' messages to and from the admitted
+/// a site whose TLS certificate the federation's CA signed for the site its hello names, and who
+/// signs the connection challenge with its registered Ed25519 key, and carries the rounds' messages to and from the admitted
 /// sites. A site that reconnects replaces its old connection; a message to a site that is not
 /// connected is dropped (the round's deadline leaves the site out, named in `rounds.jsonl`).
 public final class CoordinatorNetwork: MessageTransport, @unchecked Sendable {
@@ -122,12 +123,20 @@ public final class CoordinatorNetwork: MessageTransport, @unchecked Sendable {
 
     // MARK: - Called by the connections (on the event loop)
 
-    /// Checks a site's answer to the challenge; on success the connection becomes the site's.
-    func admit(site: String, federationID: String, signature: Data, nonce: Data, channel: Channel, address: String) -> String? {
+    /// Checks a site's answer to the challenge — its federation, its name in the registry, the
+    /// names of its TLS certificate (`certificateNames`, nil without TLS), its signature — and on
+    /// success the connection becomes the site's. A refused connection never replaces another.
+    func admit(
+        site: String, federationID: String, signature: Data, nonce: Data, certificateNames: [String]?, channel: Channel, address: String
+    ) -> String? {
         guard federationID == registry.federationID else {
             return "federation id \"\(federationID)\" is not this coordinator's \"\(registry.federationID)\""
         }
         guard let peer = peers[site] else { return "\"\(site)\" is not in the federation's site registry" }
+        if let certificateNames, !certificateNames.contains(site) {
+            let holder = certificateNames.isEmpty ? "names no site" : "is \(certificateNames.joined(separator: ", "))'s"
+            return "its TLS certificate \(holder), but its hello says \(site): a site connects with its own certificate"
+        }
         do { try registry.verifyHello(nonce: nonce, signature: signature, site: site) } catch {
             return "\(site)'s signature of the challenge does not match its registered public key"
         }
@@ -198,7 +207,8 @@ final class CoordinatorConnection: ChannelInboundHandler, @unchecked Sendable {
                 let signature = hello["signature"].flatMap({ Data(base64Encoded: $0) })
             else { return refuse(context, "a malformed hello") }
             if let reason = network.admit(
-                site: name, federationID: federation, signature: signature, nonce: nonce, channel: context.channel, address: address)
+                site: name, federationID: federation, signature: signature, nonce: nonce,
+                certificateNames: certificateNames(context), channel: context.channel, address: address)
             {
                 return refuse(context, reason)
             }
@@ -223,6 +233,16 @@ final class CoordinatorConnection: ChannelInboundHandler, @unchecked Sendable {
         default:
             refuse(context, "an unexpected \(frame.kind) frame")
         }
+    }
+
+    /// The site names of the peer's TLS certificate (the handshake, done before any frame, has
+    /// checked the CA's signature); nil without TLS (plaintext, tests only).
+    private func certificateNames(_ context: ChannelHandlerContext) -> [String]? {
+        guard network.settings.tls != nil else { return nil }
+        guard let peer = try? context.pipeline.syncOperations.nioSSL_peerCertificate(), let der = try? peer.toDERBytes(),
+            let certificate = try? Certificate(derEncoded: der)
+        else { return [] }
+        return FederationTLS.siteNames(of: certificate)
     }
 
     private func refuse(_ context: ChannelHandlerContext, _ reason: String) {

@@ -11,7 +11,8 @@ import X509
 /// - `coordinator.pem` + `coordinator.key`: the coordinator's certificate, signed by the CA, for
 ///   TLS servers (extended key usage serverAuth), with the host names and IP addresses sites dial as
 ///   subject alternative names;
-/// - `NAME.pem` + `NAME.key` per site: its client certificate (clientAuth), subject CN=NAME;
+/// - `NAME.pem` + `NAME.key` per site: its client certificate (clientAuth), subject CN=NAME and
+///   subject alternative name DNS:NAME (the name the coordinator checks against the site's hello);
 ///
 /// the layout `network.tls: {ca: DIR/ca.pem, cert: DIR/NAME.pem, key: DIR/NAME.key}` expects. Keys
 /// are PKCS#8 PEM with mode 0600, certificates mode 0644; a party's existing files are refused unless
@@ -95,26 +96,14 @@ public enum FederationTLS {
             written.createdCA = true
             written.files += [caFiles.ca, caFiles.key]
         }
-        let authorityKey =
-            (try? caCertificate.extensions.subjectKeyIdentifier?.keyIdentifier) ?? SubjectKeyIdentifier(hash: caCertificate.publicKey).keyIdentifier
         let notAfter = min(now.addingTimeInterval(Double(days) * 86_400), caCertificate.notValidAfter)
 
         for party in parties {
             let server = party == coordinatorName
             let key = Certificate.PrivateKey(P256.Signing.PrivateKey())
-            let subject = try DistinguishedName { CommonName(server ? "fttrain federation coordinator" : party) }
-            let extensions = try Certificate.Extensions {
-                Critical(BasicConstraints.notCertificateAuthority)
-                Critical(KeyUsage(digitalSignature: true))
-                try ExtendedKeyUsage([server ? .serverAuth : .clientAuth])
-                SubjectKeyIdentifier(hash: key.publicKey)
-                AuthorityKeyIdentifier(keyIdentifier: authorityKey)
-                if server { SubjectAlternativeNames(alternativeNames) }
-            }
-            let certificate = try Certificate(
-                version: .v3, serialNumber: .init(), publicKey: key.publicKey, notValidBefore: notBefore, notValidAfter: notAfter,
-                issuer: caCertificate.subject, subject: subject, signatureAlgorithm: .ecdsaWithSHA256, extensions: extensions,
-                issuerPrivateKey: caKey)
+            let certificate = try issue(
+                to: party, publicKey: key.publicKey, server: server, alternativeNames: server ? alternativeNames : [.dnsName(party)],
+                caKey: caKey, caCertificate: caCertificate, notBefore: notBefore, notAfter: notAfter)
             let target = files(in: directory, for: party)
             try writeFile(try key.serializeAsPEM().pemString, to: target.key, mode: 0o600)
             try writeFile(try certificate.serializeAsPEM().pemString, to: target.cert, mode: 0o644)
@@ -123,8 +112,48 @@ public enum FederationTLS {
         return written
     }
 
+    /// A certificate signed by the CA, in the federation's one profile: the coordinator's
+    /// (serverAuth, the hosts it is dialled at as subject alternative names) or a site's
+    /// (clientAuth, CN=NAME and DNS:NAME); not a CA, digitalSignature only, key identifiers.
+    static func issue(
+        to party: String, publicKey: Certificate.PublicKey, server: Bool, alternativeNames: [GeneralName],
+        caKey: Certificate.PrivateKey, caCertificate: Certificate, notBefore: Date, notAfter: Date
+    ) throws -> Certificate {
+        let authorityKey =
+            (try? caCertificate.extensions.subjectKeyIdentifier?.keyIdentifier) ?? SubjectKeyIdentifier(hash: caCertificate.publicKey).keyIdentifier
+        let subject = try DistinguishedName { CommonName(server ? "fttrain federation coordinator" : party) }
+        let extensions = try Certificate.Extensions {
+            Critical(BasicConstraints.notCertificateAuthority)
+            Critical(KeyUsage(digitalSignature: true))
+            try ExtendedKeyUsage([server ? .serverAuth : .clientAuth])
+            SubjectKeyIdentifier(hash: publicKey)
+            AuthorityKeyIdentifier(keyIdentifier: authorityKey)
+            SubjectAlternativeNames(alternativeNames)
+        }
+        return try Certificate(
+            version: .v3, serialNumber: .init(), publicKey: publicKey, notValidBefore: notBefore, notValidAfter: notAfter,
+            issuer: caCertificate.subject, subject: subject, signatureAlgorithm: .ecdsaWithSHA256, extensions: extensions,
+            issuerPrivateKey: caKey)
+    }
+
+    /// The site names a certificate is for: its DNS subject alternative names when it has any
+    /// (RFC 6125: the common name is then ignored), else its subject's common names.
+    public static func siteNames(of certificate: Certificate) -> [String] {
+        let alternativeNames = (try? certificate.extensions.subjectAlternativeNames).map(Array.init) ?? []
+        let dnsNames = alternativeNames.compactMap { name -> String? in
+            if case .dnsName(let value) = name { return value }
+            return nil
+        }
+        return dnsNames.isEmpty ? commonNames(certificate.subject) : dnsNames
+    }
+
+    /// The common names (CN) of a distinguished name, in order.
+    static func commonNames(_ name: DistinguishedName) -> [String] {
+        name.flatMap { $0 }.filter { $0.type == .RDNAttributeType.commonName }.compactMap { String($0.value) }
+    }
+
     /// The directory's CA when it has one (both files, the key matching the certificate); nil when it has neither.
-    private static func loadCA(_ files: NetworkSettings.TLSFiles) throws -> (Certificate.PrivateKey, Certificate)? {
+    static func loadCA(_ files: NetworkSettings.TLSFiles) throws -> (Certificate.PrivateKey, Certificate)? {
         let manager = FileManager.default
         switch (manager.fileExists(atPath: files.ca), manager.fileExists(atPath: files.key)) {
         case (false, false): return nil
@@ -153,13 +182,13 @@ public enum FederationTLS {
     }
 
     /// A site name becomes a file stem: letters, digits, `.`, `_`, `-`, not starting with `.`.
-    private static func checkName(_ name: String) throws {
+    static func checkName(_ name: String, command: String = "federated-keygen") throws {
         let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
         guard !name.isEmpty, !name.hasPrefix("."), name.allSatisfy(allowed.contains) else {
-            throw FederationError(description: "federated-keygen: site name \"\(name)\" must be letters, digits, '.', '_' or '-' (a file name)")
+            throw FederationError(description: "\(command): site name \"\(name)\" must be letters, digits, '.', '_' or '-' (a file name)")
         }
         guard name != caName && name != coordinatorName else {
-            throw FederationError(description: "federated-keygen: \"\(name)\" is the name of the \(name)'s own files, not a site's")
+            throw FederationError(description: "\(command): \"\(name)\" is the name of the \(name)'s own files, not a site's")
         }
     }
 
@@ -187,26 +216,41 @@ public enum FederationTLS {
 
     /// Writes `text` to `path` with `mode` from the first byte (a key is never readable by others,
     /// not even for a moment), through a temporary file renamed into place.
-    private static func writeFile(_ text: String, to path: String, mode: mode_t) throws {
-        let temporary = path + ".partial"
-        unlink(temporary)
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL, mode)
-        guard descriptor >= 0 else {
-            throw FederationError(description: "cannot create \(temporary): \(String(cString: strerror(errno)))")
-        }
-        fchmod(descriptor, mode)  // the umask may have taken bits of a certificate's 0644
-        let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
-        do {
-            try handle.write(contentsOf: Data(text.utf8))
-            try handle.close()
-        } catch {
+    static func writeFile(_ text: String, to path: String, mode: mode_t) throws {
+        try writeFiles([(text, path, mode)])
+    }
+
+    /// Writes every file to a temporary beside it first, then renames them all into place: a
+    /// failure leaves none of them half-written (and none written when a temporary fails).
+    static func writeFiles(_ files: [(text: String, path: String, mode: mode_t)]) throws {
+        var temporaries: [String] = []
+        func removeTemporaries() { for temporary in temporaries { unlink(temporary) } }
+        for file in files {
+            let temporary = file.path + ".partial"
             unlink(temporary)
-            throw FederationError(description: "cannot write \(temporary): \(error)")
+            let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL, file.mode)
+            guard descriptor >= 0 else {
+                let reason = String(cString: strerror(errno))
+                removeTemporaries()
+                throw FederationError(description: "cannot create \(temporary): \(reason)")
+            }
+            temporaries.append(temporary)
+            fchmod(descriptor, file.mode)  // the umask may have taken bits of a certificate's 0644
+            let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+            do {
+                try handle.write(contentsOf: Data(file.text.utf8))
+                try handle.close()
+            } catch {
+                removeTemporaries()
+                throw FederationError(description: "cannot write \(temporary): \(error)")
+            }
         }
-        guard rename(temporary, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(temporary)
-            throw FederationError(description: "cannot move \(temporary) to \(path): \(reason)")
+        for (file, temporary) in zip(files, temporaries) {
+            guard rename(temporary, file.path) == 0 else {
+                let reason = String(cString: strerror(errno))
+                removeTemporaries()
+                throw FederationError(description: "cannot move \(temporary) to \(file.path): \(reason)")
+            }
         }
     }
 }
