@@ -43,7 +43,8 @@ final class RobertaTaskFixtureTests: XCTestCase {
         XCTAssertEqual(laid.encoding.tokenTypeIds, [Int32](repeating: 0, count: 7))
         // The generic layout agrees with `encode` on a pair.
         let a = "Hello world!", b = "Paris is the capital."
-        XCTAssertEqual(tokenizer.withSpecialTokens(tokenizer.encodeIds(a), pair: tokenizer.encodeIds(b)).encoding, tokenizer.encode(a, pair: b, maxLength: nil))
+        XCTAssertEqual(
+            tokenizer.withSpecialTokens(tokenizer.encodeIds(a), pair: tokenizer.encodeIds(b)).encoding, tokenizer.encode(a, pair: b, maxLength: nil))
     }
 
     func testWordsAndLabelsEqualRunNER() throws {

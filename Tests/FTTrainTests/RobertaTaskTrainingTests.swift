@@ -64,7 +64,8 @@ final class RobertaTaskTrainingTests: TaskTestCase {
         let text = "Anna lives in London."
         let found = try EntityPrediction.predict(texts: [text], model: model, tokenizer: tokenizer, labels: labels, maxLength: 32, batchSize: 2)
         XCTAssertEqual(
-            found[0], [PredictedEntity(type: "PER", start: 0, end: 4, text: "Anna"), PredictedEntity(type: "LOC", start: 14, end: 20, text: "London")])
+            found[0],
+            [PredictedEntity(type: "PER", start: 0, end: 4, text: "Anna"), PredictedEntity(type: "LOC", start: 14, end: 20, text: "London")])
     }
 
     static let names = ["ann", "bob", "eve"], cities = ["paris", "rome", "oslo"]

@@ -25,7 +25,8 @@ final class RobertaCommandTests: XCTestCase {
             guard let text = $0["text"] as? String else { return false }
             return !text.isEmpty && !text.contains("\n") && !text.contains("\r")
         }.prefix(10)
-        let r = try FTTrainProcess.run(["tokenize", "--model-dir", Self.model], stdin: single.map { $0["text"] as! String }.joined(separator: "\n") + "\n")
+        let r = try FTTrainProcess.run(
+            ["tokenize", "--model-dir", Self.model], stdin: single.map { $0["text"] as! String }.joined(separator: "\n") + "\n")
         XCTAssertEqual(r.status, 0, r.stderr)
         let rows = try r.stdout.split(separator: "\n").map { try JSONDecoder().decode([Int].self, from: Data($0.utf8)) }
         XCTAssertEqual(rows, single.map { $0["ids"] as? [Int] ?? [] })
