@@ -2,7 +2,7 @@ import Foundation
 import TestSupport
 import XCTest
 
-/// `tokenize`, `embed`, `quantize` and `predict` on a byte-level BPE RoBERTa directory with no
+/// `tokenize`, `embed`, `quantize`, `predict`, `select` and `prune` on a byte-level BPE RoBERTa directory with no
 /// vocab.txt (Tests/FTModelTests/Fixtures/roberta_tiny: tokenizer.json, a tiny random
 /// `RobertaForSequenceClassification`): they load its tokenizer through `EncoderTokenizers.load`
 /// and answer.
@@ -69,5 +69,30 @@ final class RobertaCommandTests: XCTestCase {
                 XCTAssertTrue(["LABEL_0", "LABEL_1", "LABEL_2"].contains(object["label"] as? String ?? ""), String(line))
             }
         }
+    }
+
+    func testSelectAndPruneLoadTheTokenizerJSON() throws {
+        let pool = directory.appendingPathComponent("pool.csv")
+        try "text\nHello world!\nThe movie was good.\nAn absolute masterpiece.\nNot good at all.\n".write(to: pool, atomically: true, encoding: .utf8)
+        let selected = directory.appendingPathComponent("selected.csv").path
+        let s = try FTTrainProcess.run(
+            ["select", "--model-dir", Self.model, "--pool", pool.path, "--budget", "2", "--strategy", "entropy", "--output", selected])
+        XCTAssertEqual(s.status, 0, s.stderr)
+        let rows = try String(contentsOfFile: selected, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(rows.first, "text,score,rank")
+        XCTAssertEqual(rows.count, 3)
+
+        let eval = directory.appendingPathComponent("eval.csv")
+        try "text,label\nHello world!,LABEL_0\nThe movie was good.,LABEL_1\nAn absolute masterpiece.,LABEL_2\n".write(
+            to: eval, atomically: true, encoding: .utf8)
+        let pruned = directory.appendingPathComponent("pruned").path
+        let p = try FTTrainProcess.run(
+            [
+                "prune", "--model-dir", Self.model, "--output-dir", pruned, "--method", "heads", "--heads", "2", "--data-file", eval.path,
+                "--eval-file", eval.path,
+            ])
+        XCTAssertEqual(p.status, 0, p.stderr)
+        XCTAssertTrue(p.stdout.contains("pruned model on \(eval.path): accuracy"), p.stdout)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: pruned + "/tokenizer.json"))
     }
 }
