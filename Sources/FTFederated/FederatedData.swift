@@ -7,7 +7,7 @@ enum FederatedData {
     /// - Throws: `DataError` for the file, `FederationError` naming the row of a label the
     ///   federation does not know.
     static func encode(
-        path: String, labels: [String], configuration c: TrainingConfiguration, tokenizer: BertTokenizer,
+        path: String, labels: [String], configuration c: TrainingConfiguration, tokenizer: any EncoderTokenizer,
         maxLength: Int
     ) throws -> EncodedDataset {
         let loaded = try DataReader.read(path, options: c.readOptions)
@@ -28,7 +28,7 @@ enum FederatedData {
     /// - Throws: `DataError` for the file, `FederationError` naming the line of a tag the
     ///   federation does not know.
     static func encodeTagged(
-        path: String, labels: [String], configuration c: TrainingConfiguration, tokenizer: BertTokenizer, maxLength: Int
+        path: String, labels: [String], configuration c: TrainingConfiguration, tokenizer: any EncoderTokenizer, maxLength: Int
     ) throws -> EncodedDataset {
         let sentences = try TaggedSentences.read(path, scheme: c.tagScheme, tokensKey: "tokens", tagsKey: "tags")
         let known = Set(labels)

@@ -28,7 +28,7 @@ public final class FederatedTask {
     /// Whether the last layer may compute the first token only (classification).
     public let firstTokenOnly: Bool
     private let configuration: TrainingConfiguration
-    private let bertTokenizer: BertTokenizer?
+    private let bertTokenizer: (any EncoderTokenizer)?
     private let causalTokenizer: (any CausalTokenizer)?
 
     /// A file read as this task reads it: its examples, and for a causal LM the task that scores them.
@@ -71,7 +71,7 @@ public final class FederatedTask {
                     description: "federation.labels is required for sequence classification: the classes in id order, e.g. [fresh, rotten, plot]")
             }
             let base = URL(fileURLWithPath: modelPath, isDirectory: true)
-            let tokenizer = try BertTokenizer.load(modelDirectory: base)
+            let tokenizer = try EncoderTokenizers.load(modelDirectory: base)
             let tokens = c.task == .tokenClassification
             model = try ModelRegistry.load(
                 modelDirectory: base, numLabels: labels.count, head: tokens ? .tokenClassification : .sequenceClassification, seed: c.rngSeed,

@@ -38,7 +38,7 @@ public final class ServedModel: @unchecked Sendable {
     public let labels: [String]
     /// Tokens per text incl. [CLS]/[SEP]; longer texts are truncated or refused.
     public let maxLength: Int
-    public let tokenizer: BertTokenizer
+    public let tokenizer: any EncoderTokenizer
     /// The served base model's name, for an adapter.
     public let base: String?
     /// The model (or adapter) directory.
@@ -52,7 +52,7 @@ public final class ServedModel: @unchecked Sendable {
     let problemType: ProblemType?
 
     init(
-        name: String, kind: Kind, labels: [String], maxLength: Int, tokenizer: BertTokenizer, base: String?,
+        name: String, kind: Kind, labels: [String], maxLength: Int, tokenizer: any EncoderTokenizer, base: String?,
         directory: URL, lineageJSON: String?, backend: ComputeBackend, adapterName: String?
     ) {
         self.name = name
@@ -81,7 +81,7 @@ public final class ServedModel: @unchecked Sendable {
                 throw ServeSetupError("--model \(spec.name)=\(spec.directory): no such directory")
             }
             let labels = try HuggingFaceExport.labels(modelDirectory: directory) ?? []
-            let tokenizer = try BertTokenizer.load(modelDirectory: directory)
+            let tokenizer = try EncoderTokenizers.load(modelDirectory: directory)
             let model = try ModelRegistry.load(modelDirectory: directory, numLabels: labels.count)
             (model as? EncoderModel)?.prepareForInference()
             let ownLimit = labels.isEmpty ? sentenceTransformersMaxLength(directory) : nil
@@ -131,7 +131,7 @@ public final class ServedModel: @unchecked Sendable {
             (set.model as? EncoderModel)?.prepareForInference()
             let backend = ComputeBackend(model: set.model, adapterSet: set, id: nextId)
             nextId += 1
-            let tokenizer = try BertTokenizer.load(modelDirectory: baseDirectory)
+            let tokenizer = try EncoderTokenizers.load(modelDirectory: baseDirectory)
             for spec in specs {
                 let directory = URL(fileURLWithPath: spec.directory, isDirectory: true)
                 served.append(
@@ -153,7 +153,7 @@ public final class ServedModel: @unchecked Sendable {
             guard pair == nil else { throw ServeError.validation("\(field): model \(name) is a token classifier: it takes single texts, not pairs") }
             let words = tokenizer.wordSpans(of: text).map(\.text)
             if truncate { return tokenizer.encodeWords(words, maxLength: maxLength).encoding }
-            let encoding = tokenizer.encodeWords(words).encoding
+            let encoding = tokenizer.encodeWords(words, maxLength: nil).encoding
             guard encoding.inputIds.count <= maxLength else {
                 throw ServeError.validation(
                     "\(field): \(encoding.inputIds.count) tokens, more than max_length \(maxLength) of model \(name) (truncation is off)")
@@ -161,7 +161,7 @@ public final class ServedModel: @unchecked Sendable {
             return encoding
         }
         if truncate { return tokenizer.encode(text, pair: pair, maxLength: maxLength) }
-        let encoding = tokenizer.encode(text, pair: pair)
+        let encoding = tokenizer.encode(text, pair: pair, maxLength: nil)
         guard encoding.inputIds.count <= maxLength else {
             throw ServeError.validation(
                 "\(field): \(encoding.inputIds.count) tokens, more than max_length \(maxLength) of model \(name) (truncation is off)")

@@ -42,12 +42,12 @@ struct EmbedCommand: ParsableCommand {
 
     func run() throws {
         if let threads { Parallel.threadCount = threads }
-        let tokenizer = try BertTokenizer.load(modelDirectory: model.url)
+        let tokenizer = try EncoderTokenizers.load(modelDirectory: model.url)
         let encoder = try ModelRegistry.load(modelDirectory: model.url)
         (encoder as? EncoderModel)?.prepareForInference()
         let limit = min(maxLength ?? sentenceTransformersMaxLength() ?? encoder.maxSequenceLength, encoder.maxSequenceLength)
         let lines = try readStandardInputLines()
-        let encodings = lines.map { tokenizer.encode($0, maxLength: limit) }
+        let encodings = lines.map { tokenizer.encode($0, pair: nil, maxLength: limit) }
         // Batches of similar length waste little on padding (sentence-transformers sorts too);
         // results go back in input order.
         let order = encodings.indices.sorted { encodings[$0].inputIds.count > encodings[$1].inputIds.count }

@@ -45,7 +45,7 @@ struct EncoderOutputsCommand: ParsableCommand {
         let task = try task.flatMap(ONNXExport.Task.init(rawValue:)) ?? ONNXExport.defaultTask(modelDirectory: model.url)
         let numLabels = task == .textClassification ? (try HuggingFaceExport.labels(modelDirectory: model.url)?.count ?? 0) : 0
         let encoder = try EncoderModel.load(modelDirectory: model.url, numLabels: numLabels)
-        let tokenizer = try BertTokenizer.load(modelDirectory: model.url)
+        let tokenizer = try EncoderTokenizers.load(modelDirectory: model.url)
         guard let text = try? String(contentsOfFile: input, encoding: .utf8) else { throw CLIError("\(input): cannot read the file") }
         let lines = text.split(separator: "\n").map(String.init).filter { !$0.isEmpty }
         guard !lines.isEmpty else { throw CLIError("\(input): no texts") }

@@ -71,11 +71,11 @@ struct PredictCommand: ParsableCommand {
         let classifier = try ModelRegistry.load(modelDirectory: model.url, numLabels: labels.count)
         (classifier as? EncoderModel)?.prepareForInference()
         if AnswerPrediction.isQuestionAnswering(classifier) {
-            return try printAnswers(model: classifier, tokenizer: try wordPiece(tokenizer))
+            return try printAnswers(model: classifier, tokenizer: tokenizer)
         }
         let texts = try readTexts()
         if classifier.architectureName.hasSuffix("ForTokenClassification") {
-            return try printEntities(texts: texts.map(\.text), model: classifier, tokenizer: try wordPiece(tokenizer), labels: labels)
+            return try printEntities(texts: texts.map(\.text), model: classifier, tokenizer: tokenizer, labels: labels)
         }
         if let problemType = ProblemType.of(modelDirectory: model.url), problemType != .singleLabelClassification {
             return try printProblemType(problemType, texts: texts, model: classifier, tokenizer: try wordPiece(tokenizer), labels: labels)
@@ -99,10 +99,10 @@ struct PredictCommand: ParsableCommand {
         print(output, terminator: "")
     }
 
-    /// The WordPiece tokenizer that token classification and QA read words and offsets through.
+    /// The WordPiece tokenizer that multi-label and regression prediction read texts through (still BERT-only).
     private func wordPiece(_ tokenizer: any EncoderTokenizer) throws -> BertTokenizer {
         guard let bert = tokenizer as? BertTokenizer else {
-            throw CLIError("\(model.path): entities and answers are predicted with a WordPiece (vocab.txt) tokenizer only so far")
+            throw CLIError("\(model.path): multi-label and regression outputs are predicted with a WordPiece (vocab.txt) tokenizer only so far")
         }
         return bert
     }
@@ -165,7 +165,7 @@ struct PredictCommand: ParsableCommand {
 
     /// A token classifier's entities, one JSON line per text:
     /// `{"entities": [{"type": "PER", "start": 0, "end": 2, "text": "张三"}]}` (Unicode-scalar offsets).
-    private func printEntities(texts: [String], model: any SequenceModel, tokenizer: BertTokenizer, labels: [String]) throws {
+    private func printEntities(texts: [String], model: any SequenceModel, tokenizer: any EncoderTokenizer, labels: [String]) throws {
         let results = try EntityPrediction.predictWords(
             texts: texts, model: model, tokenizer: tokenizer, labels: labels,
             maxLength: min(inference.maxLength, model.maxSequenceLength), batchSize: inference.batchSize)
@@ -191,7 +191,7 @@ struct PredictCommand: ParsableCommand {
     /// (columns `question` and `context` unless --text-column/--text-pair-column name others):
     /// `{"answer": "…", "end": 31, "score": 0.93, "start": 25}`, Unicode-scalar offsets into the
     /// context; `answer` "" without offsets when a SQuAD v2 model finds no answer.
-    private func printAnswers(model: any SequenceModel, tokenizer: BertTokenizer) throws {
+    private func printAnswers(model: any SequenceModel, tokenizer: any EncoderTokenizer) throws {
         guard let input, let format = DataFormat.inferred(fromPath: input) else {
             throw CLIError("a question-answering model needs --input FILE (.csv, .tsv or .jsonl) with question and context columns")
         }

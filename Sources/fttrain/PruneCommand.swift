@@ -230,7 +230,7 @@ struct PruneCommand: ParsableCommand {
             }
             return Int32(id)
         }
-        let tokenizer = try BertTokenizer.load(modelDirectory: self.model.url)
+        let tokenizer = try EncoderTokenizers.load(modelDirectory: self.model.url)
         let dataset = EncodedDataset.encode(
             texts: examples.map(\.text), pairs: examples.map(\.textPair), labels: ids, tokenizer: tokenizer,
             maxLength: min(maxLength, model.config.maxPositionEmbeddings))

@@ -72,7 +72,7 @@ struct QuantizeCommand: ParsableCommand {
             }
             return Int32(id)
         }
-        let tokenizer = try BertTokenizer.load(modelDirectory: model.url)
+        let tokenizer = try EncoderTokenizers.load(modelDirectory: model.url)
         let dataset = EncodedDataset.encode(
             texts: examples.map(\.text), pairs: examples.map(\.textPair), labels: ids, tokenizer: tokenizer,
             maxLength: min(inference.maxLength, source.config.maxPositionEmbeddings))

@@ -17,10 +17,10 @@ struct TokenizeCommand: ParsableCommand {
     }
 
     func run() throws {
-        let tokenizer = try BertTokenizer.load(modelDirectory: model.url)
+        let tokenizer = try EncoderTokenizers.load(modelDirectory: model.url)
         var output = ""
         for line in try readStandardInputLines() {
-            let ids = tokenizer.encode(line, maxLength: maxLength).inputIds
+            let ids = tokenizer.encode(line, pair: nil, maxLength: maxLength).inputIds
             output += "[" + ids.map(String.init).joined(separator: ", ") + "]\n"
             if output.utf8.count > 1 << 16 {
                 print(output, terminator: "")

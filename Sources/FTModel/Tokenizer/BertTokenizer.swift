@@ -327,28 +327,4 @@ public struct BertTokenizer: Sendable {
         if swap { Swift.swap(&n1, &n2) }
         return (min(lengthA, n1), min(lengthB, n2))
     }
-
-    /// Pads every encoding to the longest in the batch (or to `padTo` if given) with [PAD]=padTokenId, type 0, mask 0; returns flat row-major (batch, T) arrays and T.
-    ///
-    /// Nothing is truncated: if `padTo` is smaller than the longest encoding, T is the longest length.
-    public func padBatch(
-        _ encodings: [TokenizerEncoding], padTo: Int? = nil
-    )
-        -> (inputIds: [Int32], tokenTypeIds: [Int32], attentionMask: [Int32], sequenceLength: Int)
-    {
-        let longest = encodings.map(\.inputIds.count).max() ?? 0
-        let t = max(longest, padTo ?? 0)
-        var ids = [Int32](repeating: padTokenId, count: encodings.count * t)
-        var types = [Int32](repeating: 0, count: encodings.count * t)
-        var mask = [Int32](repeating: 0, count: encodings.count * t)
-        for (row, e) in encodings.enumerated() {
-            let base = row * t
-            for j in 0..<e.inputIds.count {
-                ids[base + j] = e.inputIds[j]
-                types[base + j] = j < e.tokenTypeIds.count ? e.tokenTypeIds[j] : 0
-                mask[base + j] = j < e.attentionMask.count ? e.attentionMask[j] : 1
-            }
-        }
-        return (ids, types, mask, t)
-    }
 }

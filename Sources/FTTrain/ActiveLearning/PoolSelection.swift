@@ -74,7 +74,7 @@ public enum PoolSelection {
             throw ActiveLearningError.notAClassifier(
                 path: modelDirectory.appendingPathComponent("config.json").path, reason: "no id2label: not a fine-tuned classifier")
         }
-        let tokenizer = try BertTokenizer.load(modelDirectory: modelDirectory)
+        let tokenizer = try EncoderTokenizers.load(modelDirectory: modelDirectory)
         let model = try ModelRegistry.load(modelDirectory: modelDirectory, numLabels: labels.count)
         guard model.architectureName.hasSuffix("ForSequenceClassification") else {
             throw ActiveLearningError.notAClassifier(

@@ -7,7 +7,7 @@ extension TrainingRun {
     /// `qa_outputs` head (new, seeded from `seed`, unless the directory is already a QA model).
     func prepareQuestionAnswering(baseModel: URL, trainPath: String, output: URL, log: TrainingLog) throws -> PreparedTask {
         let c = configuration
-        let tokenizer = try BertTokenizer.load(modelDirectory: baseModel)
+        let tokenizer = try EncoderTokenizers.load(modelDirectory: baseModel)  // tokenizer.json or vocab.txt
         var options = QuestionAnsweringTask.Options()
         options.maxLength = c.maxLength
         options.docStride = c.docStride

@@ -85,9 +85,20 @@ extension TrainingRun {
                 task: task, model: model, padTokenId: tokenizer.padTokenId, firstTokenOnly: true,
                 accumulationScaling: .meanOfMicroBatchMeans, baseModelDirectory: baseModelDirectory)
         case .tokenClassification:
-            let vocabulary = try extendVocabulary(
-                tokenizer: try BertTokenizer.load(modelDirectory: baseModel), baseModel: baseModel, output: output, log: log)
-            let tokenizer = vocabulary.tokenizer
+            let loaded = try EncoderTokenizers.load(modelDirectory: baseModel)  // tokenizer.json or vocab.txt
+            let tokenizer: any EncoderTokenizer
+            var vocabularySize: Int? = nil
+            var baseModelDirectory = baseModel
+            if let wordPiece = loaded as? BertTokenizer {
+                let vocabulary = try extendVocabulary(tokenizer: wordPiece, baseModel: baseModel, output: output, log: log)
+                (tokenizer, vocabularySize, baseModelDirectory) = (vocabulary.tokenizer, vocabulary.vocabularySize, vocabulary.baseModelDirectory)
+            } else {
+                guard c.addTokens == nil else {
+                    throw Self.addTokensError(
+                        "`add_tokens` extends WordPiece (BERT-family) vocabularies; \(baseModel.path)'s tokenizer.json is not WordPiece")
+                }
+                tokenizer = loaded
+            }
             var options = TokenClassificationTask.Options()
             options.scheme = c.tagScheme
             options.labelAllTokens = c.labelAllTokens
@@ -102,7 +113,7 @@ extension TrainingRun {
             if world.isCoordinator { try task.writeSplits(to: output.appendingPathComponent("data")) }
             let model = try ModelRegistry.load(
                 modelDirectory: baseModel, numLabels: task.labels.count, head: .tokenClassification, seed: c.rngSeed,
-                peft: c.peftSetup, overrides: c.modelOverrides, vocabularySize: vocabulary.vocabularySize)
+                peft: c.peftSetup, overrides: c.modelOverrides, vocabularySize: vocabularySize)
             try startModel(
                 model, for: .tokenClassification, tokenizerSize: tokenizer.vocabularySize, vocabulary: .vocabText(baseModel),
                 maxLength: .requiredUnlessInputsFit(longest: task.train.encodings.map(\.count).max() ?? 0),
@@ -110,7 +121,7 @@ extension TrainingRun {
             return PreparedTask(
                 task: task, model: model, padTokenId: tokenizer.padTokenId, firstTokenOnly: false,
                 // BertForTokenClassification's loss is a micro-batch mean, as the sequence head's.
-                accumulationScaling: .meanOfMicroBatchMeans, baseModelDirectory: vocabulary.baseModelDirectory)
+                accumulationScaling: .meanOfMicroBatchMeans, baseModelDirectory: baseModelDirectory)
         case .questionAnswering:
             return try prepareQuestionAnswering(baseModel: baseModel, trainPath: trainPath, output: output, log: log)
         case .causalLM:

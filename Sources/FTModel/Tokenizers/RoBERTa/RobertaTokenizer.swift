@@ -11,7 +11,7 @@ import Foundation
 /// Offsets are Unicode-scalar ranges of the input (Python `str` indices, as the fast tokenizer's
 /// `return_offsets_mapping` gives them): a token covering part of a character's UTF-8 bytes spans
 /// the whole character; special tokens span (0, 0).
-public struct RobertaTokenizer: EncoderTokenizer {
+public struct RobertaTokenizer: Sendable {
     /// Token strings (in the byte alphabet; added tokens as written) indexed by id. [vocabularySize]
     public let vocabulary: [String]
     public let addedTokens: [BPEAddedToken]
@@ -21,6 +21,8 @@ public struct RobertaTokenizer: EncoderTokenizer {
     public let sepTokenId: Int32
     public let padTokenId: Int32
     public let unkTokenId: Int32?
+    /// `<mask>` (an added token or a vocabulary entry), when there is one.
+    public let maskTokenId: Int32?
     /// Whether a space is put before each stretch of text that does not begin with one
     /// (RobertaTokenizerFast's `add_prefix_space`; needed for words given one by one).
     public let addPrefixSpace: Bool
@@ -28,7 +30,7 @@ public struct RobertaTokenizer: EncoderTokenizer {
     public let trimOffsets: Bool
 
     let bpe: BPEMerges
-    private let matcher: AddedTokenMatcher
+    let addedTokenMatcher: AddedTokenMatcher
 
     public var vocabularySize: Int { vocabulary.count }
 
@@ -52,11 +54,12 @@ public struct RobertaTokenizer: EncoderTokenizer {
         bpe = try BPEMerges(tokenIds: ids, merges: merges, source: source)
         self.vocabulary = vocab
         self.addedTokens = addedTokens.sorted { $0.id < $1.id }
-        matcher = AddedTokenMatcher(addedTokens)
+        addedTokenMatcher = AddedTokenMatcher(addedTokens)
         self.clsTokenId = clsTokenId
         self.sepTokenId = sepTokenId
         self.padTokenId = padTokenId
         self.unkTokenId = unkTokenId
+        maskTokenId = addedTokens.first { $0.content == "<mask>" }?.id ?? ids["<mask>"]
         self.addPrefixSpace = addPrefixSpace
         self.trimOffsets = trimOffsets
     }
@@ -65,19 +68,24 @@ public struct RobertaTokenizer: EncoderTokenizer {
 
     /// The tokens of `text` without `<s>`/`</s>`, with their character offsets (trimmed as the
     /// post-processor trims them).
-    public func encodeWithOffsets(_ text: String) -> OffsetEncoding {
+    public func encodeWithOffsets(_ text: String) -> OffsetEncoding { pieces(of: text, prefixSpace: addPrefixSpace) }
+
+    /// The tokens of `text` with their offsets, a space put before each stretch that does not
+    /// begin with one when `prefixSpace`.
+    func pieces(of text: String, prefixSpace: Bool) -> OffsetEncoding {
         let scalars = Array(text.unicodeScalars)
         var result = OffsetEncoding(ids: [], starts: [], ends: [])
         var bytes: [UInt8] = [], origins: [Int] = [], ids: [Int32] = []
         var words: [Unicode.Scalar] = []
-        matcher.split(
+        addedTokenMatcher.split(
             scalars,
             text: { range in
                 // The stretch, with the prefix space where asked for; `origin[k]` is the input
                 // scalar of stretch scalar k (the added space takes the first character's).
                 words.removeAll(keepingCapacity: true)
                 var origin: [Int] = []
-                if addPrefixSpace && scalars[range.lowerBound] != " " {
+                guard !range.isEmpty else { return }
+                if prefixSpace && scalars[range.lowerBound] != " " {
                     words.append(" ")
                     origin.append(range.lowerBound)
                 }
@@ -112,14 +120,14 @@ public struct RobertaTokenizer: EncoderTokenizer {
                 result.starts.append(range.lowerBound)
                 result.ends.append(range.upperBound)
             })
-        if trimOffsets { trim(&result) }
+        if trimOffsets { trim(&result, prefixSpace: prefixSpace) }
         return result
     }
 
     /// `tokenizers`' `process_offsets`: a token's leading spaces (`Ġ` or whitespace) move its
     /// start right and its trailing ones its end left, except the single space
     /// `add_prefix_space` put before the first token.
-    private func trim(_ e: inout OffsetEncoding) {
+    private func trim(_ e: inout OffsetEncoding, prefixSpace: Bool) {
         let space = ByteLevelAlphabet.characters[Int(UInt8(ascii: " "))]
         func isSpace(_ c: Unicode.Scalar) -> Bool { c == space || c.properties.isWhitespace }
         for i in 0..<e.count {
@@ -127,7 +135,7 @@ public struct RobertaTokenizer: EncoderTokenizer {
             var leading = token.prefix { isSpace($0) }.count
             let trailing = token.reversed().prefix { isSpace($0) }.count
             if leading > 0 {
-                if (i == 0 || e.starts[i] == 0) && addPrefixSpace && leading == 1 { leading = 0 }
+                if (i == 0 || e.starts[i] == 0) && prefixSpace && leading == 1 { leading = 0 }
                 e.starts[i] = min(e.starts[i] + leading, e.ends[i])
             }
             if trailing > 0 && e.ends[i] >= trailing { e.ends[i] = max(e.ends[i] - trailing, e.starts[i]) }

@@ -36,7 +36,7 @@ public enum AnswerPrediction {
     /// - Throws: `ModelError` when the model has no QA head; `QuestionAnsweringFeatures.Problem`
     ///   when a question leaves no room for its context in `maxLength`.
     public static func answer(
-        pairs: [(question: String, context: String)], model: any SequenceModel, tokenizer: BertTokenizer,
+        pairs: [(question: String, context: String)], model: any SequenceModel, tokenizer: any EncoderTokenizer,
         maxLength: Int = 384, docStride: Int = 128, decoding: AnswerDecoding = AnswerDecoding(), batchSize: Int = 16
     ) throws -> [PredictedAnswer] {
         guard isQuestionAnswering(model) else { throw ModelError.badInput("\(model.architectureName) has no question-answering head") }

@@ -1,7 +1,8 @@
 import FTModel
 import Foundation
 
-/// One window of an example as the QA head sees it: `[CLS] question [SEP] context part [SEP]`,
+/// One window of an example as the QA head sees it: `[CLS] question [SEP] context part [SEP]`
+/// (RoBERTa: `<s> question </s></s> context part </s>`),
 /// the context's characters of each token, and the training positions.
 public struct QuestionAnsweringFeature: Sendable, Equatable {
     /// Index of the example the window belongs to.
@@ -41,7 +42,7 @@ public enum QuestionAnsweringFeatures {
     /// - Throws: `Problem` naming the example when its question leaves no room for the context or
     ///   the stride is not below the room left.
     public static func make(
-        _ examples: [SquadExample], tokenizer: BertTokenizer, maxLength: Int, docStride: Int
+        _ examples: [SquadExample], tokenizer: any EncoderTokenizer, maxLength: Int, docStride: Int
     ) throws -> [QuestionAnsweringFeature] {
         var features: [QuestionAnsweringFeature] = []
         for (index, example) in examples.enumerated() {
@@ -52,61 +53,47 @@ public enum QuestionAnsweringFeatures {
 
     /// The windows of one example (`index` is recorded in each).
     public static func make(
-        _ example: SquadExample, index: Int, tokenizer: BertTokenizer, maxLength: Int, docStride: Int
+        _ example: SquadExample, index: Int, tokenizer: any EncoderTokenizer, maxLength: Int, docStride: Int
     ) throws -> [QuestionAnsweringFeature] {
-        let question = tokenizer.encodeIds(String(example.question.drop { $0.isWhitespace }))
-        let context = tokenizer.encodeWithOffsets(example.context)
-        let budget = maxLength - question.count - 3
+        let questionText = String(example.question.drop { $0.isWhitespace })
+        let question = tokenizer.encodeIds(questionText)
+        let contextCount = tokenizer.encodeIds(example.context).count
+        let budget = tokenizer.pairWindowRoom(firstPieces: question.count, maxLength: maxLength)
         guard budget > 0 else {
             throw Problem(
                 description:
                     "\(example.location): question \"\(example.id)\" has \(question.count) tokens, which leaves no room for the context in max_length \(maxLength)"
             )
         }
-        guard docStride >= 0, docStride < budget || context.count <= budget else {
+        guard docStride >= 0, docStride < budget || contextCount <= budget else {
             throw Problem(
                 description:
                     "\(example.location): question \"\(example.id)\": doc_stride \(docStride) must be below the \(budget) context tokens a window of max_length \(maxLength) holds with this question"
             )
         }
-        // tokenizers' overflow: windows of `budget` tokens starting every `budget − stride`, until one reaches the end.
-        var windows: [Range<Int>] = []
-        var start = 0
-        repeat {
-            let stop = min(start + budget, context.count)
-            windows.append(start..<stop)
-            if stop == context.count { break }
-            start += budget - docStride
-        } while true
-
         let answerStart = example.answerStarts.first
         let answerEnd = answerStart.map { $0 + example.answerTexts[0].unicodeScalars.count }
-        return windows.map { window in
-            var ids: [Int32] = [tokenizer.clsTokenId] + question + [tokenizer.sepTokenId]
-            let contextStart = ids.count
-            ids += context.ids[window]
-            ids.append(tokenizer.sepTokenId)
-            var types = [Int32](repeating: 0, count: contextStart)
-            types += [Int32](repeating: 1, count: window.count + 1)
-            var offsets = [Range<Int>?](repeating: nil, count: ids.count)
-            for (k, t) in window.enumerated() { offsets[contextStart + k] = context.starts[t]..<context.ends[t] }
+        // tokenizers' overflow: windows of `budget` tokens starting every `budget − stride`, until one reaches the end.
+        return tokenizer.encodePairWindows(questionText, example.context, maxLength: maxLength, stride: docStride).map { window in
+            // run_qa's validation features: offsets of the context's tokens only.
+            let offsets = zip(window.offsets, window.sequenceIds).map { $1 == 1 ? $0 : nil }
+            let contextStart = window.sequenceIds.firstIndex { $0 == 1 } ?? offsets.count
+            let contextCount = window.secondPieces.count
             var startPosition = 0, endPosition = 0
-            if let answerStart, let answerEnd, !window.isEmpty {
+            if let answerStart, let answerEnd, contextCount > 0 {
                 // run_qa: offsets of every token, (0, 0) for the special ones and the question's own.
                 func first(_ k: Int) -> Int { offsets[k]?.lowerBound ?? 0 }
                 func last(_ k: Int) -> Int { offsets[k]?.upperBound ?? 0 }
-                var s = contextStart, e = contextStart + window.count - 1
+                var s = contextStart, e = contextStart + contextCount - 1
                 if first(s) <= answerStart && last(e) >= answerEnd {
-                    while s < ids.count && first(s) <= answerStart { s += 1 }
+                    while s < offsets.count && first(s) <= answerStart { s += 1 }
                     startPosition = s - 1
                     while last(e) >= answerEnd { e -= 1 }
                     endPosition = e + 1
                 }
             }
             return QuestionAnsweringFeature(
-                example: index,
-                encoding: TokenizerEncoding(inputIds: ids, tokenTypeIds: types, attentionMask: [Int32](repeating: 1, count: ids.count)),
-                offsets: offsets, startPosition: startPosition, endPosition: endPosition)
+                example: index, encoding: window.encoding, offsets: offsets, startPosition: startPosition, endPosition: endPosition)
         }
     }
 }

@@ -40,7 +40,7 @@ public final class QuestionAnsweringTask: FineTuningTask {
     /// in two splits) and windows the data.
     /// - Throws: `DataError` naming the file and record of a malformed example, or
     ///   `QuestionAnsweringFeatures.Problem` naming a question too long for `max_length`.
-    public init(trainPath: String, options: Options, tokenizer: BertTokenizer) throws {
+    public init(trainPath: String, options: Options, tokenizer: any EncoderTokenizer) throws {
         self.options = options
         padTokenId = tokenizer.padTokenId
         var log: [String] = []

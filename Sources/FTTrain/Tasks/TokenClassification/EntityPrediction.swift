@@ -30,13 +30,13 @@ public struct PredictedEntity: Sendable, Equatable {
 
 /// Named entities of raw texts from a token classifier, as Hugging Face's
 /// `pipeline("token-classification", aggregation_strategy="first")` groups them: the text is cut
-/// into words where BERT's pre-tokenizer cuts it (`BertTokenizer.wordSpans`: each CJK character a
+/// into words where BERT's pre-tokenizer cuts it (`EncoderTokenizer.wordSpans`; for BERT each CJK character a
 /// word), each word takes the label of its first sub-token, and BIO/BIOES tags over the words
 /// become entities (seqeval's rules, `EntityMetrics.entities`) spanning their words' characters.
 public enum EntityPrediction {
     /// The entities of every text, in order.
     public static func predict(
-        texts: [String], model: any SequenceModel, tokenizer: BertTokenizer, labels: [String], maxLength: Int, batchSize: Int
+        texts: [String], model: any SequenceModel, tokenizer: any EncoderTokenizer, labels: [String], maxLength: Int, batchSize: Int
     ) throws -> [[PredictedEntity]] {
         try predictWords(texts: texts, model: model, tokenizer: tokenizer, labels: labels, maxLength: maxLength, batchSize: batchSize)
             .map(\.entities)
@@ -45,7 +45,7 @@ public enum EntityPrediction {
     /// The entities of every text and each of its words with its label and that label's
     /// probability (`type` is the label; words cut off by `maxLength` are left out).
     public static func predictWords(
-        texts: [String], model: any SequenceModel, tokenizer: BertTokenizer, labels: [String], maxLength: Int, batchSize: Int
+        texts: [String], model: any SequenceModel, tokenizer: any EncoderTokenizer, labels: [String], maxLength: Int, batchSize: Int
     ) throws -> [(entities: [PredictedEntity], words: [PredictedEntity])] {
         let spans = texts.map { tokenizer.wordSpans(of: $0) }
         let encoded = spans.map { tokenizer.encodeWords($0.map(\.text), maxLength: maxLength) }

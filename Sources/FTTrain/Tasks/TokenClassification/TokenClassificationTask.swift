@@ -43,7 +43,7 @@ public final class TokenClassificationTask: FineTuningTask {
     /// encodes every split with `tokenizer`.
     /// - Throws: `DataError` naming the file and line of a malformed line, a tag outside the
     ///   scheme, or a tag of validation or test data that training never saw.
-    public init(trainPath: String, options: Options, tokenizer: BertTokenizer) throws {
+    public init(trainPath: String, options: Options, tokenizer: any EncoderTokenizer) throws {
         self.options = options
         padTokenId = tokenizer.padTokenId
         var log: [String] = []
@@ -106,7 +106,7 @@ public final class TokenClassificationTask: FineTuningTask {
     /// `label_all_tokens`, `B-` becoming `I-`), −100 elsewhere.
     /// - Precondition: every tag is one of `labels`.
     public static func encode(
-        _ sentences: [TaggedSentence], labels: [String], tokenizer: BertTokenizer, options: Options, counts: inout EncodingCounts
+        _ sentences: [TaggedSentence], labels: [String], tokenizer: any EncoderTokenizer, options: Options, counts: inout EncodingCounts
     ) -> EncodedDataset {
         let ids = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($0.element, Int32($0.offset)) })
         // run_ner's b_to_i_label: B-X → I-X when I-X is a label, else itself.
@@ -131,7 +131,7 @@ public final class TokenClassificationTask: FineTuningTask {
             if let last = words.wordIds.dropLast().last ?? nil, last < sentence.tokens.count - 1 { counts.truncatedSentences += 1 }
             for id in words.encoding.inputIds.dropFirst().dropLast() {
                 counts.pieces += 1
-                if id == tokenizer.unkTokenId { counts.unknown += 1 }
+                if id == tokenizer.unknownTokenId { counts.unknown += 1 }
             }
             encodings.append(words.encoding)
             tokenLabels.append(targets)
