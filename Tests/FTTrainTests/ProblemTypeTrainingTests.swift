@@ -156,6 +156,10 @@ final class ProblemTypeTrainingTests: XCTestCase {
         XCTAssertEqual(try config(output)["problem_type"] as? String, "multi_label_classification")
         let adapter = try PEFTAdapter.read(directory: output.appendingPathComponent("adapter"))
         XCTAssertTrue(adapter.tensors.contains { $0.name == "classifier.weight" })
+        for name in ["model", "adapter"] {
+            let stored = try LabelThresholds.read(modelDirectory: output.appendingPathComponent(name), labels: ["neg", "plot", "pos"])
+            XCTAssertEqual(stored, ["neg": 0.5, "plot": 0.5, "pos": 0.5], name)
+        }
     }
 
     /// 2 ranks × batch 2 against 1 process × batch 4, for both problem types: losses, gradient

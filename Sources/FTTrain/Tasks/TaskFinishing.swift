@@ -18,9 +18,8 @@ extension TrainingRun {
         guard let finishing = task as? any TaskFinishing else { return }
         for name in ["model", "adapter"] {
             let directory = output.appendingPathComponent(name)
-            if FileManager.default.fileExists(atPath: directory.appendingPathComponent("config.json").path)
-                || FileManager.default.fileExists(atPath: directory.appendingPathComponent("adapter_config.json").path)
-            {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue {
                 try finishing.writeModelFiles(to: directory)
             }
         }
