@@ -28,12 +28,13 @@ extension ServedModel {
 
 extension ServeRoutes {
     /// `/v1/predict` on a multi-label or regression model: each prediction the object `fttrain
-    /// predict` prints (`{"score": …}`, or every label with its probability and the chosen set at 0.5).
+    /// predict` prints (`{"score": …}`, `{"outputs": […], "scores": […]}`, or every label with its
+    /// probability and the chosen set at the model's `thresholds.json`, else 0.5).
     func problemTypePredictions(
         _ rows: [[Float]], _ model: ServedModel, _ problemType: ProblemType, _ context: ServeRequestContext
     ) throws -> Response {
         let predictions = try rows.map { row in
-            let record = MultiLabelPrediction.record(logits: row[...], labels: model.labels, problemType: problemType, threshold: 0.5)
+            let record = MultiLabelPrediction.record(logits: row[...], labels: model.labels, problemType: problemType, thresholds: model.thresholds)
             return String(
                 decoding: try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)
         }

@@ -50,11 +50,13 @@ public final class ServedModel: @unchecked Sendable {
     let adapterName: String?
     /// Multi-label or regression (`problem_type` in `config.json`); nil for a single-label classifier.
     let problemType: ProblemType?
+    /// Multi-label: each label's threshold, from the directory's `thresholds.json` (else 0.5).
+    let thresholds: [Double]
 
     init(
         name: String, kind: Kind, labels: [String], maxLength: Int, tokenizer: any EncoderTokenizer, base: String?,
         directory: URL, lineageJSON: String?, backend: ComputeBackend, adapterName: String?
-    ) {
+    ) throws {
         self.name = name
         self.kind = kind
         self.labels = labels
@@ -66,6 +68,10 @@ public final class ServedModel: @unchecked Sendable {
         self.backend = backend
         self.adapterName = adapterName
         problemType = Self.servedProblemType(kind: kind, directory: directory, adapterName: adapterName)
+        thresholds =
+            problemType == .multiLabelClassification
+            ? try LabelThresholds.forPrediction(modelDirectory: directory, labels: labels, threshold: nil, overrides: nil)
+            : [Double](repeating: 0.5, count: labels.count)
     }
 
     /// Loads every model and adapter of `configuration`, in order (adapters share one base model in
@@ -92,7 +98,7 @@ public final class ServedModel: @unchecked Sendable {
                 : AnswerPrediction.isQuestionAnswering(model)
                     ? .questionAnswerer : model.architectureName.hasSuffix("ForTokenClassification") ? .tokenClassifier : .classifier
             served.append(
-                ServedModel(
+                try ServedModel(
                     name: spec.name, kind: kind, labels: labels,
                     maxLength: min(configuration.maxLength ?? ownLimit ?? model.maxSequenceLength, model.maxSequenceLength),
                     tokenizer: tokenizer, base: nil, directory: directory, lineageJSON: try lineage(directory),
@@ -135,7 +141,7 @@ public final class ServedModel: @unchecked Sendable {
             for spec in specs {
                 let directory = URL(fileURLWithPath: spec.directory, isDirectory: true)
                 served.append(
-                    ServedModel(
+                    try ServedModel(
                         name: spec.name, kind: .classifier, labels: try set.labels(of: spec.name, baseModelDirectory: baseDirectory),
                         maxLength: min(configuration.maxLength ?? set.model.maxSequenceLength, set.model.maxSequenceLength),
                         tokenizer: tokenizer, base: base, directory: directory, lineageJSON: try lineage(directory),

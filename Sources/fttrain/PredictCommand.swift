@@ -51,8 +51,14 @@ struct PredictCommand: ParsableCommand {
     @Option(name: .customLong("null-score-diff-threshold"), help: "Question answering, SQuAD v2: the null score's margin.")
     var nullScoreDiffThreshold: Float = 0
 
-    @Option(help: "A multi-label model: a label is chosen when its probability is at least this.")
-    var threshold = 0.5
+    @Option(help: "A multi-label model: a label is chosen when its probability is at least this (default: the model's thresholds.json, else 0.5).")
+    var threshold: Double?
+
+    @Option(
+        help: ArgumentHelp(
+            "A multi-label model: per-label thresholds over the model's thresholds.json, e.g. joy=0.3,anger=0.6 (or one number for all).",
+            valueName: "label=t,..."))
+    var thresholds: String?
 
     @Option(
         name: .customLong("adapter"),

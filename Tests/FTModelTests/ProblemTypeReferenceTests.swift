@@ -6,7 +6,7 @@ import XCTest
 
 /// Regression and multi-label heads against PyTorch + transformers: a tiny random
 /// `BertForSequenceClassification` with `problem_type` regression (1 output, MSE on the squeezed
-/// logit) and multi_label_classification (4 labels, BCE with logits; rows with none, one and
+/// logit; 3 outputs, MSE over every entry) and multi_label_classification (4 labels, BCE with logits; rows with none, one and
 /// several labels), scripts/reference/make_problem_type_reference.py. Tolerances are BERT's
 /// (`PyTorchReferenceTests`): logits and loss atol 1e-5, rtol 1e-5; gradients atol 1e-5, rtol 1e-4.
 final class ProblemTypeReferenceTests: XCTestCase {
@@ -24,6 +24,16 @@ final class ProblemTypeReferenceTests: XCTestCase {
         let targets = try file.floats("input.labels")
         try check(
             file, problemType: "regression", labels: 1, objective: try RegressionObjective(outputs: 1),
+            targets: targets.map(RegressionObjective.target))
+    }
+
+    /// `num_labels: 3` regression: transformers' `MSELoss()(logits, labels)`, the mean over B·3.
+    func testThreeOutputRegressionMatchesPyTorch() throws {
+        let file = try Self.fixture("bert_regression3_tiny_reference")
+        let targets = try file.floats("input.labels")
+        XCTAssertEqual(try XCTUnwrap(file.info("input.labels")).shape, [4, 3])
+        try check(
+            file, problemType: "regression", labels: 3, objective: try RegressionObjective(outputs: 3),
             targets: targets.map(RegressionObjective.target))
     }
 

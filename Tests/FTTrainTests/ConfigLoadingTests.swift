@@ -107,6 +107,9 @@ final class ConfigLoadingTests: XCTestCase {
         c.problemType = .multiLabelClassification
         c.labelSeparator = "|"
         c.threshold = 0.4
+        c.thresholds = .byLabel(["joy": 0.3])
+        c.tuneThresholds = true
+        c.labelColumns = ["valence", "arousal"]
         c.tagScheme = .bioes
         c.labelAllTokens = true
         c.addTokens = .tokens(["新词", "北京大学"])

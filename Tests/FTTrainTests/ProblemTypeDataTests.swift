@@ -91,9 +91,9 @@ final class ProblemTypeDataTests: XCTestCase {
     }
 
     func testEmptyLabelListsWhereNotAllowed() throws {
-        // An empty list where one number or one class is needed.
+        // An empty list where numbers (one per output) or one class is needed.
         let list = try write("list.jsonl", [#"{"text": "a", "label": []}"#])
-        assertBadRow(try prepare(list, .regression), ["list.jsonl:1", "is an array", "regression"])
+        assertBadRow(try prepare(list, .regression), ["list.jsonl:1", "is an empty list", "regression"])
         XCTAssertThrowsError(try DataReader.read(list)) { XCTAssertTrue("\($0)".contains("multi_label_classification"), "\($0)") }
         // An empty CSV cell is a missing label (the empty set is written []); an empty name inside a list is refused.
         let csv = try write("train.csv", ["text,label", "a,joy", "b,", "c,joy||anger"])

@@ -156,6 +156,10 @@ final class ProblemTypeTrainingTests: XCTestCase {
         XCTAssertEqual(try config(output)["problem_type"] as? String, "multi_label_classification")
         let adapter = try PEFTAdapter.read(directory: output.appendingPathComponent("adapter"))
         XCTAssertTrue(adapter.tensors.contains { $0.name == "classifier.weight" })
+        for name in ["model", "adapter"] {
+            let stored = try LabelThresholds.read(modelDirectory: output.appendingPathComponent(name), labels: ["neg", "plot", "pos"])
+            XCTAssertEqual(stored, ["neg": 0.5, "plot": 0.5, "pos": 0.5], name)
+        }
     }
 
     /// 2 ranks × batch 2 against 1 process × batch 4, for both problem types: losses, gradient
@@ -192,5 +196,88 @@ final class ProblemTypeTrainingTests: XCTestCase {
         XCTAssertThrowsError(try TrainingRun(configuration: bad).run()) { XCTAssertTrue("\($0)".contains("class_weights"), "\($0)") }
         let threshold = try configuration("threshold", regression: false) { $0.threshold = 1.5 }
         XCTAssertThrowsError(try TrainingRun(configuration: threshold).run()) { XCTAssertTrue("\($0)".contains("threshold"), "\($0)") }
+    }
+
+    /// Three outputs per row (the score, the positive and the negative word counts) as a JSONL
+    /// list: the problem type is inferred, the MSE falls, the metrics are per output and averaged,
+    /// and the exported model predicts the vector.
+    func testRegressionWithThreeOutputs() throws {
+        let rows = try String(contentsOfFile: try writeData(regression: true), encoding: .utf8).split(separator: "\n").map { line -> String in
+            let object = try! JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+            let text = object["text"] as! String, score = (object["label"] as! NSNumber).doubleValue
+            let positive = ["good", "great", "fine"].filter { text.contains($0) }.count
+            let negative = ["bad", "awful", "dull"].filter { text.contains($0) }.count
+            return #"{"text": "\#(text)", "label": [\#(score), \#(positive).0, \#(negative).0]}"#
+        }
+        let path = fixture.directory.appendingPathComponent("three.jsonl").path
+        try (rows.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let c = try configuration("three", regression: true) {
+            $0.trainFile = path
+            $0.metricForBestModel = "rmse"
+        }
+        let metrics = try TrainingRun(configuration: c).run()
+        let output = fixture.output("three")
+        let log = try logRecords(output).train
+        XCTAssertLessThan(log.last![1], 0.5 * log.first![1], "the MSE falls: \(log.map { $0[1] })")
+        for key in ["eval_mse", "eval_rmse", "eval_r2", "eval_pearson", "eval_mse_LABEL_0", "eval_pearson_LABEL_2", "test_mae_LABEL_1"] {
+            XCTAssertNotNil(metrics[key], key)
+        }
+        let perOutput = (0..<3).map { metrics["eval_mse_LABEL_\($0)"]! }
+        XCTAssertEqual(metrics["eval_mse"]!, perOutput.reduce(0, +) / 3, accuracy: 1e-12)
+        XCTAssertEqual(metrics["eval_loss"]!, metrics["eval_mse"]!, accuracy: 1e-4 * metrics["eval_mse"]!, "the loss is the MSE over all entries")
+        let exported = try config(output)
+        XCTAssertEqual(exported["problem_type"] as? String, "regression")
+        XCTAssertEqual(exported["id2label"] as? [String: String], ["0": "LABEL_0", "1": "LABEL_1", "2": "LABEL_2"])
+        let report = try String(contentsOf: output.appendingPathComponent("regression_report.txt"), encoding: .utf8)
+        XCTAssertTrue(report.contains("average") && report.contains("LABEL_2"), report)
+        let directory = output.appendingPathComponent("model")
+        let model = try ModelRegistry.load(modelDirectory: directory, numLabels: 3)
+        let records = try MultiLabelPrediction.predict(
+            texts: [("the movie was good great fine", nil), ("the film is bad awful dull", nil)], model: model,
+            tokenizer: try BertTokenizer.load(modelDirectory: directory), labels: ["LABEL_0", "LABEL_1", "LABEL_2"], problemType: .regression,
+            maxLength: 24, batchSize: 2)
+        let scores = try records.map { try XCTUnwrap($0["scores"] as? [Double]) }
+        XCTAssertEqual(records[0]["outputs"] as? [String], ["LABEL_0", "LABEL_1", "LABEL_2"])
+        XCTAssertEqual(scores.map(\.count), [3, 3])
+        XCTAssertGreaterThan(scores[0][0], scores[1][0], "positive words score above negative ones")
+        XCTAssertGreaterThan(scores[0][1], scores[1][1], "more positive words counted")
+        XCTAssertLessThan(scores[0][2], scores[1][2], "fewer negative words counted")
+    }
+
+    /// `tune_thresholds`: each label's threshold picked on the validation split, so no label's
+    /// validation F1 is below its F1 at 0.5 (the last evaluation of the same weights); the
+    /// thresholds reach `thresholds.json`, which `predict` reads; a map in `thresholds` naming an
+    /// unknown label stops the run.
+    func testTunedThresholdsReachTheModel() throws {
+        let c = try configuration("tuned", regression: false) {
+            $0.learningRate = 4e-3
+            $0.tuneThresholds = true
+            $0.thresholds = .byLabel(["plot": 0.4])
+        }
+        let metrics = try TrainingRun(configuration: c).run()
+        let output = fixture.output("tuned")
+        let lastEvaluation = try XCTUnwrap(logRecords(output).eval.last)
+        XCTAssertEqual(lastEvaluation[0], 30, "the last evaluation is of the final weights")
+        XCTAssertGreaterThanOrEqual(metrics["eval_f1_macro"]!, lastEvaluation[3] - 1e-12)
+        let directory = output.appendingPathComponent("model")
+        let labels = ["neg", "plot", "pos"]
+        let stored = try XCTUnwrap(try LabelThresholds.read(modelDirectory: directory, labels: labels))
+        XCTAssertEqual(Set(stored.keys), Set(labels))
+        XCTAssertTrue(stored.values.allSatisfy { $0 > 0 && $0 < 1 }, "\(stored)")
+        XCTAssertEqual(
+            try LabelThresholds.forPrediction(modelDirectory: directory, labels: labels, threshold: nil, overrides: nil),
+            labels.map { stored[$0]! })
+        let report = try String(contentsOf: output.appendingPathComponent("classification_report.txt"), encoding: .utf8)
+        if Set(stored.values).count > 1 { XCTAssertTrue(report.contains("threshold per label"), report) }
+
+        let unknown = try configuration("unknown", regression: false) { $0.thresholds = .byLabel(["fear": 0.4]) }
+        XCTAssertThrowsError(try TrainingRun(configuration: unknown).run()) { XCTAssertTrue("\($0)".contains("\"fear\""), "\($0)") }
+        let regression = try configuration("regression-thresholds", regression: true) { $0.tuneThresholds = true }
+        XCTAssertThrowsError(try TrainingRun(configuration: regression).run()) { XCTAssertTrue("\($0)".contains("tune_thresholds"), "\($0)") }
+        let columns = try configuration("columns", regression: false) {
+            $0.labelColumns = ["label"]
+            $0.problemType = .multiLabelClassification
+        }
+        XCTAssertThrowsError(try TrainingRun(configuration: columns).run()) { XCTAssertTrue("\($0)".contains("label_columns"), "\($0)") }
     }
 }

@@ -6,6 +6,8 @@ A tiny random `BertForSequenceClassification` (vocab 97, hidden 32, 2 layers, 4 
 
   regression                  num_labels 1, float labels; transformers' loss is
                               MSELoss()(logits.squeeze(), labels.squeeze())
+  regression, 3 outputs       num_labels 3, a list of 3 floats per row; transformers' loss is
+                              MSELoss()(logits, labels), the mean over all B·3 entries
   multi_label_classification  num_labels 4, multi-hot float labels (rows with none, one and
                               several labels); transformers' loss is BCEWithLogitsLoss()(logits, labels)
 
@@ -16,7 +18,8 @@ above. Each file holds, in the layout of make_bert_reference.py:
   input.input_ids          (B, T) I64, right-padded with 0
   input.token_type_ids     (B, T) I64
   input.attention_mask     (B, T) I64
-  input.labels             (B) F32 (regression) or (B, L) F32 multi-hot (multi-label)
+  input.labels             (B) F32 (regression), (B, 3) F32 (3-output regression) or (B, L) F32
+                           multi-hot (multi-label)
   output.logits (B, L), output.loss ()
   grad.<param name>        d loss / d param, for every parameter
 
@@ -70,13 +73,18 @@ def write(out_path: str, problem_type: str, labels: list, seed: int) -> None:
     input_ids[attention_mask == 0] = 0
     token_type_ids = torch.zeros(B, T, dtype=torch.long)
     token_type_ids[0, 4:] = 1
-    if problem_type == "regression":
+    if problem_type == "regression" and L == 1:
         targets = torch.tensor([0.25, -1.5, 3.0, 0.7], dtype=torch.float32)
+    elif problem_type == "regression":
+        targets = torch.tensor([[0.25, -1.5, 3.0], [0.7, 0.0, -2.25], [1.5, 2.5, 0.125], [-0.5, 4.0, 1.0]],
+                               dtype=torch.float32)
     else:
         targets = torch.tensor([[1, 0, 0, 1], [0, 0, 0, 0], [0, 1, 0, 0], [1, 1, 1, 0]], dtype=torch.float32)
     out = model(input_ids=input_ids, token_type_ids=token_type_ids, attention_mask=attention_mask, labels=targets)
-    if problem_type == "regression":
+    if problem_type == "regression" and L == 1:
         mine = torch.nn.functional.mse_loss(out.logits.squeeze(), targets.squeeze())
+    elif problem_type == "regression":
+        mine = torch.nn.functional.mse_loss(out.logits, targets)
     else:
         mine = torch.nn.functional.binary_cross_entropy_with_logits(out.logits, targets)
     assert torch.allclose(mine, out.loss), (mine, out.loss)
@@ -102,5 +110,7 @@ def write(out_path: str, problem_type: str, labels: list, seed: int) -> None:
 if __name__ == "__main__":
     directory = sys.argv[1]
     write(os.path.join(directory, "bert_regression_tiny_reference.safetensors"), "regression", ["LABEL_0"], 4401)
+    write(os.path.join(directory, "bert_regression3_tiny_reference.safetensors"), "regression",
+          ["valence", "arousal", "dominance"], 4403)
     write(os.path.join(directory, "bert_multilabel_tiny_reference.safetensors"), "multi_label_classification",
           ["anger", "joy", "sadness", "surprise"], 4402)

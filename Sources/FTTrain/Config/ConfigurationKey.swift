@@ -232,6 +232,17 @@ public struct ConfigurationKey: Sendable {
             "label_separator", \.labelSeparator, .data,
             "Multi-label: the text between label names in a CSV/TSV cell (e.g. |); null: a cell is one name (JSONL label arrays need none)."),
         .init("threshold", \.threshold, .data, "Multi-label: a label is predicted when its sigmoid probability is at least this (0.5 by default)."),
+        .init(
+            "thresholds", \.thresholds, .data,
+            "Multi-label: per-label thresholds, one number for all or label -> number (labels not named keep threshold); written to the model's thresholds.json."
+        ),
+        .init(
+            "tune_thresholds", \.tuneThresholds, .data,
+            "Multi-label: after training, set each label's threshold to the one maximising its F1 on the validation split (precision_recall_curve)."
+        ),
+        .init(
+            "label_columns", \.labelColumns, .data,
+            "Regression with several outputs: the CSV/TSV columns or JSONL keys holding one number each (instead of label_column)."),
         .init("tag_scheme", \.tagScheme, .data, "Token classification: the tags' scheme, checked on every tag (BIO or BIOES)."),
         .init(
             "label_all_tokens", \.labelAllTokens, .data,

@@ -35,7 +35,7 @@ extension TrainingConfiguration {
     /// How data files are read: format, columns, cleaning, bad rows.
     public var readOptions: DataReadOptions {
         DataReadOptions(
-            format: dataFormat, columns: DataColumns(text: textColumn, textPair: textPairColumn, label: labelColumn),
+            format: dataFormat, columns: DataColumns(text: textColumn, textPair: textPairColumn, label: labelColumn, labels: labelColumns?.names),
             cleaning: TextCleaning(stripHTML: stripHTML, collapseWhitespace: collapseWhitespace, dropSymbols: dropSymbols),
             skipBadRows: skipBadRows)
     }

@@ -160,6 +160,22 @@ extension TrainingConfiguration {
                 )
             }
         }
+        if let thresholds {
+            require(thresholds.values.allSatisfy { $0 > 0 && $0 < 1 }, "thresholds", "in (0, 1) (each label's threshold)")
+            if case .uniform = thresholds, threshold != 0.5 {
+                invalid("thresholds", "set `threshold` or a number in `thresholds`, not both")
+            }
+        }
+        if let labelColumns {
+            let names = labelColumns.names
+            require(!names.isEmpty && Set(names).count == names.count, "label_columns", "distinct column names")
+            if let clash = names.first(where: { $0 == textColumn || $0 == textPairColumn }) {
+                invalid("label_columns", "`label_columns` names the text column `\(clash)`")
+            }
+        }
+        if tuneThresholds, let problemType, problemType != .multiLabelClassification {
+            invalid("tune_thresholds", "`tune_thresholds` picks multi-label thresholds; problem_type is \(problemType.rawValue)")
+        }
         if let classWeights {
             let weights: [Double]
             switch classWeights {

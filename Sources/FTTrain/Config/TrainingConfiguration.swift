@@ -163,6 +163,12 @@ public struct TrainingConfiguration: Sendable, Equatable {
     public var labelSeparator: String? = nil
     /// Multi-label: a label is predicted when its sigmoid probability is at least this.
     public var threshold: Double = 0.5
+    /// Multi-label: per-label thresholds, a number for all or label -> number (others keep `threshold`).
+    public var thresholds: LabelThresholdSetting? = nil
+    /// Multi-label: after training, pick each label's threshold on the validation split to maximise its F1.
+    public var tuneThresholds: Bool = false
+    /// Regression with several outputs: the columns (JSONL keys) holding one number each, in output order.
+    public var labelColumns: ColumnNameList? = nil
     /// Token classification: the tags' scheme, checked on every tag (BIO or BIOES).
     public var tagScheme: TagScheme = .bio
     /// Token classification: label every sub-token of a word (B- becoming I- after the first), not the first only (run_ner's label_all_tokens).

@@ -7,15 +7,19 @@ public struct DataColumns: Sendable, Equatable, Codable {
     public var textPair: String?
     /// Column of the label; default `label`.
     public var label: String
+    /// Regression with several outputs: the columns holding one number each, in output order; when
+    /// set, they replace `label` (the row's label is their numbers joined by `LabelKind.listJoiner`).
+    public var labels: [String]?
 
-    public init(text: String = "text", textPair: String? = nil, label: String = "label") {
+    public init(text: String = "text", textPair: String? = nil, label: String = "label", labels: [String]? = nil) {
         self.text = text
         self.textPair = textPair
         self.label = label
+        self.labels = labels
     }
 
-    /// The configured names in the order text, pair, label.
-    var all: [String] { [text] + (textPair.map { [$0] } ?? []) + [label] }
+    /// The configured names in the order text, pair, label (or labels).
+    var all: [String] { [text] + (textPair.map { [$0] } ?? []) + (labels ?? [label]) }
 }
 
 /// How a data file is read.

@@ -97,7 +97,8 @@ public enum DataReader {
         if !missing.isEmpty { throw DataError.missingColumns(path: path, missing: missing, available: header) }
         let textIndex = try columnIndex(columns.text, in: header, path: path)
         let pairIndex = try columns.textPair.map { try columnIndex($0, in: header, path: path) }
-        let labelIndex = builder.labelled ? try columnIndex(columns.label, in: header, path: path) : 0
+        let labelIndices =
+            builder.labelled ? try (columns.labels ?? [columns.label]).map { try columnIndex($0, in: header, path: path) } : []
 
         while let line = try parser.nextRecord(into: &fields) {
             guard fields.count == header.count else {
@@ -108,7 +109,9 @@ public enum DataReader {
             let text = parser.string(fields[textIndex])
             let pair = pairIndex.map { parser.string(fields[$0]) }
             if builder.labelled {
-                builder.add(text: text, pair: pair, label: parser.string(fields[labelIndex]), line: line)
+                // Several label columns (multi-output regression): their cells joined, checked one by one.
+                let label = labelIndices.map { parser.string(fields[$0]) }.joined(separator: LabelKind.listJoiner)
+                builder.add(text: text, pair: pair, label: label, line: line)
             } else {
                 builder.addUnlabelled(text: text, pair: pair)
             }

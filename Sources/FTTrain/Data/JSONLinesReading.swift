@@ -37,7 +37,11 @@ enum JSONLinesReading {
                 let text = try string(object, columns.text)
                 let pair = try columns.textPair.map { try string(object, $0) }
                 if builder.labelled {
-                    builder.add(text: text, pair: pair, label: try labelString(object, columns.label, kind: builder.labelKind), line: line)
+                    let label =
+                        try columns.labels.map { keys in
+                            try keys.map { try labelString(object, $0, kind: .number, single: true) }.joined(separator: LabelKind.listJoiner)
+                        } ?? labelString(object, columns.label, kind: builder.labelKind)
+                    builder.add(text: text, pair: pair, label: label, line: line)
                 } else {
                     builder.addUnlabelled(text: text, pair: pair)
                 }
@@ -62,7 +66,8 @@ enum JSONLinesReading {
         }
     }
 
-    private static func labelString(_ object: JSONObject, _ key: String, kind: LabelKind = .name) throws -> String {
+    /// The label text of `key`; with `single`, one number (a key of `label_columns`).
+    private static func labelString(_ object: JSONObject, _ key: String, kind: LabelKind = .name, single: Bool = false) throws -> String {
         switch object.values[key] {
         case .string(let s): return s
         case .number(let literal):
@@ -75,6 +80,17 @@ enum JSONLinesReading {
                     message: "label \(literal) is not an integer; labels must be strings or integers (a float label needs problem_type regression)")
             }
             return integer
+        case .array(let elements) where kind == .number && !single:
+            // Regression with several outputs: a list of numbers, one per output.
+            guard !elements.isEmpty else { throw RowProblem(message: "label \"\(key)\" is an empty list; regression needs a number per output") }
+            var values: [String] = []
+            for element in elements {
+                switch element {
+                case .number(let literal), .string(let literal): values.append(literal)  // numeric text is checked as a number
+                default: throw RowProblem(message: "label list \"\(key)\" holds \(element.typeName); regression outputs must be numbers")
+                }
+            }
+            return values.joined(separator: LabelKind.listJoiner)
         case .array(let elements):
             guard case .list = kind else {
                 let need =

@@ -25,13 +25,20 @@ public enum LabelKind: Sendable, Equatable, Codable {
         case .name:
             return .success(label)
         case .number:
-            guard let value = Double(label) else {
-                return .failure(LabelProblem("label \"\(label)\" is not a number (problem_type regression needs a number per row)"))
+            // One number, or several joined by `listJoiner` (a list, or `label_columns`).
+            let pieces = label.components(separatedBy: Self.listJoiner)
+            for (k, raw) in pieces.enumerated() {
+                let piece = ExampleBuilder.trimmed(raw)
+                let which = pieces.count > 1 ? " (output \(k + 1) of \(pieces.count))" : ""
+                guard !piece.isEmpty else { return .failure(LabelProblem("empty number\(which) (problem_type regression)")) }
+                guard let value = Double(piece) else {
+                    return .failure(LabelProblem("label \"\(piece)\"\(which) is not a number (problem_type regression needs a number per output)"))
+                }
+                guard value.isFinite, Float(value).isFinite else {
+                    return .failure(LabelProblem("label \(piece)\(which) is not a finite number (problem_type regression)"))
+                }
             }
-            guard value.isFinite, Float(value).isFinite else {
-                return .failure(LabelProblem("label \(label) is not a finite number (problem_type regression)"))
-            }
-            return .success(label)
+            return .success(pieces.map(ExampleBuilder.trimmed).joined(separator: Self.listJoiner))
         case .list(let separator):
             if label == Self.emptyList { return .success(Self.emptyList) }
             var pieces = label.components(separatedBy: Self.listJoiner)
@@ -50,6 +57,11 @@ public enum LabelKind: Sendable, Equatable, Codable {
             }
             return .success(names.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.joined(separator: Self.listJoiner))
         }
+    }
+
+    /// The numbers of a canonical regression label (one per output).
+    public static func numbers(_ canonical: String) -> [Double] {
+        canonical.components(separatedBy: listJoiner).map { Double($0)! }
     }
 
     /// The names of a canonical list label (empty for `[]`).

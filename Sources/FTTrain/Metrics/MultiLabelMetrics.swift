@@ -1,14 +1,18 @@
 import Foundation
 
 /// Multi-label metrics as scikit-learn computes them on (N, L) indicator matrices, the
-/// predictions being the labels whose probability is at least `threshold`: `f1_score`,
+/// predictions being the labels whose probability is at least their threshold (one for all, or
+/// one per label): `f1_score`,
 /// `precision_score`, `recall_score` with `average='micro'` and `'macro'` (`zero_division=0`),
 /// `accuracy_score` (subset accuracy: every label of a row right), `hamming_loss` (the share of
 /// wrong entries), and per label precision, recall, F1 and support
 /// (`precision_recall_fscore_support(average=None)`).
 public struct MultiLabelMetrics: Sendable, Equatable {
     public let classNames: [String]
-    public let threshold: Double
+    /// Each label's threshold, in label order.
+    public let thresholds: [Double]
+    /// The threshold when every label has the same one, else nil.
+    public var threshold: Double? { thresholds.allSatisfy { $0 == thresholds[0] } ? thresholds[0] : nil }
     public let perLabel: [ClassScores]
     public let micro: AveragedScores
     public let macro: AveragedScores
@@ -21,11 +25,20 @@ public struct MultiLabelMetrics: Sendable, Equatable {
     ///   - truth: (N, L) row-major, 0 or 1.
     ///   - probabilities: (N, L) row-major sigmoid outputs; a label is predicted when ≥ `threshold`.
     public init(truth: [Int32], probabilities: [Float], classNames: [String], threshold: Double, loss: Double? = nil) {
+        self.init(
+            truth: truth, probabilities: probabilities, classNames: classNames,
+            thresholds: [Double](repeating: threshold, count: classNames.count), loss: loss)
+    }
+
+    /// - Parameters:
+    ///   - thresholds: one per label: label k is predicted when its probability is ≥ `thresholds[k]`.
+    public init(truth: [Int32], probabilities: [Float], classNames: [String], thresholds: [Double], loss: Double? = nil) {
         let L = classNames.count
         precondition(L > 0 && truth.count == probabilities.count && truth.count % L == 0, "(N, L) truth and probabilities")
+        precondition(thresholds.count == L, "one threshold per label")
         let N = truth.count / L
         self.classNames = classNames
-        self.threshold = threshold
+        self.thresholds = thresholds
         self.loss = loss
         count = N
         var tp = [Int](repeating: 0, count: L), fp = tp, fn = tp
@@ -33,7 +46,7 @@ public struct MultiLabelMetrics: Sendable, Equatable {
         for i in 0..<N {
             var rowRight = true
             for k in 0..<L {
-                let y = truth[i * L + k] != 0, p = Double(probabilities[i * L + k]) >= threshold
+                let y = truth[i * L + k] != 0, p = Double(probabilities[i * L + k]) >= thresholds[k]
                 if y && p { tp[k] += 1 }
                 if !y && p { fp[k] += 1 }
                 if y && !p { fn[k] += 1 }
@@ -81,9 +94,16 @@ public struct MultiLabelMetrics: Sendable, Equatable {
         let width = max(classNames.map(\.count).max() ?? 0, "micro avg".count, digits)
         func pad(_ s: String, _ n: Int) -> String { String(repeating: " ", count: max(n - s.count, 0)) + s }
         func number(_ v: Double) -> String { pad(String(format: "%.\(digits)f", v), 10) }
-        var lines = [pad("", width) + pad("precision", 10) + pad("recall", 10) + pad("f1-score", 10) + pad("support", 10), ""]
+        // Per-label thresholds get a column; one threshold for all is named on the last line.
+        let perLabelThresholds = threshold == nil
+        var lines = [
+            pad("", width) + pad("precision", 10) + pad("recall", 10) + pad("f1-score", 10) + pad("support", 10)
+                + (perLabelThresholds ? pad("threshold", 11) : ""), "",
+        ]
         for (k, s) in perLabel.enumerated() {
-            lines.append(pad(classNames[k], width) + number(s.precision) + number(s.recall) + number(s.f1) + pad("\(s.support)", 10))
+            lines.append(
+                pad(classNames[k], width) + number(s.precision) + number(s.recall) + number(s.f1) + pad("\(s.support)", 10)
+                    + (perLabelThresholds ? " " + number(thresholds[k]) : ""))
         }
         let support = perLabel.map(\.support).reduce(0, +)
         lines.append("")
@@ -91,7 +111,7 @@ public struct MultiLabelMetrics: Sendable, Equatable {
         lines.append(pad("macro avg", width) + number(macro.precision) + number(macro.recall) + number(macro.f1) + pad("\(support)", 10))
         lines.append("")
         lines.append(
-            "threshold \(threshold); subset accuracy \(String(format: "%.\(digits)f", subsetAccuracy)); hamming loss \(String(format: "%.\(digits)f", hammingLoss)); \(count) examples"
+            "threshold \(threshold.map { "\($0)" } ?? "per label"); subset accuracy \(String(format: "%.\(digits)f", subsetAccuracy)); hamming loss \(String(format: "%.\(digits)f", hammingLoss)); \(count) examples"
         )
         return lines.joined(separator: "\n") + "\n"
     }

@@ -14,9 +14,19 @@ extension TrainingRun {
         if let separator = c.labelSeparator, separator.isEmpty {
             throw problem("label_separator", "`label_separator` must be a text such as | (or null)")
         }
+        // Several label columns are the outputs of a regression.
         let type =
-            try c.problemType
+            try c.problemType ?? (c.labelColumns != nil ? .regression : nil)
             ?? ProblemType.inferred(trainPath: trainPath, labelColumn: c.labelColumn, separator: c.labelSeparator, format: c.dataFormat)
+        if type != .multiLabelClassification {
+            let set = [("thresholds", c.thresholds != nil), ("tune_thresholds", c.tuneThresholds)].filter(\.1).map(\.0)
+            if let key = set.first {
+                throw problem(key, "`\(key)` applies to multi_label_classification; problem_type is \(type.rawValue)")
+            }
+        }
+        if c.labelColumns != nil && type != .regression {
+            throw problem("label_columns", "`label_columns` holds the outputs of a regression; problem_type is \(type.rawValue)")
+        }
         if type != .singleLabelClassification {
             let ignored = [("class_weights", c.classWeights != nil), ("oversample", c.oversample), ("augment", c.augment != nil)].filter(\.1).map(\.0)
             if !ignored.isEmpty {
@@ -34,6 +44,9 @@ extension TrainingRun {
     /// the exported `config.json`.
     func prepareProblemType(_ problemType: ProblemType, baseModel: URL, trainPath: String, output: URL, log: TrainingLog) throws -> PreparedTask {
         let c = configuration
+        func problem(_ key: String, _ message: String) -> ConfigurationError {
+            ConfigurationError(source: nil, problems: [ConfigurationProblem(kind: .invalidValue, key: key, message: message)])
+        }
         guard c.addTokens == nil else {
             throw Self.addTokensError("`add_tokens` is not supported with problem_type \(problemType.rawValue) yet")
         }
@@ -50,8 +63,15 @@ extension TrainingRun {
         try startModel(
             model, for: .sequenceClassification, tokenizerSize: tokenizer.vocabularySize, vocabulary: .vocabText(baseModel),
             maxLength: .capped, ignoring: [], log: log)
+        let thresholds =
+            problemType == .multiLabelClassification
+            ? try LabelThresholds.resolve(threshold: c.threshold, setting: c.thresholds, labels: data.labels) : nil
+        if c.tuneThresholds && data.validation.isEmpty {
+            throw problem("tune_thresholds", "`tune_thresholds` picks thresholds on the validation split, and it is empty")
+        }
         let task = try ProblemTypeTask(
-            data: data, tokenizer: tokenizer, maxLength: min(c.maxLength, model.maxSequenceLength), threshold: c.threshold)
+            data: data, tokenizer: tokenizer, maxLength: min(c.maxLength, model.maxSequenceLength), threshold: c.threshold,
+            thresholds: thresholds, tuneThresholds: c.tuneThresholds)
         if world.isCoordinator { try task.writeSplits(to: output.appendingPathComponent("data")) }
         return PreparedTask(
             task: task, model: model, padTokenId: tokenizer.padTokenId, firstTokenOnly: true,

@@ -156,6 +156,9 @@ public final class TrainingRun {
             "train_steps": Double(progress.step), "epoch": Double(progress.step) / Double(plan.updatesPerEpoch),
             "train_runtime": Date().timeIntervalSince(runStarted),
         ]
+        if let finishing = task as? any TaskFinishing {
+            try finishing.finishTraining(model: model, batchSize: c.perDeviceEvalBatchSize, world: world, log: log)
+        }
         // The reports are of the test split when there is one, else of validation.
         var reported: TaskEvaluation?
         for (dataset, prefix) in [(task.validation, "eval_"), (task.test, "test_")] where dataset.count > 0 {
@@ -183,6 +186,7 @@ public final class TrainingRun {
         if let reported { log.message(try reported.writeReports(output)) }
         try PEFTTraining.writeOutputs(
             model: model, labels: labels, baseModelDirectory: baseModel, output: output, log: log, dtype: c.saveDtype.safeTensorsDType)
+        try writeTaskFiles(task, output: output)
         if let lineage { try writeLineage(lineage, metrics: metrics, output: output, log: log) }
         RunReport.writeAtEnd(of: output, log: log.message)
         return metrics

@@ -10,7 +10,8 @@ public enum ProblemType: String, CaseIterable, Codable, Sendable {
     case singleLabelClassification = "single_label_classification"
     /// Any set of the labels per sequence: a sigmoid per label, `BCEWithLogitsLoss`.
     case multiLabelClassification = "multi_label_classification"
-    /// A number per sequence (`num_labels: 1`): `MSELoss` on the squeezed logit.
+    /// A number per sequence (`num_labels: 1`, `MSELoss` on the squeezed logit) or several
+    /// (`MSELoss` over all of them).
     case regression
 
     /// What the data's label column holds for this problem type.
@@ -25,8 +26,9 @@ public enum ProblemType: String, CaseIterable, Codable, Sendable {
     /// The problem type of a training file when `problem_type` is not set, as Hugging Face infers
     /// it from the labels (`num_labels == 1` → regression; integer labels → single-label;
     /// multi-hot float rows → multi-label): a JSON array in the label column (or, with
-    /// `label_separator`, a cell holding the separator) is multi-label; numbers of which some are
-    /// not integers (one float output, `num_labels` 1) are regression; anything else single-label.
+    /// `label_separator`, a cell holding the separator) is multi-label, unless it holds numbers of
+    /// which some are not integers (the outputs of a regression); numbers of which some are not
+    /// integers (one float output, `num_labels` 1) are regression; anything else single-label.
     /// - Throws: `DataError` when the file cannot be read.
     public static func inferred(trainPath: String, labelColumn: String, separator: String?, format: DataFormat?) throws -> ProblemType {
         let table = try DataTable.read(trainPath, format: format)
@@ -34,8 +36,20 @@ public enum ProblemType: String, CaseIterable, Codable, Sendable {
         var sawFloat = false, allNumbers = true
         for row in table.rows {
             guard let value = row.value(at: column) else {
-                // A JSON Lines row whose label is a structure: an array is a list of labels.
-                if table.format == .jsonl, Self.labelIsArray(row.raw, key: labelColumn) { return .multiLabelClassification }
+                // A JSON Lines row whose label is a structure: an array is a list of labels, or the
+                // outputs of a regression when it holds numbers of which some are not integers.
+                if table.format == .jsonl, let elements = Self.labelArray(row.raw, key: labelColumn) {
+                    let floats =
+                        elements.allSatisfy {
+                            if case .number = $0 { return true }
+                            return false
+                        }
+                        && elements.contains {
+                            if case .number(let literal) = $0 { return JSONLinesReading.integerText(literal) == nil }
+                            return false
+                        }
+                    return floats ? .regression : .multiLabelClassification
+                }
                 continue
             }
             if let separator, !separator.isEmpty, value.contains(separator) { return .multiLabelClassification }
@@ -49,12 +63,13 @@ public enum ProblemType: String, CaseIterable, Codable, Sendable {
         return sawFloat && allNumbers ? .regression : .singleLabelClassification
     }
 
-    static func labelIsArray(_ line: String, key: String) -> Bool {
+    /// The elements of the row's label when it is a JSON array, else nil.
+    static func labelArray(_ line: String, key: String) -> [StrictJSON.Value]? {
         let bytes = Array(line.utf8)
         let value = bytes.withUnsafeBufferPointer { try? StrictJSON.parse($0) }
-        guard case .object(let members)? = value, let member = members.first(where: { $0.key == key }) else { return false }
-        if case .array = member.value { return true }
-        return false
+        guard case .object(let members)? = value, let member = members.first(where: { $0.key == key }) else { return nil }
+        if case .array(let elements) = member.value { return elements }
+        return nil
     }
 
     /// The `problem_type` of a model directory's `config.json` (a fine-tuned model), or nil.

@@ -11,8 +11,8 @@ import Foundation
 /// test row naming another is a bad row (file and line), as an unseen single label is.
 public struct ProblemTypeData: Sendable {
     public let problemType: ProblemType
-    /// Output names in id order: the multi-label classes, or `LABEL_0` for regression (as
-    /// transformers names the one output).
+    /// Output names in id order: the multi-label classes, or for regression `label_columns`, else
+    /// `LABEL_0`, `LABEL_1`, … (as transformers names outputs without `id2label`).
     public let labels: [String]
     public let train: [TextExample]
     public let validation: [TextExample]
@@ -22,6 +22,8 @@ public struct ProblemTypeData: Sendable {
     /// Reads and splits the files of `options` (its `read.labelKind` is set here from `problemType`).
     /// - Throws: `DataError` naming the file and line of every bad row (a float in a multi-label
     ///   list, an unknown label, a missing or non-finite number, …) unless `skip_bad_rows`.
+    ///   Regression rows hold one number per output; every row must hold as many as the first
+    ///   training row (the head's width).
     public static func prepare(_ options: DataPreparationOptions, problemType: ProblemType, labelSeparator: String?) throws -> ProblemTypeData {
         precondition(problemType != .singleLabelClassification, "single-label data is TextClassificationData's")
         var read = options.read
@@ -80,10 +82,39 @@ public struct ProblemTypeData: Sendable {
             let none = train.filter { $0.label == LabelKind.emptyList }.count
             if none > 0 { log.append("\(none) training rows have none of the labels") }
         } else {
-            let values = train.map { Double($0.label)! }
-            let mean = values.reduce(0, +) / Double(max(values.count, 1))
-            log.append(
-                String(format: "targets (train): %d rows, min %g, mean %g, max %g", values.count, values.min() ?? 0, mean, values.max() ?? 0))
+            let first = train[0]
+            let width = LabelKind.numbers(first.label).count
+            if let names = options.read.columns.labels {
+                labels = names
+            } else {
+                labels = (0..<width).map { "LABEL_\($0)" }
+            }
+            var wrong: [BadRow] = []
+            func keepWidth(_ examples: [TextExample]) -> [TextExample] {
+                examples.filter { example in
+                    let count = LabelKind.numbers(example.label).count
+                    guard count != width else { return true }
+                    wrong.append(
+                        BadRow(
+                            location: example.location,
+                            reason: "\(count) number\(count == 1 ? "" : "s") where the regression has \(width) outputs (as \(first.location))"))
+                    return false
+                }
+            }
+            train = keepWidth(train)
+            validation = keepWidth(validation)
+            test = keepWidth(test)
+            if !wrong.isEmpty {
+                guard read.skipBadRows else { throw DataError.badRows(wrong) }
+                skipped += wrong
+            }
+            let rows = train.map { LabelKind.numbers($0.label) }
+            for (k, name) in labels.enumerated() {
+                let values = rows.map { $0[k] }
+                let mean = values.reduce(0, +) / Double(max(values.count, 1))
+                let which = width == 1 ? "targets (train)" : "targets \(name) (train)"
+                log.append(which + String(format: ": %d rows, min %g, mean %g, max %g", values.count, values.min() ?? 0, mean, values.max() ?? 0))
+            }
         }
         if !skipped.isEmpty {
             log.append("skipped \(skipped.count) bad row\(skipped.count == 1 ? "" : "s"):")
@@ -93,11 +124,11 @@ public struct ProblemTypeData: Sendable {
     }
 
     /// The `targetsPerExample` entries of each example, row-major: multi-hot 0/1 over `labels`,
-    /// or the number's float bit pattern (`RegressionObjective.target`).
+    /// or the numbers' float bit patterns (`RegressionObjective.target`), one per output.
     public func targets(_ examples: [TextExample]) -> [Int32] {
         switch problemType {
         case .regression:
-            return examples.map { RegressionObjective.target(Float(Double($0.label)!)) }
+            return examples.flatMap { LabelKind.numbers($0.label).map { RegressionObjective.target(Float($0)) } }
         default:
             let ids = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($1, $0) })
             var rows = [Int32](repeating: 0, count: examples.count * labels.count)
