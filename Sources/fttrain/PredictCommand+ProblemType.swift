@@ -9,7 +9,7 @@ extension PredictCommand {
     /// One JSON line per text. Multi-label thresholds: the model's `thresholds.json`, else 0.5;
     /// `--threshold` for all labels, then `--thresholds` per label.
     func printProblemType(
-        _ problemType: ProblemType, texts: [(text: String, pair: String?)], model: any SequenceModel, tokenizer: BertTokenizer,
+        _ problemType: ProblemType, texts: [(text: String, pair: String?)], model: any SequenceModel, tokenizer: any EncoderTokenizer,
         labels: [String]
     ) throws {
         var overrides: LabelThresholdSetting?

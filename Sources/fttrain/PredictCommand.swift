@@ -84,7 +84,7 @@ struct PredictCommand: ParsableCommand {
             return try printEntities(texts: texts.map(\.text), model: classifier, tokenizer: tokenizer, labels: labels)
         }
         if let problemType = ProblemType.of(modelDirectory: model.url), problemType != .singleLabelClassification {
-            return try printProblemType(problemType, texts: texts, model: classifier, tokenizer: try wordPiece(tokenizer), labels: labels)
+            return try printProblemType(problemType, texts: texts, model: classifier, tokenizer: tokenizer, labels: labels)
         }
         let dataset = EncodedDataset.encode(
             texts: texts.map(\.text), pairs: texts.map(\.pair),
@@ -103,14 +103,6 @@ struct PredictCommand: ParsableCommand {
             }
         }
         print(output, terminator: "")
-    }
-
-    /// The WordPiece tokenizer that multi-label and regression prediction read texts through (still BERT-only).
-    private func wordPiece(_ tokenizer: any EncoderTokenizer) throws -> BertTokenizer {
-        guard let bert = tokenizer as? BertTokenizer else {
-            throw CLIError("\(model.path): multi-label and regression outputs are predicted with a WordPiece (vocab.txt) tokenizer only so far")
-        }
-        return bert
     }
 
     /// `--adapter`: one base model, each adapter activated in turn over all the texts.

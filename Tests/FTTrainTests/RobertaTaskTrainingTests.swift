@@ -120,4 +120,41 @@ final class RobertaTaskTrainingTests: TaskTestCase {
             XCTAssertTrue((0...1).contains(answer.score))
         }
     }
+
+    /// Multi-label classification (`problem_type` inferred from list labels) trains from the
+    /// tokenizer.json-only directory and its exported model predicts label sets through the same tokenizer.
+    func testRobertaMultiLabelTrainsAndPredicts() throws {
+        try copyModel(modelType: "roberta", architecture: "RobertaForSequenceClassification")
+        var lines: [String] = []
+        for i in 0..<48 {
+            let good = i % 2 == 0, plot = i / 2 % 2 == 0
+            let text = (good ? "a great film" : "a dull film") + (plot ? " about a city" : "") + " \(i)"
+            let tags = [good ? "\"pos\"" : "\"neg\""] + (plot ? ["\"plot\""] : [])
+            lines.append(#"{"text": "\#(text)", "label": [\#(tags.joined(separator: ", "))]}"#)
+        }
+        var c = configuration(task: .sequenceClassification, "multi", train: try write("tags.jsonl", lines.joined(separator: "\n") + "\n"))
+        c.perDeviceTrainBatchSize = 8
+        c.learningRate = 1e-2
+        c.numTrainEpochs = 3
+        c.maxLength = 16
+        try c.validate()
+        try TrainingRun(configuration: c).run()
+        let records = try logRecords(directory.appendingPathComponent("multi")).train
+        XCTAssertLessThan(try XCTUnwrap(records.last?[1]), try XCTUnwrap(records.first?[1]), "the BCE loss falls")
+        let exported = directory.appendingPathComponent("multi/model")
+        XCTAssertEqual(ProblemType.of(modelDirectory: exported), .multiLabelClassification)
+        let tokenizer = try EncoderTokenizers.load(modelDirectory: exported)
+        XCTAssertTrue(tokenizer is RobertaTokenizer)
+        let model = try ModelRegistry.load(modelDirectory: exported, numLabels: 3)
+        let predicted = try MultiLabelPrediction.predict(
+            texts: [("a great film about a city", nil), ("a dull film", nil)], model: model, tokenizer: tokenizer,
+            labels: ["neg", "plot", "pos"], problemType: .multiLabelClassification, maxLength: 16, batchSize: 2)
+        XCTAssertEqual(predicted.count, 2)
+        for record in predicted {
+            let labels = try XCTUnwrap(record["labels"] as? [[String: Any]])
+            XCTAssertEqual(
+                try XCTUnwrap(record["predicted"] as? [String]),
+                labels.filter { ($0["probability"] as! Double) >= 0.5 }.map { $0["label"] as! String })
+        }
+    }
 }

@@ -52,7 +52,7 @@ extension TrainingRun {
         }
         let data = try ProblemTypeData.prepare(dataOptions(trainPath: trainPath), problemType: problemType, labelSeparator: c.labelSeparator)
         data.logLines.forEach(log.message)
-        let tokenizer = try BertTokenizer.load(modelDirectory: baseModel)
+        let tokenizer = try EncoderTokenizers.load(modelDirectory: baseModel)  // tokenizer.json or vocab.txt
         let model = try ModelRegistry.load(
             modelDirectory: baseModel, numLabels: data.labels.count, head: .sequenceClassification, seed: c.rngSeed,
             peft: c.peftSetup, overrides: c.modelOverrides)

@@ -36,7 +36,7 @@ extension MultiLabelPrediction {
     /// text (`record(logits:…)`), the texts run in batches of `batchSize` sorted by length; a
     /// multi-label label is chosen at `thresholds` (one per label), else at `threshold`.
     public static func predict(
-        texts: [(text: String, pair: String?)], model: any SequenceModel, tokenizer: BertTokenizer, labels: [String],
+        texts: [(text: String, pair: String?)], model: any SequenceModel, tokenizer: any EncoderTokenizer, labels: [String],
         problemType: ProblemType, threshold: Double = 0.5, thresholds: [Double]? = nil, maxLength: Int, batchSize: Int
     ) throws -> [[String: Any]] {
         let L = model.numLabels

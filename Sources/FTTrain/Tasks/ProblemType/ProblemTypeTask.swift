@@ -29,7 +29,7 @@ public final class ProblemTypeTask: FineTuningTask, TaskFinishing {
     /// - Parameters:
     ///   - threshold: every label's threshold, unless `thresholds` gives one per label.
     public init(
-        data: ProblemTypeData, tokenizer: BertTokenizer, maxLength: Int, threshold: Double = 0.5, thresholds: [Double]? = nil,
+        data: ProblemTypeData, tokenizer: any EncoderTokenizer, maxLength: Int, threshold: Double = 0.5, thresholds: [Double]? = nil,
         tuneThresholds: Bool = false
     ) throws {
         self.data = data
