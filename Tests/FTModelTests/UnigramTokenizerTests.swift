@@ -100,7 +100,8 @@ final class UnigramTokenizerTests: XCTestCase {
     func testXLMRobertaSentencePieceModelMatches() throws {
         let directory = try Self.fixtures.appendingPathComponent("xlmr_tiny")
         let tokenizer = try XCTUnwrap(try EncoderTokenizers.load(modelDirectory: directory) as? UnigramTokenizer)
-        XCTAssertEqual([tokenizer.clsTokenId, tokenizer.padTokenId, tokenizer.sepTokenId, tokenizer.unkTokenId, tokenizer.maskTokenId], [0, 1, 2, 3, 2001])
+        XCTAssertEqual(
+            [tokenizer.clsTokenId, tokenizer.padTokenId, tokenizer.sepTokenId, tokenizer.unkTokenId, tokenizer.maskTokenId], [0, 1, 2, 3, 2001])
         XCTAssertEqual(tokenizer.vocabularySize, 2002)
         XCTAssertEqual(tokenizer.specialTokenCount(pair: false), 2)
         XCTAssertEqual(tokenizer.specialTokenCount(pair: true), 4)
@@ -116,7 +117,8 @@ final class UnigramTokenizerTests: XCTestCase {
         addTeardownBlock { try? FileManager.default.removeItem(at: directory) }
         try FileManager.default.copyItem(at: source, to: directory.appendingPathComponent("sentencepiece.bpe.model"))
         let tokenizer = try XCTUnwrap(try EncoderTokenizers.load(modelDirectory: directory) as? UnigramTokenizer)
-        XCTAssertEqual([tokenizer.clsTokenId, tokenizer.padTokenId, tokenizer.sepTokenId, tokenizer.unkTokenId, tokenizer.maskTokenId], [0, 1, 2, 3, 2001])
+        XCTAssertEqual(
+            [tokenizer.clsTokenId, tokenizer.padTokenId, tokenizer.sepTokenId, tokenizer.unkTokenId, tokenizer.maskTokenId], [0, 1, 2, 3, 2001])
         check(tokenizer, try Self.cases().xlmr_tiny, "sentencepiece.bpe.model")
         // A file that is not a model is named.
         try Data("not a protobuf".utf8).write(to: directory.appendingPathComponent("sentencepiece.bpe.model"))

@@ -60,7 +60,9 @@ indirect enum SentencePiecePreTokenizer: Sendable {
             }
             let scheme: PrependScheme
             if let name = object["prepend_scheme"] as? String {
-                guard let s = PrependScheme(rawValue: name) else { throw fail("pre_tokenizer Metaspace prepend_scheme \"\(name)\" is not always, first or never") }
+                guard let s = PrependScheme(rawValue: name) else {
+                    throw fail("pre_tokenizer Metaspace prepend_scheme \"\(name)\" is not always, first or never")
+                }
                 scheme = s
             } else {
                 // Files older than tokenizers 0.14 say add_prefix_space.

@@ -58,9 +58,13 @@ public struct PostProcessorTemplate: Sendable, Equatable {
         case "TemplateProcessing":
             var specials: [String: [Int32]] = [:]
             for (name, entry) in (object["special_tokens"] as? [String: Any]) ?? [:] {
-                guard let ids = (entry as? [String: Any])?["ids"] as? [Any] else { throw fail("post_processor.special_tokens[\"\(name)\"] has no ids") }
+                guard let ids = (entry as? [String: Any])?["ids"] as? [Any] else {
+                    throw fail("post_processor.special_tokens[\"\(name)\"] has no ids")
+                }
                 specials[name] = try ids.map {
-                    guard let id = ($0 as? NSNumber)?.int32Value else { throw fail("post_processor.special_tokens[\"\(name)\"].ids holds a non-number") }
+                    guard let id = ($0 as? NSNumber)?.int32Value else {
+                        throw fail("post_processor.special_tokens[\"\(name)\"].ids holds a non-number")
+                    }
                     return id
                 }
             }

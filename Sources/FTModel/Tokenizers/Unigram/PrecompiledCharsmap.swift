@@ -36,7 +36,10 @@ struct PrecompiledCharsmap: Sendable {
         guard String(validating: blob, as: UTF8.self) != nil else { throw CharsmapError("precompiled_charsmap's strings are not UTF-8") }
     }
 
-    struct CharsmapError: Error { let message: String; init(_ m: String) { message = m } }
+    struct CharsmapError: Error {
+        let message: String
+        init(_ m: String) { message = m }
+    }
 
     @inline(__always) private static func offset(_ unit: UInt32) -> Int { Int((unit >> 10) << ((unit & (1 << 9)) >> 6)) }
 

@@ -15,7 +15,9 @@ struct SentencePieceModelFile {
     ///   not a well-formed message.
     init(contentsOf url: URL) throws {
         let path = url.path
-        guard let data = FileManager.default.contents(atPath: path) else { throw BPETokenizerError.invalidFile(path: path, reason: "missing or unreadable") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw BPETokenizerError.invalidFile(path: path, reason: "missing or unreadable")
+        }
         let bytes = [UInt8](data)
         do {
             try Self.fields(bytes, 0..<bytes.count) { field, value in
@@ -51,7 +53,10 @@ struct SentencePieceModelFile {
         guard !pieces.isEmpty else { throw BPETokenizerError.invalidFile(path: path, reason: "a SentencePiece model without pieces") }
     }
 
-    struct WireError: Error { let message: String; init(_ m: String) { message = m } }
+    struct WireError: Error {
+        let message: String
+        init(_ m: String) { message = m }
+    }
 
     enum Value { case varint(UInt64), fixed32(UInt32), fixed64, bytes(Range<Int>) }
 

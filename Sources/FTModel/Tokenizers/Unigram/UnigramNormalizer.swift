@@ -90,7 +90,9 @@ indirect enum TextNormalizer: Sendable {
     static func read(_ value: Any?, file: String) throws -> TextNormalizer? {
         guard let value, !(value is NSNull) else { return nil }
         func fail(_ reason: String) -> BPETokenizerError { .invalidFile(path: file, reason: reason) }
-        guard let object = value as? [String: Any], let type = object["type"] as? String else { throw fail("normalizer is not an object with a type") }
+        guard let object = value as? [String: Any], let type = object["type"] as? String else {
+            throw fail("normalizer is not an object with a type")
+        }
         switch type {
         case "Sequence":
             guard let list = object["normalizers"] as? [Any] else { throw fail("normalizer Sequence has no normalizers array") }

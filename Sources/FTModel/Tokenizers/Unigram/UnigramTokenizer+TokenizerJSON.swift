@@ -71,9 +71,13 @@ extension UnigramTokenizer {
             for piece in pieces {
                 switch piece {
                 case .special(let ids, _):
-                    if let bad = ids.first(where: { $0 < 0 || Int($0) >= size }) { throw fail("post_processor \(name): special token id \(bad) is out of range") }
+                    if let bad = ids.first(where: { $0 < 0 || Int($0) >= size }) {
+                        throw fail("post_processor \(name): special token id \(bad) is out of range")
+                    }
                 case .sequence(let k, _):
-                    guard sequences.contains(k), seen.insert(k).inserted else { throw fail("post_processor \(name) template names sequence \(k == 0 ? "A" : "B") wrongly") }
+                    guard sequences.contains(k), seen.insert(k).inserted else {
+                        throw fail("post_processor \(name) template names sequence \(k == 0 ? "A" : "B") wrongly")
+                    }
                 }
             }
             guard seen == sequences else { throw fail("post_processor \(name) template lacks a sequence") }
