@@ -73,13 +73,13 @@ final class RobertaTokenizerTests: XCTestCase {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("unigram-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let json = #"{"model": {"type": "Unigram", "unk_id": 3, "vocab": [["<s>", 0.0]]}, "normalizer": null}"#
+        let json = #"{"model": {"type": "WordLevel", "unk_token": "<unk>", "vocab": {"<unk>": 0}}, "normalizer": null}"#
         try json.write(to: directory.appendingPathComponent("tokenizer.json"), atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try EncoderTokenizers.load(modelDirectory: directory)) { error in
             let message = "\(error)"
-            XCTAssertTrue(message.contains("\"Unigram\"") && message.contains("tokenizer.json"), message)
+            XCTAssertTrue(message.contains("\"WordLevel\"") && message.contains("tokenizer.json"), message)
         }
-        XCTAssertThrowsError(try RobertaTokenizer.load(directory: directory)) { XCTAssertTrue("\($0)".contains("Unigram"), "\($0)") }
+        XCTAssertThrowsError(try RobertaTokenizer.load(directory: directory)) { XCTAssertTrue("\($0)".contains("WordLevel"), "\($0)") }
         // A byte-level BPE without RoBERTa's post-processor is refused by name too.
         var object = try XCTUnwrap(
             try JSONSerialization.jsonObject(with: Data(contentsOf: Self.fixtures.appendingPathComponent("roberta_tiny/tokenizer.json")))

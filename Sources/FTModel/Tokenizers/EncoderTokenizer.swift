@@ -7,7 +7,8 @@ import Foundation
 /// (`encodeWords`, `is_split_into_words=True`), and the post-processor's layout of one or two
 /// piece sequences (`withSpecialTokens`). Pair windows for question answering
 /// (`encodePairWindows`) and padding (`padBatch`) are built on these for every tokenizer.
-/// `BertTokenizer` (WordPiece) and `RobertaTokenizer` (byte-level BPE) conform;
+/// `BertTokenizer` (WordPiece), `RobertaTokenizer` (byte-level BPE) and `UnigramTokenizer`
+/// (SentencePiece) conform;
 /// `EncoderTokenizers.load` picks the one a model directory holds.
 ///
 /// Offsets are Unicode-scalar indices into the text they came from (Python's `str` indices), as
@@ -67,20 +68,30 @@ public enum EncoderTokenizers {
     /// The tokenizer of a Hugging Face model directory: `tokenizer.json` decides when present, as
     /// for Hugging Face's fast tokenizers — a `BPE` model is RoBERTa's byte-level BPE, a
     /// `WordPiece` model is read from `vocab.txt` (with `tokenizer_config.json`'s settings) as
-    /// before —; without it, `vocab.txt`. This is the one place that chooses a tokenizer: every
-    /// encoder task, `predict`, `serve`, `embed`, `quantize`, `prune`, `federated` and `select`
-    /// load theirs here.
+    /// before —, a `Unigram` model is SentencePiece's (XLM-RoBERTa's, ``UnigramTokenizer``);
+    /// without it, `vocab.txt`, or XLM-RoBERTa's `sentencepiece.bpe.model` when that is all there is.
+    /// This is the one place that chooses a tokenizer: every encoder task, `predict`, `serve`,
+    /// `embed`, `quantize`, `prune`, `federated` and `select` load theirs here.
     /// - Throws: `BPETokenizerError` naming `tokenizer.json` and its model type when no tokenizer
-    ///   here reads it (a Unigram `tokenizer.json`, XLM-RoBERTa's), or a bad key; `TokenizerError`
+    ///   here reads it (`WordLevel`), or a bad key or unsupported component; `TokenizerError`
     ///   for a bad `vocab.txt`.
     public static func load(modelDirectory: URL) throws -> any EncoderTokenizer {
         let json = modelDirectory.appendingPathComponent("tokenizer.json")
-        guard FileManager.default.fileExists(atPath: json.path) else { return try BertTokenizer.load(modelDirectory: modelDirectory) }
+        guard FileManager.default.fileExists(atPath: json.path) else {
+            let spm = modelDirectory.appendingPathComponent("sentencepiece.bpe.model")
+            if FileManager.default.fileExists(atPath: spm.path)
+                && !FileManager.default.fileExists(atPath: modelDirectory.appendingPathComponent("vocab.txt").path)
+            {
+                return try UnigramTokenizer.load(xlmRobertaSentencePieceModel: spm)
+            }
+            return try BertTokenizer.load(modelDirectory: modelDirectory)
+        }
         let root = try TokenizerJSONFile.readObject(json)
         let type = ((root["model"] as? [String: Any])?["type"] as? String) ?? "missing"
         switch type {
         case "WordPiece": return try BertTokenizer.load(modelDirectory: modelDirectory)
         case "BPE": return try RobertaTokenizer.load(directory: modelDirectory)
+        case "Unigram": return try UnigramTokenizer.load(directory: modelDirectory)
         default: throw TokenizerJSONFile.unsupportedModel(type, file: json.path)
         }
     }

@@ -18,7 +18,7 @@ extension EncoderFamily {
 
     /// XLM-RoBERTa (`XLMRobertaForSequenceClassification`): RoBERTa's architecture and tensor
     /// names (`roberta.` prefix) under its own `model_type`. Its SentencePiece (Unigram)
-    /// tokenizer is not read yet: `EncoderTokenizers.load` names it.
+    /// tokenizer is `UnigramTokenizer`, which `EncoderTokenizers.load` picks.
     public static let xlmRoBERTa = robertaShaped(
         name: "xlm-roberta", modelTypes: ["xlm-roberta"], stem: "XLMRoberta")
 

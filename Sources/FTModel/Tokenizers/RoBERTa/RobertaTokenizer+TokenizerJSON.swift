@@ -141,6 +141,6 @@ enum TokenizerJSONFile {
     static func unsupportedModel(_ type: String, file: String) -> BPETokenizerError {
         .unsupportedSetting(
             source: file,
-            setting: "tokenizer model type \"\(type)\" (supported: WordPiece through vocab.txt, byte-level BPE with RobertaProcessing)")
+            setting: "tokenizer model type \"\(type)\" (supported: WordPiece through vocab.txt, byte-level BPE with RobertaProcessing, Unigram)")
     }
 }
