@@ -15,7 +15,10 @@
 #   scripts/active_learning_rotten_tomatoes.sh [FTTRAIN_BINARY]     (default .build/release/fttrain)
 #   env POOL=3000 TEST=1000 START=200 ADD=200 ROUNDS=5 EPOCHS=3 BATCH=16 LR=5e-5 MAX_LENGTH=64
 #       SEED=42 THREADS=2 STRATEGIES="least-confidence margin entropy kcenter random"
-#       OUT=runs/active_learning_rotten_tomatoes; TABLE_ONLY=1 prints the table of what has finished
+#       OUT=runs/active_learning_rotten_tomatoes; TABLE_ONLY=1 prints the table of what has finished;
+#       PARALLEL=N runs N strategies at once, each on THREADS threads (so the strategies advance
+#       together and a run stopped early still has the first rounds of each: TABLE_ONLY=1);
+#       REUSE_ROUND_1=1 keeps a finished OUT/round_1 (same split, seed and settings) instead of retraining it
 set -euo pipefail
 cd "$(dirname "$0")/.."
 binary="${1:-.build/release/fttrain}"
@@ -23,6 +26,8 @@ binary="${1:-.build/release/fttrain}"
 pool_n=${POOL:-3000} test_n=${TEST:-1000} start=${START:-200} add=${ADD:-200} rounds=${ROUNDS:-5}
 epochs=${EPOCHS:-3} batch=${BATCH:-16} lr=${LR:-5e-5} max_length=${MAX_LENGTH:-64} seed=${SEED:-42} threads=${THREADS:-2}
 strategies=${STRATEGIES:-least-confidence margin entropy kcenter random}
+parallel=${PARALLEL:-1}
+[[ $parallel =~ ^[1-9][0-9]*$ ]] || { echo "FAIL: PARALLEL must be a positive integer, got '$parallel'"; exit 1; }
 out=${OUT:-runs/active_learning_rotten_tomatoes}
 corpus=.cache/data/rotten_tomatoes/rotten_tomatoes.csv
 model=.cache/models/all-MiniLM-L6-v2
@@ -52,9 +57,14 @@ train() {  # DIR LABELLED_CSV
 
 started=$(date +%s)
 if [[ -z ${TABLE_ONLY:-} ]]; then
-train "$out/round_1" "$out/data/labelled_1.csv"
+if [[ -n ${REUSE_ROUND_1:-} && -f $out/round_1/metrics.json ]]; then
+    echo "round 1 (shared): reusing $out/round_1"
+else
+    train "$out/round_1" "$out/data/labelled_1.csv"
+fi
 echo "round 1 (shared): $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["test_accuracy"])' "$out/round_1/metrics.json")"
-for strategy in $strategies; do
+run_strategy() {  # STRATEGY: rounds 2..ROUNDS of one strategy
+    local strategy=$1 dir round last previous labeled_flag
     dir=$out/$strategy
     mkdir -p "$dir"
     cp "$out/data/labelled_1.csv" "$dir/labelled_1.csv"
@@ -85,7 +95,19 @@ PY
         previous=$dir/round_$round
         echo "$strategy round $round: $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["test_accuracy"])' "$previous/metrics.json")"
     done
+}
+pids=()
+failed=0
+for strategy in $strategies; do
+    run_strategy "$strategy" &
+    pids+=($!)
+    if ((${#pids[@]} >= parallel)); then
+        wait "${pids[0]}" || failed=1
+        pids=("${pids[@]:1}")
+    fi
 done
+for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+((failed == 0)) || { echo "active_learning: a strategy failed (see above)" >&2; exit 1; }
 fi
 elapsed=$(($(date +%s) - started))
 
