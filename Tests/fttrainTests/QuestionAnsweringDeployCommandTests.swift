@@ -99,4 +99,47 @@ final class QuestionAnsweringDeployCommandTests: TinyRunTestCase {
         XCTAssertTrue(mixed.stderr.contains("a sequence-classification adapter, but"), mixed.stderr)
         XCTAssertTrue(mixed.stderr.contains("is a question-answering adapter"), mixed.stderr)
     }
+
+    /// `quantize` of the merged QA model: the INT8 directory answers through `predict`, and
+    /// `--eval-file` on a SQuAD-format file reports float32's exact match as the test computes it
+    /// from predict's answers, INT8's beside it, the deltas and the answer agreement.
+    func testQuantizeReportsExactMatchAndF1() throws {
+        try trainLoRA()
+        let eval = try writeSquad("eval.jsonl", count: 12, offset: 30)
+        let quantized = directory.appendingPathComponent("int8").path
+        let result = try FTTrainProcess.run([
+            "quantize", "--model-dir", run + "/model", "--output-dir", quantized, "--eval-file", eval, "--max-length", "24",
+        ])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.contains("exact match delta"), result.stdout)
+        let report = try XCTUnwrap(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: quantized + "/quantization_eval.json"))) as? [String: Any])
+        XCTAssertEqual(report["examples"] as? Int, 12)
+        let float32 = try XCTUnwrap(report["float32"] as? [String: Double]), int8 = try XCTUnwrap(report["int8"] as? [String: Double])
+        let agreement = try XCTUnwrap(report["agreement"] as? Double)
+        XCTAssertEqual(try XCTUnwrap(report["exact_match_delta"] as? Double), int8["exact_match"]! - float32["exact_match"]!, accuracy: 1e-9)
+        XCTAssertEqual(try XCTUnwrap(report["f1_delta"] as? Double), int8["f1"]! - float32["f1"]!, accuracy: 1e-9)
+        XCTAssertGreaterThanOrEqual(agreement, 0.75, "INT8 keeps most answers of the float32 model (a random head would not)")
+
+        // float32's exact match, recomputed from `predict` on the float32 model (one-word gold answers).
+        let rows = try String(contentsOfFile: eval, encoding: .utf8).split(separator: "\n").map {
+            try XCTUnwrap(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+        let golds = try rows.map { try XCTUnwrap(($0["answers"] as? [String: Any])?["text"] as? [String]).first! }
+        let floatAnswers = try jsonLines(
+            try XCTUnwrap(FTTrainProcess.run(["predict", "--model-dir", run + "/model", "--input", eval, "--max-length", "24"])).stdout)
+        XCTAssertEqual(floatAnswers.count, 12)
+        let matched = zip(floatAnswers, golds).filter { ($0["answer"] as? String) == $1 }.count
+        XCTAssertEqual(float32["exact_match"]!, 100 * Double(matched) / 12, accuracy: 1e-9)
+
+        // The INT8 directory answers through predict, agreeing with the report.
+        let int8Run = try FTTrainProcess.run(["predict", "--model-dir", quantized, "--input", eval, "--max-length", "24"])
+        XCTAssertEqual(int8Run.status, 0, int8Run.stderr)
+        let int8Answers = try jsonLines(int8Run.stdout)
+        XCTAssertEqual(int8Answers.count, 12)
+        let same = zip(int8Answers, floatAnswers).filter {
+            $0["answer"] as? String == $1["answer"] as? String && $0["start"] as? Int == $1["start"] as? Int
+        }.count
+        XCTAssertEqual(Double(same) / 12, agreement, accuracy: 1e-9)
+    }
 }
