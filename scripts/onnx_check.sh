@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # ONNX export against ONNX Runtime (issue 16): `fttrain export --format onnx` on
 #   1. small random encoders made here — BERT with 3 labels, BERT with pruned heads, DistilBERT
-#      (sinusoidal positions), a bare BERT (last_hidden_state);
+#      (sinusoidal positions), a bare BERT (last_hidden_state), a BERT token classifier (per-token
+#      logits) and a BERT QA model (optimum's start_logits and end_logits);
 #   2. the real all-MiniLM-L6-v2 (.cache/models, scripts/fetch_assets.sh): last_hidden_state;
 #   3. a MiniLM classifier fine-tuned by a short `fttrain train` run on Rotten Tomatoes: logits;
 # each file passes onnx.checker (full check) with opset 17, optimum's input names and dynamic
@@ -78,7 +79,7 @@ check() {
 }
 
 echo "== 1. small random encoders"
-for kind in bert bert-pruned distilbert bert-base; do
+for kind in bert bert-pruned distilbert bert-base bert-token bert-qa; do
     if "$python" "$check" make-tiny "$kind" "$minilm/vocab.txt" "$dir/tiny-$kind"; then
         check "tiny-$kind" "$dir/tiny-$kind"
     else

@@ -48,6 +48,12 @@ public final class FederatedTask {
     public init(configuration c: TrainingConfiguration, labels: [String]) throws {
         guard c.peft == .lora else { throw FederationError(description: "federated training needs peft: lora (only LoRA deltas travel)") }
         guard let modelPath = c.modelDir else { throw FederationError(description: "model_dir is required") }
+        guard c.task != .questionAnswering else {
+            throw FederationError(
+                description:
+                    "task: question_answering is not supported in federated training yet (sequence and token classification, causal LM): train it with fttrain train"
+            )
+        }
         configuration = c
         isCausalLM = Self.isCausalLM(c)
         if isCausalLM {

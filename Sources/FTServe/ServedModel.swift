@@ -120,16 +120,6 @@ public final class ServedModel: @unchecked Sendable {
                 guard FileManager.default.fileExists(atPath: spec.directory, isDirectory: &isDirectory), isDirectory.boolValue else {
                     throw ServeSetupError("--adapter \(spec.name)=\(spec.base):\(spec.directory): no such directory")
                 }
-                // A token classifier's adapter (TOKEN_CLS) needs the token head: refused, as `fttrain predict --adapter` does.
-                let adapterConfig = URL(fileURLWithPath: spec.directory).appendingPathComponent("adapter_config.json")
-                if let data = FileManager.default.contents(atPath: adapterConfig.path),
-                    let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let task = object["task_type"] as? String,
-                    ["TOKEN_CLS", "QUESTION_ANS"].contains(task)
-                {
-                    throw ServeSetupError(
-                        "--adapter \(spec.name)=\(spec.base):\(spec.directory): \(task == "TOKEN_CLS" ? "a token-classification" : "a question-answering") adapter (task_type \(task)); adapters serve sequence classifiers only: serve the run's model/ directory with --model"
-                    )
-                }
             }
             let set = try AdapterSet(
                 baseModelDirectory: baseDirectory,
@@ -138,11 +128,14 @@ public final class ServedModel: @unchecked Sendable {
             let backend = ComputeBackend(model: set.model, adapterSet: set, id: nextId)
             nextId += 1
             let tokenizer = try EncoderTokenizers.load(modelDirectory: baseDirectory)
+            // QUESTION_ANS and TOKEN_CLS adapters answer as a QA model or a token classifier served with --model.
+            let kind: Kind =
+                set.head == .questionAnswering ? .questionAnswerer : set.head == .tokenClassification ? .tokenClassifier : .classifier
             for spec in specs {
                 let directory = URL(fileURLWithPath: spec.directory, isDirectory: true)
                 served.append(
                     try ServedModel(
-                        name: spec.name, kind: .classifier, labels: try set.labels(of: spec.name, baseModelDirectory: baseDirectory),
+                        name: spec.name, kind: kind, labels: try set.labels(of: spec.name, baseModelDirectory: baseDirectory),
                         maxLength: min(configuration.maxLength ?? set.model.maxSequenceLength, set.model.maxSequenceLength),
                         tokenizer: tokenizer, base: base, directory: directory, lineageJSON: try lineage(directory),
                         backend: backend, adapterName: spec.name))
@@ -203,11 +196,13 @@ public final class ServedModel: @unchecked Sendable {
     }
 
     /// The answer of each (question, context) pair (in order), through `AnswerPrediction` as
-    /// `fttrain predict` answers them: every window of every pair in batches.
+    /// `fttrain predict` answers them (its default doc stride): every window of every pair in batches.
     func answers(_ pairs: [(question: String, context: String)]) throws -> [PredictedAnswer] {
         try activate()
         return try AnswerPrediction.answer(
-            pairs: pairs, model: backend.model, tokenizer: tokenizer, maxLength: maxLength, batchSize: max(pairs.count, 1))
+            pairs: pairs, model: backend.model, tokenizer: tokenizer, maxLength: maxLength,
+            docStride: min(128, maxLength / 3),  // `fttrain predict`'s default: a stride a short max_length still holds
+            batchSize: max(pairs.count, 1))
     }
 
     /// Sentence embeddings (one row per encoding, in order), as `fttrain embed` computes them: one

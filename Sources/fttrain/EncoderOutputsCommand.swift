@@ -37,14 +37,15 @@ struct EncoderOutputsCommand: ParsableCommand {
         guard batchSize > 0 else { throw ValidationError("--batch-size must be positive, got \(batchSize)") }
         guard maxLength >= 2 else { throw ValidationError("--max-length must be at least 2, got \(maxLength)") }
         if let task, ONNXExport.Task(rawValue: task) == nil {
-            throw ValidationError("--task \(task) is not supported (text-classification, feature-extraction)")
+            throw ValidationError("--task \(task) is not supported (\(ONNXExport.Task.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
     }
 
     func run() throws {
         let task = try task.flatMap(ONNXExport.Task.init(rawValue:)) ?? ONNXExport.defaultTask(modelDirectory: model.url)
-        let numLabels = task == .textClassification ? (try HuggingFaceExport.labels(modelDirectory: model.url)?.count ?? 0) : 0
-        let encoder = try EncoderModel.load(modelDirectory: model.url, numLabels: numLabels)
+        let labelCount = try HuggingFaceExport.labels(modelDirectory: model.url)?.count ?? 0
+        let numLabels = task == .questionAnswering ? 2 : task == .featureExtraction ? 0 : labelCount
+        let encoder = try EncoderModel.load(modelDirectory: model.url, numLabels: numLabels, head: task.head ?? .sequenceClassification)
         let tokenizer = try EncoderTokenizers.load(modelDirectory: model.url)
         guard let text = try? String(contentsOfFile: input, encoding: .utf8) else { throw CLIError("\(input): cannot read the file") }
         let lines = text.split(separator: "\n").map(String.init).filter { !$0.isEmpty }
@@ -66,7 +67,18 @@ struct EncoderOutputsCommand: ParsableCommand {
             try writer.add("input_ids.\(n)", shape: [B, T], int64s: batch.inputIds.map(Int64.init))
             try writer.add("attention_mask.\(n)", shape: [B, T], int64s: batch.attentionMask.map(Int64.init))
             try writer.add("token_type_ids.\(n)", shape: [B, T], int64s: batch.tokenTypeIds.map(Int64.init))
-            if task == .textClassification {
+            if task == .tokenClassification || task == .questionAnswering {
+                // Per-token heads: (B, T, L) logits, or QA's (B, T, 2) split into start and end (B, T).
+                guard let logits = outputs.logits else { throw CLIError("\(model.path): the model returned no logits") }
+                if task == .tokenClassification {
+                    try writer.add("logits.\(n)", shape: [B, T, numLabels], floats: UnsafeBufferPointer(start: logits, count: B * T * numLabels))
+                } else {
+                    for (k, name) in ["start_logits", "end_logits"].enumerated() {
+                        let channel = (0..<(B * T)).map { logits[2 * $0 + k] }
+                        try writer.add("\(name).\(n)", shape: [B, T], floats: channel)
+                    }
+                }
+            } else if task == .textClassification {
                 guard let logits = outputs.logits else { throw CLIError("\(model.path): the model returned no logits") }
                 try writer.add("logits.\(n)", shape: [B, numLabels], floats: UnsafeBufferPointer(start: logits, count: B * numLabels))
             } else {

@@ -19,7 +19,9 @@ struct ExportCommand: ParsableCommand {
             Example: fttrain export --format onnx --model-dir OUT/model --output model.onnx
             ONNX: opset 17, int64 inputs input_ids, attention_mask (and token_type_ids for BERT) with dynamic \
             axes batch and sequence, float32 weights; output logits for a fine-tuned classifier (config.json \
-            has id2label and the weights a classifier), last_hidden_state for a bare encoder (--task overrides).
+            has id2label and the weights a classifier; (batch, sequence, labels) for a token classifier), \
+            start_logits and end_logits (batch, sequence) for a question-answering model, last_hidden_state for \
+            a bare encoder (--task overrides).
             """)
 
     @Option(
@@ -36,7 +38,10 @@ struct ExportCommand: ParsableCommand {
     @Option(help: "The storage of the matrices: f32 or f16 (gguf; ONNX weights are always f32).")
     var dtype = "f32"
 
-    @Option(help: "ONNX only: text-classification (output logits) or feature-extraction (last_hidden_state); default from the model.")
+    @Option(
+        help:
+            "ONNX only: text-classification (output logits), token-classification (per-token logits), question-answering (start_logits, end_logits) or feature-extraction (last_hidden_state); default from the model."
+    )
     var task: String?
 
     @Option(help: "The file to write.")
@@ -52,7 +57,7 @@ struct ExportCommand: ParsableCommand {
             guard dtype == "f32" else { throw ValidationError("--dtype \(dtype) is not supported with --format onnx (weights are f32)") }
             guard name == nil else { throw ValidationError("--name applies to --format gguf only") }
             if let task, ONNXExport.Task(rawValue: task) == nil {
-                throw ValidationError("--task \(task) is not supported (text-classification, feature-extraction)")
+                throw ValidationError("--task \(task) is not supported (\(ONNXExport.Task.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
         } else if task != nil {
             throw ValidationError("--task applies to --format onnx only")

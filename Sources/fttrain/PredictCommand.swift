@@ -15,7 +15,9 @@ struct PredictCommand: ParsableCommand {
             or plain text on standard input.
             With --adapter, --model-dir is the base model and the adapter (PEFT's format: adapter_config.json, \
             adapter_model.safetensors, e.g. a run's adapter/) is applied on top; several --adapter NAME=DIR share \
-            one base model in memory and each text gets one line per adapter, with an "adapter" key.
+            one base model in memory and each text gets one line per adapter, with an "adapter" key. \
+            A question-answering (QUESTION_ANS) or token-classification (TOKEN_CLS) adapter answers or tags \
+            as the run's merged model/ does.
             """)
 
     @OptionGroup var model: ModelDirectoryOption
@@ -115,20 +117,13 @@ struct PredictCommand: ParsableCommand {
                 throw CLIError("--adapter \(argument): no such directory")
             }
             let url = URL(fileURLWithPath: path, isDirectory: true)
-            // A token classifier's adapter (TOKEN_CLS) needs the token head: not served through --adapter yet.
-            if let data = FileManager.default.contents(atPath: url.appendingPathComponent("adapter_config.json").path),
-                let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let task = object["task_type"] as? String,
-                ["TOKEN_CLS", "QUESTION_ANS"].contains(task)
-            {
-                throw CLIError(
-                    "--adapter \(argument): \(task == "TOKEN_CLS" ? "a token-classification" : "a question-answering") adapter (task_type \(task)); predict with --adapter serves sequence classifiers only: use the run's model/ directory"
-                )
-            }
             return (parts.count == 2 ? parts[0] : url.lastPathComponent, url)
         }
         let set = try AdapterSet(baseModelDirectory: model.url, adapters: named)
         (set.model as? EncoderModel)?.prepareForInference()
         let tokenizer = try EncoderTokenizers.load(modelDirectory: model.url)
+        // QUESTION_ANS and TOKEN_CLS adapters: answers or entities (PredictCommand+PerTokenHeads).
+        if set.head.isPerToken { return try printPerTokenAdapters(set: set, tokenizer: tokenizer) }
         let texts = try readTexts()
         let dataset = EncodedDataset.encode(
             texts: texts.map(\.text), pairs: texts.map(\.pair),
@@ -164,25 +159,7 @@ struct PredictCommand: ParsableCommand {
     /// A token classifier's entities, one JSON line per text:
     /// `{"entities": [{"type": "PER", "start": 0, "end": 2, "text": "张三"}]}` (Unicode-scalar offsets).
     private func printEntities(texts: [String], model: any SequenceModel, tokenizer: any EncoderTokenizer, labels: [String]) throws {
-        let results = try EntityPrediction.predictWords(
-            texts: texts, model: model, tokenizer: tokenizer, labels: labels,
-            maxLength: min(inference.maxLength, model.maxSequenceLength), batchSize: inference.batchSize)
-        var output = ""
-        for found in results {
-            var object: [String: Any] = ["entities": found.entities.map(\.json)]
-            if words {
-                object["words"] = found.words.map {
-                    ["label": $0.type, "start": $0.start, "end": $0.end, "text": $0.text, "score": Double($0.score)]
-                }
-            }
-            let line = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-            output += String(decoding: line, as: UTF8.self) + "\n"
-            if output.utf8.count > 1 << 16 {
-                print(output, terminator: "")
-                output = ""
-            }
-        }
-        print(output, terminator: "")
+        try printJSONLines(try entityObjects(texts: texts, model: model, tokenizer: tokenizer, labels: labels))
     }
 
     /// A QA model's answers, one JSON line per (question, context) pair of a CSV/TSV/JSONL input
@@ -190,30 +167,11 @@ struct PredictCommand: ParsableCommand {
     /// `{"answer": "…", "end": 31, "score": 0.93, "start": 25}`, Unicode-scalar offsets into the
     /// context; `answer` "" without offsets when a SQuAD v2 model finds no answer.
     private func printAnswers(model: any SequenceModel, tokenizer: any EncoderTokenizer) throws {
-        guard let input, let format = DataFormat.inferred(fromPath: input) else {
-            throw CLIError("a question-answering model needs --input FILE (.csv, .tsv or .jsonl) with question and context columns")
-        }
-        let pairs = try DataReader.readTexts(
-            input, format: format, textColumn: textColumn == "text" ? "question" : textColumn, textPairColumn: textPairColumn ?? "context",
-            cleaning: .none)  // offsets index the context as given
-        let answers = try AnswerPrediction.answer(
-            pairs: pairs.map { ($0.text, $0.pair ?? "") }, model: model, tokenizer: tokenizer,
-            maxLength: min(inference.maxLength, model.maxSequenceLength),
-            docStride: docStride ?? min(128, min(inference.maxLength, model.maxSequenceLength) / 3),
-            decoding: AnswerDecoding(
-                nBestSize: nBestSize, maxAnswerLength: maxAnswerLength, versionTwoWithNegative: versionTwoWithNegative,
-                nullScoreDifferenceThreshold: nullScoreDiffThreshold),
-            batchSize: inference.batchSize)
-        var output = ""
-        for answer in answers {
-            let line = try JSONSerialization.data(withJSONObject: answer.json, options: [.sortedKeys, .withoutEscapingSlashes])
-            output += String(decoding: line, as: UTF8.self) + "\n"
-        }
-        print(output, terminator: "")
+        try printJSONLines(try answerObjects(pairs: try readQuestionPairs(), model: model, tokenizer: tokenizer))
     }
 
     /// The texts to classify, from `--input` or standard input.
-    private func readTexts() throws -> [(text: String, pair: String?)] {
+    func readTexts() throws -> [(text: String, pair: String?)] {
         guard let input else { return try readStandardInputLines().map { ($0, nil) } }
         if let format = DataFormat.inferred(fromPath: input) {
             return try DataReader.readTexts(input, format: format, textColumn: textColumn, textPairColumn: textPairColumn)

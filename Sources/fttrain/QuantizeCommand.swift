@@ -18,7 +18,9 @@ struct QuantizeCommand: ParsableCommand {
             pooler and the classifier stay float32.
             With --eval-file FILE (CSV/TSV/JSONL with text and label columns) the float32 and INT8 models \
             classify it; accuracy, macro-F1, agreement and the largest probability change are printed and \
-            written as JSON to --report (default OUT/quantization_eval.json).
+            written as JSON to --report (default OUT/quantization_eval.json). A question-answering model \
+            (*ForQuestionAnswering) takes a SQuAD-format --eval-file (JSON or JSON Lines) instead: exact match, \
+            F1, their deltas and the answer agreement.
             """)
 
     @OptionGroup var model: ModelDirectoryOption
@@ -43,6 +45,8 @@ struct QuantizeCommand: ParsableCommand {
     @Option(help: "Where to write the comparison as JSON (default OUT/quantization_eval.json).")
     var report: String?
 
+    @OptionGroup var answerOptions: QuantizeAnswerOptions
+
     func validate() throws {
         if FileManager.default.fileExists(atPath: outputDir) { throw ValidationError("--output-dir \(outputDir) already exists") }
     }
@@ -50,7 +54,10 @@ struct QuantizeCommand: ParsableCommand {
     func run() throws {
         inference.applyThreads()
         let labels = try HuggingFaceExport.labels(modelDirectory: model.url)
-        let source = try EncoderModel.load(modelDirectory: model.url, numLabels: labels?.count ?? 0)
+        // The head `architectures` names (a token classifier's, a QA model's `qa_outputs`), as predict loads it.
+        guard let source = try ModelRegistry.load(modelDirectory: model.url, numLabels: labels?.count ?? 0) as? EncoderModel else {
+            throw CLIError("\(model.path): quantize reads encoder models (BERT, DistilBERT, RoBERTa, XLM-RoBERTa), not decoders")
+        }
         guard !source.isQuantized else { throw CLIError("\(model.path) is already quantised (config.json has \(EncoderModel.quantizationKey))") }
         let output = URL(fileURLWithPath: outputDir, isDirectory: true)
         try QuantizedModelExport.write(model: source, sourceDirectory: model.url, to: output)
@@ -61,6 +68,14 @@ struct QuantizeCommand: ParsableCommand {
             var lineage = try LineageRecord.derived(command: "quantize", source: model.path, settings: settings)
             try lineage.write(into: [output])
             return
+        }
+        if AnswerPrediction.isQuestionAnswering(source) {
+            return try compareAnswers(source: source, output: output, evalFile: evalFile, settings: settings)
+        }
+        if source.head == .tokenClassification {
+            throw CLIError(
+                "--eval-file: \(model.path) is a token classifier; quantize compares sequence classifiers and QA models only (quantize it without --eval-file)"
+            )
         }
         guard let labels else { throw CLIError("--eval-file needs a classifier: \(model.path)/config.json has no id2label") }
 

@@ -91,16 +91,46 @@ final class ServeTokenClassifierTests: ServeTestCase {
         ) { error in XCTAssertTrue("\(error)".contains("arm ner is a token classifier"), "\(error)") }
     }
 
-    /// A token-classification adapter (PEFT task_type TOKEN_CLS) is refused at start, by name,
-    /// never served as a sequence classifier.
-    func testTokenClassificationAdapterIsRefused() throws {
-        let configPath = adapterDirectory.appendingPathComponent("adapter_config.json")
-        var config = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: configPath)) as? [String: Any])
-        config["task_type"] = "TOKEN_CLS"
-        try JSONSerialization.data(withJSONObject: config).write(to: configPath)
-        XCTAssertThrowsError(try ServeServer(configuration: configuration())) { error in
-            XCTAssertTrue("\(error)".contains("--adapter lora=encoder:\(adapterDirectory.path): a token-classification adapter"), "\(error)")
+    /// A token-classification adapter (PEFT task_type TOKEN_CLS, `classifier` saved, labels.json)
+    /// over the served encoder is served as a token classifier: its entities equal those of the
+    /// adapted model it was written from (place, type, text exactly; score within 1e-6).
+    func testTokenClassificationAdapterServesEntities() async throws {
+        let lora = LoRAConfiguration(rank: 2, alpha: 4, targetModules: ["query", "value"])
+        let adapted = try EncoderModel.load(
+            modelDirectory: encoderDirectory, numLabels: Self.tags.count, head: .tokenClassification, seed: 5, peft: PEFTSetup(lora: lora))
+        var rng = SeededRNG(seed: 31)
+        for view in adapted.store.views where lora.isTrainable(view.name) {
+            let p = adapted.store.value(view.name)
+            for i in 0..<view.count { p[i] = (view.name.hasPrefix("classifier") ? 1 : 0.3) * rng.nextNormal() }
         }
+        let nerAdapter = directory.appendingPathComponent("ner-adapter")
+        try PEFTAdapter.write(
+            model: adapted, to: nerAdapter, baseModelName: encoderDirectory.path, extraFiles: try PEFTTraining.labelsFiles(Self.tags))
+        let (_, port) = try await start(configuration { $0.adapters = [.init(name: "ner-lora", base: "encoder", directory: nerAdapter.path)] })
+        let info = try HTTPTestClient.get(port: port, path: "/info")
+        let served = try XCTUnwrap((info.json["models"] as? [[String: Any]])?.first { $0["name"] as? String == "ner-lora" })
+        XCTAssertEqual(served["kind"] as? String, "token_classifier")
+        XCTAssertEqual(served["labels"] as? [String], Self.tags)
+
+        let texts = Self.texts(8, seed: 6).map(\.0) + ["the man, who finds a city!"]
+        let tokenizer = try BertTokenizer.load(modelDirectory: encoderDirectory)
+        let expected = try EntityPrediction.predict(
+            texts: texts, model: adapted, tokenizer: tokenizer, labels: Self.tags, maxLength: min(128, adapted.maxSequenceLength), batchSize: 64)
+        XCTAssertGreaterThan(expected.joined().count, 3, "the random head tags entities, so the comparison means something")
+        let response = try HTTPTestClient.post(port: port, path: "/v1/predict", json: ["model": "ner-lora", "inputs": texts])
+        XCTAssertEqual(response.status, 200, response.text)
+        let predictions = try XCTUnwrap(response.json["predictions"] as? [[String: Any]])
+        XCTAssertEqual(predictions.count, texts.count)
+        for (i, prediction) in predictions.enumerated() {
+            assertEqual(try entities(prediction), expected[i], "text \(i): \(texts[i])")
+        }
+        // A sequence classifier's adapter and a token classifier's cannot share one base model.
+        XCTAssertThrowsError(
+            try ServeServer(
+                configuration: configuration {
+                    $0.adapters.append(.init(name: "ner-lora", base: "encoder", directory: nerAdapter.path))
+                })
+        ) { error in XCTAssertTrue("\(error)".contains("adapters over one model share one kind of head"), "\(error)") }
     }
 
     /// With --no-truncate a text over max_length is refused; with truncation it gets predict's

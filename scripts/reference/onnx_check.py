@@ -4,14 +4,15 @@
   onnx_check.py make-tiny KIND VOCAB_TXT DIR
       A small random encoder directory (config.json, vocab.txt, model.safetensors) of KIND:
       bert (3 labels), bert-pruned (heads pruned in two layers, 2 labels), distilbert
-      (sinusoidal positions, 2 labels), bert-base (no head). Weights ~ N(0, 0.2): an output that
+      (sinusoidal positions, 2 labels), bert-base (no head), bert-token (a token classifier, 4 tags),
+      bert-qa (a question-answering model: qa_outputs, start_logits and end_logits). Weights ~ N(0, 0.2): an output that
       ignores the mask, a position or a token type shows.
   onnx_check.py compare MODEL.onnx OUTPUTS.safetensors [--tolerance 1e-4] [--threads 2]
       onnx.checker (full check, with shape inference) on the file; its opset, input and output
       names and dynamic axes; then for every batch of OUTPUTS (`fttrain encoder-outputs`) ONNX
       Runtime's output on fttrain's padded batch, and on each text alone without padding, equal
-      to fttrain's within the tolerance (max abs over the logits, or over the hidden states of
-      real tokens; padded positions' hidden states within 10x). Exit 1 on any failure.
+      to fttrain's within the tolerance (max abs over a classifier's logits, or over real tokens'
+      hidden states or per-token logits; padded positions' within 10x). Exit 1 on any failure.
 """
 
 import argparse
@@ -26,12 +27,14 @@ import numpy as np
 def make_tiny(kind: str, vocab_txt: str, out: str) -> None:
     from safetensors.numpy import save_file
 
-    rng = np.random.default_rng({"bert": 1, "bert-pruned": 2, "distilbert": 3, "bert-base": 4}[kind])
+    rng = np.random.default_rng({"bert": 1, "bert-pruned": 2, "distilbert": 3, "bert-base": 4, "bert-token": 5, "bert-qa": 6}[kind])
     vocab = sum(1 for _ in open(vocab_txt, encoding="utf-8"))
     C, I, L, H, P = 32, 64, 2, 4, 64
     d = C // H
     normal = lambda *shape: (rng.standard_normal(shape) * 0.2).astype(np.float32)
-    labels = {"bert": ["a", "b", "c"], "bert-pruned": ["neg", "pos"], "distilbert": ["neg", "pos"], "bert-base": None}[kind]
+    labels = {"bert": ["a", "b", "c"], "bert-pruned": ["neg", "pos"], "distilbert": ["neg", "pos"], "bert-base": None,
+              "bert-token": ["O", "B-PER", "I-PER", "B-LOC"], "bert-qa": ["start", "end"]}[kind]
+    head = {"bert-token": "BertForTokenClassification", "bert-qa": "BertForQuestionAnswering"}.get(kind)
     pruned = {0: [1], 1: [0, 3]} if kind == "bert-pruned" else {}
     t = {}
     if kind == "distilbert":
@@ -54,7 +57,7 @@ def make_tiny(kind: str, vocab_txt: str, out: str) -> None:
                 t[p + n + ".weight"], t[p + n + ".bias"] = 1 + normal(C), normal(C)
         t["pre_classifier.weight"], t["pre_classifier.bias"] = normal(C, C), normal(C)
     else:
-        config = {"model_type": "bert", "architectures": ["BertForSequenceClassification" if labels else "BertModel"],
+        config = {"model_type": "bert", "architectures": [head or ("BertForSequenceClassification" if labels else "BertModel")],
                   "vocab_size": vocab, "hidden_size": C, "intermediate_size": I, "num_hidden_layers": L,
                   "num_attention_heads": H, "max_position_embeddings": P, "type_vocab_size": 2, "hidden_act": "gelu",
                   "layer_norm_eps": 1e-12, "pad_token_id": 0}
@@ -73,8 +76,13 @@ def make_tiny(kind: str, vocab_txt: str, out: str) -> None:
                 t[p + m + ".weight"], t[p + m + ".bias"] = normal(o, i), normal(o)
             for n in ("attention.output.LayerNorm", "output.LayerNorm"):
                 t[p + n + ".weight"], t[p + n + ".bias"] = 1 + normal(C), normal(C)
-        t["bert.pooler.dense.weight"], t["bert.pooler.dense.bias"] = normal(C, C), normal(C)
-    if labels:
+        if head is None:  # per-token heads have no pooler (add_pooling_layer=False)
+            t["bert.pooler.dense.weight"], t["bert.pooler.dense.bias"] = normal(C, C), normal(C)
+    if kind == "bert-qa":
+        config["id2label"] = {str(i): name for i, name in enumerate(labels)}
+        config["label2id"] = {name: i for i, name in enumerate(labels)}
+        t["qa_outputs.weight"], t["qa_outputs.bias"] = 5 * normal(2, C), normal(2)
+    elif labels:
         config["id2label"] = {str(i): name for i, name in enumerate(labels)}
         config["label2id"] = {name: i for i, name in enumerate(labels)}
         t["classifier.weight"], t["classifier.bias"] = normal(len(labels), C), normal(len(labels))
@@ -105,9 +113,14 @@ def compare(model_path: str, outputs_path: str, tolerance: float, threads: int) 
         if dims[name] != ["batch", "sequence"]:
             failures.append(f"input {name} has dims {dims[name]}, expected [batch, sequence]")
     tensors = load_file(outputs_path)
-    task = "logits" if any(k.startswith("logits.") for k in tensors) else "last_hidden_state"
-    if outputs != [task]:
-        failures.append(f"outputs {outputs}, expected [{task}]")
+    if any(k.startswith("start_logits.") for k in tensors):
+        names = ["start_logits", "end_logits"]  # optimum's question-answering outputs
+    else:
+        names = ["logits" if any(k.startswith("logits.") for k in tensors) else "last_hidden_state"]
+    if outputs != names:
+        failures.append(f"outputs {outputs}, expected {names}")
+    # A sequence classifier's logits are one row per text; every other output one per token.
+    per_text = names == ["logits"] and tensors["logits.0"].ndim == 2
     expected_inputs = ["input_ids", "attention_mask"] + (["token_type_ids"] if "token_type_ids" in inputs else [])
     if inputs != expected_inputs:
         failures.append(f"inputs {inputs}, expected optimum's {expected_inputs}")
@@ -123,32 +136,34 @@ def compare(model_path: str, outputs_path: str, tolerance: float, threads: int) 
     shapes = []
     for n in batches:
         feed = {name: tensors[f"{name}.{n}"] for name in inputs}
-        expected = tensors[f"{task}.{n}"]
-        got = session.run([task], feed)[0]
-        if got.shape != expected.shape:
-            failures.append(f"batch {n}: ONNX Runtime's {task} has shape {got.shape}, fttrain's {expected.shape}")
-            continue
         mask = tensors[f"attention_mask.{n}"].astype(bool)
         shapes.append(tuple(mask.shape))
-        difference = np.abs(got - expected)
-        if task == "logits":
-            worst_batch = max(worst_batch, float(difference.max()))
-        else:
-            per_token = difference.max(axis=-1)
-            worst_batch = max(worst_batch, float(per_token[mask].max()))
-            if (~mask).any():
-                worst_padding = max(worst_padding, float(per_token[~mask].max()))
+        for task, got in zip(names, session.run(names, feed)):
+            expected = tensors[f"{task}.{n}"]
+            if got.shape != expected.shape:
+                failures.append(f"batch {n}: ONNX Runtime's {task} has shape {got.shape}, fttrain's {expected.shape}")
+                continue
+            difference = np.abs(got - expected)
+            if per_text:
+                worst_batch = max(worst_batch, float(difference.max()))
+            else:
+                per_token = difference.max(axis=-1) if difference.ndim == 3 else difference
+                worst_batch = max(worst_batch, float(per_token[mask].max()))
+                if (~mask).any():
+                    worst_padding = max(worst_padding, float(per_token[~mask].max()))
         # Each text alone, unpadded: a batch of 1 at its own length.
         for row in range(mask.shape[0]):
             length = int(mask[row].sum())
             single = {name: feed[name][row:row + 1, :length] for name in inputs}
-            got1 = session.run([task], single)[0]
-            want1 = expected[row:row + 1] if task == "logits" else expected[row:row + 1, :length]
-            worst_single = max(worst_single, float(np.abs(got1 - want1).max()))
-    largest = max(float(np.abs(tensors[f"{task}.{n}"]).max()) for n in batches)
+            for task, got1 in zip(names, session.run(names, single)):
+                expected = tensors[f"{task}.{n}"]
+                want1 = expected[row:row + 1] if per_text else expected[row:row + 1, :length]
+                worst_single = max(worst_single, float(np.abs(got1 - want1).max()))
+    task = "/".join(names)
+    largest = max(float(np.abs(tensors[f"{name}.{n}"]).max()) for n in batches for name in names)
     print(f"{len(batches)} batches (B, T) {shapes}: max |ORT - fttrain| {worst_batch:.2e} in padded batches, "
           f"{worst_single:.2e} each text alone (tolerance {tolerance:g})"
-          + (f", {worst_padding:.2e} at padded positions" if task != "logits" else "") + f"; |fttrain {task}| up to {largest:.3g}")
+          + (f", {worst_padding:.2e} at padded positions" if not per_text else "") + f"; |fttrain {task}| up to {largest:.3g}")
     if not worst_batch <= tolerance:
         failures.append(f"padded batches differ by {worst_batch:.3e} > {tolerance:g}")
     if not worst_single <= tolerance:
@@ -164,7 +179,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     tiny = sub.add_parser("make-tiny")
-    tiny.add_argument("kind", choices=["bert", "bert-pruned", "distilbert", "bert-base"])
+    tiny.add_argument("kind", choices=["bert", "bert-pruned", "distilbert", "bert-base", "bert-token", "bert-qa"])
     tiny.add_argument("vocab_txt")
     tiny.add_argument("out")
     cmp = sub.add_parser("compare")

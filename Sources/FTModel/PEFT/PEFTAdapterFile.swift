@@ -25,6 +25,8 @@ public struct PEFTAdapter: Sendable {
     public var lora: LoRAConfiguration? { setup.lora }
     /// `base_model_name_or_path` of the config, when it names one.
     public let baseModelName: String?
+    /// `task_type` of the config (`SEQ_CLS`, `TOKEN_CLS`, `QUESTION_ANS`, `CAUSAL_LM`), when given.
+    public var taskType: String? = nil
     /// The adapter's tensors under fttrain's store names, in file order.
     public let tensors: [(name: String, shape: [Int], values: [Float])]
 
@@ -80,7 +82,8 @@ public struct PEFTAdapter: Sendable {
             seen.insert(name)
             tensors.append((name, info.shape, try file.floats(info.name)))
         }
-        return PEFTAdapter(setup: setup, baseModelName: object["base_model_name_or_path"] as? String, tensors: tensors)
+        return PEFTAdapter(
+            setup: setup, baseModelName: object["base_model_name_or_path"] as? String, taskType: object["task_type"] as? String, tensors: tensors)
     }
 
     static func configuration(from object: [String: Any], path: String) throws -> PEFTSetup {

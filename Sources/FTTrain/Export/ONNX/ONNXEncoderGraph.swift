@@ -25,6 +25,10 @@ enum ONNXEncoderGraph {
         case logits
         /// `last_hidden_state (batch, sequence, hidden)`: the bare encoder's output.
         case lastHiddenState
+        /// `logits (batch, sequence, numLabels)`: the token-classification head on every token (no pooler).
+        case tokenLogits
+        /// `start_logits`, `end_logits (batch, sequence)`: `qa_outputs` on every token, split (no pooler).
+        case spanLogits
     }
 
     /// Builds the whole graph of `model` under `architecture`.
@@ -58,6 +62,21 @@ enum ONNXEncoderGraph {
                 names.classifier + ".bias", shape: [L], values: UnsafeBufferPointer(start: store.value(names.classifier + ".bias"), count: L))
             graph.add("Add", [graph.add("MatMul", [pooled, w]), b], output: "logits")
             graph.addOutput("logits", type: .float, dimensions: [.parameter("batch"), .value(L)])
+        case .tokenLogits:
+            let name = config.family.names.classifier, L = model.numLabels
+            let logits = graph.linear(
+                hidden, name: name, weight: model.store.value(name + ".weight"), bias: model.store.value(name + ".bias"), outputs: L, inputs: C)
+            graph.add("Identity", [logits], output: "logits")  // (B, T, L)
+            graph.addOutput("logits", type: .float, dimensions: [.parameter("batch"), .parameter("sequence"), .value(L)])
+        case .spanLogits:
+            let name = EncoderHead.questionAnswering.layerName
+            let logits = graph.linear(
+                hidden, name: name, weight: model.store.value(name + ".weight"), bias: model.store.value(name + ".bias"), outputs: 2, inputs: C)
+            // (B, T, 2): channel 0 the start logits, 1 the end logits (transformers' `logits.split(1, dim=-1)`).
+            for (k, output) in ["start_logits", "end_logits"].enumerated() {
+                graph.add("Gather", [logits, graph.constant(int64: [Int64(k)], shape: [])], attributes: [.int("axis", 2)], output: output)
+                graph.addOutput(output, type: .float, dimensions: [.parameter("batch"), .parameter("sequence")])
+            }
         }
         return graph
     }

@@ -25,6 +25,20 @@ public enum ONNXExport {
         case textClassification = "text-classification"
         /// `last_hidden_state`: the encoder without a head.
         case featureExtraction = "feature-extraction"
+        /// `logits (batch, sequence, labels)`: a token classifier (`*ForTokenClassification`).
+        case tokenClassification = "token-classification"
+        /// `start_logits`, `end_logits (batch, sequence)`: extractive QA (`*ForQuestionAnswering`).
+        case questionAnswering = "question-answering"
+
+        /// The model head this task exports (nil: none).
+        public var head: EncoderHead? {
+            switch self {
+            case .textClassification: return .sequenceClassification
+            case .featureExtraction: return nil
+            case .tokenClassification: return .tokenClassification
+            case .questionAnswering: return .questionAnswering
+            }
+        }
     }
 
     /// The opset the files declare.
@@ -72,17 +86,32 @@ public enum ONNXExport {
         }
         let labels = try HuggingFaceExport.labels(modelDirectory: modelDirectory)
         let hasHead = try hasClassifier(modelDirectory: modelDirectory, family: family)
-        let task = requested ?? defaultTask(labels: labels, hasClassifier: hasHead)
-        if task == .textClassification {
+        // The head `architectures` names: a token classifier or a QA model exports its per-token head.
+        let modelHead = EncoderHead.named(byArchitectures: json.object["architectures"] as? [String])
+        let task = requested ?? defaultTask(labels: labels, hasClassifier: hasHead, head: modelHead)
+        if let head = task.head, head != modelHead, labels?.isEmpty == false {
+            throw ONNXExportError.wrongHead(directory, task: task.rawValue, architecture: (json.object["architectures"] as? [String])?.first ?? "?")
+        }
+        if task == .questionAnswering {
+            guard try hasTensor(modelDirectory: modelDirectory, family: family, EncoderHead.questionAnswering.layerName + ".weight") else {
+                throw ONNXExportError.noClassifier(directory, reason: "model.safetensors has no qa_outputs.weight")
+            }
+        } else if task != .featureExtraction {
             guard let labels, !labels.isEmpty else { throw ONNXExportError.noClassifier(directory, reason: "config.json has no id2label") }
             guard hasHead else {
                 throw ONNXExportError.noClassifier(directory, reason: "model.safetensors has no \(family.names.classifier).weight")
             }
         }
-        let numLabels = task == .textClassification ? labels!.count : 0
-        let model = try EncoderModel.load(modelDirectory: modelDirectory, numLabels: numLabels)
-        let graph = ONNXEncoderGraph.build(
-            model: model, architecture: architecture, output: task == .textClassification ? .logits : .lastHiddenState)
+        let numLabels = task == .questionAnswering ? 2 : task == .featureExtraction ? 0 : labels!.count
+        let model = try EncoderModel.load(modelDirectory: modelDirectory, numLabels: numLabels, head: task.head ?? .sequenceClassification)
+        let output: ONNXEncoderGraph.Output
+        switch task {
+        case .textClassification: output = .logits
+        case .featureExtraction: output = .lastHiddenState
+        case .tokenClassification: output = .tokenLogits
+        case .questionAnswering: output = .spanLogits
+        }
+        let graph = ONNXEncoderGraph.build(model: model, architecture: architecture, output: output)
         let proto = graph.model(
             producerVersion: producerVersion,
             docString: "\(family.name) \(task.rawValue) exported by fttrain from \(modelDirectory.lastPathComponent)")
@@ -103,11 +132,17 @@ public enum ONNXExport {
         let family = try ModelRegistry.encoderFamily(of: json)
         return defaultTask(
             labels: try HuggingFaceExport.labels(modelDirectory: modelDirectory),
-            hasClassifier: try hasClassifier(modelDirectory: modelDirectory, family: family))
+            hasClassifier: try hasClassifier(modelDirectory: modelDirectory, family: family),
+            head: EncoderHead.named(byArchitectures: json.object["architectures"] as? [String]))
     }
 
-    static func defaultTask(labels: [String]?, hasClassifier: Bool) -> Task {
-        labels.map { !$0.isEmpty } == true && hasClassifier ? .textClassification : .featureExtraction
+    /// A QA model (`architectures` `*ForQuestionAnswering`): `question-answering`; else with
+    /// `id2label` and the classifier's weights, `token-classification` for `*ForTokenClassification`
+    /// and `text-classification` otherwise; else `feature-extraction`.
+    static func defaultTask(labels: [String]?, hasClassifier: Bool, head: EncoderHead = .sequenceClassification) -> Task {
+        if head == .questionAnswering { return .questionAnswering }
+        guard labels.map({ !$0.isEmpty }) == true && hasClassifier else { return .featureExtraction }
+        return head == .tokenClassification ? .tokenClassification : .textClassification
     }
 
     /// Whether the weights hold the classification layer (with or without the base prefix).
@@ -116,6 +151,12 @@ public enum ONNXExport {
         guard FileManager.default.fileExists(atPath: path) else { throw ModelError.missingFile(path) }
         let file = try SafeTensorsFile(path: path)
         let name = family.names.classifier + ".weight"
+        return file.info(name) != nil || file.info(family.names.basePrefix + name) != nil
+    }
+
+    /// Whether the weights hold tensor `name` (with or without the base prefix).
+    static func hasTensor(modelDirectory: URL, family: EncoderFamily, _ name: String) throws -> Bool {
+        let file = try SafeTensorsFile(path: modelDirectory.appendingPathComponent("model.safetensors").path)
         return file.info(name) != nil || file.info(family.names.basePrefix + name) != nil
     }
 
@@ -162,6 +203,8 @@ public enum ONNXExportError: Error, CustomStringConvertible, Equatable {
     case unwritable(String, reason: String)
     /// The model does not fit a protobuf message.
     case serialization(String, reason: String)
+    /// A head task asked of a model whose `architectures` names another head.
+    case wrongHead(String, task: String, architecture: String)
 
     public var description: String {
         switch self {
@@ -173,6 +216,10 @@ public enum ONNXExportError: Error, CustomStringConvertible, Equatable {
             return "\(path): cannot write the ONNX file: \(reason)"
         case .serialization(let path, let reason):
             return "\(path): cannot serialise the ONNX model: \(reason)"
+        case .wrongHead(let path, let task, let architecture):
+            let fitting =
+                ONNXExport.Task.allCases.first { $0.head == EncoderHead.named(byArchitectures: [architecture]) }?.rawValue ?? "feature-extraction"
+            return "\(path): --task \(task) does not fit \(architecture); export it with --task \(fitting) (or feature-extraction)"
         }
     }
 }
