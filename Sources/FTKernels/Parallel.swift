@@ -11,6 +11,10 @@ import Foundation
 /// `sched_yield` and take a core from the slices that follow — measured on 2 cores, two
 /// single-threaded halves of a 4096 × 384 × 1536 product ran at 93–115 GFLOP/s right after a
 /// threaded product and at 180–194 GFLOP/s without one (OpenBLAS's own 2 threads: 195).
+///
+/// The slices run on `SlicePool`'s threads, which spin briefly between slices before they park,
+/// so the several dozen small dispatches of one text's forward pass do not each wait for a thread
+/// to wake up.
 public enum Parallel {
     nonisolated(unsafe) private static var configuredThreads: Int = defaultThreadCount()
     /// Set on a thread while it runs a slice, so a nested `forEachSlice` runs inline there.
@@ -89,7 +93,9 @@ public enum Parallel {
 
     /// Splits `0..<count` into at most `threadCount` contiguous, nearly equal ranges, each starting
     /// at a multiple of `granularity`, and runs `body` on each concurrently (on the calling thread
-    /// alone when there is one range, or when called from inside a slice).
+    /// alone when there is one range, or when called from inside a slice): the first range on the
+    /// calling thread, the others on `SlicePool`'s workers (libdispatch's when another thread is
+    /// using the pool). The ranges do not depend on which threads run them.
     public static func forEachSlice(of count: Int, granularity: Int = 1, _ body: (Range<Int>) -> Void) {
         forEachSlice(of: count, granularity: granularity) { _, range in body(range) }
     }
