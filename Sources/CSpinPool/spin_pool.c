@@ -55,6 +55,7 @@ struct ft_pool {
     _Atomic long parks;
     _Atomic long preemptions;
     _Atomic long calm_after;  // CLOCK_MONOTONIC ns before which nobody spins
+    _Atomic long calm_ns;     // the last quiet period's length
     _Atomic int parked;
     // The current job.
     ft_slice_fn fn;
@@ -81,11 +82,24 @@ static long now_ns(void) {
 /// A gap this long between two clock reads of a spin loop (a few µs apart when it runs) means the
 /// spinning thread was preempted: the cores are oversubscribed.
 #define PREEMPTED_NS 50000L
-/// After a preemption nobody spins for this long. Spinning on oversubscribed cores is far worse
-/// than parking: a spinning thread spends its share of the core, the scheduler then runs others
-/// for milliseconds while its partner waits, whereas a thread woken from a futex runs at once
-/// (measured here with a load of 23 on 2 cores: 970 against 150 µs per 2-slice job of 27 µs).
-#define CALM_NS 1000000000L
+/// After a preemption nobody spins for a while: 2 ms, doubled at each preemption that follows
+/// within a second of the last quiet period's end, up to 1 s. Spinning on oversubscribed cores is
+/// far worse than parking: a spinning thread spends its share of the core, the scheduler then runs
+/// others for milliseconds while its partner waits, whereas a thread woken from a futex runs at
+/// once (measured here with a load of 23 on 2 cores: 970 against 150 µs per 2-slice job of 27 µs).
+/// A lone preemption (another process's short burst) costs only 2 ms without spinning.
+#define CALM_MIN_NS 2000000L
+#define CALM_MAX_NS 1000000000L
+
+/// Records a preemption seen at `now`: no spinning for the next quiet period.
+static void preempted(ft_pool *pool, long now) {
+    long calm = atomic_load_explicit(&pool->calm_ns, memory_order_relaxed);
+    long until = atomic_load_explicit(&pool->calm_after, memory_order_relaxed);
+    calm = (now - until > CALM_MAX_NS || calm < CALM_MIN_NS) ? CALM_MIN_NS : (calm * 2 > CALM_MAX_NS ? CALM_MAX_NS : calm * 2);
+    atomic_store_explicit(&pool->calm_ns, calm, memory_order_relaxed);
+    atomic_store_explicit(&pool->calm_after, now + calm, memory_order_relaxed);
+    atomic_fetch_add_explicit(&pool->preemptions, 1, memory_order_relaxed);
+}
 
 /// The spin window now: the configured one, or 0 while the cores have lately been oversubscribed.
 static long spin_window(ft_pool *pool, long now) {
@@ -95,7 +109,7 @@ static long spin_window(ft_pool *pool, long now) {
 }
 
 /// Spins while `done(word, value)` is false, up to the spin window; returns `done`'s last answer.
-/// A preemption seen while spinning ends the spin and stops spinning for a while (`CALM_NS`).
+/// A preemption seen while spinning ends the spin and stops spinning for a while (`preempted`).
 #define SPIN_WHILE_NOT(pool, done)                                                        \
     do {                                                                                  \
         long start_ = now_ns(), spin_ = spin_window(pool, start_), last_ = start_;       \
@@ -103,8 +117,7 @@ static long spin_window(ft_pool *pool, long now) {
             for (int i_ = 0; i_ < 64 && !(done); i_++) cpu_relax();                        \
             long t_ = now_ns();                                                           \
             if (t_ - last_ > PREEMPTED_NS) {                                              \
-                atomic_store_explicit(&(pool)->calm_after, t_ + CALM_NS, memory_order_relaxed); \
-                atomic_fetch_add_explicit(&(pool)->preemptions, 1, memory_order_relaxed); \
+                preempted(pool, t_);                                                      \
                 break;                                                                    \
             }                                                                             \
             if (t_ - start_ >= spin_) break;                                              \
@@ -149,6 +162,7 @@ ft_pool *ft_pool_create(int max_workers) {
     atomic_init(&pool->parks, 0);
     atomic_init(&pool->preemptions, 0);
     atomic_init(&pool->calm_after, 0);
+    atomic_init(&pool->calm_ns, 0);
     atomic_init(&pool->parked, 0);
     pool->fn = NULL;
     pool->context = NULL;

@@ -34,7 +34,8 @@ int ft_pool_worker_count(const ft_pool *pool);
 /// How many times workers have parked (gone to sleep on the futex) since the pool was made.
 long ft_pool_parks(const ft_pool *pool);
 
-/// How many times a spinning thread found it had been preempted (each stops spinning for 1 s).
+/// How many times a spinning thread found it had been preempted (each stops spinning for 2 ms
+/// to 1 s, longer when preemptions follow each other).
 long ft_pool_preemptions(const ft_pool *pool);
 
 /// How many workers are parked right now.
