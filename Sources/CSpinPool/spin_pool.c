@@ -243,4 +243,11 @@ long ft_pool_parks(const ft_pool *pool) { return atomic_load_explicit(&pool->par
 
 long ft_pool_preemptions(const ft_pool *pool) { return atomic_load_explicit(&pool->preemptions, memory_order_relaxed); }
 
+int ft_pool_is_hot(ft_pool *pool) {
+    if (atomic_load_explicit(&pool->spin_ns, memory_order_relaxed) <= 0) return 0;
+    if (atomic_load_explicit(&pool->started, memory_order_relaxed) == 0) return 0;
+    if (atomic_load_explicit(&pool->parked, memory_order_relaxed) != 0) return 0;
+    return now_ns() >= atomic_load_explicit(&pool->calm_after, memory_order_relaxed);
+}
+
 int ft_pool_parked_workers(const ft_pool *pool) { return atomic_load_explicit(&pool->parked, memory_order_relaxed); }

@@ -5,15 +5,21 @@ public enum LayerNorm {
 
     /// output (N, C) = (x − mean) · rstd · gamma + beta. Caches `mean` and `rstd` (N) for backward.
     /// `output` may alias `input`. Rows run across the slice threads (`Parallel`) in blocks of at
-    /// least `minimumSliceFloats` values (one text's rows between its products; inside a batch
-    /// slice, inline); each row is computed alike wherever it runs.
+    /// least `minimumSliceFloats` values while the workers are spinning (one text's rows between
+    /// its products, `SlicePool.spreadsSmallWork`; inside a batch slice, inline); each row is
+    /// computed alike wherever it runs.
     public static func forward(
         output: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>?,
         rstd: UnsafeMutablePointer<Float>?, input: UnsafePointer<Float>,
         gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>,
         rows N: Int, channels C: Int, epsilon: Float
     ) {
-        Parallel.forEachSlice(of: N, granularity: max(1, minimumSliceFloats / max(C, 1))) { rows in
+        let granularity = max(1, minimumSliceFloats / max(C, 1))
+        guard Parallel.sliceCount(of: N, granularity: granularity) > 1, SlicePool.spreadSmallWorkNow else {
+            forwardRows(0..<N, output: output, mean: mean, rstd: rstd, input: input, gamma: gamma, beta: beta, channels: C, epsilon: epsilon)
+            return
+        }
+        Parallel.forEachSlice(of: N, granularity: granularity) { rows in
             forwardRows(
                 rows, output: output, mean: mean, rstd: rstd, input: input, gamma: gamma, beta: beta, channels: C, epsilon: epsilon)
         }

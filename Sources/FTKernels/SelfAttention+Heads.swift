@@ -10,9 +10,10 @@
 extension SelfAttention {
     /// Whether `forward`/`forwardFirstQuery` spread (sequence, head) pairs over the slice threads:
     /// inference (no probabilities kept, no dropout) with more slices over the pairs than over
-    /// the sequences.
+    /// the sequences, while the workers are spinning (`SlicePool.spreadsSmallWork`).
     static func spreadsHeads(batch B: Int, heads NH: Int, dropout: Dropout?, keepProbabilities: Bool) -> Bool {
         !keepProbabilities && (dropout?.isIdentity ?? true) && Parallel.sliceCount(of: B) < Parallel.sliceCount(of: B * NH)
+            && SlicePool.spreadSmallWorkNow
     }
 
     /// `forward` without dropout or kept probabilities, its (sequence, head) pairs across the slice

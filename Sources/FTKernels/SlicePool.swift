@@ -51,6 +51,19 @@ public enum SlicePool {
     /// Applies the spin window again after `Parallel.threadCount` or `spinMicroseconds` changed.
     static func threadsChanged() { ft_pool_set_spin_ns(pool, effectiveSpinNanoseconds) }
 
+    /// Whether small work (one text's attention heads, its layer-norm rows: 5–20 µs each) is
+    /// spread over the threads: nil (the default) when the workers are spinning right now
+    /// (`workersAreSpinning`), where handing a slice over costs under a µs; parked workers would
+    /// cost a wake-up each, more than such work saves, and on busy cores the woken thread may wait
+    /// for a core far longer. True or false forces it (tests). Results are the same either way.
+    nonisolated(unsafe) public static var spreadsSmallWork: Bool? = nil
+
+    /// Whether a dispatch now finds the workers spinning (none parked, spinning not suspended).
+    public static var workersAreSpinning: Bool { ft_pool_is_hot(pool) != 0 }
+
+    /// `spreadsSmallWork`'s answer now.
+    static var spreadSmallWorkNow: Bool { spreadsSmallWork ?? workersAreSpinning }
+
     /// Worker threads started so far.
     public static var workerCount: Int { Int(ft_pool_worker_count(pool)) }
 

@@ -17,6 +17,7 @@ final class SlicePoolTests: XCTestCase {
     override func tearDown() {
         Parallel.threadCount = savedThreads
         SlicePool.spinMicroseconds = savedSpin
+        SlicePool.spreadsSmallWork = nil
     }
 
     /// 3 slices, 20,000 dispatches back to back, with a spin window and without (every hand-over
@@ -79,6 +80,7 @@ final class SlicePoolTests: XCTestCase {
     /// per-sequence loop of 1 thread to the bit, for every query and for the first query only.
     func testAttentionAcrossHeadsEqualsOneThread() {
         let T = 13, C = 48, NH = 6
+        SlicePool.spreadsSmallWork = true  // whether the workers spin or not
         for B in [1, 2] {
             let qkv = testValues(B * T * 3 * C, seed: 5)
             let mask = (0..<(B * T)).map { Int32($0 % T < T - 4 * ($0 / T) - 2 ? 1 : 0) }
@@ -108,6 +110,7 @@ final class SlicePoolTests: XCTestCase {
     /// Layer-norm rows across threads (25 rows of 384, as one served text) are one thread's bits.
     func testLayerNormRowsAcrossThreadsEqualOneThread() {
         let N = 25, C = 384
+        SlicePool.spreadsSmallWork = true
         let x = testValues(N * C, seed: 7), gamma = testValues(C, seed: 8), beta = testValues(C, seed: 9)
         func normalize(threads: Int) -> [Float] {
             Parallel.threadCount = threads

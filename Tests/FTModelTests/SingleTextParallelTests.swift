@@ -12,8 +12,14 @@ import XCTest
 /// the first-query attention of the last layer.
 final class SingleTextParallelTests: XCTestCase {
     private var savedThreads = 1
-    override func setUp() { savedThreads = Parallel.threadCount }
-    override func tearDown() { Parallel.threadCount = savedThreads }
+    override func setUp() {
+        savedThreads = Parallel.threadCount
+        SlicePool.spreadsSmallWork = true  // heads and rows across the threads whether the workers spin or not
+    }
+    override func tearDown() {
+        Parallel.threadCount = savedThreads
+        SlicePool.spreadsSmallWork = nil
+    }
 
     func testRealModelOneTextSameBitsOnOneAndTwoThreads() throws {
         let model = try XCTUnwrap(ModelRegistry.load(modelDirectory: try TestAssets.realModelDirectory()) as? EncoderModel)

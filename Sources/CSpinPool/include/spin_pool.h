@@ -38,6 +38,10 @@ long ft_pool_parks(const ft_pool *pool);
 /// to 1 s, longer when preemptions follow each other).
 long ft_pool_preemptions(const ft_pool *pool);
 
+/// 1 when a dispatch now would find its workers spinning (started, none parked, spinning not
+/// suspended after a preemption): a slice handed over costs well under a µs rather than a wake-up.
+int ft_pool_is_hot(ft_pool *pool);
+
 /// How many workers are parked right now.
 int ft_pool_parked_workers(const ft_pool *pool);
 
