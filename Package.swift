@@ -77,9 +77,12 @@ let package = Package(
             name: "CInt8",
             cSettings: [.unsafeFlags(["-O3"])]),
 
+        // MARK: - Slice threads that spin before they park (C: `pause` and futexes)
+        .target(name: "CSpinPool", cSettings: [.unsafeFlags(["-O2"])]),
+
         // MARK: - Kernels: BLAS, vector math, slice threads, layers, optimizer and all-reduce loops
         .target(
-            name: "FTKernels", dependencies: ["CBLAS", "CDNNL", "CInt8"],
+            name: "FTKernels", dependencies: ["CBLAS", "CDNNL", "CInt8", "CSpinPool"],
             swiftSettings: kernelSettings),
 
         // MARK: - Core: buffers, RNG, safetensors (re-exports FTKernels)

@@ -4,16 +4,40 @@ public enum LayerNorm {
     typealias V = VectorMath.Vector
 
     /// output (N, C) = (x − mean) · rstd · gamma + beta. Caches `mean` and `rstd` (N) for backward.
-    /// `output` may alias `input`.
+    /// `output` may alias `input`. Rows run across the slice threads (`Parallel`) in blocks of at
+    /// least `minimumSliceFloats` values while the workers are spinning (one text's rows between
+    /// its products, `SlicePool.spreadsSmallWork`; inside a batch slice, inline); each row is
+    /// computed alike wherever it runs.
     public static func forward(
         output: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>?,
         rstd: UnsafeMutablePointer<Float>?, input: UnsafePointer<Float>,
         gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>,
         rows N: Int, channels C: Int, epsilon: Float
     ) {
+        let granularity = max(1, minimumSliceFloats / max(C, 1))
+        guard Parallel.sliceCount(of: N, granularity: granularity) > 1, SlicePool.spreadSmallWorkNow else {
+            forwardRows(0..<N, output: output, mean: mean, rstd: rstd, input: input, gamma: gamma, beta: beta, channels: C, epsilon: epsilon)
+            return
+        }
+        Parallel.forEachSlice(of: N, granularity: granularity) { rows in
+            forwardRows(
+                rows, output: output, mean: mean, rstd: rstd, input: input, gamma: gamma, beta: beta, channels: C, epsilon: epsilon)
+        }
+    }
+
+    /// The fewest values a slice of `forward` gets: below that a dispatch costs more than it saves.
+    static let minimumSliceFloats = 4096
+
+    /// `forward` for `rows` on the calling thread.
+    @inline(__always)
+    static func forwardRows(
+        _ rows: Range<Int>, output: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>?,
+        rstd: UnsafeMutablePointer<Float>?, input: UnsafePointer<Float>,
+        gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>, channels C: Int, epsilon: Float
+    ) {
         let invC = 1 / Float(C)
         let w = VectorMath.width, vectorEnd = C - C % w
-        for r in 0..<N {
+        for r in rows {
             let x = input + r * C
             let y = output + r * C
             let m = VectorMath.sum(x, C) * invC

@@ -1,3 +1,4 @@
+import CSpinPool
 import Dispatch
 import Foundation
 
@@ -10,6 +11,10 @@ import Foundation
 /// `sched_yield` and take a core from the slices that follow — measured on 2 cores, two
 /// single-threaded halves of a 4096 × 384 × 1536 product ran at 93–115 GFLOP/s right after a
 /// threaded product and at 180–194 GFLOP/s without one (OpenBLAS's own 2 threads: 195).
+///
+/// The slices run on `SlicePool`'s threads, which spin briefly between slices before they park,
+/// so the several dozen small dispatches of one text's forward pass do not each wait for a thread
+/// to wake up.
 public enum Parallel {
     nonisolated(unsafe) private static var configuredThreads: Int = defaultThreadCount()
     /// Set on a thread while it runs a slice, so a nested `forEachSlice` runs inline there.
@@ -49,6 +54,7 @@ public enum Parallel {
             _ = blasPinned
             threadCountWasSet = true
             configuredThreads = max(1, newValue)
+            SlicePool.threadsChanged()
         }
     }
 
@@ -87,7 +93,9 @@ public enum Parallel {
 
     /// Splits `0..<count` into at most `threadCount` contiguous, nearly equal ranges, each starting
     /// at a multiple of `granularity`, and runs `body` on each concurrently (on the calling thread
-    /// alone when there is one range, or when called from inside a slice).
+    /// alone when there is one range, or when called from inside a slice): the first range on the
+    /// calling thread, the others on `SlicePool`'s workers (libdispatch's when another thread is
+    /// using the pool). The ranges do not depend on which threads run them.
     public static func forEachSlice(of count: Int, granularity: Int = 1, _ body: (Range<Int>) -> Void) {
         forEachSlice(of: count, granularity: granularity) { _, range in body(range) }
     }
@@ -103,17 +111,37 @@ public enum Parallel {
             if count > 0 { body(0, 0..<count) }
             return
         }
-        let units = (count + g - 1) / g
-        let key = insideSliceKey
         withoutActuallyEscaping(body) { body in
-            let box = UncheckedSendable(body)
-            DispatchQueue.concurrentPerform(iterations: slices) { i in
-                let start = min(count, units * i / slices * g), end = min(count, units * (i + 1) / slices * g)
-                pthread_setspecific(key, UnsafeRawPointer(bitPattern: 1))
-                box.value(i, start..<end)
-                pthread_setspecific(key, nil)
+            var job = SliceJob(body: body, count: count, granularity: g, slices: slices, key: insideSliceKey)
+            // The spinning pool (`SlicePool`); when another thread is using it (independent
+            // threads that each slice their own work), libdispatch's threads as before.
+            let ran = withUnsafeMutablePointer(to: &job) { ft_pool_run(SlicePool.pool, Int32(slices), SliceJob.run, $0) }
+            if ran == 0 {
+                let box = UncheckedSendable(job)
+                DispatchQueue.concurrentPerform(iterations: slices) { i in box.value.slice(i) }
             }
         }
+    }
+}
+
+/// One `forEachSlice` call as the pool's threads see it: slice `i` of `0..<count`.
+private struct SliceJob {
+    let body: (Int, Range<Int>) -> Void
+    let count, granularity, slices: Int
+    let key: pthread_key_t
+
+    /// Runs slice `i` on the calling thread, marked as inside a slice (nested slicing runs inline).
+    func slice(_ i: Int) {
+        let units = (count + granularity - 1) / granularity
+        let start = min(count, units * i / slices * granularity), end = min(count, units * (i + 1) / slices * granularity)
+        pthread_setspecific(key, UnsafeRawPointer(bitPattern: 1))
+        body(i, start..<end)
+        pthread_setspecific(key, nil)
+    }
+
+    /// The pool's entry point: `context` is the job.
+    static let run: ft_slice_fn = { context, i in
+        context!.assumingMemoryBound(to: SliceJob.self).pointee.slice(Int(i))
     }
 }
 

@@ -16,6 +16,12 @@ extension SelfAttention {
         dropout: Dropout? = nil, dropoutScratch: UnsafeMutablePointer<Float>? = nil, dropoutIndexOffset: Int = 0,
         keepProbabilities: Bool = true
     ) {
+        if spreadsHeads(batch: B, heads: NH, dropout: dropout, keepProbabilities: keepProbabilities) {
+            forwardAcrossHeads(
+                context: context, qkv: qkv, attentionMask: attentionMask, batch: B, sequence: T, channels: C, heads: NH,
+                firstQueryOnly: true)
+            return
+        }
         let d = C / NH
         let scale = 1 / Float(d).squareRoot()
         let C3 = 3 * C

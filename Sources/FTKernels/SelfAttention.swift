@@ -24,7 +24,8 @@ public enum SelfAttention {
     /// in PyTorch (all scores collapse onto `float.min`).
     ///
     /// With `keepProbabilities` false (inference: no backward needs them), `probabilities` is one
-    /// (T, T) scratch that every head reuses while it is still in cache.
+    /// (T, T) scratch that every head reuses while it is still in cache; with fewer sequences
+    /// than slice threads, heads run across the threads instead (`SelfAttention+Heads`).
     public static func forward(
         context: UnsafeMutablePointer<Float>, probabilities: UnsafeMutablePointer<Float>,
         qkv: UnsafePointer<Float>, attentionMask: UnsafePointer<Int32>,
@@ -32,6 +33,13 @@ public enum SelfAttention {
         dropout: Dropout? = nil, dropoutScratch: UnsafeMutablePointer<Float>? = nil, dropoutIndexOffset: Int = 0,
         keepProbabilities: Bool = true
     ) {
+        // Fewer sequences than threads in inference (one served text): heads across the threads.
+        if spreadsHeads(batch: B, heads: NH, dropout: dropout, keepProbabilities: keepProbabilities) {
+            forwardAcrossHeads(
+                context: context, qkv: qkv, attentionMask: attentionMask, batch: B, sequence: T, channels: C, heads: NH,
+                firstQueryOnly: false)
+            return
+        }
         let d = C / NH
         let scale = 1 / Float(d).squareRoot()
         let C3 = 3 * C
