@@ -12,6 +12,10 @@
 #   scripts/ner_peoples_daily.sh [FTTRAIN_BINARY]    (default .build/release/fttrain)
 #   env TRAIN=2000 VALIDATION=200 TEST=500 (sentences; 0 = the whole split), EPOCHS=1, LR=5e-5, BATCH=32,
 #       MAX_LENGTH=128, THREADS=2, OUT=runs/ner_peoples_daily, SKIP_TORCH=1, SKIP_CHECK=1.
+#   EXTEND=1: first `fttrain extend-vocab` on the characters of the training split (EXTEND_CORPUS,
+#       default the whole training split; MIN_COUNT=1) into OUT/extended, then both trainers start from
+#       that directory; the [UNK] rate of the three splits' texts before and after, and transformers
+#       loading it with fttrain's ids (scripts/reference/check_extend_vocab.py), unless SKIP_TORCH.
 # The default is a short run to show the pipeline works; the full split (TRAIN=0 VALIDATION=0 TEST=0)
 # is 15,588 training sentences of ~95 characters: 488 steps of 32 at 128 tokens, about 8x the default.
 set -euo pipefail
@@ -46,12 +50,32 @@ for name, n in zip(("train", "validation", "test"), map(int, sizes)):
     open(f"{target}/{name}.jsonl", "w", encoding="utf-8").write("\n".join(lines) + "\n")
     print(f"{name}: {len(lines)} sentences")
 PY
+if [[ -n ${EXTEND:-} ]]; then
+    echo "== extend-vocab on ${EXTEND_CORPUS:-$data/train.jsonl} (min count ${MIN_COUNT:-1})"
+    "$binary" extend-vocab --model-dir "$model" --corpus "${EXTEND_CORPUS:-$data/train.jsonl}" --output-dir "$out/extended" \
+        --min-count "${MIN_COUNT:-1}" --force | tee "$out/extend_vocab.log" || { echo "FAIL: extend-vocab"; exit 1; }
+    base_model=$model
+    model=$out/extended
+    python3 -c '
+import json, sys
+for name in ("train", "validation", "test"):
+    for line in open(f"{sys.argv[1]}/{name}.jsonl", encoding="utf-8"):
+        print("".join(json.loads(line)["tokens"]))' "$data" >"$out/all_texts.txt"
+    # The [UNK] rate of every character of the three splits (JSONL tokens: each one word, as training reads them).
+    splits=("$data/train.jsonl" "$data/validation.jsonl" "$data/test.jsonl")
+    "$binary" extend-vocab --model-dir "$base_model" --corpus "${splits[@]}" --dry-run >"$out/unk_before.log"
+    "$binary" extend-vocab --model-dir "$model" --corpus "${splits[@]}" --dry-run >"$out/unk_after.log"
+    unk_before=$(grep -oE '^before: .*' "$out/unk_before.log" | sed 's/^before: //')
+    unk_after=$(grep -oE '^before: .*' "$out/unk_after.log" | sed 's/^before: //')
+    echo "all three splits, characters as words: before extension $unk_before"
+    echo "                                        after extension  $unk_after"
+fi
 seconds() { python3 -c 'import sys, time; print(f"{time.time() - float(sys.argv[1]):.1f}")' "$1"; }
 
 echo "== fttrain"
 rm -rf "$out/fttrain"
 started=$(date +%s.%N)
-"$binary" train --config examples/peoples_daily_ner.yaml --output-dir "$out/fttrain" \
+"$binary" train --config examples/peoples_daily_ner.yaml --model-dir "$model" --output-dir "$out/fttrain" \
     --train-file "$out/data/train.jsonl" --validation-file "$out/data/validation.jsonl" --test-file "$out/data/test.jsonl" \
     --eval-strategy no --save-strategy no --threads "$threads" --learning-rate "$lr" --num-train-epochs "$epochs" \
     --per-device-train-batch-size "$batch" --max-length "$max_length" --warmup-ratio 0.1 --weight-decay 0.01 --seed 42 \
@@ -83,6 +107,12 @@ if [[ -z ${SKIP_TORCH:-} ]]; then
         "$venv/bin/python" scripts/reference/check_token_classification_export.py "$out/fttrain/model" "$out/texts.txt" \
             "$out/entities.jsonl" --max-length "$max_length"
     fi
+    if [[ -n ${EXTEND:-} && -z ${SKIP_CHECK:-} ]]; then
+        echo "== the extended directory in transformers: ids of 2,000 texts as fttrain's, rows, [UNK]"
+        head -2000 "$out/all_texts.txt" >"$out/check_texts.txt"
+        "$binary" tokenize --model-dir "$model" <"$out/check_texts.txt" >"$out/check_ids.jsonl"
+        "$venv/bin/python" scripts/reference/check_extend_vocab.py "$model" "$base_model" "$out/check_texts.txt" "$out/check_ids.jsonl"
+    fi
     echo "== Hugging Face Trainer ($venv)"
     "$venv/bin/python" scripts/anchors/hf_token_classification.py --model "$model" --train "$out/data/train.jsonl" \
         --validation "$out/data/validation.jsonl" --test "$out/data/test.jsonl" --output "$out/hf" --lr "$lr" \
@@ -91,6 +121,7 @@ if [[ -z ${SKIP_TORCH:-} ]]; then
     hf_line=$(grep '^RESULT ' "$out/hf.out" | tail -1)
 fi
 
+[[ -n ${EXTEND:-} ]] && unk="extended vocabulary ($(grep -oE 'added [0-9]+ vocabulary entries' "$out/extend_vocab.log")); training data $unk"
 python3 - "$out/table.md" "$ft_f1" "$ft_p" "$ft_r" "$ft_acc" "$ft_seconds" "$unk" "${hf_line#RESULT }" "$train_n" "$epochs" <<'PY'
 import json, sys
 path, f1, p, r, acc, seconds, unk, hf, n, epochs = sys.argv[1:]

@@ -19,7 +19,7 @@ struct FTTrainCommand: ParsableCommand {
             ABReportCommand.self,
             TuneCommand.self,
             DistBenchCommand.self,
-            SelectCommand.self,
+            SelectCommand.self, ExtendVocabCommand.self,
         ]
     )
 }

@@ -130,9 +130,6 @@ final class AddedTokensTrainingTests: XCTestCase {
                 return "no error"
             } catch { return "\(error)" }
         }
-        var lora = try configuration("lora", tokens: .tokens(["北京"]))
-        lora.peft = .lora
-        XCTAssertTrue(message(lora).contains("add_tokens") && message(lora).contains("peft"), message(lora))
         let twice = try configuration("twice", tokens: .tokens(["北京", "北京"]))
         XCTAssertTrue(message(twice).contains("\"北京\" is listed twice"), message(twice))
         let empty = try configuration("empty", tokens: .tokens(["北京", ""]))

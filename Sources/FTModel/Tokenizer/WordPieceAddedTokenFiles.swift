@@ -77,7 +77,8 @@ public enum WordPieceAddedTokenFiles {
     /// the same added tokens and ids: `vocab.txt` (the WordPiece vocabulary),
     /// `tokenizer_config.json` (the base's settings, or BERT's, plus `added_tokens_decoder`),
     /// `added_tokens.json`, `special_tokens_map.json` (copied from `base` when present) and, when
-    /// `base` has a `tokenizer.json`, that file with `added_tokens` replaced.
+    /// `base` has a `tokenizer.json`, that file with `added_tokens` replaced (and `model.vocab`,
+    /// when the WordPiece vocabulary grew).
     public static func write(tokenizer: BertTokenizer, base: URL, to directory: URL) throws {
         let fm = FileManager.default
         var vocab = tokenizer.vocabulary.prefix(tokenizer.wordPieceVocabularySize).joined(separator: "\n")
@@ -120,6 +121,14 @@ public enum WordPieceAddedTokenFiles {
                 var o = e.object
                 o["id"] = Int(e.id)
                 return o
+            }
+            // Entries appended to the vocabulary (`fttrain extend-vocab`) go into the WordPiece model too.
+            if var model = object["model"] as? [String: Any], let vocab = model["vocab"] as? [String: Any],
+                vocab.count != tokenizer.wordPieceVocabularySize
+            {
+                let entries = tokenizer.vocabulary.prefix(tokenizer.wordPieceVocabularySize).enumerated().map { ($1, $0) }
+                model["vocab"] = Dictionary(entries, uniquingKeysWith: { _, last in last })
+                object["model"] = model
             }
             try writeJSON(object, to: directory.appendingPathComponent("tokenizer.json"))
         }

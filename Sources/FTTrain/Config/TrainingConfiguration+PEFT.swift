@@ -1,4 +1,5 @@
 import FTModel
+import Foundation
 
 extension TrainingConfiguration {
     /// The LoRA setup of `peft: lora`, with PEFT's names; nil for full fine-tuning.
@@ -7,13 +8,13 @@ extension TrainingConfiguration {
         return LoRAConfiguration(
             rank: loraR, alpha: loraAlpha, dropout: Float(loraDropout),
             targetModules: loraTargetModules.names, useRSLoRA: useRSLoRA, bias: loraBias,
-            modulesToSave: modulesToSave?.names ?? [defaultSavedHead])
+            modulesToSave: modulesToSave?.names ?? defaultModulesToSave)
     }
 
     /// The bottleneck adapters of `peft: adapter`; nil otherwise.
     public var bottleneckConfiguration: BottleneckConfiguration? {
         guard peft == .adapter else { return nil }
-        return BottleneckConfiguration(reductionFactor: adapterReductionFactor, modulesToSave: modulesToSave?.names ?? [defaultSavedHead])
+        return BottleneckConfiguration(reductionFactor: adapterReductionFactor, modulesToSave: modulesToSave?.names ?? defaultModulesToSave)
     }
 
     /// What the model is built with.
@@ -101,4 +102,22 @@ extension TrainingConfiguration {
     /// The head PEFT saves beside the adapter when `modules_to_save` is not set: `qa_outputs` for
     /// question answering (as PEFT's `QUESTION_ANS` task adds it), else `classifier`.
     var defaultSavedHead: String { task == .questionAnswering ? EncoderHead.questionAnswering.layerName : "classifier" }
+
+    /// `modules_to_save` when the key is unset: the head, and `word_embeddings` when the vocabulary
+    /// grew (``trainsNewEmbeddingRows``), so the new rows train under LoRA as under PEFT with
+    /// `modules_to_save=["classifier", "word_embeddings"]` (the whole matrix trains and is saved
+    /// with the adapter).
+    var defaultModulesToSave: [String] { [defaultSavedHead] + (trainsNewEmbeddingRows ? [Self.wordEmbeddingModule] : []) }
+
+    /// The module name of the word embeddings, as `modules_to_save` names it.
+    static let wordEmbeddingModule = "word_embeddings"
+
+    /// Whether the run's vocabulary has rows the base model never trained: `add_tokens`, or a
+    /// model directory written by `fttrain extend-vocab` (it holds `extend_vocab.json`).
+    public var trainsNewEmbeddingRows: Bool {
+        if addTokens != nil { return true }
+        guard let modelDir else { return false }
+        let summary = URL(fileURLWithPath: modelDir, isDirectory: true).appendingPathComponent(VocabularyExtension.summaryFile)
+        return FileManager.default.fileExists(atPath: summary.path)
+    }
 }

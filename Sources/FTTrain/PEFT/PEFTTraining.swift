@@ -38,6 +38,14 @@ public enum PEFTTraining {
             let names = model.tensorNames
             model.setTrainable { c.isTrainable($0, names: names) }
         }
+        if c.peft != .none && c.trainsNewEmbeddingRows,
+            let embedding = model.store.views.first(where: { $0.name.hasSuffix("word_embeddings.weight") })?.name,
+            !c.isTrainable(embedding, names: model.tensorNames)
+        {
+            log.message(
+                "warning: the vocabulary was extended but modules_to_save does not include word_embeddings (or freeze_embeddings is set): the new rows keep their initial value (the mean row)"
+            )
+        }
         log.message(model.trainableParameterCount.description)
     }
 

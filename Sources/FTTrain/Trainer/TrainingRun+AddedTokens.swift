@@ -26,17 +26,16 @@ extension TrainingRun {
     /// `output/base_model/` is written with the base's `config.json` (`vocab_size` the new size)
     /// and the tokenizer files with the added tokens (`WordPieceAddedTokenFiles`), so every export and
     /// checkpoint carries them.
-    /// - Throws: `ConfigurationError` (`add_tokens`) for an empty or repeated token, an unreadable
-    ///   file, or PEFT (the new rows must train: LoRA would leave them at their initial value).
+    /// Under PEFT the word embeddings are in `modules_to_save` by default (the new rows train), and
+    /// `base_model/` also gets the resized `model.safetensors`, so the adapter's
+    /// `base_model_name_or_path` is a complete model PEFT loads it onto.
+    /// - Throws: `ConfigurationError` (`add_tokens`) for an empty or repeated token or an unreadable file.
     func extendVocabulary(tokenizer: BertTokenizer, baseModel: URL, output: URL, log: TrainingLog) throws -> ExtendedVocabulary {
         let c = configuration
         guard let setting = c.addTokens else {
             return ExtendedVocabulary(tokenizer: tokenizer, vocabularySize: nil, baseModelDirectory: baseModel)
         }
         let invalid = Self.addTokensError
-        guard c.peft == .none else {
-            throw invalid("`add_tokens` needs `peft: none`: under \(c.peft.rawValue) the new embedding rows would not train")
-        }
         let extended: BertTokenizer
         let known: [(token: String, id: Int32)]
         do {
@@ -65,6 +64,11 @@ extension TrainingRun {
             try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys])
                 .write(to: directory.appendingPathComponent("config.json"), options: .atomic)
             try WordPieceAddedTokenFiles.write(tokenizer: extended, base: baseModel, to: directory)
+            if c.peft != .none {
+                try EncoderModel.writeResizedWeights(
+                    modelDirectory: baseModel, vocabularySize: extended.vocabularySize,
+                    to: directory.appendingPathComponent("model.safetensors"))
+            }
             log.message("add_tokens: config.json and tokenizer files with the added tokens written to \(directory.path)")
         }
         return ExtendedVocabulary(tokenizer: extended, vocabularySize: extended.vocabularySize, baseModelDirectory: directory)
