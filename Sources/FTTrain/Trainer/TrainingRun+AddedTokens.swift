@@ -20,6 +20,24 @@ extension TrainingRun {
         ConfigurationError(source: nil, problems: [ConfigurationProblem(kind: .invalidValue, key: "add_tokens", message: message)])
     }
 
+    /// A task's tokenizer: `tokenizer.json` or `vocab.txt`, with `add_tokens` applied (WordPiece
+    /// only); `vocabularySize` is the embedding rows the model needs (nil: the checkpoint's), and
+    /// `baseModelDirectory` the directory whose tokenizer files the outputs take.
+    func taskTokenizer(baseModel: URL, output: URL, log: TrainingLog) throws -> (
+        tokenizer: any EncoderTokenizer, vocabularySize: Int?, baseModelDirectory: URL
+    ) {
+        let loaded = try EncoderTokenizers.load(modelDirectory: baseModel)
+        if let wordPiece = loaded as? BertTokenizer {
+            let vocabulary = try extendVocabulary(tokenizer: wordPiece, baseModel: baseModel, output: output, log: log)
+            return (vocabulary.tokenizer, vocabulary.vocabularySize, vocabulary.baseModelDirectory)
+        }
+        guard configuration.addTokens == nil else {
+            throw Self.addTokensError(
+                "`add_tokens` extends WordPiece (BERT-family) vocabularies; \(baseModel.path)'s tokenizer.json is not WordPiece")
+        }
+        return (loaded, nil, baseModel)
+    }
+
     /// `add_tokens` applied as transformers users do it — `tokenizer.add_tokens(tokens)` then
     /// `model.resize_token_embeddings(len(tokenizer))`: the tokens are added to `tokenizer`
     /// (a token the vocabulary has keeps its id and is logged), and on the coordinator

@@ -58,20 +58,7 @@ extension TrainingRun {
             data.logLines.forEach(log.message)
             if world.isCoordinator { try data.writeSplits(to: output.appendingPathComponent("data")) }
             // Model: the pretrained encoder, a new head seeded from `seed`, dropout overrides applied.
-            let loaded = try EncoderTokenizers.load(modelDirectory: baseModel)  // tokenizer.json or vocab.txt
-            let tokenizer: any EncoderTokenizer
-            var vocabularySize: Int? = nil
-            var baseModelDirectory = baseModel
-            if let wordPiece = loaded as? BertTokenizer {
-                let vocabulary = try extendVocabulary(tokenizer: wordPiece, baseModel: baseModel, output: output, log: log)
-                (tokenizer, vocabularySize, baseModelDirectory) = (vocabulary.tokenizer, vocabulary.vocabularySize, vocabulary.baseModelDirectory)
-            } else {
-                guard c.addTokens == nil else {
-                    throw Self.addTokensError(
-                        "`add_tokens` extends WordPiece (BERT-family) vocabularies; \(baseModel.path)'s tokenizer.json is byte-level BPE")
-                }
-                tokenizer = loaded
-            }
+            let (tokenizer, vocabularySize, baseModelDirectory) = try taskTokenizer(baseModel: baseModel, output: output, log: log)
             let model = try ModelRegistry.load(
                 modelDirectory: baseModel, numLabels: data.labelSet.labels.count, seed: c.rngSeed,
                 peft: c.peftSetup, overrides: c.modelOverrides, vocabularySize: vocabularySize)
@@ -85,20 +72,7 @@ extension TrainingRun {
                 task: task, model: model, padTokenId: tokenizer.padTokenId, firstTokenOnly: true,
                 accumulationScaling: .meanOfMicroBatchMeans, baseModelDirectory: baseModelDirectory)
         case .tokenClassification:
-            let loaded = try EncoderTokenizers.load(modelDirectory: baseModel)  // tokenizer.json or vocab.txt
-            let tokenizer: any EncoderTokenizer
-            var vocabularySize: Int? = nil
-            var baseModelDirectory = baseModel
-            if let wordPiece = loaded as? BertTokenizer {
-                let vocabulary = try extendVocabulary(tokenizer: wordPiece, baseModel: baseModel, output: output, log: log)
-                (tokenizer, vocabularySize, baseModelDirectory) = (vocabulary.tokenizer, vocabulary.vocabularySize, vocabulary.baseModelDirectory)
-            } else {
-                guard c.addTokens == nil else {
-                    throw Self.addTokensError(
-                        "`add_tokens` extends WordPiece (BERT-family) vocabularies; \(baseModel.path)'s tokenizer.json is not WordPiece")
-                }
-                tokenizer = loaded
-            }
+            let (tokenizer, vocabularySize, baseModelDirectory) = try taskTokenizer(baseModel: baseModel, output: output, log: log)
             var options = TokenClassificationTask.Options()
             options.scheme = c.tagScheme
             options.labelAllTokens = c.labelAllTokens
