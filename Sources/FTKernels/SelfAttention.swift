@@ -1,3 +1,5 @@
+import CInt8
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -110,8 +112,23 @@ public enum SelfAttention {
     }
 
     /// In place: row[j] ← keep[j] · e^(row[j] − max) / Σ, the max and sum over kept keys only.
+    /// 16 lanes in C where the CPU has AVX-512 (`ft_masked_softmax_avx512`, the same floats as
+    /// `maskedSoftmax8`, `SoftmaxAVX512Tests`), else 8 in Swift.
     @inline(__always)
     static func maskedSoftmax(_ row: UnsafeMutablePointer<Float>, keep: UnsafePointer<Float>, count T: Int) {
+        if maskedSoftmaxAVX512(row, keep: keep, count: T) { return }
+        maskedSoftmax8(row, keep: keep, count: T)
+    }
+
+    /// `maskedSoftmax` in AVX-512; false (the row untouched) where the CPU lacks it.
+    @inline(__always)
+    static func maskedSoftmaxAVX512(_ row: UnsafeMutablePointer<Float>, keep: UnsafePointer<Float>, count T: Int) -> Bool {
+        ft_masked_softmax_avx512(row, keep, Int32(T)) != 0
+    }
+
+    /// `maskedSoftmax` on 8-lane vectors.
+    @inline(__always)
+    static func maskedSoftmax8(_ row: UnsafeMutablePointer<Float>, keep: UnsafePointer<Float>, count T: Int) {
         typealias V = VectorMath.Vector
         let w = VectorMath.width, vectorEnd = T - T % w
         // A masked key reads as −greatest finite (row · 0 + (0 − 1) · greatest), a kept one as

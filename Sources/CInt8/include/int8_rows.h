@@ -25,4 +25,10 @@ void ft_int8_dequantize_rows(
     const int32_t *c, int ldc, float *y, int ldy, int rows, int n, const float *row_scales,
     const int32_t *zeros, const float *col_scales, const int32_t *col_sums, const float *bias, int path);
 
+// The element-wise C kernels that run beside these: GELU (with the fused feed-forward epilogue)
+// and the attention softmax. Included here so that a module built before those headers existed
+// (an incremental build's clang module cache) is made again with them.
+#include "gelu_rows.h"
+#include "softmax_rows.h"
+
 #endif

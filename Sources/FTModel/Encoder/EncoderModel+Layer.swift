@@ -116,28 +116,36 @@ extension EncoderModel {
             output: c.hidden1, mean: c.mean1, rstd: c.rstd1, input: c.residual1,
             gamma: P.attentionNorm.gamma.value, beta: P.attentionNorm.beta.value,
             rows: R, channels: C, epsilon: config.layerNormEps)
-        // The intermediate bias joins in GELU's pass, not as rows copied in before the product.
-        if let q {
-            Int8Linear.forward(output: c.intermediate, input: c.hidden1, weight: q.intermediate, bias: nil, rows: R)
-        } else if let f {
-            PreparedLinear.forward(output: c.intermediate, input: c.hidden1, weights: f.intermediate, bias: nil, rows: R)
+        if let q, peft == nil {
+            // INT8 without adapters: both products and GELU chunk by chunk, GELU's output never a
+            // float32 buffer (`Int8FeedForward`; the same floats as the steps below).
+            Int8FeedForward.forward(
+                output: c.residual2, input: c.hidden1, intermediate: q.intermediate, intermediateBias: P.intermediate.bias.value,
+                outputWeight: q.output, outputBias: P.output.bias.value, rows: R)
         } else {
-            Linear.forward(
-                output: c.intermediate, input: c.hidden1, weight: P.intermediate.weight.value,
-                bias: nil, rows: R, inputs: C, outputs: I, precision: precision)
+            // The intermediate bias joins in GELU's pass, not as rows copied in before the product.
+            if let q {
+                Int8Linear.forward(output: c.intermediate, input: c.hidden1, weight: q.intermediate, bias: nil, rows: R)
+            } else if let f {
+                PreparedLinear.forward(output: c.intermediate, input: c.hidden1, weights: f.intermediate, bias: nil, rows: R)
+            } else {
+                Linear.forward(
+                    output: c.intermediate, input: c.hidden1, weight: P.intermediate.weight.value,
+                    bias: nil, rows: R, inputs: C, outputs: I, precision: precision)
+            }
+            peft?.forward(.intermediate, layer: l, input: c.hidden1, output: c.intermediate, firstToken: cacheRow, rows: R)
+            GELU.forward(output: c.activated, input: c.intermediate, bias: P.intermediate.bias.value, rows: R, columns: I)
+            if let q {
+                Int8Linear.forward(output: c.residual2, input: c.activated, weight: q.output, bias: P.output.bias.value, rows: R)
+            } else if let f {
+                PreparedLinear.forward(output: c.residual2, input: c.activated, weights: f.output, bias: P.output.bias.value, rows: R)
+            } else {
+                Linear.forward(
+                    output: c.residual2, input: c.activated, weight: P.output.weight.value,
+                    bias: P.output.bias.value, rows: R, inputs: I, outputs: C, precision: precision)
+            }
+            peft?.forward(.output, layer: l, input: c.activated, output: c.residual2, firstToken: cacheRow, rows: R)
         }
-        peft?.forward(.intermediate, layer: l, input: c.hidden1, output: c.intermediate, firstToken: cacheRow, rows: R)
-        GELU.forward(output: c.activated, input: c.intermediate, bias: P.intermediate.bias.value, rows: R, columns: I)
-        if let q {
-            Int8Linear.forward(output: c.residual2, input: c.activated, weight: q.output, bias: P.output.bias.value, rows: R)
-        } else if let f {
-            PreparedLinear.forward(output: c.residual2, input: c.activated, weights: f.output, bias: P.output.bias.value, rows: R)
-        } else {
-            Linear.forward(
-                output: c.residual2, input: c.activated, weight: P.output.weight.value,
-                bias: P.output.bias.value, rows: R, inputs: I, outputs: C, precision: precision)
-        }
-        peft?.forward(.output, layer: l, input: c.activated, output: c.residual2, firstToken: cacheRow, rows: R)
         applyDropout(dropout(.feedForwardOutput(l)), to: c.residual2, rows: rows)
         peft?.forwardFeedForward(layer: l, branch: c.residual2, firstToken: cacheRow, rows: R)
         VectorMath.add(c.residual2, c.hidden1, R * C)
